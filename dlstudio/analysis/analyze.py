@@ -1,0 +1,155 @@
+"""The one walker: resolve parameters, check structure, infer shapes and count, in one pass.
+
+Shape inference, statistics, code generation and export all follow the order computed here.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from dlstudio.analysis.diagnostics import ERROR, Diagnostic
+from dlstudio.analysis.result import AnalysisResult, NodeInfo
+from dlstudio.analysis.structure import check_structure, known_types
+from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
+from dlstudio.core.tensor_spec import TensorSpec, bind_dim
+from dlstudio.layers.spec import LayerType, ShapeContext, ShapeError, StatContext
+
+_SAMPLE_BINDINGS_DEFAULT = 32
+
+
+def analyze(graph: LayerGraph, batch_size: int = 1) -> AnalysisResult:
+    """Analyse ``graph``: diagnostics, per-node shapes, parameters, MACs and memory."""
+    diagnostics: list[Diagnostic] = []
+    types = known_types(graph, diagnostics)
+    params = _resolve_params(graph, types, diagnostics)
+    g = check_structure(graph, types, params, diagnostics)
+    order = _topological_order(graph, g)
+    bindings = _example_bindings(graph, params)
+    infos: dict[str, NodeInfo] = {}
+    edge_specs = {}
+    for node_id in order:
+        node = graph.node(node_id)
+        info = NodeInfo(node_id, params.get(node_id, {}))
+        infos[node_id] = info
+        layer = types.get(node_id)
+        if layer is None or node_id not in params:
+            continue
+        if not _gather_inputs(graph, node, layer, info, infos, edge_specs):
+            continue
+        if _infer(node, layer, info, diagnostics):
+            _count(node, layer, info, bindings, batch_size, diagnostics)
+    return AnalysisResult(order, infos, edge_specs, diagnostics, batch_size, bindings)
+
+
+def _resolve_params(
+    graph: LayerGraph, types: dict[str, LayerType], out: list[Diagnostic]
+) -> dict[str, dict]:
+    resolved = {}
+    for node in graph:
+        layer = types.get(node.id)
+        if layer is None:
+            continue
+        values, problems = layer.resolve_params(node.params)
+        for problem in problems:
+            out.append(Diagnostic(ERROR, node.id, f"{node.name} ({layer.label}): {problem}"))
+        if not problems:
+            resolved[node.id] = values
+    return resolved
+
+
+def _topological_order(graph: LayerGraph, g: nx.MultiDiGraph) -> list[str]:
+    """Topological order, ties broken by document order; nodes on cycles are dropped."""
+    position = {node_id: i for i, node_id in enumerate(graph.nodes)}
+    cyclic = {n for c in nx.strongly_connected_components(g) if len(c) > 1 for n in c}
+    if cyclic:
+        g = g.subgraph([n for n in g if n not in cyclic and not (nx.ancestors(g, n) & cyclic)])
+    return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+
+
+def _example_bindings(graph: LayerGraph, params: dict[str, dict]) -> dict[str, int]:
+    """Each Input's example length binds the symbols in its shape (``T`` -> 32)."""
+    bindings: dict[str, int] = {}
+    for node in graph:
+        if node.type_id == "input" and node.id in params:
+            p = params[node.id]
+            for dim in p["shape"]:
+                if isinstance(dim, str):
+                    bindings.setdefault(dim, p.get("seq_len", _SAMPLE_BINDINGS_DEFAULT))
+    return bindings
+
+
+def _gather_inputs(graph, node, layer, info, infos, edge_specs) -> bool:
+    """Fill ``info.inputs`` from upstream outputs; False when an upstream node failed."""
+    complete = True
+    for port in layer.input_ports(info.params):
+        edge = graph.incoming_edge(PortRef(node.id, port.name))
+        if edge is None:
+            complete = complete and port.optional
+            continue
+        upstream = infos.get(edge.src.node)
+        spec = upstream.outputs.get(edge.src.port) if upstream else None
+        if spec is None:
+            complete = False
+            continue
+        info.inputs[port.name] = spec
+        edge_specs[edge] = spec
+    return complete
+
+
+def _infer(node: LayerNode, layer: LayerType, info: NodeInfo, out: list[Diagnostic]) -> bool:
+    ctx = ShapeContext(node.name, layer.label, info.params, info.inputs)
+    try:
+        result = layer.infer(ctx)
+    except ShapeError as exc:
+        edge = None
+        out.append(
+            Diagnostic(
+                ERROR, node.id, f"{node.name} ({layer.label}) {exc.message}", exc.fixes, edge
+            )
+        )
+        return False
+    except Exception as exc:  # a bug in a rule must not take the editor down
+        out.append(
+            Diagnostic(
+                ERROR,
+                node.id,
+                f"{node.name} ({layer.label}): internal error "
+                f"while inferring shapes ({type(exc).__name__}: {exc}); please "
+                "report it",
+            )
+        )
+        return False
+    info.outputs = dict(result.outputs)
+    info.inferred = dict(result.inferred)
+    info.ok = True
+    return True
+
+
+def _concrete(spec: TensorSpec, bindings: dict[str, int]) -> tuple[int, ...] | None:
+    dims = [bind_dim(d, bindings) for d in spec.shape]
+    return None if any(d is None for d in dims) else tuple(dims)  # type: ignore[return-value]
+
+
+def _count(node, layer, info, bindings, batch_size, out: list[Diagnostic]) -> None:
+    sample = {"N": 1, **bindings}
+    ins = {p: _concrete(s, sample) for p, s in info.inputs.items()}
+    outs = {p: _concrete(s, sample) for p, s in info.outputs.items()}
+    if any(v is None for v in (*ins.values(), *outs.values())):
+        return  # an unbound symbol: counts stay unknown, shapes are still fine
+    ctx = StatContext(info.params, ins, outs, info.inferred)  # type: ignore[arg-type]
+    try:
+        info.param_count = int(layer.count_params(ctx))
+        info.macs = int(layer.count_macs(ctx))
+    except Exception as exc:
+        out.append(
+            Diagnostic(
+                ERROR,
+                node.id,
+                f"{node.name} ({layer.label}): internal error "
+                f"while counting parameters ({type(exc).__name__}: {exc})",
+            )
+        )
+        return
+    info.trainable_params = info.param_count if node.trainable else 0
+    batch = {"N": batch_size, **bindings}
+    info.activation_bytes = sum(s.bytes(batch) or 0 for s in info.outputs.values())

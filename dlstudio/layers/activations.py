@@ -1,0 +1,136 @@
+"""Element-wise activations and (log-)softmax."""
+
+from __future__ import annotations
+
+from dlstudio.layers.registry import register
+from dlstudio.layers.rules import is_float
+from dlstudio.layers.spec import LayerType, ParamSpec, ShapeContext, ShapeResult
+
+
+def _same_shape(ctx: ShapeContext) -> ShapeResult:
+    return ShapeResult({"out": is_float(ctx)})
+
+
+def _dim_shape(ctx: ShapeContext) -> ShapeResult:
+    x = is_float(ctx)
+    if not -x.rank <= ctx["dim"] < x.rank:
+        raise ctx.fail(
+            f"has dim={ctx['dim']} but the input {x} has only {x.rank} dimensions",
+        )
+    return ShapeResult({"out": x})
+
+
+_DIM = ParamSpec(
+    "dim",
+    "int",
+    -1,
+    "Dimension that sums to one (-1: the last, the classes).",
+    minimum=-8,
+    maximum=8,
+)
+
+_ACTIVATIONS = (
+    (
+        "relu",
+        "ReLU",
+        "Keeps positive values, zeroes negative ones.",
+        "The default non-linearity of deep networks: cheap, and its gradient does not vanish for "
+        "positive inputs. A unit whose input is always negative stops learning ('dead ReLU').",
+        "y = max(0, x)",
+        (),
+    ),
+    (
+        "leaky_relu",
+        "LeakyReLU",
+        "Like ReLU, but negative values keep a small slope.",
+        "Lets a small gradient through for negative inputs so units cannot die.",
+        "y = x if x > 0 else negative_slope * x",
+        (
+            ParamSpec(
+                "negative_slope",
+                "float",
+                0.01,
+                "Slope for negative inputs.",
+                minimum=0.0,
+                maximum=1.0,
+            ),
+        ),
+    ),
+    (
+        "gelu",
+        "GELU",
+        "Smooth ReLU used in Transformers (BERT, GPT).",
+        "Weights each input by the probability that a standard normal is below it; smooth "
+        "everywhere. The feed-forward blocks of BERT and GPT use it.",
+        "y = x * Phi(x)",
+        (),
+    ),
+    (
+        "tanh",
+        "Tanh",
+        "Squashes values to (-1, 1).",
+        "Zero-centred squashing function; used inside RNN and LSTM cells. Saturates for large "
+        "|x|, where gradients vanish.",
+        "y = (e^x - e^-x) / (e^x + e^-x)",
+        (),
+    ),
+    (
+        "sigmoid",
+        "Sigmoid",
+        "Squashes values to (0, 1): probabilities and gates.",
+        "Maps any value to (0, 1); used for binary outputs and as the gates of LSTM and GRU "
+        "cells. For training a binary classifier prefer BCE-with-logits on the raw output.",
+        "y = 1 / (1 + e^-x)",
+        (),
+    ),
+)
+
+for _id, _label, _summary, _explanation, _formula, _params in _ACTIVATIONS:
+    register(
+        LayerType(
+            id=_id,
+            label=_label,
+            category="Activation",
+            summary=_summary,
+            explanation=_explanation,
+            formula=_formula,
+            infer=_same_shape,
+            params=_params,
+            name_prefix=_id,
+        )
+    )
+
+register(
+    LayerType(
+        id="softmax",
+        label="Softmax",
+        category="Activation",
+        summary="Turns scores into probabilities that sum to one.",
+        explanation=(
+            "Exponentiates and normalises so the outputs along `dim` are positive and sum to one. "
+            "For training with cross-entropy leave it out: the loss applies log-softmax to the raw "
+            "scores itself, more stably."
+        ),
+        formula="y_i = exp(x_i) / sum_j exp(x_j)",
+        infer=_dim_shape,
+        params=(_DIM,),
+        name_prefix="softmax",
+    )
+)
+
+register(
+    LayerType(
+        id="log_softmax",
+        label="LogSoftmax",
+        category="Activation",
+        summary="Log of softmax: log-probabilities, numerically stable.",
+        explanation=(
+            "Computes log(softmax(x)) in one stable step. Pair it with a negative log-likelihood "
+            "loss (word2vec's skip-gram output uses it)."
+        ),
+        formula="y_i = x_i - log sum_j exp(x_j)",
+        infer=_dim_shape,
+        params=(_DIM,),
+        name_prefix="log_softmax",
+    )
+)

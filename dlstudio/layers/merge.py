@@ -1,0 +1,144 @@
+"""Merging several tensors: Add, Multiply, Concat."""
+
+from __future__ import annotations
+
+from math import prod
+
+from dlstudio.core.tensor_spec import TensorSpec
+from dlstudio.layers.registry import register
+from dlstudio.layers.rules import add_dims
+from dlstudio.layers.spec import (
+    LayerType,
+    ParamSpec,
+    ShapeContext,
+    ShapeResult,
+    StatContext,
+    shape_text,
+)
+
+_INPUTS = ParamSpec("inputs", "int", 2, "Number of input ports.", minimum=2, maximum=8)
+
+
+def _ordered_inputs(ctx: ShapeContext) -> list[tuple[str, TensorSpec]]:
+    return sorted(ctx.inputs.items(), key=lambda kv: int(kv[0][2:]))
+
+
+def _elementwise_shape(ctx: ShapeContext) -> ShapeResult:
+    items = _ordered_inputs(ctx)
+    first_port, first = items[0]
+    for port, spec in items[1:]:
+        if spec.shape != first.shape:
+            raise ctx.fail(
+                f"needs inputs of the same shape, but {first_port} is {shape_text(first)} and "
+                f"{port} is {shape_text(spec)}",
+                port=port,
+            )
+        if spec.dtype != first.dtype:
+            raise ctx.fail(
+                f"needs inputs of one dtype, but {first_port} is {first.dtype} and "
+                f"{port} is {spec.dtype}",
+                port=port,
+            )
+    return ShapeResult({"out": first})
+
+
+def _elementwise_macs(ctx: StatContext) -> int:
+    return prod(ctx.out_shape()[1:]) * (len(ctx.inputs) - 1)
+
+
+for _id, _label, _summary, _formula, _explanation in (
+    (
+        "add",
+        "Add",
+        "Element-wise sum: the skip connection of ResNet.",
+        "y = x1 + x2 + ...",
+        "Adds tensors of equal shape. A residual (skip) connection adds a block's input to its "
+        "output, so the block only learns a correction and gradients flow straight back through "
+        "the sum: what makes 100-layer ResNets trainable.",
+    ),
+    (
+        "multiply",
+        "Multiply",
+        "Element-wise product (gating).",
+        "y = x1 * x2 * ...",
+        "Multiplies tensors of equal shape value by value; used for gating, as in GLU layers "
+        "and attention-style weighting.",
+    ),
+):
+    register(
+        LayerType(
+            id=_id,
+            label=_label,
+            category="Merge",
+            summary=_summary,
+            explanation=_explanation,
+            formula=_formula,
+            infer=_elementwise_shape,
+            count_macs=_elementwise_macs,
+            params=(_INPUTS,),
+            name_prefix=_id,
+            variadic_inputs="inputs",
+            inputs=(),
+        )
+    )
+
+
+def _concat_shape(ctx: ShapeContext) -> ShapeResult:
+    items = _ordered_inputs(ctx)
+    first_port, first = items[0]
+    axis = ctx["axis"]
+    if not -first.rank < axis < first.rank or axis % first.rank == 0:
+        raise ctx.fail(
+            f"has axis={axis}, which must be a non-batch dimension of the "
+            f"{first.rank}-D input {shape_text(first)}"
+        )
+    axis %= first.rank
+    for port, spec in items[1:]:
+        same_rank = spec.rank == first.rank
+        others_match = same_rank and all(
+            a == b
+            for i, (a, b) in enumerate(zip(spec.shape, first.shape, strict=True))
+            if i != axis
+        )
+        if not others_match:
+            raise ctx.fail(
+                f"joins along axis {axis}, so all other sizes must match, but {first_port} is "
+                f"{shape_text(first)} and {port} is {shape_text(spec)}",
+                port=port,
+            )
+    joined = add_dims([spec.shape[axis] for _, spec in items])
+    shape = list(first.shape)
+    shape[axis] = joined
+    return ShapeResult({"out": first.with_shape(tuple(shape))})
+
+
+register(
+    LayerType(
+        id="concat",
+        label="Concat",
+        category="Merge",
+        summary="Joins tensors along an axis (channels by default), as in DenseNet and U-Net.",
+        explanation=(
+            "Stacks its inputs side by side along `axis`; all other sizes must match. Joining "
+            "feature maps along the channel axis (1) keeps every input's features for the next "
+            "layer, as in Inception, DenseNet and U-Net skip connections."
+        ),
+        formula="y = cat([x1, x2, ...], dim=axis)",
+        infer=_concat_shape,
+        params=(
+            _INPUTS,
+            ParamSpec(
+                "axis",
+                "int",
+                1,
+                "Dimension to join along (1 = channels or features; -1 = last).",
+                minimum=-8,
+                maximum=8,
+            ),
+        ),
+        name_prefix="concat",
+        variadic_inputs="inputs",
+        inputs=(),
+        key_params=("axis",),
+    )
+)

@@ -1,0 +1,351 @@
+"""The declarative description of a layer type: ports, parameters, and pure rules.
+
+A :class:`LayerType` says everything the editor, the analysis and the compiler need to know about
+one kind of layer, keyed by a stable string id (``"conv2d"``), never by a class name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlstudio.core.tensor_spec import Dim, TensorSpec, format_shape
+
+
+class ParamError(ValueError):
+    """A parameter value that the layer cannot take; the message says what it accepts."""
+
+
+class ShapeError(Exception):
+    """The layer cannot accept its inputs. ``message`` reads after the node's name and label:
+    ``fc1 (Dense)`` + ``needs a 2-D input ... but gets ...``. ``fixes`` are one-click repairs."""
+
+    def __init__(self, message: str, fixes: tuple[Fix, ...] = (), port: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fixes = tuple(fixes)
+        self.port = port
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A machine-applicable repair proposed by a shape rule.
+
+    ``insert``: put a new layer of ``layer_type`` (with ``params``) on the wire into ``port`` of
+    the node. ``set_param``: set ``param`` of the node to ``value``.
+    """
+
+    label: str
+    kind: str
+    port: str | None = None
+    layer_type: str | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+    param: str | None = None
+    value: Any = None
+
+    @staticmethod
+    def insert(label: str, layer_type: str, port: str = "in", **params: Any) -> Fix:
+        """Insert a layer before the node, on the wire into ``port``."""
+        return Fix(
+            label, "insert", port=port, layer_type=layer_type, params=tuple(sorted(params.items()))
+        )
+
+    @staticmethod
+    def set_param(label: str, param: str, value: Any) -> Fix:
+        """Set one of the node's own parameters."""
+        return Fix(label, "set_param", param=param, value=value)
+
+
+# ----------------------------------------------------------------------- params
+PARAM_KINDS = ("int", "float", "bool", "choice", "str", "size", "padding", "dims", "shape")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: its kind, default, range or choices, and help text.
+
+    Kinds: ``int``, ``float``, ``bool``, ``choice`` (one of ``choices``), ``str``; ``size`` (an int
+    or a tuple of ``length`` ints, normalised to a tuple); ``padding`` (like size, or ``"same"`` /
+    ``"valid"``); ``dims`` (a tuple of ints such as a permutation); ``shape`` (a tuple of ints and
+    symbol names like ``"T"``).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    label: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+    length: int = 2
+    optional: bool = False
+    """With ``optional``, ``None`` is allowed and means "not set" (e.g. no ``dim_feedforward``)."""
+
+    def __post_init__(self) -> None:
+        assert self.kind in PARAM_KINDS, self.kind
+
+    @property
+    def title(self) -> str:
+        """The label shown in the properties panel."""
+        return self.label or self.name.replace("_", " ")
+
+    def validate(self, value: Any) -> Any:
+        """The normalised value, or :class:`ParamError` saying what is accepted."""
+        if value is None and self.optional:
+            return None
+        kind = self.kind
+        if kind == "int":
+            return self._check_range(_as_int(value, self.name))
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ParamError(f"{self.name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ParamError(f"{self.name} must be a finite number, got {value!r}")
+            return self._check_range(float(value))
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ParamError(f"{self.name} must be true or false, got {value!r}")
+            return value
+        if kind == "choice":
+            if value not in self.choices:
+                options = ", ".join(repr(c) for c in self.choices)
+                raise ParamError(f"{self.name} must be one of {options}; got {value!r}")
+            return value
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ParamError(f"{self.name} must be text, got {value!r}")
+            return value
+        if kind == "size":
+            return self._size(value)
+        if kind == "padding":
+            if value in ("same", "valid"):
+                return value
+            return self._size(value, minimum=0)
+        if kind == "dims":
+            if not isinstance(value, (list, tuple)) or not value:
+                raise ParamError(f"{self.name} must be a list of whole numbers, got {value!r}")
+            return tuple(_as_int(v, self.name) for v in value)
+        if kind == "shape":
+            return _as_shape(value, self.name)
+        raise AssertionError(kind)
+
+    def _check_range(self, value: float) -> Any:
+        if self.minimum is not None and value < self.minimum:
+            raise ParamError(
+                f"{self.name} must be at least {_num(self.minimum)}, got {_num(value)}"
+            )
+        if self.maximum is not None and value > self.maximum:
+            raise ParamError(f"{self.name} must be at most {_num(self.maximum)}, got {_num(value)}")
+        return value
+
+    def _size(self, value: Any, minimum: int | None = None) -> tuple[int, ...]:
+        if minimum is None:
+            minimum = int(self.minimum) if self.minimum is not None else 1
+        values = (value,) * self.length if not isinstance(value, (list, tuple)) else tuple(value)
+        if len(values) != self.length:
+            raise ParamError(
+                f"{self.name} must be one number or {self.length} numbers, got {value!r}"
+            )
+        result = tuple(_as_int(v, self.name) for v in values)
+        if any(v < minimum for v in result):
+            raise ParamError(f"{self.name} must be at least {minimum}, got {value!r}")
+        if self.maximum is not None and any(v > self.maximum for v in result):
+            raise ParamError(f"{self.name} must be at most {_num(self.maximum)}, got {value!r}")
+        return result
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _as_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParamError(f"{name} must be a whole number, got {value!r}")
+    if isinstance(value, float) and not value.is_integer():
+        raise ParamError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _as_shape(value: Any, name: str) -> tuple[Dim, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise ParamError(f"{name} must be a list such as [1, 28, 28] or ['T'], got {value!r}")
+    dims: list[Dim] = []
+    for v in value:
+        if isinstance(v, str):
+            if not (v.isidentifier() and v.isascii() and len(v) <= 8) or v == "N":
+                raise ParamError(
+                    f"{name}: {v!r} is not a valid symbolic size (use a short name "
+                    "such as T; N is the batch and is added for you)"
+                )
+            dims.append(v)
+        else:
+            size = _as_int(v, name)
+            if size < 1:
+                raise ParamError(f"{name}: sizes must be at least 1, got {size}")
+            dims.append(size)
+    if not dims or len(dims) > 6:
+        raise ParamError(f"{name} must have between 1 and 6 sizes, got {len(dims)}")
+    return tuple(dims)
+
+
+# ------------------------------------------------------------------------ ports
+@dataclass(frozen=True)
+class PortSpec:
+    """An input or output port."""
+
+    name: str
+    help: str = ""
+    optional: bool = False
+
+
+# ------------------------------------------------------------------ rule inputs
+@dataclass(frozen=True)
+class ShapeContext:
+    """What a shape rule sees: the node's name, its validated parameters, and its input specs
+    (connected ports only)."""
+
+    name: str
+    label: str
+    params: Mapping[str, Any]
+    inputs: Mapping[str, TensorSpec]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    def input(self, port: str = "in") -> TensorSpec:
+        """The spec arriving on ``port`` (the analysis guarantees required ports are present)."""
+        return self.inputs[port]
+
+    def fail(self, message: str, *fixes: Fix, port: str | None = None) -> ShapeError:
+        """A :class:`ShapeError` to ``raise``."""
+        return ShapeError(message, fixes, port)
+
+
+@dataclass(frozen=True)
+class ShapeResult:
+    """Output specs by port, plus values inferred from the inputs (``in_features``)."""
+
+    outputs: Mapping[str, TensorSpec]
+    inferred: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatContext:
+    """What the parameter and MAC rules see: concrete per-sample shapes (batch 1, symbols bound
+    to the Input's example length), parameters, and inferred values."""
+
+    params: Mapping[str, Any]
+    inputs: Mapping[str, tuple[int, ...]]
+    outputs: Mapping[str, tuple[int, ...]]
+    inferred: Mapping[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.inferred:
+            return self.inferred[key]
+        return self.params[key]
+
+    def in_shape(self, port: str = "in") -> tuple[int, ...]:
+        """The concrete shape arriving on ``port``."""
+        return self.inputs[port]
+
+    def out_shape(self, port: str = "out") -> tuple[int, ...]:
+        """The concrete shape leaving ``port``."""
+        return self.outputs[port]
+
+
+ShapeRule = Callable[[ShapeContext], ShapeResult]
+CountRule = Callable[[StatContext], int]
+
+
+def no_params(ctx: StatContext) -> int:
+    """Parameter rule of layers without weights."""
+    return 0
+
+
+def no_macs(ctx: StatContext) -> int:
+    """MAC rule of layers that do no multiply-accumulates worth counting."""
+    return 0
+
+
+# -------------------------------------------------------------------- the type
+@dataclass(frozen=True)
+class LayerType:
+    """A layer kind: identity, ports, parameters, pure rules and the explanation students read."""
+
+    id: str
+    label: str
+    category: str
+    summary: str
+    """One line for the palette tooltip."""
+    explanation: str
+    """A paragraph on what the layer computes and when to use it."""
+    formula: str
+    """The formula, in plain text (``y = x W^T + b``)."""
+    infer: ShapeRule
+    count_params: CountRule = no_params
+    count_macs: CountRule = no_macs
+    inputs: tuple[PortSpec, ...] = (PortSpec("in"),)
+    outputs: tuple[PortSpec, ...] = (PortSpec("out"),)
+    params: tuple[ParamSpec, ...] = ()
+    name_prefix: str = ""
+    """Prefix for generated names: ``conv`` -> ``conv1``, ``conv2``."""
+    key_params: tuple[str, ...] = ()
+    """Parameters shown on the node in the canvas."""
+    variadic_inputs: str | None = None
+    """Name of an int parameter giving the number of inputs ``in1..inK`` (Add, Concat)."""
+    inferred: tuple[str, ...] = ()
+    """Names of values inferred from inputs (shown read-only in the properties panel)."""
+
+    @property
+    def prefix(self) -> str:
+        """The name prefix, defaulting to the id."""
+        return self.name_prefix or self.id
+
+    def param_spec(self, name: str) -> ParamSpec | None:
+        """The spec of parameter ``name``, or None."""
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        """Every parameter at its default."""
+        return {p.name: p.default for p in self.params}
+
+    def resolve_params(self, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Defaults overlaid with validated given values; also the list of problems found."""
+        values = self.defaults()
+        problems: list[str] = []
+        for key, value in given.items():
+            spec = self.param_spec(key)
+            if spec is None:
+                known = ", ".join(p.name for p in self.params) or "none"
+                problems.append(f"has no parameter {key!r} (its parameters: {known})")
+                continue
+            try:
+                values[key] = spec.validate(value)
+            except ParamError as exc:
+                problems.append(str(exc))
+        for spec in self.params:  # defaults are trusted, but normalise them (sizes -> tuples)
+            if spec.name not in given and values[spec.name] is not None:
+                values[spec.name] = spec.validate(values[spec.name])
+        return values, problems
+
+    def input_ports(self, params: Mapping[str, Any]) -> tuple[PortSpec, ...]:
+        """Input ports for these parameters (variadic layers grow ``in1..inK``)."""
+        if self.variadic_inputs is None:
+            return self.inputs
+        count = params.get(self.variadic_inputs, 2)
+        if not isinstance(count, int) or isinstance(count, bool):
+            count = 2
+        count = max(1, min(count, 16))
+        return tuple(PortSpec(f"in{i}") for i in range(1, count + 1))
+
+    def help_text(self) -> str:
+        """Summary, explanation and formula, for tooltips and the help panel."""
+        return f"{self.label}: {self.summary}\n\n{self.explanation}\n\nFormula: {self.formula}"
+
+
+def shape_text(spec: TensorSpec) -> str:
+    """A spec's shape, as written in messages."""
+    return format_shape(spec.shape)
