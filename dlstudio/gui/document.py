@@ -1,0 +1,142 @@
+"""The open project as seen by the GUI: graph, undo stack, file path and the latest analysis.
+
+Views never mutate the graph directly: they call :meth:`Document.push` with a command. The graph's
+own events (forwarded as ``graph_event``) tell views what to redraw; ``analysis_ready`` carries a
+fresh :class:`AnalysisResult` after every batch of edits (coalesced on the event loop, so a
+macro edit is analysed once).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from dlstudio.analysis import AnalysisResult, analyze
+from dlstudio.core import (
+    Command,
+    DLStudioError,
+    GraphEvent,
+    LayerGraph,
+    UndoStack,
+    load_project,
+    save_project,
+)
+from dlstudio.layers.validation import check_node
+
+
+class Document(QObject):
+    """One open project and the signals views listen to."""
+
+    graph_event = Signal(object)
+    """A :class:`GraphEvent`, emitted for every primitive change of the graph."""
+    analysis_ready = Signal(object)
+    """A fresh :class:`AnalysisResult`."""
+    reset = Signal()
+    """The whole graph was replaced (New, Open): views rebuild from scratch."""
+    edit_refused = Signal(str)
+    """An edit could not be applied; the text says why (for the status bar)."""
+    state_changed = Signal()
+    """Path, unsaved state or undo/redo availability changed (title bar, menu entries)."""
+
+    def __init__(
+        self,
+        graph: LayerGraph | None = None,
+        path: str | Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._graph = graph or LayerGraph()
+        self.path: Path | None = Path(path) if path else None
+        self.undo_stack = UndoStack(self._graph)
+        self.undo_stack.subscribe(self.state_changed.emit)
+        self._graph.subscribe(self._on_graph_event)
+        self._analysis: AnalysisResult | None = None
+        self._analysis_timer = QTimer(self)
+        self._analysis_timer.setSingleShot(True)
+        self._analysis_timer.setInterval(0)
+        self._analysis_timer.timeout.connect(self.reanalyze)
+        self.reanalyze()
+
+    # ---------------------------------------------------------------- access
+    @property
+    def graph(self) -> LayerGraph:
+        """The document's graph (replace it only through :meth:`replace_graph`)."""
+        return self._graph
+
+    @property
+    def analysis(self) -> AnalysisResult:
+        """The latest analysis (recomputed immediately if an edit is pending)."""
+        if self._analysis is None or self._analysis_timer.isActive():
+            self.reanalyze()
+        assert self._analysis is not None
+        return self._analysis
+
+    @property
+    def is_modified(self) -> bool:
+        """True when there are unsaved changes."""
+        return not self.undo_stack.is_clean
+
+    @property
+    def display_name(self) -> str:
+        """The file name, or the graph's name for an unsaved document."""
+        return self.path.name if self.path else f"{self._graph.name or 'untitled'}"
+
+    # ----------------------------------------------------------------- edits
+    def push(self, command: Command, *, mergeable: bool = False) -> bool:
+        """Apply and record an edit; False (and ``edit_refused``) when it cannot be applied."""
+        try:
+            self.undo_stack.push(command, mergeable=mergeable)
+        except DLStudioError as exc:
+            self.edit_refused.emit(str(exc))
+            return False
+        return True
+
+    def undo(self) -> None:
+        """Undo the last edit."""
+        self.undo_stack.undo()
+
+    def redo(self) -> None:
+        """Redo the last undone edit."""
+        self.undo_stack.redo()
+
+    def reanalyze(self) -> AnalysisResult:
+        """Analyse now and emit ``analysis_ready``."""
+        self._analysis_timer.stop()
+        self._analysis = analyze(self._graph)
+        self.analysis_ready.emit(self._analysis)
+        return self._analysis
+
+    def _on_graph_event(self, event: GraphEvent) -> None:
+        self.graph_event.emit(event)
+        if event.kind != GraphEvent.NODE_CHANGED or event.detail != "position":
+            self._analysis_timer.start()
+
+    # ----------------------------------------------------------------- files
+    def replace_graph(self, graph: LayerGraph, path: str | Path | None = None) -> None:
+        """Show another graph (New, Open, New from template): clears the history."""
+        self._graph.unsubscribe(self._on_graph_event)
+        self._graph = graph
+        self._graph.subscribe(self._on_graph_event)
+        self.undo_stack = UndoStack(graph)
+        self.undo_stack.subscribe(self.state_changed.emit)
+        self.path = Path(path) if path else None
+        self.reset.emit()
+        self.reanalyze()
+        self.state_changed.emit()
+
+    def open(self, path: str | Path) -> None:
+        """Load a project file; raises :class:`ProjectFileError` and keeps the current graph."""
+        graph = load_project(path, node_checker=check_node)
+        self.replace_graph(graph, path)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save atomically to ``path`` (or the current path) and mark the document clean."""
+        target = Path(path) if path else self.path
+        if target is None:
+            raise ValueError("the document has no file yet: use Save As")
+        save_project(self._graph, target)
+        self.path = target
+        self.undo_stack.set_clean()
+        self.state_changed.emit()
+        return target
