@@ -1,0 +1,157 @@
+"""Auto-layout: no overlaps, wires point forward, the main chain stays straight, same every time."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+
+import pytest
+
+from dlstudio.analysis.layout import (
+    LAYER_SPACING_LR,
+    LAYER_SPACING_TB,
+    ROW_SPACING_LR,
+    ROW_SPACING_TB,
+    auto_layout,
+)
+from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
+
+BOX_W, BOX_H = 180.0, 90.0
+
+
+def _graph(node_count: int, edges: list[tuple[int, int]]) -> LayerGraph:
+    """Nodes n0..n{k}; each edge wires into a fresh input port so any fan-in is allowed."""
+    g = LayerGraph("t")
+    for i in range(node_count):
+        g.insert_node(LayerNode(f"n{i}", "relu", f"node{i}"))
+    ports: dict[int, int] = {}
+    for u, v in edges:
+        ports[v] = ports.get(v, 0) + 1
+        g.insert_edge(Edge(PortRef(f"n{u}", "out"), PortRef(f"n{v}", f"in{ports[v]}")))
+    return g
+
+
+def _resnet_like(blocks: int) -> tuple[LayerGraph, list[str]]:
+    """A stem and ``blocks`` residual blocks (conv, bn, relu, conv, bn, add, relu); the spine."""
+    edges: list[tuple[int, int]] = []
+    spine = [0]
+    count = 1
+    for _ in range(blocks):
+        x = spine[-1]
+        chain = list(range(count, count + 6))
+        count += 6
+        edges.append((x, chain[0]))
+        edges.extend(itertools.pairwise(chain))  # the block's last but one node is the Add
+        edges.append((x, chain[4]))
+        spine.extend(chain)
+    return _graph(count, edges), [f"n{i}" for i in spine]
+
+
+def _random_dag(node_count: int, seed: int) -> LayerGraph:
+    rng = random.Random(seed)
+    edges = []
+    for v in range(1, node_count):
+        for u in rng.sample(range(max(0, v - 12), v), k=min(v, rng.choice((1, 1, 2, 3)))):
+            edges.append((u, v))
+    return _graph(node_count, edges)
+
+
+def _assert_no_overlaps(pos: dict[str, tuple[float, float]]) -> None:
+    boxes = sorted(pos.values())
+    for i, (x1, y1) in enumerate(boxes):
+        for x2, y2 in boxes[i + 1 :]:
+            if x2 - x1 >= BOX_W:
+                break
+            assert abs(y2 - y1) >= BOX_H, f"boxes at {(x1, y1)} and {(x2, y2)} overlap"
+
+
+@pytest.mark.parametrize("direction", ["TB", "LR"])
+def test_chain_is_one_straight_line(direction: str) -> None:
+    g = _graph(5, [(0, 1), (1, 2), (2, 3), (3, 4)])
+    pos = auto_layout(g, direction)
+    main = 1 if direction == "TB" else 0
+    step = LAYER_SPACING_TB if direction == "TB" else LAYER_SPACING_LR
+    assert [pos[f"n{i}"][main] for i in range(5)] == [i * step for i in range(5)]
+    assert {pos[f"n{i}"][1 - main] for i in range(5)} == {0.0}
+
+
+@pytest.mark.parametrize("direction", ["TB", "LR"])
+def test_resnet_spine_is_straight_and_skips_go_beside_it(direction: str) -> None:
+    g, spine = _resnet_like(4)
+    pos = auto_layout(g, direction)
+    cross = 0 if direction == "TB" else 1
+    assert len({pos[n][cross] for n in spine}) == 1, "the main chain should be one straight line"
+    _assert_no_overlaps(pos)
+
+
+@pytest.mark.parametrize("direction", ["TB", "LR"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_dags_have_no_overlaps_and_forward_edges(direction: str, seed: int) -> None:
+    g = _random_dag(150, seed)
+    pos = auto_layout(g, direction)
+    assert set(pos) == set(g.nodes)
+    _assert_no_overlaps(pos)
+    main = 1 if direction == "TB" else 0
+    for e in g.edges:
+        assert pos[e.src.node][main] < pos[e.dst.node][main], f"{e} points backwards"
+
+
+def test_branches_side_by_side_and_merge_centered() -> None:
+    # An Inception-like fan-out into three branches that meet again.
+    g = _graph(6, [(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4), (4, 5)])
+    pos = auto_layout(g, "TB")
+    xs = sorted(pos[f"n{i}"][0] for i in (1, 2, 3))
+    assert xs[1] - xs[0] == ROW_SPACING_TB and xs[2] - xs[1] == ROW_SPACING_TB
+    assert len({pos[f"n{i}"][1] for i in (1, 2, 3)}) == 1
+    assert pos["n0"][0] == pos["n4"][0] == pos["n5"][0]
+
+
+def test_second_source_sits_next_to_its_consumer() -> None:
+    # n5 (a decoder's own Input) feeds only n4, deep in the graph.
+    g = _graph(6, [(0, 1), (1, 2), (2, 3), (3, 4), (5, 4)])
+    pos = auto_layout(g, "TB")
+    assert pos["n5"][1] == pos["n3"][1]
+
+
+def test_lr_spacing_and_origin() -> None:
+    g = _graph(4, [(0, 1), (0, 2), (1, 3), (2, 3)])
+    pos = auto_layout(g, "LR")
+    assert min(x for x, _ in pos.values()) == 0
+    assert min(y for _, y in pos.values()) == 0
+    assert abs(pos["n1"][1] - pos["n2"][1]) == ROW_SPACING_LR
+
+
+def test_deterministic() -> None:
+    g = _random_dag(300, 7)
+    first = auto_layout(g)
+    again = auto_layout(g)
+    rebuilt = auto_layout(_random_dag(300, 7))
+    assert first == again == rebuilt
+
+
+def test_empty_isolated_and_cyclic_graphs() -> None:
+    assert auto_layout(LayerGraph()) == {}
+    lone = _graph(3, [])
+    _assert_no_overlaps(auto_layout(lone))
+    cyclic = _graph(4, [(0, 1), (1, 2), (2, 1), (2, 3)])
+    pos = auto_layout(cyclic)
+    assert set(pos) == {"n0", "n1", "n2", "n3"}
+    _assert_no_overlaps(pos)
+
+
+def test_rejects_unknown_direction() -> None:
+    with pytest.raises(ValueError, match="direction"):
+        auto_layout(_graph(1, []), "RL")
+
+
+def test_speed_of_1000_nodes() -> None:
+    """Printed, not asserted: timings depend on the machine (the target is < 200 ms)."""
+    resnet, _ = _resnet_like(166)
+    dag = _random_dag(1000, 3)
+    for label, g in (("resnet-like", resnet), ("random DAG", dag)):
+        start = time.perf_counter()
+        pos = auto_layout(g)
+        elapsed = time.perf_counter() - start
+        print(f"auto_layout {label} with {len(g)} nodes: {elapsed * 1000:.0f} ms")
+        _assert_no_overlaps(pos)
