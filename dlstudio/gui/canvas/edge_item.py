@@ -1,0 +1,140 @@
+"""``EdgeItem``: a wire drawn as a cubic curve labelled with the tensor shape it carries."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
+
+from dlstudio.core import Edge
+from dlstudio.gui.canvas import style
+from dlstudio.gui.canvas.node_item import NodeItem
+
+EDGE_TYPE = QGraphicsItem.UserType + 3
+
+
+def wire_path(p0: QPointF, p1: QPointF, flow: str) -> QPainterPath:
+    """A cubic curve leaving ``p0`` and entering ``p1`` along the flow direction."""
+    path = QPainterPath(p0)
+    if flow == "LR":
+        bend = max(40.0, abs(p1.x() - p0.x()) * 0.5)
+        if p1.x() < p0.x():  # a wire going back needs a wider loop to stay readable
+            bend = max(bend, abs(p1.y() - p0.y()) * 0.5, 80.0)
+        path.cubicTo(p0 + QPointF(bend, 0), p1 - QPointF(bend, 0), p1)
+    else:
+        bend = max(30.0, abs(p1.y() - p0.y()) * 0.5)
+        if p1.y() < p0.y():
+            bend = max(bend, abs(p1.x() - p0.x()) * 0.5, 80.0)
+        path.cubicTo(p0 + QPointF(0, bend), p1 - QPointF(0, bend), p1)
+    return path
+
+
+class EdgeItem(QGraphicsItem):
+    """One wire. Its ends follow the two nodes' ports; the scene calls :meth:`update_path`
+    only for wires touching a node that moved."""
+
+    def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, flow: str = "TB") -> None:
+        super().__init__()
+        self.edge = edge
+        self.src_item = src
+        self.dst_item = dst
+        self.flow = flow
+        self.label = ""
+        """The shape text, e.g. ``(N, 6, 28, 28)``; empty where the analysis did not reach."""
+        self.show_label = True
+        """Only one wire per output port shows the label (fan-out would repeat it)."""
+        self.is_error = False
+        self._path = QPainterPath()
+        self._shape = QPainterPath()
+        self._bounds = QRectF()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(0)
+        self.update_path()
+
+    def type(self) -> int:
+        return EDGE_TYPE
+
+    def path(self) -> QPainterPath:
+        """The wire's curve in scene coordinates."""
+        return self._path
+
+    def update_path(self) -> None:
+        """Recompute the curve from the current port positions."""
+        p0 = self.src_item.port_scene_pos(self.edge.src.port, True)
+        p1 = self.dst_item.port_scene_pos(self.edge.dst.port, False)
+        self.prepareGeometryChange()
+        self._path = wire_path(p0, p1, self.flow)
+        stroker = QPainterPathStroker()
+        stroker.setWidth(10.0)
+        self._shape = stroker.createStroke(self._path)
+        self._bounds = self._path.boundingRect().adjusted(-3, -3, 3, 3) | self._label_rect()
+
+    def set_state(self, label: str, is_error: bool, show_label: bool) -> None:
+        """Show a new shape label or error colour; does nothing when nothing changed."""
+        if (label, is_error, show_label) == (self.label, self.is_error, self.show_label):
+            return
+        self.label, self.is_error, self.show_label = label, is_error, show_label
+        self.prepareGeometryChange()
+        self._bounds = self._path.boundingRect().adjusted(-3, -3, 3, 3) | self._label_rect()
+        tip = f"{self.edge.src} → {self.edge.dst}"
+        self.setToolTip(f"{label}\n{tip}" if label else tip)
+        self.update()
+
+    def _label_rect(self) -> QRectF:
+        if not (self.label and self.show_label):
+            return QRectF()
+        width = QFontMetricsF(style.font("wire")).horizontalAdvance(self.label) + 4
+        start = self._path.pointAtPercent(0.0)
+        # Beside the wire just after it leaves the port, where the curve is still straight.
+        if self.flow == "LR":
+            return QRectF(start.x() + 8, start.y() - 16, width, 13)
+        return QRectF(start.x() + 7, start.y() + 6, width, 13)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return self._shape
+
+    def colour(self, selected: bool) -> QColor:
+        """The wire's colour: red for a problem, blue when selected, grey otherwise."""
+        if self.is_error:
+            return style.ERROR
+        return style.WIRE_SELECTED if selected else style.WIRE
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = self.colour(selected)
+        painter.setPen(QPen(colour, 2.6 if selected else 1.7))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._path)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < style.LOD_TEXT or not (self.label and self.show_label):
+            return
+        painter.setFont(style.font("wire"))
+        painter.setPen(style.ERROR if self.is_error else style.WIRE_LABEL)
+        painter.drawText(self._label_rect(), Qt.AlignmentFlag.AlignLeft, self.label)
+
+
+class TempWireItem(QGraphicsPathItem):
+    """The dashed wire that follows the mouse while connecting; red when the drop is refused."""
+
+    def __init__(self, flow: str = "TB") -> None:
+        super().__init__()
+        self.flow = flow
+        self.setZValue(3)
+        self.set_valid(None)
+
+    def set_ends(self, start: QPointF, end: QPointF, from_output: bool) -> None:
+        """Draw from the port being dragged to ``end`` (the mouse or the snapped target port)."""
+        a, b = (start, end) if from_output else (end, start)
+        self.setPath(wire_path(a, b, self.flow))
+
+    def set_valid(self, valid: bool | None) -> None:
+        """None: no target yet (blue); True: can connect (green); False: refused (red)."""
+        colour = style.WIRE_SELECTED if valid is None else (style.OK if valid else style.ERROR)
+        pen = QPen(colour, 2.0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self.setPen(pen)

@@ -1,0 +1,324 @@
+"""``NodeItem``: one layer drawn as a rounded box, and its ``PortItem`` connection points."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+
+from dlstudio.analysis import AnalysisResult
+from dlstudio.analysis.diagnostics import ERROR, WARNING
+from dlstudio.core import LayerNode
+from dlstudio.gui.canvas import style
+from dlstudio.gui.canvas.labels import count_text, key_params_text
+from dlstudio.layers import LayerType, UnknownLayerError, get_layer_type
+
+NODE_TYPE = QGraphicsItem.UserType + 1
+PORT_TYPE = QGraphicsItem.UserType + 2
+
+
+class PortItem(QGraphicsItem):
+    """A connection point on a node: drag from it to draw a wire."""
+
+    def __init__(self, parent: NodeItem, name: str, is_output: bool, show_name: bool) -> None:
+        super().__init__(parent)
+        self.node_item = parent
+        self.name = name
+        self.is_output = is_output
+        self.show_name = show_name
+        self.hovered = False
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setZValue(2)
+
+    @property
+    def node_id(self) -> str:
+        """Id of the node this port belongs to."""
+        return self.node_item.node.id
+
+    def type(self) -> int:
+        return PORT_TYPE
+
+    def boundingRect(self) -> QRectF:
+        r = style.PORT_RADIUS + 4  # generous hit area: ports are small targets
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        r = style.PORT_RADIUS + (1.5 if self.hovered else 0.0)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        ring = style.PORT_HOVER if self.hovered else style.PORT_RING
+        painter.setPen(QPen(ring, 1.6 if lod >= style.LOD_TEXT else 0))
+        painter.setBrush(style.PORT_HOVER if self.hovered else style.PORT_FILL)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+
+    def hoverEnterEvent(self, event) -> None:
+        self.hovered = True
+        self.update()
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:
+        self.hovered = False
+        self.update()
+        super().hoverLeaveEvent(event)
+
+
+class NodeItem(QGraphicsItem):
+    """A layer node. Mirrors its :class:`LayerNode` (kept by reference, never copied) and the
+    latest analysis; the scene forwards the node's graph events to :meth:`on_node_changed`."""
+
+    def __init__(self, node: LayerNode, flow: str = "TB") -> None:
+        super().__init__()
+        self.node = node
+        self.flow = flow
+        self.layer: LayerType | None = None
+        self.ports: dict[tuple[str, bool], PortItem] = {}
+        self._label = ""
+        self._key = ""
+        self._count = ""
+        self._severity: str | None = None
+        self._summary = ""
+        self._messages: list[str] = []
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        # Bodies only change on edits; the cache makes panning and dragging 500 nodes cheap.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1)
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        self._resolve_layer()
+        self.sync_ports()
+        self.sync_position()
+        self.refresh_texts(None)
+
+    def type(self) -> int:
+        return NODE_TYPE
+
+    # ----------------------------------------------------------- model mirror
+    def _resolve_layer(self) -> None:
+        try:
+            self.layer = get_layer_type(self.node.type_id)
+            self._label = self.layer.label
+            self._summary = self.layer.summary
+        except UnknownLayerError as exc:
+            self.layer = None
+            self._label = self.node.type_id
+            self._summary = str(exc)
+
+    def _params(self, result: AnalysisResult | None) -> dict:
+        info = result.nodes.get(self.node.id) if result else None
+        if info is not None and info.params:
+            return info.params
+        return {**(self.layer.defaults() if self.layer else {}), **self.node.params}
+
+    def on_node_changed(self, detail: str | None, result: AnalysisResult | None) -> None:
+        """The node changed (``name``, ``params``, ``position``, ``trainable``): redraw."""
+        if detail == "position":
+            self.sync_position()
+            return
+        if detail == "params":
+            self.sync_ports()
+        self.refresh_texts(result)
+        # Name and frozen state are drawn too, though the analysis state may be unchanged.
+        self._update_tooltip()
+        self.update()
+
+    def sync_position(self) -> None:
+        """Move to the node's position (the model's top-left corner)."""
+        x, y = self.node.position
+        self.setPos(x, y)
+
+    def sync_ports(self) -> None:
+        """Create, keep or drop port items to match the layer's ports (variadic Add grows)."""
+        if self.layer is None:
+            inputs: list[str] = []
+            outputs: list[str] = []
+        else:
+            params = {**self.layer.defaults(), **self.node.params}
+            inputs = [p.name for p in self.layer.input_ports(params)]
+            outputs = [p.name for p in self.layer.outputs]
+        wanted = {(n, False) for n in inputs} | {(n, True) for n in outputs}
+        for key in list(self.ports):
+            if key not in wanted:
+                port = self.ports.pop(key)
+                port.setParentItem(None)
+                if port.scene() is not None:
+                    port.scene().removeItem(port)
+        for names, is_output in ((inputs, False), (outputs, True)):
+            for i, name in enumerate(names):
+                port = self.ports.get((name, is_output))
+                if port is None:
+                    port = PortItem(self, name, is_output, len(names) > 1)
+                    self.ports[(name, is_output)] = port
+                port.show_name = len(names) > 1
+                port.setPos(self._port_offset(i, len(names), is_output))
+        self.update()
+
+    def _port_offset(self, index: int, count: int, is_output: bool) -> QPointF:
+        if self.flow == "LR":
+            y = style.NODE_HEIGHT * (index + 1) / (count + 1)
+            return QPointF(style.NODE_WIDTH if is_output else 0.0, y)
+        x = style.NODE_WIDTH * (index + 1) / (count + 1)
+        return QPointF(x, style.NODE_HEIGHT if is_output else 0.0)
+
+    def port_scene_pos(self, name: str, is_output: bool) -> QPointF:
+        """Where a wire attaches to this port (the box's edge centre if the port is gone)."""
+        port = self.ports.get((name, is_output))
+        if port is not None:
+            return self.mapToScene(port.pos())
+        return self.mapToScene(self._port_offset(0, 1, is_output))
+
+    def refresh_texts(self, result: AnalysisResult | None, diags: list | None = None) -> None:
+        """Recompute the drawn texts and problem state from the node and the analysis
+        (``diags``: this node's diagnostics, when the caller has them grouped already)."""
+        key = key_params_text(self.layer, self._params(result)) if self.layer else ""
+        info = result.nodes.get(self.node.id) if result else None
+        count = count_text(info.param_count if info else None)
+        if diags is None:
+            diags = result.diagnostics_for(self.node.id) if result else []
+        severity = None
+        if any(d.severity == ERROR for d in diags):
+            severity = ERROR
+        elif any(d.severity == WARNING for d in diags):
+            severity = WARNING
+        messages = [d.message for d in diags if d.severity in (ERROR, WARNING)]
+        state = (key, count, severity, messages)
+        if state == (self._key, self._count, self._severity, self._messages):
+            return  # nothing visible changed: keep the cached pixmap
+        self._key, self._count, self._severity, self._messages = state
+        self._update_tooltip()
+        self.update()
+
+    def _update_tooltip(self) -> None:
+        lines = [f"<b>{self.node.name}</b> — {self._label}"]
+        if self._messages:
+            colour = style.ERROR if self._severity == ERROR else style.WARNING
+            lines += [f"<span style='color:{colour.name()}'>{m}</span>" for m in self._messages]
+        else:
+            lines.append(self._summary)
+        if not self.node.trainable:
+            lines.append("<i>Frozen: training leaves its weights unchanged.</i>")
+        self.setToolTip("<br>".join(lines))
+
+    @property
+    def severity(self) -> str | None:
+        """``"error"``, ``"warning"`` or None: what the border shows."""
+        return self._severity
+
+    @property
+    def key_text(self) -> str:
+        """The compact key-parameter text drawn on the node."""
+        return self._key
+
+    @property
+    def count_text(self) -> str:
+        """The parameter-count text drawn on the node."""
+        return self._count
+
+    # ----------------------------------------------------------------- drawing
+    def boundingRect(self) -> QRectF:
+        return QRectF(-4, -4, style.NODE_WIDTH + 8, style.NODE_HEIGHT + 8)
+
+    def title_rect(self) -> QRectF:
+        """The area of the name text (double-click there to rename)."""
+        return QRectF(style.STRIPE_WIDTH + 8, 6, style.NODE_WIDTH - 40, 18)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        rect = QRectF(0, 0, style.NODE_WIDTH, style.NODE_HEIGHT)
+        body = QPainterPath()
+        body.addRoundedRect(rect, style.NODE_RADIUS, style.NODE_RADIUS)
+        frozen = not self.node.trainable
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.NODE_FILL_FROZEN if frozen else style.NODE_FILL)
+        painter.drawPath(body)
+        painter.save()
+        painter.setClipPath(body)
+        category = self.layer.category if self.layer else ""
+        painter.fillRect(QRectF(0, 0, style.STRIPE_WIDTH, style.NODE_HEIGHT), _cat(category))
+        if frozen:
+            painter.fillRect(rect, QBrush(style.HATCH, Qt.BrushStyle.BDiagPattern))
+        painter.restore()
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(self._border_pen(selected))
+        painter.drawPath(body)
+        if lod < style.LOD_TEXT:
+            return  # zoomed far out: the box and its colour are all one can read
+        self._paint_texts(painter)
+        if frozen:
+            _paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7))
+
+    def _border_pen(self, selected: bool) -> QPen:
+        if self._severity == ERROR:
+            return QPen(style.ERROR, 2.4 if selected else 2.0)
+        if self._severity == WARNING:
+            return QPen(style.WARNING, 2.4 if selected else 2.0)
+        if selected:
+            return QPen(style.NODE_BORDER_SELECTED, 2.0)
+        return QPen(style.NODE_BORDER, 1.0)
+
+    def _paint_texts(self, painter: QPainter) -> None:
+        left = style.STRIPE_WIDTH + 9
+        width = style.NODE_WIDTH - left - 8
+        lock = 16 if not self.node.trainable else 0
+        painter.setFont(style.font("title"))
+        painter.setPen(style.TEXT)
+        metrics = QFontMetricsF(style.font("title"))
+        name = metrics.elidedText(self.node.name, Qt.TextElideMode.ElideRight, width - lock - 4)
+        painter.drawText(QRectF(left, 7, width - lock, 18), _LEFT, name)
+        painter.setFont(style.font("label"))
+        painter.setPen(style.TEXT_MUTED)
+        painter.drawText(QRectF(left, 25, width, 16), _LEFT, self._label)
+        if self._key:
+            painter.setFont(style.font("params"))
+            painter.setPen(style.TEXT_PARAMS)
+            label_w = QFontMetricsF(style.font("label")).horizontalAdvance(self._label) + 8
+            fm = QFontMetricsF(style.font("params"))
+            key = fm.elidedText(self._key, Qt.TextElideMode.ElideRight, width - label_w)
+            painter.drawText(QRectF(left + label_w, 25, width - label_w, 16), _RIGHT, key)
+        if self._count:
+            painter.setFont(style.font("count"))
+            painter.setPen(style.TEXT_MUTED)
+            painter.drawText(QRectF(left, 44, width, 16), _LEFT, self._count)
+        self._paint_port_names(painter)
+
+    def _paint_port_names(self, painter: QPainter) -> None:
+        painter.setFont(style.font("port"))
+        painter.setPen(style.TEXT_MUTED)
+        for (name, is_output), port in self.ports.items():
+            if not port.show_name:
+                continue
+            p = port.pos()
+            if self.flow == "LR":
+                rect = QRectF(p.x() - 46 if is_output else p.x() + 8, p.y() - 7, 38, 14)
+                align = _RIGHT if is_output else _LEFT
+            else:
+                rect = QRectF(p.x() - 20, p.y() - 15 if is_output else p.y() + 5, 40, 10)
+                align = Qt.AlignmentFlag.AlignCenter
+            painter.drawText(rect, align, name)
+
+
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def _cat(category: str) -> QColor:
+    return style.category_color(category)
+
+
+def _paint_lock(painter: QPainter, at: QPointF) -> None:
+    """A small padlock: frozen layers keep their weights during training."""
+    painter.save()
+    painter.translate(at)
+    painter.setPen(QPen(style.TEXT_MUTED, 1.4))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawArc(QRectF(2.5, 0, 7, 9), 0, 180 * 16)
+    painter.drawLine(QPointF(2.5, 4.5), QPointF(2.5, 6))
+    painter.drawLine(QPointF(9.5, 4.5), QPointF(9.5, 6))
+    painter.setBrush(style.TEXT_MUTED)
+    painter.drawRoundedRect(QRectF(1, 6, 10, 7.5), 1.5, 1.5)
+    painter.restore()

@@ -1,0 +1,76 @@
+"""The canvas look: one dark-neutral palette, node metrics and fonts, shared by every item."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtGui import QColor, QFont
+
+NODE_WIDTH = 180.0
+"""Node boxes have one width so auto-layout columns line up (the layout spaces them 240 apart)."""
+NODE_HEIGHT = 70.0
+"""Height of a node box; the layout's 120 px rows leave a 50 px lane for wire labels."""
+NODE_RADIUS = 7.0
+STRIPE_WIDTH = 5.0
+PORT_RADIUS = 5.0
+GRID_SIZE = 20.0
+"""Snap step for moved nodes; also the spacing of the background dots."""
+LOD_TEXT = 0.4
+"""Below this zoom, nodes are drawn as plain boxes without text (large graphs stay smooth)."""
+
+BACKGROUND = QColor("#1e2024")
+GRID_DOT = QColor("#2c2f35")
+GRID_DOT_MAJOR = QColor("#383c44")
+NODE_FILL = QColor("#2b2e34")
+NODE_FILL_FROZEN = QColor("#26282d")
+NODE_BORDER = QColor("#454a53")
+NODE_BORDER_SELECTED = QColor("#5aa9ff")
+ERROR = QColor("#ff5c5c")
+WARNING = QColor("#ffa94d")
+OK = QColor("#63d297")
+TEXT = QColor("#e8eaed")
+TEXT_MUTED = QColor("#9aa0a8")
+TEXT_PARAMS = QColor("#c7ccd4")
+WIRE = QColor("#8c939e")
+WIRE_SELECTED = QColor("#5aa9ff")
+WIRE_LABEL = QColor("#a9b0ba")
+PORT_FILL = QColor("#1e2024")
+PORT_RING = QColor("#b8bec7")
+PORT_HOVER = QColor("#5aa9ff")
+HATCH = QColor(255, 255, 255, 18)
+
+CATEGORY_COLORS: dict[str, QColor] = {
+    "Input / Output": QColor("#9aa5b1"),
+    "Dense": QColor("#5b8def"),
+    "Convolution": QColor("#43b581"),
+    "Pooling": QColor("#2fb6c4"),
+    "Normalization": QColor("#b48ead"),
+    "Activation": QColor("#f2b84b"),
+    "Reshape": QColor("#8e9bd6"),
+    "Embedding": QColor("#e07a5f"),
+    "Recurrent": QColor("#d16ba5"),
+    "Attention": QColor("#c678dd"),
+    "Sequence": QColor("#7fb069"),
+    "Merge": QColor("#e5c07b"),
+}
+"""The stripe on the left of each node, by catalogue category."""
+
+
+def category_color(category: str) -> QColor:
+    """The stripe colour of a category (grey for one added later and not styled yet)."""
+    return CATEGORY_COLORS.get(category, QColor("#9aa5b1"))
+
+
+@cache
+def font(role: str) -> QFont:
+    """The font for ``title``, ``label``, ``params``, ``count``, ``port`` or ``wire`` text."""
+    f = QFont()
+    f.setFamilies(["Inter", "Segoe UI", "Helvetica Neue", "DejaVu Sans", "sans-serif"])
+    sizes = {"title": 10.0, "label": 8.5, "params": 8.5, "count": 8.0, "port": 7.0, "wire": 7.5}
+    f.setPointSizeF(sizes[role])
+    if role == "title":
+        f.setWeight(QFont.Weight.DemiBold)
+    if role in ("params", "wire"):
+        f.setFamilies(["JetBrains Mono", "Consolas", "Menlo", "DejaVu Sans Mono", "monospace"])
+    f.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
+    return f
