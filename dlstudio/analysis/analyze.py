@@ -5,13 +5,16 @@ Shape inference, statistics, code generation and export all follow the order com
 
 from __future__ import annotations
 
+import heapq
+from math import prod
+
 import networkx as nx
 
 from dlstudio.analysis.diagnostics import ERROR, Diagnostic
 from dlstudio.analysis.result import AnalysisResult, NodeInfo
 from dlstudio.analysis.structure import check_structure, known_types
 from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
-from dlstudio.core.tensor_spec import TensorSpec, bind_dim
+from dlstudio.core.tensor_spec import DTYPE_SIZES, TensorSpec, bind_dim
 from dlstudio.layers.spec import LayerType, ShapeContext, ShapeError, StatContext
 
 _SAMPLE_BINDINGS_DEFAULT = 32
@@ -22,9 +25,11 @@ def analyze(graph: LayerGraph, batch_size: int = 1) -> AnalysisResult:
     diagnostics: list[Diagnostic] = []
     types = known_types(graph, diagnostics)
     params = _resolve_params(graph, types, diagnostics)
-    g = check_structure(graph, types, params, diagnostics)
-    order = _topological_order(graph, g)
+    ports = {nid: layer.input_ports(params.get(nid, {})) for nid, layer in types.items()}
+    g, cyclic = check_structure(graph, types, ports, diagnostics)
+    order = _topological_order(graph, g, cyclic)
     bindings = _example_bindings(graph, params)
+    sample = {"N": 1, **bindings}
     infos: dict[str, NodeInfo] = {}
     edge_specs = {}
     for node_id in order:
@@ -34,10 +39,10 @@ def analyze(graph: LayerGraph, batch_size: int = 1) -> AnalysisResult:
         layer = types.get(node_id)
         if layer is None or node_id not in params:
             continue
-        if not _gather_inputs(graph, node, layer, info, infos, edge_specs):
+        if not _gather_inputs(graph, node, ports[node_id], info, infos, edge_specs):
             continue
         if _infer(node, layer, info, diagnostics):
-            _count(node, layer, info, bindings, batch_size, diagnostics)
+            _count(node, layer, info, sample, batch_size, diagnostics)
     return AnalysisResult(order, infos, edge_specs, diagnostics, batch_size, bindings)
 
 
@@ -57,13 +62,29 @@ def _resolve_params(
     return resolved
 
 
-def _topological_order(graph: LayerGraph, g: nx.MultiDiGraph) -> list[str]:
-    """Topological order, ties broken by document order; nodes on cycles are dropped."""
-    position = {node_id: i for i, node_id in enumerate(graph.nodes)}
-    cyclic = {n for c in nx.strongly_connected_components(g) if len(c) > 1 for n in c}
+def _topological_order(graph: LayerGraph, g: nx.DiGraph, cyclic: set[str]) -> list[str]:
+    """Topological order, ties broken by document order (so generated code is stable).
+
+    Nodes on a cycle, and everything downstream of one, are left out."""
     if cyclic:
-        g = g.subgraph([n for n in g if n not in cyclic and not (nx.ancestors(g, n) & cyclic)])
-    return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+        blocked = set(cyclic)
+        for node_id in cyclic:
+            blocked |= nx.descendants(g, node_id)
+        g = g.subgraph([n for n in g if n not in blocked])
+    position = {node_id: i for i, node_id in enumerate(graph.nodes)}
+    indegree = {n: d for n, d in g.in_degree()}
+    ready = [position[n] for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    ids = list(graph.nodes)
+    order = []
+    while ready:
+        node_id = ids[heapq.heappop(ready)]
+        order.append(node_id)
+        for succ in g.successors(node_id):
+            indegree[succ] -= 1
+            if indegree[succ] == 0:
+                heapq.heappush(ready, position[succ])
+    return order
 
 
 def _example_bindings(graph: LayerGraph, params: dict[str, dict]) -> dict[str, int]:
@@ -78,10 +99,10 @@ def _example_bindings(graph: LayerGraph, params: dict[str, dict]) -> dict[str, i
     return bindings
 
 
-def _gather_inputs(graph, node, layer, info, infos, edge_specs) -> bool:
+def _gather_inputs(graph, node, ports, info, infos, edge_specs) -> bool:
     """Fill ``info.inputs`` from upstream outputs; False when an upstream node failed."""
     complete = True
-    for port in layer.input_ports(info.params):
+    for port in ports:
         edge = graph.incoming_edge(PortRef(node.id, port.name))
         if edge is None:
             complete = complete and port.optional
@@ -126,12 +147,18 @@ def _infer(node: LayerNode, layer: LayerType, info: NodeInfo, out: list[Diagnost
 
 
 def _concrete(spec: TensorSpec, bindings: dict[str, int]) -> tuple[int, ...] | None:
-    dims = [bind_dim(d, bindings) for d in spec.shape]
+    """The per-example shape with symbols bound, or None when a symbol is unbound."""
+    shape = spec.shape
+    if all(type(d) is int for d in shape[1:]):  # the common case: only the batch is symbolic
+        return (1, *shape[1:]) if shape and shape[0] == "N" else shape  # type: ignore[return-value]
+    dims = [bind_dim(d, bindings) for d in shape]
     return None if any(d is None for d in dims) else tuple(dims)  # type: ignore[return-value]
 
 
-def _count(node, layer, info, bindings, batch_size, out: list[Diagnostic]) -> None:
-    sample = {"N": 1, **bindings}
+def _count(node, layer, info, sample, batch_size, out: list[Diagnostic]) -> None:
+    """Parameters, MACs (one example) and output memory (whole batch) of one node.
+
+    ``sample`` binds N to 1 and each symbol to its Input's example length."""
     ins = {p: _concrete(s, sample) for p, s in info.inputs.items()}
     outs = {p: _concrete(s, sample) for p, s in info.outputs.items()}
     if any(v is None for v in (*ins.values(), *outs.values())):
@@ -151,5 +178,7 @@ def _count(node, layer, info, bindings, batch_size, out: list[Diagnostic]) -> No
         )
         return
     info.trainable_params = info.param_count if node.trainable else 0
-    batch = {"N": batch_size, **bindings}
-    info.activation_bytes = sum(s.bytes(batch) or 0 for s in info.outputs.values())
+    info.activation_bytes = sum(
+        prod(shape) * batch_size * DTYPE_SIZES.get(info.outputs[port].dtype, 4)
+        for port, shape in outs.items()  # type: ignore[misc]
+    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import networkx as nx
 
 from dlstudio.analysis.diagnostics import ERROR, WARNING, Diagnostic
-from dlstudio.core.graph import LayerGraph
+from dlstudio.core.graph import LayerGraph, PortRef
 from dlstudio.layers import UnknownLayerError, get_layer_type
-from dlstudio.layers.spec import LayerType
+from dlstudio.layers.spec import LayerType, PortSpec
 
 
 def known_types(graph: LayerGraph, out: list[Diagnostic]) -> dict[str, LayerType]:
@@ -28,92 +28,88 @@ def known_types(graph: LayerGraph, out: list[Diagnostic]) -> dict[str, LayerType
 
 
 def check_structure(
-    graph: LayerGraph, types: dict[str, LayerType], params: dict[str, dict], out: list[Diagnostic]
-) -> nx.MultiDiGraph:
-    """Append structure diagnostics to ``out``; returns the networkx view of the graph."""
-    g = graph.to_networkx()
-    _check_ports(graph, types, params, out)
-    _check_cycles(graph, g, out)
+    graph: LayerGraph,
+    types: dict[str, LayerType],
+    ports: dict[str, tuple[PortSpec, ...]],
+    out: list[Diagnostic],
+) -> tuple[nx.DiGraph, set[str]]:
+    """Append structure diagnostics to ``out``; returns the networkx view of the graph (one
+    edge per connected pair of nodes) and the ids of nodes that lie on a cycle."""
+    g = nx.DiGraph()
+    g.add_nodes_from(graph.nodes)
+    g.add_edges_from((e.src.node, e.dst.node) for e in graph.edges)
+    _check_ports(graph, types, ports, out)
+    cyclic = set() if nx.is_directed_acyclic_graph(g) else _check_cycles(graph, g, out)
     _check_endpoints(graph, types, g, out)
-    return g
+    return g, cyclic
 
 
-def _check_ports(graph, types, params, out) -> None:
+def _check_ports(graph, types, ports, out) -> None:
+    nodes = graph.nodes
     for edge in graph.edges:
         src_type, dst_type = types.get(edge.src.node), types.get(edge.dst.node)
-        src, dst = graph.node(edge.src.node), graph.node(edge.dst.node)
-        if src_type is not None and edge.src.port not in {p.name for p in src_type.outputs}:
+        if src_type is not None and all(p.name != edge.src.port for p in src_type.outputs):
+            src = nodes[edge.src.node]
             out.append(
                 Diagnostic(
                     ERROR,
                     src.id,
-                    f"{src.name} ({src_type.label}) has no output "
-                    f"port {edge.src.port!r}; delete the wire {edge}",
+                    f"{src.name} ({src_type.label}) has no output port {edge.src.port!r}; "
+                    f"delete the wire {edge}",
                     edge=edge,
                 )
             )
-        if dst_type is not None:
-            ports = {p.name for p in dst_type.input_ports(params.get(dst.id, {}))}
-            if edge.dst.port not in ports:
+        if dst_type is not None and all(p.name != edge.dst.port for p in ports[edge.dst.node]):
+            dst = nodes[edge.dst.node]
+            out.append(
+                Diagnostic(
+                    ERROR,
+                    dst.id,
+                    f"{dst.name} ({dst_type.label}) has no input port {edge.dst.port!r}; "
+                    "delete the wire",
+                    edge=edge,
+                )
+            )
+    for node_id, node_ports in ports.items():
+        for port in node_ports:
+            if not port.optional and graph.incoming_edge(PortRef(node_id, port.name)) is None:
+                node = nodes[node_id]
+                what = f"input {port.name!r}" if len(node_ports) > 1 else "its input"
                 out.append(
                     Diagnostic(
                         ERROR,
-                        dst.id,
-                        f"{dst.name} ({dst_type.label}) has no "
-                        f"input port {edge.dst.port!r}; delete the wire",
-                        edge=edge,
-                    )
-                )
-    for node in graph:
-        layer = types.get(node.id)
-        if layer is None:
-            continue
-        for port in layer.input_ports(params.get(node.id, {})):
-            if not port.optional and graph.incoming_edge(_ref(node.id, port.name)) is None:
-                what = (
-                    f"input {port.name!r}"
-                    if len(layer.input_ports(params.get(node.id, {}))) > 1
-                    else "its input"
-                )
-                out.append(
-                    Diagnostic(
-                        ERROR,
-                        node.id,
-                        f"{node.name} ({layer.label}) has nothing "
-                        f"connected to {what}: wire a tensor into it",
+                        node_id,
+                        f"{node.name} ({types[node_id].label}) has nothing connected to "
+                        f"{what}: wire a tensor into it",
                     )
                 )
 
 
-def _ref(node_id: str, port: str):
-    from dlstudio.core.graph import PortRef
-
-    return PortRef(node_id, port)
-
-
-def _check_cycles(graph: LayerGraph, g: nx.MultiDiGraph, out: list[Diagnostic]) -> None:
+def _check_cycles(graph: LayerGraph, g: nx.DiGraph, out: list[Diagnostic]) -> set[str]:
+    cyclic: set[str] = set()
+    order = {node_id: i for i, node_id in enumerate(graph.nodes)}
     for component in nx.strongly_connected_components(g):
         if len(component) < 2:
             continue
         cycle = nx.find_cycle(g.subgraph(component))
-        names = [graph.node(u).name for u, *_ in cycle] + [graph.node(cycle[0][0]).name]
+        names = [graph.node(u).name for u, _ in cycle] + [graph.node(cycle[0][0]).name]
         text = " -> ".join(names)
-        for node_id in sorted(component, key=list(graph.nodes).index):
+        for node_id in sorted(component, key=order.__getitem__):
             out.append(
                 Diagnostic(
                     ERROR,
                     node_id,
-                    f"{graph.node(node_id).name} is in a cycle "
-                    f"({text}); tensors must flow one way: remove one wire of "
-                    "the loop",
+                    f"{graph.node(node_id).name} is in a cycle ({text}); tensors must flow "
+                    "one way: remove one wire of the loop",
                 )
             )
+        cyclic |= component
+    return cyclic
 
 
 def _check_endpoints(graph, types, g, out) -> None:
-    inputs = [n for n in graph if n.type_id == "input"]
-    outputs = [n for n in graph if n.type_id == "output"]
-    if len(graph) and not inputs:
+    outputs = [n.id for n in graph if n.type_id == "output"]
+    if len(graph) and not any(n.type_id == "input" for n in graph):
         out.append(
             Diagnostic(
                 ERROR,
@@ -131,16 +127,20 @@ def _check_endpoints(graph, types, g, out) -> None:
         )
     if not outputs:
         return
-    used = set()
-    for o in outputs:
-        used |= nx.ancestors(g, o.id) | {o.id}
+    used: set[str] = set()
+    stack = list(outputs)
+    while stack:  # reverse reachability from every Output in one sweep
+        node_id = stack.pop()
+        if node_id not in used:
+            used.add(node_id)
+            stack.extend(g.predecessors(node_id))
     for node in graph:
         if node.id not in used and node.id in types:
             out.append(
                 Diagnostic(
                     WARNING,
                     node.id,
-                    f"{node.name} does not lead to any Output, "
-                    "so its result is unused: wire it onward or delete it",
+                    f"{node.name} does not lead to any Output, so its result is unused: wire "
+                    "it onward or delete it",
                 )
             )

@@ -23,7 +23,7 @@ def _dense_shape(ctx: ShapeContext) -> ShapeResult:
         fixes = (Fix.insert(f"insert Flatten before {ctx.name}", "flatten"),) if x.rank > 3 else ()
         raise ctx.fail(
             f"needs a 2-D input (N, features) or a sequence (N, T, features) but gets "
-            f"{shape_text(x)}" + (f": insert Flatten before {ctx.name}" if fixes else ""),
+            f"{shape_text(x)}",
             *fixes,
         )
     in_features = static_size(ctx, x.shape[-1], "number of input features")

@@ -46,10 +46,9 @@ def window_out(dim: Dim, kernel: int, stride: int, padding: int, dilation: int =
     span = dilation * (kernel - 1) + 1
     if isinstance(dim, int):
         return (dim + 2 * padding - span) // stride + 1
-    shifted = add_dim(dim, 2 * padding - span)
     if stride == 1:
-        return add_dim(shifted, 1)
-    return f"{_wrap(shifted)}//{stride}+1"
+        return add_dim(dim, 2 * padding - span + 1)
+    return f"{_wrap(add_dim(dim, 2 * padding - span))}//{stride}+1"
 
 
 def is_float(ctx: ShapeContext, port: str = "in") -> TensorSpec:

@@ -220,7 +220,9 @@ class ShapeContext:
         return self.inputs[port]
 
     def fail(self, message: str, *fixes: Fix, port: str | None = None) -> ShapeError:
-        """A :class:`ShapeError` to ``raise``."""
+        """A :class:`ShapeError` to ``raise``; the first fix's label ends the message."""
+        if fixes and fixes[0].label not in message:
+            message = f"{message}: {fixes[0].label}"
         return ShapeError(message, fixes, port)
 
 

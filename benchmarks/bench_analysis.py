@@ -1,0 +1,47 @@
+"""How long a full analysis (structure, shapes, statistics) takes: run on demand.
+
+    .venv/bin/python benchmarks/bench_analysis.py
+
+Targets from the foundation issue: a 1,000-node graph within 30 ms and a ResNet-50-sized graph
+within 10 ms, on the 2-core development machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from graphs import residual_chain, resnet50
+
+from dlstudio.analysis import analyze
+
+
+def time_analysis(graph, repeats: int = 30) -> tuple[float, float]:
+    """Median and best wall time of ``analyze(graph)`` in milliseconds."""
+    analyze(graph)  # warm caches (imports, networkx)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = analyze(graph)
+        samples.append((time.perf_counter() - start) * 1000)
+    assert not result.has_errors, result.errors[:3]
+    return statistics.median(samples), min(samples)
+
+
+def main() -> None:
+    """Print the figures against their targets."""
+    cases = [("ResNet-50", resnet50(), 10.0), ("1,000-node graph", residual_chain(1000), 30.0)]
+    print(f"{'graph':20} {'nodes':>6} {'median ms':>10} {'best ms':>8} {'target ms':>10}")
+    for name, graph, target in cases:
+        median, best = time_analysis(graph)
+        verdict = "ok" if median <= target else "SLOW"
+        print(f"{name:20} {len(graph):6d} {median:10.2f} {best:8.2f} {target:10.1f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

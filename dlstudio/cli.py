@@ -1,0 +1,235 @@
+"""The command line: the program's features without a screen.
+
+Exit codes: 0 success, 1 the project has errors (or a check such as ONNX parity failed),
+2 bad usage or an unreadable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from dlstudio.analysis import AnalysisResult, analyze
+from dlstudio.core import DLStudioError, LayerGraph, format_shape
+from dlstudio.layers.validation import load_checked
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def load_or_report(path: str) -> LayerGraph | None:
+    """Load a project, printing a located error and returning None when it cannot be read."""
+    try:
+        return load_checked(path)
+    except DLStudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+# ---------------------------------------------------------------- validate
+def _add_validate(sub) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check a project and print its diagnostics",
+        description="Check a project file: structure, shapes and parameters. "
+        "Exit 0 when there is no error, 1 otherwise.",
+    )
+    p.add_argument("file", help="project file (.json)")
+    p.set_defaults(run=_run_validate)
+
+
+def _run_validate(args) -> int:
+    graph = load_or_report(args.file)
+    if graph is None:
+        return EXIT_USAGE
+    result = analyze(graph)
+    for d in result.diagnostics:
+        where = graph.node(d.node_id).name if d.node_id else "model"
+        print(f"{d.severity}: {where}: {d.message}")
+        for fix in d.fixes:
+            print(f"    fix: {fix.label}")
+    errors = len(result.errors)
+    warnings = len(result.diagnostics) - errors
+    print(f"{args.file}: {errors} error(s), {warnings} warning(s), {len(graph)} layers")
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+# ----------------------------------------------------------------- summary
+def _add_summary(sub) -> None:
+    p = sub.add_parser(
+        "summary",
+        help="per-layer table of shapes, parameters and MACs",
+        description="Print each layer's output shape, parameter count and "
+        "multiply-accumulates, and the totals.",
+    )
+    p.add_argument("file", help="project file (.json)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="N",
+        help="batch size for the activation-memory figure (default 1)",
+    )
+    p.set_defaults(run=_run_summary)
+
+
+def summary_dict(graph: LayerGraph, result: AnalysisResult) -> dict:
+    """The ``summary --json`` object."""
+    from dlstudio.layers import get_layer_type
+
+    layers = []
+    for node_id in result.order:
+        node, info = graph.node(node_id), result.nodes[node_id]
+        spec = info.output
+        try:
+            label = get_layer_type(node.type_id).label
+        except DLStudioError:
+            label = node.type_id
+        layers.append(
+            {
+                "id": node.id,
+                "name": node.name,
+                "type": label,
+                "type_id": node.type_id,
+                "output_shape": list(spec.shape) if spec else None,
+                "params": info.param_count,
+                "trainable": node.trainable,
+                "macs": info.macs,
+            }
+        )
+    names = {n.id: n.name for n in graph}
+    return {
+        "name": graph.name,
+        "total_params": result.total_params,
+        "trainable_params": result.trainable_params,
+        "frozen_params": result.frozen_params,
+        "total_macs": result.total_macs,
+        "batch_size": result.batch_size,
+        "activation_bytes": result.activation_bytes,
+        "layers": layers,
+        "diagnostics": [d.to_json(names) for d in result.diagnostics],
+    }
+
+
+def _run_summary(args) -> int:
+    if args.batch < 1:
+        print("error: --batch must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    graph = load_or_report(args.file)
+    if graph is None:
+        return EXIT_USAGE
+    result = analyze(graph, batch_size=args.batch)
+    data = summary_dict(graph, result)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        _print_table(data)
+    return EXIT_PROBLEMS if result.has_errors else EXIT_OK
+
+
+def _print_table(data: dict) -> None:
+    rows = [("Layer", "Type", "Output shape", "Params", "MACs")]
+    for layer in data["layers"]:
+        shape = format_shape(tuple(layer["output_shape"])) if layer["output_shape"] else "-"
+        rows.append(
+            (layer["name"], layer["type"], shape, _num(layer["params"]), _num(layer["macs"]))
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for i, row in enumerate(rows):
+        print(
+            "  ".join(
+                c.ljust(w) if j < 3 else c.rjust(w)
+                for j, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    print(f"Total params:     {data['total_params']:,}")
+    print(f"Trainable params: {data['trainable_params']:,}")
+    print(f"Frozen params:    {data['frozen_params']:,}")
+    print(f"MACs per example: {data['total_macs']:,}")
+    mib = data["activation_bytes"] / 2**20
+    print(f"Activations at batch {data['batch_size']}: {mib:,.2f} MiB")
+    for d in data["diagnostics"]:
+        print(f"{d['severity']}: {d['node'] or 'model'}: {d['message']}")
+
+
+def _num(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+# ---------------------------------------------------------------- templates
+def _add_templates(sub) -> None:
+    p = sub.add_parser(
+        "templates",
+        help="list the built-in templates",
+        description="List the templates with a one-line description.",
+    )
+    p.set_defaults(run=_run_templates)
+
+
+def templates_dir() -> Path:
+    """The folder of built-in templates (``templates/`` beside the package)."""
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def _run_templates(args) -> int:
+    for path in sorted(templates_dir().glob("*.json")):
+        graph = load_or_report(str(path))
+        if graph is None:
+            continue
+        text = str(graph.metadata.get("description", "")).strip().split(". ")[0]
+        print(f"{path.stem:24} {text.rstrip('.')}.")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------- main
+def _optional_commands() -> list[Callable]:
+    """Commands of the torch-side packages, added when those packages are importable."""
+    adders: list[Callable] = []
+    for module, names in (
+        ("dlstudio.compile.cli_commands", ("add_export_parser",)),
+        ("dlstudio.train.cli_commands", ("add_train_parser", "add_datasets_parser")),
+    ):
+        try:
+            mod = __import__(module, fromlist=list(names))
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue  # that package is not part of this build
+            raise
+        adders += [getattr(mod, n) for n in names if hasattr(mod, n)]
+    return adders
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m dlstudio",
+        description="DL Studio on the command line: check, summarise, export and train "
+        "project files.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_validate(sub)
+    _add_summary(sub)
+    _add_templates(sub)
+    for add in _optional_commands():
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,308 @@
+"""Table-driven checks of the layer catalogue's shape, parameter and MAC rules, errors included.
+
+Each case: layer id, parameters, input specs by port -> expected output shapes, parameter count
+and (where given) MACs per example; or the words an error must contain. Parameter counts are the
+ones PyTorch reports for the same layer (the compile tests check that against torch itself).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dlstudio.analysis.analyze import _concrete
+from dlstudio.core import TensorSpec
+from dlstudio.layers import (
+    ShapeContext,
+    ShapeError,
+    StatContext,
+    all_layer_types,
+    get_layer_type,
+)
+from dlstudio.layers.registry import UnknownLayerError
+
+F = "float32"
+
+
+def T(*shape, dtype=F):
+    return TensorSpec(tuple(shape), dtype)
+
+
+def run_rule(type_id, params, inputs):
+    layer = get_layer_type(type_id)
+    values, problems = layer.resolve_params(params)
+    assert not problems, problems
+    result = layer.infer(ShapeContext("node", layer.label, values, inputs))
+    sample = {"N": 1, "T": 10, "S": 12}
+    ctx = StatContext(
+        values,
+        {p: _concrete(s, sample) for p, s in inputs.items()},
+        {p: _concrete(s, sample) for p, s in result.outputs.items()},
+        result.inferred,
+    )
+    return result, layer.count_params(ctx), layer.count_macs(ctx)
+
+
+CASES = [
+    # id, params, inputs, outputs, params count, macs (None = not checked)
+    ("input", {"shape": (1, 28, 28)}, {}, {"out": T("N", 1, 28, 28)}, 0, 0),
+    ("input", {"shape": ("T",), "dtype": "int64"}, {}, {"out": T("N", "T", dtype="int64")}, 0, 0),
+    ("dense", {"units": 120}, {"in": T("N", 400)}, {"out": T("N", 120)}, 48120, 48000),
+    (
+        "dense",
+        {"units": 8, "bias": False},
+        {"in": T("N", "T", 4)},
+        {"out": T("N", "T", 8)},
+        32,
+        320,
+    ),
+    (
+        "conv2d",
+        {"out_channels": 6, "kernel_size": 5, "padding": 2},
+        {"in": T("N", 1, 28, 28)},
+        {"out": T("N", 6, 28, 28)},
+        156,
+        117600,
+    ),
+    (
+        "conv2d",
+        {"out_channels": 64, "kernel_size": 7, "stride": 2, "padding": 3, "bias": False},
+        {"in": T("N", 3, 224, 224)},
+        {"out": T("N", 64, 112, 112)},
+        9408,
+        None,
+    ),
+    (
+        "conv2d",
+        {"out_channels": 8, "kernel_size": 3, "padding": "same", "groups": 4},
+        {"in": T("N", 4, 9, 9)},
+        {"out": T("N", 8, 9, 9)},
+        8 * 1 * 9 + 8,
+        None,
+    ),
+    (
+        "conv2d",
+        {"out_channels": 2, "kernel_size": (3, 1), "dilation": 2},
+        {"in": T("N", 1, 10, 10)},
+        {"out": T("N", 2, 6, 10)},
+        8,
+        None,
+    ),
+    (
+        "conv1d",
+        {"out_channels": 4, "kernel_size": 3, "stride": 2},
+        {"in": T("N", 2, "T")},
+        {"out": T("N", 4, "(T-3)//2+1")},
+        28,
+        None,
+    ),
+    (
+        "conv1d",
+        {"out_channels": 4, "kernel_size": 3, "padding": "same"},
+        {"in": T("N", 2, "T")},
+        {"out": T("N", 4, "T")},
+        28,
+        4 * 10 * 6,
+    ),
+    (
+        "conv_transpose2d",
+        {"out_channels": 3, "kernel_size": 4, "stride": 2, "padding": 1},
+        {"in": T("N", 8, 7, 7)},
+        {"out": T("N", 3, 14, 14)},
+        8 * 3 * 16 + 3,
+        None,
+    ),
+    (
+        "maxpool2d",
+        {"kernel_size": 2},
+        {"in": T("N", 6, 28, 28)},
+        {"out": T("N", 6, 14, 14)},
+        0,
+        None,
+    ),
+    (
+        "maxpool2d",
+        {"kernel_size": 3, "stride": 2, "padding": 1},
+        {"in": T("N", 64, 112, 112)},
+        {"out": T("N", 64, 56, 56)},
+        0,
+        None,
+    ),
+    ("avgpool1d", {"kernel_size": 4}, {"in": T("N", 3, 17)}, {"out": T("N", 3, 4)}, 0, None),
+    (
+        "adaptive_avgpool2d",
+        {"output_size": 1},
+        {"in": T("N", 512, 7, 7)},
+        {"out": T("N", 512, 1, 1)},
+        0,
+        None,
+    ),
+    ("global_avgpool", {}, {"in": T("N", 512, 7, 7)}, {"out": T("N", 512)}, 0, None),
+    ("batchnorm2d", {}, {"in": T("N", 64, 8, 8)}, {"out": T("N", 64, 8, 8)}, 128, None),
+    ("batchnorm1d", {"affine": False}, {"in": T("N", 10)}, {"out": T("N", 10)}, 0, None),
+    ("layernorm", {}, {"in": T("N", "T", 512)}, {"out": T("N", "T", 512)}, 1024, None),
+    ("layernorm", {"bias": False}, {"in": T("N", 32)}, {"out": T("N", 32)}, 32, None),
+    ("dropout", {"p": 0.1}, {"in": T("N", 7)}, {"out": T("N", 7)}, 0, 0),
+    ("relu", {}, {"in": T("N", 3, 4)}, {"out": T("N", 3, 4)}, 0, 0),
+    ("leaky_relu", {"negative_slope": 0.2}, {"in": T("N", 3)}, {"out": T("N", 3)}, 0, 0),
+    ("softmax", {}, {"in": T("N", 10)}, {"out": T("N", 10)}, 0, 0),
+    ("log_softmax", {"dim": 1}, {"in": T("N", 10)}, {"out": T("N", 10)}, 0, 0),
+    ("flatten", {}, {"in": T("N", 16, 5, 5)}, {"out": T("N", 400)}, 0, 0),
+    ("flatten", {"start_dim": 2}, {"in": T("N", 64, 4, 4)}, {"out": T("N", 64, 16)}, 0, 0),
+    ("flatten", {}, {"in": T("N", "T", 3)}, {"out": T("N", "3*T")}, 0, 0),
+    ("reshape", {"shape": (1, 28, 28)}, {"in": T("N", 784)}, {"out": T("N", 1, 28, 28)}, 0, 0),
+    ("reshape", {"shape": (4, -1)}, {"in": T("N", 2, 6)}, {"out": T("N", 4, 3)}, 0, 0),
+    ("permute", {"dims": (0, 2, 1)}, {"in": T("N", 64, 16)}, {"out": T("N", 16, 64)}, 0, 0),
+    ("repeat_vector", {"times": 4}, {"in": T("N", 32)}, {"out": T("N", 4, 32)}, 0, 0),
+    (
+        "add",
+        {},
+        {"in1": T("N", 64, 8, 8), "in2": T("N", 64, 8, 8)},
+        {"out": T("N", 64, 8, 8)},
+        0,
+        64 * 64,
+    ),
+    (
+        "multiply",
+        {"inputs": 3},
+        {"in1": T("N", 4), "in2": T("N", 4), "in3": T("N", 4)},
+        {"out": T("N", 4)},
+        0,
+        8,
+    ),
+    ("concat", {}, {"in1": T("N", 3, 8), "in2": T("N", 5, 8)}, {"out": T("N", 8, 8)}, 0, 0),
+    (
+        "concat",
+        {"axis": -1},
+        {"in1": T("N", "T", 8), "in2": T("N", "T", 4)},
+        {"out": T("N", "T", 12)},
+        0,
+        0,
+    ),
+    (
+        "concat",
+        {"axis": 1},
+        {"in1": T("N", "T", 8), "in2": T("N", "S", 8)},
+        {"out": T("N", "T+S", 8)},
+        0,
+        0,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_id", "params", "inputs", "outputs", "n_params", "macs"),
+    CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)],
+)
+def test_shape_param_and_mac_rules(type_id, params, inputs, outputs, n_params, macs):
+    result, count, mac_count = run_rule(type_id, params, inputs)
+    assert dict(result.outputs) == outputs
+    assert count == n_params
+    if macs is not None:
+        assert mac_count == macs
+
+
+ERRORS = [
+    (
+        "dense",
+        {},
+        {"in": T("N", 16, 5, 5)},
+        ["needs a 2-D input (N, features)", "(N, 16, 5, 5)", "insert Flatten before node"],
+    ),
+    ("dense", {}, {"in": T("N", "T", dtype="int64")}, ["int64", "insert an Embedding"]),
+    ("dense", {}, {"in": T("N", "F")}, ["fixed number of input features", "'F'"]),
+    (
+        "conv2d",
+        {},
+        {"in": T("N", 784)},
+        ["needs a 4-D input (N, C, H, W)", "(N, 784)", "Reshape to (1, 28, 28)"],
+    ),
+    (
+        "conv2d",
+        {"kernel_size": 5},
+        {"in": T("N", 1, 3, 3)},
+        ["kernel 5x5", "does not fit", "(N, 1, 3, 3)"],
+    ),
+    (
+        "conv2d",
+        {"out_channels": 6, "groups": 4},
+        {"in": T("N", 4, 8, 8)},
+        ["groups=4", "6 output channels"],
+    ),
+    (
+        "conv2d",
+        {"padding": "same", "stride": 2},
+        {"in": T("N", 1, 8, 8)},
+        ["'same' needs stride 1", "2x2"],
+    ),
+    ("maxpool2d", {"kernel_size": 4}, {"in": T("N", 1, 2, 2)}, ["window 4x4", "larger"]),
+    (
+        "maxpool2d",
+        {"kernel_size": 2, "padding": 2},
+        {"in": T("N", 1, 8, 8)},
+        ["padding 2", "half the kernel"],
+    ),
+    ("batchnorm2d", {}, {"in": T("N", 10)}, ["(N, C, H, W)", "(N, 10)"]),
+    ("reshape", {"shape": (3, 3)}, {"in": T("N", 10)}, ["cannot reshape (N, 10)", "9 values"]),
+    ("reshape", {"shape": (3, -1)}, {"in": T("N", 10)}, ["not divisible by 3"]),
+    ("permute", {"dims": (0, 1)}, {"in": T("N", 2, 3)}, ["ordering of 0..2"]),
+    ("repeat_vector", {}, {"in": T("N", "T", 4)}, ["(N, features)", "last step"]),
+    (
+        "add",
+        {},
+        {"in1": T("N", 64, 56, 56), "in2": T("N", 128, 28, 28)},
+        ["in1 is (N, 64, 56, 56)", "in2 is (N, 128, 28, 28)"],
+    ),
+    ("concat", {}, {"in1": T("N", 3, 8), "in2": T("N", 5, 9)}, ["in2 is (N, 5, 9)", "axis 1"]),
+    ("concat", {"axis": 0}, {"in1": T("N", 3), "in2": T("N", 3)}, ["axis=0", "non-batch"]),
+    ("softmax", {"dim": 3}, {"in": T("N", 3)}, ["dim=3", "only 2 dimensions"]),
+    ("flatten", {"start_dim": 2, "end_dim": 1}, {"in": T("N", 2, 3)}, ["start_dim 2 after"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_id", "params", "inputs", "words"),
+    ERRORS,
+    ids=[f"{e[0]}-{i}" for i, e in enumerate(ERRORS)],
+)
+def test_shape_errors_name_every_offending_value(type_id, params, inputs, words):
+    with pytest.raises(ShapeError) as info:
+        run_rule(type_id, params, inputs)
+    for word in words:
+        assert word in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("type_id", "params", "words"),
+    [
+        ("dense", {"units": 0}, "units must be at least 1, got 0"),
+        ("dense", {"units": 2.5}, "units must be a whole number, got 2.5"),
+        ("conv2d", {"kernel_size": (3, 3, 3)}, "kernel_size must be one number or 2 numbers"),
+        ("conv2d", {"padding": "full"}, "padding must be a whole number"),
+        ("dropout", {"p": 1.5}, "p must be at most 0.99, got 1.5"),
+        ("input", {"dtype": "int8"}, "dtype must be one of 'float32', 'int64'; got 'int8'"),
+        ("input", {"shape": ("N", 3)}, "N is the batch"),
+        ("relu", {"alpha": 1}, "has no parameter 'alpha'"),
+        ("dense", {"bias": "yes"}, "bias must be true or false"),
+    ],
+)
+def test_parameter_validation_says_what_is_accepted(type_id, params, words):
+    _, problems = get_layer_type(type_id).resolve_params(params)
+    assert any(words in p for p in problems), problems
+
+
+def test_every_layer_type_is_documented_and_its_defaults_validate():
+    types = all_layer_types()
+    assert len(types) >= 30
+    for layer in types:
+        assert layer.summary and layer.explanation and layer.formula, layer.id
+        assert layer.formula in layer.help_text()
+        _values, problems = layer.resolve_params({})
+        assert not problems, (layer.id, problems)
+        for spec in layer.params:
+            assert spec.help, (layer.id, spec.name)
+
+
+def test_unknown_layer_ids_suggest_the_closest():
+    with pytest.raises(UnknownLayerError, match="did you mean 'conv2d'"):
+        get_layer_type("conv2")

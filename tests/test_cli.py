@@ -1,0 +1,95 @@
+"""The command line: validate and summary, exit codes and JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO_ROOT
+from graph_builders import lenet5
+
+from dlstudio.cli import main
+from dlstudio.core import Edge, PortRef, RemoveNode, UndoStack, save_project
+
+
+def _broken_lenet(tmp_path):
+    graph = lenet5()
+    UndoStack(graph).push(RemoveNode(graph.node_by_name("flatten").id))
+    graph.insert_edge(
+        Edge(
+            PortRef(graph.node_by_name("pool2").id, "out"),
+            PortRef(graph.node_by_name("fc1").id, "in"),
+        )
+    )
+    path = tmp_path / "broken.json"
+    save_project(graph, path)
+    return path
+
+
+def test_validate_exit_codes_and_messages(tmp_path, capsys):
+    good = tmp_path / "lenet.json"
+    save_project(lenet5(), good)
+    assert main(["validate", str(good)]) == 0
+    assert "0 error(s)" in capsys.readouterr().out
+    assert main(["validate", str(_broken_lenet(tmp_path))]) == 1
+    out = capsys.readouterr().out
+    assert "error: fc1: fc1 (Dense) needs a 2-D input" in out
+    assert "fix: insert Flatten before fc1" in out
+
+
+def test_unreadable_files_exit_2_with_a_located_message(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "dlstudio-project", "format_version": 1, "nodes": [1]}')
+    assert main(["validate", str(bad)]) == 2
+    assert "bad.json, at nodes[0]: each node must be a JSON object" in capsys.readouterr().err
+    assert main(["summary", str(tmp_path / "missing.json")]) == 2
+
+
+def test_summary_json_has_totals_layers_and_diagnostics(tmp_path, capsys):
+    path = tmp_path / "lenet.json"
+    save_project(lenet5(), path)
+    assert main(["summary", str(path), "--json", "--batch", "8"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total_params"] == 61706
+    assert data["trainable_params"] == 61706
+    assert data["total_macs"] == sum(layer["macs"] for layer in data["layers"])
+    conv1 = next(layer for layer in data["layers"] if layer["name"] == "conv1")
+    assert conv1 == {
+        "id": conv1["id"],
+        "name": "conv1",
+        "type": "Conv2d",
+        "type_id": "conv2d",
+        "output_shape": ["N", 6, 28, 28],
+        "params": 156,
+        "trainable": True,
+        "macs": 117600,
+    }
+    assert data["diagnostics"] == []
+    assert main(["summary", str(_broken_lenet(tmp_path)), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["diagnostics"][0]["node"] == "fc1"
+    assert data["diagnostics"][0]["severity"] == "error"
+
+
+def test_summary_table_and_module_entry_point(tmp_path):
+    path = tmp_path / "lenet.json"
+    save_project(lenet5(), path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlstudio", "summary", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "conv1" in proc.stdout and "(N, 6, 28, 28)" in proc.stdout
+    assert "Total params:     61,706" in proc.stdout
+    help_proc = subprocess.run(
+        [sys.executable, "-m", "dlstudio", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert help_proc.returncode == 0 and "validate" in help_proc.stdout
