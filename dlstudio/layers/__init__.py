@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     activations,
+    attention,
     conv,
     dense,
+    embedding,
     io,
     merge,
     normalization,
     pooling,
+    recurrent,
     reshaping,
+    sequence,
 )
 from dlstudio.layers.registry import (
     CATEGORY_ORDER,

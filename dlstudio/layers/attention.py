@@ -1,0 +1,365 @@
+"""Attention: multi-head attention and the Transformer encoder and decoder blocks.
+
+Every layer here is batch first, ``(N, T, E)``, like PyTorch's modules with ``batch_first=True``.
+"""
+
+from __future__ import annotations
+
+from dlstudio.core.tensor_spec import TensorSpec
+from dlstudio.layers.registry import register
+from dlstudio.layers.rules import static_size
+from dlstudio.layers.sequence import sequence_input
+from dlstudio.layers.spec import (
+    Fix,
+    LayerType,
+    ParamSpec,
+    PortSpec,
+    ShapeContext,
+    ShapeResult,
+    StatContext,
+    shape_text,
+)
+
+
+def nearest_divisor(number: int, target: int) -> int:
+    """The divisor of ``number`` closest to ``target`` (the larger one on a tie)."""
+    divisors = set()
+    for d in range(1, int(number**0.5) + 1):
+        if number % d == 0:
+            divisors |= {d, number // d}
+    return min(divisors, key=lambda d: (abs(d - target), -d))
+
+
+def _check_heads(ctx: ShapeContext, size: int, heads_param: str, size_name: str) -> None:
+    heads = ctx[heads_param]
+    if size % heads:
+        best = nearest_divisor(size, heads)
+        raise ctx.fail(
+            f"has {heads_param}={heads}, which does not divide {size_name}={size} (each head "
+            f"gets {size_name} / {heads_param} features): set {heads_param} to {best}, the "
+            f"nearest divisor of {size}",
+            Fix.set_param(f"set {heads_param} to {best}", heads_param, best),
+        )
+
+
+def _attended(
+    ctx: ShapeContext, port: str, query: TensorSpec, size_name: str, reference: str
+) -> TensorSpec:
+    """The sequence on ``port`` that the queries (from ``reference``) attend to: as wide as the
+    queries, same batch."""
+    x = sequence_input(ctx, port, from_vector=False)
+    width = query.shape[2]
+    if x.shape[2] != width:
+        # Only nn.MultiheadAttention could take other key/value sizes (kdim/vdim); it is a
+        # deliberate omission, so say so rather than leave users looking for the option.
+        unsupported = (
+            "; a different feature size for key or value (PyTorch's kdim/vdim) is not supported"
+            if port in ("key", "value")
+            else ""
+        )
+        raise ctx.fail(
+            f"needs {port} with {size_name}={width} features like the {reference}, but {port} is "
+            f"{shape_text(x)} with {x.shape[2]}{unsupported}: insert Dense({width}) on {port} "
+            f"to project it to {width} features",
+            Fix.insert(f"insert Dense({width}) on {port}", "dense", port, units=width),
+            port=port,
+        )
+    if x.shape[0] != query.shape[0]:
+        raise ctx.fail(
+            f"needs the same batch on {port} as on the {reference}, but {port} is "
+            f"{shape_text(x)} and the {reference} {shape_text(query)}: feed both from the same "
+            "examples",
+            port=port,
+        )
+    return x
+
+
+def _attention_weights(width: int, bias: bool = True) -> int:
+    """nn.MultiheadAttention: in_proj (3E x E, 3E) and out_proj (E x E, E)."""
+    return 4 * width * width + (4 * width if bias else 0)
+
+
+def _attention_macs(width: int, queries: int, keys: int) -> int:
+    """Q and output projections per query, K and V per key, scores and weighted sum per pair."""
+    return 2 * (queries + keys) * width * width + 2 * queries * keys * width
+
+
+# ---------------------------------------------------------------- multi-head attention
+def _mha_shape(ctx: ShapeContext) -> ShapeResult:
+    query = sequence_input(ctx, "query", from_vector=False)
+    width = static_size(ctx, query.shape[2], "embedding size (the query's last dimension)")
+    _check_heads(ctx, width, "num_heads", "embed_dim")
+    if "value" in ctx.inputs and "key" not in ctx.inputs:
+        raise ctx.fail(
+            "has a value connected but no key: connect the key too (or leave both "
+            "unconnected for self-attention)",
+            port="key",
+        )
+    key_len = query.shape[1]
+    if "key" in ctx.inputs:
+        key = _attended(ctx, "key", query, "embed_dim", "query")
+        key_len = key.shape[1]
+        if "value" in ctx.inputs:
+            value = _attended(ctx, "value", query, "embed_dim", "query")
+            if value.shape[1] != key_len:
+                raise ctx.fail(
+                    f"needs one value per key, but key {shape_text(key)} has {key_len} steps "
+                    f"and value {shape_text(value)} has {value.shape[1]}: connect a value with "
+                    "one step per key step",
+                    port="value",
+                )
+    if ctx["causal"] and key_len != query.shape[1]:
+        raise ctx.fail(
+            f"is causal (step t attends only to steps up to t), which needs keys as long as "
+            f"the query, but the query has {query.shape[1]} steps and the key {key_len}: turn "
+            "causal off for cross-attention",
+            Fix.set_param("turn causal off", "causal", False),
+            port="key",
+        )
+    return ShapeResult({"out": query}, {"embed_dim": width})
+
+
+def _mha_params(ctx: StatContext) -> int:
+    return _attention_weights(ctx["embed_dim"], ctx["bias"])
+
+
+def _mha_macs(ctx: StatContext) -> int:
+    n, queries, width = ctx.in_shape("query")
+    keys = ctx.in_shape("key")[1] if "key" in ctx.inputs else queries
+    return n * _attention_macs(width, queries, keys)
+
+
+MULTIHEAD_ATTENTION = register(
+    LayerType(
+        id="multihead_attention",
+        label="MultiheadAttention",
+        category="Attention",
+        summary="Scaled dot-product attention with several heads: each query mixes the values.",
+        explanation=(
+            "Each query position looks at every key position, scores how well they match "
+            "(dot product scaled by sqrt(d_k)), turns the scores into weights with softmax and "
+            "returns the weighted sum of the values. Queries, keys and values are linear "
+            "projections of the inputs; with num_heads heads the embedding is split into "
+            "num_heads parts of d_k = embed_dim / num_heads features that attend independently "
+            "(to different positions or relations), then are concatenated and projected by "
+            "W_O. With only 'query' connected it is self-attention (key = value = query); with "
+            "'key' connected it is cross-attention and 'value' defaults to the key. Key and "
+            "value must have embed_dim features, like the query (PyTorch's kdim/vdim are "
+            "not supported). causal masks future positions "
+            "(step t sees steps up to t) for language models. Output (N, T_q, embed_dim); "
+            "learns 4 embed_dim^2 weights (+ 4 embed_dim biases)."
+        ),
+        formula=(
+            "Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V;  head_i = Attention(Q W_i^Q, "
+            "K W_i^K, V W_i^V);  y = concat(head_1..head_h) W^O"
+        ),
+        infer=_mha_shape,
+        count_params=_mha_params,
+        count_macs=_mha_macs,
+        inputs=(
+            PortSpec("query", "the sequence that asks (N, T_q, E)"),
+            PortSpec("key", "what is matched against (N, S, E); empty: the query", optional=True),
+            PortSpec("value", "what is averaged (N, S, E); empty: the key", optional=True),
+        ),
+        params=(
+            ParamSpec(
+                "num_heads",
+                "int",
+                4,
+                "Number of attention heads; must divide embed_dim.",
+                minimum=1,
+                maximum=1024,
+            ),
+            ParamSpec(
+                "dropout",
+                "float",
+                0.0,
+                "Dropout on the attention weights during training.",
+                minimum=0.0,
+                maximum=0.99,
+            ),
+            ParamSpec("bias", "bool", True, "Learn biases in the input and output projections."),
+            ParamSpec(
+                "causal",
+                "bool",
+                False,
+                "Mask future positions: step t attends only to steps 0..t.",
+            ),
+        ),
+        name_prefix="attn",
+        key_params=("num_heads", "causal"),
+        inferred=("embed_dim",),
+    )
+)
+
+
+# ---------------------------------------------------------------- transformer blocks
+def _block_params(causal: bool) -> tuple[ParamSpec, ...]:
+    return (
+        ParamSpec(
+            "nhead",
+            "int",
+            4,
+            "Number of attention heads; must divide d_model.",
+            minimum=1,
+            maximum=1024,
+        ),
+        ParamSpec(
+            "dim_feedforward",
+            "int",
+            2048,
+            "Hidden size of the feed-forward network (often 4 x d_model).",
+            minimum=1,
+            maximum=1_000_000,
+        ),
+        ParamSpec(
+            "dropout",
+            "float",
+            0.1,
+            "Dropout on attention weights and after each sub-layer.",
+            minimum=0.0,
+            maximum=0.99,
+        ),
+        ParamSpec(
+            "activation",
+            "choice",
+            "relu",
+            "Non-linearity of the feed-forward network (GPT and BERT use gelu).",
+            choices=("relu", "gelu"),
+        ),
+        ParamSpec(
+            "norm_first",
+            "bool",
+            False,
+            "Pre-norm: LayerNorm before each sub-layer (GPT-2 style, more stable when deep).",
+        ),
+        ParamSpec(
+            "causal",
+            "bool",
+            causal,
+            "Mask future positions in self-attention: step t sees only steps 0..t.",
+        ),
+    )
+
+
+def _block_input(ctx: ShapeContext) -> tuple[TensorSpec, int]:
+    x = sequence_input(ctx, from_vector=False)
+    d_model = static_size(ctx, x.shape[2], "embedding size d_model (last dimension)")
+    _check_heads(ctx, d_model, "nhead", "d_model")
+    return x, d_model
+
+
+def _encoder_shape(ctx: ShapeContext) -> ShapeResult:
+    x, d_model = _block_input(ctx)
+    return ShapeResult({"out": x}, {"d_model": d_model})
+
+
+def _decoder_shape(ctx: ShapeContext) -> ShapeResult:
+    x, d_model = _block_input(ctx)
+    _attended(ctx, "memory", x, "d_model", "target")
+    return ShapeResult({"out": x}, {"d_model": d_model})
+
+
+def _feedforward_params(ctx: StatContext) -> int:
+    d_model, hidden = ctx["d_model"], ctx["dim_feedforward"]
+    return 2 * d_model * hidden + hidden + d_model
+
+
+def _encoder_params(ctx: StatContext) -> int:
+    # Self-attention, feed-forward (linear1, linear2) and two LayerNorms (gamma and beta).
+    d_model = ctx["d_model"]
+    return _attention_weights(d_model) + _feedforward_params(ctx) + 2 * 2 * d_model
+
+
+def _decoder_params(ctx: StatContext) -> int:
+    # Self-attention, cross-attention, feed-forward and three LayerNorms.
+    d_model = ctx["d_model"]
+    return 2 * _attention_weights(d_model) + _feedforward_params(ctx) + 3 * 2 * d_model
+
+
+def _encoder_macs(ctx: StatContext) -> int:
+    n, steps, d_model = ctx.in_shape()
+    feedforward = 2 * steps * d_model * ctx["dim_feedforward"]
+    return n * (_attention_macs(d_model, steps, steps) + feedforward)
+
+
+def _decoder_macs(ctx: StatContext) -> int:
+    n, steps, d_model = ctx.in_shape()
+    memory = ctx.in_shape("memory")[1]
+    attention = _attention_macs(d_model, steps, steps) + _attention_macs(d_model, steps, memory)
+    return n * (attention + 2 * steps * d_model * ctx["dim_feedforward"])
+
+
+_BLOCK_NOTES = (
+    " Shape is unchanged, (N, T, d_model), with d_model read from the input; nhead must divide "
+    "d_model. Attention alone does not know word order: put a PositionalEncoding before the "
+    "first block. dropout acts on the attention weights and after each sub-layer."
+)
+
+TRANSFORMER_ENCODER_LAYER = register(
+    LayerType(
+        id="transformer_encoder_layer",
+        label="TransformerEncoderLayer",
+        category="Attention",
+        summary="One Transformer encoder block: self-attention + feed-forward, residual + norm.",
+        explanation=(
+            "The building block of BERT, ViT and (with causal on) GPT. Multi-head "
+            "self-attention lets every position gather information from every other; a "
+            "position-wise feed-forward network (Dense d_model -> dim_feedforward, activation, "
+            "Dense back to d_model) then transforms each position on its own. Each sub-layer "
+            "sits in a residual connection with a LayerNorm: after the sum in the original "
+            "post-norm design, before the sub-layer with norm_first (pre-norm, GPT-2 style, "
+            "which trains more stably in deep stacks). causal masks future positions, so a "
+            "stack of these blocks becomes a decoder-only, GPT-style language model that "
+            "predicts each next token from the ones before it." + _BLOCK_NOTES
+        ),
+        formula=(
+            "SA(x) = MultiheadAttention(x, x, x);  FF(x) = W_2 act(W_1 x + b_1) + b_2;  "
+            "post-norm: h = LN(x + SA(x)), y = LN(h + FF(h));  "
+            "norm_first: h = x + SA(LN(x)), y = h + FF(LN(h))"
+        ),
+        infer=_encoder_shape,
+        count_params=_encoder_params,
+        count_macs=_encoder_macs,
+        inputs=(PortSpec("in", "sequence (N, T, d_model)"),),
+        params=_block_params(causal=False),
+        name_prefix="enc",
+        key_params=("nhead", "dim_feedforward", "causal"),
+        inferred=("d_model",),
+    )
+)
+
+TRANSFORMER_DECODER_LAYER = register(
+    LayerType(
+        id="transformer_decoder_layer",
+        label="TransformerDecoderLayer",
+        category="Attention",
+        summary="One Transformer decoder block: masked self-attention, cross-attention, FF.",
+        explanation=(
+            "The decoder block of the original encoder-decoder Transformer (translation). "
+            "First masked (causal) self-attention over the target sequence 'in' (N, T, d_model), "
+            "so position t cannot peek at the tokens it has to predict; then cross-attention "
+            "(encoder-decoder attention) whose queries come from the target and whose keys and "
+            "values come from the encoder output 'memory' (N, S, d_model), which is never "
+            "masked and may have another length S; then the feed-forward network. Each "
+            "sub-layer has a residual connection and a LayerNorm (after the sum, or before the "
+            "sub-layer with norm_first). During training the target is the answer shifted "
+            "right (teacher forcing)." + _BLOCK_NOTES
+        ),
+        formula=(
+            "h1 = LN(x + SA_causal(x));  h2 = LN(h1 + MultiheadAttention(h1, memory, memory));  "
+            "y = LN(h2 + FF(h2)),  FF(h) = W_2 act(W_1 h + b_1) + b_2  (post-norm)"
+        ),
+        infer=_decoder_shape,
+        count_params=_decoder_params,
+        count_macs=_decoder_macs,
+        inputs=(
+            PortSpec("in", "target sequence (N, T, d_model)"),
+            PortSpec("memory", "encoder output (N, S, d_model)"),
+        ),
+        params=_block_params(causal=True),
+        name_prefix="dec",
+        key_params=("nhead", "dim_feedforward"),
+        inferred=("d_model",),
+    )
+)

@@ -1,0 +1,199 @@
+"""Recurrent layers: simple RNN, LSTM and GRU (batch first, may be stacked and bidirectional)."""
+
+from __future__ import annotations
+
+from dlstudio.layers.registry import register
+from dlstudio.layers.rules import static_size
+from dlstudio.layers.sequence import sequence_input
+from dlstudio.layers.spec import (
+    LayerType,
+    ParamSpec,
+    PortSpec,
+    ShapeContext,
+    ShapeResult,
+    StatContext,
+)
+
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+"""Weight blocks per layer and direction: PyTorch stacks the gates' matrices in W_ih and W_hh."""
+
+
+def _recurrent_shape(ctx: ShapeContext) -> ShapeResult:
+    x = sequence_input(ctx)
+    input_size = static_size(ctx, x.shape[2], "number of input features")
+    width = ctx["hidden_size"] * (2 if ctx["bidirectional"] else 1)
+    n, steps = x.shape[0], x.shape[1]
+    out = (n, steps, width) if ctx["return_sequences"] else (n, width)
+    return ShapeResult(
+        {"out": x.with_shape(out), "state": x.with_shape((n, width))},
+        {"input_size": input_size},
+    )
+
+
+def _weights_per_step(ctx: StatContext, gates: int) -> int:
+    """Multiply-accumulates of one time step through every layer and direction (= weights)."""
+    hidden, directions = ctx["hidden_size"], 2 if ctx["bidirectional"] else 1
+    total = 0
+    for layer in range(ctx["num_layers"]):
+        # Layers above the first read the concatenated outputs of both directions.
+        layer_in = ctx["input_size"] if layer == 0 else directions * hidden
+        total += directions * gates * hidden * (layer_in + hidden)
+    return total
+
+
+def _param_rule(gates: int):
+    def count(ctx: StatContext) -> int:
+        # PyTorch keeps two bias vectors per layer and direction, b_ih and b_hh.
+        biases = ctx["num_layers"] * (2 if ctx["bidirectional"] else 1) * 2 * gates
+        biases *= ctx["hidden_size"] if ctx["bias"] else 0
+        return _weights_per_step(ctx, gates) + biases
+
+    return count
+
+
+def _mac_rule(gates: int):
+    def count(ctx: StatContext) -> int:
+        n, steps = ctx.in_shape()[:2]
+        return n * steps * _weights_per_step(ctx, gates)
+
+    return count
+
+
+def _recurrent_params(kind: str) -> tuple[ParamSpec, ...]:
+    params = [
+        ParamSpec(
+            "hidden_size",
+            "int",
+            64,
+            "Size H of the hidden state (the output features per direction).",
+            minimum=1,
+            maximum=100_000,
+        ),
+        ParamSpec(
+            "num_layers",
+            "int",
+            1,
+            "Number of stacked recurrent layers; each reads the sequence the one below returns.",
+            minimum=1,
+            maximum=64,
+        ),
+        ParamSpec(
+            "bidirectional",
+            "bool",
+            False,
+            "Also run a layer backwards over the sequence and join both (width 2H).",
+        ),
+        ParamSpec(
+            "dropout",
+            "float",
+            0.0,
+            "Dropout between stacked layers (not after the last; no effect with one layer).",
+            minimum=0.0,
+            maximum=0.99,
+        ),
+    ]
+    if kind == "rnn":
+        params.append(
+            ParamSpec(
+                "nonlinearity",
+                "choice",
+                "tanh",
+                "Activation of the hidden state.",
+                choices=("tanh", "relu"),
+            )
+        )
+    params += [
+        ParamSpec(
+            "return_sequences",
+            "bool",
+            False,
+            "On: output every time step (N, T, H). Off: only the last step (N, H).",
+        ),
+        ParamSpec("bias", "bool", True, "Learn the biases b_ih and b_hh."),
+    ]
+    return tuple(params)
+
+
+_SHAPES = (
+    " The input is batch first, (N, T, features). With return_sequences the output 'out' is the "
+    "hidden state of every time step, (N, T, H): use it to stack another recurrent layer or for "
+    "one prediction per step. Without, 'out' is only the last step, (N, H): one vector per "
+    "sequence for a classifier. The 'state' output is always the final hidden state of the top "
+    "layer, (N, H). bidirectional adds a second pass from the end to the start and joins both "
+    "directions' features, so widths become 2H; the 'last step' of a bidirectional layer is the "
+    "forward direction's output at the last time step joined with the backward direction's "
+    "output at t = 0 (where the backward pass ends), i.e. both directions' final hidden states, "
+    "the same as 'state'. num_layers stacks layers, with dropout between them."
+)
+
+_PORTS_OUT = (
+    PortSpec("out", "every time step (N, T, H) or only the last (N, H), per return_sequences"),
+    PortSpec("state", "final hidden state of the top layer (N, H); H doubles if bidirectional"),
+)
+
+for _kind, _label, _summary, _explanation, _formula in (
+    (
+        "rnn",
+        "RNN",
+        "Simple recurrent layer: a hidden state updated from each input step.",
+        "Reads the sequence one step at a time, mixing each input x_t with the previous hidden "
+        "state h_{t-1} through the same weights at every step, so the state summarises "
+        "everything seen so far. Training back-propagates through time: the gradient reaching "
+        "an early step is multiplied by W_hh and by the activation's derivative once per step "
+        "in between, so over long gaps it shrinks towards zero (vanishing gradients) or blows "
+        "up. A simple RNN therefore has trouble connecting information more than a few steps "
+        "apart ('I grew up in China ... I speak fluent ___'); LSTM and GRU fix this with "
+        "gates.",
+        "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)  (relu instead of tanh if chosen)",
+    ),
+    (
+        "lstm",
+        "LSTM",
+        "Long short-term memory: gated recurrent layer that keeps long-range information.",
+        "Adds a cell state c_t, a conveyor belt running along the sequence with only "
+        "element-wise changes, so information and gradients flow over long distances. Three "
+        "sigmoid gates (values 0..1) control it: the forget gate f_t decides what to drop from "
+        "the cell state, the input gate i_t what new candidate values c~_t to store, and the "
+        "output gate o_t what part of the cell state to output as the hidden state h_t. It "
+        "learns 4 weight blocks (i, f, c~, o) per layer and direction. The 'state' output is "
+        "h_n; the cell state c_n is not exposed.",
+        "f_t = sigma(W_f [h_{t-1}, x_t] + b_f); i_t = sigma(W_i [h_{t-1}, x_t] + b_i); "
+        "o_t = sigma(W_o [h_{t-1}, x_t] + b_o); c~_t = tanh(W_c [h_{t-1}, x_t] + b_c); "
+        "c_t = f_t*c_{t-1} + i_t*c~_t; h_t = o_t*tanh(c_t)",
+    ),
+    (
+        "gru",
+        "GRU",
+        "Gated recurrent unit: a lighter LSTM with update and reset gates.",
+        "A simpler cousin of the LSTM (Cho et al., 2014) that merges the cell and hidden states "
+        "and combines the forget and input gates into one update gate z_t, which decides how "
+        "much of the old state to keep; the reset gate r_t decides how much of the old state "
+        "to use when proposing the new candidate n_t. Three weight blocks instead of four, so "
+        "about 25% fewer parameters and faster, usually with similar accuracy. In PyTorch's "
+        "convention (used here) z_t weights the old state; the lecture's (Cho's) z_t weights "
+        "the candidate: the same cell with z and 1 - z swapped.",
+        "r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr); "
+        "z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz); "
+        "n_t = tanh(W_in x_t + b_in + r_t*(W_hn h_{t-1} + b_hn)); "
+        "h_t = (1 - z_t)*n_t + z_t*h_{t-1}",
+    ),
+):
+    register(
+        LayerType(
+            id=_kind,
+            label=_label,
+            category="Recurrent",
+            summary=_summary,
+            explanation=_explanation + _SHAPES,
+            formula=_formula,
+            infer=_recurrent_shape,
+            count_params=_param_rule(_GATES[_kind]),
+            count_macs=_mac_rule(_GATES[_kind]),
+            inputs=(PortSpec("in", "sequence (N, T, features)"),),
+            outputs=_PORTS_OUT,
+            params=_recurrent_params(_kind),
+            name_prefix=_kind,
+            key_params=("hidden_size", "num_layers", "bidirectional", "return_sequences"),
+            inferred=("input_size",),
+        )
+    )
