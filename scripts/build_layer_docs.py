@@ -1,0 +1,88 @@
+"""Write docs/layers.md from the layer catalogue (run after adding or changing a layer).
+
+    .venv/bin/python scripts/build_layer_docs.py
+
+A test checks that the committed file matches the catalogue.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dlstudio.layers import CATEGORY_ORDER, all_layer_types  # noqa: E402
+
+TARGET = ROOT / "docs" / "layers.md"
+
+
+def _default(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def render() -> str:
+    """The Markdown reference of every layer type."""
+    lines = [
+        "# Layer reference",
+        "",
+        "Generated from the layer catalogue by `scripts/build_layer_docs.py`; do not edit by "
+        "hand. The same text is the help shown in the editor's palette and properties panel.",
+        "",
+    ]
+    types = all_layer_types()
+    for category in CATEGORY_ORDER:
+        members = [t for t in types if t.category == category]
+        if not members:
+            continue
+        lines += [f"## {category}", ""]
+        for layer in members:
+            ports_in = (
+                ", ".join(
+                    p.name + (" (optional)" if p.optional else "")
+                    for p in layer.input_ports(layer.defaults())
+                )
+                or "none"
+            )
+            ports_out = ", ".join(p.name for p in layer.outputs) or "none"
+            lines += [
+                f"### {layer.label} (`{layer.id}`)",
+                "",
+                layer.summary,
+                "",
+                layer.explanation,
+                "",
+                f"Formula: `{layer.formula}`",
+                "",
+                f"Inputs: {ports_in}. Outputs: {ports_out}."
+                + (
+                    f" Inferred from the input: {', '.join(layer.inferred)}."
+                    if layer.inferred
+                    else ""
+                ),
+                "",
+            ]
+            if layer.params:
+                lines += ["| parameter | default | meaning |", "| --- | --- | --- |"]
+                for spec in layer.params:
+                    lines.append(
+                        f"| `{spec.name}` | {_default(spec.default)} | "
+                        f"{spec.help.replace('|', '/')} |"
+                    )
+                lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> None:
+    """Regenerate the file."""
+    TARGET.write_text(render(), encoding="utf-8")
+    print(f"wrote {TARGET.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
