@@ -68,6 +68,8 @@ def connection_problem(graph: LayerGraph, src: PortRef, dst: PortRef) -> str | N
     dst_name = graph.node(dst.node).name
     if src.node == dst.node:
         return f"cannot connect {src_name} to itself"
+    if reaches(graph, dst.node, src.node):
+        return f"connecting {src_name} to {dst_name} would create a cycle ({dst_name} already feeds {src_name})"
     taken = graph.incoming_edge(dst)
     if taken is not None:
         other = graph.node(taken.src.node).name
@@ -75,8 +77,6 @@ def connection_problem(graph: LayerGraph, src: PortRef, dst: PortRef) -> str | N
             f"input {dst.port!r} of {dst_name} is already fed by {other}; "
             "delete that wire first (an input takes one tensor)"
         )
-    if reaches(graph, dst.node, src.node):
-        return f"connecting {src_name} to {dst_name} would create a cycle ({dst_name} already feeds {src_name})"
     return None
 
 
