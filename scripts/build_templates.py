@@ -1,0 +1,726 @@
+"""Build the template library: every ``templates/<name>.json`` comes from a function here.
+
+Run ``.venv/bin/python scripts/build_templates.py`` after changing a template (or the layer
+catalogue) and commit the regenerated JSON with it. Each template is built with the small
+:class:`GraphBuilder` below, validated (no errors, no warnings), laid out with
+:func:`dlstudio.analysis.layout.auto_layout`, and saved with :func:`dlstudio.core.save_project`.
+
+The builder lives in this script on purpose: the ``dlstudio`` package must not depend on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a plain script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from dlstudio.analysis import analyze  # noqa: E402
+from dlstudio.analysis.layout import auto_layout  # noqa: E402
+from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef, save_project  # noqa: E402
+from dlstudio.layers import get_layer_type  # noqa: E402
+
+TEMPLATES_DIR = ROOT / "templates"
+
+Tensor = PortRef
+"""A handle on a tensor while building: the output port that produces it."""
+
+
+class GraphBuilder:
+    """Adds named layers and wires them, so a template reads like a ``forward`` method."""
+
+    def __init__(self, name: str) -> None:
+        self.graph = LayerGraph(name)
+
+    def layer(
+        self,
+        type_id: str,
+        name: str,
+        *inputs: Tensor,
+        ports: dict[str, Tensor] | None = None,
+        **params: Any,
+    ) -> Tensor:
+        """Add a layer fed by ``inputs`` (ports ``in`` or ``in1..inK``) or by named ``ports``.
+
+        Returns the layer's first output. Merge layers get their ``inputs`` count from the
+        number of tensors given.
+        """
+        layer_type = get_layer_type(type_id)  # an unknown id fails here, naming it
+        if self.graph.node_by_name(name) is not None:
+            raise ValueError(f"{self.graph.name}: two nodes are called {name!r}")
+        if layer_type.variadic_inputs and inputs:
+            params.setdefault(layer_type.variadic_inputs, len(inputs))
+        node_id = self.graph.new_node_id()
+        self.graph.insert_node(LayerNode(node_id, type_id, name, dict(params)))
+        wiring = dict(ports or {})
+        if len(inputs) == 1 and not layer_type.variadic_inputs:
+            wiring["in"] = inputs[0]
+        elif inputs:
+            wiring.update({f"in{i}": t for i, t in enumerate(inputs, start=1)})
+        for port, tensor in wiring.items():
+            self.graph.insert_edge(Edge(tensor, PortRef(node_id, port)))
+        outputs = layer_type.outputs
+        return PortRef(node_id, outputs[0].name if outputs else "out")
+
+    def input(self, name: str, shape: tuple[Any, ...], **params: Any) -> Tensor:
+        """An Input node: ``shape`` of one example without the batch."""
+        return self.layer("input", name, shape=tuple(shape), **params)
+
+    def output(self, x: Tensor, name: str = "output") -> None:
+        """An Output node returning ``x``."""
+        self.layer("output", name, x)
+
+    def finish(
+        self,
+        title: str,
+        description: str,
+        training: dict[str, Any],
+        category: str,
+        direction: str = "TB",
+    ) -> LayerGraph:
+        """Validate, lay out and attach the gallery metadata; returns the finished graph."""
+        result = analyze(self.graph)
+        if result.diagnostics:
+            problems = "\n  ".join(d.message for d in result.diagnostics)
+            raise SystemExit(f"template {self.graph.name} does not validate:\n  {problems}")
+        for node_id, position in auto_layout(self.graph, direction).items():
+            self.graph.update_node(node_id, position=position)
+        self.graph.metadata = {
+            "title": title,
+            "category": category,
+            "description": " ".join(description.split()),
+            "training": training,
+        }
+        return self.graph
+
+
+def _training(**settings: Any) -> dict[str, Any]:
+    """Training settings with the defaults every template shares (see docs/contracts.md)."""
+    base: dict[str, Any] = {
+        "dataset": None,
+        "dataset_options": {},
+        "task": "classification",
+        "loss": "cross_entropy",
+        "metric": "accuracy",
+        "optimizer": "adam",
+        "lr": 0.001,
+        "weight_decay": 0.0,
+        "schedule": "none",
+        "warmup_steps": 0,
+        "epochs": 10,
+        "batch_size": 64,
+        "val_fraction": 0.2,
+        "seed": 0,
+        "grad_clip": 0.0,
+    }
+    base.update(settings)
+    return base
+
+
+# ------------------------------------------------------------------ vision
+def mlp_mnist() -> LayerGraph:
+    """784 -> 16 -> 16 -> 10 with ReLU: 13,002 parameters (3Blue1Brown's network)."""
+    b = GraphBuilder("mlp-mnist")
+    x = b.input("image", (784,))
+    x = b.layer("dense", "fc1", x, units=16)
+    x = b.layer("relu", "relu1", x)
+    x = b.layer("dense", "fc2", x, units=16)
+    x = b.layer("relu", "relu2", x)
+    x = b.layer("dense", "fc3", x, units=10)
+    b.output(x, "logits")
+    return b.finish(
+        "MLP for handwritten digits",
+        """A multilayer perceptron, the network of 3Blue1Brown's "But what is a neural
+        network?": each 28x28 digit image is flattened to 784 pixel values, passes two hidden
+        layers of 16 ReLU neurons and ends in 10 scores, one per digit. 13,002 parameters, all
+        in three Dense layers. Train it on the built-in digits (resized to 28x28 and flattened)
+        and watch the accuracy climb past 90% in seconds; then try more neurons, a third hidden
+        layer, or Sigmoid instead of ReLU.""",
+        _training(
+            dataset="digits",
+            dataset_options={"resize": 28, "flatten": True},
+            epochs=30,
+            batch_size=32,
+        ),
+        "Vision",
+    )
+
+
+def lenet5() -> LayerGraph:
+    """LeCun's LeNet-5 on 28x28 digits: 61,706 parameters."""
+    b = GraphBuilder("lenet5")
+    x = b.input("image", (1, 28, 28))
+    x = b.layer("conv2d", "conv1", x, out_channels=6, kernel_size=5, padding=2)
+    x = b.layer("relu", "relu1", x)
+    x = b.layer("maxpool2d", "pool1", x, kernel_size=2, stride=2)
+    x = b.layer("conv2d", "conv2", x, out_channels=16, kernel_size=5)
+    x = b.layer("relu", "relu2", x)
+    x = b.layer("maxpool2d", "pool2", x, kernel_size=2, stride=2)
+    x = b.layer("flatten", "flatten", x)
+    x = b.layer("dense", "fc1", x, units=120)
+    x = b.layer("relu", "relu3", x)
+    x = b.layer("dense", "fc2", x, units=84)
+    x = b.layer("relu", "relu4", x)
+    x = b.layer("dense", "fc3", x, units=10)
+    b.output(x, "logits")
+    return b.finish(
+        "LeNet-5",
+        """The convolutional network of LeCun et al. (1998) that read cheques: two
+        convolution + pooling stages learn strokes and then digit parts, and three Dense layers
+        (400 -> 120 -> 84 -> 10) classify them. Padding 2 on the first convolution lets a 28x28
+        MNIST-style image stand in for the original 32x32 input, so every shape matches the
+        paper: 6@28x28, 6@14x14, 16@10x10, 16@5x5. 61,706 parameters; ReLU and max pooling here
+        (the original used tanh-like units and average pooling, with the same parameter
+        count). Trains on the built-in digits at 28x28 to about 97% in under a minute on a
+        CPU.""",
+        _training(dataset="digits", dataset_options={"resize": 28}, epochs=15, batch_size=32),
+        "Vision",
+    )
+
+
+def _basic_block(
+    b: GraphBuilder, x: Tensor, prefix: str, channels: int, stride: int, downsample: bool
+) -> Tensor:
+    """torchvision's BasicBlock: two 3x3 convolutions and a skip connection, then ReLU."""
+    identity = x
+    y = b.layer(
+        "conv2d",
+        f"{prefix}_conv1",
+        x,
+        out_channels=channels,
+        kernel_size=3,
+        stride=stride,
+        padding=1,
+        bias=False,
+    )
+    y = b.layer("batchnorm2d", f"{prefix}_bn1", y)
+    y = b.layer("relu", f"{prefix}_relu1", y)
+    y = b.layer(
+        "conv2d", f"{prefix}_conv2", y, out_channels=channels, kernel_size=3, padding=1, bias=False
+    )
+    y = b.layer("batchnorm2d", f"{prefix}_bn2", y)
+    if downsample:
+        # A 1x1 convolution matches the shortcut to the block's new size and channel count.
+        identity = b.layer(
+            "conv2d",
+            f"{prefix}_downsample_0",
+            x,
+            out_channels=channels,
+            kernel_size=1,
+            stride=stride,
+            bias=False,
+        )
+        identity = b.layer("batchnorm2d", f"{prefix}_downsample_1", identity)
+    y = b.layer("add", f"{prefix}_add", y, identity)
+    return b.layer("relu", f"{prefix}_relu2", y)
+
+
+def resnet18() -> LayerGraph:
+    """torchvision's resnet18 for 224x224 ImageNet: 11,689,512 parameters."""
+    b = GraphBuilder("resnet18")
+    x = b.input("image", (3, 224, 224))
+    x = b.layer(
+        "conv2d", "conv1", x, out_channels=64, kernel_size=7, stride=2, padding=3, bias=False
+    )
+    x = b.layer("batchnorm2d", "bn1", x)
+    x = b.layer("relu", "relu", x)
+    x = b.layer("maxpool2d", "maxpool", x, kernel_size=3, stride=2, padding=1)
+    channels_in = 64
+    for stage, channels in enumerate((64, 128, 256, 512), start=1):
+        for block in range(2):
+            stride = 2 if block == 0 and stage > 1 else 1
+            downsample = stride != 1 or channels != channels_in
+            x = _basic_block(b, x, f"layer{stage}_{block}", channels, stride, downsample)
+            channels_in = channels
+    x = b.layer("adaptive_avgpool2d", "avgpool", x, output_size=1)
+    x = b.layer("flatten", "flatten", x)
+    x = b.layer("dense", "fc", x, units=1000)
+    b.output(x, "logits")
+    return b.finish(
+        "ResNet-18 (ImageNet)",
+        """The 18-layer residual network of He et al. (2015), layer for layer as torchvision
+        builds it: a 7x7 stride-2 stem with max pooling, four stages of two BasicBlocks (64,
+        128, 256 and 512 channels), global average pooling and a 1000-class Dense layer;
+        11,689,512 parameters. Each block adds its input back to its output (the skip
+        connection), and stride-2 blocks reshape that shortcut with a 1x1 convolution. Node
+        names follow torchvision's (layer2_0_downsample_0 is layer2.0.downsample.0), so its
+        pretrained weights map onto this graph. It is the ImageNet architecture, for study
+        and transfer learning: far too big to train from scratch on a CPU, so no data set is
+        set; for a ResNet that trains here, open "Small ResNet".""",
+        _training(
+            dataset=None,
+            optimizer="sgd",
+            lr=0.1,
+            momentum=0.9,
+            weight_decay=0.0001,
+            schedule="cosine",
+            epochs=90,
+            batch_size=256,
+        ),
+        "Vision",
+    )
+
+
+def resnet_small() -> LayerGraph:
+    """A CIFAR-style ResNet: three stages of one BasicBlock (16, 32, 64 channels) on 28x28."""
+    b = GraphBuilder("resnet-cifar")
+    x = b.input("image", (1, 28, 28))
+    x = b.layer("conv2d", "conv1", x, out_channels=16, kernel_size=3, padding=1, bias=False)
+    x = b.layer("batchnorm2d", "bn1", x)
+    x = b.layer("relu", "relu", x)
+    channels_in = 16
+    for stage, channels in enumerate((16, 32, 64), start=1):
+        stride = 1 if stage == 1 else 2
+        downsample = stride != 1 or channels != channels_in
+        x = _basic_block(b, x, f"layer{stage}_0", channels, stride, downsample)
+        channels_in = channels
+    x = b.layer("global_avgpool", "avgpool", x)
+    x = b.layer("dense", "fc", x, units=10)
+    b.output(x, "logits")
+    return b.finish(
+        "Small ResNet",
+        """A residual network sized for small images, after the CIFAR ResNets of He et al.:
+        a 3x3 stem and three stages of one BasicBlock each with 16, 32 and 64 channels (28x28,
+        14x14 and 7x7 maps), global average pooling and a 10-class Dense layer; about 78,000
+        parameters. Every block adds its input to its output through a skip connection; where
+        a block halves the size, a 1x1 convolution with stride 2 reshapes the shortcut.
+        BatchNorm after each convolution keeps training stable. Trains on the built-in digits
+        at 28x28 to about 98% within a minute on a CPU; add blocks per stage to see how depth
+        changes things.""",
+        _training(dataset="digits", dataset_options={"resize": 28}, epochs=10, batch_size=32),
+        "Vision",
+    )
+
+
+def vit_tiny() -> LayerGraph:
+    """A Vision Transformer for 28x28 digits: 7x7 patches, 64-dim tokens, two encoder layers."""
+    b = GraphBuilder("vit-tiny")
+    x = b.input("image", (1, 28, 28))
+    # A convolution with stride = kernel = patch size is the same as cutting 7x7 patches and
+    # projecting each with one shared Dense layer.
+    x = b.layer("conv2d", "patch_embed", x, out_channels=64, kernel_size=7, stride=7)
+    x = b.layer("flatten", "flatten", x, start_dim=2)  # (N, 64, 16)
+    x = b.layer("permute", "to_tokens", x, dims=(0, 2, 1))  # (N, 16 patches, 64)
+    x = b.layer("cls_token", "cls_token", x)  # (N, 17, 64)
+    x = b.layer("positional_encoding", "pos_embed", x, mode="learned", max_len=17, dropout=0.0)
+    for i in range(1, 3):
+        x = b.layer(
+            "transformer_encoder_layer",
+            f"block{i}",
+            x,
+            nhead=4,
+            dim_feedforward=128,
+            dropout=0.0,
+            activation="gelu",
+            norm_first=True,
+        )
+    x = b.layer("layernorm", "norm", x)
+    x = b.layer("select_step", "cls_out", x, which="first")
+    x = b.layer("dense", "head", x, units=10)
+    b.output(x, "logits")
+    return b.finish(
+        "Vision Transformer (tiny)",
+        """A Vision Transformer (Dosovitskiy et al., 2020) at toy size: the 28x28 image is
+        cut into 16 patches of 7x7 pixels by a stride-7 convolution, each patch becomes a
+        64-dim token, a learned class token is put in front and learned position embeddings
+        are added. Two pre-norm encoder layers (4 heads, GELU feed-forward of 128) let every
+        patch attend to every other; the class token's final vector, after LayerNorm, feeds
+        a 10-class Dense head. About 72,000 parameters. Trains on the built-in digits at 28x28
+        in a couple of minutes on a CPU; it needs more data than a CNN to shine, which is the
+        lesson.""",
+        _training(
+            dataset="digits",
+            dataset_options={"resize": 28},
+            optimizer="adamw",
+            lr=0.002,
+            weight_decay=0.01,
+            schedule="cosine",
+            epochs=30,
+            batch_size=64,
+        ),
+        "Vision",
+    )
+
+
+# ---------------------------------------------------------------- sequences
+SENTIMENT_VOCAB = 35
+"""Token ids of the built-in ``sentiment`` data set (padding 0, unknown 1, 33 words)."""
+SENTIMENT_LEN = 16
+COPY_VOCAB = 12
+"""Token ids of ``copy`` / ``reverse`` with 10 symbols: padding 0, BOS 1, symbols 2..11."""
+COPY_LEN = 8
+DIGITS_VOCAB = 12
+"""Token ids of ``binary_to_decimal``: padding 0, BOS 1, digits 0-9 as 2..11."""
+SKIPGRAM_VOCAB = 73
+"""Words in the built-in skip-gram text (with padding and unknown)."""
+
+
+def lstm_classifier() -> LayerGraph:
+    """Embedding -> bidirectional LSTM (last step) -> Dense: many-to-one sentiment."""
+    b = GraphBuilder("lstm-classifier")
+    x = b.input("tokens", ("T",), dtype="int64", seq_len=SENTIMENT_LEN, vocab_size=SENTIMENT_VOCAB)
+    x = b.layer(
+        "embedding", "embed", x, num_embeddings=SENTIMENT_VOCAB, embedding_dim=32, padding_idx=0
+    )
+    x = b.layer("lstm", "lstm", x, hidden_size=64, bidirectional=True, return_sequences=False)
+    x = b.layer("dense", "classifier", x, units=2)
+    b.output(x, "logits")
+    return b.finish(
+        "LSTM text classifier",
+        """Many-to-one sequence classification: each word id becomes a 32-dim vector, a
+        bidirectional LSTM reads the sentence forwards and backwards, and its two final hidden
+        states (64 + 64 features) feed a Dense layer that says negative or positive. The
+        built-in sentiment sentences are made so that word order matters ("the plot was dull
+        but the music was great" is positive): a bag of words cannot solve them, an LSTM
+        can. Padding id 0 maps to a zero vector.""",
+        _training(
+            dataset="sentiment",
+            dataset_options={"seq_len": SENTIMENT_LEN},
+            lr=0.003,
+            epochs=10,
+            batch_size=32,
+        ),
+        "Sequences",
+    )
+
+
+def seq2seq_lstm() -> LayerGraph:
+    """LSTM encoder-decoder: 12 binary digits in, 4 decimal digits out."""
+    b = GraphBuilder("seq2seq-lstm")
+    x = b.input("bits", (12,), dtype="int64", vocab_size=DIGITS_VOCAB)
+    x = b.layer("embedding", "embed", x, num_embeddings=DIGITS_VOCAB, embedding_dim=16)
+    x = b.layer("lstm", "encoder", x, hidden_size=128, return_sequences=False)
+    # The encoder's summary vector is handed to every decoder step.
+    x = b.layer("repeat_vector", "repeat", x, times=4)
+    x = b.layer("lstm", "decoder", x, hidden_size=128, return_sequences=True)
+    x = b.layer("dense", "classifier", x, units=DIGITS_VOCAB)  # scores at every step
+    b.output(x, "logits")
+    return b.finish(
+        "Seq2seq LSTM: binary to decimal",
+        """The classic encoder-decoder (Sutskever et al., 2014) in its simplest Keras-style
+        form: an LSTM encoder reads 12 binary digits and keeps only its last hidden state, a
+        RepeatVector hands that summary to each of the 4 output steps, a decoder LSTM unrolls
+        the answer, and the same Dense layer scores the 12 tokens (padding and 0-9) at every
+        step, so 111101001010 becomes 3914. The whole input has to squeeze through one
+        128-dim vector: the bottleneck that attention was invented to remove. Measured by
+        exact match (all four digits right).""",
+        _training(
+            dataset="binary_to_decimal",
+            dataset_options={"bits": 12},
+            task="sequence_classification",
+            metric="exact_match",
+            lr=0.003,
+            epochs=40,
+            batch_size=64,
+            val_fraction=0.1,
+            grad_clip=1.0,
+        ),
+        "Sequences",
+    )
+
+
+def gru_forecaster() -> LayerGraph:
+    """Noisy sine forecasting: a GRU reads 20 past values and predicts the next."""
+    b = GraphBuilder("gru-forecaster")
+    x = b.input("window", ("T", 1), seq_len=20)
+    x = b.layer("gru", "gru", x, hidden_size=32, return_sequences=False)
+    x = b.layer("dense", "forecast", x, units=1)
+    b.output(x, "next_value")
+    return b.finish(
+        "GRU time-series forecaster",
+        """Forecasting with a recurrent network: a GRU reads a window of 20 past values of a
+        noisy sine wave, one per time step, and its last hidden state goes through a Dense
+        layer that predicts the next value. Trained with mean squared error and reported as
+        mean absolute error; the validation set is the end of the series, so the model is
+        judged on a future it has not seen. A good fit reaches an error close to the noise
+        level (0.1 standard deviation).""",
+        _training(
+            dataset="sine",
+            dataset_options={"window": 20, "horizon": 1},
+            task="regression",
+            loss="mse",
+            metric="mae",
+            lr=0.003,
+            epochs=20,
+            batch_size=32,
+        ),
+        "Sequences",
+    )
+
+
+def word2vec() -> LayerGraph:
+    """Skip-gram word2vec: center word -> Embedding -> Dense over the vocabulary -> LogSoftmax."""
+    b = GraphBuilder("word2vec")
+    # One id per example; an Input needs at least one size, so the id comes as (N, 1).
+    x = b.input("center", (1,), dtype="int64", vocab_size=SKIPGRAM_VOCAB)
+    x = b.layer("embedding", "embed", x, num_embeddings=SKIPGRAM_VOCAB, embedding_dim=16)
+    x = b.layer("flatten", "flatten", x)  # (N, 1, 16) -> (N, 16)
+    x = b.layer("dense", "context", x, units=SKIPGRAM_VOCAB)
+    x = b.layer("log_softmax", "log_softmax", x, dim=-1)
+    b.output(x, "log_probs")
+    return b.finish(
+        "word2vec (skip-gram)",
+        """Word embeddings the way word2vec learns them (Mikolov et al., 2013): from a center
+        word, predict a word that appears near it. The center word's id selects a 16-dim
+        vector (its embedding), a Dense layer scores every word in the vocabulary as a
+        context word, and LogSoftmax turns the scores into log-probabilities. Words used in
+        similar contexts (cat and dog, river and mill) end up with similar vectors: after
+        training, the Embedding's table is the prize, not the predictions. Trained on
+        center/context pairs from a short built-in text; cross-entropy on log-probabilities
+        equals the negative log-likelihood.""",
+        # Cross-entropy applies log-softmax itself, and log-softmax of log-probabilities
+        # changes nothing, so on this graph it is exactly the NLL loss.
+        _training(
+            dataset="skipgram",
+            dataset_options={"window": 2},
+            task="language_model",
+            lr=0.01,
+            epochs=40,
+            batch_size=32,
+            val_fraction=0.0,
+        ),
+        "Text",
+    )
+
+
+# ------------------------------------------------------------- transformers
+def _transformer_blocks(
+    b: GraphBuilder,
+    src: Tensor,
+    tgt: Tensor,
+    layers: int,
+    nhead: int,
+    dim_feedforward: int,
+    dropout: float,
+) -> Tensor:
+    """The encoder and decoder stacks of nn.Transformer, final LayerNorms included."""
+    memory = src
+    for i in range(1, layers + 1):
+        memory = b.layer(
+            "transformer_encoder_layer",
+            f"encoder{i}",
+            memory,
+            nhead=nhead,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+        )
+    memory = b.layer("layernorm", "encoder_norm", memory)
+    y = tgt
+    for i in range(1, layers + 1):
+        y = b.layer(
+            "transformer_decoder_layer",
+            f"decoder{i}",
+            ports={"in": y, "memory": memory},
+            nhead=nhead,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            causal=True,
+        )
+    return b.layer("layernorm", "decoder_norm", y)
+
+
+def transformer() -> LayerGraph:
+    """The Transformer of the 2017 paper at toy size: d_model 64, 4 heads, 2+2 layers, ff 128."""
+    b = GraphBuilder("transformer")
+    src = b.input("src", ("T",), dtype="int64", seq_len=COPY_LEN, vocab_size=COPY_VOCAB)
+    tgt = b.input("tgt_in", ("T",), dtype="int64", seq_len=COPY_LEN, vocab_size=COPY_VOCAB)
+    src = b.layer("embedding", "src_embed", src, num_embeddings=COPY_VOCAB, embedding_dim=64)
+    src = b.layer("positional_encoding", "src_pos", src, mode="sinusoidal", dropout=0.1)
+    tgt = b.layer("embedding", "tgt_embed", tgt, num_embeddings=COPY_VOCAB, embedding_dim=64)
+    tgt = b.layer("positional_encoding", "tgt_pos", tgt, mode="sinusoidal", dropout=0.1)
+    y = _transformer_blocks(b, src, tgt, layers=2, nhead=4, dim_feedforward=128, dropout=0.1)
+    y = b.layer("dense", "generator", y, units=COPY_VOCAB)
+    b.output(y, "logits")
+    return b.finish(
+        "Transformer (encoder-decoder)",
+        """The architecture of "Attention Is All You Need" (Vaswani et al., 2017) at a size
+        that trains on a CPU: d_model 64, 4 attention heads, 2 encoder and 2 decoder layers,
+        feed-forward width 128. Source and target tokens are embedded and get sinusoidal
+        position codes; the encoder's self-attention relates every source token to every
+        other, and each decoder layer attends causally to the answer so far and then, by
+        cross-attention, to the encoder's output (the memory). A Dense layer scores the next
+        token at every position. The task is to reverse a string of 8 symbols, trained with
+        teacher forcing: the decoder reads the true answer shifted right by one (a BOS token
+        first). scripts/build_templates.py also builds the full-size model (d_model 512, 8
+        heads, 6+6 layers, 44 million parameters in the blocks).""",
+        _training(
+            dataset="reverse",
+            dataset_options={"seq_len": COPY_LEN, "symbols": 10, "teacher_forcing": True},
+            task="sequence_classification",
+            metric="token_accuracy",
+            optimizer="adam",
+            lr=0.001,
+            warmup_steps=100,
+            epochs=10,
+            batch_size=64,
+            grad_clip=1.0,
+        ),
+        "Transformers",
+    )
+
+
+def transformer_full_size() -> LayerGraph:
+    """The base model's blocks (d_model 512, 8 heads, 6+6 layers, ff 2048) = nn.Transformer().
+
+    No embeddings and no output projection: two float inputs of width 512 go through the
+    encoder and decoder stacks and their final LayerNorms, 44,140,544 parameters, the count of
+    ``torch.nn.Transformer()`` with its defaults.
+    """
+    b = GraphBuilder("transformer-base")
+    src = b.input("src", ("S", 512), seq_len=32)
+    tgt = b.input("tgt", ("T", 512), seq_len=32)
+    y = _transformer_blocks(b, src, tgt, layers=6, nhead=8, dim_feedforward=2048, dropout=0.1)
+    b.output(y, "out")
+    return b.finish(
+        "Transformer base (blocks only)",
+        """The encoder and decoder stacks of the base Transformer of "Attention Is All You
+        Need": d_model 512, 8 heads, 6 encoder and 6 decoder layers, feed-forward 2048, final
+        LayerNorms; 44,140,544 parameters, the same as torch.nn.Transformer().""",
+        _training(dataset=None, task="sequence_classification", metric="token_accuracy"),
+        "Transformers",
+    )
+
+
+def transformer_classifier() -> LayerGraph:
+    """A BERT-style encoder: token embedding, [CLS], learned positions, 2 layers, CLS pooling."""
+    b = GraphBuilder("transformer-classifier")
+    x = b.input("tokens", ("T",), dtype="int64", seq_len=SENTIMENT_LEN, vocab_size=SENTIMENT_VOCAB)
+    x = b.layer(
+        "embedding",
+        "token_embed",
+        x,
+        num_embeddings=SENTIMENT_VOCAB,
+        embedding_dim=64,
+        padding_idx=0,
+    )
+    x = b.layer("cls_token", "cls_token", x)
+    x = b.layer("positional_encoding", "pos_embed", x, mode="learned", max_len=64, dropout=0.1)
+    for i in range(1, 3):
+        x = b.layer(
+            "transformer_encoder_layer",
+            f"encoder{i}",
+            x,
+            nhead=4,
+            dim_feedforward=128,
+            dropout=0.1,
+            activation="gelu",
+        )
+    x = b.layer("select_step", "cls_out", x, which="first")
+    x = b.layer("dense", "classifier", x, units=2)
+    b.output(x, "logits")
+    return b.finish(
+        "Transformer text classifier (BERT-style)",
+        """Text classification the BERT way (Devlin et al., 2018) at toy size: word ids become
+        64-dim embeddings, a learned [CLS] vector is put in front of every sentence, learned
+        position embeddings are added, and two Transformer encoder layers (4 heads, GELU) let
+        every word attend to every other. The [CLS] position's output, which is free to
+        gather the whole sentence, feeds a Dense layer that says negative or positive.
+        Trained from scratch on the built-in sentiment sentences, where word order matters
+        ("dull but great" is positive). Sentences up to 63 words fit the position table.""",
+        _training(
+            dataset="sentiment",
+            dataset_options={"seq_len": SENTIMENT_LEN},
+            optimizer="adamw",
+            lr=0.001,
+            weight_decay=0.01,
+            epochs=10,
+            batch_size=32,
+        ),
+        "Transformers",
+    )
+
+
+def gpt_mini() -> LayerGraph:
+    """A decoder-only causal language model: embedding, learned positions, causal blocks."""
+    b = GraphBuilder("gpt-mini")
+    x = b.input("tokens", ("T",), dtype="int64", seq_len=32, vocab_size=GPT_VOCAB)
+    x = b.layer("embedding", "token_embed", x, num_embeddings=GPT_VOCAB, embedding_dim=64)
+    x = b.layer("positional_encoding", "pos_embed", x, mode="learned", max_len=64, dropout=0.0)
+    for i in range(1, 3):
+        # GPT's block is an encoder layer with a causal mask (no cross-attention), pre-norm.
+        x = b.layer(
+            "transformer_encoder_layer",
+            f"block{i}",
+            x,
+            nhead=4,
+            dim_feedforward=256,
+            dropout=0.0,
+            activation="gelu",
+            norm_first=True,
+            causal=True,
+        )
+    x = b.layer("layernorm", "final_norm", x)
+    x = b.layer("dense", "lm_head", x, units=GPT_VOCAB)
+    b.output(x, "logits")
+    return b.finish(
+        "GPT-mini (decoder-only language model)",
+        GPT_DESCRIPTION,
+        GPT_TRAINING,
+        "Transformers",
+    )
+
+
+GPT_VOCAB = COPY_VOCAB
+GPT_DESCRIPTION = """A decoder-only Transformer, the design of GPT (Radford et al., 2018),
+    in the spirit of nanoGPT: token embeddings plus learned position embeddings go through two
+    pre-norm blocks whose self-attention is causal (position t sees only positions up to t),
+    a final LayerNorm, and a Dense "language-model head" that scores the next token at every
+    position. Trained so that the output at position t predicts token t + 1, it becomes a
+    generator: feed it a prompt, take the most likely next token, append, repeat. About
+    106,000 parameters; the model reads up to 64 tokens."""
+GPT_TRAINING = _training(
+    dataset="copy",
+    dataset_options={"seq_len": COPY_LEN, "symbols": 10, "teacher_forcing": False},
+    task="language_model",
+    metric="token_accuracy",
+    optimizer="adamw",
+    lr=0.001,
+    weight_decay=0.01,
+    epochs=10,
+    batch_size=64,
+    grad_clip=1.0,
+)
+
+
+TEMPLATES: dict[str, Callable[[], LayerGraph]] = {
+    "mlp-mnist": mlp_mnist,
+    "lenet5": lenet5,
+    "resnet18": resnet18,
+    "resnet-cifar": resnet_small,
+    "vit-tiny": vit_tiny,
+    "lstm-classifier": lstm_classifier,
+    "seq2seq-lstm": seq2seq_lstm,
+    "gru-forecaster": gru_forecaster,
+    "word2vec": word2vec,
+    "transformer": transformer,
+    "transformer-classifier": transformer_classifier,
+    "gpt-mini": gpt_mini,
+}
+"""Every template in the library, by file name (``templates/<name>.json``)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write every template (or the ones named) to ``templates/``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="templates to build (default: all)")
+    parser.add_argument("--out", type=Path, default=TEMPLATES_DIR, help="output folder")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in TEMPLATES]
+    if unknown:
+        parser.error(f"unknown template(s) {', '.join(unknown)}; known: {', '.join(TEMPLATES)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.names or TEMPLATES:
+        graph = TEMPLATES[name]()
+        total = analyze(graph).total_params
+        save_project(graph, args.out / f"{name}.json")
+        print(f"{name}: {len(graph)} nodes, {total:,} parameters")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
