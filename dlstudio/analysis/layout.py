@@ -14,14 +14,18 @@ enough to run on every "Auto-layout" click (about 10 ms for 100 nodes, well unde
 4. **Coordinates**: the longest input-to-output chain (the "spine") is held on one straight
    line; every other node is pulled toward the mean of its neighbours by a weighted isotonic
    fit that keeps the order and one slot between neighbours, in alternating sweeps.
+
+:func:`auto_layout` returns the positions; :func:`compute_layout` also returns, for each wire
+that skips layers, the waypoints of its lane (the dummy nodes' places) for drawing it.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from dlstudio.core.graph import LayerGraph
+from dlstudio.core.graph import Edge, LayerGraph
 
 LAYER_SPACING_TB = 120.0
 """Vertical distance between layers for top-to-bottom layout (nodes are about 90 px high)."""
@@ -44,18 +48,42 @@ _DUMMY_WEIGHT = 0.5
 _MAX_DUMMIES_PER_NODE = 8
 
 
-def auto_layout(graph: LayerGraph, direction: str = "TB") -> dict[str, tuple[float, float]]:
+NODE_WIDTH = 180.0
+"""The node box the spacing is made for; route points are lane centres of such a box."""
+NODE_HEIGHT = 90.0
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Node positions and, for wires that skip layers, the lane they should follow."""
+
+    positions: dict[str, Point]
+    """Top-left corner of each node's box, by node id; the smallest x and y are 0."""
+    routes: dict[Edge, list[Point]]
+    """For each wire spanning more than one layer: waypoints (box centres of the empty slots
+    it passes, in flow order). Drawing the wire through them keeps a ResNet skip connection in
+    its own lane beside the block instead of across the block's nodes."""
+
+
+def auto_layout(graph: LayerGraph, direction: str = "TB") -> dict[str, Point]:
     """Positions ``{node_id: (x, y)}`` for every node; ``direction`` is "TB" or "LR".
 
     The smallest x and y are 0. Positions are spaced for node boxes of about 180 x 90 px.
     Cycles (possible while a user is still editing) are broken at their back edges first.
     """
+    return compute_layout(graph, direction).positions
+
+
+def compute_layout(graph: LayerGraph, direction: str = "TB") -> Layout:
+    """The full layout: positions as :func:`auto_layout` gives them, plus wire routes."""
     if direction not in ("TB", "LR"):
         raise ValueError(f"direction must be 'TB' or 'LR', got {direction!r}")
     ids = list(graph.nodes)
     n = len(ids)
     if n == 0:
-        return {}
+        return Layout({}, {})
     index = {node_id: i for i, node_id in enumerate(ids)}
     succ: list[list[int]] = [[] for _ in range(n)]
     for edge in graph.edges:
@@ -84,12 +112,21 @@ def auto_layout(graph: LayerGraph, direction: str = "TB") -> dict[str, tuple[flo
         main_step, cross_step = LAYER_SPACING_LR, ROW_SPACING_LR
     min_pos = min(pos[v] for v in range(n))
     min_layer = min(layer)
-    out: dict[str, tuple[float, float]] = {}
-    for v, node_id in enumerate(ids):
-        main = float(round((layer[v] - min_layer) * main_step))
+
+    def place(v: int) -> Point:
+        main = float(round((seg.layer[v] - min_layer) * main_step))
         cross = float(round((pos[v] - min_pos) * cross_step))
-        out[node_id] = (cross, main) if direction == "TB" else (main, cross)
-    return out
+        return (cross, main) if direction == "TB" else (main, cross)
+
+    positions = {node_id: place(v) for v, node_id in enumerate(ids)}
+    routes: dict[Edge, list[Point]] = {}
+    for edge in graph.edges:
+        chain = seg.chains.get((index[edge.src.node], index[edge.dst.node]))
+        if chain:
+            routes[edge] = [
+                (x + NODE_WIDTH / 2, y + NODE_HEIGHT / 2) for x, y in (place(d) for d in chain)
+            ]
+    return Layout(positions, routes)
 
 
 # ------------------------------------------------------------------ layering
@@ -174,6 +211,8 @@ class _Segments:
         self.layer = list(layer)
         self.down: list[list[int]] = [[] for _ in range(n)]
         self.up: list[list[int]] = [[] for _ in range(n)]
+        self.chains: dict[tuple[int, int], list[int]] = {}
+        """The dummies of each wire that got them, from its source down."""
         long_edges = sorted(
             ((layer[v] - layer[u], u, v) for u in range(n) for v in succ[u]),
             key=lambda t: t[0],
@@ -187,12 +226,14 @@ class _Segments:
                 continue
             budget -= span - 1
             prev = u
+            chain = self.chains[(u, v)] = []
             for k in range(1, span):
                 d = len(self.layer)
                 self.layer.append(layer[u] + k)
                 self.down.append([])
                 self.up.append([])
                 self._link(prev, d)
+                chain.append(d)
                 prev = d
             self._link(prev, v)
 

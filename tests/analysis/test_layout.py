@@ -14,6 +14,7 @@ from dlstudio.analysis.layout import (
     ROW_SPACING_LR,
     ROW_SPACING_TB,
     auto_layout,
+    compute_layout,
 )
 from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
 
@@ -83,6 +84,28 @@ def test_resnet_spine_is_straight_and_skips_go_beside_it(direction: str) -> None
     cross = 0 if direction == "TB" else 1
     assert len({pos[n][cross] for n in spine}) == 1, "the main chain should be one straight line"
     _assert_no_overlaps(pos)
+
+
+@pytest.mark.parametrize("direction", ["TB", "LR"])
+def test_skip_wires_get_a_lane_of_their_own(direction: str) -> None:
+    g, spine = _resnet_like(3)
+    layout = compute_layout(g, direction)
+    assert layout.positions == auto_layout(g, direction)
+    main, cross = (1, 0) if direction == "TB" else (0, 1)
+    skips = [e for e in g.edges if e.dst.port == "in2"]
+    assert set(layout.routes) == set(skips)
+    spine_line = layout.positions[spine[0]][cross] + (BOX_W if direction == "TB" else BOX_H) / 2
+    for edge in skips:
+        points = layout.routes[edge]
+        start = layout.positions[edge.src.node][main]
+        end = layout.positions[edge.dst.node][main]
+        assert len(points) == 4  # the block's conv, bn, relu, conv rows
+        assert all(start < p[main] < end for p in points)
+        assert len({p[cross] for p in points}) == 1, "a skip lane is straight"
+        assert points[0][cross] != spine_line
+        for x, y in points:  # a lane never runs through a node's box
+            for bx, by in layout.positions.values():
+                assert not (bx <= x <= bx + BOX_W and by <= y <= by + BOX_H)
 
 
 @pytest.mark.parametrize("direction", ["TB", "LR"])
