@@ -184,6 +184,31 @@ def test_compiles_with_the_reference_count_and_output_shape(name: str) -> None:
         assert compiled.module(*inputs).shape == reference(*inputs).shape
 
 
+def _torchvision_resnet18_keys() -> set[str]:
+    """torchvision's resnet18 state_dict keys, written out from its module structure."""
+    bn = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    keys = {"conv1.weight", *(f"bn1.{k}" for k in bn), "fc.weight", "fc.bias"}
+    for stage in range(1, 5):
+        for block in range(2):
+            p = f"layer{stage}.{block}"
+            keys |= {f"{p}.conv1.weight", f"{p}.conv2.weight"}
+            keys |= {f"{p}.bn1.{k}" for k in bn} | {f"{p}.bn2.{k}" for k in bn}
+            if stage > 1 and block == 0:
+                keys.add(f"{p}.downsample.0.weight")
+                keys |= {f"{p}.downsample.1.{k}" for k in bn}
+    return keys
+
+
+def test_resnet18_weights_map_onto_torchvision_names() -> None:
+    """Node names are torchvision's module paths with dots as underscores (for transfer)."""
+    module = _compile(load("resnet18")).module
+    # Submodule paths only: parameter names such as running_mean keep their underscores.
+    ours = {key.rsplit(".", 1)[0].replace("_", ".") for key in module.state_dict()}
+    theirs = {key.rsplit(".", 1)[0] for key in _torchvision_resnet18_keys()}
+    assert ours == theirs
+    assert len(module.state_dict()) == len(_torchvision_resnet18_keys())
+
+
 def _random_target(kind: str, output: torch.Tensor) -> torch.Tensor:
     if kind == "cross_entropy":
         return torch.randint(0, output.shape[-1], output.shape[:-1])
