@@ -1,0 +1,69 @@
+"""Graph -> source -> ``exec`` -> ``nn.Module``: the module trained is the file exported."""
+
+from __future__ import annotations
+
+import linecache
+import types
+from dataclasses import dataclass, field
+
+import torch
+
+from dlstudio.analysis import AnalysisResult, analyze
+from dlstudio.compile.codegen import GeneratedCode, generate
+from dlstudio.core.graph import LayerGraph
+from dlstudio.core.tensor_spec import TensorSpec
+
+
+@dataclass
+class CompiledModel:
+    """A graph compiled to a module, with the source it came from (see docs/contracts.md)."""
+
+    module: torch.nn.Module
+    source: str
+    input_specs: list[TensorSpec]
+    """One per Input node, in document order; shapes start with the symbolic batch ``N``."""
+    input_names: list[str]
+    """Sanitised Input node names (the ONNX input names; forward() may call a lone input x)."""
+    output_names: list[str]
+    output_specs: list[TensorSpec]
+    code: GeneratedCode | None = field(default=None, repr=False)
+    analysis: AnalysisResult | None = field(default=None, repr=False)
+
+    @property
+    def node_attrs(self) -> dict[str, str]:
+        """Node id -> identifier used for its submodule and ``state_dict`` prefix."""
+        return dict(self.code.attrs) if self.code else {}
+
+
+def load_generated(code: GeneratedCode, module_name: str | None = None) -> types.ModuleType:
+    """Execute generated source as a fresh module (never as ``__main__``)."""
+    name = module_name or f"dlstudio_generated_{code.class_name.lower()}"
+    filename = f"<dlstudio-generated {code.class_name}>"
+    # Registered so tracebacks and torch's exporters can show the generated lines.
+    linecache.cache[filename] = (len(code.source), None, code.source.splitlines(True), filename)
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    # dont_inherit: the generated file must not pick up this module's __future__ flags.
+    exec(compile(code.source, filename, "exec", dont_inherit=True), module.__dict__)
+    return module
+
+
+def compile_graph(graph: LayerGraph, analysis: AnalysisResult | None = None) -> CompiledModel:
+    """Compile ``graph``; raises :class:`~dlstudio.compile.errors.CompileError` naming every
+    node with a problem if the analysis found errors."""
+    if analysis is None:
+        analysis = analyze(graph)
+    code = generate(graph, analysis)
+    namespace = load_generated(code)
+    module = getattr(namespace, code.class_name)()
+    outputs = [analysis.nodes[node.id].inputs["in"] for node in graph if node.type_id == "output"]
+    return CompiledModel(
+        module=module,
+        source=code.source,
+        input_specs=[i.spec for i in code.inputs],
+        input_names=[i.name for i in code.inputs],
+        output_names=list(code.output_names),
+        output_specs=outputs,
+        code=code,
+        analysis=analysis,
+    )

@@ -1,0 +1,157 @@
+"""Turning user-written node names into safe, unique, readable Python identifiers.
+
+Names are the only user text that reaches generated code, so everything here is conservative:
+ASCII letters, digits and underscores only, never a keyword, a builtin, a name the generated
+module itself uses, or an attribute ``nn.Module`` already has (``forward``, ``training``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+import unicodedata
+
+MAX_IDENTIFIER = 40
+
+# Public attributes and methods of an ``nn.Module`` instance (torch 2.x). Assigning a submodule
+# to one of these would break the module; a test checks this list against the installed torch.
+MODULE_ATTRIBUTES = frozenset(
+    [
+        "T_destination",
+        "add_module",
+        "apply",
+        "bfloat16",
+        "buffers",
+        "call_super_init",
+        "children",
+        "compile",
+        "cpu",
+        "cuda",
+        "double",
+        "dump_patches",
+        "eval",
+        "extra_repr",
+        "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
+        "half",
+        "ipu",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "register_backward_hook",
+        "register_buffer",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "xpu",
+        "zero_grad",
+    ]
+)
+
+# Names the generated file defines or imports at module level, and the locals of forward().
+GENERATED_NAMES = frozenset(
+    [
+        "torch",
+        "nn",
+        "F",
+        "math",
+        "dataclass",
+        "field",
+        "self",
+        "x",
+        "config",
+        "model",
+        "inputs",
+        "outputs",
+        "example_inputs",
+        "annotations",
+    ]
+)
+
+RESERVED = (
+    frozenset(keyword.kwlist)
+    | frozenset(keyword.softkwlist)
+    | frozenset(dir(builtins))
+    | MODULE_ATTRIBUTES
+    | GENERATED_NAMES
+)
+
+
+def identifier_base(text: str, fallback: str) -> str:
+    """``text`` reduced to a lowercase-preserving ASCII identifier, or ``fallback`` if nothing
+    usable is left. Not yet unique or checked against reserved names."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", ascii_text)
+    cleaned = re.sub(r"_+", "_", cleaned).strip("_")[:MAX_IDENTIFIER].rstrip("_")
+    if not cleaned:
+        cleaned = fallback
+    if cleaned[0].isdigit():
+        cleaned = f"{fallback}_{cleaned}"
+    return cleaned
+
+
+def class_name(text: str, fallback: str = "Model") -> str:
+    """A CamelCase class name from a graph name (``lenet-5 demo`` -> ``Lenet5Demo``)."""
+    base = identifier_base(text, fallback)
+    words = [w for w in base.split("_") if w]
+    name = "".join(w[:1].upper() + w[1:] for w in words) or fallback
+    if name[0].isdigit() or name in RESERVED or not name.isidentifier():
+        name = fallback
+    return name
+
+
+class NameAllocator:
+    """Hands out unique identifiers, never reserved ones; ``taken`` seeds the used set."""
+
+    def __init__(self, taken: set[str] | frozenset[str] = frozenset()) -> None:
+        self._used: set[str] = set(taken)
+
+    def allocate(self, text: str, fallback: str) -> str:
+        """A fresh identifier close to ``text``: ``relu``, then ``relu_2``; ``input`` -> ``input_``."""
+        base = identifier_base(text, identifier_base(fallback, "layer"))
+        candidate = base if base not in RESERVED else f"{base}_"
+        suffix = 2
+        while candidate in self._used or candidate in RESERVED or not candidate.isidentifier():
+            candidate = f"{base}_{suffix}"
+            suffix += 1
+        self._used.add(candidate)
+        return candidate
+
+    def reserve(self, name: str) -> None:
+        """Mark ``name`` as used."""
+        self._used.add(name)
+
+
+_COMMENT_SAFE = re.compile(r"[^0-9A-Za-z_ ,.;()+\-*/:=<>\[\]']")
+
+
+def comment_text(text: str) -> str:
+    """Text made safe for a ``#`` comment or a docstring: one line, no quotes or backslashes."""
+    return _COMMENT_SAFE.sub("?", str(text))[:200]

@@ -1,0 +1,116 @@
+"""The forward pass as a list of lines: which node writes which variable.
+
+Variables follow the rule a person uses: a tensor that goes straight into the next line lives
+in ``x``; one needed more than once or later (a skip connection, a second output) gets the
+node's own name.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from dlstudio.analysis import AnalysisResult
+from dlstudio.compile.codegen.names import NameAllocator
+from dlstudio.compile.emitters import EMITTERS, Emission, EmitContext, EmitError
+from dlstudio.compile.errors import CompileError
+from dlstudio.core.graph import LayerGraph, PortRef
+from dlstudio.layers import get_layer_type
+
+STRUCTURAL = ("input", "output")
+"""Layer ids the generator handles itself: forward() arguments and return values."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of forward(): the node, its emission and the variables it assigns."""
+
+    node_id: str
+    attr: str
+    emission: Emission
+    targets: tuple[str, ...]
+    comment: str
+
+
+@dataclass
+class ForwardPlan:
+    """Arguments, lines and returned variables of forward()."""
+
+    args: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    returns: list[str] = field(default_factory=list)
+
+
+def plan_forward(
+    graph: LayerGraph,
+    analysis: AnalysisResult,
+    attrs: dict[str, str],
+    allocator: NameAllocator,
+) -> ForwardPlan:
+    """Walk the analysis order once, asking each node's emitter for its line."""
+    kinds = {node.id: node.type_id for node in graph}
+    lines = [n for n in analysis.order if kinds[n] not in STRUCTURAL]
+    consumers: dict[PortRef, list[PortRef]] = defaultdict(list)
+    for edge in graph.edges:
+        consumers[edge.src].append(edge.dst)
+
+    def chains(src: PortRef, position: int) -> bool:
+        """True when the tensor's only reader is the very next line (or the return)."""
+        users = consumers.get(src, [])
+        if len(users) != 1:
+            return False
+        if position + 1 < len(lines):
+            return users[0].node == lines[position + 1]
+        return kinds[users[0].node] == "output"
+
+    plan = ForwardPlan()
+    variables: dict[PortRef, str] = {}
+    inputs = [node.id for node in graph if node.type_id == "input"]
+    for node_id in inputs:
+        ref = PortRef(node_id, "out")
+        name = "x" if len(inputs) == 1 and chains(ref, -1) else attrs[node_id]
+        variables[ref] = name
+        plan.args.append(name)
+
+    for position, node_id in enumerate(lines):
+        node = graph.node(node_id)
+        info = analysis.nodes[node_id]
+        layer = get_layer_type(node.type_id)
+        args = {}
+        for port in layer.input_ports(info.params):
+            edge = graph.incoming_edge(PortRef(node_id, port.name))
+            if edge is not None:
+                args[port.name] = variables[edge.src]
+        ctx = EmitContext(
+            attrs[node_id], info.params, info.inferred, info.inputs, info.outputs, args
+        )
+        try:
+            emission = EMITTERS[node.type_id](ctx)
+        except EmitError as exc:  # a value that cannot be written as a literal
+            message = f"{node.name} ({layer.label}): {exc}; change the parameter's value"
+            raise CompileError(graph.name, [(node.name, message)]) from exc
+        targets = []
+        for port in emission.outputs:
+            ref = PortRef(node_id, port)
+            if not consumers.get(ref):
+                targets.append("_")
+                continue
+            if "x" not in targets and chains(ref, position):
+                name = "x"
+            elif port == emission.outputs[0]:
+                name = attrs[node_id]
+            else:
+                name = allocator.allocate(f"{attrs[node_id]}_{port}", attrs[node_id])
+            variables[ref] = name
+            targets.append(name)
+        if all(t == "_" for t in targets):
+            targets = ["_"]
+        comment = ", ".join(str(info.outputs[p]) for p in emission.outputs)
+        plan.steps.append(Step(node_id, attrs[node_id], emission, tuple(targets), comment))
+
+    for node in graph:
+        if node.type_id == "output":
+            edge = graph.incoming_edge(PortRef(node.id, "in"))
+            if edge is not None:
+                plan.returns.append(variables[edge.src])
+    return plan

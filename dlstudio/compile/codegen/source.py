@@ -1,0 +1,283 @@
+"""Graph -> readable PyTorch source, as pure string work (no torch import).
+
+The text follows the shape of a hand-written model file: docstring, imports, a config
+dataclass with the example input sizes, the helper classes in use, one ``nn.Module`` whose
+submodules are declared in the order forward() uses them, and a ``__main__`` smoke test.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dlstudio.analysis import AnalysisResult, analyze
+from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
+from dlstudio.compile.codegen.names import NameAllocator, class_name, comment_text
+from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan, plan_forward
+from dlstudio.compile.emitters import EMITTERS, HELPERS, helper_closure, lit
+from dlstudio.compile.errors import CompileError
+from dlstudio.core.graph import LayerGraph
+from dlstudio.layers import UnknownLayerError, get_layer_type
+
+_INDENT = "    "
+
+
+@dataclass(frozen=True)
+class GeneratedCode:
+    """The generated source and what callers need to use it."""
+
+    source: str
+    class_name: str
+    config_name: str
+    inputs: list[InputDescription]
+    """forward() arguments, one per Input node in document order."""
+    output_names: list[str]
+    """Sanitised Output node names, in the order forward() returns them."""
+    attrs: dict[str, str]
+    """Node id -> its identifier (the submodule ``self.<attr>``, the state_dict prefix)."""
+    node_names: dict[str, str]
+    """Identifier -> the node's name in the drawing, for messages."""
+    symbol_fields: dict[str, str]
+    """Symbolic size (``"T"``) -> the config field holding its example value."""
+    line_nodes: dict[int, str]
+    """Line number (1-based) of each forward() line -> the node's name, for error messages."""
+
+
+def generate_source(graph: LayerGraph, analysis: AnalysisResult | None = None) -> str:
+    """The PyTorch source of ``graph``; :class:`CompileError` if the graph has errors."""
+    return generate(graph, analysis).source
+
+
+def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> GeneratedCode:
+    """Generate the source of ``graph`` (analysing it first unless ``analysis`` is given)."""
+    if analysis is None:
+        analysis = analyze(graph)
+    check_compilable(graph, analysis)
+    model = class_name(graph.name)
+    if model in HELPERS or f"{model}Config" in HELPERS:
+        model = f"{model}Model"  # never shadow a helper class the model needs
+    config = f"{model}Config"
+    allocator = NameAllocator({model, config, *HELPERS})
+    attrs = {
+        node.id: allocator.allocate(node.name, get_layer_type(node.type_id).prefix)
+        for node in graph
+    }
+    plan = plan_forward(graph, analysis, attrs, allocator)
+    inputs = describe_inputs(graph, analysis, attrs)
+    symbol_fields = _symbol_fields(inputs)
+    vocab_fields = _vocab_fields(inputs)
+    output_names = [attrs[n.id] for n in graph if n.type_id == "output"]
+    blocks = [_config_class(config, analysis.bindings, symbol_fields, inputs, vocab_fields)]
+    blocks += [h.source.strip("\n") for h in helper_closure(_helpers_used(plan))]
+    blocks += [
+        _model_class(graph, analysis, model, plan, inputs),
+        _example_inputs(config, inputs, symbol_fields, vocab_fields),
+        _main(config, model, output_names),
+    ]
+    text = "\n\n\n".join(blocks) + "\n"
+    head = _module_docstring(graph, model, inputs) + "\n\n" + _imports(text)
+    text = head + "\n\n\n" + text
+    node_names = {attrs[node.id]: node.name for node in graph}
+    line_nodes = _forward_lines(text, model, [graph.node(s.node_id).name for s in plan.steps])
+    return GeneratedCode(
+        text, model, config, inputs, output_names, attrs, node_names, symbol_fields, line_nodes
+    )
+
+
+def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, str]:
+    """Each forward() step is one line, right after the ``def forward`` of the model class."""
+    lines = text.splitlines()
+    start = lines.index(f"class {model}(nn.Module):")
+    head = next(i for i in range(start, len(lines)) if lines[i].startswith("    def forward("))
+    return {head + 2 + k: name for k, name in enumerate(step_names)}
+
+
+def check_compilable(graph: LayerGraph, analysis: AnalysisResult) -> None:
+    """Raise :class:`CompileError` listing every problem that blocks compiling, by node."""
+    names = {node.id: node.name for node in graph}
+    problems = [(names.get(d.node_id), d.message) for d in analysis.errors]
+    for node in graph:
+        if node.type_id in STRUCTURAL:
+            continue
+        try:
+            layer = get_layer_type(node.type_id)
+        except UnknownLayerError:
+            continue  # already reported by the analysis
+        if node.type_id not in EMITTERS:
+            problems.append(
+                (
+                    node.name,
+                    f"{node.name} ({layer.label}): the compiler has no PyTorch code for layer "
+                    f"type {node.type_id!r} yet; replace the node with another layer",
+                )
+            )
+    if not problems and not any(n.type_id == "output" for n in graph):
+        problems.append((None, "the graph has no Output node: add one after the last layer"))
+    if problems:
+        raise CompileError(graph.name, problems)
+
+
+# ----------------------------------------------------------------------------- parts
+def _module_docstring(graph: LayerGraph, model: str, inputs: list[InputDescription]) -> str:
+    symbols = sorted({s for i in inputs for s in i.symbols})
+    sizes = "N is the batch size" + "".join(f", {s} a sequence length" for s in symbols)
+    return "\n".join(
+        [
+            f'"""{model}: the network drawn in DL Studio as "{comment_text(graph.name)}".',
+            "",
+            "Plain PyTorch, needing only torch. Shape comments in forward() give each tensor's",
+            f"size ({sizes}).",
+            "Run this file to build the model and pass one random batch through it.",
+            '"""',
+        ]
+    )
+
+
+def _imports(body: str) -> str:
+    stdlib = []
+    if re.search(r"(?<![.\w])math\.", body):
+        stdlib.append("import math")
+    stdlib.append("from dataclasses import dataclass")
+    third = ["import torch", "import torch.nn as nn"]
+    if re.search(r"(?<![.\w])F\.", body):
+        third.append("import torch.nn.functional as F")
+    return "\n".join([*stdlib, "", *third])
+
+
+def _symbol_fields(inputs: list[InputDescription]) -> dict[str, str]:
+    symbols: list[str] = []
+    for description in inputs:
+        symbols += [s for s in description.symbols if s not in symbols]
+    if len(symbols) == 1:
+        return {symbols[0]: "seq_len"}
+    allocator = NameAllocator({"batch_size"})
+    return {s: allocator.allocate(f"seq_len_{s.lower()}", "seq_len") for s in symbols}
+
+
+def _vocab_fields(inputs: list[InputDescription]) -> dict[str, str]:
+    tokens = [i for i in inputs if i.vocab is not None]
+    if len(tokens) == 1:
+        return {tokens[0].name: "vocab_size"}
+    return {i.name: f"{i.name}_vocab_size" for i in tokens}
+
+
+def _config_class(
+    name: str,
+    bindings: dict[str, int],
+    symbol_fields: dict[str, str],
+    inputs: list[InputDescription],
+    vocab_fields: dict[str, str],
+) -> str:
+    lines = [
+        "@dataclass",
+        f"class {name}:",
+        f'{_INDENT}"""Example input sizes; the model itself takes any batch size'
+        + (' and length."""' if symbol_fields else '."""'),
+        "",
+        f"{_INDENT}batch_size: int = 2",
+    ]
+    for symbol, field_name in symbol_fields.items():
+        value = lit(int(bindings.get(symbol, 32)))
+        lines.append(f"{_INDENT}{field_name}: int = {value}  # {comment_text(symbol)}")
+    for description in inputs:
+        if description.vocab is not None:
+            field_name = vocab_fields[description.name]
+            lines.append(
+                f"{_INDENT}{field_name}: int = {lit(description.vocab)}"
+                f"  # token ids of {description.name} are 0..{description.vocab - 1}"
+            )
+    return "\n".join(lines)
+
+
+def _helpers_used(plan: ForwardPlan) -> list[str]:
+    names: list[str] = []
+    for step in plan.steps:
+        names += [h for h in step.emission.helpers if h not in names]
+    return names
+
+
+def _model_class(
+    graph: LayerGraph,
+    analysis: AnalysisResult,
+    model: str,
+    plan: ForwardPlan,
+    inputs: list[InputDescription],
+) -> str:
+    outputs = []
+    for node in graph:
+        if node.type_id == "output":
+            outputs.append(str(analysis.nodes[node.id].inputs.get("in", "?")))
+    summary = (
+        f"{', '.join(str(i.spec) for i in inputs)} -> {', '.join(outputs)}; "
+        f"{analysis.total_params:,} parameters."
+    )
+    lines = [f"class {model}(nn.Module):", f'{_INDENT}"""{comment_text(summary)}"""', ""]
+    lines += [f"{_INDENT}def __init__(self) -> None:", f"{_INDENT * 2}super().__init__()"]
+    for step in plan.steps:
+        if step.emission.module is None:
+            continue
+        lines.append(f"{_INDENT * 2}self.{step.attr} = {step.emission.module}")
+        if not graph.node(step.node_id).trainable:
+            lines.append(
+                f"{_INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
+            )
+    args = "".join(f", {a}: torch.Tensor" for a in plan.args)
+    returns = "torch.Tensor"
+    if len(plan.returns) > 1:
+        returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
+    lines += ["", f"{_INDENT}def forward(self{args}) -> {returns}:"]
+    for step in plan.steps:
+        targets = ", ".join(step.targets)
+        code = f"{targets} = {step.emission.forward}"
+        lines.append(f"{_INDENT * 2}{code}  # {comment_text(step.comment)}")
+    lines.append(f"{_INDENT * 2}return {', '.join(plan.returns)}")
+    return "\n".join(lines)
+
+
+def _example_inputs(
+    config: str,
+    inputs: list[InputDescription],
+    symbol_fields: dict[str, str],
+    vocab_fields: dict[str, str],
+) -> str:
+    lines = [
+        f"def example_inputs(config: {config}) -> tuple[torch.Tensor, ...]:",
+        f'{_INDENT}"""Random inputs of the right shape and dtype (token ids below the'
+        ' vocabulary size)."""',
+    ]
+    for description in inputs:
+        dims = ["config.batch_size"]
+        for dim in description.spec.shape[1:]:
+            dims.append(f"config.{symbol_fields[dim]}" if isinstance(dim, str) else lit(dim))
+        if description.vocab is not None:
+            high = f"config.{vocab_fields[description.name]}"
+            value = f"torch.randint(0, {high}, ({', '.join(dims)}))"
+        else:
+            value = f"torch.randn({', '.join(dims)})"
+        lines.append(f"{_INDENT}{description.name} = {value}")
+    names = [d.name for d in inputs]
+    returned = f"({names[0]},)" if len(names) == 1 else ", ".join(names) or "()"
+    lines.append(f"{_INDENT}return {returned}")
+    return "\n".join(lines)
+
+
+def _main(config: str, model: str, output_names: list[str]) -> str:
+    lines = [
+        'if __name__ == "__main__":',
+        f"{_INDENT}config = {config}()",
+        f"{_INDENT}model = {model}().eval()",
+        f"{_INDENT}inputs = example_inputs(config)",
+        f"{_INDENT}with torch.no_grad():",
+    ]
+    count = (
+        f'{_INDENT}print(f"{model}: {{sum(p.numel() for p in model.parameters()):,}} parameters")'
+    )
+    if len(output_names) == 1:
+        lines += [f"{_INDENT * 2}output = model(*inputs)", count]
+        lines.append(f'{_INDENT}print("output", tuple(output.shape))')
+    else:
+        lines += [f"{_INDENT * 2}outputs = model(*inputs)", count]
+        names = ", ".join(f'"{name}"' for name in output_names)  # identifiers: safe to quote
+        lines.append(f"{_INDENT}for name, output in zip(({names}), outputs):")
+        lines.append(f"{_INDENT * 2}print(name, tuple(output.shape))")
+    return "\n".join(lines)

@@ -1,0 +1,37 @@
+"""Activations, called functionally: they have no weights, so no submodule is needed."""
+
+from __future__ import annotations
+
+from dlstudio.compile.emitters.base import Emission, EmitContext, lit
+
+
+def _plain(func: str):
+    def emit(ctx: EmitContext) -> Emission:
+        return Emission(f"{func}({ctx.arg()})")
+
+    emit.__doc__ = f"``{func}(x)``."
+    return emit
+
+
+def leaky_relu(ctx: EmitContext) -> Emission:
+    """``F.leaky_relu(x, negative_slope)``."""
+    return Emission(f"F.leaky_relu({ctx.arg()}, {lit(ctx['negative_slope'])})")
+
+
+def _softmax(func: str):
+    def emit(ctx: EmitContext) -> Emission:
+        return Emission(f"{func}({ctx.arg()}, dim={lit(ctx['dim'])})")
+
+    emit.__doc__ = f"``{func}(x, dim=...)``."
+    return emit
+
+
+EMITTERS = {
+    "relu": _plain("F.relu"),
+    "leaky_relu": leaky_relu,
+    "gelu": _plain("F.gelu"),
+    "tanh": _plain("torch.tanh"),
+    "sigmoid": _plain("torch.sigmoid"),
+    "softmax": _softmax("F.softmax"),
+    "log_softmax": _softmax("F.log_softmax"),
+}

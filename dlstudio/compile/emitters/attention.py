@@ -1,0 +1,216 @@
+"""Attention: multi-head attention and the Transformer encoder and decoder blocks.
+
+They are written out as helper classes (in the style of nanoGPT's ``CausalSelfAttention``)
+rather than ``nn.MultiheadAttention``, whose fast paths bake the example sequence length into
+an exported ONNX graph. The parameter names match PyTorch's modules (``in_proj_weight``,
+``out_proj``, ``linear1``, ``norm1``), so weights carry over either way.
+"""
+
+from __future__ import annotations
+
+from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit, options
+from dlstudio.compile.emitters.helpers import Helper, register_helper
+
+register_helper(
+    Helper(
+        "causal_mask",
+        '''
+def causal_mask(size: int, device: torch.device) -> torch.Tensor:
+    """True where attention is not allowed: step t may look at steps 0..t only."""
+    # Built from the current length, so an exported ONNX model keeps the length free.
+    steps = torch.arange(size, device=device)
+    return steps.unsqueeze(0) > steps.unsqueeze(1)
+''',
+    )
+)
+
+register_helper(
+    Helper(
+        "MultiheadAttention",
+        '''
+class MultiheadAttention(nn.Module):
+    """Multi-head scaled dot-product attention, batch first (N, T, E), with the parameters of
+    nn.MultiheadAttention. Self-attention when only the query is given; value defaults to key."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        causal: bool = False,
+    ) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.dropout = dropout
+        self.causal = causal
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim)) if bias else None
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor | None = None,
+        value: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        key = query if key is None else key
+        value = key if value is None else value
+        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        b_q = b_k = b_v = None
+        if self.in_proj_bias is not None:
+            b_q, b_k, b_v = self.in_proj_bias.chunk(3)
+        q = self._split_heads(F.linear(query, w_q, b_q))  # (N, heads, T, head_dim)
+        k = self._split_heads(F.linear(key, w_k, b_k))  # (N, heads, S, head_dim)
+        v = self._split_heads(F.linear(value, w_v, b_v))
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (N, heads, T, S)
+        if self.causal:
+            scores = scores.masked_fill(causal_mask(query.size(1), query.device), float("-inf"))
+        weights = F.dropout(scores.softmax(dim=-1), self.dropout, self.training)
+        out = (weights @ v).transpose(1, 2)  # (N, T, heads, head_dim)
+        return self.out_proj(out.reshape(out.size(0), out.size(1), -1))
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.size(0), x.size(1), self.num_heads, self.head_dim).transpose(1, 2)
+''',
+        requires=("causal_mask",),
+    )
+)
+
+register_helper(
+    Helper(
+        "TransformerEncoderLayer",
+        '''
+class TransformerEncoderLayer(nn.Module):
+    """Self-attention then a feed-forward network, each in a residual connection with a
+    LayerNorm (after the sum, or before the sub-layer with norm_first). Batch first."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        norm_first: bool = False,
+        causal: bool = False,
+    ) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, causal=causal)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm_first = norm_first
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        self.activation = F.gelu if activation == "gelu" else F.relu
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.norm_first:
+            x = x + self.dropout1(self.self_attn(self.norm1(x)))
+            x = x + self._feed_forward(self.norm2(x))
+        else:
+            x = self.norm1(x + self.dropout1(self.self_attn(x)))
+            x = self.norm2(x + self._feed_forward(x))
+        return x
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self.dropout2(x)
+''',
+        requires=("MultiheadAttention",),
+    )
+)
+
+register_helper(
+    Helper(
+        "TransformerDecoderLayer",
+        '''
+class TransformerDecoderLayer(nn.Module):
+    """Masked self-attention over the target, cross-attention to the encoder's memory, then a
+    feed-forward network; each in a residual connection with a LayerNorm. Batch first."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        norm_first: bool = False,
+        causal: bool = True,
+    ) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, causal=causal)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm_first = norm_first
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.norm3 = nn.LayerNorm(d_model)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        self.dropout3 = nn.Dropout(dropout)
+        self.activation = F.gelu if activation == "gelu" else F.relu
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        if self.norm_first:
+            x = x + self.dropout1(self.self_attn(self.norm1(x)))
+            x = x + self.dropout2(self.multihead_attn(self.norm2(x), memory))
+            x = x + self._feed_forward(self.norm3(x))
+        else:
+            x = self.norm1(x + self.dropout1(self.self_attn(x)))
+            x = self.norm2(x + self.dropout2(self.multihead_attn(x, memory)))
+            x = self.norm3(x + self._feed_forward(x))
+        return x
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self.dropout3(x)
+''',
+        requires=("MultiheadAttention",),
+    )
+)
+
+
+def multihead_attention(ctx: EmitContext) -> Emission:
+    """The ``MultiheadAttention`` helper; key and value only when wired."""
+    defaults = {"dropout": 0.0, "bias": True, "causal": False}
+    module = call(
+        "MultiheadAttention",
+        lit(ctx["embed_dim"]),
+        lit(ctx["num_heads"]),
+        **options(ctx.params, defaults),
+    )
+    args = [ctx.arg("query")] + [ctx.args[p] for p in ("key", "value") if p in ctx.args]
+    return Emission(f"{ctx.module}({', '.join(args)})", module, helpers=("MultiheadAttention",))
+
+
+def _block(cls: str, causal_default: bool):
+    def emit(ctx: EmitContext) -> Emission:
+        defaults = {
+            "dim_feedforward": 2048,
+            "dropout": 0.1,
+            "activation": "relu",
+            "norm_first": False,
+            "causal": causal_default,
+        }
+        module = call(cls, lit(ctx["d_model"]), lit(ctx["nhead"]), **options(ctx.params, defaults))
+        args = [ctx.arg()] + ([ctx.arg("memory")] if "memory" in ctx.args else [])
+        return Emission(f"{ctx.module}({', '.join(args)})", module, helpers=(cls,))
+
+    emit.__doc__ = f"The ``{cls}`` helper, batch first."
+    return emit
+
+
+EMITTERS = {
+    "multihead_attention": multihead_attention,
+    "transformer_encoder_layer": _block("TransformerEncoderLayer", causal_default=False),
+    "transformer_decoder_layer": _block("TransformerDecoderLayer", causal_default=True),
+}

@@ -1,0 +1,104 @@
+"""What an emitter sees and returns, and the helpers that turn values into source safely.
+
+An emitter is the torch side of one layer type: a pure function from an :class:`EmitContext`
+(the node's resolved parameters and tensor specs, and the variables holding its inputs) to an
+:class:`Emission` (the submodule constructor for ``__init__`` and the expression for
+``forward``). Emitters build strings only; nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dlstudio.core.tensor_spec import TensorSpec
+
+
+class EmitError(ValueError):
+    """A value an emitter cannot write into source (a bug or a hostile value)."""
+
+
+@dataclass(frozen=True)
+class EmitContext:
+    """One node, as an emitter sees it."""
+
+    attr: str
+    """The sanitised identifier: the submodule is ``self.<attr>``."""
+    params: Mapping[str, Any]
+    """Parameters with defaults applied and validated by the catalogue."""
+    inferred: Mapping[str, Any]
+    """Values read from the inputs (``in_features``, ``in_channels``)."""
+    inputs: Mapping[str, TensorSpec]
+    outputs: Mapping[str, TensorSpec]
+    args: Mapping[str, str]
+    """Connected input port -> the variable (or expression) that holds its tensor."""
+
+    @property
+    def module(self) -> str:
+        """``self.<attr>``: how forward refers to the node's submodule."""
+        return f"self.{self.attr}"
+
+    def arg(self, port: str = "in") -> str:
+        """The variable holding the tensor on ``port``."""
+        return self.args[port]
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.inferred:
+            return self.inferred[key]
+        return self.params[key]
+
+
+@dataclass(frozen=True)
+class Emission:
+    """The source of one node: ``self.<attr> = <module>`` and ``<outputs> = <forward>``."""
+
+    forward: str
+    """The expression computing the node's output(s) in ``forward``."""
+    module: str | None = None
+    """The constructor expression declared in ``__init__``, if the node has a submodule."""
+    outputs: tuple[str, ...] = ("out",)
+    """Output ports the expression yields, in unpacking order (several: it returns a tuple)."""
+    helpers: tuple[str, ...] = ()
+    """Helper classes (by name) the constructor or expression needs in the generated file."""
+
+
+Emitter = Callable[[EmitContext], Emission]
+
+
+def lit(value: Any) -> str:
+    """``repr`` of a validated value of a plain type; anything else is refused."""
+    kind = type(value)
+    if value is None or kind is bool or kind is int or kind is str:
+        return repr(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise EmitError(f"cannot write the non-finite number {value!r} into source")
+        return repr(value)
+    if kind is tuple or kind is list:
+        return repr(tuple(_check(v) for v in value))
+    raise EmitError(f"cannot write a value of type {kind.__name__} into source: {value!r}")
+
+
+def _check(value: Any) -> Any:
+    lit(value)
+    return value
+
+
+def size(value: Any) -> str:
+    """A kernel size or stride: ``5`` when all entries agree, else ``(3, 5)``."""
+    if type(value) in (tuple, list) and value and all(v == value[0] for v in value):
+        return lit(value[0])
+    return lit(value)
+
+
+def call(func: str, *args: str, **kwargs: str) -> str:
+    """``func(a, b, k=v)`` from already-rendered argument strings."""
+    parts = list(args) + [f"{k}={v}" for k, v in kwargs.items()]
+    return f"{func}({', '.join(parts)})"
+
+
+def options(params: Mapping[str, Any], defaults: Mapping[str, Any], render=lit) -> dict[str, str]:
+    """Keyword arguments for the parameters that differ from torch's defaults, rendered."""
+    return {k: render(params[k]) for k, default in defaults.items() if params[k] != default}

@@ -1,0 +1,110 @@
+"""Sequence layers: embeddings, positions, the class token, step selection and averaging."""
+
+from __future__ import annotations
+
+from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit
+from dlstudio.compile.emitters.helpers import Helper, register_helper
+
+register_helper(
+    Helper(
+        "SinusoidalPositionalEncoding",
+        '''
+class SinusoidalPositionalEncoding(nn.Module):
+    """Adds the fixed sine/cosine position code of "Attention Is All You Need", then dropout."""
+
+    def __init__(self, d_model: int, max_len: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        position = torch.arange(max_len).unsqueeze(1)
+        div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(position * div_term)
+        pe[:, 1::2] = torch.cos(position * div_term)
+        # A buffer, not a parameter: it moves with .to(device) but is neither trained nor saved.
+        self.register_buffer("pe", pe, persistent=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + self.pe[: x.size(1)])
+''',
+    )
+)
+
+register_helper(
+    Helper(
+        "LearnedPositionalEncoding",
+        '''
+class LearnedPositionalEncoding(nn.Module):
+    """Adds a trained (max_len, d_model) table of position vectors, then dropout (BERT, GPT)."""
+
+    def __init__(self, d_model: int, max_len: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + self.weight[: x.size(1)])
+''',
+    )
+)
+
+register_helper(
+    Helper(
+        "ClassToken",
+        '''
+class ClassToken(nn.Module):
+    """Prepends one learned vector to every sequence: (N, T, E) -> (N, T+1, E), as in BERT/ViT."""
+
+    def __init__(self, embed_dim: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.size(0), -1, -1), x], dim=1)
+''',
+    )
+)
+
+
+def embedding(ctx: EmitContext) -> Emission:
+    """``nn.Embedding(num_embeddings, embedding_dim)``."""
+    kwargs = {}
+    if ctx["padding_idx"] is not None:
+        kwargs["padding_idx"] = lit(ctx["padding_idx"])
+    module = call("nn.Embedding", lit(ctx["num_embeddings"]), lit(ctx["embedding_dim"]), **kwargs)
+    return Emission(f"{ctx.module}({ctx.arg()})", module)
+
+
+def positional_encoding(ctx: EmitContext) -> Emission:
+    """A helper module for the sinusoidal or the learned code."""
+    cls = (
+        "LearnedPositionalEncoding" if ctx["mode"] == "learned" else "SinusoidalPositionalEncoding"
+    )
+    args = (lit(ctx["d_model"]), lit(ctx["max_len"]))
+    module = call(cls, *args, dropout=lit(ctx["dropout"]))
+    return Emission(f"{ctx.module}({ctx.arg()})", module, helpers=(cls,))
+
+
+def cls_token(ctx: EmitContext) -> Emission:
+    """The ``ClassToken`` helper."""
+    module = call("ClassToken", lit(ctx["embed_dim"]))
+    return Emission(f"{ctx.module}({ctx.arg()})", module, helpers=("ClassToken",))
+
+
+def select_step(ctx: EmitContext) -> Emission:
+    """``x[:, -1]``, ``x[:, 0]`` or ``x[:, index]``."""
+    index = {"last": -1, "first": 0}.get(ctx["which"], ctx["index"])
+    return Emission(f"{ctx.arg()}[:, {lit(index)}]")
+
+
+def mean_over_time(ctx: EmitContext) -> Emission:
+    """``x.mean(dim=1)``."""
+    return Emission(f"{ctx.arg()}.mean(dim=1)")
+
+
+EMITTERS = {
+    "embedding": embedding,
+    "positional_encoding": positional_encoding,
+    "cls_token": cls_token,
+    "select_step": select_step,
+    "mean_over_time": mean_over_time,
+}

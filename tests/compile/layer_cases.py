@@ -1,0 +1,142 @@
+"""One tiny graph per layer type: Input(s) -> layer -> Output(s), with valid inputs.
+
+``CASES[type_id]`` lists variants: the inputs by port (shape without the batch, dtype) and the
+layer's parameters. Symbolic sizes ``T`` and ``S`` are bound at several lengths by the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph_builders import ChainBuilder
+
+from dlstudio.core import LayerGraph
+from dlstudio.layers import get_layer_type
+
+F = "float32"
+I64 = "int64"
+
+
+@dataclass(frozen=True)
+class Case:
+    """Inputs by port (shape, dtype) and parameters of the layer under test."""
+
+    inputs: dict[str, tuple[tuple, str]]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _one(in_shape: tuple, /, **params: Any) -> Case:
+    return Case({"in": (in_shape, F)}, params)
+
+
+_SEQ = ("T", 6)
+CASES: dict[str, list[Case]] = {
+    "dense": [_one((8,), units=5), _one(("T", 8), units=3, bias=False)],
+    "conv1d": [
+        _one((3, "T"), out_channels=4, kernel_size=3, stride=2, padding=1),
+        _one((2, 12), out_channels=4, kernel_size=3, padding="same", groups=2, bias=False),
+    ],
+    "conv2d": [
+        _one((3, 12, 10), out_channels=4, kernel_size=(3, 5), stride=2, dilation=1),
+        _one((4, 9, 9), out_channels=6, kernel_size=3, padding="same", groups=2),
+        _one((1, 9, 9), out_channels=2, kernel_size=3, dilation=2, padding="valid"),
+    ],
+    "conv_transpose2d": [
+        _one((4, 5, 5), out_channels=2, kernel_size=3, stride=2, padding=1, output_padding=1),
+        _one((2, 4, 6), out_channels=4, kernel_size=2, stride=2, groups=2, bias=False),
+    ],
+    "maxpool1d": [_one((3, "T")), _one((3, 11), kernel_size=3, stride=2, padding=1)],
+    "maxpool2d": [_one((3, 8, 8)), _one((3, 9, 7), kernel_size=3, stride=2, padding=1)],
+    "avgpool1d": [_one((3, 10), kernel_size=3, stride=1)],
+    "avgpool2d": [_one((3, 8, 8)), _one((2, 9, 9), kernel_size=3, stride=2, padding=1)],
+    "adaptive_avgpool2d": [_one((3, 9, 7), output_size=(2, 3)), _one((3, 5, 5))],
+    "global_avgpool": [_one((3, 5, 5)), _one((4, "T"))],
+    "batchnorm1d": [_one((6,)), _one((6, "T"), affine=False, eps=1e-3, momentum=0.2)],
+    "batchnorm2d": [_one((3, 4, 4))],
+    "layernorm": [_one(_SEQ), _one((8,), bias=False), _one((8,), elementwise_affine=False)],
+    "dropout": [_one((5,), p=0.3)],
+    "relu": [_one((3, "T"))],
+    "leaky_relu": [_one((5,), negative_slope=0.2)],
+    "gelu": [_one(_SEQ)],
+    "tanh": [_one((5,))],
+    "sigmoid": [_one((5,))],
+    "softmax": [_one((5,)), _one((3, "T"), dim=1)],
+    "log_softmax": [_one((5,))],
+    "flatten": [_one((2, 3, 4)), _one((2, 3, 4), start_dim=2), _one(("T", 3, 2), start_dim=2)],
+    "reshape": [_one((12,), shape=(3, -1)), _one((2, 3, 4), shape=(24,))],
+    "permute": [_one((3, "T")), _one((2, 3, 4), dims=(0, 3, 1, 2))],
+    "repeat_vector": [_one((5,), times=3)],
+    "add": [
+        Case({"in1": ((4, "T"), F), "in2": ((4, "T"), F)}),
+        Case({"in1": ((3,), F), "in2": ((3,), F), "in3": ((3,), F)}, {"inputs": 3}),
+    ],
+    "multiply": [Case({"in1": ((4,), F), "in2": ((4,), F)})],
+    "concat": [
+        Case({"in1": ((2, 5), F), "in2": ((3, 5), F), "in3": ((1, 5), F)}, {"inputs": 3}),
+        Case({"in1": (("T", 2), F), "in2": (("T", 3), F)}, {"axis": -1}),
+    ],
+    "embedding": [
+        Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),
+        Case({"in": ((4,), I64)}, {"num_embeddings": 9, "embedding_dim": 3, "padding_idx": 0}),
+    ],
+    "positional_encoding": [
+        _one(("T", 8), max_len=64),
+        _one(("T", 6), mode="learned", max_len=40, dropout=0.0),
+    ],
+    "cls_token": [_one(_SEQ)],
+    "select_step": [_one(_SEQ), _one(_SEQ, which="first"), _one(_SEQ, which="index", index=1)],
+    "mean_over_time": [_one(_SEQ)],
+    "multihead_attention": [
+        Case({"query": (("T", 8), F)}, {"num_heads": 2}),
+        Case({"query": (("T", 8), F)}, {"num_heads": 4, "causal": True, "bias": False}),
+        Case({"query": (("T", 8), F), "key": (("S", 8), F)}, {"num_heads": 2}),
+        Case(
+            {"query": (("T", 8), F), "key": (("S", 8), F), "value": (("S", 8), F)},
+            {"num_heads": 1, "dropout": 0.1},
+        ),
+    ],
+    "transformer_encoder_layer": [
+        _one(("T", 8), nhead=2, dim_feedforward=16),
+        _one(
+            ("T", 8), nhead=4, dim_feedforward=12, causal=True, norm_first=True, activation="gelu"
+        ),
+    ],
+    "transformer_decoder_layer": [
+        Case({"in": (("T", 8), F), "memory": (("S", 8), F)}, {"nhead": 2, "dim_feedforward": 16}),
+        Case(
+            {"in": (("T", 8), F), "memory": (("S", 8), F)},
+            {"nhead": 2, "dim_feedforward": 8, "norm_first": True, "causal": False},
+        ),
+    ],
+}
+
+for _kind in ("rnn", "lstm", "gru"):
+    CASES[_kind] = [
+        _one(_SEQ, hidden_size=5),
+        _one(_SEQ, hidden_size=4, return_sequences=True, bidirectional=True),
+        _one(_SEQ, hidden_size=3, num_layers=2, dropout=0.1, bidirectional=True, bias=False),
+    ]
+CASES["rnn"].append(_one(_SEQ, hidden_size=3, nonlinearity="relu", return_sequences=True))
+
+STRUCTURAL = ("input", "output")
+
+
+def case_graph(type_id: str, case: Case, seq_lens: dict[str, int]) -> tuple[LayerGraph, str]:
+    """Inputs (document order by port) -> the layer -> one Output per output port."""
+    b = ChainBuilder(f"case_{type_id}")
+    layer_type = get_layer_type(type_id)
+    input_ids = {}
+    for port, (shape, dtype) in case.inputs.items():
+        symbol = next((d for d in shape if isinstance(d, str)), None)
+        params: dict[str, Any] = {"shape": shape, "dtype": dtype}
+        if symbol:
+            params["seq_len"] = seq_lens[symbol]
+        input_ids[port] = b.add("input", f"input_{port}", **params)
+    node = b.add(type_id, layer_type.prefix + "1", **case.params)
+    for port, input_id in input_ids.items():
+        b.wire(input_id, node, dst_port=port)
+    for out_port in layer_type.outputs:
+        out = b.add("output", f"output_{out_port.name}")
+        b.wire(node, out, src_port=out_port.name)
+    return b.graph, node

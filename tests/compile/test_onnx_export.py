@@ -1,0 +1,100 @@
+"""ONNX export: dynamic batch and length, onnx.checker, and onnxruntime parity at sizes the
+export never saw; fallbacks between exporters and failures named by node."""
+
+from __future__ import annotations
+
+import models
+import onnx
+import pytest
+import torch
+from graph_builders import ChainBuilder, lenet5
+
+from dlstudio.compile import compile_graph, export_onnx
+from dlstudio.compile import onnx_export as onnx_export_module
+
+
+def _dims(path) -> list[list]:
+    graph = onnx.load(str(path)).graph
+    return [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input]
+
+
+def test_lenet(tmp_path) -> None:
+    report = export_onnx(lenet5(), tmp_path / "lenet.onnx")
+    assert report.ok, report.message
+    assert report.exporter == "torchscript"
+    assert report.max_abs_diff <= 1e-4
+    assert report.checked_batch == 3 and report.checked_seq_len is None
+    assert _dims(tmp_path / "lenet.onnx") == [["N", 1, 28, 28]]
+
+
+def test_sequence_model_keeps_lengths_free(tmp_path) -> None:
+    """Bidirectional LSTM, stacked GRU, causal encoder, decoder, cross-attention, positions
+    and a class token; two token inputs of different lengths, two outputs."""
+    path = tmp_path / "seq.onnx"
+    report = export_onnx(models.sequence_model(), path)
+    assert report.ok, report.message
+    assert report.checked_seq_len not in (None, 7)  # the example length was 7
+    assert report.max_abs_diff <= 1e-4
+    assert _dims(path) == [["N", "T"], ["N", "S"]]
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_recurrent_layers_export(tmp_path, kind: str) -> None:
+    b = ChainBuilder(kind)
+    b.chain(
+        ("input", "series", {"shape": ("T", 3), "seq_len": 6}),
+        (kind, kind, {"hidden_size": 4, "bidirectional": True, "num_layers": 2}),
+        ("dense", "fc", {"units": 2}),
+        ("output", "out", {}),
+    )
+    report = export_onnx(b.graph, tmp_path / "m.onnx")
+    assert report.ok, report.message
+
+
+def test_dynamo_exporter_is_used_when_asked(tmp_path) -> None:
+    b = ChainBuilder("tiny")
+    b.chain(("input", "x", {"shape": (4,)}), ("dense", "fc", {"units": 3}), ("output", "y", {}))
+    report = export_onnx(b.graph, tmp_path / "tiny.onnx", exporters=("dynamo",))
+    assert report.ok, report.message
+    assert report.exporter == "dynamo"
+
+
+def test_falls_back_when_the_first_exporter_fails(tmp_path, monkeypatch) -> None:
+    real = onnx_export_module._export
+
+    def flaky(exporter, compiled, example, path):
+        if exporter == "torchscript":
+            raise onnx_export_module._AttemptFailed("simulated failure")
+        return real("torchscript", compiled, example, path)
+
+    monkeypatch.setattr(onnx_export_module, "_export", flaky)
+    report = export_onnx(lenet5(), tmp_path / "lenet.onnx")
+    assert report.ok and report.exporter == "dynamo"
+    assert report.attempts[0] == "torchscript: simulated failure"
+
+
+def test_both_failing_names_the_operator_and_the_node(tmp_path, monkeypatch) -> None:
+    def broken_relu(x, *args, **kwargs):
+        raise RuntimeError(
+            "Exporting the operator 'aten::relu' to ONNX opset version 17 is not supported"
+        )
+
+    def unsupported(module, args, path, **kwargs):
+        # Fail the way an exporter does on an operator it cannot convert, mid-forward.
+        with monkeypatch.context() as patch:
+            patch.setattr(torch.nn.functional, "relu", broken_relu)
+            module(*args)
+
+    monkeypatch.setattr(torch.onnx, "export", unsupported)
+    report = export_onnx(compile_graph(lenet5()), tmp_path / "lenet.onnx")
+    assert not report.ok and report.exporter is None
+    assert "torchscript" in report.message and "dynamo" in report.message
+    assert "aten::relu" in report.message
+    assert "relu1" in report.message  # the first ReLU node of the drawing
+    assert not (tmp_path / "lenet.onnx").exists()
+
+
+def test_failure_text_maps_onnx_node_names_back() -> None:
+    compiled = compile_graph(lenet5())
+    exc = RuntimeError("Non-zero status running Reshape node. Name:'/fc2/Gemm' bad shape")
+    assert "in node fc2" in onnx_export_module.describe_failure(exc, compiled)
