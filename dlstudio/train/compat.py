@@ -1,0 +1,114 @@
+"""Checking a data set against a model's inputs and outputs before any training starts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dlstudio.core.tensor_spec import TensorSpec, format_shape
+from dlstudio.train.data.base import Dataset
+
+ExpectedInput = TensorSpec | tuple[tuple[Any, ...], str]
+"""A model input: its shape with the batch symbol (``("N", 1, 28, 28)``) and dtype."""
+
+
+def _as_spec(item: ExpectedInput) -> TensorSpec:
+    if isinstance(item, TensorSpec):
+        return item
+    shape, dtype = item
+    return TensorSpec(tuple(shape), dtype)
+
+
+def _dims_fit(expected: tuple[Any, ...], got: tuple[int, ...], bound: dict[str, int]) -> bool:
+    if len(expected) != len(got):
+        return False
+    for want, have in zip(expected, got, strict=True):
+        if isinstance(want, int):
+            if want != have:
+                return False
+        elif want in bound and bound[want] != have:
+            return False
+        else:
+            bound[str(want)] = have
+    return True
+
+
+def check_inputs(
+    dataset: Dataset,
+    expected: Sequence[ExpectedInput],
+    input_names: Sequence[str] | None = None,
+) -> list[str]:
+    """One message per mismatch between the data set's inputs and the model's, with the fix.
+
+    ``expected`` lists each model input's shape (batch ``"N"`` first, symbols such as ``"T"``
+    allowed) and dtype. Example message: ``digits gives (N, 1, 8, 8) but Input expects
+    (N, 1, 28, 28): turn on resize to 28x28``.
+    """
+    specs = [_as_spec(e) for e in expected]
+    names = list(input_names or [f"input {i + 1}" for i in range(len(specs))])
+    problems: list[str] = []
+    if len(specs) != len(dataset.input_specs):
+        have = ", ".join(dataset.input_names) or str(len(dataset.input_specs))
+        problems.append(
+            f"{dataset.name} gives {len(dataset.input_specs)} input(s) ({have}) but the model has "
+            f"{len(specs)} Input node(s); "
+            + (
+                "add Input nodes for the missing ones"
+                if len(specs) < len(dataset.input_specs)
+                else "remove the extra Input nodes or choose a data set that feeds them"
+            )
+        )
+        return problems
+    bound: dict[str, int] = {}
+    for index, (spec, data_spec) in enumerate(zip(specs, dataset.input_specs, strict=True)):
+        label = names[index] if index < len(names) else f"input {index + 1}"
+        data_shape = ("N", *data_spec.shape)
+        got = format_shape(data_shape)
+        want = format_shape(tuple(spec.shape))
+        expected_shape = tuple(spec.shape)
+        if expected_shape and expected_shape[0] == "N":
+            expected_shape = expected_shape[1:]
+        if not _dims_fit(expected_shape, tuple(data_spec.shape), bound):
+            hint = dataset.fix_hint(index, tuple(spec.shape)) if dataset.fix_hint else None
+            fix = hint or _generic_fix(tuple(spec.shape), data_shape)
+            problems.append(f"{dataset.name} gives {got} but {label} expects {want}: {fix}")
+        elif spec.dtype != data_spec.dtype:
+            problems.append(
+                f"{dataset.name} gives {data_spec.dtype} {got} but {label} expects {spec.dtype}: "
+                + (
+                    "these are token ids; set the Input dtype to int64 and feed an Embedding"
+                    if data_spec.dtype == "int64"
+                    else f"set the Input dtype to {data_spec.dtype}"
+                )
+            )
+    return problems
+
+
+def _generic_fix(expected: tuple[Any, ...], data: tuple[Any, ...]) -> str:
+    if len(expected) != len(data):
+        return f"set the Input shape to {format_shape(data)} and reshape inside the model"
+    return f"set the Input shape to {format_shape(data)}"
+
+
+def check_target(dataset: Dataset, loss: str, output: ExpectedInput | None = None) -> list[str]:
+    """Whether the loss fits the targets, and (given the model's output spec) the class count."""
+    problems = []
+    if loss == "cross_entropy" and dataset.target_kind in ("values", "binary"):
+        problems.append(
+            f"{dataset.name} has number targets but the loss is cross_entropy: set loss to "
+            + ("mse" if dataset.target_kind == "values" else "bce_with_logits")
+        )
+    if loss in ("mse", "bce_with_logits") and dataset.target_kind in ("class", "class_sequence"):
+        problems.append(
+            f"{dataset.name} has class targets but the loss is {loss}: set loss to cross_entropy"
+        )
+    classes = dataset.vocab_size if dataset.target_kind == "class_sequence" else dataset.num_classes
+    if output is not None and loss == "cross_entropy" and classes:
+        spec = _as_spec(output)
+        last = spec.shape[-1] if spec.shape else None
+        if isinstance(last, int) and last != classes:
+            problems.append(
+                f"the model outputs {last} scores per prediction but {dataset.name} has {classes} "
+                f"classes: set the last layer's output size to {classes}"
+            )
+    return problems

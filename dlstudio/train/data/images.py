@@ -1,0 +1,171 @@
+"""Image data from user files: MNIST-style IDX files (raw or ``.gz``) and class folders."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dlstudio.core.tensor_spec import TensorSpec
+from dlstudio.train.data.base import Dataset, DataSplit
+from dlstudio.train.errors import DatasetError
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+"""The canonical MNIST / Fashion-MNIST file names (each may also end in ``.gz``)."""
+
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_MNIST_MEAN, _MNIST_STD = 0.1307, 0.3081
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (the MNIST format) as an array; ``.gz`` files are decompressed on the fly."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except (OSError, EOFError) as exc:
+        raise DatasetError(
+            f"{path}: cannot be read or unpacked ({exc}); download it again"
+        ) from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DatasetError(
+            f"{path}: not an IDX file (bad magic number at byte 0); expected MNIST-format data"
+        )
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: the header is cut short; download the file again")
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise DatasetError(
+            f"{path}: header says {dims} values ({expected} bytes) but the file holds "
+            f"{len(raw) - header} bytes; the file is damaged or cut short, download it again"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _images_to_tensor(images: np.ndarray) -> torch.Tensor:
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    return (x - _MNIST_MEAN) / _MNIST_STD
+
+
+def load_idx_folder(folder: Path, options: dict[str, Any], name: str | None = None) -> Dataset:
+    """MNIST or Fashion-MNIST from a folder with the canonical file names (test files optional)."""
+    train_images = _find(folder, MNIST_FILES["train_images"])
+    train_labels = _find(folder, MNIST_FILES["train_labels"])
+    if train_images is None or train_labels is None:
+        raise DatasetError(
+            f"{folder}: needs {MNIST_FILES['train_images']}(.gz) and "
+            f"{MNIST_FILES['train_labels']}(.gz); put the MNIST files there or download them"
+        )
+    x, y = read_idx(train_images), read_idx(train_labels)
+    if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+        raise DatasetError(
+            f"{folder}: images {x.shape} and labels {y.shape} do not pair up "
+            "(expected (count, rows, cols) and (count,))"
+        )
+    test = None
+    test_images = _find(folder, MNIST_FILES["test_images"])
+    test_labels = _find(folder, MNIST_FILES["test_labels"])
+    if test_images is not None and test_labels is not None:
+        tx, ty = read_idx(test_images), read_idx(test_labels)
+        test = DataSplit((_images_to_tensor(tx),), torch.from_numpy(ty.astype(np.int64)))
+    fashion = bool(options.get("fashion", "fashion" in folder.as_posix().lower()))
+    label = name or ("fashion_mnist" if fashion else "mnist")
+    return Dataset(
+        name=label,
+        description=f"{'Fashion-MNIST' if fashion else 'MNIST'}: 28x28 grey images, 10 classes.",
+        data=DataSplit((_images_to_tensor(x),), torch.from_numpy(y.astype(np.int64))),
+        input_specs=[TensorSpec((1, x.shape[1], x.shape[2]), "float32")],
+        input_names=["image"],
+        target_kind="class",
+        num_classes=10,
+        class_names=FASHION_CLASSES if fashion else [str(i) for i in range(10)],
+        test=test,
+        options={"fashion": fashion},
+    )
+
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
+    """One sub-folder per class; images are resized to ``size`` (default 32) and scaled to 0..1.
+
+    ``channels`` is 1 (grey) or 3 (colour); by default 1 when every image is grey.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DatasetError(
+            f"{folder}: no class folders; put each class's images in its own sub-folder"
+        )
+    size = int(options.get("size", 32))
+    files: list[tuple[Path, int]] = []
+    for label, cls in enumerate(classes):
+        found = sorted(p for p in (folder / cls).iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+        if not found:
+            raise DatasetError(f"{folder / cls}: no images (.png, .jpg, ...) in this class folder")
+        files.extend((p, label) for p in found)
+    images = []
+    grey = True
+    for path, _label in files:
+        try:
+            with Image.open(path) as img:
+                grey = grey and img.mode in ("L", "1", "I;16", "I")
+                images.append(img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DatasetError(
+                f"{path}: not a readable image ({exc}); remove or replace it"
+            ) from None
+    channels = int(options.get("channels", 1 if grey else 3))
+    if channels not in (1, 3):
+        raise DatasetError(f"option channels must be 1 or 3, got {channels}")
+    arrays = [
+        np.asarray(img.convert("L") if channels == 1 else img, dtype=np.float32) / 255.0
+        for img in images
+    ]
+    x = torch.from_numpy(np.stack(arrays))
+    x = x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2).contiguous()
+    y = torch.tensor([label for _p, label in files], dtype=torch.int64)
+    return Dataset(
+        name=folder.name,
+        description=f"{folder.name}: {len(files)} images in {len(classes)} class folders",
+        data=DataSplit((x,), y),
+        input_specs=[TensorSpec((channels, size, size), "float32")],
+        input_names=["image"],
+        target_kind="class",
+        num_classes=len(classes),
+        class_names=classes,
+        options={"size": size, "channels": channels},
+    )

@@ -1,0 +1,126 @@
+"""Losses and metrics, computed on the device and read back only when asked."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from dlstudio.core.tensor_spec import format_shape
+from dlstudio.train.errors import TrainError
+
+
+def _shape_error(loss: str, output: torch.Tensor, target: torch.Tensor, fix: str) -> TrainError:
+    return TrainError(
+        f"{loss}: the model outputs {format_shape(tuple(output.shape))} but the targets are "
+        f"{format_shape(tuple(target.shape))}; {fix}"
+    )
+
+
+def compute_loss(
+    kind: str, output: torch.Tensor, target: torch.Tensor, ignore_index: int = -100
+) -> torch.Tensor:
+    """Mean loss of a batch. Cross-entropy also works per time step: (N, T, V) vs (N, T)."""
+    if kind == "cross_entropy":
+        if target.is_floating_point():
+            raise _shape_error(kind, output, target, "cross-entropy needs class ids; use mse")
+        if output.dim() == 2 and target.dim() == 1 and output.shape[0] == target.shape[0]:
+            return F.cross_entropy(output.float(), target, ignore_index=ignore_index)
+        if output.dim() == target.dim() + 1 and output.shape[:-1] == target.shape:
+            # Flatten (N, T, V) to (N*T, V) so every time step counts as one prediction.
+            return F.cross_entropy(
+                output.reshape(-1, output.shape[-1]).float(),
+                target.reshape(-1),
+                ignore_index=ignore_index,
+            )
+        raise _shape_error(
+            kind, output, target, "the output needs one score per class as its last dimension"
+        )
+    if kind in ("mse", "bce_with_logits"):
+        target = _match_values(kind, output, target)
+        if kind == "mse":
+            return F.mse_loss(output.float(), target)
+        return F.binary_cross_entropy_with_logits(output.float(), target)
+    raise TrainError(f"unknown loss {kind!r}; choose cross_entropy, mse or bce_with_logits")
+
+
+def _match_values(kind: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if output.shape != target.shape:
+        if output.numel() != target.numel():
+            raise _shape_error(
+                kind, output, target, "make the last layer give one value per target"
+            )
+        # (N, 1) against (N,) and the like: same values, different bookkeeping.
+        target = target.reshape(output.shape)
+    return target.float()
+
+
+def metrics_for(loss: str, metric: str, sequence: bool) -> list[str]:
+    """The metrics worth reporting for a loss and output kind; ``metric`` first."""
+    if loss == "cross_entropy":
+        names = ["token_accuracy", "exact_match"] if sequence else ["accuracy"]
+    elif loss == "bce_with_logits":
+        names = ["accuracy"]
+    else:
+        names = ["mae"]
+    return [metric, *(n for n in names if n != metric)] if metric in names else names
+
+
+class MetricTracker:
+    """Sums of correct predictions and errors kept as device tensors; one sync in :meth:`result`."""
+
+    def __init__(self, names: list[str], loss: str, ignore_index: int = -100) -> None:
+        self.names = list(names)
+        self.loss = loss
+        self.ignore_index = ignore_index
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything counted so far."""
+        self._sums: dict[str, torch.Tensor | float] = {n: 0.0 for n in self.names}
+        self._counts: dict[str, torch.Tensor | float] = {n: 0.0 for n in self.names}
+
+    def state(self) -> dict[str, list[float]]:
+        """Plain numbers for a checkpoint (syncs)."""
+        return {n: [float(self._sums[n]), float(self._counts[n])] for n in self.names}
+
+    def load_state(self, state: dict[str, list[float]]) -> None:
+        """Continue counting from :meth:`state`."""
+        for name, (total, count) in state.items():
+            if name in self._sums:
+                self._sums[name], self._counts[name] = total, count
+
+    @torch.no_grad()
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Count one batch (device operations only, no sync)."""
+        for name in self.names:
+            total, count = self._measure(name, output, target)
+            self._sums[name] = self._sums[name] + total
+            self._counts[name] = self._counts[name] + count
+
+    def _measure(
+        self, name: str, output: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | int]:
+        if name == "mae":
+            target = _match_values("mae", output, target)
+            return (output.float() - target).abs().sum(), target.numel()
+        if self.loss == "bce_with_logits":
+            target = _match_values("accuracy", output, target)
+            return ((output > 0) == (target > 0.5)).sum(), target.numel()
+        predicted = output.argmax(dim=-1)
+        if name == "accuracy" and target.dim() == 1:
+            return (predicted == target).sum(), target.numel()
+        keep = target != self.ignore_index
+        right = (predicted == target) & keep
+        if name == "exact_match":
+            # A sequence counts only when every non-padding token is right.
+            whole = (right | ~keep).reshape(target.shape[0], -1).all(dim=1)
+            return whole.sum(), target.shape[0]
+        return right.sum(), keep.sum()
+
+    def result(self) -> dict[str, float]:
+        """Each metric's mean so far (one device sync)."""
+        out = {}
+        for name in self.names:
+            count = float(self._counts[name])
+            out[name] = float(self._sums[name]) / count if count else float("nan")
+        return out

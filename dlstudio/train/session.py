@@ -1,0 +1,71 @@
+"""Setting up a run from a project: settings, data set and trainer, shared by GUI and CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from torch import nn
+
+from dlstudio.core.tensor_spec import TensorSpec
+from dlstudio.train.config import TrainConfig
+from dlstudio.train.data import Dataset, load_dataset
+from dlstudio.train.errors import TrainError
+from dlstudio.train.events import Callback, RunControl
+from dlstudio.train.trainer import Trainer
+
+
+class CompiledModelLike(Protocol):
+    """What the trainer needs of ``dlstudio.compile.CompiledModel``."""
+
+    module: nn.Module
+    input_specs: list[TensorSpec]
+    input_names: list[str]
+    output_specs: list[TensorSpec]
+
+
+def resolve_run(training: dict[str, Any] | None, **overrides: Any) -> tuple[TrainConfig, Dataset]:
+    """Settings and data set for a run from ``graph.metadata["training"]`` plus overrides.
+
+    A data set named in ``overrides`` that differs from the project's does not inherit the
+    project's ``dataset_options``. Task, loss and metric come from the data set when neither
+    the project nor the overrides set them (so ``--dataset sine`` trains with MSE).
+    """
+    meta = dict(training or {})
+    name = overrides.get("dataset") or meta.get("dataset")
+    if not name:
+        raise TrainError(
+            "no data set chosen: pick one in the Training panel or pass --dataset NAME|PATH "
+            "(see `python -m dlstudio datasets`)"
+        )
+    options = dict(meta.get("dataset_options") or {}) if name == meta.get("dataset") else {}
+    options.update(overrides.pop("dataset_options", None) or {})
+    dataset = load_dataset(name, options)
+    explicit = {k for k, v in overrides.items() if v is not None} | set(meta)
+    for key in ("task", "loss", "metric"):
+        if key not in explicit:
+            overrides[key] = getattr(dataset, key)
+    overrides.update(dataset=str(name), dataset_options=options)
+    return TrainConfig.from_metadata(meta, **overrides), dataset
+
+
+def make_trainer(
+    compiled: CompiledModelLike,
+    config: TrainConfig,
+    callbacks: Iterable[Callback] = (),
+    control: RunControl | None = None,
+    checkpoint_dir: str | Path | None = None,
+) -> Trainer:
+    """A Trainer for a compiled graph, checking data against its Input and Output nodes."""
+    outputs = list(getattr(compiled, "output_specs", None) or [])
+    return Trainer(
+        compiled.module,
+        config,
+        callbacks=callbacks,
+        control=control,
+        checkpoint_dir=checkpoint_dir,
+        expected_inputs=list(compiled.input_specs),
+        input_names=list(compiled.input_names),
+        expected_output=outputs[0] if outputs else None,
+    )

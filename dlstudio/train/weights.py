@@ -1,0 +1,114 @@
+"""Loading weights into a model by key and shape (transfer learning), and saving them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dlstudio.train.errors import TrainError
+
+_PREFIXES = ("module.", "_orig_mod.")  # added by DataParallel and torch.compile
+
+
+@dataclass(frozen=True)
+class WeightLoadReport:
+    """What happened to each key: loaded, left as it was, ignored, or refused for its shape."""
+
+    path: str
+    matched: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few lines for people: counts, then the keys that did not load."""
+        lines = [
+            f"{self.path}: loaded {len(self.matched)} tensors, {len(self.missing)} missing, "
+            f"{len(self.unexpected)} unexpected, {len(self.mismatched)} of another shape"
+        ]
+        lines += [
+            f"  {key}: file has {tuple(got)}, model needs {tuple(want)} (kept the model's)"
+            for key, got, want in self.mismatched
+        ]
+        if self.missing:
+            lines.append("  not in the file (kept as initialised): " + ", ".join(self.missing))
+        if self.unexpected:
+            lines.append(
+                "  in the file but not in the model (ignored): " + ", ".join(self.unexpected)
+            )
+        return "\n".join(lines)
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors from ``.safetensors`` or a ``.pt``/``.pth`` state_dict (``weights_only`` load)."""
+    path = Path(path)
+    if not path.exists():
+        raise TrainError(f"{path}: weights file not found; check the path")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path), device="cpu")
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise TrainError(
+            f"{path}: cannot read weights ({type(exc).__name__}: {exc}); use a .safetensors file "
+            "or a .pt file saved with torch.save(model.state_dict(), path)"
+        ) from None
+    if isinstance(data, dict) and isinstance(data.get("model"), dict):
+        data = data["model"]  # a DL Studio checkpoint
+    elif isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
+        data = data["state_dict"]
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items()
+    ):
+        raise TrainError(
+            f"{path}: holds no state_dict (a mapping of names to tensors); save weights with "
+            "torch.save(model.state_dict(), path)"
+        )
+    return data
+
+
+def load_weights(model: nn.Module, path: str | Path) -> WeightLoadReport:
+    """Copy every tensor whose key and shape match into ``model``; report the rest."""
+    source = {}
+    for key, tensor in read_state_dict(path).items():
+        for prefix in _PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix) :]
+        source[key] = tensor
+    target = model.state_dict()
+    matched, mismatched = [], []
+    for key, tensor in source.items():
+        if key not in target:
+            continue
+        if tuple(tensor.shape) == tuple(target[key].shape):
+            matched.append(key)
+        else:
+            mismatched.append((key, tuple(tensor.shape), tuple(target[key].shape)))
+    model.load_state_dict({k: source[k] for k in matched}, strict=False)
+    return WeightLoadReport(
+        path=str(path),
+        matched=matched,
+        missing=[k for k in target if k not in source],
+        unexpected=[k for k in source if k not in target],
+        mismatched=mismatched,
+    )
+
+
+def save_weights(model: nn.Module, path: str | Path) -> Path:
+    """Save the state_dict as ``.safetensors`` (or ``.pt`` if the name says so)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if path.suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        # safetensors refuses tensors that share memory (tied weights): store copies.
+        save_file({k: v.clone() for k, v in state.items()}, str(path))
+    else:
+        torch.save(state, path)
+    return path
