@@ -41,11 +41,16 @@ class ExportReport:
     checked_seq_len: int | None
     """The sequence length of the check (None when no input has a symbolic length)."""
     message: str
-    ok: bool = False
+    passed: bool = False
     """True when an exporter's file passed onnx.checker and the parity check."""
     tolerance: float = TOLERANCE
     attempts: list[str] = field(default_factory=list)
     """One line per exporter tried, with its outcome."""
+
+    @property
+    def ok(self) -> bool:
+        """Same as :attr:`passed`."""
+        return self.passed
 
 
 class _AttemptFailed(Exception):

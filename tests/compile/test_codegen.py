@@ -6,6 +6,7 @@ import ast
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import models
 import pytest
@@ -172,3 +173,15 @@ def _repo_root() -> str:
     from pathlib import Path
 
     return str(Path(__file__).resolve().parents[2])
+
+
+def test_generated_files_are_ruff_clean(tmp_path) -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed next to this Python")
+    for graph in (lenet5(), models.sequence_model(), models.residual_block(), models.lstm_states()):
+        (tmp_path / f"{graph.name.replace(' ', '_')}.py").write_text(generate_source(graph))
+    options = ["--isolated", "--line-length", "100"]
+    lint = [str(ruff), "check", *options, "--select", "E,F,W,I,B,UP,SIM,RUF", str(tmp_path)]
+    subprocess.run(lint, check=True, capture_output=True)
+    subprocess.run([str(ruff), "format", *options, "--check", str(tmp_path)], check=True)

@@ -7,6 +7,7 @@ submodules are declared in the order forward() uses them, and a ``__main__`` smo
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -216,7 +217,7 @@ def _model_class(
     for step in plan.steps:
         if step.emission.module is None:
             continue
-        lines.append(f"{_INDENT * 2}self.{step.attr} = {step.emission.module}")
+        lines += _wrap_call(f"{_INDENT * 2}self.{step.attr} = ", step.emission.module)
         if not graph.node(step.node_id).trainable:
             lines.append(
                 f"{_INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
@@ -232,6 +233,24 @@ def _model_class(
         lines.append(f"{_INDENT * 2}{code}  # {comment_text(step.comment)}")
     lines.append(f"{_INDENT * 2}return {', '.join(plan.returns)}")
     return "\n".join(lines)
+
+
+def _wrap_call(prefix: str, call: str, limit: int = 100) -> list[str]:
+    """``prefix + call`` on one line, or wrapped the way ruff format wraps a long call."""
+    if len(prefix) + len(call) <= limit:
+        return [prefix + call]
+    tree = ast.parse(call, mode="eval").body
+    if not isinstance(tree, ast.Call):
+        return [prefix + call]
+    func = ast.get_source_segment(call, tree.func)
+    args = [ast.get_source_segment(call, a) for a in tree.args]
+    args += [f"{k.arg}={ast.get_source_segment(call, k.value)}" for k in tree.keywords]
+    indent = " " * (len(prefix) - len(prefix.lstrip()))
+    inner = indent + _INDENT
+    joined = inner + ", ".join(args)
+    if len(joined) <= limit:
+        return [f"{prefix}{func}(", joined, f"{indent})"]
+    return [f"{prefix}{func}(", *(f"{inner}{a}," for a in args), f"{indent})"]
 
 
 def _example_inputs(
@@ -278,6 +297,6 @@ def _main(config: str, model: str, output_names: list[str]) -> str:
     else:
         lines += [f"{_INDENT * 2}outputs = model(*inputs)", count]
         names = ", ".join(f'"{name}"' for name in output_names)  # identifiers: safe to quote
-        lines.append(f"{_INDENT}for name, output in zip(({names}), outputs):")
+        lines.append(f"{_INDENT}for name, output in zip(({names}), outputs, strict=True):")
         lines.append(f"{_INDENT * 2}print(name, tuple(output.shape))")
     return "\n".join(lines)

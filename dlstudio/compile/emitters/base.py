@@ -70,20 +70,21 @@ Emitter = Callable[[EmitContext], Emission]
 def lit(value: Any) -> str:
     """``repr`` of a validated value of a plain type; anything else is refused."""
     kind = type(value)
-    if value is None or kind is bool or kind is int or kind is str:
+    if value is None or kind is bool or kind is int:
         return repr(value)
+    if kind is str:
+        text = repr(value)
+        if text.startswith("'") and '"' not in value:
+            text = f'"{text[1:-1]}"'  # the quotes ruff format would choose
+        return text
     if kind is float:
         if not math.isfinite(value):
             raise EmitError(f"cannot write the non-finite number {value!r} into source")
         return repr(value)
     if kind is tuple or kind is list:
-        return repr(tuple(_check(v) for v in value))
+        items = [lit(v) for v in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
     raise EmitError(f"cannot write a value of type {kind.__name__} into source: {value!r}")
-
-
-def _check(value: Any) -> Any:
-    lit(value)
-    return value
 
 
 def size(value: Any) -> str:

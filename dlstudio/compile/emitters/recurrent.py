@@ -22,10 +22,8 @@ class {name}(nn.{name}):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         seq, {hidden} = super().forward(x)
-        if self.bidirectional:
-            state = torch.cat([h_n[-2], h_n[-1]], dim=-1)
-        else:
-            state = h_n[-1]
+        # h_n is (layers * directions, N, H); the top layer's directions are the last rows.
+        state = torch.cat([h_n[-2], h_n[-1]], dim=-1) if self.bidirectional else h_n[-1]
         return (seq if self.return_sequences else state), state
 '''
 
