@@ -26,5 +26,6 @@ def export_python(
 ) -> Path:
     """Write the standalone model file (needs only torch); atomic, so no half-written file."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, generate_source(graph, analysis))
     return path

@@ -9,6 +9,8 @@ if it fails or its file fails the check, the dynamo exporter gets its turn.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import io
 import logging
 import os
@@ -67,7 +69,10 @@ def export_onnx(
     """Export to ``path`` and check it with onnxruntime; the report says what happened."""
     compiled = model if isinstance(model, CompiledModel) else compile_graph(model)
     path = Path(path)
-    module = compiled.module.eval()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A CPU copy in eval mode: the caller's module (perhaps training on a GPU) is left alone.
+    module = copy.deepcopy(compiled.module).cpu().eval()
+    compiled = dataclasses.replace(compiled, module=module)
     bindings = dict(compiled.analysis.bindings) if compiled.analysis else {}
     inputs = compiled.code.inputs
     symbols = [s for i in inputs for s in i.symbols]

@@ -6,6 +6,7 @@ training sees ``fc1: weight has shape (120, 400) in the file but (120, 256) in t
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,19 +64,26 @@ def _param(key: str) -> str:
 
 
 def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
-    """Write ``module.state_dict()`` as ``.safetensors`` or ``.pt`` (chosen by the suffix)."""
+    """Write ``module.state_dict()`` as ``.safetensors`` or ``.pt`` (chosen by the suffix),
+    through a temporary file so an interrupted save never leaves half a file."""
     path = Path(path)
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    if path.suffix == ".safetensors":
-        from safetensors.torch import save_file
-
-        save_file(state, str(path))
-    elif path.suffix in (".pt", ".pth"):
-        torch.save(state, path)
-    else:
+    if path.suffix not in (".safetensors", ".pt", ".pth"):
         raise ExportError(
             f"cannot tell the weights format of {path.name}: use a .safetensors or .pt name"
         )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import save_file
+
+            save_file(state, str(tmp))
+        else:
+            torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -33,12 +33,11 @@ class InputDescription:
 
 
 def token_vocab(graph: LayerGraph, analysis: AnalysisResult, input_id: str) -> int:
-    """Id range of an int64 Input: its vocab_size, else the smallest num_embeddings of the
-    Embeddings it reaches, else :data:`DEFAULT_VOCAB`."""
+    """Id range of an int64 Input: its vocab_size and the num_embeddings of the Embeddings it
+    reaches, whichever is smallest (so example ids are valid everywhere), else
+    :data:`DEFAULT_VOCAB`."""
     declared = analysis.nodes[input_id].params.get("vocab_size") or 0
-    if declared > 0:
-        return int(declared)
-    found: list[int] = []
+    found: list[int] = [int(declared)] if declared > 0 else []
     seen = {input_id}
     queue = deque([input_id])
     while queue:
