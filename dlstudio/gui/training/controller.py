@@ -1,0 +1,460 @@
+"""The training controller: owns the worker thread of a run and routes its events to the views.
+
+One run at a time. Start takes a snapshot of the graph (``graph.copy()``), so the user keeps
+editing while it trains; the panel's banner says so. The worker lives in its own QThread and
+talks only through queued signals; Stop and Pause are the trainer's thread-safe tokens;
+:meth:`TrainingController.shutdown` (window closing, application quitting) stops the run and
+waits for the thread, so Qt never destroys a running QThread.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from dlstudio.core import GraphEvent
+from dlstudio.gui.canvas import GraphScene
+from dlstudio.gui.document import Document
+from dlstudio.gui.training.evaluation import Predictions
+from dlstudio.gui.training.history import RunRecord, RunStore
+from dlstudio.gui.training.jobs import evaluate_run, export_run
+from dlstudio.gui.training.monitor import TrainingMonitor
+from dlstudio.gui.training.overlay import HealthOverlay
+from dlstudio.gui.training.panel import TrainingPanel
+from dlstudio.gui.training.worker import RunOutcome, RunRequest, TrainingWorker
+from dlstudio.gui.workers import TaskHandle, run_in_thread
+from dlstudio.train import (
+    EpochEvent,
+    FailedEvent,
+    FinishedEvent,
+    NoticeEvent,
+    PausedEvent,
+    RunControl,
+    StepEvent,
+    TrainError,
+)
+from dlstudio.train.health import HealthEvent
+
+SHUTDOWN_WAIT_MS = 60_000
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else (f"{seconds // 60}:{seconds % 60:02d}")
+    )
+
+
+class TrainingController(QObject):
+    """Start, pause, resume, stop, evaluate and export runs of the document's model."""
+
+    run_started = Signal(object)
+    """The :class:`RunRecord` of a run that just started."""
+    event_received = Signal(object)
+    """Every event of the running worker, after the views have taken it."""
+    run_finished = Signal(object)
+    """The run's :class:`RunRecord`, after its results are shown and saved."""
+    evaluation_finished = Signal(object)
+    """:class:`Predictions` of Evaluate (or a FailedEvent)."""
+    state_changed = Signal(str)
+    """``idle``, ``running``, ``paused`` or ``stopping``."""
+
+    def __init__(
+        self,
+        document: Document,
+        scene: GraphScene,
+        parent_widget: QWidget,
+        store: RunStore | None = None,
+        health_every: int = 20,
+    ) -> None:
+        super().__init__(parent_widget)
+        self.document = document
+        self.window = parent_widget
+        self.store = store or RunStore()
+        self.health_every = health_every
+        self.panel = TrainingPanel(document, parent_widget)
+        self.monitor = TrainingMonitor(parent_widget)
+        self.overlay = HealthOverlay(scene)
+        self.state = "idle"
+        self.record: RunRecord | None = None
+        self.trained: dict[str, torch.nn.Module] = {}
+        self.last_predictions: Predictions | None = None
+        self.last_error: FailedEvent | None = None
+        self.task: TaskHandle | None = None
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self._control: RunControl | None = None
+        self._started_at = 0.0
+        self._model_changed = False
+        self._warned: set[tuple[str, bool, bool]] = set()
+        self.panel.start_requested.connect(self.start)
+        self.panel.pause_requested.connect(self.pause)
+        self.panel.resume_requested.connect(self.resume)
+        self.panel.stop_requested.connect(self.stop)
+        history = self.monitor.history
+        history.overlay_changed.connect(self._on_history_overlay_changed)
+        history.export_requested.connect(self.export_trained)
+        history.evaluate_requested.connect(self.evaluate)
+        document.graph_event.connect(self._on_document_graph_event)
+        document.reset.connect(self._on_document_reset)
+        history.set_records(self.store.load_all())
+
+    # ------------------------------------------------------------- commands
+    @property
+    def is_running(self) -> bool:
+        """True from Start until the worker thread has finished."""
+        return self._thread is not None
+
+    def start(self) -> RunRecord | None:
+        """Train a snapshot of the current graph with the panel's settings (None: refused)."""
+        if self.is_running:
+            return None
+        if not self.panel.commit():
+            return None
+        try:
+            config = self.panel.config()
+        except TrainError as exc:
+            self._show_error("Cannot start training", str(exc))
+            return None
+        analysis = self.document.analysis
+        if analysis.has_errors:
+            details = "\n".join(f"• {d.message}" for d in analysis.errors[:12])
+            self._show_error(
+                "The model has errors", "Fix the problems listed in the Problems panel.", details
+            )
+            return None
+        snapshot = self.document.graph.copy()
+        started = datetime.now()
+        record = self.store.create(snapshot, config.to_metadata(), started)
+        self.record = record
+        self._control = RunControl()
+        self._worker = TrainingWorker(
+            RunRequest(snapshot, config, record.folder, self.health_every), self._control
+        )
+        self._thread = QThread(self)
+        self._thread.setObjectName("training")
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.event.connect(self._on_worker_event)
+        self._worker.done.connect(self._thread.quit)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._reset_views()
+        self._model_changed = False
+        self._started_at = time.perf_counter()
+        self.panel.show_banner(self._banner_text())
+        self.monitor.append_log(
+            f"Run {record.run_id}: {snapshot.name}, data set {config.dataset}, {config.epochs} "
+            f"epoch(s), batch {config.batch_size}, {config.optimizer} lr {config.lr:g}, "
+            f"device {config.device}"
+        )
+        self._set_state("running")
+        self._thread.start()
+        self.run_started.emit(record)
+        return record
+
+    def pause(self) -> None:
+        """Pause after the current batch."""
+        if self._control is not None and self.state == "running":
+            self._control.pause()
+            self.panel.set_progress(self.panel.progress.value() / 1000, "Pausing after this batch…")
+
+    def resume(self) -> None:
+        """Let a paused run go on."""
+        if self._control is not None and self.state == "paused":
+            self._control.resume()
+            self._set_state("running")
+            self.monitor.append_log("Resumed.")
+
+    def stop(self) -> None:
+        """End the run after the current batch (its checkpoint and results are kept)."""
+        if self._control is not None and self.state in ("running", "paused"):
+            self._control.stop()
+            self._set_state("stopping")
+            self.monitor.append_log("Stopping after this batch…")
+
+    def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> bool:
+        """Stop a run and wait for its thread (the window is closing); True when it ended."""
+        thread = self._thread
+        if thread is None:
+            return True
+        if self._worker is not None:
+            self._worker.closing = True
+        if self._control is not None:
+            self._control.stop()
+        thread.quit()  # takes effect once the worker's run() returns
+        finished = thread.wait(timeout_ms)
+        if finished:
+            # Deliver the worker's last queued events now (its FinishedEvent and outcome), so
+            # the run's record is complete before the window goes away.
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+            self._on_thread_finished()
+        return finished
+
+    # ------------------------------------------------------------- results
+    def module_for(self, record: RunRecord) -> torch.nn.Module | None:
+        """The trained module of a run of this session (None: load it from the run folder)."""
+        return self.trained.get(record.run_id)
+
+    def latest_record(self) -> RunRecord | None:
+        """The current or last run, else the newest in the history."""
+        return self.record or self.monitor.history.current()
+
+    def evaluate(self, record: RunRecord | None = None) -> TaskHandle | None:
+        """Evaluate a trained run (default: the last one) on the test split, in a worker."""
+        record = record if isinstance(record, RunRecord) else self.latest_record()
+        if record is None or (self.is_running and record is self.record):
+            self._show_error("Nothing to evaluate", "Train a model first (Run ▸ Train).")
+            return None
+        module = self.module_for(record)
+        self.monitor.append_log(f"Evaluating run {record.run_id} on the test split…")
+        self.task = run_in_thread(
+            lambda: evaluate_run(record, module),
+            self._on_evaluation_done,
+            lambda exc, trace: self._on_evaluation_done(
+                FailedEvent(f"evaluation failed: {exc}", trace)
+            ),
+        )
+        return self.task
+
+    def export_trained(
+        self, record: RunRecord | None = None, path: Path | None = None
+    ) -> TaskHandle | None:
+        """Export a trained run as ONNX or as Python plus weights (by the file's suffix)."""
+        record = record if isinstance(record, RunRecord) else self.latest_record()
+        if record is None or (self.is_running and record is self.record):
+            self._show_error("Nothing to export", "Train a model first (Run ▸ Train).")
+            return None
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(
+                self.window,
+                "Export trained model",
+                str(Path.home() / f"{record.model_name}.onnx"),
+                "ONNX model (*.onnx);;Python code + weights (*.py)",
+            )
+            if not name:
+                return None
+            path = Path(name)
+        module = self.module_for(record)
+        self.monitor.append_log(f"Exporting run {record.run_id} to {path}…")
+        self.task = run_in_thread(
+            lambda: export_run(record, path, module),
+            self._on_export_done,
+            lambda exc, trace: self._show_error("Export failed", str(exc), trace),
+        )
+        return self.task
+
+    # --------------------------------------------------------------- events
+    def _on_worker_event(self, event: object) -> None:
+        record = self.record
+        if isinstance(event, StepEvent):
+            self.monitor.plot.add_step(event)
+            if record is not None:
+                record.add_step(event)
+            self._show_progress(event)
+        elif isinstance(event, EpochEvent):
+            self._on_epoch(event)
+        elif isinstance(event, HealthEvent):
+            self._on_health(event)
+        elif isinstance(event, PausedEvent):
+            if self.state != "stopping":
+                self._set_state("paused")
+            self.monitor.append_log(f"Paused at step {event.step}.")
+            self.panel.set_progress(
+                self.panel.progress.value() / 1000, f"Paused at step {event.step}."
+            )
+        elif isinstance(event, NoticeEvent):
+            self.monitor.append_log(event.message, "warning")
+        elif isinstance(event, FinishedEvent):
+            self._on_finished(event)
+        elif isinstance(event, FailedEvent):
+            self._on_failed(event)
+        elif isinstance(event, RunOutcome):
+            self._on_outcome(event)
+        self.event_received.emit(event)
+
+    def _on_epoch(self, event: EpochEvent) -> None:
+        self.monitor.plot.add_epoch(event)
+        if self.record is not None:
+            self.record.add_epoch(event)
+            self.store.save(self.record)
+        shown = " ".join(
+            f"{split} {k} {v:.4g}"
+            for split, m in (("train", event.train), ("val", event.val))
+            for k, v in m.items()
+        )
+        self.monitor.append_log(f"Epoch {event.epoch}: {shown} ({event.seconds:.1f} s)")
+
+    def _on_health(self, event: HealthEvent) -> None:
+        self.overlay.show_event(event)
+        self.monitor.health.show_event(event)
+        for warning in event.warnings:
+            # Log each kind of problem of a node once per run, not at every sample.
+            key = (warning.split(":", 1)[0], "dead" in warning, "vanished" in warning)
+            if key not in self._warned:
+                self._warned.add(key)
+                self.monitor.append_log(f"Step {event.step}: {warning}", "warning")
+
+    def _on_finished(self, event: FinishedEvent) -> None:
+        if self.record is not None:
+            self.record.status = event.reason
+            self.record.best = dict(event.best)
+            self.record.checkpoint = event.checkpoint
+        best = ", ".join(f"{k} {v:.4g}" for k, v in event.best.items())
+        self.monitor.append_log(
+            f"Finished ({event.reason.replace('_', ' ')}) after {event.epochs} epoch(s), "
+            f"{event.steps} steps" + (f"; best {best}" if best else ""),
+            "ok",
+        )
+
+    def _on_failed(self, event: FailedEvent) -> None:
+        self.last_error = event
+        if self.record is not None:
+            self.record.status = "failed"
+            self.record.message = event.message
+        self.monitor.append_log(f"Failed: {event.message}", "error")
+        if self._worker is None or not self._worker.closing:
+            self._show_error("Training failed", event.message, self._failure_details(event))
+
+    def _on_outcome(self, outcome: RunOutcome) -> None:
+        record = self.record
+        if record is None:
+            return
+        if outcome.module is not None:
+            self.trained[record.run_id] = outcome.module
+        if outcome.predictions is not None:
+            self._show_predictions(outcome.predictions)
+        self.store.save(record)
+        self.monitor.history.set_records(self.store.load_all())
+        self.monitor.plot.redraw_now()
+
+    def _on_thread_finished(self) -> None:
+        if self._thread is None:
+            return
+        thread, worker = self._thread, self._worker
+        self._thread = self._worker = self._control = None
+        if worker is not None:
+            worker.deleteLater()
+        thread.deleteLater()
+        self._set_state("idle")
+        elapsed = _clock(time.perf_counter() - self._started_at)
+        when = self.record.started.strftime("%H:%M:%S") if self.record else ""
+        self.panel.show_banner(
+            f"The last run trained the model as it was at {when} ({elapsed}); Start trains the "
+            "current drawing."
+        )
+        if self.record is not None:
+            self.run_finished.emit(self.record)
+
+    def _on_evaluation_done(self, result: object) -> None:
+        self.task = None
+        if isinstance(result, Predictions):
+            self._show_predictions(result)
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
+            self.monitor.append_log(
+                f"Evaluation on the {result.split} split ({result.size} samples): {shown}", "ok"
+            )
+            self.monitor.setCurrentWidget(self.monitor.results)
+        elif isinstance(result, FailedEvent):
+            self._show_error("Evaluation failed", result.message, result.details)
+        self.evaluation_finished.emit(result)
+
+    def _on_export_done(self, message: str) -> None:
+        self.task = None
+        self.monitor.append_log(message.splitlines()[0], "ok")
+        QMessageBox.information(self.window, "Trained model exported", message)
+
+    def _on_history_overlay_changed(self, records: list) -> None:
+        self.monitor.plot.set_overlays(records)
+        self.monitor.plot.redraw_now()
+
+    def _on_document_graph_event(self, event: GraphEvent) -> None:
+        if (
+            self.is_running
+            and not self._model_changed
+            and event.kind != GraphEvent.METADATA_CHANGED
+        ):
+            self._model_changed = True
+            self.panel.show_banner(self._banner_text())
+
+    def _on_document_reset(self) -> None:
+        self.overlay.clear()
+
+    # -------------------------------------------------------------- helpers
+    def _failure_details(self, event: FailedEvent) -> str:
+        """What a bug report needs: the run, where it failed, its settings, the traceback."""
+        lines = []
+        if self.record is not None:
+            lines.append(
+                f"Run {self.record.run_id} of {self.record.model_name} ({self.record.folder})"
+            )
+            lines.append("Settings: " + json.dumps(self.record.settings, sort_keys=True))
+        if event.layer:
+            lines.append(f"Layer: {event.layer}")
+        if event.step is not None:
+            lines.append(f"Step: {event.step}")
+        if event.checkpoint:
+            lines.append(f"Last checkpoint: {event.checkpoint}")
+        if event.details:
+            lines += ["", event.details]
+        return "\n".join(lines)
+
+    def _banner_text(self) -> str:
+        when = self.record.started.strftime("%H:%M:%S") if self.record else "Start"
+        text = f"Training uses the model as it was at {when}; edits apply to the next run."
+        if self._model_changed:
+            text += " The drawing has changed since."
+        return text
+
+    def _show_progress(self, event: StepEvent) -> None:
+        epochs = self.record.settings.get("epochs", 1) if self.record else 1
+        fraction = min(1.0, ((event.epoch - 1) + event.epoch_fraction) / max(1, epochs))
+        elapsed = time.perf_counter() - self._started_at
+        left = (
+            f"about {_clock(elapsed * (1 - fraction) / fraction)} left"
+            if fraction > 0.02
+            else "estimating time…"
+        )
+        text = f"Epoch {event.epoch}/{epochs} · step {event.step} · {event.samples_per_s:,.0f} samples/s · {left}"
+        self.panel.set_progress(fraction, text, f"{fraction:.0%} · loss {event.loss:.4f}")
+
+    def _show_predictions(self, predictions: Predictions) -> None:
+        self.last_predictions = predictions
+        self.monitor.confusion.set_predictions(predictions)
+        self.monitor.samples.set_predictions(predictions)
+
+    def _reset_views(self) -> None:
+        self.monitor.plot.reset()
+        self.overlay.clear()
+        self._warned.clear()
+        self.last_error = None
+        self.panel.set_progress(0.0, "Compiling the model and loading the data…", "starting")
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.panel.set_state(state)
+        if state == "idle" and self.record is not None:
+            self.panel.set_progress(
+                self.panel.progress.value() / 1000,
+                f"Run {self.record.run_id}: {self.record.summary()}.",
+            )
+        self.state_changed.emit(state)
+
+    def _show_error(self, title: str, message: str, details: str = "") -> QMessageBox:
+        """A non-blocking error box with the message, and the details behind "Show Details"."""
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok, self.window
+        )
+        if details:
+            box.setDetailedText(details)
+        box.setModal(False)
+        box.open()
+        self.error_box = box
+        return box

@@ -1,0 +1,159 @@
+"""Adding the training UI to a main window: docks, Run-menu actions, a toolbar button, and a
+clean stop when the window closes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QToolBar
+
+from dlstudio.gui.theme import icon
+from dlstudio.gui.training.controller import TrainingController
+
+_AREA = Qt.DockWidgetArea
+
+
+class WindowCloseGuard(QObject):
+    """Stops a run when its window really closes (after an unsaved-changes prompt said yes).
+
+    The window's own ``closeEvent`` runs first, inside this filter, so a cancelled close leaves
+    the run going; an accepted one stops it and waits for the thread before the window goes.
+    """
+
+    def __init__(self, window: QMainWindow, controller: TrainingController) -> None:
+        super().__init__(window)
+        self.window = window
+        self.controller = controller
+        self._inside = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is not self.window or event.type() != QEvent.Type.Close or self._inside:
+            return False
+        if not self.controller.is_running:
+            return False
+        self._inside = True
+        try:
+            self.window.event(event)  # the window decides (it may ask to save)
+        finally:
+            self._inside = False
+        if event.isAccepted():
+            self.controller.shutdown()
+        return True
+
+
+def _action(
+    window: QMainWindow, name: str, text: str, tip: str, shortcut: str = "", icon_name: str = ""
+) -> QAction:
+    action = QAction(text, window)
+    action.setObjectName(f"action_{name}")
+    if icon_name:
+        action.setIcon(icon(icon_name))
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+        tip += f" ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    return action
+
+
+def _run_menu(window: QMainWindow) -> QMenu:
+    menu = getattr(window, "run_menu", None)
+    if isinstance(menu, QMenu):
+        return menu
+    return window.menuBar().addMenu("&Run")
+
+
+def install_training_ui(window: QMainWindow) -> TrainingController:
+    """Give ``window`` (with ``document`` and ``scene`` attributes) the training UI.
+
+    Adds the Training dock (settings and controls) on the right, the Training Monitor dock
+    (curves, results, runs, health, log) at the bottom, Run-menu actions (Train, Pause, Resume,
+    Stop, Evaluate, Export Trained Model, Show Training Health) and a Train toolbar button.
+    """
+    controller = TrainingController(window.document, window.scene, window)
+    window.training = controller
+
+    panel_dock = QDockWidget("Training", window)
+    panel_dock.setObjectName("dock_training")
+    panel_dock.setWidget(controller.panel)
+    monitor_dock = QDockWidget("Training Monitor", window)
+    monitor_dock.setObjectName("dock_training_monitor")
+    monitor_dock.setWidget(controller.monitor)
+    if hasattr(window, "add_side_dock"):
+        window.add_side_dock(panel_dock)
+        window.add_side_dock(monitor_dock, _AREA.BottomDockWidgetArea)
+    else:
+        window.addDockWidget(_AREA.RightDockWidgetArea, panel_dock)
+        window.addDockWidget(_AREA.BottomDockWidgetArea, monitor_dock)
+    controller.panel_dock, controller.monitor_dock = panel_dock, monitor_dock
+
+    actions = {
+        "train": _action(
+            window,
+            "train",
+            "&Train",
+            "Train the model with the Training panel's settings",
+            "F5",
+            "run",
+        ),
+        "pause": _action(
+            window, "pause_training", "&Pause Training", "Pause after the current batch"
+        ),
+        "resume": _action(window, "resume_training", "Res&ume Training", "Continue a paused run"),
+        "stop": _action(
+            window, "stop_training", "&Stop Training", "Stop after the current batch", "Shift+F5"
+        ),
+        "evaluate": _action(
+            window, "evaluate", "&Evaluate on Test Split", "Evaluate the last trained model"
+        ),
+        "export": _action(
+            window, "export_trained", "E&xport Trained Model…", "ONNX or Python + weights"
+        ),
+        "health": _action(
+            window, "show_health", "Show Training &Health", "Badges on the canvas nodes"
+        ),
+    }
+    actions["health"].setCheckable(True)
+    actions["health"].setChecked(True)
+    actions["train"].triggered.connect(lambda: _on_train(window, controller))
+    actions["pause"].triggered.connect(controller.pause)
+    actions["resume"].triggered.connect(controller.resume)
+    actions["stop"].triggered.connect(controller.stop)
+    actions["evaluate"].triggered.connect(lambda: controller.evaluate())
+    actions["export"].triggered.connect(lambda: controller.export_trained())
+    actions["health"].toggled.connect(controller.overlay.set_visible)
+    controller.actions = actions
+
+    menu = _run_menu(window)
+    menu.addActions([actions["train"], actions["pause"], actions["resume"], actions["stop"]])
+    menu.addSeparator()
+    menu.addActions([actions["evaluate"], actions["export"], actions["health"]])
+    toolbar = getattr(window, "main_toolbar", None)
+    if not isinstance(toolbar, QToolBar):
+        toolbar = window.addToolBar("Training")
+        toolbar.setObjectName("training_toolbar")
+    toolbar.addSeparator()
+    toolbar.addActions([actions["train"], actions["stop"]])
+
+    def on_state(state: str) -> None:
+        actions["train"].setEnabled(state == "idle")
+        actions["pause"].setEnabled(state == "running")
+        actions["resume"].setEnabled(state == "paused")
+        actions["stop"].setEnabled(state in ("running", "paused"))
+
+    controller.state_changed.connect(on_state)
+    on_state(controller.state)
+    window.installEventFilter(WindowCloseGuard(window, controller))
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(controller.shutdown)
+    return controller
+
+
+def _on_train(window: QMainWindow, controller: TrainingController) -> None:
+    dock = getattr(controller, "monitor_dock", None)
+    if dock is not None:
+        dock.show()
+        dock.raise_()
+        controller.monitor.setCurrentWidget(controller.monitor.plot)
+    controller.start()

@@ -1,0 +1,312 @@
+"""The Training panel: data set, hyper-parameters, device, Start / Pause / Resume / Stop, progress.
+
+The fields mirror ``graph.metadata["training"]``; every edit is pushed back as one undoable
+:class:`~dlstudio.core.commands.SetMetadata` command, and undo refreshes the fields (a template
+therefore opens with its default data set and settings, and Train works at once).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dlstudio.core import GraphEvent
+from dlstudio.core.commands import SetMetadata
+from dlstudio.gui.document import Document
+from dlstudio.gui.theme import icon
+from dlstudio.gui.training.devices import available_devices
+from dlstudio.train import TrainConfig, TrainError, list_datasets
+from dlstudio.train.config import OPTIMIZERS, SCHEDULES
+
+_FILE = "__file__"
+
+
+def format_options(options: dict[str, Any]) -> str:
+    """``{"resize": 28, "flatten": True}`` -> ``resize=28, flatten=true``."""
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items() if v is not None)
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    """The inverse of :func:`format_options`; a value that is not JSON stays a string."""
+    options: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise TrainError(f"data set option {part!r} is not written as name=value")
+        try:
+            options[key.strip()] = json.loads(value.strip())
+        except ValueError:
+            options[key.strip()] = value.strip()
+    return options
+
+
+class TrainingPanel(QWidget):
+    """Settings and controls of a training run, bound to a :class:`Document`."""
+
+    start_requested = Signal()
+    pause_requested = Signal()
+    resume_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self._loading = False
+        self._build()
+        document.graph_event.connect(self._on_document_graph_event)
+        document.reset.connect(self.load_from_document)
+        self.load_from_document()
+        self.set_state("idle")
+
+    # ---------------------------------------------------------------- build
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(8)
+        self.banner = QLabel(self)
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(
+            "QLabel { background: #2f3a4d; border: 1px solid #3d7bd9; border-radius: 4px;"
+            " padding: 6px; color: #dfe8f5; }"
+        )
+        self.banner.hide()
+        layout.addWidget(self.banner)
+
+        data = QGroupBox("Data", self)
+        form = QFormLayout(data)
+        row = QHBoxLayout()
+        self.dataset_combo = QComboBox(data)
+        for info in list_datasets():
+            self.dataset_combo.addItem(info.name, info.name)
+            index = self.dataset_combo.count() - 1
+            self.dataset_combo.setItemData(index, info.description, Qt.ItemDataRole.ToolTipRole)
+        self.dataset_combo.addItem("File…", _FILE)
+        self.browse_button = QToolButton(data)
+        self.browse_button.setIcon(icon("open"))
+        self.browse_button.setToolTip("Train on a file: CSV, NumPy, MNIST IDX or an image folder")
+        row.addWidget(self.dataset_combo, 1)
+        row.addWidget(self.browse_button)
+        form.addRow("Data set", row)
+        self.dataset_description = QLabel(data)
+        self.dataset_description.setProperty("role", "dim")
+        self.dataset_description.setWordWrap(True)
+        form.addRow("", self.dataset_description)
+        self.options_edit = QLineEdit(data)
+        self.options_edit.setPlaceholderText("e.g. resize=28, flatten=true")
+        form.addRow("Options", self.options_edit)
+        layout.addWidget(data)
+
+        hyper = QGroupBox("Hyper-parameters", self)
+        form = QFormLayout(hyper)
+        self.epochs_spin = QSpinBox(hyper)
+        self.epochs_spin.setRange(1, 100_000)
+        self.batch_spin = QSpinBox(hyper)
+        self.batch_spin.setRange(1, 1 << 16)
+        self.optimizer_combo = QComboBox(hyper)
+        self.optimizer_combo.addItems(list(OPTIMIZERS))
+        self.lr_spin = QDoubleSpinBox(hyper)
+        self.lr_spin.setDecimals(6)
+        self.lr_spin.setRange(1e-6, 10.0)
+        self.lr_spin.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self.schedule_combo = QComboBox(hyper)
+        self.schedule_combo.addItems(list(SCHEDULES))
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Optimizer", self.optimizer_combo)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("Schedule", self.schedule_combo)
+        self.device_combo = QComboBox(hyper)
+        for choice in available_devices():
+            self.device_combo.addItem(choice.label, choice.value)
+            index = self.device_combo.count() - 1
+            self.device_combo.setItemData(index, choice.detail, Qt.ItemDataRole.ToolTipRole)
+            if not choice.enabled:
+                self.device_combo.model().item(index).setEnabled(False)
+        form.addRow("Device", self.device_combo)
+        layout.addWidget(hyper)
+        self.error_label = QLabel(self)
+        self.error_label.setProperty("role", "error")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton(icon("run"), "Start", self)
+        self.start_button.setDefault(True)
+        self.pause_button = QPushButton("Pause", self)
+        self.resume_button = QPushButton("Resume", self)
+        self.stop_button = QPushButton("Stop", self)
+        for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        layout.addWidget(self.progress)
+        self.progress_label = QLabel("Ready.", self)
+        self.progress_label.setProperty("role", "dim")
+        self.progress_label.setWordWrap(True)
+        layout.addWidget(self.progress_label)
+        layout.addStretch(1)
+
+        self.start_button.clicked.connect(self.start_requested)
+        self.pause_button.clicked.connect(self.pause_requested)
+        self.resume_button.clicked.connect(self.resume_requested)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.browse_button.clicked.connect(self._on_browse_clicked)
+        self.dataset_combo.activated.connect(self._on_dataset_activated)
+        self.options_edit.editingFinished.connect(self._on_field_edited)
+        for spin in (self.epochs_spin, self.batch_spin, self.lr_spin):
+            spin.editingFinished.connect(self._on_field_edited)
+        for combo in (self.optimizer_combo, self.schedule_combo):
+            combo.activated.connect(self._on_field_edited)
+
+    # -------------------------------------------------------------- binding
+    def metadata(self) -> dict[str, Any]:
+        """The document's training settings (a copy; empty when it has none)."""
+        return dict(self.document.graph.metadata.get("training") or {})
+
+    def load_from_document(self) -> None:
+        """Show the document's settings (after open, template, undo...)."""
+        self._loading = True
+        try:
+            meta = self.metadata()
+            try:
+                config = TrainConfig.from_metadata(meta)
+            except TrainError:
+                config = TrainConfig()
+            name = meta.get("dataset")
+            index = self.dataset_combo.findData(name) if name else -1
+            if name and index < 0:
+                self._set_file_item(str(name))
+            elif index >= 0:
+                self.dataset_combo.setCurrentIndex(index)
+            self._describe_dataset()
+            self.options_edit.setText(format_options(dict(meta.get("dataset_options") or {})))
+            self.epochs_spin.setValue(config.epochs)
+            self.batch_spin.setValue(config.batch_size)
+            self.optimizer_combo.setCurrentText(config.optimizer)
+            self.lr_spin.setValue(config.lr)
+            self.schedule_combo.setCurrentText(config.schedule)
+        finally:
+            self._loading = False
+
+    def _set_file_item(self, path: str) -> None:
+        index = self.dataset_combo.findData(path)
+        if index < 0:
+            self.dataset_combo.insertItem(self.dataset_combo.count() - 1, path, path)
+            index = self.dataset_combo.count() - 2
+            self.dataset_combo.setItemData(index, path, Qt.ItemDataRole.ToolTipRole)
+        self.dataset_combo.setCurrentIndex(index)
+
+    def _describe_dataset(self) -> None:
+        text = self.dataset_combo.currentData(Qt.ItemDataRole.ToolTipRole) or ""
+        self.dataset_description.setText(text)
+
+    def edited_metadata(self) -> dict[str, Any]:
+        """The settings the fields show, on top of the document's other training keys."""
+        meta = self.metadata()
+        dataset = self.dataset_combo.currentData()
+        if dataset and dataset != _FILE:
+            meta["dataset"] = dataset
+        meta["dataset_options"] = parse_options(self.options_edit.text())
+        meta["epochs"] = self.epochs_spin.value()
+        meta["batch_size"] = self.batch_spin.value()
+        meta["optimizer"] = self.optimizer_combo.currentText()
+        meta["lr"] = self.lr_spin.value()
+        meta["schedule"] = self.schedule_combo.currentText()
+        return meta
+
+    def device(self) -> str:
+        """The chosen device (a run-time setting, not stored in the project)."""
+        return str(self.device_combo.currentData() or "auto")
+
+    def config(self) -> TrainConfig:
+        """The settings as a validated :class:`TrainConfig`; raises TrainError naming problems."""
+        return TrainConfig.from_metadata(self.edited_metadata(), device=self.device())
+
+    def commit(self) -> bool:
+        """Push the fields into the document as one undoable edit (if they changed)."""
+        try:
+            meta = self.edited_metadata()
+            TrainConfig.from_metadata(meta)
+        except TrainError as exc:
+            self.show_error(str(exc))
+            return False
+        self.show_error("")
+        if meta != self.metadata():
+            return self.document.push(SetMetadata("training", meta))
+        return True
+
+    def show_error(self, text: str) -> None:
+        """Show (or clear) a problem with the settings under the fields."""
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    # ---------------------------------------------------------------- state
+    def set_state(self, state: str) -> None:
+        """Enable the buttons for ``idle``, ``running``, ``paused`` or ``stopping``."""
+        self.state = state
+        self.start_button.setEnabled(state == "idle")
+        self.pause_button.setEnabled(state == "running")
+        self.resume_button.setEnabled(state == "paused")
+        self.stop_button.setEnabled(state in ("running", "paused"))
+
+    def show_banner(self, text: str) -> None:
+        """Show (or with "" hide) the note above the settings."""
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def set_progress(self, fraction: float, text: str, bar_text: str = "") -> None:
+        """Overall progress of the run (0..1) and the line under the bar."""
+        self.progress.setValue(round(max(0.0, min(1.0, fraction)) * 1000))
+        self.progress.setFormat(bar_text)
+        self.progress_label.setText(text)
+
+    # ---------------------------------------------------------------- slots
+    def _on_dataset_activated(self, _index: int) -> None:
+        if self.dataset_combo.currentData() == _FILE:
+            self._on_browse_clicked()
+            return
+        self._describe_dataset()
+        self._on_field_edited()
+
+    def _on_browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Train on a data file", "", "Data (*.csv *.npy *.npz *ubyte *.gz);;All files (*)"
+        )
+        if not path:
+            self.load_from_document()
+            return
+        self._set_file_item(path)
+        self._describe_dataset()
+        meta = self.edited_metadata()
+        meta["dataset"] = path
+        self.document.push(SetMetadata("training", meta))
+
+    def _on_field_edited(self, *_args: Any) -> None:
+        if not self._loading:
+            self.commit()
+
+    def _on_document_graph_event(self, event: GraphEvent) -> None:
+        if event.kind == GraphEvent.METADATA_CHANGED:
+            self.load_from_document()

@@ -1,0 +1,236 @@
+"""Live training curves with pyqtgraph: loss per step (raw and smoothed), validation loss and
+metric per epoch, learning rate; past runs can be overlaid.
+
+Events only append to numpy buffers; a ~30 Hz timer redraws what changed, and every curve uses
+peak downsampling with clip-to-view, so a run with a million steps stays smooth. pyqtgraph is
+touched only here, on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from dlstudio.gui.training.history import RunRecord
+from dlstudio.train import EpochEvent, StepEvent
+
+REDRAW_MS = 33
+SMOOTHING = 0.9
+"""Weight of the past in the exponential moving average of the training loss."""
+OVERLAY_COLORS = ("#c678dd", "#56b6c2", "#e5c07b", "#98c379", "#e06c75", "#61afef")
+_BG = "#1d1f22"
+_FG = "#a9aeb6"
+
+
+class _Series:
+    """A growing (x, y) buffer with amortised O(1) appends."""
+
+    def __init__(self) -> None:
+        self._x = np.empty(256)
+        self._y = np.empty(256)
+        self.size = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.size == len(self._x):
+            self._x = np.concatenate([self._x, np.empty(self.size)])
+            self._y = np.concatenate([self._y, np.empty(self.size)])
+        self._x[self.size], self._y[self.size] = x, y
+        self.size += 1
+
+    def clear(self) -> None:
+        self.size = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+
+def smooth(values: Sequence[float], weight: float = SMOOTHING) -> np.ndarray:
+    """Debiased exponential moving average (what TensorBoard's smoothing slider shows)."""
+    out = np.empty(len(values))
+    average, correction = 0.0, 1.0
+    for i, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        correction *= weight
+        out[i] = average / (1 - correction)
+    return out
+
+
+class LossPlot(QWidget):
+    """Four linked-by-meaning plots: training loss, validation loss, metric, learning rate."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setBackground(_BG)
+        self.graphics.ci.layout.setSpacing(6)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        self.loss_plot = self._plot(0, 0, "Training loss", "step")
+        self.val_plot = self._plot(0, 1, "Validation loss", "epoch")
+        self.metric_plot = self._plot(1, 0, "Metric", "epoch")
+        self.lr_plot = self._plot(1, 1, "Learning rate", "step")
+        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 2)
+        self._raw = _Series()
+        self._smooth = _Series()
+        self._lr = _Series()
+        self._val = _Series()
+        self._train_epoch_loss = _Series()
+        self._metrics: dict[str, _Series] = {}
+        self._average, self._correction = 0.0, 1.0
+        self.raw_curve = self.loss_plot.plot(pen=pg.mkPen("#3d7bd955", width=1), name="raw")
+        self.smooth_curve = self.loss_plot.plot(pen=pg.mkPen("#6fa8ff", width=2), name="smoothed")
+        self.lr_curve = self.lr_plot.plot(pen=pg.mkPen("#e0a526", width=2))
+        symbol = {"symbol": "o", "symbolSize": 6}
+        self.val_curve = self.val_plot.plot(
+            pen=pg.mkPen("#63d297", width=2), symbolBrush="#63d297", name="validation", **symbol
+        )
+        self.train_epoch_curve = self.val_plot.plot(
+            pen=pg.mkPen("#6fa8ff", width=1, style=Qt.PenStyle.DashLine), name="training"
+        )
+        self._metric_curves: dict[str, pg.PlotDataItem] = {}
+        self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
+        self._dirty = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self._on_timer_timeout)
+        self.timer.start()
+
+    def _plot(self, row: int, col: int, title: str, x_label: str) -> pg.PlotItem:
+        plot = self.graphics.addPlot(row=row, col=col)
+        plot.setTitle(f"<span style='color:#c2c6cc;font-size:10pt'>{title}</span>")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setLabel("bottom", x_label, color=_FG)
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setTextPen(_FG)
+            plot.getAxis(axis).setPen("#3a3d43")
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        plot.addLegend(offset=(-8, 8), labelTextColor=_FG, brush="#25272bcc")
+        return plot
+
+    # ---------------------------------------------------------------- data
+    @property
+    def step_points(self) -> int:
+        """Training-loss points received in the current run."""
+        return self._raw.size
+
+    @property
+    def epoch_points(self) -> int:
+        """Validation points received in the current run."""
+        return max(self._val.size, self._train_epoch_loss.size)
+
+    def reset(self) -> None:
+        """Forget the current run's curves (a new run starts)."""
+        for series in (self._raw, self._smooth, self._lr, self._val, self._train_epoch_loss):
+            series.clear()
+        for series in self._metrics.values():
+            series.clear()
+        self._average, self._correction = 0.0, 1.0
+        self._dirty = True
+
+    def add_step(self, event: StepEvent) -> None:
+        """Buffer a step report; drawn on the next timer tick."""
+        self._raw.append(event.step, event.loss)
+        self._average = SMOOTHING * self._average + (1 - SMOOTHING) * event.loss
+        self._correction *= SMOOTHING
+        self._smooth.append(event.step, self._average / (1 - self._correction))
+        self._lr.append(event.step, event.lr)
+        self._dirty = True
+
+    def add_epoch(self, event: EpochEvent) -> None:
+        """Buffer an epoch's metrics."""
+        if "loss" in event.val:
+            self._val.append(event.epoch, event.val["loss"])
+        if "loss" in event.train:
+            self._train_epoch_loss.append(event.epoch, event.train["loss"])
+        for split, metrics in (("val", event.val), ("train", event.train)):
+            for name, value in metrics.items():
+                if name != "loss":
+                    self._metric_series(f"{split} {name}").append(event.epoch, value)
+        self._dirty = True
+
+    def _metric_series(self, key: str) -> _Series:
+        if key not in self._metrics:
+            self._metrics[key] = _Series()
+            validation = key.startswith("val")
+            pen = pg.mkPen(
+                "#63d297" if validation else "#6fa8ff",
+                width=2 if validation else 1,
+                style=Qt.PenStyle.SolidLine if validation else Qt.PenStyle.DashLine,
+            )
+            extra = {"symbol": "o", "symbolSize": 6, "symbolBrush": "#63d297"} if validation else {}
+            self._metric_curves[key] = self.metric_plot.plot(pen=pen, name=key, **extra)
+            self.metric_plot.setTitle(
+                f"<span style='color:#c2c6cc;font-size:10pt'>{key.split(' ', 1)[1].title()}</span>"
+            )
+        return self._metrics[key]
+
+    # ------------------------------------------------------------- overlays
+    def set_overlays(self, records: Sequence[RunRecord]) -> None:
+        """Draw past runs as thin dashed curves behind the current one (empty: none)."""
+        for plot, item in self._overlay_items:
+            plot.removeItem(item)
+            plot.legend.removeItem(item)
+        self._overlay_items.clear()
+        for index, record in enumerate(records):
+            color = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]
+            pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)
+            if record.steps:
+                steps = np.array([s for s, _v in record.steps], dtype=float)
+                losses = smooth([v for _s, v in record.steps])
+                self._overlay(self.loss_plot, steps, losses, pen, record.label)
+            epochs = [e for e in record.epochs if e.get("val")]
+            if epochs:
+                x = np.array([e["epoch"] for e in epochs], dtype=float)
+                self._overlay(
+                    self.val_plot,
+                    x,
+                    [e["val"].get("loss", np.nan) for e in epochs],
+                    pen,
+                    record.label,
+                )
+                metric = next((k for k in epochs[0]["val"] if k != "loss"), None)
+                if metric:
+                    y = [e["val"].get(metric, np.nan) for e in epochs]
+                    self._overlay(self.metric_plot, x, y, pen, f"{record.label} {metric}")
+            if record.lrs:
+                lrs = np.array(record.lrs, dtype=float)
+                self._overlay(self.lr_plot, lrs[:, 0], lrs[:, 1], pen, record.label)
+
+    @property
+    def overlay_count(self) -> int:
+        """Curves drawn for past runs."""
+        return len(self._overlay_items)
+
+    def _overlay(self, plot: pg.PlotItem, x, y, pen, name: str) -> None:
+        item = plot.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), pen=pen, name=name)
+        item.setZValue(-10)
+        self._overlay_items.append((plot, item))
+
+    # -------------------------------------------------------------- drawing
+    def _on_timer_timeout(self) -> None:
+        # A hidden tab keeps buffering; it draws everything at once when shown.
+        if self._dirty and self.isVisible():
+            self.redraw_now()
+
+    def redraw_now(self) -> None:
+        """Draw the buffered points immediately (the timer calls this; so can tests)."""
+        self._dirty = False
+        self.raw_curve.setData(self._raw.x, self._raw.y)
+        self.smooth_curve.setData(self._smooth.x, self._smooth.y)
+        self.lr_curve.setData(self._lr.x, self._lr.y)
+        self.val_curve.setData(self._val.x, self._val.y)
+        self.train_epoch_curve.setData(self._train_epoch_loss.x, self._train_epoch_loss.y)
+        for key, series in self._metrics.items():
+            self._metric_curves[key].setData(series.x, series.y)

@@ -1,0 +1,181 @@
+"""Result views: a confusion-matrix heatmap with counts, and a grid of sample predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dlstudio.gui.training.evaluation import Predictions, SamplePrediction
+
+_GOOD = "#63d297"
+_BAD = "#f07b74"
+
+
+def _heat(fraction: float, diagonal: bool) -> QColor:
+    """Blue for right answers, red for confusions; stronger with a larger share of the row."""
+    base = QColor("#3d7bd9") if diagonal else QColor("#d9534f")
+    back = QColor("#1d1f22")
+    t = 0.15 + 0.85 * fraction if fraction > 0 else 0.0
+    return QColor(
+        int(back.red() + (base.red() - back.red()) * t),
+        int(back.green() + (base.green() - back.green()) * t),
+        int(back.blue() + (base.blue() - back.blue()) * t),
+    )
+
+
+class ConfusionMatrixView(QWidget):
+    """Rows are true classes, columns predicted ones; each cell shows its count."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("Train a classifier to see its confusion matrix.", self)
+        self.title.setProperty("role", "dim")
+        self.title.setWordWrap(True)
+        self.table = QTableWidget(self)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setShowGrid(False)
+        self.table.setStyleSheet("QTableWidget { background: #1d1f22; gridline-color: #1d1f22; }")
+        for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+            header.setMinimumSectionSize(22)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.table, 1)
+        self.counts: np.ndarray | None = None
+
+    @property
+    def total(self) -> int:
+        """Samples counted in the matrix."""
+        return int(self.counts.sum()) if self.counts is not None else 0
+
+    def set_predictions(self, predictions: Predictions | None) -> None:
+        """Show the matrix of ``predictions`` (or a hint when there is none)."""
+        if predictions is None or predictions.confusion is None:
+            self.counts = None
+            self.table.clear()
+            self.table.setRowCount(0)
+            self.table.setColumnCount(0)
+            self.title.setText("A confusion matrix appears after training a classifier.")
+            return
+        counts = np.asarray(predictions.confusion, dtype=np.int64)
+        self.counts = counts
+        names = predictions.class_names
+        accuracy = float(np.trace(counts)) / max(1, int(counts.sum()))
+        self.title.setText(
+            f"<b>Confusion matrix</b> on the {predictions.split} split: {int(counts.sum())} "
+            f"samples, {accuracy:.1%} on the diagonal. Rows: true class; columns: predicted."
+        )
+        self.table.clear()
+        self.table.setRowCount(len(names))
+        self.table.setColumnCount(len(names))
+        self.table.setHorizontalHeaderLabels(names)
+        self.table.setVerticalHeaderLabels(names)
+        rows = counts.sum(axis=1)
+        for i in range(len(names)):
+            for j in range(len(names)):
+                value = int(counts[i, j])
+                item = QTableWidgetItem(str(value) if value else "")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                item.setBackground(_heat(value / rows[i] if rows[i] else 0.0, i == j))
+                item.setForeground(QColor("#f2f4f7"))
+                item.setToolTip(f"true {names[i]}, predicted {names[j]}: {value}")
+                self.table.setItem(i, j, item)
+
+
+def _pixmap(image: np.ndarray, size: int) -> QPixmap:
+    data = np.ascontiguousarray((np.clip(image, 0, 1) * 255).astype(np.uint8))
+    if data.ndim == 2:
+        h, w = data.shape
+        qimage = QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8)
+    else:
+        h, w, _c = data.shape
+        qimage = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    # copy(): the QImage must not outlive the numpy buffer it points into.
+    return QPixmap.fromImage(qimage.copy()).scaled(
+        QSize(size, size),
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.FastTransformation,
+    )
+
+
+class _SampleCard(QFrame):
+    """One prediction: the picture or input text, then true and predicted labels."""
+
+    def __init__(self, sample: SamplePrediction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        colour = _GOOD if sample.correct else _BAD
+        self.setStyleSheet(
+            f"_SampleCard {{ background: #222428; border: 1px solid {colour}55; border-radius: 4px; }}"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        if sample.image is not None:
+            picture = QLabel(self)
+            picture.setPixmap(_pixmap(sample.image, 64))
+            picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(picture)
+        if sample.text:
+            layout.addWidget(self._label(f"<span style='color:#8b9099'>in</span> {sample.text}"))
+        layout.addWidget(self._label(f"<span style='color:#8b9099'>true</span> {sample.truth}"))
+        mark = "✓" if sample.correct else "✗"
+        layout.addWidget(
+            self._label(f"<span style='color:{colour}'>{mark} {sample.predicted}</span>")
+        )
+
+    def _label(self, html: str) -> QLabel:
+        label = QLabel(html, self)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        return label
+
+
+class SamplePredictions(QScrollArea):
+    """A grid of sample predictions: images with labels, or decoded token sequences."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self._inner = QWidget(self)
+        self._grid = QGridLayout(self._inner)
+        self._grid.setSpacing(6)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setWidget(self._inner)
+        self.cards: list[_SampleCard] = []
+        self.set_predictions(None)
+
+    def set_predictions(self, predictions: Predictions | None) -> None:
+        """Show up to the first samples of ``predictions``."""
+        while self._grid.count():
+            widget = self._grid.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        self.cards = []
+        if predictions is None or not predictions.samples:
+            hint = QLabel("Sample predictions appear after a run.", self._inner)
+            hint.setProperty("role", "dim")
+            self._grid.addWidget(hint, 0, 0)
+            return
+        columns = 8 if any(s.image is not None for s in predictions.samples) else 3
+        for index, sample in enumerate(predictions.samples):
+            card = _SampleCard(sample, self._inner)
+            card.setFixedWidth(92 if sample.image is not None else 220)
+            self.cards.append(card)
+            self._grid.addWidget(card, index // columns, index % columns)

@@ -1,0 +1,140 @@
+"""The training worker: a QObject moved to a QThread that compiles, trains and evaluates.
+
+Everything it reports goes through ``event`` as the trainer's frozen dataclasses (plus
+:class:`~dlstudio.train.health.HealthEvent` and :class:`RunOutcome`); Qt queues those signals to
+the GUI thread, so nothing here touches a widget. A failure of any kind (compile error, missing
+data file, incompatible data) arrives as a :class:`~dlstudio.train.FailedEvent`, exactly like a
+failure inside the trainer.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QObject, Signal, Slot
+
+from dlstudio.compile import compile_graph, save_weights
+from dlstudio.core import DLStudioError, LayerGraph
+from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate_model
+from dlstudio.train import (
+    Dataset,
+    FailedEvent,
+    RunControl,
+    RunResult,
+    TrainConfig,
+    Trainer,
+    load_dataset,
+)
+from dlstudio.train.health import HealthMonitor
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to train: a snapshot of the graph, its settings and the run folder."""
+
+    graph: LayerGraph
+    config: TrainConfig
+    folder: Path
+    health_every: int = 20
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Sent last: how the run ended, the trained module (on the CPU) and its predictions."""
+
+    result: RunResult
+    module: torch.nn.Module | None
+    predictions: Predictions | None
+    weights: Path | None
+
+
+class TrainingWorker(QObject):
+    """Runs one :class:`RunRequest` when :meth:`run` is invoked on its thread."""
+
+    event = Signal(object)
+    """Every trainer event, HealthEvent and finally a RunOutcome (queued to the GUI thread)."""
+    done = Signal()
+    """The worker has nothing left to do; the thread may quit."""
+
+    def __init__(self, request: RunRequest, control: RunControl) -> None:
+        super().__init__()
+        self.request = request
+        self.control = control
+        self.closing = False
+        """Set (from the GUI thread) when the window closes: skip the results after training."""
+
+    @Slot()
+    def run(self) -> None:
+        """Compile the snapshot, load the data, train, evaluate; never raises."""
+        try:
+            self.event.emit(self._train())
+        except Exception as exc:  # a worker must never die silently
+            message = str(exc) if isinstance(exc, DLStudioError) else f"{type(exc).__name__}: {exc}"
+            self.event.emit(FailedEvent(message, traceback.format_exc()))
+            self.event.emit(RunOutcome(RunResult("failed", message=message), None, None, None))
+        finally:
+            self.done.emit()
+
+    def _train(self) -> RunOutcome:
+        request = self.request
+        config = request.config
+        if not config.dataset:
+            raise DLStudioError("choose a data set in the Training panel before training")
+        compiled = compile_graph(request.graph)
+        dataset = load_dataset(config.dataset, config.dataset_options)
+        monitor = HealthMonitor(request.graph, compiled, self.event.emit, request.health_every)
+        trainer = Trainer(
+            compiled.module,
+            config,
+            callbacks=[monitor.on_event, self.event.emit],
+            control=self.control,
+            checkpoint_dir=request.folder,
+            expected_inputs=compiled.input_specs,
+            input_names=compiled.input_names,
+        )
+        try:
+            result = trainer.run(dataset)
+        finally:
+            monitor.close()
+        if result.status == "failed" or result.steps == 0:
+            return RunOutcome(result, None, None, None)
+        # Closing the window: keep the weights, skip the results nobody will see.
+        predictions = None if self.closing else self._predict(compiled.module, dataset, config)
+        module = compiled.module.to("cpu").eval()
+        weights = save_weights(module, request.folder / "weights.safetensors")
+        return RunOutcome(result, module, predictions, weights)
+
+    def _predict(
+        self, module: torch.nn.Module, dataset: Dataset, config: TrainConfig
+    ) -> Predictions | None:
+        try:
+            name, split = choose_split(dataset, config, test=False)
+            return evaluate_model(module, split, dataset, config, name)
+        except Exception:  # results are a bonus; a model that trained must not fail here
+            return None
+
+
+class EvaluationWorker(QObject):
+    """Evaluates a trained module on the test split (or validation when there is none)."""
+
+    finished = Signal(object)
+    """A :class:`Predictions`, or a FailedEvent."""
+
+    def __init__(self, module: torch.nn.Module, config: TrainConfig) -> None:
+        super().__init__()
+        self.module = module
+        self.config = config
+
+    @Slot()
+    def run(self) -> None:
+        """Load the data set and evaluate; never raises."""
+        try:
+            dataset = load_dataset(self.config.dataset, self.config.dataset_options)
+            name, split = choose_split(dataset, self.config, test=True)
+            self.finished.emit(evaluate_model(self.module, split, dataset, self.config, name))
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, DLStudioError) else f"{type(exc).__name__}: {exc}"
+            self.finished.emit(FailedEvent(f"evaluation failed: {message}", traceback.format_exc()))

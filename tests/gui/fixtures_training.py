@@ -1,0 +1,169 @@
+"""Fixtures for training-UI tests: a window with the training UI in a private data dir, small
+graphs, and waits on the controller's signals.
+
+Use them from a test module with ``pytest_plugins = ["tests.gui.fixtures_training"]`` (the
+module is then imported by pytest only, so its asserts are rewritten).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QMainWindow, QMessageBox
+
+from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef, load_project
+from dlstudio.gui.canvas import GraphScene, GraphView
+from dlstudio.gui.document import Document
+from dlstudio.gui.training import TrainingController, install_training_ui
+from dlstudio.layers.validation import check_node
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+RUN_TIMEOUT_MS = 60_000
+
+
+def template(name: str, **training: Any) -> LayerGraph:
+    """A template graph with some training settings overridden (e.g. ``epochs=1``)."""
+    graph = load_project(TEMPLATES / f"{name}.json", node_checker=check_node)
+    graph.metadata["training"] = {**graph.metadata.get("training", {}), **training}
+    return graph
+
+
+def iris_mlp(**training: Any) -> LayerGraph:
+    """Input(4) -> fc1 Dense(16) -> relu1 -> fc2 Dense(3) -> Output, set up to train on iris."""
+    graph = LayerGraph("iris-mlp")
+    specs = [
+        ("n1", "input", "features", {"shape": [4]}),
+        ("n2", "dense", "fc1", {"units": 16}),
+        ("n3", "relu", "relu1", {}),
+        ("n4", "dense", "fc2", {"units": 3}),
+        ("n5", "output", "logits", {}),
+    ]
+    for row, (node_id, type_id, name, params) in enumerate(specs):
+        graph.insert_node(LayerNode(node_id, type_id, name, params, (0.0, 120.0 * row)))
+    for (src, *_), (dst, *_) in itertools.pairwise(specs):
+        graph.insert_edge(Edge(PortRef(src, "out"), PortRef(dst, "in")))
+    graph.metadata["training"] = {
+        "dataset": "iris",
+        "epochs": 1,
+        "batch_size": 16,
+        "lr": 0.01,
+        **training,
+    }
+    return graph
+
+
+class TrainingWindow(QMainWindow):
+    """A bare main window: document, canvas and nothing else but the training UI."""
+
+    def __init__(self, graph: LayerGraph) -> None:
+        super().__init__()
+        self.document = Document(graph)
+        self.scene = GraphScene(self.document)
+        self.view = GraphView(self.scene)
+        self.setCentralWidget(self.view)
+        self.training: TrainingController = install_training_ui(self)
+        self.events: list[Any] = []
+        self.training.event_received.connect(self.events.append)
+
+    def wait_event(self, qtbot, kind: type, check=None, timeout: int = RUN_TIMEOUT_MS) -> Any:
+        """The first relayed event of ``kind`` passing ``check``, waiting for it if none came."""
+
+        def matches(event: Any) -> bool:
+            return isinstance(event, kind) and (check is None or check(event))
+
+        def first() -> Any:
+            return next((e for e in self.events if matches(e)), None)
+
+        if first() is None:
+            signal = self.training.event_received
+            with qtbot.waitSignal(signal, timeout=timeout, check_params_cb=matches):
+                pass
+        return first()
+
+    def wait_finished(self, qtbot, timeout: int = RUN_TIMEOUT_MS) -> Any:
+        """Wait for the run's thread to end; the run's record."""
+        if self.training.is_running:
+            with qtbot.waitSignal(self.training.run_finished, timeout=timeout):
+                pass
+        return self.training.record
+
+
+@pytest.fixture
+def training_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private DLSTUDIO_DATA_DIR: runs never touch the user's data folder."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("DLSTUDIO_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def make_window(qtbot, training_data_dir: Path) -> Iterator[Callable[..., TrainingWindow]]:
+    """``make_window("mlp-mnist", epochs=1)``: a shown window with the training UI on a template
+    (or ``"iris-mlp"``, see :func:`iris_mlp`) with some training settings overridden; runs
+    still going at teardown are stopped."""
+    windows: list[TrainingWindow] = []
+
+    def make(name: str, **training: Any) -> TrainingWindow:
+        graph = iris_mlp(**training) if name == "iris-mlp" else template(name, **training)
+        win = TrainingWindow(graph)
+        qtbot.addWidget(win)
+        win.resize(1300, 850)
+        win.show()
+        qtbot.waitExposed(win)
+        windows.append(win)
+        return win
+
+    yield make
+    for win in windows:
+        win.training.shutdown()
+
+
+class MessageBoxes:
+    """Stands in for QMessageBox in the training UI: records each box instead of showing it."""
+
+    def __init__(self) -> None:
+        self.shown: list[dict[str, str]] = []
+        boxes = self
+
+        class FakeBox:
+            Icon = QMessageBox.Icon
+            StandardButton = QMessageBox.StandardButton
+
+            def __init__(self, _icon, title, text, *_args) -> None:
+                self.record = {"title": title, "message": text, "details": ""}
+                boxes.shown.append(self.record)
+
+            def setDetailedText(self, text: str) -> None:
+                self.record["details"] = text
+
+            def setModal(self, _modal: bool) -> None:
+                pass
+
+            def open(self) -> None:
+                pass
+
+            @staticmethod
+            def information(_parent, title, text, *_args) -> None:
+                boxes.shown.append({"title": title, "message": text, "details": ""})
+
+        self.fake = FakeBox
+
+    def titles(self) -> list[str]:
+        """The title of every box shown so far."""
+        return [box["title"] for box in self.shown]
+
+
+@pytest.fixture
+def message_boxes(monkeypatch: pytest.MonkeyPatch) -> MessageBoxes:
+    """Every message box the training UI opens (none is shown on screen)."""
+    boxes = MessageBoxes()
+    monkeypatch.setattr("dlstudio.gui.training.controller.QMessageBox", boxes.fake)
+    return boxes

@@ -1,0 +1,110 @@
+"""Training settings as undoable edits, run-history overlays and the health overlay."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import torch
+
+from dlstudio.gui.training.history import RunStore
+from dlstudio.train import EpochEvent, StepEvent
+from dlstudio.train.health import HealthEvent
+
+pytest_plugins = ["tests.gui.fixtures_training"]
+
+
+def test_template_settings_show_and_edits_are_undoable(make_window, qtbot):
+    win = make_window("lenet5")
+    panel = win.training.panel
+    assert panel.dataset_combo.currentData() == "digits"
+    assert "digits" in panel.dataset_description.text()
+    assert panel.options_edit.text() == "resize=28"
+    assert (panel.epochs_spin.value(), panel.batch_spin.value()) == (15, 32)
+    assert panel.optimizer_combo.currentText() == "adam" and panel.lr_spin.value() == 0.001
+    assert panel.config().dataset == "digits"  # Train works at once
+
+    panel.epochs_spin.setValue(3)
+    panel.epochs_spin.editingFinished.emit()
+    panel.optimizer_combo.setCurrentText("sgd")
+    panel.optimizer_combo.activated.emit(panel.optimizer_combo.currentIndex())
+    training = win.document.graph.metadata["training"]
+    assert (training["epochs"], training["optimizer"]) == (3, "sgd")
+    assert win.document.undo_stack.undo_text == "set training"
+
+    win.document.undo()
+    assert panel.optimizer_combo.currentText() == "adam" and panel.epochs_spin.value() == 3
+    win.document.undo()
+    assert panel.epochs_spin.value() == 15
+    assert win.document.graph.metadata["training"]["epochs"] == 15
+
+    # A bad option is refused with a message, and the document keeps its settings.
+    panel.options_edit.setText("resize")
+    panel.options_edit.editingFinished.emit()
+    assert panel.error_label.isVisibleTo(panel) and "name=value" in panel.error_label.text()
+    assert win.document.graph.metadata["training"]["dataset_options"] == {"resize": 28}
+
+
+def _fake_run(store: RunStore, graph, started: datetime, losses: list[float]):
+    record = store.create(graph, graph.metadata["training"], started)
+    for step, loss in enumerate(losses, 1):
+        record.add_step(StepEvent(step, 1, loss, 0.01, 100.0, step / len(losses)))
+    record.add_epoch(
+        EpochEvent(1, len(losses), {"loss": losses[-1]}, {"loss": 0.5, "accuracy": 0.8})
+    )
+    record.status = "completed"
+    store.save(record)
+    return record
+
+
+def test_run_history_overlays_curves_of_past_runs(make_window, qtbot):
+    win = make_window("iris-mlp")
+    controller = win.training
+    now = datetime.now()
+    first = _fake_run(
+        controller.store, win.document.graph, now - timedelta(minutes=5), [1.0, 0.8, 0.6]
+    )
+    second = _fake_run(controller.store, win.document.graph, now, [0.9, 0.5, 0.3])
+    history = controller.monitor.history
+    history.set_records(controller.store.load_all())
+    assert [r.run_id for r in history.records] == [second.run_id, first.run_id]  # newest first
+
+    history.set_ticked({first.run_id, second.run_id})
+    plot = controller.monitor.plot
+    # Per run: training loss, validation loss, metric and learning rate curves.
+    assert plot.overlay_count == 8
+    labels = {item.name() for _plot, item in plot._overlay_items}
+    assert first.label in labels and second.label in labels
+    history.set_ticked(set())
+    assert plot.overlay_count == 0
+
+
+def test_dead_relu_is_flagged_on_the_canvas(make_window, qtbot, monkeypatch, message_boxes):
+    import dlstudio.gui.training.worker as worker_module
+
+    real_compile = worker_module.compile_graph
+
+    def compile_dead(graph):
+        compiled = real_compile(graph)
+        with torch.no_grad():
+            compiled.module.fc1.bias.fill_(-100.0)  # every unit of relu1 starts (and stays) dead
+        return compiled
+
+    monkeypatch.setattr(worker_module, "compile_graph", compile_dead)
+    win = make_window("iris-mlp")
+    controller = win.training
+    controller.start()
+    health = win.wait_event(qtbot, HealthEvent)
+    win.wait_finished(qtbot)
+
+    relu = health.node("n3")
+    assert relu.zero_fraction == 1.0
+    assert any("mostly dead" in w for w in relu.warnings)
+    badge = controller.overlay.badges["n3"]
+    assert badge.parentItem() is win.scene.node_item("n3") and badge.isVisible()
+    assert badge.halo.isVisible() and "mostly dead" in badge.toolTip()
+    assert not controller.overlay.badges["n4"].halo.isVisible()  # fc2 is healthy
+    assert "mostly dead" in controller.monitor.log.toPlainText()
+    assert controller.monitor.health.item(0, 0).text() in ("relu1", "fc1")  # warnings first
+
+    controller.actions["health"].setChecked(False)
+    assert not badge.isVisible() and not badge.halo.isVisible()
