@@ -7,9 +7,9 @@ Exit codes: 0 success, 1 the project has errors (or a check such as ONNX parity 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from dlstudio.analysis import AnalysisResult, analyze
@@ -182,54 +182,57 @@ def _run_templates(args) -> int:
         graph = load_or_report(str(path))
         if graph is None:
             continue
-        text = str(graph.metadata.get("description", "")).strip().split(". ")[0]
-        print(f"{path.stem:24} {text.rstrip('.')}.")
+        title = str(graph.metadata.get("title", path.stem))
+        print(f"{path.stem:24} {title}: {one_line(str(graph.metadata.get('description', '')))}")
     return EXIT_OK
 
 
+def one_line(text: str, width: int = 90) -> str:
+    """The start of ``text``, cut at a word boundary to about ``width`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    return text[:width].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
+
+
 # --------------------------------------------------------------------- main
-def _optional_commands() -> list[Callable]:
-    """Commands of the torch-side packages, added when those packages are importable."""
-    adders: list[Callable] = []
-    for module, names in (
-        ("dlstudio.compile.cli_commands", ("add_export_parser",)),
-        ("dlstudio.train.cli_commands", ("add_train_parser", "add_datasets_parser")),
-    ):
-        try:
-            mod = __import__(module, fromlist=list(names))
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # that package is not part of this build
-            raise
-        adders += [getattr(mod, n) for n in names if hasattr(mod, n)]
-    return adders
+LIGHT_COMMANDS = {"validate": _add_validate, "summary": _add_summary, "templates": _add_templates}
+TORCH_COMMANDS = {
+    "export": ("dlstudio.compile.cli_commands", "add_export_parser"),
+    "train": ("dlstudio.train.cli_commands", "add_train_parser"),
+    "datasets": ("dlstudio.train.cli_commands", "add_datasets_parser"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command."""
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser. Commands that need torch are added only when asked for (or for the
+    full listing), so ``validate`` and ``summary`` start instantly."""
     parser = argparse.ArgumentParser(
         prog="python -m dlstudio",
         description="DL Studio on the command line: check, summarise, export and train "
         "project files.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_validate(sub)
-    _add_summary(sub)
-    _add_templates(sub)
-    for add in _optional_commands():
+    for add in LIGHT_COMMANDS.values():
         add(sub)
+    wanted = next((a for a in (argv or []) if not a.startswith("-")), None)
+    if wanted not in LIGHT_COMMANDS:
+        for module_name, function in TORCH_COMMANDS.values():
+            module = importlib.import_module(module_name)
+            getattr(module, function)(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "run", None):
-        parser.print_help()
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
+    handler = getattr(args, "run", None) or getattr(args, "handler", None)
+    if handler is None:
+        build_parser(argv).print_help()
         return EXIT_USAGE
     try:
-        return int(args.run(args) or 0)
+        return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

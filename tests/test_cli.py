@@ -93,3 +93,34 @@ def test_summary_table_and_module_entry_point(tmp_path):
         check=False,
     )
     assert help_proc.returncode == 0 and "validate" in help_proc.stdout
+
+
+def test_summary_of_templates_reports_published_parameter_counts(capsys):
+    from conftest import TEMPLATES_DIR
+
+    expected = {"resnet18": 11_689_512, "lenet5": 61_706, "mlp-mnist": 13_002}
+    for name, count in expected.items():
+        assert main(["summary", str(TEMPLATES_DIR / f"{name}.json"), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["total_params"] == count, name
+
+
+def test_templates_lists_every_template_with_its_title(capsys):
+    from conftest import TEMPLATES_DIR
+
+    assert main(["templates"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = sorted(p.stem for p in TEMPLATES_DIR.glob("*.json"))
+    assert [line.split()[0] for line in lines] == names
+    assert any(line.startswith("lenet5") and "LeNet-5:" in line for line in lines)
+    assert all(len(line) < 160 for line in lines)
+
+
+def test_light_commands_do_not_import_torch():
+    code = (
+        "import sys; from dlstudio.cli import build_parser; "
+        "build_parser(['validate', 'x.json']); print('torch' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+    )
+    assert proc.stdout.strip() == "False"
