@@ -178,7 +178,7 @@ def templates_dir() -> Path:
 
 
 def _run_templates(args) -> int:
-    for path in sorted(templates_dir().glob("*.json")):
+    for path in sorted(templates_dir().glob("*.json"), key=lambda p: p.stem):
         graph = load_or_report(str(path))
         if graph is None:
             continue
