@@ -153,7 +153,7 @@ def _dynamic_shapes(compiled: CompiledModel) -> tuple[dict[int, object], ...]:
         entry = {}
         for i, d in enumerate(spec.shape):
             if isinstance(d, str):
-                name = "batch" if d == "N" else re.sub(r"\W", "_", d)
+                name = re.sub(r"\W", "_", d)  # symbols are identifiers; N is the batch
                 entry[i] = dims.setdefault(d, torch.export.Dim(name))
         shapes.append(entry)
     return tuple(shapes)
@@ -256,7 +256,7 @@ def describe_failure(exc: BaseException, compiled: CompiledModel) -> str:
     """The error's gist, with the operator and the node it came from where they can be found."""
     text = f"{type(exc).__name__}: {exc}"
     operator = None
-    match = re.search(r"aten::[\w.]+|onnx::\w+|torch\.ops\.[\w.]+", text)
+    match = re.search(r"aten::[\w.]+|torch\.ops\.[\w.]+|aten\.\w+|onnx::\w+", text)
     if match:
         operator = match.group(0)
     node = _node_from_text(text, compiled) or _node_from_traceback(exc, compiled)

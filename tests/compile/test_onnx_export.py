@@ -27,6 +27,13 @@ def test_lenet(tmp_path) -> None:
     assert _dims(tmp_path / "lenet.onnx") == [["N", 1, 28, 28]]
 
 
+def test_the_callers_module_is_left_as_it_was(tmp_path) -> None:
+    compiled = compile_graph(lenet5())
+    compiled.module.train()
+    assert export_onnx(compiled, tmp_path / "sub" / "lenet.onnx").passed
+    assert compiled.module.training
+
+
 def test_sequence_model_keeps_lengths_free(tmp_path) -> None:
     """Bidirectional LSTM, stacked GRU, causal encoder, decoder, cross-attention, positions
     and a class token; two token inputs of different lengths, two outputs."""
