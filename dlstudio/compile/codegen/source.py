@@ -31,7 +31,7 @@ class GeneratedCode:
     class_name: str
     config_name: str
     inputs: list[InputDescription]
-    """forward() arguments, one per Input node in document order."""
+    """One per Input node in document order, named by the sanitised node name."""
     output_names: list[str]
     """Sanitised Output node names, in the order forward() returns them."""
     attrs: dict[str, str]
@@ -124,7 +124,7 @@ def _module_docstring(graph: LayerGraph, model: str, inputs: list[InputDescripti
     sizes = "N is the batch size" + "".join(f", {s} a sequence length" for s in symbols)
     return "\n".join(
         [
-            f'"""{model}: the network drawn in DL Studio as "{comment_text(graph.name)}".',
+            f'"""{model}: the network drawn in DL Studio as "{comment_text(graph.name)[:50]}".',
             "",
             "Plain PyTorch, needing only torch. Shape comments in forward() give each tensor's",
             f"size ({sizes}).",
@@ -208,11 +208,20 @@ def _model_class(
     for node in graph:
         if node.type_id == "output":
             outputs.append(str(analysis.nodes[node.id].inputs.get("in", "?")))
-    summary = (
-        f"{', '.join(str(i.spec) for i in inputs)} -> {', '.join(outputs)}; "
-        f"{analysis.total_params:,} parameters."
-    )
-    lines = [f"class {model}(nn.Module):", f'{_INDENT}"""{comment_text(summary)}"""', ""]
+    ins = ", ".join(str(i.spec) for i in inputs)
+    summary = f"{ins} -> {', '.join(outputs)}; {analysis.total_params:,} parameters."
+    lines = [f"class {model}(nn.Module):"]
+    if len(summary) <= 88:
+        lines += [f'{_INDENT}"""{comment_text(summary)}"""', ""]
+    else:  # several inputs or outputs: one line each
+        lines += [
+            f'{_INDENT}"""{model}: {analysis.total_params:,} parameters.',
+            "",
+            f"{_INDENT}Inputs: {comment_text(ins)}",
+            f"{_INDENT}Outputs: {comment_text(', '.join(outputs))}",
+            f'{_INDENT}"""',
+            "",
+        ]
     lines += [f"{_INDENT}def __init__(self) -> None:", f"{_INDENT * 2}super().__init__()"]
     for step in plan.steps:
         if step.emission.module is None:
@@ -288,14 +297,15 @@ def _main(config: str, model: str, output_names: list[str]) -> str:
         f"{_INDENT}inputs = example_inputs(config)",
         f"{_INDENT}with torch.no_grad():",
     ]
-    count = (
-        f'{_INDENT}print(f"{model}: {{sum(p.numel() for p in model.parameters()):,}} parameters")'
-    )
+    count = [
+        f"{_INDENT}params = sum(p.numel() for p in model.parameters())",
+        f'{_INDENT}print(f"{{type(model).__name__}}: {{params:,}} parameters")',
+    ]
     if len(output_names) == 1:
-        lines += [f"{_INDENT * 2}output = model(*inputs)", count]
+        lines += [f"{_INDENT * 2}output = model(*inputs)", *count]
         lines.append(f'{_INDENT}print("output", tuple(output.shape))')
     else:
-        lines += [f"{_INDENT * 2}outputs = model(*inputs)", count]
+        lines += [f"{_INDENT * 2}outputs = model(*inputs)", *count]
         names = ", ".join(f'"{name}"' for name in output_names)  # identifiers: safe to quote
         lines.append(f"{_INDENT}for name, output in zip(({names}), outputs, strict=True):")
         lines.append(f"{_INDENT * 2}print(name, tuple(output.shape))")
