@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
 from graph_builders import lenet5
+from repo_paths import REPO_ROOT
 
 from dlstudio.cli import main
 from dlstudio.core import Edge, PortRef, RemoveNode, UndoStack, save_project
@@ -96,7 +96,7 @@ def test_summary_table_and_module_entry_point(tmp_path):
 
 
 def test_summary_of_templates_reports_published_parameter_counts(capsys):
-    from conftest import TEMPLATES_DIR
+    from repo_paths import TEMPLATES_DIR
 
     expected = {"resnet18": 11_689_512, "lenet5": 61_706, "mlp-mnist": 13_002}
     for name, count in expected.items():
@@ -105,7 +105,7 @@ def test_summary_of_templates_reports_published_parameter_counts(capsys):
 
 
 def test_templates_lists_every_template_with_its_title(capsys):
-    from conftest import TEMPLATES_DIR
+    from repo_paths import TEMPLATES_DIR
 
     assert main(["templates"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from conftest import REPO_ROOT
+from repo_paths import REPO_ROOT
 
 
 def test_layer_reference_is_up_to_date():
