@@ -295,6 +295,9 @@ class TrainingController(QObject):
     def _on_health(self, event: HealthEvent) -> None:
         self.overlay.show_event(event)
         self.monitor.health.show_event(event)
+        count = len(event.warnings)
+        index = self.monitor.indexOf(self.monitor.health)
+        self.monitor.setTabText(index, f"Health ⚠ {count}" if count else "Health")
         for warning in event.warnings:
             # Log each kind of problem of a node once per run, not at every sample.
             key = (warning.split(":", 1)[0], "dead" in warning, "vanished" in warning)
@@ -344,6 +347,8 @@ class TrainingController(QObject):
             worker.deleteLater()
         thread.deleteLater()
         self._set_state("idle")
+        if self.record is not None and self.record.status == "completed":
+            self.panel.set_progress(1.0, self.panel.progress_label.text(), "100% · done")
         elapsed = _clock(time.perf_counter() - self._started_at)
         when = self.record.started.strftime("%H:%M:%S") if self.record else ""
         self.panel.show_banner(

@@ -3,14 +3,16 @@ clean stop when the window closes."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QToolBar
 
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.controller import TrainingController
 
 _AREA = Qt.DockWidgetArea
+MONITOR_HEIGHT = 380
+"""Height the monitor dock grows to when training starts (the curves need room)."""
 
 
 class WindowCloseGuard(QObject):
@@ -41,12 +43,32 @@ class WindowCloseGuard(QObject):
         return True
 
 
+def glyph_icon(kind: str) -> QIcon:
+    """A drawn icon for actions the shared icon set lacks: ``stop`` and ``pause``."""
+    pixmap = QPixmap(64, 64)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    if kind == "stop":
+        painter.setBrush(QColor("#e5534b"))
+        painter.drawRoundedRect(QRectF(14, 14, 36, 36), 6, 6)
+    else:
+        painter.setBrush(QColor("#d8dbe0"))
+        painter.drawRoundedRect(QRectF(16, 12, 11, 40), 3, 3)
+        painter.drawRoundedRect(QRectF(37, 12, 11, 40), 3, 3)
+    painter.end()
+    return QIcon(pixmap)
+
+
 def _action(
     window: QMainWindow, name: str, text: str, tip: str, shortcut: str = "", icon_name: str = ""
 ) -> QAction:
     action = QAction(text, window)
     action.setObjectName(f"action_{name}")
-    if icon_name:
+    if icon_name in ("stop", "pause"):
+        action.setIcon(glyph_icon(icon_name))
+    elif icon_name:
         action.setIcon(icon(icon_name))
     if shortcut:
         action.setShortcut(QKeySequence(shortcut))
@@ -85,6 +107,11 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     else:
         window.addDockWidget(_AREA.RightDockWidgetArea, panel_dock)
         window.addDockWidget(_AREA.BottomDockWidgetArea, monitor_dock)
+    summary = getattr(window, "summary_dock", None)
+    if isinstance(summary, QDockWidget):
+        # The curves need width: share the wide bottom-left slot with the summary table.
+        window.tabifyDockWidget(summary, monitor_dock)
+        summary.raise_()
     controller.panel_dock, controller.monitor_dock = panel_dock, monitor_dock
 
     actions = {
@@ -97,11 +124,21 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
             "run",
         ),
         "pause": _action(
-            window, "pause_training", "&Pause Training", "Pause after the current batch"
+            window,
+            "pause_training",
+            "&Pause Training",
+            "Pause after the current batch",
+            "",
+            "pause",
         ),
         "resume": _action(window, "resume_training", "Res&ume Training", "Continue a paused run"),
         "stop": _action(
-            window, "stop_training", "&Stop Training", "Stop after the current batch", "Shift+F5"
+            window,
+            "stop_training",
+            "&Stop Training",
+            "Stop after the current batch",
+            "Shift+F5",
+            "stop",
         ),
         "evaluate": _action(
             window, "evaluate", "&Evaluate on Test Split", "Evaluate the last trained model"
@@ -133,7 +170,7 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
         toolbar = window.addToolBar("Training")
         toolbar.setObjectName("training_toolbar")
     toolbar.addSeparator()
-    toolbar.addActions([actions["train"], actions["stop"]])
+    toolbar.addActions([actions["train"], actions["pause"], actions["stop"]])
 
     def on_state(state: str) -> None:
         actions["train"].setEnabled(state == "idle")
@@ -151,9 +188,11 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
 
 
 def _on_train(window: QMainWindow, controller: TrainingController) -> None:
-    dock = getattr(controller, "monitor_dock", None)
-    if dock is not None:
+    """Run > Train: bring the settings and the curves into view, then start."""
+    for dock in (controller.panel_dock, controller.monitor_dock):
         dock.show()
         dock.raise_()
-        controller.monitor.setCurrentWidget(controller.monitor.plot)
+    controller.monitor.setCurrentWidget(controller.monitor.plot)
+    if controller.monitor_dock.height() < MONITOR_HEIGHT:
+        window.resizeDocks([controller.monitor_dock], [MONITOR_HEIGHT], Qt.Orientation.Vertical)
     controller.start()

@@ -226,4 +226,5 @@ class HealthTable(QTableWidget):
                     )
                 if health.warnings:
                     item.setForeground(QColor("#ffa94d"))
+                    item.setToolTip("\n".join(health.warnings))
                 self.setItem(row, col, item)

@@ -26,6 +26,14 @@ _BG = "#1d1f22"
 _FG = "#a9aeb6"
 
 
+class _EpochAxis(pg.AxisItem):
+    """An axis of whole epochs: never a tick at 1.5."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        levels = [(s, o) for s, o in super().tickSpacing(minVal, maxVal, size) if s >= 1]
+        return levels or [(1.0, 0.0)]
+
+
 class _Series:
     """A growing (x, y) buffer with amortised O(1) appends."""
 
@@ -75,10 +83,14 @@ class LossPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
-        self.loss_plot = self._plot(0, 0, "Training loss", "step")
-        self.val_plot = self._plot(0, 1, "Validation loss", "epoch")
-        self.metric_plot = self._plot(1, 0, "Metric", "epoch")
+        self.loss_plot = self._plot(0, 0, "Training loss per step", "step")
+        self.val_plot = self._plot(0, 1, "Loss per epoch", "epoch")
+        self.metric_plot = self._plot(1, 0, "Metric per epoch", "epoch")
         self.lr_plot = self._plot(1, 1, "Learning rate", "step")
+        # Schedules (warm-up, cosine, step) read best on a log scale.
+        self.lr_plot.setLogMode(y=True)
+        for plot in (self.loss_plot, self.val_plot, self.metric_plot):
+            self._legend(plot)
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2)
         self._raw = _Series()
@@ -88,7 +100,7 @@ class LossPlot(QWidget):
         self._train_epoch_loss = _Series()
         self._metrics: dict[str, _Series] = {}
         self._average, self._correction = 0.0, 1.0
-        self.raw_curve = self.loss_plot.plot(pen=pg.mkPen("#3d7bd955", width=1), name="raw")
+        self.raw_curve = self.loss_plot.plot(pen=pg.mkPen("#6fa8ff60", width=1), name="raw")
         self.smooth_curve = self.loss_plot.plot(pen=pg.mkPen("#6fa8ff", width=2), name="smoothed")
         self.lr_curve = self.lr_plot.plot(pen=pg.mkPen("#e0a526", width=2))
         symbol = {"symbol": "o", "symbolSize": 6}
@@ -107,17 +119,25 @@ class LossPlot(QWidget):
         self.timer.start()
 
     def _plot(self, row: int, col: int, title: str, x_label: str) -> pg.PlotItem:
-        plot = self.graphics.addPlot(row=row, col=col)
-        plot.setTitle(f"<span style='color:#c2c6cc;font-size:10pt'>{title}</span>")
-        plot.showGrid(x=True, y=True, alpha=0.15)
-        plot.setLabel("bottom", x_label, color=_FG)
-        for axis in ("left", "bottom"):
-            plot.getAxis(axis).setTextPen(_FG)
-            plot.getAxis(axis).setPen("#3a3d43")
+        axis = {"bottom": _EpochAxis(orientation="bottom")} if x_label == "epoch" else {}
+        plot = self.graphics.addPlot(row=row, col=col, axisItems=axis)
+        plot.setTitle(f"<span style='color:#c2c6cc;font-size:9pt'>{title}</span>", size="9pt")
+        plot.showGrid(x=True, y=True, alpha=0.12)
+        for name in ("left", "bottom"):
+            plot.getAxis(name).setTextPen(_FG)
+            plot.getAxis(name).setPen("#3a3d43")
+        plot.getAxis("left").setWidth(44)
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
-        plot.addLegend(offset=(-8, 8), labelTextColor=_FG, brush="#25272bcc")
+        plot.setMenuEnabled(False)
         return plot
+
+    def _legend(self, plot: pg.PlotItem) -> None:
+        if plot.legend is None:
+            legend = plot.addLegend(
+                offset=(-4, 4), labelTextColor=_FG, labelTextSize="8pt", brush="#1d1f22c0"
+            )
+            legend.setColumnCount(2)
 
     # ---------------------------------------------------------------- data
     @property
@@ -172,7 +192,9 @@ class LossPlot(QWidget):
             extra = {"symbol": "o", "symbolSize": 6, "symbolBrush": "#63d297"} if validation else {}
             self._metric_curves[key] = self.metric_plot.plot(pen=pen, name=key, **extra)
             self.metric_plot.setTitle(
-                f"<span style='color:#c2c6cc;font-size:10pt'>{key.split(' ', 1)[1].title()}</span>"
+                f"<span style='color:#c2c6cc;font-size:9pt'>"
+                f"{key.split(' ', 1)[1].replace('_', ' ').capitalize()} per epoch</span>",
+                size="9pt",
             )
         return self._metrics[key]
 
@@ -181,7 +203,8 @@ class LossPlot(QWidget):
         """Draw past runs as thin dashed curves behind the current one (empty: none)."""
         for plot, item in self._overlay_items:
             plot.removeItem(item)
-            plot.legend.removeItem(item)
+            if plot.legend is not None:
+                plot.legend.removeItem(item)
         self._overlay_items.clear()
         for index, record in enumerate(records):
             color = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]

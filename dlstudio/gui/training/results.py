@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from dlstudio.gui.training.evaluation import Predictions, SamplePrediction
 
+IMAGE_CARD_WIDTH = 84
+TEXT_CARD_WIDTH = 220
 _GOOD = "#63d297"
 _BAD = "#f07b74"
 
@@ -51,7 +53,8 @@ class ConfusionMatrixView(QWidget):
         self.table.setStyleSheet("QTableWidget { background: #1d1f22; gridline-color: #1d1f22; }")
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-            header.setMinimumSectionSize(22)
+            header.setMinimumSectionSize(14)
+            header.setDefaultSectionSize(22)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
@@ -77,9 +80,10 @@ class ConfusionMatrixView(QWidget):
         names = predictions.class_names
         accuracy = float(np.trace(counts)) / max(1, int(counts.sum()))
         self.title.setText(
-            f"<b>Confusion matrix</b> on the {predictions.split} split: {int(counts.sum())} "
-            f"samples, {accuracy:.1%} on the diagonal. Rows: true class; columns: predicted."
+            f"<b>Confusion matrix</b> · {predictions.split} · {int(counts.sum())} samples · "
+            f"{accuracy:.1%} correct"
         )
+        self.title.setToolTip("Rows: true class; columns: predicted class. Blue: right answers.")
         self.table.clear()
         self.table.setRowCount(len(names))
         self.table.setColumnCount(len(names))
@@ -173,9 +177,23 @@ class SamplePredictions(QScrollArea):
             hint.setProperty("role", "dim")
             self._grid.addWidget(hint, 0, 0)
             return
-        columns = 8 if any(s.image is not None for s in predictions.samples) else 3
-        for index, sample in enumerate(predictions.samples):
+        for sample in predictions.samples:
             card = _SampleCard(sample, self._inner)
-            card.setFixedWidth(92 if sample.image is not None else 220)
+            card.setFixedWidth(IMAGE_CARD_WIDTH if sample.image is not None else TEXT_CARD_WIDTH)
             self.cards.append(card)
+        self._reflow()
+
+    def _reflow(self) -> None:
+        """Place the cards in as many columns as the width allows."""
+        if not self.cards:
+            return
+        spacing = self._grid.spacing()
+        width = self.cards[0].width() + spacing
+        columns = max(1, (self.viewport().width() - spacing) // width)
+        for index, card in enumerate(self.cards):
+            self._grid.removeWidget(card)
             self._grid.addWidget(card, index // columns, index % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._reflow()
