@@ -1,0 +1,354 @@
+"""The main window: the canvas in the middle, panels around it, menus, toolbar and status bar.
+
+Layout: layer palette on the left; properties and code preview tabbed on the right (the training
+panel joins them through :meth:`MainWindow.add_side_dock`); problems and summary at the bottom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+
+from dlstudio.analysis import AnalysisResult, Diagnostic
+from dlstudio.analysis.fixes import command_for_fix
+from dlstudio.core import DLStudioError
+from dlstudio.gui.canvas import GraphScene, GraphView
+from dlstudio.gui.document import Document
+from dlstudio.gui.exports import ExportActions
+from dlstudio.gui.panels import (
+    CodePreview,
+    LayerPalette,
+    ProblemsPanel,
+    PropertiesPanel,
+    SummaryTable,
+)
+from dlstudio.gui.project_files import ProjectFiles
+from dlstudio.gui.recovery import AUTOSAVE_DELAY_MS, Autosaver, RecoveryStore, app_settings
+from dlstudio.gui.theme import icon
+from dlstudio.gui.window_actions import WindowActions, build_actions
+
+_AREA = Qt.DockWidgetArea
+READABLE_ZOOM = 0.5
+"""Below this zoom node labels get hard to read: large graphs open at OPENING_ZOOM instead."""
+OPENING_ZOOM = 0.8
+
+
+class MainWindow(QMainWindow):
+    """One document, its canvas and its panels."""
+
+    def __init__(
+        self,
+        document: Document | None = None,
+        *,
+        autosave_delay_ms: int = AUTOSAVE_DELAY_MS,
+        recovery: RecoveryStore | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("main_window")
+        self.setWindowIcon(icon("app"))
+        self.document = document or Document()
+        self.scene = GraphScene(self.document, self)
+        self.view = GraphView(self.scene, self)
+        self.setCentralWidget(self.view)
+        self.autosaver = Autosaver(self.document, recovery, autosave_delay_ms, self)
+        self.files = ProjectFiles(self.document, self, self.autosaver)
+        self.exports = ExportActions(self.document, self, lambda: self.scene)
+        self.main_toolbar = None
+        self._build_panels()
+        self.actions: WindowActions = build_actions(self)
+        self._build_status_bar()
+        self._connect_signals()
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
+        self.setAcceptDrops(True)
+        self.resize(1440, 900)
+        self._on_files_recent_changed(self.files.recent_files())
+        self._on_document_state_changed()
+        self._on_document_analysis_ready(self.document.analysis)
+
+    # ------------------------------------------------------------- building
+    def _dock(self, title: str, name: str, widget: QWidget, area: _AREA) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_panels(self) -> None:
+        self.palette_panel = LayerPalette(self)
+        self.properties = PropertiesPanel(self.document, self)
+        self.code_preview = CodePreview(self.document, self)
+        self.problems = ProblemsPanel(self.document, self)
+        self.summary = SummaryTable(self.document, self)
+        self.palette_dock = self._dock(
+            "Layers", "palette", self.palette_panel, _AREA.LeftDockWidgetArea
+        )
+        self.properties_dock = self._dock(
+            "Properties", "properties", self.properties, _AREA.RightDockWidgetArea
+        )
+        self.code_dock = self._dock("Code", "code", self.code_preview, _AREA.RightDockWidgetArea)
+        self.problems_dock = self._dock(
+            "Problems", "problems", self.problems, _AREA.BottomDockWidgetArea
+        )
+        self.summary_dock = self._dock(
+            "Summary", "summary", self.summary, _AREA.BottomDockWidgetArea
+        )
+        self.tabifyDockWidget(self.properties_dock, self.code_dock)
+        self.properties_dock.raise_()
+        self.splitDockWidget(self.summary_dock, self.problems_dock, Qt.Orientation.Horizontal)
+        # Side panels run the full height; the bottom panels share the canvas's width.
+        self.setCorner(Qt.Corner.BottomLeftCorner, _AREA.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, _AREA.RightDockWidgetArea)
+        self._sized = False
+
+    def apply_default_sizes(self) -> None:
+        """Give the docks their default proportions for the current window size."""
+        width, height = max(self.width(), 800), max(self.height(), 600)
+        across = Qt.Orientation.Horizontal
+        side = int(width * 0.24)
+        self.resizeDocks([self.palette_dock, self.properties_dock], [210, side], across)
+        self.resizeDocks([self.summary_dock], [int(height * 0.26)], Qt.Orientation.Vertical)
+        bottom = width - 210 - side
+        self.resizeDocks(
+            [self.summary_dock, self.problems_dock], [int(bottom * 0.6), int(bottom * 0.4)], across
+        )
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._sized:  # once, when the real window size is known
+            self._sized = True
+            self.apply_default_sizes()
+            # Again once the docks have their first geometry: nested splits ignore sizes
+            # given before they were laid out.
+            QTimer.singleShot(0, self.apply_default_sizes)
+
+    def _build_status_bar(self) -> None:
+        self.params_label = QLabel(self)
+        self.problems_label = QLabel(self)
+        for label in (self.problems_label, self.params_label):
+            label.setContentsMargins(8, 0, 8, 0)
+            self.statusBar().addPermanentWidget(label)
+        panels = self.actions.menus["panels"]
+        for dock in (
+            self.palette_dock,
+            self.properties_dock,
+            self.code_dock,
+            self.summary_dock,
+            self.problems_dock,
+        ):
+            panels.addAction(dock.toggleViewAction())
+
+    def _connect_signals(self) -> None:
+        doc = self.document
+        doc.state_changed.connect(self._on_document_state_changed)
+        doc.reset.connect(self._on_document_reset)
+        doc.analysis_ready.connect(self._on_document_analysis_ready)
+        doc.edit_refused.connect(self._on_status_message)
+        self.scene.selection_changed_ids.connect(self._on_scene_selection_changed)
+        self.scene.status_message.connect(self._on_status_message)
+        self.palette_panel.layer_activated.connect(self._on_palette_layer_activated)
+        self.summary.node_activated.connect(self.focus_node)
+        self.problems.node_activated.connect(self.focus_node)
+        self.problems.fix_requested.connect(self._on_problems_fix_requested)
+        self.problems.counts_changed.connect(self._on_problems_counts_changed)
+        self.files.message.connect(self._on_status_message)
+        self.files.recent_changed.connect(self._on_files_recent_changed)
+        self.exports.started.connect(self._on_status_message)
+        self.exports.finished.connect(self._on_status_message)
+        self.autosaver.failed.connect(self._on_status_message)
+
+    # ------------------------------------------------------------ extension
+    def add_side_dock(self, dock: QDockWidget, area: _AREA = _AREA.RightDockWidgetArea) -> None:
+        """Add a tool panel (the training panel): right side, tabbed with properties and code."""
+        self.addDockWidget(area, dock)
+        if area == _AREA.RightDockWidgetArea:
+            self.tabifyDockWidget(self.code_dock, dock)
+        self.actions.menus["panels"].addAction(dock.toggleViewAction())
+
+    @property
+    def run_menu(self):
+        """The Run menu, where training actions go (after the separator)."""
+        return self.actions.menus["run"]
+
+    # -------------------------------------------------------------- commands
+    def add_layer_at_center(self, type_id: str) -> str | None:
+        """Add a layer in the middle of the visible canvas; its node id."""
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        return self.scene.add_layer(type_id, centre)
+
+    def focus_node(self, node_id: str) -> None:
+        """Select a node and bring it into view."""
+        self.scene.select_nodes([node_id])
+        if hasattr(self.view, "center_on_node"):
+            self.view.center_on_node(node_id)
+        else:
+            item = self.scene.node_item(node_id)
+            if item is not None:
+                self.view.ensureVisible(item, 80, 80)
+
+    def fit_view(self) -> None:
+        """Zoom so the whole graph is visible."""
+        self.view.fit_all()
+
+    def frame_start(self) -> None:
+        """Show a freshly opened graph: all of it when that stays readable, otherwise its
+        beginning (the inputs) at a readable zoom, as a reader starts at the top."""
+        rect = self.scene.nodes_rect()
+        self.view.fit_all()
+        if rect.isEmpty() or self.view.zoom() >= READABLE_ZOOM:
+            return
+        self.view.set_zoom(OPENING_ZOOM)
+        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        x = (
+            rect.center().x()
+            if visible.width() >= rect.width()
+            else rect.left() + visible.width() / 2 - 40
+        )
+        y = (
+            rect.center().y()
+            if visible.height() >= rect.height()
+            else rect.top() + visible.height() / 2 - 40
+        )
+        self.view.centerOn(x, y)
+
+    def do_auto_layout(self, direction: str) -> None:
+        """Arrange the graph top-to-bottom ("TB") or left-to-right ("LR"), then fit it."""
+        if self.scene.flow != direction:
+            self.scene.set_flow(direction)
+        self.scene.auto_layout(direction)
+        self.fit_view()
+
+    def do_check_model(self) -> None:
+        """Re-run the analysis and show the problems panel."""
+        self.document.reanalyze()
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+
+    def apply_fix(self, diagnostic: Diagnostic) -> bool:
+        """Apply the diagnostic's first suggested fix as one undoable edit."""
+        if hasattr(self.scene, "apply_fix"):
+            return bool(self.scene.apply_fix(diagnostic))
+        if diagnostic.node_id is None or not diagnostic.fixes:
+            return False
+        try:
+            command = command_for_fix(self.document.graph, diagnostic.node_id, diagnostic.fixes[0])
+        except DLStudioError as exc:
+            self._on_status_message(str(exc))
+            return False
+        return self.document.push(command)
+
+    # ----------------------------------------------------------------- slots
+    def _on_document_state_changed(self) -> None:
+        doc = self.document
+        self.setWindowTitle(f"{doc.display_name}[*] — DL Studio")
+        self.setWindowModified(doc.is_modified)
+        stack = doc.undo_stack
+        self.actions.undo.setEnabled(stack.can_undo)
+        self.actions.redo.setEnabled(stack.can_redo)
+        self.actions.undo.setText(f"&Undo {stack.undo_text}" if stack.can_undo else "&Undo")
+        self.actions.redo.setText(f"&Redo {stack.redo_text}" if stack.can_redo else "&Redo")
+
+    def _on_document_reset(self) -> None:
+        # Queued: the scene rebuilds its items on the same signal.
+        QTimer.singleShot(0, self.frame_start)
+
+    def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
+        self.params_label.setText(f"{result.total_params:,} parameters")
+
+    def _on_problems_counts_changed(self, errors: int, warnings: int) -> None:
+        title = "Problems" + (f" ({errors + warnings})" if errors + warnings else "")
+        self.problems_dock.setWindowTitle(title)
+        if errors:
+            self.problems_label.setText(f"<span style='color:#f07b74'>● {errors} error(s)</span>")
+        elif warnings:
+            self.problems_label.setText(
+                f"<span style='color:#e0a526'>● {warnings} warning(s)</span>"
+            )
+        else:
+            self.problems_label.setText("<span style='color:#63d297'>● ready</span>")
+
+    def _on_scene_selection_changed(self, ids: list[str]) -> None:
+        self.properties.set_selection(ids)
+        if len(ids) == 1:
+            row = self.summary.row_of(ids[0])
+            if row >= 0:
+                self.summary.table.selectRow(row)
+
+    def _on_palette_layer_activated(self, type_id: str) -> None:
+        if self.add_layer_at_center(type_id) is not None:
+            self.view.setFocus()
+
+    def _on_problems_fix_requested(self, diagnostic: Diagnostic) -> None:
+        self.apply_fix(diagnostic)
+
+    def _on_status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    def _on_files_recent_changed(self, recent: list[str]) -> None:
+        menu = self.actions.menus["recent"]
+        menu.clear()
+        for path in recent:
+            action = menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.files.open_path(p))
+        if recent:
+            menu.addSeparator()
+            menu.addAction("Clear Recent Files", self.files.clear_recent)
+        menu.setEnabled(bool(recent))
+
+    # ------------------------------------------------------------ Qt events
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_project(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = _dropped_project(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.files.open_path(path)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        self.autosaver.timer.stop()
+        self.autosaver.store.remove()
+        settings = app_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        event.accept()
+
+    def restore_layout(self) -> None:
+        """Restore the window's size and dock layout from the last session."""
+        settings = app_settings()
+        geometry = settings.value("window/geometry")
+        state = settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray) and self.restoreState(state):
+            self._sized = True  # keep the user's dock sizes
+
+
+def _dropped_project(event: QDragEnterEvent | QDropEvent) -> Path | None:
+    data = event.mimeData()
+    if not data.hasUrls():
+        return None
+    for url in data.urls():
+        if url.isLocalFile() and url.toLocalFile().lower().endswith(".json"):
+            return Path(url.toLocalFile())
+    return None

@@ -1,0 +1,98 @@
+"""The problems list: every diagnostic with its severity icon; click to go to the node, "Fix" to
+apply the first suggested repair."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QWidget,
+)
+
+from dlstudio.analysis import AnalysisResult, Diagnostic
+from dlstudio.gui.document import Document
+from dlstudio.gui.theme import icon, severity_icon
+
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_DIAG_ROLE = Qt.ItemDataRole.UserRole
+
+
+class ProblemsPanel(QTreeWidget):
+    """Diagnostics of the latest analysis, errors first."""
+
+    node_activated = Signal(str)
+    """The node id of the problem the user clicked."""
+    fix_requested = Signal(object)
+    """A :class:`Diagnostic` whose first fix the user asked to apply."""
+    counts_changed = Signal(int, int)
+    """(errors, warnings), for the dock title and the status bar."""
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.setColumnCount(3)
+        self.setHeaderLabels(("Problem", "Layer", ""))
+        self.setRootIsDecorated(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(True)  # messages name every offending value: show them whole
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.itemClicked.connect(self._on_item_clicked)
+        self.diagnostics: list[Diagnostic] = []
+        document.analysis_ready.connect(self._on_document_analysis_ready)
+        self._on_document_analysis_ready(document.analysis)
+
+    def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
+        graph = self.document.graph
+        self.diagnostics = sorted(
+            result.diagnostics, key=lambda d: _SEVERITY_ORDER.get(d.severity, 3)
+        )
+        self.clear()
+        for diagnostic in self.diagnostics:
+            node_name = ""
+            if diagnostic.node_id and diagnostic.node_id in graph:
+                node_name = graph.node(diagnostic.node_id).name
+            item = QTreeWidgetItem(self, [diagnostic.message, node_name, ""])
+            item.setIcon(0, severity_icon(diagnostic.severity))
+            item.setToolTip(0, diagnostic.message)
+            item.setData(0, _DIAG_ROLE, diagnostic)
+            if diagnostic.fixes and diagnostic.node_id:
+                self.setItemWidget(item, 2, self._fix_button(diagnostic))
+        if not self.diagnostics:
+            item = QTreeWidgetItem(self, ["No problems: ready to train and export."])
+            item.setIcon(0, icon("ok"))
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        errors = sum(d.is_error for d in self.diagnostics)
+        warnings = sum(d.severity == "warning" for d in self.diagnostics)
+        self.counts_changed.emit(errors, warnings)
+
+    def _fix_button(self, diagnostic: Diagnostic) -> QWidget:
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(2, 0, 2, 0)
+        button = QPushButton("Fix")
+        button.setObjectName("fix_button")
+        button.setToolTip(diagnostic.fixes[0].label)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.clicked.connect(lambda: self.fix_requested.emit(diagnostic))
+        row.addWidget(button)
+        return holder
+
+    def fix_button_for(self, row: int) -> QPushButton | None:
+        """The Fix button of row ``row`` (None when that problem has no fix)."""
+        holder = self.itemWidget(self.topLevelItem(row), 2)
+        return holder.findChild(QPushButton) if holder is not None else None
+
+    def _on_item_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        diagnostic = item.data(0, _DIAG_ROLE)
+        if isinstance(diagnostic, Diagnostic) and diagnostic.node_id:
+            self.node_activated.emit(diagnostic.node_id)

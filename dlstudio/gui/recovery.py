@@ -1,0 +1,144 @@
+"""Autosave and crash recovery: a recovery copy of unsaved work, written atomically a few
+seconds after a change, removed on a clean save or close, offered again at the next start.
+
+The folder is ``$DLSTUDIO_DATA_DIR/recovery`` when that variable is set (tests), otherwise the
+platform's application data folder (``QStandardPaths.AppDataLocation``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
+
+from dlstudio.core import dumps_project
+from dlstudio.core.serialization import write_text_atomic
+from dlstudio.gui.document import Document
+
+AUTOSAVE_DELAY_MS = 3000
+"""Longest time unsaved work goes without a recovery copy."""
+DATA_DIR_ENV = "DLSTUDIO_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """Where DL Studio keeps recovery copies (and, with ``DLSTUDIO_DATA_DIR``, its settings)."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override)
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(location or Path.home() / ".dlstudio")
+
+
+def app_settings() -> QSettings:
+    """The settings store (an ini file in the data dir when ``DLSTUDIO_DATA_DIR`` is set, so tests
+    never touch the user's real settings)."""
+    if os.environ.get(DATA_DIR_ENV):
+        return QSettings(str(data_dir() / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings("DLStudio", "DL Studio")
+
+
+@dataclass(frozen=True)
+class RecoveryFile:
+    """A recovery copy left behind by an earlier session, and the file it was a copy of."""
+
+    path: Path
+    original: Path | None
+    mtime: float
+
+
+class RecoveryStore:
+    """This session's recovery file, and those left by sessions that did not end cleanly."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or data_dir() / "recovery"
+        self.path = self.folder / f"session-{os.getpid()}-{id(self):x}.json"
+
+    def write(self, document: Document) -> Path:
+        """Write the recovery copy atomically (a crash mid-write leaves the previous copy)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.path, dumps_project(document.graph))
+        write_text_atomic(self._origin_path(self.path), str(document.path or ""))
+        return self.path
+
+    def remove(self) -> None:
+        """Forget this session's copy (the work was saved or knowingly discarded)."""
+        for path in (self.path, self._origin_path(self.path)):
+            path.unlink(missing_ok=True)
+
+    def leftovers(self) -> list[RecoveryFile]:
+        """Copies left by other sessions, newest first."""
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in self.folder.glob("session-*.json"):
+            if path == self.path:
+                continue
+            origin = self._origin_path(path)
+            try:
+                text = origin.read_text(encoding="utf-8").strip() if origin.exists() else ""
+                found.append(RecoveryFile(path, Path(text) if text else None, path.stat().st_mtime))
+            except OSError:
+                continue
+        return sorted(found, key=lambda r: r.mtime, reverse=True)
+
+    def discard(self, recovery: RecoveryFile) -> None:
+        """Delete a leftover copy."""
+        for path in (recovery.path, self._origin_path(recovery.path)):
+            path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _origin_path(path: Path) -> Path:
+        return path.with_suffix(".origin")
+
+
+class Autosaver(QObject):
+    """Writes the document's recovery copy at most ``delay_ms`` after an unsaved change."""
+
+    saved = Signal(object)
+    """The recovery file's path, after each write."""
+    failed = Signal(str)
+    """Why a recovery copy could not be written (disk full...), for the status bar."""
+
+    def __init__(
+        self,
+        document: Document,
+        store: RecoveryStore | None = None,
+        delay_ms: int = AUTOSAVE_DELAY_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.store = store or RecoveryStore()
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(delay_ms)
+        self.timer.timeout.connect(self.save_now)
+        document.state_changed.connect(self._on_document_state_changed)
+        document.graph_event.connect(self._on_document_graph_event)
+
+    def _on_document_state_changed(self) -> None:
+        if not self.document.is_modified:
+            self.timer.stop()
+            self.store.remove()
+        elif not self.timer.isActive():
+            # Not restarted on every change: continuous editing still gets a copy every few s.
+            self.timer.start()
+
+    def _on_document_graph_event(self, _event: object) -> None:
+        if self.document.is_modified and not self.timer.isActive():
+            self.timer.start()
+
+    def save_now(self) -> None:
+        """Write the recovery copy now if there is unsaved work."""
+        self.timer.stop()
+        if not self.document.is_modified:
+            self.store.remove()
+            return
+        try:
+            path = self.store.write(self.document)
+        except OSError as exc:
+            self.failed.emit(f"Autosave failed: {exc}")
+            return
+        self.saved.emit(path)

@@ -1,0 +1,218 @@
+"""The main window's actions, menus and toolbar, in one table-like place.
+
+Actions call the window's small ``do_*`` methods, so menus, toolbar, shortcuts and tests share
+one path to every command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QToolBar
+
+from dlstudio.gui.theme import icon
+
+if TYPE_CHECKING:
+    from dlstudio.gui.main_window import MainWindow
+
+Key = QKeySequence.StandardKey
+
+
+@dataclass
+class WindowActions:
+    """Every QAction of the window by name (``actions.undo``), plus the menus."""
+
+    by_name: dict[str, QAction] = field(default_factory=dict)
+    menus: dict[str, QMenu] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> QAction:
+        try:
+            return self.__dict__["by_name"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _action(
+    window: MainWindow,
+    actions: WindowActions,
+    name: str,
+    text: str,
+    slot,
+    shortcut: QKeySequence | Key | str | None = None,
+    icon_name: str | None = None,
+    tip: str = "",
+    checkable: bool = False,
+) -> QAction:
+    action = QAction(text, window)
+    action.setObjectName(f"action_{name}")
+    if icon_name:
+        action.setIcon(icon(icon_name))
+    if shortcut is not None:
+        if isinstance(shortcut, Key):
+            action.setShortcuts(QKeySequence.keyBindings(shortcut))
+        else:
+            action.setShortcut(QKeySequence(shortcut))
+    tip = tip or text.replace("&", "").rstrip(".…")
+    if action.shortcut().toString():
+        tip += f" ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    action.setCheckable(checkable)
+    if checkable:
+        action.toggled.connect(slot)
+    else:
+        action.triggered.connect(lambda _checked=False: slot())
+    actions.by_name[name] = action
+    return action
+
+
+def build_actions(window: MainWindow) -> WindowActions:
+    """Create the window's actions, menus and main toolbar."""
+    a = WindowActions()
+    files = window.files
+    exports = window.exports
+    _action(window, a, "new", "&New", files.new, Key.New, "new", "New empty model")
+    _action(
+        window,
+        a,
+        "new_template",
+        "New from &Template…",
+        files.new_from_template_dialog,
+        "Ctrl+Shift+N",
+        "template",
+        "New model from a template",
+    )
+    _action(window, a, "open", "&Open…", files.open_dialog, Key.Open, "open", "Open a project")
+    _action(window, a, "save", "&Save", files.save, Key.Save, "save", "Save the project")
+    _action(window, a, "save_as", "Save &As…", files.save_as, Key.SaveAs)
+    _action(window, a, "quit", "&Quit", window.close, Key.Quit)
+    _action(
+        window,
+        a,
+        "export_onnx",
+        "&ONNX…",
+        exports.export_onnx,
+        None,
+        "export",
+        "Export to ONNX with a parity check",
+    )
+    _action(window, a, "export_python", "&Python Code…", exports.export_python, None, "code")
+    _action(window, a, "export_weights", "&Weights…", exports.export_weights)
+    _action(window, a, "export_image", "P&icture (PNG/SVG)…", exports.export_image, None, "image")
+
+    _action(window, a, "undo", "&Undo", window.document.undo, Key.Undo, "undo")
+    _action(window, a, "redo", "&Redo", window.document.redo, Key.Redo, "redo")
+    # The canvas owns its editing actions (shortcuts active while it has focus, so typing in a
+    # panel never deletes nodes); the window lists them in its menus and toolbar.
+    view_icons = {
+        "cut": "cut",
+        "copy": "copy",
+        "paste": "paste",
+        "duplicate": "duplicate",
+        "delete": "delete",
+        "fit": "fit",
+        "zoom_in": "zoom-in",
+        "zoom_out": "zoom-out",
+        "snap": "grid",
+        "auto_layout": "layout-tb",
+    }
+    for name, action in window.view.edit_actions.items():
+        if name in view_icons:
+            action.setIcon(icon(view_icons[name]))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        tip = action.text().replace("&", "").rstrip(".…")
+        action.setToolTip(f"{tip} ({keys})" if keys else tip)
+        a.by_name[name] = action
+    _action(
+        window,
+        a,
+        "layout_tb",
+        "Layout Top to &Bottom",
+        lambda: window.do_auto_layout("TB"),
+        None,
+        "layout-tb",
+        "Arrange the layers top to bottom",
+    )
+    _action(
+        window,
+        a,
+        "layout_lr",
+        "Layout Left to &Right",
+        lambda: window.do_auto_layout("LR"),
+        None,
+        "layout-lr",
+        "Arrange the layers left to right",
+    )
+    _action(
+        window,
+        a,
+        "check",
+        "&Check Model",
+        window.do_check_model,
+        "F7",
+        "check",
+        "Analyse the model and show its problems",
+    )
+    _build_menus(window, a)
+    _build_toolbar(window, a)
+    return a
+
+
+def _build_menus(window: MainWindow, a: WindowActions) -> None:
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addActions([a.new, a.new_template, a.open])
+    a.menus["recent"] = file_menu.addMenu("Open &Recent")
+    file_menu.addSeparator()
+    file_menu.addActions([a.save, a.save_as])
+    file_menu.addSeparator()
+    file_menu.addAction(a.quit)
+
+    edit = bar.addMenu("&Edit")
+    edit.addActions([a.undo, a.redo])
+    edit.addSeparator()
+    edit.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
+    edit.addSeparator()
+    edit.addActions([a.select_all, a.rename])
+    edit.addSeparator()
+    edit.addActions([a.auto_layout, a.layout_tb, a.layout_lr, a.snap])
+
+    view = bar.addMenu("&View")
+    view.addActions([a.fit, a.zoom_in, a.zoom_out, a.zoom_reset])
+    view.addSeparator()
+    a.menus["panels"] = view.addMenu("&Panels")
+    a.menus["view"] = view
+
+    a.menus["run"] = run = bar.addMenu("&Run")
+    run.addAction(a.check)
+    run.addSeparator()
+    # The training panel adds its actions (Train, Stop...) below this separator.
+    a.menus["export"] = export_menu = bar.addMenu("E&xport")
+    export_menu.addActions([a.export_onnx, a.export_python, a.export_weights])
+    export_menu.addSeparator()
+    export_menu.addAction(a.export_image)
+    a.menus["help"] = bar.addMenu("&Help")
+
+
+def _build_toolbar(window: MainWindow, a: WindowActions) -> None:
+    bar = QToolBar("Main toolbar", window)
+    bar.setObjectName("main_toolbar")
+    bar.setIconSize(QSize(20, 20))
+    bar.setMovable(False)
+    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    bar.addActions([a.new, a.new_template, a.open, a.save])
+    bar.addSeparator()
+    bar.addActions([a.undo, a.redo])
+    bar.addSeparator()
+    bar.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
+    bar.addSeparator()
+    bar.addActions([a.layout_tb, a.layout_lr, a.snap])
+    bar.addSeparator()
+    bar.addActions([a.zoom_in, a.zoom_out, a.fit])
+    bar.addSeparator()
+    bar.addActions([a.check, a.export_onnx, a.export_python, a.export_image])
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+    window.main_toolbar = bar

@@ -1,0 +1,166 @@
+"""Files in the window: save/open round trip, bad files keep the work, recent files, the
+unsaved-changes prompt, dropping a file, autosave and crash recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from dlstudio.core import SetParam, dumps_project
+from dlstudio.gui.main_window import MainWindow
+from dlstudio.gui.recovery import RecoveryStore
+from tests.gui import fixtures_window
+from tests.gui.fixtures_window import TEMPLATES, answer_message_boxes
+
+window = fixtures_window.window
+data_dir = fixtures_window.data_dir
+
+LENET = next(p for p in TEMPLATES if p.stem == "lenet5")
+Button = QMessageBox.StandardButton
+
+
+def _edit(window: MainWindow) -> None:
+    conv = window.document.graph.node_by_name("conv1")
+    assert window.document.push(SetParam(conv.id, "out_channels", 8))
+
+
+def _save_dialog_returns(monkeypatch, path: Path) -> None:
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(path), ""))
+    )
+
+
+def test_save_as_then_open_round_trip(window, tmp_path, monkeypatch):
+    window.files.load_template(LENET, ask=False)
+    _edit(window)
+    assert window.isWindowModified()
+    target = tmp_path / "mine"
+    _save_dialog_returns(monkeypatch, target)
+    assert window.files.save()  # no path yet: Save asks where
+    saved = tmp_path / "mine.json"
+    assert window.document.path == saved and saved.exists()
+    assert not window.isWindowModified()
+    assert window.windowTitle().startswith("mine.json")
+    text = dumps_project(window.document.graph)
+
+    window.files.new()
+    assert len(window.document.graph) == 0
+    assert window.files.open_path(saved)
+    assert dumps_project(window.document.graph) == text
+    assert window.files.recent_files()[0] == str(saved.resolve())
+    recent_menu = window.actions.menus["recent"]
+    assert recent_menu.actions()[0].text() == "mine.json"
+
+
+def test_malformed_file_shows_error_and_keeps_work(window, tmp_path, monkeypatch):
+    window.files.load_template(LENET, ask=False)
+    _edit(window)
+    before = dumps_project(window.document.graph)
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"format": "dlstudio-project", "format_version": 1, "nodes": [{"id": 3}]}')
+    seen = answer_message_boxes(monkeypatch, Button.Ok)
+    assert not window.files.open_path(bad, ask=False)
+    assert len(seen) == 1
+    title, message = seen[0]
+    assert title == "Could not open file"
+    assert "broken.json" in message and "nodes" in message  # file and location
+    assert dumps_project(window.document.graph) == before
+    assert window.isWindowModified()
+
+
+def test_close_with_unsaved_changes_asks(window, monkeypatch):
+    window.files.load_template(LENET, ask=False)
+    _edit(window)
+    seen = answer_message_boxes(monkeypatch, Button.Cancel)
+    assert not window.close()
+    assert window.isVisible() and len(seen) == 1
+    assert "unsaved changes" in seen[0][1]
+    seen = answer_message_boxes(monkeypatch, Button.Discard)
+    assert window.close()
+
+
+def test_new_and_open_ask_before_discarding(window, monkeypatch, tmp_path):
+    window.files.load_template(LENET, ask=False)
+    _edit(window)
+    seen = answer_message_boxes(monkeypatch, Button.Cancel)
+    assert not window.files.new()
+    assert not window.files.open_path(LENET)
+    assert len(seen) == 2
+    assert window.document.graph.node_by_name("conv1").params["out_channels"] == 8
+    target = tmp_path / "kept.json"
+    _save_dialog_returns(monkeypatch, target)
+    seen = answer_message_boxes(monkeypatch, Button.Save)
+    assert window.files.new()
+    assert target.exists() and len(window.document.graph) == 0
+
+
+def test_dropping_a_json_file_opens_it(window, tmp_path):
+    copy = tmp_path / "dropped.json"
+    copy.write_text(LENET.read_text())
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(copy))])
+    target = window.view.viewport()  # dropped on the canvas, it still opens the file
+    args = (
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(QPoint(50, 50), *args)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(target, QDropEvent(QPointF(50, 50), *args))
+    assert window.document.path == copy
+    assert len(window.document.graph) > 0
+
+
+def test_autosave_writes_recovery_and_next_start_offers_it(window, qtbot, monkeypatch, data_dir):
+    window.files.load_template(LENET, ask=False)
+    with qtbot.waitSignal(window.autosaver.saved, timeout=5000) as saved:
+        _edit(window)
+    recovery = Path(saved.args[0])
+    assert recovery.parent == data_dir / "recovery" and recovery.exists()
+    edited = dumps_project(window.document.graph)
+    assert recovery.read_text() == edited
+
+    # A crash: the window never closes. The next start finds the copy and offers it.
+    seen = answer_message_boxes(monkeypatch, Button.Yes)
+    second = MainWindow(autosave_delay_ms=50)
+    qtbot.addWidget(second)
+    assert second.files.offer_recovery()
+    assert len(seen) == 1 and "Recover" in seen[0][0]
+    assert dumps_project(second.document.graph) == edited
+    assert second.isWindowModified()
+    assert not recovery.exists()  # taken over by the new session's own copy
+    second.document.undo_stack.set_clean()
+    second.close()
+
+
+def test_declining_recovery_deletes_the_copy(qtbot, monkeypatch, data_dir):
+    store = RecoveryStore()
+    crashed = MainWindow(autosave_delay_ms=50, recovery=store)
+    qtbot.addWidget(crashed)
+    crashed.files.load_template(LENET, ask=False)
+    _edit(crashed)
+    crashed.autosaver.save_now()
+    assert store.path.exists()
+    answer_message_boxes(monkeypatch, Button.No)
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert not second.files.offer_recovery()
+    assert not store.path.exists()
+    assert len(second.document.graph) == 0
+    crashed.document.undo_stack.set_clean()
+
+
+def test_clean_save_removes_recovery_copy(window, qtbot, tmp_path, monkeypatch):
+    window.files.load_template(LENET, ask=False)
+    with qtbot.waitSignal(window.autosaver.saved, timeout=5000):
+        _edit(window)
+    assert window.autosaver.store.path.exists()
+    _save_dialog_returns(monkeypatch, tmp_path / "saved.json")
+    assert window.files.save()
+    assert not window.autosaver.store.path.exists()

@@ -1,0 +1,182 @@
+"""Summary table, problems list, code preview, background work and picture/code export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QMessageBox
+
+from dlstudio.gui.exports import describe_parity
+from dlstudio.gui.panels.summary import human_bytes, human_count
+from dlstudio.gui.workers import run_in_thread
+from tests.gui import fixtures_window
+from tests.gui.fixtures_window import TEMPLATES, answer_message_boxes
+
+window = fixtures_window.window
+data_dir = fixtures_window.data_dir
+
+LENET = next(p for p in TEMPLATES if p.stem == "lenet5")
+
+
+def _break_lenet(window) -> str:
+    """Remove the Flatten so fc1 gets a 4-D tensor; returns fc1's id."""
+    graph = window.document.graph
+    flatten, pool2, fc1 = (graph.node_by_name(n) for n in ("flatten", "pool2", "fc1"))
+    window.scene.select_nodes([flatten.id])
+    assert window.scene.delete_selection()
+    assert window.scene.connect_ports((pool2.id, "out"), (fc1.id, "in"))
+    window.document.reanalyze()
+    return fc1.id
+
+
+def test_summary_rows_totals_and_click_selects(window, qtbot):
+    window.files.load_template(LENET, ask=False)
+    summary = window.summary
+    graph = window.document.graph
+    assert summary.table.rowCount() == len(graph) + 1
+    conv1 = graph.node_by_name("conv1")
+    row = summary.row_of(conv1.id)
+    assert summary.table.item(row, 2).text() == "(N, 6, 28, 28)"
+    assert summary.table.item(row, 3).text() == "156"
+    totals = summary.totals.text()
+    assert "61,706" in totals and "trainable" in totals and "frozen" in totals
+    assert "MACs" in totals and "batch 32" in totals
+    with qtbot.waitSignal(window.scene.selection_changed_ids):
+        summary.table.cellClicked.emit(row, 0)
+    assert window.scene.selected_node_ids() == [conv1.id]
+    assert window.properties.node_id == conv1.id
+
+
+def test_human_units():
+    assert human_count(999) == "999" and human_count(1_500_000) == "1.5 M"
+    assert human_bytes(512) == "512 B" and human_bytes(3 * 1024 * 1024) == "3.0 MiB"
+
+
+def test_problems_list_click_and_fix(window, qtbot):
+    window.files.load_template(LENET, ask=False)
+    assert window.problems.diagnostics == []
+    fc1 = _break_lenet(window)
+    problems = window.problems
+    errors = [d for d in problems.diagnostics if d.is_error]
+    assert errors and errors[0].node_id == fc1
+    assert "1 error" in window.problems_label.text()
+    assert window.problems_dock.windowTitle().startswith("Problems (")
+    item = problems.topLevelItem(0)
+    assert not item.icon(0).isNull()
+    problems.itemClicked.emit(item, 0)
+    assert window.scene.selected_node_ids() == [fc1]
+
+    code = window.code_preview
+    code.refresh()
+    assert "error" in code.toPlainText().splitlines()[0]
+
+    button = problems.fix_button_for(0)
+    assert button is not None and button.toolTip()
+    depth = len(window.document.undo_stack._done)
+    with qtbot.waitSignal(window.document.analysis_ready):
+        button.click()
+    assert len(window.document.undo_stack._done) == depth + 1  # one undoable step
+    assert not window.document.analysis.has_errors
+    assert any(n.type_id == "flatten" for n in window.document.graph)
+
+
+def test_code_preview_updates_after_edits_and_is_highlighted(window, qtbot):
+    code = window.code_preview
+    code.refresh()
+    assert "empty model" in code.toPlainText()
+    window.files.load_template(LENET, ask=False)
+    qtbot.waitUntil(lambda: "class " in code.toPlainText(), timeout=5000)
+    assert code.isReadOnly()
+    assert "nn.Conv2d(1, 6" in code.toPlainText().replace("in_channels=", "")
+    block = code.document().findBlockByNumber(0)
+    formats = block.layout().formats()
+    assert formats, "the docstring line is highlighted"
+    colours = {
+        f.format.foreground().color().name()
+        for b in range(code.document().blockCount())
+        for f in code.document().findBlockByNumber(b).layout().formats()
+    }
+    assert QColor("#c792ea").name() in colours  # keywords
+    conv1 = window.document.graph.node_by_name("conv1")
+    window.scene.select_nodes([conv1.id])
+    window.properties.editors["out_channels"].editor.setValue(10)
+    qtbot.waitUntil(lambda: "nn.Conv2d(1, 10" in code.toPlainText().replace("in_channels=", ""))
+
+
+def test_run_in_thread_reports_on_gui_thread(qtbot):
+    import threading
+
+    main = threading.get_ident()
+    seen: dict = {}
+
+    def work():
+        seen["worker"] = threading.get_ident()
+        return 42
+
+    handle = run_in_thread(work, lambda r: seen.update(result=r, done=threading.get_ident()))
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
+    assert seen["result"] == 42 and seen["done"] == main and seen["worker"] != main
+
+    def boom():
+        raise ValueError("bad shape")
+
+    handle = run_in_thread(boom, None, lambda e, tb: seen.update(error=str(e), tb=tb))
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
+    assert seen["error"] == "bad shape" and "ValueError" in seen["tb"]
+
+
+def test_export_picture_png_and_svg(window, tmp_path):
+    window.files.load_template(LENET, ask=False)
+    png = window.exports.export_image(tmp_path / "model.png")
+    svg = window.exports.export_image(tmp_path / "model.svg")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in svg.read_text()
+
+
+def test_export_python_runs_in_a_worker(window, qtbot, tmp_path):
+    window.files.load_template(LENET, ask=False)
+    handle = window.exports.export_python(tmp_path / "lenet.py")
+    with qtbot.waitSignal(handle.finished, timeout=60000):
+        pass
+    source = (tmp_path / "lenet.py").read_text()
+    assert "class " in source and "nn.Conv2d" in source
+
+
+def test_export_refuses_a_graph_with_errors(window, monkeypatch, tmp_path):
+    window.files.load_template(LENET, ask=False)
+    _break_lenet(window)
+    seen = answer_message_boxes(monkeypatch, QMessageBox.StandardButton.Ok)
+    assert window.exports.export_onnx(tmp_path / "x.onnx") is None
+    assert seen and "errors" in seen[0][0]
+
+
+@pytest.mark.slow
+def test_export_onnx_reports_parity(window, qtbot, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    window.files.load_template(LENET, ask=False)
+    seen = answer_message_boxes(monkeypatch, QMessageBox.StandardButton.Ok)
+    handle = window.exports.export_onnx(tmp_path / "lenet.onnx")
+    with qtbot.waitSignal(handle.finished, timeout=240000):
+        pass
+    assert Path(tmp_path / "lenet.onnx").exists()
+    title, text = seen[-1]
+    assert title == "ONNX export", text
+    assert "Exporter:" in text and "Max abs difference" in text and "batch size" in text
+
+
+def test_describe_parity_reads_a_report():
+    class Report:
+        exporter = "dynamo"
+        max_abs_diff = 1.2e-6
+        tolerance = 1e-4
+        checked_batch = 3
+        checked_seq_len = None
+        passed = True
+        message = ""
+
+    text = describe_parity(Report())
+    assert "dynamo" in text and "1.2e-06" in text and "batch size 3" in text and "OK" in text
