@@ -10,6 +10,8 @@ import torch
 from dlstudio.train.errors import TrainError
 
 _threads_configured = False
+# Torch's own default, read at import: a different count later means someone chose it on purpose.
+_TORCH_DEFAULT_THREADS = torch.get_num_threads()
 
 
 def _mps_available() -> bool:
@@ -48,17 +50,18 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def configure_cpu_threads() -> int:
-    """Set torch's intra-op threads once per process; respects OMP_NUM_THREADS when set.
+    """Set torch's intra-op threads once per process and return the count.
 
-    Torch defaults to every logical core; hyper-threads and a busy GUI thread make that slower
-    than the number of physical cores, which we approximate as half the logical ones (min 1).
+    Torch's default (one per physical core) is kept, less one core on machines with more than
+    four so the GUI thread stays responsive. A count set by OMP_NUM_THREADS or by an earlier
+    ``torch.set_num_threads`` call is left alone.
     """
     global _threads_configured
     if not _threads_configured:
         _threads_configured = True
-        if "OMP_NUM_THREADS" not in os.environ:
-            logical = os.cpu_count() or 1
-            torch.set_num_threads(max(1, logical // 2) if logical > 4 else logical)
+        chosen = torch.get_num_threads() != _TORCH_DEFAULT_THREADS
+        if "OMP_NUM_THREADS" not in os.environ and not chosen and _TORCH_DEFAULT_THREADS > 4:
+            torch.set_num_threads(_TORCH_DEFAULT_THREADS - 1)
     return torch.get_num_threads()
 
 

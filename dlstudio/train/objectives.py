@@ -66,36 +66,72 @@ def metrics_for(loss: str, metric: str, sequence: bool) -> list[str]:
 
 
 class MetricTracker:
-    """Sums of correct predictions and errors kept as device tensors; one sync in :meth:`result`."""
+    """Per-batch sums kept as device tensors; read back (one sync) only in :meth:`result`.
+
+    Appending a batch's sum to a list costs no extra device operation; lists are folded into one
+    tensor now and then so memory stays bounded.
+    """
+
+    _FOLD_AT = 256
 
     def __init__(self, names: list[str], loss: str, ignore_index: int = -100) -> None:
         self.names = list(names)
         self.loss = loss
         self.ignore_index = ignore_index
+        # Plain accuracy on class ids is by far the most common case: give it a short path.
+        self._plain_accuracy = self.names == ["accuracy"] and loss == "cross_entropy"
         self.reset()
 
     def reset(self) -> None:
         """Forget everything counted so far."""
-        self._sums: dict[str, torch.Tensor | float] = {n: 0.0 for n in self.names}
-        self._counts: dict[str, torch.Tensor | float] = {n: 0.0 for n in self.names}
+        self._sums: dict[str, list[torch.Tensor | float]] = {n: [] for n in self.names}
+        self._counts: dict[str, list[torch.Tensor | float]] = {n: [] for n in self.names}
 
     def state(self) -> dict[str, list[float]]:
         """Plain numbers for a checkpoint (syncs)."""
-        return {n: [float(self._sums[n]), float(self._counts[n])] for n in self.names}
+        return {n: [self._total(self._sums[n]), self._total(self._counts[n])] for n in self.names}
 
     def load_state(self, state: dict[str, list[float]]) -> None:
         """Continue counting from :meth:`state`."""
         for name, (total, count) in state.items():
             if name in self._sums:
-                self._sums[name], self._counts[name] = total, count
+                self._sums[name], self._counts[name] = [float(total)], [float(count)]
 
-    @torch.no_grad()
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
         """Count one batch (device operations only, no sync)."""
-        for name in self.names:
-            total, count = self._measure(name, output, target)
-            self._sums[name] = self._sums[name] + total
-            self._counts[name] = self._counts[name] + count
+        if self._plain_accuracy and target.dim() == 1:
+            sums = self._sums["accuracy"]
+            sums.append((output.argmax(dim=-1) == target).sum())
+            self._counts["accuracy"].append(target.shape[0])
+            if len(sums) >= self._FOLD_AT:
+                self._fold()
+            return
+        with torch.no_grad():
+            output = output.detach()
+            for name in self.names:
+                total, count = self._measure(name, output, target)
+                self._sums[name].append(total)
+                self._counts[name].append(count)
+        if len(self._sums[self.names[0]]) >= self._FOLD_AT:
+            self._fold()
+
+    def _fold(self) -> None:
+        for table in (self._sums, self._counts):
+            for name, parts in table.items():
+                tensors = [t for t in parts if isinstance(t, torch.Tensor)]
+                numbers = sum(float(t) for t in parts if not isinstance(t, torch.Tensor))
+                folded: list[torch.Tensor | float] = [numbers]
+                if tensors:
+                    folded.append(torch.stack([t.to(tensors[0].dtype) for t in tensors]).sum())
+                table[name] = folded
+
+    @staticmethod
+    def _total(parts: list[torch.Tensor | float]) -> float:
+        tensors = [t for t in parts if isinstance(t, torch.Tensor)]
+        total = sum(float(t) for t in parts if not isinstance(t, torch.Tensor))
+        if tensors:
+            total += float(torch.stack([t.double() for t in tensors]).sum())
+        return total
 
     def _measure(
         self, name: str, output: torch.Tensor, target: torch.Tensor
@@ -121,6 +157,6 @@ class MetricTracker:
         """Each metric's mean so far (one device sync)."""
         out = {}
         for name in self.names:
-            count = float(self._counts[name])
-            out[name] = float(self._sums[name]) / count if count else float("nan")
+            count = self._total(self._counts[name])
+            out[name] = self._total(self._sums[name]) / count if count else float("nan")
         return out

@@ -128,7 +128,9 @@ class Trainer:
         sequence = train.target.dim() >= 2 and cfg.loss == "cross_entropy"
         self._metric_names = metrics_for(cfg.loss, cfg.metric, sequence)
         self._train_metrics = MetricTracker(self._metric_names[:1], cfg.loss, cfg.ignore_index)
-        return self._place(train), (self._place(val) if val is not None and len(val) else None)
+        train = self._place(train)
+        self._data_on_device = train.target.device.type == self.device.type
+        return train, (self._place(val) if val is not None and len(val) else None)
 
     def _seed_everything(self, seed: int) -> None:
         random.seed(seed)
@@ -220,9 +222,9 @@ class Trainer:
 
     def _train_batch(self, train: DataSplit, index: torch.Tensor) -> None:
         p = self._progress
-        inputs = tuple(x[index] for x in train.inputs)
+        inputs = tuple([x[index] for x in train.inputs])
         target = train.target[index]
-        if self.device.type != train.target.device.type:
+        if not self._data_on_device:
             inputs = tuple(x.pin_memory().to(self.device, non_blocking=True) for x in inputs)
             target = target.pin_memory().to(self.device, non_blocking=True)
         try:
@@ -275,7 +277,7 @@ class Trainer:
             raise LayerFailure(exc, "backward") from exc
         if self._schedule_active:
             self.scheduler.step()
-        return loss.detach(), output.detach()
+        return loss.detach(), output
 
     def _retry_smaller(self) -> bool:
         """After running out of device memory: halve the batch and carry on, if allowed."""
