@@ -144,7 +144,7 @@ def mlp_mnist() -> LayerGraph:
         _training(
             dataset="digits",
             dataset_options={"resize": 28, "flatten": True},
-            epochs=30,
+            epochs=20,
             batch_size=32,
         ),
         "Vision",
@@ -178,7 +178,7 @@ def lenet5() -> LayerGraph:
         (the original used tanh-like units and average pooling, with the same parameter
         count). Trains on the built-in digits at 28x28 to about 97% in under a minute on a
         CPU.""",
-        _training(dataset="digits", dataset_options={"resize": 28}, epochs=15, batch_size=32),
+        _training(dataset="digits", dataset_options={"resize": 28}, epochs=10, batch_size=32),
         "Vision",
     )
 
@@ -292,7 +292,7 @@ def resnet_small() -> LayerGraph:
         BatchNorm after each convolution keeps training stable. Trains on the built-in digits
         at 28x28 to about 98% within a minute on a CPU; add blocks per stage to see how depth
         changes things.""",
-        _training(dataset="digits", dataset_options={"resize": 28}, epochs=10, batch_size=32),
+        _training(dataset="digits", dataset_options={"resize": 28}, epochs=6, batch_size=32),
         "Vision",
     )
 
@@ -340,7 +340,7 @@ def vit_tiny() -> LayerGraph:
             lr=0.002,
             weight_decay=0.01,
             schedule="cosine",
-            epochs=30,
+            epochs=15,
             batch_size=64,
         ),
         "Vision",
@@ -382,7 +382,7 @@ def lstm_classifier() -> LayerGraph:
             dataset="sentiment",
             dataset_options={"seq_len": SENTIMENT_LEN},
             lr=0.003,
-            epochs=10,
+            epochs=5,
             batch_size=32,
         ),
         "Sequences",
@@ -556,7 +556,7 @@ def transformer() -> LayerGraph:
             optimizer="adam",
             lr=0.001,
             warmup_steps=100,
-            epochs=10,
+            epochs=6,
             batch_size=64,
             grad_clip=1.0,
         ),
