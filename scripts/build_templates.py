@@ -635,6 +635,33 @@ def transformer_classifier() -> LayerGraph:
     )
 
 
+GPT_VOCAB = COPY_VOCAB
+"""gpt-mini's vocabulary: that of its default data set (see GPT_TRAINING)."""
+GPT_DESCRIPTION = """A decoder-only Transformer, the design of GPT (Radford et al., 2018),
+    in the spirit of nanoGPT: token embeddings plus learned position embeddings go through two
+    pre-norm blocks whose self-attention is causal (position t sees only positions up to t),
+    a final LayerNorm, and a Dense "language-model head" that scores the next token at every
+    position. Trained so that the output at position t predicts token t + 1, it becomes a
+    generator: feed it a prompt, take the most likely next token, append, repeat. About
+    106,000 parameters; the model reads up to 64 tokens. The default data set is only a
+    smoke test: the copy task without teacher forcing asks for the token just read at each
+    position, so the model learns it at once; it shows that the graph trains, not that it
+    models language. For the real thing, train it on next-token data (a text data set whose
+    target is the input shifted left by one)."""
+GPT_TRAINING = _training(
+    dataset="copy",
+    dataset_options={"seq_len": COPY_LEN, "symbols": 10, "teacher_forcing": False},
+    task="language_model",
+    metric="token_accuracy",
+    optimizer="adamw",
+    lr=0.001,
+    weight_decay=0.01,
+    epochs=3,
+    batch_size=64,
+    grad_clip=1.0,
+)
+
+
 def gpt_mini() -> LayerGraph:
     """A decoder-only causal language model: embedding, learned positions, causal blocks."""
     b = GraphBuilder("gpt-mini")
@@ -663,28 +690,6 @@ def gpt_mini() -> LayerGraph:
         GPT_TRAINING,
         "Transformers",
     )
-
-
-GPT_VOCAB = COPY_VOCAB
-GPT_DESCRIPTION = """A decoder-only Transformer, the design of GPT (Radford et al., 2018),
-    in the spirit of nanoGPT: token embeddings plus learned position embeddings go through two
-    pre-norm blocks whose self-attention is causal (position t sees only positions up to t),
-    a final LayerNorm, and a Dense "language-model head" that scores the next token at every
-    position. Trained so that the output at position t predicts token t + 1, it becomes a
-    generator: feed it a prompt, take the most likely next token, append, repeat. About
-    106,000 parameters; the model reads up to 64 tokens."""
-GPT_TRAINING = _training(
-    dataset="copy",
-    dataset_options={"seq_len": COPY_LEN, "symbols": 10, "teacher_forcing": False},
-    task="language_model",
-    metric="token_accuracy",
-    optimizer="adamw",
-    lr=0.001,
-    weight_decay=0.01,
-    epochs=10,
-    batch_size=64,
-    grad_clip=1.0,
-)
 
 
 TEMPLATES: dict[str, Callable[[], LayerGraph]] = {
