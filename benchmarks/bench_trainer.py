@@ -28,6 +28,7 @@ from train_models import lenet5, mlp, tiny_transformer
 from dlstudio.train import (
     TrainConfig,
     Trainer,
+    choose_precision,
     configure_cpu_threads,
     load_dataset,
     resolve_device,
@@ -38,7 +39,13 @@ from dlstudio.train.data.base import DataSplit
 def hand_loop(
     model: nn.Module, data: DataSplit, epochs: int, batch: int, device: torch.device
 ) -> float:
-    """The minimal loop: shuffle, slice, forward, cross-entropy, backward, Adam step. Seconds."""
+    """The minimal loop: shuffle, slice, forward, cross-entropy, backward, Adam step. Seconds.
+
+    On CUDA it uses the Trainer's mixed precision too (bf16 autocast, or fp16 with a scaler), so
+    both loops do the same arithmetic.
+    """
+    precision = choose_precision(device)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
     model.to(device).train()
     inputs = tuple(x.to(device) for x in data.inputs)
     target = data.target.to(device)
@@ -50,12 +57,22 @@ def hand_loop(
         order = torch.randperm(n, generator=torch.Generator().manual_seed(epoch)).to(device)
         for i in range(0, n, batch):
             index = order[i : i + batch]
-            out = model(*(x[index] for x in inputs))
+            with torch.autocast(
+                device.type,
+                dtype=precision.autocast_dtype,
+                enabled=precision.autocast_dtype is not None,
+            ):
+                out = model(*(x[index] for x in inputs))
             y = target[index]
-            loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+            loss = F.cross_entropy(out.reshape(-1, out.shape[-1]).float(), y.reshape(-1))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if scaler.is_enabled():
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
     _sync(device)
     return time.perf_counter() - start
 
