@@ -277,3 +277,30 @@ def test_image_folder(tmp_path: Path) -> None:
     (tmp_path / "dogs" / "broken.png").write_bytes(b"not an image")
     with pytest.raises(DatasetError, match=r"broken\.png: not a readable image"):
         load_dataset(tmp_path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["1", "2.5", "", "x", "y", "-3", "nan", '"a,b"', "é"]), max_size=4
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([None, 0, -1, "a", "missing"]),
+)
+def test_any_csv_loads_or_fails_with_a_dataset_error(rows: list[list[str]], target: object) -> None:
+    """Malformed tables never escape as anything but a DatasetError, and never load NaNs."""
+    import tempfile
+
+    text = "\n".join(",".join(row) for row in [["a", "b", "label"], *rows])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.csv"
+        path.write_text(text, encoding="utf-8")
+        try:
+            ds = load_dataset(path, {"target_column": target})
+        except DatasetError as exc:
+            assert "fuzz.csv" in str(exc) or "target_column" in str(exc) or "column" in str(exc)
+        else:
+            assert len(ds) == len(ds.data.inputs[0]) > 0
+            assert torch.isfinite(ds.data.inputs[0]).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,15 @@ def _as_float(cell: str) -> float | None:
         return None
 
 
+def _require_finite(path: Path, column: str, numbers: list[float | None]) -> None:
+    for line, value in enumerate(numbers, start=2):
+        if value is not None and not math.isfinite(value):
+            raise DatasetError(
+                f"{path}, line {line}, column {column!r}: {value} is not a usable number; "
+                "fill in a real value or remove the row"
+            )
+
+
 def load_csv(path: Path, options: dict[str, Any]) -> Dataset:
     """A table: numeric columns become features as they are, text columns become one-hot.
 
@@ -83,6 +93,7 @@ def load_csv(path: Path, options: dict[str, Any]) -> Dataset:
                 )
         numbers = [_as_float(c) for c in cells]
         if all(v is not None for v in numbers):
+            _require_finite(path, name, numbers)
             values = np.asarray(numbers, dtype=np.float64)
             std = values.std()
             # Standardise so features of different units train at the same learning rate.
@@ -124,6 +135,7 @@ def load_csv(path: Path, options: dict[str, Any]) -> Dataset:
                 f"{path}, line {line}, column {header[target_col]!r}: {target_cells[line - 2]!r} is "
                 "not a number; regression needs a numeric target (or choose classification)"
             )
+        _require_finite(path, header[target_col], target_numbers)
         target = torch.tensor(target_numbers, dtype=torch.float32).unsqueeze(1)
         common["data"] = DataSplit((features,), target)
         return Dataset(
