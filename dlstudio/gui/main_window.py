@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from dlstudio.analysis import AnalysisResult, Diagnostic
 from dlstudio.analysis.fixes import command_for_fix
@@ -58,20 +58,22 @@ class MainWindow(QMainWindow):
         self.files = ProjectFiles(self.document, self, self.autosaver)
         self.exports = ExportActions(self.document, self, lambda: self.scene)
         self.main_toolbar = None
-        self._build_panels()
-        self.actions: WindowActions = build_actions(self)
-        self._build_status_bar()
-        self._connect_signals()
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
             | QMainWindow.DockOption.AllowNestedDocks
         )
+        self._build_panels()
+        self.actions: WindowActions = build_actions(self)
+        self._build_status_bar()
+        self._connect_signals()
         self.setAcceptDrops(True)
         self.resize(1440, 900)
         self._on_files_recent_changed(self.files.recent_files())
         self._on_document_state_changed()
         self._on_document_analysis_ready(self.document.analysis)
+        self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] | None = []
+        """Tabs requested between construction and the first show (None once shown)."""
 
     # ------------------------------------------------------------- building
     def _dock(self, title: str, name: str, widget: QWidget, area: _AREA) -> QDockWidget:
@@ -125,8 +127,31 @@ class MainWindow(QMainWindow):
             [self.summary_dock, self.problems_dock], [int(bottom * 0.6), int(bottom * 0.4)], across
         )
 
+    def tabifyDockWidget(self, first: QDockWidget, second: QDockWidget) -> None:
+        """Tab ``second`` onto ``first``. Requests made after construction but before the first
+        show wait until the window is laid out: tabbing into the split bottom area earlier
+        leaves stale duplicate tab bars on screen (seen with Qt 6.11)."""
+        if getattr(self, "_pending_tabs", None) is None:  # building, or already shown
+            super().tabifyDockWidget(first, second)
+            return
+        if self.dockWidgetArea(second) == _AREA.NoDockWidgetArea:
+            self.addDockWidget(self.dockWidgetArea(first), second)
+        self._pending_tabs.append((first, second))
+
+    def _flush_pending_tabs(self) -> None:
+        pending, self._pending_tabs = self._pending_tabs or [], None
+        for first, second in pending:
+            fronts = [d for d in (first, *self.tabifiedDockWidgets(first)) if d is not second]
+            super().tabifyDockWidget(first, second)
+            if self.properties_dock in fronts:
+                self.properties_dock.raise_()
+            elif self.summary_dock in fronts:
+                self.summary_dock.raise_()
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if getattr(self, "_pending_tabs", None) is not None:
+            QTimer.singleShot(0, self._flush_pending_tabs)
         if not self._sized:  # once, when the real window size is known
             self._sized = True
             self.apply_default_sizes()
@@ -170,11 +195,30 @@ class MainWindow(QMainWindow):
         self.autosaver.failed.connect(self._on_status_message)
 
     # ------------------------------------------------------------ extension
-    def add_side_dock(self, dock: QDockWidget, area: _AREA = _AREA.RightDockWidgetArea) -> None:
-        """Add a tool panel (the training panel): right side, tabbed with properties and code."""
+    def add_side_dock(
+        self,
+        dock: QDockWidget,
+        area: _AREA = _AREA.RightDockWidgetArea,
+        tabify_with: QDockWidget | None = None,
+    ) -> None:
+        """Add a tool panel such as the training panel. It joins the tabs of ``tabify_with``:
+        by default the Properties/Code tabs on the right, the Summary tab at the bottom. The
+        tab the user was looking at stays in front."""
+        if tabify_with is None:
+            tabify_with = {
+                _AREA.RightDockWidgetArea: self.code_dock,
+                _AREA.BottomDockWidgetArea: self.summary_dock,
+            }.get(area)
         self.addDockWidget(area, dock)
-        if area == _AREA.RightDockWidgetArea:
-            self.tabifyDockWidget(self.code_dock, dock)
+        if tabify_with is not None:
+            shown = [
+                d
+                for d in (tabify_with, *self.tabifiedDockWidgets(tabify_with))
+                if not d.visibleRegion().isEmpty()
+            ]
+            self.tabifyDockWidget(tabify_with, dock)
+            if shown:
+                shown[0].raise_()  # the tab the user was looking at stays in front
         self.actions.menus["panels"].addAction(dock.toggleViewAction())
 
     @property
@@ -248,6 +292,21 @@ class MainWindow(QMainWindow):
             self._on_status_message(str(exc))
             return False
         return self.document.push(command)
+
+    def show_user_guide(self) -> None:
+        """Open the editor guide (docs/editor.md) with the system's viewer."""
+        guide = Path(__file__).resolve().parents[2] / "docs" / "editor.md"
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(guide)))
+
+    def show_about(self) -> None:
+        """A short About box."""
+        QMessageBox.about(
+            self,
+            "About DL Studio",
+            "<b>DL Studio</b><br>Build neural networks visually: layers are nodes, shapes are "
+            "checked while you draw, and the drawing becomes real PyTorch that trains and "
+            "exports to ONNX.",
+        )
 
     # ----------------------------------------------------------------- slots
     def _on_document_state_changed(self) -> None:

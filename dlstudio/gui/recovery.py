@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer, Signal
 
 from dlstudio.core import dumps_project
 from dlstudio.core.serialization import write_text_atomic
@@ -54,10 +54,17 @@ class RecoveryStore:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or data_dir() / "recovery"
         self.path = self.folder / f"session-{os.getpid()}-{id(self):x}.json"
+        self._lock: QLockFile | None = None
 
     def write(self, document: Document) -> Path:
         """Write the recovery copy atomically (a crash mid-write leaves the previous copy)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        if self._lock is None:
+            # Held while this session lives, so another running window never offers (or
+            # deletes) our copy; Qt treats the lock of a dead process as stale.
+            self._lock = QLockFile(str(self.path.with_suffix(".lock")))
+            self._lock.setStaleLockTime(0)
+            self._lock.tryLock(0)
         write_text_atomic(self.path, dumps_project(document.graph))
         write_text_atomic(self._origin_path(self.path), str(document.path or ""))
         return self.path
@@ -66,6 +73,9 @@ class RecoveryStore:
         """Forget this session's copy (the work was saved or knowingly discarded)."""
         for path in (self.path, self._origin_path(self.path)):
             path.unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
 
     def leftovers(self) -> list[RecoveryFile]:
         """Copies left by other sessions, newest first."""
@@ -73,7 +83,7 @@ class RecoveryStore:
             return []
         found = []
         for path in self.folder.glob("session-*.json"):
-            if path == self.path:
+            if path == self.path or _session_alive(path):
                 continue
             origin = self._origin_path(path)
             try:
@@ -87,10 +97,24 @@ class RecoveryStore:
         """Delete a leftover copy."""
         for path in (recovery.path, self._origin_path(recovery.path)):
             path.unlink(missing_ok=True)
+        recovery.path.with_suffix(".lock").unlink(missing_ok=True)
 
     @staticmethod
     def _origin_path(path: Path) -> Path:
         return path.with_suffix(".origin")
+
+
+def _session_alive(path: Path) -> bool:
+    """True when the session that writes ``path`` still runs (its lock is held and not stale)."""
+    lock_path = path.with_suffix(".lock")
+    if not lock_path.exists():
+        return False
+    lock = QLockFile(str(lock_path))
+    lock.setStaleLockTime(0)  # only a dead owner makes a lock stale, never its age
+    if lock.tryLock(0):
+        lock.unlock()
+        return False
+    return True
 
 
 class Autosaver(QObject):

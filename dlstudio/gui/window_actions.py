@@ -156,6 +156,8 @@ def build_actions(window: MainWindow) -> WindowActions:
         "check",
         "Analyse the model and show its problems",
     )
+    _action(window, a, "user_guide", "Editor &Guide", window.show_user_guide, Key.HelpContents)
+    _action(window, a, "about", "&About DL Studio", window.show_about)
     _build_menus(window, a)
     _build_toolbar(window, a)
     return a
@@ -194,7 +196,8 @@ def _build_menus(window: MainWindow, a: WindowActions) -> None:
     export_menu.addActions([a.export_onnx, a.export_python, a.export_weights])
     export_menu.addSeparator()
     export_menu.addAction(a.export_image)
-    a.menus["help"] = bar.addMenu("&Help")
+    a.menus["help"] = help_menu = bar.addMenu("&Help")
+    help_menu.addActions([a.user_guide, a.about])
 
 
 def _build_toolbar(window: MainWindow, a: WindowActions) -> None:

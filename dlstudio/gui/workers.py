@@ -64,11 +64,14 @@ class _Task(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self._fn()
-        except BaseException as exc:  # report everything: a worker must never die silently
-            self._handle.failed.emit(exc, traceback.format_exc())
-        else:
-            self._handle.succeeded.emit(result)
+            try:
+                result = self._fn()
+            except BaseException as exc:  # report everything: a worker must never die silently
+                self._handle.failed.emit(exc, traceback.format_exc())
+            else:
+                self._handle.succeeded.emit(result)
+        except RuntimeError:
+            pass  # the application is shutting down and the handle is gone: nobody to tell
 
 
 def run_in_thread(

@@ -3,6 +3,9 @@ unsaved-changes prompt, dropping a file, autosave and crash recovery."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -11,9 +14,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from dlstudio.core import SetParam, dumps_project
 from dlstudio.gui.main_window import MainWindow
-from dlstudio.gui.recovery import RecoveryStore
 from tests.gui import fixtures_window
-from tests.gui.fixtures_window import TEMPLATES, answer_message_boxes
+from tests.gui.fixtures_window import REPO_ROOT, TEMPLATES, answer_message_boxes
 
 window = fixtures_window.window
 data_dir = fixtures_window.data_dir
@@ -117,43 +119,74 @@ def test_dropping_a_json_file_opens_it(window, tmp_path):
     assert len(window.document.graph) > 0
 
 
-def test_autosave_writes_recovery_and_next_start_offers_it(window, qtbot, monkeypatch, data_dir):
+CRASHING_SESSION = """
+import os
+from dlstudio.core import SetParam
+from dlstudio.gui.app import create_application
+from dlstudio.gui.main_window import MainWindow
+
+app = create_application()
+window = MainWindow(autosave_delay_ms=50)
+window.files.load_template({template!r}, ask=False)
+window.autosaver.saved.connect(lambda path: (print(path, flush=True), os._exit(3)))
+conv = window.document.graph.node_by_name("conv1")
+window.document.push(SetParam(conv.id, "out_channels", 8))
+app.exec()
+"""
+
+
+def _crash_after_autosave(data_dir: Path) -> Path:
+    """Run a session that edits, autosaves, then dies without cleaning up; its copy's path."""
+    env = {**os.environ, "DLSTUDIO_DATA_DIR": str(data_dir), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", CRASHING_SESSION.format(template=str(LENET))],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stderr
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def test_autosave_writes_recovery_file(window, qtbot, data_dir):
     window.files.load_template(LENET, ask=False)
     with qtbot.waitSignal(window.autosaver.saved, timeout=5000) as saved:
         _edit(window)
     recovery = Path(saved.args[0])
     assert recovery.parent == data_dir / "recovery" and recovery.exists()
-    edited = dumps_project(window.document.graph)
-    assert recovery.read_text() == edited
+    assert recovery.read_text() == dumps_project(window.document.graph)
+    # A second window running at the same time must not offer this live session's copy.
+    other = MainWindow()
+    assert other.files.autosaver.store.leftovers() == []
+    other.deleteLater()
 
-    # A crash: the window never closes. The next start finds the copy and offers it.
+
+def test_next_start_after_a_crash_offers_recovery(qtbot, monkeypatch, data_dir):
+    recovery = _crash_after_autosave(data_dir)
+    assert recovery.exists()
     seen = answer_message_boxes(monkeypatch, Button.Yes)
     second = MainWindow(autosave_delay_ms=50)
     qtbot.addWidget(second)
     assert second.files.offer_recovery()
     assert len(seen) == 1 and "Recover" in seen[0][0]
-    assert dumps_project(second.document.graph) == edited
-    assert second.isWindowModified()
+    assert second.document.graph.node_by_name("conv1").params["out_channels"] == 8
+    assert second.isWindowModified()  # recovered work is in no file yet
     assert not recovery.exists()  # taken over by the new session's own copy
+    assert second.autosaver.store.path.exists()
     second.document.undo_stack.set_clean()
-    second.close()
 
 
 def test_declining_recovery_deletes_the_copy(qtbot, monkeypatch, data_dir):
-    store = RecoveryStore()
-    crashed = MainWindow(autosave_delay_ms=50, recovery=store)
-    qtbot.addWidget(crashed)
-    crashed.files.load_template(LENET, ask=False)
-    _edit(crashed)
-    crashed.autosaver.save_now()
-    assert store.path.exists()
+    recovery = _crash_after_autosave(data_dir)
     answer_message_boxes(monkeypatch, Button.No)
     second = MainWindow()
     qtbot.addWidget(second)
     assert not second.files.offer_recovery()
-    assert not store.path.exists()
+    assert not recovery.exists()
     assert len(second.document.graph) == 0
-    crashed.document.undo_stack.set_clean()
+    assert not second.files.offer_recovery()  # asked once only
 
 
 def test_clean_save_removes_recovery_copy(window, qtbot, tmp_path, monkeypatch):
