@@ -42,3 +42,15 @@ def canvas(qtbot, lenet_graph):
     qtbot.waitExposed(view)
     view.set_zoom(1.0)
     return document, scene, view
+
+
+@pytest.fixture(autouse=True)
+def _clear_clipboard():
+    """Empty the clipboard after each test: mime data left on it at interpreter exit crashes
+    the offscreen platform's teardown."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.clipboard().clear()

@@ -29,6 +29,22 @@ def wire_path(p0: QPointF, p1: QPointF, flow: str) -> QPainterPath:
     return path
 
 
+def lane_path(p0: QPointF, p1: QPointF, lane: float, flow: str) -> QPainterPath:
+    """A wire that leaves ``p0``, runs along a side lane (x = ``lane`` for TB, y for LR) past
+    the nodes between its ends, and comes back into ``p1``: ResNet skip wires read this way."""
+    path = QPainterPath(p0)
+    r = 40.0
+    if flow == "LR":
+        path.cubicTo(p0 + QPointF(r, 0), QPointF(p0.x() + r, lane), QPointF(p0.x() + 2 * r, lane))
+        path.lineTo(p1.x() - 2 * r, lane)
+        path.cubicTo(QPointF(p1.x() - r, lane), p1 - QPointF(r, 0), p1)
+    else:
+        path.cubicTo(p0 + QPointF(0, r), QPointF(lane, p0.y() + r), QPointF(lane, p0.y() + 2 * r))
+        path.lineTo(lane, p1.y() - 2 * r)
+        path.cubicTo(QPointF(lane, p1.y() - r), p1 - QPointF(0, r), p1)
+    return path
+
+
 class EdgeItem(QGraphicsItem):
     """One wire. Its ends follow the two nodes' ports; the scene calls :meth:`update_path`
     only for wires touching a node that moved."""
@@ -44,6 +60,8 @@ class EdgeItem(QGraphicsItem):
         self.show_label = True
         """Only one wire per output port shows the label (fan-out would repeat it)."""
         self.is_error = False
+        self.is_long = False
+        """True for a wire spanning several rows (it may need to route around nodes)."""
         self._path = QPainterPath()
         self._shape = QPainterPath()
         self._bounds = QRectF()
@@ -64,11 +82,41 @@ class EdgeItem(QGraphicsItem):
         p0 = self.src_item.port_scene_pos(self.edge.src.port, True)
         p1 = self.dst_item.port_scene_pos(self.edge.dst.port, False)
         self.prepareGeometryChange()
-        self._path = wire_path(p0, p1, self.flow)
+        lane = self._lane(p0, p1)
+        self._path = (
+            wire_path(p0, p1, self.flow) if lane is None else lane_path(p0, p1, lane, self.flow)
+        )
         stroker = QPainterPathStroker()
         stroker.setWidth(10.0)
         self._shape = stroker.createStroke(self._path)
         self._bounds = self._path.boundingRect().adjusted(-3, -3, 3, 3) | self._label_rect()
+
+    def _lane(self, p0: QPointF, p1: QPointF) -> float | None:
+        """Where to run a long wire that a straight curve would draw across other nodes."""
+        scene = self.scene()
+        lr = self.flow == "LR"
+        along = (p1.x() - p0.x()) if lr else (p1.y() - p0.y())
+        self.is_long = along >= 200.0
+        if scene is None or not self.is_long:
+            return None
+        if lr:
+            corridor = QRectF(
+                p0.x() + 20, min(p0.y(), p1.y()) - 4, along - 40, abs(p1.y() - p0.y()) + 8
+            )
+        else:
+            corridor = QRectF(
+                min(p0.x(), p1.x()) - 4, p0.y() + 20, abs(p1.x() - p0.x()) + 8, along - 40
+            )
+        blockers = [
+            item
+            for item in scene.items(corridor)
+            if isinstance(item, NodeItem) and item not in (self.src_item, self.dst_item)
+        ]
+        if not blockers:
+            return None
+        if lr:
+            return max(b.sceneBoundingRect().bottom() for b in blockers) + 22.0
+        return max(b.sceneBoundingRect().right() for b in blockers) + 22.0
 
     def set_state(self, label: str, is_error: bool, show_label: bool) -> None:
         """Show a new shape label or error colour; does nothing when nothing changed."""
@@ -86,10 +134,11 @@ class EdgeItem(QGraphicsItem):
             return QRectF()
         width = QFontMetricsF(style.font("wire")).horizontalAdvance(self.label) + 4
         start = self._path.pointAtPercent(0.0)
-        # Beside the wire just after it leaves the port, where the curve is still straight.
+        # Beside the wire just after it leaves the port, where the curve is still straight, on
+        # the side away from the lanes that long wires take (right in TB, below in LR).
         if self.flow == "LR":
             return QRectF(start.x() + 8, start.y() - 16, width, 13)
-        return QRectF(start.x() + 7, start.y() + 6, width, 13)
+        return QRectF(start.x() - 7 - width, start.y() + 5, width, 13)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -115,7 +164,7 @@ class EdgeItem(QGraphicsItem):
             return
         painter.setFont(style.font("wire"))
         painter.setPen(style.ERROR if self.is_error else style.WIRE_LABEL)
-        painter.drawText(self._label_rect(), Qt.AlignmentFlag.AlignLeft, self.label)
+        painter.drawText(self._label_rect(), Qt.AlignmentFlag.AlignRight, self.label)
 
 
 class TempWireItem(QGraphicsPathItem):

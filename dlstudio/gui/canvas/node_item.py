@@ -13,6 +13,10 @@ from dlstudio.gui.canvas import style
 from dlstudio.gui.canvas.labels import count_text, key_params_text
 from dlstudio.layers import LayerType, UnknownLayerError, get_layer_type
 
+_R = style.PORT_RADIUS + 4  # generous hit area: ports are small targets
+_PORT_BOUNDS = QRectF(-_R, -_R, 2 * _R, 2 * _R)
+_NODE_BOUNDS = QRectF(-4, -4, style.NODE_WIDTH + 8, style.NODE_HEIGHT + 8)
+
 NODE_TYPE = QGraphicsItem.UserType + 1
 PORT_TYPE = QGraphicsItem.UserType + 2
 
@@ -40,8 +44,7 @@ class PortItem(QGraphicsItem):
         return PORT_TYPE
 
     def boundingRect(self) -> QRectF:
-        r = style.PORT_RADIUS + 4  # generous hit area: ports are small targets
-        return QRectF(-r, -r, 2 * r, 2 * r)
+        return _PORT_BOUNDS
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
@@ -216,11 +219,11 @@ class NodeItem(QGraphicsItem):
 
     # ----------------------------------------------------------------- drawing
     def boundingRect(self) -> QRectF:
-        return QRectF(-4, -4, style.NODE_WIDTH + 8, style.NODE_HEIGHT + 8)
+        return _NODE_BOUNDS
 
     def title_rect(self) -> QRectF:
         """The area of the name text (double-click there to rename)."""
-        return QRectF(style.STRIPE_WIDTH + 8, 6, style.NODE_WIDTH - 40, 18)
+        return QRectF(style.STRIPE_WIDTH + 8, 6 + self._text_top(), style.NODE_WIDTH - 40, 18)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
@@ -250,7 +253,7 @@ class NodeItem(QGraphicsItem):
             return  # zoomed far out: the box and its colour are all one can read
         self._paint_texts(painter)
         if frozen:
-            _paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7))
+            _paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7 + self._text_top()))
 
     def _border_pen(self, selected: bool) -> QPen:
         if self._severity == ERROR:
@@ -261,7 +264,13 @@ class NodeItem(QGraphicsItem):
             return QPen(style.NODE_BORDER_SELECTED, 2.0)
         return QPen(style.NODE_BORDER, 1.0)
 
+    def _text_top(self) -> float:
+        """Named input ports on the top edge push the texts down a little to make room."""
+        named = any(p.show_name and not p.is_output for p in self.ports.values())
+        return 5.0 if named and self.flow != "LR" else 0.0
+
     def _paint_texts(self, painter: QPainter) -> None:
+        top = self._text_top()
         left = style.STRIPE_WIDTH + 9
         width = style.NODE_WIDTH - left - 8
         lock = 16 if not self.node.trainable else 0
@@ -269,21 +278,21 @@ class NodeItem(QGraphicsItem):
         painter.setPen(style.TEXT)
         metrics = QFontMetricsF(style.font("title"))
         name = metrics.elidedText(self.node.name, Qt.TextElideMode.ElideRight, width - lock - 4)
-        painter.drawText(QRectF(left, 7, width - lock, 18), _LEFT, name)
+        painter.drawText(QRectF(left, top + 7, width - lock, 18), _LEFT, name)
         painter.setFont(style.font("label"))
         painter.setPen(style.TEXT_MUTED)
-        painter.drawText(QRectF(left, 25, width, 16), _LEFT, self._label)
+        painter.drawText(QRectF(left, top + 25, width, 16), _LEFT, self._label)
         if self._key:
             painter.setFont(style.font("params"))
             painter.setPen(style.TEXT_PARAMS)
             label_w = QFontMetricsF(style.font("label")).horizontalAdvance(self._label) + 8
             fm = QFontMetricsF(style.font("params"))
             key = fm.elidedText(self._key, Qt.TextElideMode.ElideRight, width - label_w)
-            painter.drawText(QRectF(left + label_w, 25, width - label_w, 16), _RIGHT, key)
+            painter.drawText(QRectF(left + label_w, top + 25, width - label_w, 16), _RIGHT, key)
         if self._count:
             painter.setFont(style.font("count"))
             painter.setPen(style.TEXT_MUTED)
-            painter.drawText(QRectF(left, 44, width, 16), _LEFT, self._count)
+            painter.drawText(QRectF(left, top + 44, width, 16), _LEFT, self._count)
         self._paint_port_names(painter)
 
     def _paint_port_names(self, painter: QPainter) -> None:
@@ -297,7 +306,7 @@ class NodeItem(QGraphicsItem):
                 rect = QRectF(p.x() - 46 if is_output else p.x() + 8, p.y() - 7, 38, 14)
                 align = _RIGHT if is_output else _LEFT
             else:
-                rect = QRectF(p.x() - 20, p.y() - 15 if is_output else p.y() + 5, 40, 10)
+                rect = QRectF(p.x() - 20, p.y() - 15 if is_output else p.y() + 4, 40, 10)
                 align = Qt.AlignmentFlag.AlignCenter
             painter.drawText(rect, align, name)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
-from PySide6.QtCore import QMetaMethod, QMimeData, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QPainter, QTransform
+from PySide6.QtCore import QMetaMethod, QMimeData, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QApplication,
     QGraphicsItem,
@@ -66,7 +67,11 @@ class GraphScene(QGraphicsScene):
         self._quiet_selection = 0
         self._connect: ConnectionDrag | None = None
         self._move: MoveDrag | None = None
-        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self._dirty_rects: list[QRectF] = []
+        self._reroute_timer = QTimer(self)
+        self._reroute_timer.setSingleShot(True)
+        self._reroute_timer.setInterval(0)
+        self._reroute_timer.timeout.connect(self._on_reroute_timer_timeout)
         self.setBackgroundBrush(style.BACKGROUND)
         document.graph_event.connect(self._on_document_graph_event)
         document.reset.connect(self._on_document_reset)
@@ -115,6 +120,7 @@ class GraphScene(QGraphicsScene):
         for nid in (edge.src.node, edge.dst.node):
             self._edges_at.setdefault(nid, set()).add(edge)
         self.addItem(item)
+        item.update_path()  # now that it is in the scene, it can route around other nodes
 
     def _remove_edge_item(self, edge: Edge) -> None:
         item = self._edges.pop(edge, None)
@@ -123,9 +129,22 @@ class GraphScene(QGraphicsScene):
         if item is not None:
             self.removeItem(item)
 
-    def _update_wires_of(self, node_id: str) -> None:
+    def _update_wires_of(self, node_id: str, old_rect: QRectF | None = None) -> None:
         for edge in self._edges_at.get(node_id, ()):
             self._edges[edge].update_path()
+        item = self._nodes.get(node_id)
+        if item is not None:
+            # Long wires elsewhere may now have to go around this node, or no longer need to.
+            self._dirty_rects.append(item.sceneBoundingRect())
+            if old_rect is not None:
+                self._dirty_rects.append(old_rect)
+            self._reroute_timer.start()
+
+    def _on_reroute_timer_timeout(self) -> None:
+        rects, self._dirty_rects = self._dirty_rects, []
+        for item in self._edges.values():
+            if item.is_long and any(item.boundingRect().intersects(r) for r in rects):
+                item.update_path()
 
     # ------------------------------------------------------- model listeners
     def _on_document_reset(self) -> None:
@@ -134,11 +153,16 @@ class GraphScene(QGraphicsScene):
     def _on_document_graph_event(self, event: GraphEvent) -> None:
         kind = event.kind
         if kind == GraphEvent.NODE_CHANGED and event.node_id in self._nodes:
-            self._nodes[event.node_id].on_node_changed(event.detail, self._result)
+            item = self._nodes[event.node_id]
+            old_rect = item.sceneBoundingRect()
+            item.on_node_changed(event.detail, self._result)
             if event.detail in ("position", "params"):
-                self._update_wires_of(event.node_id)
+                self._update_wires_of(event.node_id, old_rect)
         elif kind == GraphEvent.NODE_ADDED:
             self._add_node_item(event.node_id)
+            nodes = self.document.graph.nodes
+            if next(reversed(nodes)) != event.node_id:  # an undone delete restores its place
+                self._nodes = {nid: self._nodes[nid] for nid in nodes if nid in self._nodes}
         elif kind == GraphEvent.NODE_REMOVED:
             item = self._nodes.pop(event.node_id, None)
             self._edges_at.pop(event.node_id, None)
@@ -419,30 +443,22 @@ class GraphScene(QGraphicsScene):
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, style.BACKGROUND)
         lod = _lod(painter)
-        step = style.GRID_SIZE if lod >= 0.6 else style.GRID_SIZE * 5
-        if lod * step < 8:
-            return  # dots closer than 8 px are noise
-        left = int(rect.left() // step) * step
-        top = int(rect.top() // step) * step
-        points_minor, points_major = [], []
-        y = top
-        while y < rect.bottom():
-            x = left
-            while x < rect.right():
-                major = round(x / style.GRID_SIZE) % 5 == 0 and round(y / style.GRID_SIZE) % 5 == 0
-                (points_major if major else points_minor).append(QPointF(x, y))
-                x += step
-            y += step
-        pen = painter.pen()
-        pen.setCosmetic(True)
-        pen.setWidthF(1.5)
-        pen.setColor(style.GRID_DOT)
-        painter.setPen(pen)
-        painter.drawPoints(points_minor)
-        pen.setColor(style.GRID_DOT_MAJOR)
-        pen.setWidthF(2.0)
-        painter.setPen(pen)
-        painter.drawPoints(points_major)
+        for every, colour, width in ((1, style.GRID_DOT, 1.6), (5, style.GRID_DOT_MAJOR, 2.2)):
+            step = style.GRID_SIZE * every
+            if step * lod < 9:
+                continue  # dots closer than 9 px are noise
+            # One dotted line per row (a dash pattern in device pixels) instead of thousands of
+            # points drawn from Python: a few dozen calls per frame.
+            pen = QPen(colour, width)
+            pen.setCosmetic(True)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setDashPattern([0.001, step * lod / width - 0.001])
+            painter.setPen(pen)
+            left = math.floor(rect.left() / step) * step
+            y = math.floor(rect.top() / step) * step
+            while y <= rect.bottom():
+                painter.drawLine(QPointF(left, y), QPointF(rect.right() + step, y))
+                y += step
 
     # ----------------------------------------------------------------- input
     def item_at(self, pos: QPointF) -> QGraphicsItem | None:

@@ -19,8 +19,8 @@ LOD_TEXT = 0.4
 """Below this zoom, nodes are drawn as plain boxes without text (large graphs stay smooth)."""
 
 BACKGROUND = QColor("#1e2024")
-GRID_DOT = QColor("#2c2f35")
-GRID_DOT_MAJOR = QColor("#383c44")
+GRID_DOT = QColor("#30333a")
+GRID_DOT_MAJOR = QColor("#41454e")
 NODE_FILL = QColor("#2b2e34")
 NODE_FILL_FROZEN = QColor("#26282d")
 NODE_BORDER = QColor("#454a53")
