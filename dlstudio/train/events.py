@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class StepEvent:
-    """Progress every few steps: mean loss over the steps since the last report."""
+    """Progress every few steps: mean loss over the steps since the last report.
+
+    ``step`` counts optimizer steps from 1 over the whole run; ``epoch`` is the epoch under way,
+    from 1; ``epoch_fraction`` is how much of it is done (0..1).
+    """
 
     step: int
     epoch: int
@@ -21,7 +25,11 @@ class StepEvent:
 
 @dataclass(frozen=True)
 class EpochEvent:
-    """End of an epoch: metrics of the training pass and of the validation set."""
+    """End of an epoch (``epoch`` from 1): metrics of the training pass and of the validation set.
+
+    ``train`` holds ``loss`` and the chosen metric; ``val`` holds ``loss`` and every metric that
+    fits the output (empty without a validation split).
+    """
 
     epoch: int
     step: int

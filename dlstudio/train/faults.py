@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -52,3 +53,29 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def exception_text(exc: BaseException) -> str:
     """The full traceback as text, for the details of a FailedEvent."""
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def layer_failure_message(
+    exc: BaseException, phase: str, layer: str | None, step: int, batch_size: int
+) -> str:
+    """``layer conv2 failed in the forward pass at step 3: ...``, or advice for out-of-memory."""
+    where = f"layer {layer}" if layer else "the model"
+    if is_out_of_memory(exc):
+        return (
+            f"out of device memory in {where} at step {step} (batch size {batch_size}); lower "
+            "the batch size, use a smaller model, or train on the CPU"
+        )
+    return f"{where} failed in the {phase} pass at step {step}: {type(exc).__name__}: {exc}"
+
+
+def non_finite_message(value: float, step: int, checkpoint: Path | None) -> str:
+    """What happened when the loss became NaN or infinite, what was kept, and what to try."""
+    kept = (
+        f"the last good checkpoint {checkpoint} is kept and its weights restored"
+        if checkpoint
+        else "no checkpoint was saved before it"
+    )
+    return (
+        f"the loss became {value} at step {step}; training stopped and {kept}. "
+        "Try a lower learning rate, gradient clipping, or check the data for bad values"
+    )

@@ -32,7 +32,13 @@ from dlstudio.train.events import (
     RunControl,
     StepEvent,
 )
-from dlstudio.train.faults import exception_text, failing_layer, is_out_of_memory
+from dlstudio.train.faults import (
+    exception_text,
+    failing_layer,
+    is_out_of_memory,
+    layer_failure_message,
+    non_finite_message,
+)
 from dlstudio.train.objectives import MetricTracker, compute_loss, metrics_for
 from dlstudio.train.optim import make_optimizer, make_scheduler
 from dlstudio.train.run_state import LayerFailure, NonFiniteLoss, Progress, RunResult
@@ -380,33 +386,18 @@ class Trainer:
         )
 
     def _fail_non_finite(self, exc: NonFiniteLoss) -> RunResult:
-        kept = (
-            f"the last good checkpoint {self._last_checkpoint} is kept and its weights restored"
-            if self._last_checkpoint
-            else "no checkpoint was saved before it"
-        )
         if self._last_checkpoint is not None:
             self.model.load_state_dict(load_checkpoint(self._last_checkpoint)["model"])
-        message = (
-            f"the loss became {exc.value} at step {exc.step}; training stopped and {kept}. "
-            "Try a lower learning rate, gradient clipping, or check the data for bad values"
-        )
+        message = non_finite_message(exc.value, exc.step, self._last_checkpoint)
         return self._fail(message, "", step=exc.step)
 
     def _fail_layer(self, wrapped: LayerFailure) -> RunResult:
-        exc = wrapped.exc
-        layer = failing_layer(self.model, exc)
-        where = f"layer {layer}" if layer else "the model"
+        layer = failing_layer(self.model, wrapped.exc)
         step = self._progress.step + 1
-        if is_out_of_memory(exc):
-            message = (
-                f"out of device memory in {where} at step {step} (batch size "
-                f"{self._progress.batch_size}); lower the batch size, use a smaller model, or "
-                "train on the CPU"
-            )
-        else:
-            message = f"{where} failed in the {wrapped.phase} pass at step {step}: {type(exc).__name__}: {exc}"
-        return self._fail(message, exception_text(exc), step=step, layer=layer)
+        message = layer_failure_message(
+            wrapped.exc, wrapped.phase, layer, step, self._progress.batch_size
+        )
+        return self._fail(message, exception_text(wrapped.exc), step=step, layer=layer)
 
     def _emit(self, event: Event) -> None:
         for callback in self.callbacks:
