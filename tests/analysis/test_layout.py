@@ -7,6 +7,8 @@ import random
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlstudio.analysis.layout import (
     LAYER_SPACING_LR,
@@ -49,11 +51,12 @@ def _resnet_like(blocks: int) -> tuple[LayerGraph, list[str]]:
     return _graph(count, edges), [f"n{i}" for i in spine]
 
 
-def _random_dag(node_count: int, seed: int) -> LayerGraph:
+def _random_dag(node_count: int, seed: int, reach: int = 12) -> LayerGraph:
+    """Each node fed by 1-3 of the ``reach`` nodes before it (a larger reach: longer wires)."""
     rng = random.Random(seed)
     edges = []
     for v in range(1, node_count):
-        for u in rng.sample(range(max(0, v - 12), v), k=min(v, rng.choice((1, 1, 2, 3)))):
+        for u in rng.sample(range(max(0, v - reach), v), k=min(v, rng.choice((1, 1, 2, 3)))):
             edges.append((u, v))
     return _graph(node_count, edges)
 
@@ -172,9 +175,34 @@ def test_speed_of_1000_nodes() -> None:
     """Printed, not asserted: timings depend on the machine (the target is < 200 ms)."""
     resnet, _ = _resnet_like(166)
     dag = _random_dag(1000, 3)
-    for label, g in (("resnet-like", resnet), ("random DAG", dag)):
+    wide = _random_dag(1000, 3, reach=1000)
+    for label, g in (("resnet-like", resnet), ("random DAG", dag), ("long wires", wide)):
         start = time.perf_counter()
         pos = auto_layout(g)
         elapsed = time.perf_counter() - start
         print(f"auto_layout {label} with {len(g)} nodes: {elapsed * 1000:.0f} ms")
         _assert_no_overlaps(pos)
+
+
+@st.composite
+def _dags(draw: st.DrawFn) -> LayerGraph:
+    count = draw(st.integers(1, 30))
+    pairs = st.tuples(st.integers(0, count - 1), st.integers(0, count - 1))
+    edges = [(min(a, b), max(a, b)) for a, b in draw(st.lists(pairs, max_size=60)) if a != b]
+    return _graph(count, edges)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=_dags(), direction=st.sampled_from(["TB", "LR"]))
+def test_any_dag_gets_a_clean_layout(graph: LayerGraph, direction: str) -> None:
+    layout = compute_layout(graph, direction)
+    assert set(layout.positions) == set(graph.nodes)
+    _assert_no_overlaps(layout.positions)
+    main = 1 if direction == "TB" else 0
+    for e in graph.edges:
+        assert layout.positions[e.src.node][main] < layout.positions[e.dst.node][main]
+    for edge, points in layout.routes.items():
+        start = layout.positions[edge.src.node][main]
+        end = layout.positions[edge.dst.node][main]
+        assert all(start < p[main] < end for p in points)
+    assert compute_layout(graph, direction) == layout
