@@ -182,6 +182,8 @@ class Trainer:
         self._report_time = time.perf_counter()
         self._report_samples = 0
         n = self._n_train = len(train)
+        if p.batch_size != cfg.batch_size:
+            self._rebuild_schedule()
         best_state: dict[str, torch.Tensor] | None = None
         while p.epoch < cfg.epochs:
             epoch_start = time.perf_counter()
@@ -220,7 +222,7 @@ class Trainer:
     def _should_stop(self) -> bool:
         if self.control.pause_requested and not self.control.stop_requested:
             self._flush()
-            self._emit(PausedEvent(self._progress.step, self._progress.epoch))
+            self._emit(PausedEvent(self._progress.step, self._progress.epoch + 1))
             self.control.wait_while_paused()
             self._report_time = time.perf_counter()
             self._report_samples = 0
@@ -294,6 +296,7 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
         p.batch_size //= 2
+        self._rebuild_schedule()
         self._emit(
             NoticeEvent(
                 f"out of device memory at step {p.step + 1}: retrying with batch size {p.batch_size}",
@@ -301,6 +304,17 @@ class Trainer:
             )
         )
         return True
+
+    def _rebuild_schedule(self) -> None:
+        """Fit the schedule to a batch size other than the configured one (after an OOM halving,
+        or resuming such a run): same curve over samples seen, more steps."""
+        p = self._progress
+        self._steps_per_epoch = math.ceil(self._n_train / p.batch_size)
+        self.scheduler = make_scheduler(self.optimizer, self.config, self._steps_per_epoch)
+        seen = p.epoch * self._n_train + p.position
+        if seen:
+            self.scheduler.last_epoch = seen // p.batch_size - 1
+            self.scheduler.step()
 
     def _flush(self) -> None:
         """Read back the losses since the last report (the only sync), check them, report."""

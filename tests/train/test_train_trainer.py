@@ -215,6 +215,16 @@ def test_out_of_memory_retries_at_half_the_batch() -> None:
     assert result.steps == 32  # 256 samples in batches of 8
 
 
+def test_schedule_follows_samples_after_the_batch_is_halved() -> None:
+    events: list[Event] = []
+    config = _config(epochs=2, schedule="cosine", val_fraction=0.0)
+    Trainer(OutOfMemoryAbove(10), config, [events.append]).run((_blobs(), None))
+    lrs = {e.step: e.lr for e in events if isinstance(e, StepEvent)}
+    assert len(lrs) == 64  # 2 epochs of 256 samples in batches of 8
+    assert lrs[32] == pytest.approx(0.5e-3, rel=0.05)  # half way through the cosine
+    assert lrs[63] > 0 and lrs[64] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_out_of_memory_without_retry_gives_advice() -> None:
     events: list[Event] = []
     config = _config(oom_retry=False)
