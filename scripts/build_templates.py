@@ -527,7 +527,8 @@ def _transformer_blocks(
 def transformer() -> LayerGraph:
     """The Transformer of the 2017 paper at toy size: d_model 64, 4 heads, 2+2 layers, ff 128."""
     b = GraphBuilder("transformer")
-    src = b.input("src", ("T",), dtype="int64", seq_len=COPY_LEN, vocab_size=COPY_VOCAB)
+    # S and T: source and target lengths may differ (binary_to_decimal: 12 bits, 4 digits).
+    src = b.input("src", ("S",), dtype="int64", seq_len=COPY_LEN, vocab_size=COPY_VOCAB)
     tgt = b.input("tgt_in", ("T",), dtype="int64", seq_len=COPY_LEN, vocab_size=COPY_VOCAB)
     src = b.layer("embedding", "src_embed", src, num_embeddings=COPY_VOCAB, embedding_dim=64)
     src = b.layer("positional_encoding", "src_pos", src, mode="sinusoidal", dropout=0.1)
