@@ -19,6 +19,13 @@ from dlstudio.train.errors import TrainError
 CHECKPOINT_VERSION = 1
 
 
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) so a run can be repeated."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
 def rng_states() -> dict[str, Any]:
     """Python, NumPy and torch (CPU and every CUDA device) random states."""
     version, internal, gauss = random.getstate()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from dlstudio.train.data.base import DataSplit
 from dlstudio.train.errors import TrainError
 
 _threads_configured = False
@@ -89,3 +90,16 @@ def choose_precision(device: torch.device, setting: str = "auto") -> Precision:
             raise TrainError("mixed_precision bf16 was asked for but this GPU lacks bf16; use fp16")
         return Precision(torch.bfloat16, False)
     return Precision(torch.float16, True)
+
+
+def place_split(split: DataSplit, device: torch.device) -> DataSplit:
+    """Move a split to the device once if it fits comfortably (a quarter of free GPU memory);
+    otherwise pin it in host memory so each batch copies asynchronously."""
+    if device.type == "cpu":
+        return split
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        if split.nbytes() < 0.25 * free:
+            return split.to(device)
+        return DataSplit(tuple(x.pin_memory() for x in split.inputs), split.target.pin_memory())
+    return split.to(device)

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from dlstudio.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_states
+from dlstudio.train.checkpoint import (
+    load_checkpoint,
+    save_checkpoint,
+    seed_everything,
+    set_rng_states,
+)
 from dlstudio.train.compat import ExpectedInput, check_inputs, check_target
 from dlstudio.train.config import TrainConfig
 from dlstudio.train.data.base import Dataset, DataSplit
-from dlstudio.train.devices import choose_precision, configure_cpu_threads, resolve_device
+from dlstudio.train.devices import (
+    choose_precision,
+    configure_cpu_threads,
+    place_split,
+    resolve_device,
+)
 from dlstudio.train.errors import DLStudioError, IncompatibleDataError, TrainError
 from dlstudio.train.evaluation import evaluate, forward
 from dlstudio.train.events import (
@@ -123,7 +131,7 @@ class Trainer:
         if self.device.type == "cpu":
             configure_cpu_threads()
         self.precision = choose_precision(self.device, cfg.mixed_precision)
-        self._seed_everything(cfg.seed)
+        seed_everything(cfg.seed)
         self.model.to(self.device)
         self.optimizer = make_optimizer(self.model, cfg)
         self._steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
@@ -134,25 +142,9 @@ class Trainer:
         sequence = train.target.dim() >= 2 and cfg.loss == "cross_entropy"
         self._metric_names = metrics_for(cfg.loss, cfg.metric, sequence)
         self._train_metrics = MetricTracker(self._metric_names[:1], cfg.loss, cfg.ignore_index)
-        train = self._place(train)
+        train = place_split(train, self.device)
         self._data_on_device = train.target.device.type == self.device.type
-        return train, (self._place(val) if val is not None and len(val) else None)
-
-    def _seed_everything(self, seed: int) -> None:
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
-        torch.manual_seed(seed)
-
-    def _place(self, split: DataSplit) -> DataSplit:
-        """Move a split to the device once if it fits comfortably; else pin it for fast copies."""
-        if self.device.type == "cpu":
-            return split
-        if self.device.type == "cuda":
-            free, _total = torch.cuda.mem_get_info(self.device)
-            if split.nbytes() < 0.25 * free:
-                return split.to(self.device)
-            return DataSplit(tuple(x.pin_memory() for x in split.inputs), split.target.pin_memory())
-        return split.to(self.device)
+        return train, (place_split(val, self.device) if val is not None and len(val) else None)
 
     def _resume(self, path: str | Path) -> None:
         payload = load_checkpoint(path)
