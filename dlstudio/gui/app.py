@@ -52,6 +52,7 @@ def run(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     if args.screenshot:
+        window.files.interactive = False
         width, _, height = args.size.partition("x")
         window.resize(int(width), int(height))
     else:

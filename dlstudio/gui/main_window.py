@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from dlstudio.analysis import AnalysisResult, Diagnostic
 from dlstudio.analysis.fixes import command_for_fix
@@ -292,21 +292,6 @@ class MainWindow(QMainWindow):
             self._on_status_message(str(exc))
             return False
         return self.document.push(command)
-
-    def show_user_guide(self) -> None:
-        """Open the editor guide (docs/editor.md) with the system's viewer."""
-        guide = Path(__file__).resolve().parents[2] / "docs" / "editor.md"
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(guide)))
-
-    def show_about(self) -> None:
-        """A short About box."""
-        QMessageBox.about(
-            self,
-            "About DL Studio",
-            "<b>DL Studio</b><br>Build neural networks visually: layers are nodes, shapes are "
-            "checked while you draw, and the drawing becomes real PyTorch that trains and "
-            "exports to ONNX.",
-        )
 
     # ----------------------------------------------------------------- slots
     def _on_document_state_changed(self) -> None:

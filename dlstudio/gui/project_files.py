@@ -7,6 +7,7 @@ kept, because :meth:`Document.open` only replaces the graph after a successful l
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -48,6 +49,8 @@ class ProjectFiles(QObject):
         self.document = document
         self.window = window
         self.autosaver = autosaver
+        self.interactive = True
+        """False for unattended runs (``--screenshot``): errors go to stderr, not dialogs."""
 
     # ---------------------------------------------------------------- prompts
     def maybe_save(self) -> bool:
@@ -71,7 +74,10 @@ class ProjectFiles(QObject):
         return False
 
     def show_error(self, title: str, text: str) -> None:
-        """A modal error (the work stays as it was)."""
+        """A modal error (the work stays as it was); on stderr when not ``interactive``."""
+        if not self.interactive:
+            print(f"{title}: {text}", file=sys.stderr)
+            return
         QMessageBox.critical(self.window, title, text)
 
     # ------------------------------------------------------------------ new

@@ -7,11 +7,12 @@ one path to every command.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QToolBar
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar, QWidget
 
 from dlstudio.gui.theme import icon
 
@@ -156,8 +157,8 @@ def build_actions(window: MainWindow) -> WindowActions:
         "check",
         "Analyse the model and show its problems",
     )
-    _action(window, a, "user_guide", "Editor &Guide", window.show_user_guide, Key.HelpContents)
-    _action(window, a, "about", "&About DL Studio", window.show_about)
+    _action(window, a, "user_guide", "Editor &Guide", lambda: show_user_guide(), Key.HelpContents)
+    _action(window, a, "about", "&About DL Studio", lambda: show_about(window))
     _build_menus(window, a)
     _build_toolbar(window, a)
     return a
@@ -219,3 +220,20 @@ def _build_toolbar(window: MainWindow, a: WindowActions) -> None:
     bar.addActions([a.check, a.export_onnx, a.export_python, a.export_image])
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
     window.main_toolbar = bar
+
+
+def show_user_guide() -> None:
+    """Open the editor guide (docs/editor.md) with the system's viewer."""
+    guide = Path(__file__).resolve().parents[2] / "docs" / "editor.md"
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(guide)))
+
+
+def show_about(parent: QWidget) -> None:
+    """A short About box."""
+    QMessageBox.about(
+        parent,
+        "About DL Studio",
+        "<b>DL Studio</b><br>Build neural networks visually: layers are nodes, shapes are "
+        "checked while you draw, and the drawing becomes real PyTorch that trains and "
+        "exports to ONNX.",
+    )
