@@ -103,8 +103,8 @@ def test_sentiment_label_follows_last_clause() -> None:
 def test_skipgram_pairs_are_neighbours() -> None:
     ds = load_dataset("skipgram", {"window": 1})
     centers, contexts = ds.data.inputs[0], ds.data.target
-    assert ds.input_specs[0].shape == () and len(centers) == len(contexts) > 100
-    assert ds.vocab[int(centers[0])] == "the" and ds.vocab[int(contexts[0])] == "cat"
+    assert ds.input_specs[0].shape == (1,) and len(centers) == len(contexts) > 100
+    assert ds.vocab[int(centers[0, 0])] == "the" and ds.vocab[int(contexts[0])] == "cat"
 
 
 def test_split_is_reproducible_and_disjoint() -> None:

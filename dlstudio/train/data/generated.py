@@ -223,8 +223,9 @@ def skipgram(options: dict[str, Any]) -> Dataset:
     return Dataset(
         name="skipgram",
         description=f"Word pairs (center -> context, window {window}) from a short built-in text.",
-        data=DataSplit((torch.tensor(centers),), torch.tensor(contexts)),
-        input_specs=[TensorSpec((), "int64")],
+        # One id per sample as a (1,) sequence, so Embedding -> Flatten -> Linear works as drawn.
+        data=DataSplit((torch.tensor(centers).unsqueeze(1),), torch.tensor(contexts)),
+        input_specs=[TensorSpec((1,), "int64")],
         input_names=["center"],
         target_kind="class",
         task="language_model",
