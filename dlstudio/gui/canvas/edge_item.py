@@ -68,6 +68,8 @@ class EdgeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
+        # Only wires touching a moved node are redrawn; the rest come from the pixmap cache.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.update_path()
 
     def type(self) -> int:
@@ -156,10 +158,14 @@ class EdgeItem(QGraphicsItem):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         colour = self.colour(selected)
-        painter.setPen(QPen(colour, 2.6 if selected else 1.7))
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        pen = QPen(colour, 2.6 if selected else 1.7)
+        if lod < style.LOD_TEXT:
+            pen.setCosmetic(True)  # keep wires visible in a zoomed-out overview
+            pen.setWidthF(1.2)
+        painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < style.LOD_TEXT or not (self.label and self.show_label):
             return
         painter.setFont(style.font("wire"))

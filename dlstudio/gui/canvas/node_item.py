@@ -15,7 +15,8 @@ from dlstudio.layers import LayerType, UnknownLayerError, get_layer_type
 
 _R = style.PORT_RADIUS + 4  # generous hit area: ports are small targets
 _PORT_BOUNDS = QRectF(-_R, -_R, 2 * _R, 2 * _R)
-_NODE_BOUNDS = QRectF(-4, -4, style.NODE_WIDTH + 8, style.NODE_HEIGHT + 8)
+_M = style.PORT_RADIUS + 3  # the ports stick out of the box
+_NODE_BOUNDS = QRectF(-_M, -_M, style.NODE_WIDTH + 2 * _M, style.NODE_HEIGHT + 2 * _M)
 
 NODE_TYPE = QGraphicsItem.UserType + 1
 PORT_TYPE = QGraphicsItem.UserType + 2
@@ -34,6 +35,9 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(2)
+        # The node draws its ports into its cached body; this item only paints while hovered,
+        # so a thousand ports cost no paint calls per frame.
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
 
     @property
     def node_id(self) -> str:
@@ -57,11 +61,13 @@ class PortItem(QGraphicsItem):
 
     def hoverEnterEvent(self, event) -> None:
         self.hovered = True
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, False)
         self.update()
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event) -> None:
         self.hovered = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
         self.update()
         super().hoverLeaveEvent(event)
 
@@ -236,12 +242,21 @@ class NodeItem(QGraphicsItem):
         body = QPainterPath()
         body.addRoundedRect(rect, style.NODE_RADIUS, style.NODE_RADIUS)
         frozen = not self.node.trainable
+        category = self.layer.category if self.layer else ""
         painter.setPen(Qt.PenStyle.NoPen)
+        if lod < style.LOD_TEXT:
+            # Zoomed far out, text is unreadable: a box in its category's colour reads best.
+            painter.setBrush(_cat(category).darker(170))
+            painter.drawPath(body)
+            if selected or self._severity:
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.setPen(self._border_pen(selected))
+                painter.drawPath(body)
+            return
         painter.setBrush(style.NODE_FILL_FROZEN if frozen else style.NODE_FILL)
         painter.drawPath(body)
         painter.save()
         painter.setClipPath(body)
-        category = self.layer.category if self.layer else ""
         painter.fillRect(QRectF(0, 0, style.STRIPE_WIDTH, style.NODE_HEIGHT), _cat(category))
         if frozen:
             painter.fillRect(rect, QBrush(style.HATCH, Qt.BrushStyle.BDiagPattern))
@@ -249,11 +264,16 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(self._border_pen(selected))
         painter.drawPath(body)
-        if lod < style.LOD_TEXT:
-            return  # zoomed far out: the box and its colour are all one can read
+        self._paint_ports(painter)
         self._paint_texts(painter)
         if frozen:
             _paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7 + self._text_top()))
+
+    def _paint_ports(self, painter: QPainter) -> None:
+        painter.setPen(QPen(style.PORT_RING, 1.6))
+        painter.setBrush(style.PORT_FILL)
+        for port in self.ports.values():
+            painter.drawEllipse(port.pos(), style.PORT_RADIUS, style.PORT_RADIUS)
 
     def _border_pen(self, selected: bool) -> QPen:
         if self._severity == ERROR:

@@ -14,13 +14,13 @@ NODE_RADIUS = 7.0
 STRIPE_WIDTH = 5.0
 PORT_RADIUS = 5.0
 GRID_SIZE = 20.0
-"""Snap step for moved nodes; also the spacing of the background dots."""
+"""Snap step for moved nodes; also the spacing of the background grid."""
 LOD_TEXT = 0.4
 """Below this zoom, nodes are drawn as plain boxes without text (large graphs stay smooth)."""
 
 BACKGROUND = QColor("#1e2024")
-GRID_DOT = QColor("#30333a")
-GRID_DOT_MAJOR = QColor("#41454e")
+GRID_LINE = QColor("#23262b")
+GRID_LINE_MAJOR = QColor("#2a2d33")
 NODE_FILL = QColor("#2b2e34")
 NODE_FILL_FROZEN = QColor("#26282d")
 NODE_BORDER = QColor("#454a53")
