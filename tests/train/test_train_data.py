@@ -56,6 +56,13 @@ def test_binary_to_decimal_example() -> None:
     assert int(target[5, 0]) == 0  # padded in front with <pad> (id 0)
 
 
+def test_binary_to_decimal_out_len_pads_in_front() -> None:
+    ds = load_dataset("binary_to_decimal", {"bits": 8, "out_len": 5})
+    assert tuple(ds.data.target.shape) == (256, 5)
+    assert _decode(ds.data.target[255], ds.vocab) == "255"
+    assert ds.data.target[255, :2].tolist() == [0, 0]
+
+
 def test_binary_to_decimal_teacher_forcing_shifts_target() -> None:
     ds = load_dataset("binary_to_decimal", {"bits": 8, "teacher_forcing": True})
     _src, tgt_in = ds.data.inputs

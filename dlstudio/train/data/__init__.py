@@ -46,7 +46,7 @@ _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
     "binary_to_decimal": (
         generated.binary_to_decimal,
         "binary digit strings -> decimal digit strings",
-        "bits, n_samples, teacher_forcing, seed",
+        "bits, n_samples, out_len, teacher_forcing, seed",
     ),
     "copy": (
         lambda o: generated.copy_or_reverse(o, "copy"),

@@ -40,7 +40,8 @@ def binary_to_decimal(options: dict[str, Any]) -> Dataset:
 
     Inputs are ``bits`` tokens (leading zeros kept); targets are decimal digits padded in front
     with ``<pad>`` to a fixed length, so each position is one place value. Padding is a real
-    class here: the model learns how many digits the number has. With ``teacher_forcing`` the inputs are ``(src, tgt_in)`` for a Transformer.
+    class here: the model learns how many digits the number has. ``out_len`` pads to more
+    places than the largest number needs (to fit a model built for longer outputs). With ``teacher_forcing`` the inputs are ``(src, tgt_in)`` for a Transformer.
     """
     bits = _int_option(options, "bits", 12, 2, 20)
     teacher = bool(options.get("teacher_forcing", False))
@@ -51,7 +52,7 @@ def binary_to_decimal(options: dict[str, Any]) -> Dataset:
     else:
         count = _int_option(options, "n_samples", 0, 1, 10_000_000)
         numbers = np.random.default_rng(seed).integers(0, 2**bits, size=count)
-    out_len = len(str(2**bits - 1))
+    out_len = max(len(str(2**bits - 1)), _int_option(options, "out_len", 0, 0, 64))
     src = ((numbers[:, None] >> np.arange(bits - 1, -1, -1)[None, :]) & 1) + _ZERO_ID
     tgt = np.full((len(numbers), out_len), _PAD_ID, dtype=np.int64)
     for row, value in enumerate(numbers):
@@ -78,7 +79,7 @@ def binary_to_decimal(options: dict[str, Any]) -> Dataset:
         metric="exact_match",
         vocab_size=len(_DIGITS_VOCAB),
         vocab=list(_DIGITS_VOCAB),
-        options={"bits": bits, "teacher_forcing": teacher},
+        options={"bits": bits, "teacher_forcing": teacher, "out_len": out_len},
     )
 
 
