@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QToolTip
 
 from dlstudio.core import Connect, Edge, MoveNodes, PortRef
 from dlstudio.gui.canvas import style
@@ -68,6 +70,7 @@ class ConnectionDrag:
         self.wire.set_valid(self.problem is None)
         if self.problem and self.problem != self._announced:
             self.scene.status_message.emit(self.problem)
+            QToolTip.showText(QCursor.pos(), self.problem)
         self._announced = self.problem
 
     def _check(self, target: PortItem) -> str | None:
