@@ -45,6 +45,12 @@ QLineEdit { padding: 3px 5px; border: 1px solid #3a3d43; border-radius: 3px;
 QLineEdit:focus { border-color: #3d7bd9; }
 QSpinBox, QDoubleSpinBox, QComboBox { min-height: 22px; }
 QLineEdit[invalid="true"] { border: 1px solid #e5534b; background: #3a2224; }
+QCheckBox::indicator, QTreeView::indicator { width: 14px; height: 14px; border-radius: 3px;
+    border: 1px solid #5f6570; background: #1d1f22; }
+QCheckBox::indicator:hover { border-color: #3d7bd9; }
+QCheckBox::indicator:checked { background: #3d7bd9; border-color: #3d7bd9;
+    image: url(@ICONS@/checkmark.svg); }
+QCheckBox::indicator:disabled { border-color: #3a3d43; background: #25272b; }
 QLabel[role="error"] { color: #f07b74; }
 QLabel[role="dim"] { color: #8b9099; }
 QLabel[role="heading"] { font-size: 13pt; font-weight: 600; }
@@ -92,7 +98,7 @@ def apply_theme(app: QApplication) -> None:
     font = QFont(app.font())
     font.setPointSizeF(max(font.pointSizeF(), 10.0))
     app.setFont(font)
-    app.setStyleSheet(_STYLE)
+    app.setStyleSheet(_STYLE.replace("@ICONS@", (RESOURCES / "icons").as_posix()))
 
 
 def monospace_font(point_size: float = 10.0) -> QFont:

@@ -3,6 +3,8 @@ with validation as the user types, one undoable command per change, and undo ref
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
 
@@ -175,3 +177,34 @@ def test_external_change_while_typing_keeps_invalid_text(window):
 def test_empty_document_shows_placeholder(window):
     window.document.replace_graph(LayerGraph())
     assert window.properties.node_id is None
+
+
+@given(st.lists(st.integers(1, 1024), min_size=2, max_size=2))
+def test_size_text_round_trips(values):
+    spec = get_layer_type("conv2d").param_spec("kernel_size")
+    value = spec.validate(tuple(values))
+    assert parse_text(spec, format_value(value)) == value
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(1, 10_000), st.sampled_from(["T", "S", "L", "H"])),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_shape_text_round_trips(dims):
+    spec = get_layer_type("input").param_spec("shape")
+    value = spec.validate(tuple(dims))
+    assert parse_text(spec, format_value(value)) == value
+
+
+@given(st.text(max_size=20))
+def test_any_typed_text_is_either_valid_or_a_param_error(text):
+    for type_id, name in (("conv2d", "kernel_size"), ("conv2d", "padding"), ("input", "shape")):
+        spec = get_layer_type(type_id).param_spec(name)
+        try:
+            value = parse_text(spec, text)
+        except ParamError:
+            continue
+        assert spec.validate(value) == value
