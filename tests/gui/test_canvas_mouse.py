@@ -224,3 +224,36 @@ def test_context_menus_offer_the_right_actions(canvas):
     count = len(graph)
     dense.trigger()
     assert len(graph) == count + 1 and list(graph)[-1].type_id == "dense"
+
+
+def test_standard_shortcuts_copy_paste_duplicate(canvas, qtbot):
+    document, scene, view = canvas
+    graph = document.graph
+    scene.select_nodes(_ids(graph, "conv1", "relu1"))
+    view.activateWindow()
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus)
+    before = len(graph)
+    QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(view, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert len(graph) == before + 2
+    QTest.keyClick(view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert len(graph) == before + 4
+    QTest.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(scene.selected_node_ids()) == len(graph)
+
+
+def test_space_drag_pans(canvas, qtbot):
+    _, _, view = canvas
+    view.activateWindow()
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus)
+    before = view.mapToScene(QPoint(100, 100))
+    QTest.keyPress(view, Qt.Key.Key_Space)
+    viewport = view.viewport()
+    QTest.mousePress(viewport, LEFT, Qt.NoModifier, QPoint(300, 300))
+    QTest.mouseMove(viewport, QPoint(340, 330))
+    QTest.mouseRelease(viewport, LEFT, Qt.NoModifier, QPoint(340, 330))
+    QTest.keyRelease(view, Qt.Key.Key_Space)
+    after = view.mapToScene(QPoint(100, 100))
+    assert round(before.x() - after.x()) == 40 and round(before.y() - after.y()) == 30

@@ -9,9 +9,8 @@ from dlstudio.layers import LayerType
 
 
 def _size(value: Any) -> str:
+    """``(5, 5)`` -> ``5x5``; a single value as it is."""
     if isinstance(value, (tuple, list)):
-        if len(set(value)) == 1 and len(value) > 1:
-            return "x".join(str(v) for v in value)
         return "x".join(str(v) for v in value)
     return str(value)
 
