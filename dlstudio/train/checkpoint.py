@@ -37,7 +37,14 @@ def rng_states() -> dict[str, Any]:
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         states["cuda"] = torch.cuda.get_rng_state_all()
+    if _mps_available():
+        states["mps"] = torch.mps.get_rng_state()
     return states
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
 
 
 def set_rng_states(states: dict[str, Any]) -> None:
@@ -49,6 +56,8 @@ def set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
     if "cuda" in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
+    if "mps" in states and _mps_available():
+        torch.mps.set_rng_state(states["mps"])
 
 
 def save_checkpoint(

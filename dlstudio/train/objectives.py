@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -130,7 +132,9 @@ class MetricTracker:
         tensors = [t for t in parts if isinstance(t, torch.Tensor)]
         total = sum(float(t) for t in parts if not isinstance(t, torch.Tensor))
         if tensors:
-            total += float(torch.stack([t.double() for t in tensors]).sum())
+            # float32 on the device (MPS has no float64), then summed in Python doubles.
+            values = torch.stack([t.reshape(()).float() for t in tensors]).cpu().tolist()
+            total += math.fsum(values)
         return total
 
     def _measure(
