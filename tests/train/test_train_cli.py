@@ -37,11 +37,17 @@ def test_train_writes_metrics_checkpoint_and_weights_then_resumes(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    assert _run(["train", str(project), "--epochs", "1", "--batch-size", "128", "--out", str(out)]) == 0
+    assert (
+        _run(["train", str(project), "--epochs", "1", "--batch-size", "128", "--out", str(out)])
+        == 0
+    )
     err = capsys.readouterr().err
     assert "digits: 1797 samples, inputs (N, 1, 28, 28)" in err and "epoch 1/1" in err
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["event"] for r in records if r["event"] in ("epoch", "finished")] == ["epoch", "finished"]
+    assert [r["event"] for r in records if r["event"] in ("epoch", "finished")] == [
+        "epoch",
+        "finished",
+    ]
     assert records[-1]["reason"] == "completed" and "accuracy" in records[-2]["val"]
     assert (out / "checkpoint.pt").exists()
 

@@ -178,3 +178,18 @@ def test_pickled_objects_are_refused(tmp_path: Path) -> None:
     torch.save({"x": NotWeights()}, path)
     with pytest.raises(TrainError, match=r"evil\.pt: cannot read weights"):
         load_weights(Net(), path)
+
+
+def test_resolve_run_takes_loss_and_metric_from_the_data_set_when_unset() -> None:
+    from dlstudio.train.session import resolve_run
+
+    config, dataset = resolve_run({"epochs": 3}, dataset="sine")
+    assert (config.loss, config.metric, config.task) == ("mse", "mae", "regression")
+    assert config.epochs == 3 and dataset.name == "sine"
+    project = {"dataset": "digits", "dataset_options": {"resize": 28}, "metric": "accuracy"}
+    config, dataset = resolve_run(project, epochs=None)
+    assert config.dataset_options == {"resize": 28} and dataset.input_specs[0].shape == (1, 28, 28)
+    config, _ = resolve_run(project, dataset="iris")
+    assert config.dataset_options == {}  # the project's options belong to its own data set
+    with pytest.raises(TrainError, match="no data set chosen"):
+        resolve_run({})

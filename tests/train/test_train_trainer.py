@@ -340,3 +340,14 @@ def test_resume_from_a_foreign_checkpoint_fails_clearly(tmp_path: Path) -> None:
     torch.save({"fc1.weight": torch.zeros(2)}, path)
     result = Trainer(_small(), _config()).run((_blobs(), None), resume_from=path)
     assert result.status == "failed" and "not a DL Studio training checkpoint" in result.message
+
+
+def test_same_seed_same_weights_other_seed_other_weights() -> None:
+    def train(seed: int) -> Small:
+        model = _small()  # the same initial weights every time
+        Trainer(model, _config(epochs=2, seed=seed)).run((_blobs(), None))
+        return model
+
+    first, again, other = train(0), train(0), train(1)
+    assert torch.equal(first.fc1.weight, again.fc1.weight)
+    assert not torch.equal(first.fc1.weight, other.fc1.weight)
