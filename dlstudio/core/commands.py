@@ -318,6 +318,11 @@ class UndoStack:
         self._clean_depth = len(self._done)
         self._notify()
 
+    def mark_dirty(self) -> None:
+        """Mark the document as differing from any saved file (e.g. recovered work)."""
+        self._clean_depth = None
+        self._notify()
+
     @property
     def is_clean(self) -> bool:
         """True when the document equals what was last saved."""

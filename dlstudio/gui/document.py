@@ -100,6 +100,10 @@ class Document(QObject):
         """Redo the last undone edit."""
         self.undo_stack.redo()
 
+    def mark_modified(self) -> None:
+        """Treat the document as unsaved (recovered work, a template to be saved elsewhere)."""
+        self.undo_stack.mark_dirty()
+
     def reanalyze(self) -> AnalysisResult:
         """Analyse now and emit ``analysis_ready``."""
         self._analysis_timer.stop()

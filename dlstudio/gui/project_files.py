@@ -25,17 +25,6 @@ PROJECT_FILTER = "DL Studio projects (*.json);;All files (*)"
 _RECENT_KEY = "files/recent"
 
 
-def mark_modified(document: Document) -> None:
-    """Flag the document as having unsaved changes (recovered work that is in no file yet)."""
-    marker = getattr(document, "mark_modified", None)
-    if callable(marker):
-        marker()
-        return
-    # Document has no public way yet: an unreachable clean mark means "modified" (see report).
-    document.undo_stack._clean_depth = None
-    document.state_changed.emit()
-
-
 class ProjectFiles(QObject):
     """Opens and saves the window's document and keeps the recent-files list."""
 
@@ -218,7 +207,7 @@ class ProjectFiles(QObject):
             self.show_error("Could not recover", str(exc))
             return False
         self.document.replace_graph(graph, newest.original)
-        mark_modified(self.document)
+        self.document.mark_modified()
         self.autosaver.save_now()  # our own copy first, then drop the old session's
         for leftover in leftovers:
             store.discard(leftover)
