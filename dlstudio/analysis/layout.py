@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dlstudio.core.graph import Edge, LayerGraph
+from dlstudio.layers import UnknownLayerError, get_layer_type
 
 LAYER_SPACING_TB = 120.0
 """Vertical distance between layers for top-to-bottom layout (nodes are about 90 px high)."""
@@ -39,8 +40,8 @@ ROW_SPACING_LR = 120.0
 _ORDER_ROUNDS = 4
 _COORD_ROUNDS = 4
 # Past this many nodes (dummies included) half the sweeps are enough and keep 1,000-node
-# graphs with many long wires well inside 200 ms.
-_LARGE = 3000
+# graphs inside 200 ms.
+_LARGE = 1000
 # Spine nodes must not move; ordinary nodes outweigh the dummies that carry long wires so a
 # block's own nodes line up and the skip wire bends around them.
 _SPINE_WEIGHT = 1e6
@@ -49,6 +50,8 @@ _DUMMY_WEIGHT = 0.5
 # A graph whose long wires would need more dummies than this (per real node) keeps only the
 # shortest ones as dummies; the rest are drawn across, but the layout stays fast.
 _MAX_DUMMIES_PER_NODE = 3
+# Ports sit at fractions of a box's width (TB) or height (LR); a box spans this share of a slot.
+_PORT_SPAN = 0.75
 
 
 NODE_WIDTH = 180.0
@@ -104,7 +107,7 @@ def compute_layout(graph: LayerGraph, direction: str = "TB") -> Layout:
     spine = _spine(layer, pred)
     _pull_sources_down(layer, succ, pred)
 
-    seg = _Segments(n, layer, succ)
+    seg = _Segments(n, layer, succ, _port_offsets(graph, index))
     layers = _initial_order(seg, spine, pred, topo)
     layers = _reduce_crossings(layers, seg)
     pos = _assign_coordinates(layers, seg, spine)
@@ -206,14 +209,72 @@ def _pull_sources_down(layer: list[int], succ: list[list[int]], pred: list[list[
             layer[v] = min(layer[w] for w in succ[v]) - 1
 
 
+def _port_offsets(
+    graph: LayerGraph, index: dict[str, int]
+) -> dict[tuple[int, int], tuple[float, float]]:
+    """For each wired node pair, the (output, input) port offsets from the box centres in slots.
+
+    Ports are spread evenly along a box's edge in catalogue order, as the editor draws them, so
+    the decoder's ``in`` sits left of its ``memory`` and an Add's ``in1`` left of ``in2``.
+    """
+    wired_in: dict[str, list[str]] = {}
+    wired_out: dict[str, list[str]] = {}
+    for edge in graph.edges:
+        wired_out.setdefault(edge.src.node, []).append(edge.src.port)
+        wired_in.setdefault(edge.dst.node, []).append(edge.dst.port)
+    inputs = {n: _port_order(graph, n, ports, inputs=True) for n, ports in wired_in.items()}
+    outputs = {n: _port_order(graph, n, ports, inputs=False) for n, ports in wired_out.items()}
+    sums: dict[tuple[int, int], list[float]] = {}
+    for edge in graph.edges:
+        acc = sums.setdefault((index[edge.src.node], index[edge.dst.node]), [0.0, 0.0, 0])
+        acc[0] += _offset(edge.src.port, outputs[edge.src.node])
+        acc[1] += _offset(edge.dst.port, inputs[edge.dst.node])
+        acc[2] += 1
+    return {key: (a / c, b / c) for key, (a, b, c) in sums.items()}
+
+
+def _port_order(graph: LayerGraph, node_id: str, wired: list[str], inputs: bool) -> list[str]:
+    """Port names in drawing order; wired ports the catalogue does not list go last."""
+    node = graph.node(node_id)
+    order: list[str] = []
+    try:
+        layer = get_layer_type(node.type_id)
+        if inputs:
+            values, _problems = layer.resolve_params(node.params)
+            order = [p.name for p in layer.input_ports({**layer.defaults(), **values})]
+        else:
+            order = [p.name for p in layer.outputs]
+    except (UnknownLayerError, LookupError, TypeError, ValueError):
+        pass  # an unknown or half-edited node: its ports in wiring order below
+    order.extend(p for p in dict.fromkeys(wired) if p not in order)
+    return order
+
+
+def _offset(port: str, order: list[str]) -> float:
+    count = len(order)
+    return ((order.index(port) + 1) / (count + 1) - 0.5) * _PORT_SPAN
+
+
 class _Segments:
     """The layered graph with dummy nodes: every wire joins adjacent layers."""
 
-    def __init__(self, n: int, layer: list[int], succ: list[list[int]]) -> None:
+    def __init__(
+        self,
+        n: int,
+        layer: list[int],
+        succ: list[list[int]],
+        ports: dict[tuple[int, int], tuple[float, float]],
+    ) -> None:
         self.n = n
         self.layer = list(layer)
         self.down: list[list[int]] = [[] for _ in range(n)]
         self.up: list[list[int]] = [[] for _ in range(n)]
+        # Where a segment attaches, relative to the node it comes from or goes to: its
+        # neighbour's position plus this shift is where the node would sit for a straight wire.
+        self.down_shift: list[list[float]] = [[] for _ in range(n)]
+        self.up_shift: list[list[float]] = [[] for _ in range(n)]
+        self.down_ports: list[list[tuple[float, float]]] = [[] for _ in range(n)]
+        """(output offset, input offset) of each segment in ``down``."""
         self.chains: dict[tuple[int, int], list[int]] = {}
         """The dummies of each wire that got them, from its source down."""
         long_edges = sorted(
@@ -222,27 +283,35 @@ class _Segments:
         )
         budget = _MAX_DUMMIES_PER_NODE * n + 64
         for span, u, v in long_edges:
+            out_off, in_off = ports.get((u, v), (0.0, 0.0))
             if span <= 1 or span - 1 > budget:
                 # Adjacent layers, or too long for the budget: a plain segment (ordering still
                 # sees it between the layers it touches, which is good enough for rare giants).
-                self._link(u, v)
+                self._link(u, v, out_off, in_off)
                 continue
             budget -= span - 1
-            prev = u
+            # A long wire runs in a lane of its own, and the editor draws lanes on the far side
+            # of the nodes they pass (right in TB, below in LR): attach its ends there, so the
+            # ordering puts the lane on that side instead of crossing the main chain to a port.
+            out_off = in_off = _PORT_SPAN / 2
+            prev, prev_off = u, out_off
             chain = self.chains[(u, v)] = []
             for k in range(1, span):
                 d = len(self.layer)
                 self.layer.append(layer[u] + k)
-                self.down.append([])
-                self.up.append([])
-                self._link(prev, d)
+                for lists in (self.down, self.up, self.down_shift, self.up_shift, self.down_ports):
+                    lists.append([])
+                self._link(prev, d, prev_off, 0.0)
                 chain.append(d)
-                prev = d
-            self._link(prev, v)
+                prev, prev_off = d, 0.0
+            self._link(prev, v, prev_off, in_off)
 
-    def _link(self, u: int, v: int) -> None:
+    def _link(self, u: int, v: int, out_off: float, in_off: float) -> None:
         self.down[u].append(v)
+        self.down_shift[u].append(in_off - out_off)
+        self.down_ports[u].append((out_off, in_off))
         self.up[v].append(u)
+        self.up_shift[v].append(out_off - in_off)
 
     def is_dummy(self, v: int) -> bool:
         return v >= self.n
@@ -287,9 +356,9 @@ def _reduce_crossings(layers: list[list[int]], seg: _Segments) -> list[list[int]
         if best_cross == 0:
             break
         for i in range(1, len(current)):
-            current[i] = _sort_by_barycenter(current[i], current[i - 1], seg.up)
+            current[i] = _sort_by_barycenter(current[i], current[i - 1], seg.up, seg.up_shift)
         for i in range(len(current) - 2, -1, -1):
-            current[i] = _sort_by_barycenter(current[i], current[i + 1], seg.down)
+            current[i] = _sort_by_barycenter(current[i], current[i + 1], seg.down, seg.down_shift)
         crossings = _total_crossings(current, seg)
         if crossings < best_cross:
             best_cross = crossings
@@ -297,11 +366,17 @@ def _reduce_crossings(layers: list[list[int]], seg: _Segments) -> list[list[int]
     return best
 
 
-def _sort_by_barycenter(row: list[int], fixed: list[int], neighbours: list[list[int]]) -> list[int]:
+def _sort_by_barycenter(
+    row: list[int], fixed: list[int], neighbours: list[list[int]], shifts: list[list[float]]
+) -> list[int]:
     where = {v: i for i, v in enumerate(fixed)}
     keys = []
     for i, v in enumerate(row):
-        near = [where[w] for w in neighbours[v] if w in where]
+        near = [
+            where[w] + shift
+            for w, shift in zip(neighbours[v], shifts[v], strict=True)
+            if w in where
+        ]
         # A node with no neighbour on the fixed side keeps its place.
         keys.append((sum(near) / len(near) if near else float(i), i))
     order = sorted(range(len(row)), key=keys.__getitem__)
@@ -313,12 +388,20 @@ def _total_crossings(layers: list[list[int]], seg: _Segments) -> int:
 
 
 def _crossings(top: list[int], bottom: list[int], seg: _Segments) -> int:
-    """Crossings between two adjacent layers, by counting inversions with a Fenwick tree."""
+    """Crossings between two adjacent layers, by counting inversions with a Fenwick tree.
+
+    Segments end at their ports, so two wires into one node's two ports can cross too.
+    """
     where = {v: i for i, v in enumerate(bottom)}
-    targets = []
-    for u in top:
-        targets.extend(sorted(where[w] for w in seg.down[u] if w in where))
-    size = len(bottom)
+    ends = []
+    for i, u in enumerate(top):
+        for w, (out_off, in_off) in zip(seg.down[u], seg.down_ports[u], strict=True):
+            if w in where:
+                ends.append((i + out_off, where[w] + in_off))
+    ends.sort()
+    rank = {key: r for r, key in enumerate(sorted({end for _, end in ends}))}
+    targets = [rank[end] for _, end in ends]
+    size = len(rank)
     tree = [0] * (size + 1)
     crossings = 0
     for seen, t in enumerate(targets):
@@ -349,8 +432,14 @@ def _assign_coordinates(layers: list[list[int]], seg: _Segments, spine: set[int]
         for v in range(len(seg.layer))
     ]
     # Spine nodes have no neighbours to follow: they stay on their line at 0.
-    up = [[] if v in spine else seg.up[v] for v in range(len(seg.layer))]
-    down = [[] if v in spine else seg.down[v] for v in range(len(seg.layer))]
+    up = [
+        [] if v in spine else list(zip(seg.up[v], seg.up_shift[v], strict=True))
+        for v in range(len(seg.layer))
+    ]
+    down = [
+        [] if v in spine else list(zip(seg.down[v], seg.down_shift[v], strict=True))
+        for v in range(len(seg.layer))
+    ]
     for _ in range(_COORD_ROUNDS if len(seg.layer) <= _LARGE else _COORD_ROUNDS // 2):
         for row in layers[1:]:
             _place_row(row, pos, weight, up)
@@ -364,12 +453,15 @@ def _assign_coordinates(layers: list[list[int]], seg: _Segments, spine: set[int]
 
 
 def _place_row(
-    row: list[int], pos: list[float], weight: list[float], neighbours: list[list[int]]
+    row: list[int],
+    pos: list[float],
+    weight: list[float],
+    neighbours: list[list[tuple[int, float]]],
 ) -> None:
     desired = []
     for v in row:
         near = neighbours[v]
-        desired.append(sum(pos[w] for w in near) / len(near) if near else pos[v])
+        desired.append(sum(pos[w] + shift for w, shift in near) / len(near) if near else pos[v])
     for v, x in zip(row, _ordered_fit(desired, [weight[v] for v in row]), strict=True):
         pos[v] = x
 

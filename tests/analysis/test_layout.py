@@ -177,9 +177,11 @@ def test_speed_of_1000_nodes() -> None:
     dag = _random_dag(1000, 3)
     wide = _random_dag(1000, 3, reach=1000)
     for label, g in (("resnet-like", resnet), ("random DAG", dag), ("long wires", wide)):
-        start = time.perf_counter()
-        pos = auto_layout(g)
-        elapsed = time.perf_counter() - start
+        elapsed = float("inf")
+        for _ in range(3):  # the best of three: other processes share the machine
+            start = time.perf_counter()
+            pos = auto_layout(g)
+            elapsed = min(elapsed, time.perf_counter() - start)
         print(f"auto_layout {label} with {len(g)} nodes: {elapsed * 1000:.0f} ms")
         _assert_no_overlaps(pos)
 

@@ -100,20 +100,7 @@ def test_layout_has_no_overlapping_nodes(name: str) -> None:
 
 
 # --------------------------------------------------------- training settings
-# The skipgram data set gives center ids as (N,), but an Input needs at least one size, so
-# word2vec's Input is (1,); one side has to change (reported to the data and layer owners).
-_DATA_MISMATCH = {"word2vec": "skipgram gives (N,) ids; an Input cannot be () so it is (1,)"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=_DATA_MISMATCH[n]))
-        if n in _DATA_MISMATCH
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_training_settings_fit_the_data_set(name: str) -> None:
     """The default data set feeds the Input nodes and the output fits the loss, so Train works."""
     from dlstudio.train.compat import check_inputs, check_target
