@@ -208,3 +208,16 @@ def test_any_dag_gets_a_clean_layout(graph: LayerGraph, direction: str) -> None:
         end = layout.positions[edge.dst.node][main]
         assert all(start < p[main] < end for p in points)
     assert compute_layout(graph, direction) == layout
+
+
+def test_branches_line_up_with_the_ports_they_feed() -> None:
+    # b feeds Concat's in1 (its left port), a feeds in2: b is drawn left of a, so wires don't cross.
+    g = LayerGraph("ports")
+    for node_id, type_id in (("x", "input"), ("a", "relu"), ("b", "relu"), ("c", "concat")):
+        g.insert_node(LayerNode(node_id, type_id, node_id))
+    for src, dst in (("x", "a.in"), ("x", "b.in"), ("a", "c.in2"), ("b", "c.in1")):
+        node, port = dst.split(".")
+        g.insert_edge(Edge(PortRef(src, "out"), PortRef(node, port)))
+    for direction, cross in (("TB", 0), ("LR", 1)):
+        pos = auto_layout(g, direction)
+        assert pos["b"][cross] < pos["a"][cross]
