@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+"""The repository root."""
 if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
@@ -26,6 +27,7 @@ from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef, save_project  # 
 from dlstudio.layers import get_layer_type  # noqa: E402
 
 TEMPLATES_DIR = ROOT / "templates"
+"""Where the template files live (and the gallery reads them)."""
 
 Tensor = PortRef
 """A handle on a tensor while building: the output port that produces it."""
@@ -351,9 +353,11 @@ def vit_tiny() -> LayerGraph:
 SENTIMENT_VOCAB = 35
 """Token ids of the built-in ``sentiment`` data set (padding 0, unknown 1, 33 words)."""
 SENTIMENT_LEN = 16
+"""Words per ``sentiment`` sentence (cut or padded)."""
 COPY_VOCAB = 12
 """Token ids of ``copy`` / ``reverse`` with 10 symbols: padding 0, BOS 1, symbols 2..11."""
 COPY_LEN = 8
+"""Symbols per ``copy`` / ``reverse`` string."""
 DIGITS_VOCAB = 12
 """Token ids of ``binary_to_decimal``: padding 0, BOS 1, digits 0-9 as 2..11."""
 SKIPGRAM_VOCAB = 73
@@ -638,6 +642,7 @@ def transformer_classifier() -> LayerGraph:
 
 GPT_VOCAB = COPY_VOCAB
 """gpt-mini's vocabulary: that of its default data set (see GPT_TRAINING)."""
+# The gallery text of gpt-mini, kept next to its training settings because it explains them.
 GPT_DESCRIPTION = """A decoder-only Transformer, the design of GPT (Radford et al., 2018),
     in the spirit of nanoGPT: token embeddings plus learned position embeddings go through two
     pre-norm blocks whose self-attention is causal (position t sees only positions up to t),
@@ -661,6 +666,7 @@ GPT_TRAINING = _training(
     batch_size=64,
     grad_clip=1.0,
 )
+"""gpt-mini's training settings (the data set is a stand-in; see GPT_DESCRIPTION)."""
 
 
 def gpt_mini() -> LayerGraph:
