@@ -165,5 +165,6 @@ class MessageBoxes:
 def message_boxes(monkeypatch: pytest.MonkeyPatch) -> MessageBoxes:
     """Every message box the training UI opens (none is shown on screen)."""
     boxes = MessageBoxes()
-    monkeypatch.setattr("dlstudio.gui.training.controller.QMessageBox", boxes.fake)
+    for module in ("controller", "after_run"):
+        monkeypatch.setattr(f"dlstudio.gui.training.{module}.QMessageBox", boxes.fake)
     return boxes

@@ -76,3 +76,19 @@ def test_start_from_panel_trains_plots_and_shows_results(
     trained = controller.trained[record.run_id].state_dict()
     assert all((exported[k] == trained[k]).all() for k in trained)
     assert message_boxes.titles() == ["Trained model exported"]
+
+    # ONNX: onnxruntime gives the trained model's outputs (not a freshly initialised one's).
+    onnx_path = tmp_path / "digits_mlp.onnx"
+    handle = controller.export_trained(record, onnx_path)
+    with qtbot.waitSignal(handle.finished, timeout=60_000):
+        pass
+    assert message_boxes.titles()[-1] == "Trained model exported", message_boxes.shown[-1]
+    import onnxruntime
+    import torch
+
+    x = torch.randn(4, 784)
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (onnx_out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    with torch.no_grad():
+        expected = controller.trained[record.run_id](x).numpy()
+    assert abs(onnx_out - expected).max() < 1e-4

@@ -9,26 +9,24 @@ waits for the thread, so Qt never destroys a running QThread.
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
-from pathlib import Path
 
 import torch
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from dlstudio.core import GraphEvent
 from dlstudio.gui.canvas import GraphScene
 from dlstudio.gui.document import Document
+from dlstudio.gui.training.after_run import RunResultsMixin
 from dlstudio.gui.training.evaluation import Predictions
 from dlstudio.gui.training.history import RunRecord, RunStore
-from dlstudio.gui.training.jobs import evaluate_run, export_run
 from dlstudio.gui.training.monitor import TrainingMonitor
 from dlstudio.gui.training.overlay import HealthOverlay
 from dlstudio.gui.training.panel import TrainingPanel
 from dlstudio.gui.training.worker import RunOutcome, RunRequest, TrainingWorker
-from dlstudio.gui.workers import TaskHandle, run_in_thread
+from dlstudio.gui.workers import TaskHandle
 from dlstudio.train import (
     EpochEvent,
     FailedEvent,
@@ -53,7 +51,7 @@ def _clock(seconds: float) -> str:
     )
 
 
-class TrainingController(QObject):
+class TrainingController(RunResultsMixin, QObject):
     """Start, pause, resume, stop, evaluate and export runs of the document's model."""
 
     run_started = Signal(object)
@@ -94,6 +92,7 @@ class TrainingController(QObject):
         self._control: RunControl | None = None
         self._started_at = 0.0
         self._model_changed = False
+        self._run_graph: object = None
         self._warned: set[tuple[str, bool, bool]] = set()
         self.panel.start_requested.connect(self.start)
         self.panel.pause_requested.connect(self.pause)
@@ -132,6 +131,7 @@ class TrainingController(QObject):
             )
             return None
         snapshot = self.document.graph.copy()
+        self._run_graph = self.document.graph
         started = datetime.now()
         record = self.store.create(snapshot, config.to_metadata(), started)
         self.record = record
@@ -198,59 +198,6 @@ class TrainingController(QObject):
             self._on_thread_finished()
         return finished
 
-    # ------------------------------------------------------------- results
-    def module_for(self, record: RunRecord) -> torch.nn.Module | None:
-        """The trained module of a run of this session (None: load it from the run folder)."""
-        return self.trained.get(record.run_id)
-
-    def latest_record(self) -> RunRecord | None:
-        """The current or last run, else the newest in the history."""
-        return self.record or self.monitor.history.current()
-
-    def evaluate(self, record: RunRecord | None = None) -> TaskHandle | None:
-        """Evaluate a trained run (default: the last one) on the test split, in a worker."""
-        record = record if isinstance(record, RunRecord) else self.latest_record()
-        if record is None or (self.is_running and record is self.record):
-            self._show_error("Nothing to evaluate", "Train a model first (Run ▸ Train).")
-            return None
-        module = self.module_for(record)
-        self.monitor.append_log(f"Evaluating run {record.run_id} on the test split…")
-        self.task = run_in_thread(
-            lambda: evaluate_run(record, module),
-            self._on_evaluation_done,
-            lambda exc, trace: self._on_evaluation_done(
-                FailedEvent(f"evaluation failed: {exc}", trace)
-            ),
-        )
-        return self.task
-
-    def export_trained(
-        self, record: RunRecord | None = None, path: Path | None = None
-    ) -> TaskHandle | None:
-        """Export a trained run as ONNX or as Python plus weights (by the file's suffix)."""
-        record = record if isinstance(record, RunRecord) else self.latest_record()
-        if record is None or (self.is_running and record is self.record):
-            self._show_error("Nothing to export", "Train a model first (Run ▸ Train).")
-            return None
-        if path is None:
-            name, _ = QFileDialog.getSaveFileName(
-                self.window,
-                "Export trained model",
-                str(Path.home() / f"{record.model_name}.onnx"),
-                "ONNX model (*.onnx);;Python code + weights (*.py)",
-            )
-            if not name:
-                return None
-            path = Path(name)
-        module = self.module_for(record)
-        self.monitor.append_log(f"Exporting run {record.run_id} to {path}…")
-        self.task = run_in_thread(
-            lambda: export_run(record, path, module),
-            self._on_export_done,
-            lambda exc, trace: self._show_error("Export failed", str(exc), trace),
-        )
-        return self.task
-
     # --------------------------------------------------------------- events
     def _on_worker_event(self, event: object) -> None:
         record = self.record
@@ -293,7 +240,9 @@ class TrainingController(QObject):
         self.monitor.append_log(f"Epoch {event.epoch}: {shown} ({event.seconds:.1f} s)")
 
     def _on_health(self, event: HealthEvent) -> None:
-        self.overlay.show_event(event)
+        # After New or Open the canvas shows another graph whose node ids may coincide.
+        if self.document.graph is self._run_graph:
+            self.overlay.show_event(event)
         self.monitor.health.show_event(event)
         count = len(event.warnings)
         index = self.monitor.indexOf(self.monitor.health)
@@ -358,24 +307,6 @@ class TrainingController(QObject):
         if self.record is not None:
             self.run_finished.emit(self.record)
 
-    def _on_evaluation_done(self, result: object) -> None:
-        self.task = None
-        if isinstance(result, Predictions):
-            self._show_predictions(result)
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
-            self.monitor.append_log(
-                f"Evaluation on the {result.split} split ({result.size} samples): {shown}", "ok"
-            )
-            self.monitor.setCurrentWidget(self.monitor.results)
-        elif isinstance(result, FailedEvent):
-            self._show_error("Evaluation failed", result.message, result.details)
-        self.evaluation_finished.emit(result)
-
-    def _on_export_done(self, message: str) -> None:
-        self.task = None
-        self.monitor.append_log(message.splitlines()[0], "ok")
-        QMessageBox.information(self.window, "Trained model exported", message)
-
     def _on_history_overlay_changed(self, records: list) -> None:
         self.monitor.plot.set_overlays(records)
         self.monitor.plot.redraw_now()
@@ -393,24 +324,6 @@ class TrainingController(QObject):
         self.overlay.clear()
 
     # -------------------------------------------------------------- helpers
-    def _failure_details(self, event: FailedEvent) -> str:
-        """What a bug report needs: the run, where it failed, its settings, the traceback."""
-        lines = []
-        if self.record is not None:
-            lines.append(
-                f"Run {self.record.run_id} of {self.record.model_name} ({self.record.folder})"
-            )
-            lines.append("Settings: " + json.dumps(self.record.settings, sort_keys=True))
-        if event.layer:
-            lines.append(f"Layer: {event.layer}")
-        if event.step is not None:
-            lines.append(f"Step: {event.step}")
-        if event.checkpoint:
-            lines.append(f"Last checkpoint: {event.checkpoint}")
-        if event.details:
-            lines += ["", event.details]
-        return "\n".join(lines)
-
     def _banner_text(self) -> str:
         when = self.record.started.strftime("%H:%M:%S") if self.record else "Start"
         text = f"Training uses the model as it was at {when}; edits apply to the next run."

@@ -107,11 +107,6 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     else:
         window.addDockWidget(_AREA.RightDockWidgetArea, panel_dock)
         window.addDockWidget(_AREA.BottomDockWidgetArea, monitor_dock)
-    summary = getattr(window, "summary_dock", None)
-    if isinstance(summary, QDockWidget):
-        # The curves need width: share the wide bottom-left slot with the summary table.
-        window.tabifyDockWidget(summary, monitor_dock)
-        summary.raise_()
     controller.panel_dock, controller.monitor_dock = panel_dock, monitor_dock
 
     actions = {

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import torch
 
-from dlstudio.compile import compile_graph, export_onnx, generate_source, load_weights, save_weights
-from dlstudio.core.serialization import write_text_atomic
+from dlstudio.compile import compile_graph, export_onnx, export_python, load_weights, save_weights
 from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate_model
 from dlstudio.gui.training.history import RunRecord
 from dlstudio.train import TrainConfig, TrainError, load_dataset
@@ -56,7 +55,7 @@ def export_run(record: RunRecord, path: Path, module: torch.nn.Module | None = N
         return f"Wrote {path} with the trained weights.\n\n{report.message}"
     code_path = path.with_suffix(".py")
     weights = code_path.with_suffix(".safetensors")
-    write_text_atomic(code_path, generate_source(graph))
+    export_python(graph, code_path, compiled.analysis)
     save_weights(compiled.module, weights)
     class_name = compiled.code.class_name if compiled.code else "Model"
     return (
