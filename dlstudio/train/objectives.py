@@ -103,7 +103,8 @@ class MetricTracker:
         """Count one batch (device operations only, no sync)."""
         if self._plain_accuracy and target.dim() == 1:
             sums = self._sums["accuracy"]
-            sums.append((output.argmax(dim=-1) == target).sum())
+            # The per-sample hits, summed only when folded: one device operation fewer a step.
+            sums.append(output.argmax(dim=-1) == target)
             self._counts["accuracy"].append(target.shape[0])
             if len(sums) >= self._FOLD_AT:
                 self._fold()
@@ -122,20 +123,13 @@ class MetricTracker:
             for name, parts in table.items():
                 tensors = [t for t in parts if isinstance(t, torch.Tensor)]
                 numbers = sum(float(t) for t in parts if not isinstance(t, torch.Tensor))
-                folded: list[torch.Tensor | float] = [numbers]
-                if tensors:
-                    folded.append(torch.stack([t.to(tensors[0].dtype) for t in tensors]).sum())
-                table[name] = folded
+                table[name] = [numbers, _reduce(tensors)] if tensors else [numbers]
 
     @staticmethod
     def _total(parts: list[torch.Tensor | float]) -> float:
         tensors = [t for t in parts if isinstance(t, torch.Tensor)]
-        total = sum(float(t) for t in parts if not isinstance(t, torch.Tensor))
-        if tensors:
-            # float32 on the device (MPS has no float64), then summed in Python doubles.
-            values = torch.stack([t.reshape(()).float() for t in tensors]).cpu().tolist()
-            total += math.fsum(values)
-        return total
+        total = math.fsum(float(t) for t in parts if not isinstance(t, torch.Tensor))
+        return total + (float(_reduce(tensors)) if tensors else 0.0)
 
     def _measure(
         self, name: str, output: torch.Tensor, target: torch.Tensor
@@ -164,3 +158,11 @@ class MetricTracker:
             count = self._total(self._counts[name])
             out[name] = self._total(self._sums[name]) / count if count else float("nan")
         return out
+
+
+def _reduce(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The sum of every element of every tensor, as one device tensor (int64 or float32; MPS
+    has no float64)."""
+    floating = any(t.is_floating_point() for t in tensors)
+    dtype = torch.float32 if floating else torch.int64
+    return torch.cat([t.reshape(-1).to(dtype) for t in tensors]).sum()
