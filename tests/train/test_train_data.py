@@ -311,3 +311,18 @@ def test_any_csv_loads_or_fails_with_a_dataset_error(rows: list[list[str]], targ
         else:
             assert len(ds) == len(ds.data.inputs[0]) > 0
             assert torch.isfinite(ds.data.inputs[0]).all()
+
+
+def test_target_checks_name_the_loss_and_class_count() -> None:
+    from dlstudio.train import check_target
+
+    digits = load_dataset("digits")
+    assert check_target(digits, "cross_entropy", (("N", 10), "float32")) == []
+    assert check_target(digits, "cross_entropy", (("N", 5), "float32")) == [
+        "the model outputs 5 scores per prediction but digits has 10 classes: "
+        "set the last layer's output size to 10"
+    ]
+    assert "set loss to cross_entropy" in check_target(digits, "mse")[0]
+    assert "set loss to mse" in check_target(load_dataset("sine"), "cross_entropy")[0]
+    reverse = load_dataset("reverse", {"n_samples": 4})
+    assert check_target(reverse, "cross_entropy", (("N", "T", 12), "float32")) == []
