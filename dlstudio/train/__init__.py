@@ -1,12 +1,11 @@
 """Training: data sets, the Trainer, metrics, checkpoints and weights. Knows nothing of Qt.
 
-Typical use (the GUI worker and the command line do exactly this)::
+Typical use (the command line does exactly this)::
 
-    config = TrainConfig.from_metadata(graph.metadata.get("training"))
-    dataset = load_dataset(config.dataset, config.dataset_options)
-    trainer = Trainer(compiled.module, config, callbacks=[on_event], control=RunControl(),
-                      checkpoint_dir=out, expected_inputs=compiled.input_specs)
-    result = trainer.run(dataset)
+    config, dataset = resolve_run(graph.metadata.get("training"), epochs=3)
+    trainer = make_trainer(compile_graph(graph), config, callbacks=[on_event],
+                           control=RunControl(), checkpoint_dir=out)
+    result = trainer.run(dataset)   # or trainer.run(dataset, resume_from=out / "checkpoint.pt")
 """
 
 from __future__ import annotations
@@ -37,7 +36,9 @@ from dlstudio.train.events import (
     StepEvent,
 )
 from dlstudio.train.objectives import MetricTracker, compute_loss
+from dlstudio.train.reporting import JsonlMetricsWriter, TextProgress
 from dlstudio.train.run_state import RunResult
+from dlstudio.train.session import make_trainer, resolve_run
 from dlstudio.train.trainer import CHECKPOINT_NAME, Trainer
 from dlstudio.train.weights import WeightLoadReport, load_weights, read_state_dict, save_weights
 
@@ -53,12 +54,14 @@ __all__ = [
     "FailedEvent",
     "FinishedEvent",
     "IncompatibleDataError",
+    "JsonlMetricsWriter",
     "MetricTracker",
     "NoticeEvent",
     "PausedEvent",
     "RunControl",
     "RunResult",
     "StepEvent",
+    "TextProgress",
     "TrainConfig",
     "TrainError",
     "Trainer",
@@ -73,8 +76,10 @@ __all__ = [
     "load_checkpoint",
     "load_dataset",
     "load_weights",
+    "make_trainer",
     "read_state_dict",
     "resolve_device",
+    "resolve_run",
     "save_checkpoint",
     "save_weights",
     "user_data_dir",
