@@ -17,7 +17,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+import shiboken6
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef, load_project
 from dlstudio.gui.canvas import GraphScene, GraphView
@@ -114,7 +116,6 @@ def make_window(qtbot, training_data_dir: Path) -> Iterator[Callable[..., Traini
     def make(name: str, **training: Any) -> TrainingWindow:
         graph = iris_mlp(**training) if name == "iris-mlp" else template(name, **training)
         win = TrainingWindow(graph)
-        qtbot.addWidget(win)
         win.resize(1300, 850)
         win.show()
         qtbot.waitExposed(win)
@@ -123,7 +124,15 @@ def make_window(qtbot, training_data_dir: Path) -> Iterator[Callable[..., Traini
 
     yield make
     for win in windows:
-        win.training.shutdown()
+        if shiboken6.isValid(win):
+            win.training.shutdown()
+            win.close()
+            win.deleteLater()
+    # Destroy the windows now, through Qt. Left to Python's cycle collector, a window (with its
+    # pyqtgraph scenes) would be deleted at a random later moment, possibly mid-way through
+    # another test, and Qt may then call back into half-destroyed Python overrides.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    windows.clear()
 
 
 class MessageBoxes:

@@ -74,8 +74,9 @@ def test_run_history_overlays_curves_of_past_runs(make_window, qtbot):
     plot = controller.monitor.plot
     # Per run: training loss, validation loss, metric and learning rate curves.
     assert plot.overlay_count == 8
-    labels = {item.name() for _plot, item in plot._overlay_items}
-    assert first.label in labels and second.label in labels
+    # Each ticked run shows its curve colour next to its tick.
+    icons = [history.table.topLevelItem(row).icon(0) for row in range(2)]
+    assert all(not icon.isNull() for icon in icons)
     history.set_ticked(set())
     assert plot.overlay_count == 0
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 from dlstudio.gui.training.controller import TrainingController
 from dlstudio.gui.training.history import RunRecord, RunStore, runs_dir
 from dlstudio.gui.training.install import install_training_ui
-from dlstudio.gui.training.monitor import RunHistoryPanel, TrainingMonitor
+from dlstudio.gui.training.monitor import TrainingMonitor
 from dlstudio.gui.training.overlay import HealthOverlay, HealthTable
 from dlstudio.gui.training.panel import TrainingPanel
 from dlstudio.gui.training.plots import LossPlot
 from dlstudio.gui.training.results import ConfusionMatrixView, SamplePredictions
+from dlstudio.gui.training.runs_view import RunHistoryPanel
 from dlstudio.gui.training.worker import RunOutcome, RunRequest, TrainingWorker
 
 __all__ = [

@@ -290,10 +290,10 @@ class TrainingController(RunResultsMixin, QObject):
     def _on_thread_finished(self) -> None:
         if self._thread is None:
             return
-        thread, worker = self._thread, self._worker
+        thread = self._thread
+        # The worker has no parent: dropping the last reference deletes it here and now (its
+        # thread has ended, so nothing else touches it). The thread is ours: Qt deletes it.
         self._thread = self._worker = self._control = None
-        if worker is not None:
-            worker.deleteLater()
         thread.deleteLater()
         self._set_state("idle")
         if self.record is not None and self.record.status == "completed":
@@ -308,7 +308,8 @@ class TrainingController(RunResultsMixin, QObject):
             self.run_finished.emit(self.record)
 
     def _on_history_overlay_changed(self, records: list) -> None:
-        self.monitor.plot.set_overlays(records)
+        colours = self.monitor.plot.set_overlays(records)
+        self.monitor.history.set_colours(colours)
         self.monitor.plot.redraw_now()
 
     def _on_document_graph_event(self, event: GraphEvent) -> None:

@@ -199,45 +199,43 @@ class LossPlot(QWidget):
         return self._metrics[key]
 
     # ------------------------------------------------------------- overlays
-    def set_overlays(self, records: Sequence[RunRecord]) -> None:
-        """Draw past runs as thin dashed curves behind the current one (empty: none)."""
+    def set_overlays(self, records: Sequence[RunRecord]) -> dict[str, str]:
+        """Draw past runs as thin dashed curves behind the current one (empty: none).
+
+        Returns each run's colour (run id -> colour) so the run list can show it; overlays stay
+        out of the legends, which would otherwise cover the plots.
+        """
         for plot, item in self._overlay_items:
             plot.removeItem(item)
-            if plot.legend is not None:
-                plot.legend.removeItem(item)
         self._overlay_items.clear()
+        colours: dict[str, str] = {}
         for index, record in enumerate(records):
-            color = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]
-            pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)
+            colour = colours[record.run_id] = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]
+            pen = pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)
             if record.steps:
                 steps = np.array([s for s, _v in record.steps], dtype=float)
-                losses = smooth([v for _s, v in record.steps])
-                self._overlay(self.loss_plot, steps, losses, pen, record.label)
+                self._overlay(self.loss_plot, steps, smooth([v for _s, v in record.steps]), pen)
             epochs = [e for e in record.epochs if e.get("val")]
             if epochs:
                 x = np.array([e["epoch"] for e in epochs], dtype=float)
-                self._overlay(
-                    self.val_plot,
-                    x,
-                    [e["val"].get("loss", np.nan) for e in epochs],
-                    pen,
-                    record.label,
-                )
+                self._overlay(self.val_plot, x, [e["val"].get("loss", np.nan) for e in epochs], pen)
                 metric = next((k for k in epochs[0]["val"] if k != "loss"), None)
                 if metric:
-                    y = [e["val"].get(metric, np.nan) for e in epochs]
-                    self._overlay(self.metric_plot, x, y, pen, f"{record.label} {metric}")
+                    self._overlay(
+                        self.metric_plot, x, [e["val"].get(metric, np.nan) for e in epochs], pen
+                    )
             if record.lrs:
                 lrs = np.array(record.lrs, dtype=float)
-                self._overlay(self.lr_plot, lrs[:, 0], lrs[:, 1], pen, record.label)
+                self._overlay(self.lr_plot, lrs[:, 0], lrs[:, 1], pen)
+        return colours
 
     @property
     def overlay_count(self) -> int:
         """Curves drawn for past runs."""
         return len(self._overlay_items)
 
-    def _overlay(self, plot: pg.PlotItem, x, y, pen, name: str) -> None:
-        item = plot.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), pen=pen, name=name)
+    def _overlay(self, plot: pg.PlotItem, x, y, pen) -> None:
+        item = plot.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), pen=pen)
         item.setZValue(-10)
         self._overlay_items.append((plot, item))
 
