@@ -111,3 +111,41 @@ def test_dead_relu_is_flagged_on_the_canvas(make_window, qtbot, monkeypatch, mes
 
     controller.actions["health"].setChecked(False)
     assert not badge.isVisible() and not badge.halo.isVisible()
+
+
+class _Reverser(torch.nn.Module):
+    """Logits that spell out the reversed source: a perfect model of the reverse task."""
+
+    def __init__(self, vocab: int) -> None:
+        super().__init__()
+        self.vocab = vocab
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.one_hot(src.flip(1), self.vocab).float() * 10 * self.scale
+
+
+def test_sequence_results_show_decoded_tokens(qtbot):
+    from dlstudio.gui.training.evaluation import choose_split, evaluate_model
+    from dlstudio.gui.training.results import ConfusionMatrixView, SamplePredictions
+    from dlstudio.train import TrainConfig, load_dataset
+
+    dataset = load_dataset("reverse", {"seq_len": 4, "n_samples": 60})
+    config = TrainConfig(dataset="reverse", metric="token_accuracy", val_fraction=0.25)
+    name, split = choose_split(dataset, config, test=True)
+    result = evaluate_model(_Reverser(dataset.vocab_size), split, dataset, config, name)
+
+    assert result.kind == "sequence" and result.confusion is None and result.size == 15
+    assert "no test split" in result.split
+    assert result.metrics["token_accuracy"] == 1.0
+    first = result.samples[0]
+    assert first.correct and first.truth == first.predicted
+    assert first.text.split() == list(reversed(first.truth.split()))  # e.g. "s8 s6 s5 s2"
+    assert all(token.startswith("s") for token in first.truth.split())
+
+    samples, matrix = SamplePredictions(), ConfusionMatrixView()
+    qtbot.addWidget(samples)
+    qtbot.addWidget(matrix)
+    samples.set_predictions(result)
+    matrix.set_predictions(result)
+    assert len(samples.cards) == len(result.samples) and matrix.total == 0

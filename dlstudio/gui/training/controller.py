@@ -133,7 +133,15 @@ class TrainingController(RunResultsMixin, QObject):
         snapshot = self.document.graph.copy()
         self._run_graph = self.document.graph
         started = datetime.now()
-        record = self.store.create(snapshot, config.to_metadata(), started)
+        try:
+            record = self.store.create(snapshot, config.to_metadata(), started)
+        except OSError as exc:
+            self._show_error(
+                "Cannot start training",
+                f"could not create the run folder under {self.store.root}: {exc.strerror or exc}; "
+                "set DLSTUDIO_DATA_DIR to a writable folder",
+            )
+            return None
         self.record = record
         self._control = RunControl()
         self._worker = TrainingWorker(
@@ -231,7 +239,7 @@ class TrainingController(RunResultsMixin, QObject):
         self.monitor.plot.add_epoch(event)
         if self.record is not None:
             self.record.add_epoch(event)
-            self.store.save(self.record)
+            self._save_record(self.record)
         shown = " ".join(
             f"{split} {k} {v:.4g}"
             for split, m in (("train", event.train), ("val", event.val))
@@ -283,7 +291,7 @@ class TrainingController(RunResultsMixin, QObject):
             self.trained[record.run_id] = outcome.module
         if outcome.predictions is not None:
             self._show_predictions(outcome.predictions)
-        self.store.save(record)
+        self._save_record(record)
         self.monitor.history.set_records(self.store.load_all())
         self.monitor.plot.redraw_now()
 
@@ -325,6 +333,13 @@ class TrainingController(RunResultsMixin, QObject):
         self.overlay.clear()
 
     # -------------------------------------------------------------- helpers
+    def _save_record(self, record: RunRecord) -> None:
+        """Write the run's record; a full or read-only disk is logged, never fatal."""
+        try:
+            self.store.save(record)
+        except OSError as exc:
+            self.monitor.append_log(f"could not save {record.folder}: {exc}", "error")
+
     def _banner_text(self) -> str:
         when = self.record.started.strftime("%H:%M:%S") if self.record else "Start"
         text = f"Training uses the model as it was at {when}; edits apply to the next run."
