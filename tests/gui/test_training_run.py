@@ -40,6 +40,7 @@ def test_start_from_panel_trains_plots_and_shows_results(
     assert len(plot.smooth_curve.getData()[0]) == plot.step_points
     assert panel.state == "idle" and panel.start_button.isEnabled()
     assert message_boxes.shown == []
+    assert "Data: digits: 1797 samples" in controller.monitor.log.toPlainText()
 
     # The confusion matrix counts every validation sample once (digits: 1797 * 0.2).
     assert controller.monitor.confusion.total == round(1797 * 0.2)

@@ -25,7 +25,7 @@ from dlstudio.gui.training.history import RunRecord, RunStore
 from dlstudio.gui.training.monitor import TrainingMonitor
 from dlstudio.gui.training.overlay import HealthOverlay
 from dlstudio.gui.training.panel import TrainingPanel
-from dlstudio.gui.training.worker import RunOutcome, RunRequest, TrainingWorker
+from dlstudio.gui.training.worker import RunOutcome, RunPrepared, RunRequest, TrainingWorker
 from dlstudio.gui.workers import TaskHandle
 from dlstudio.train import (
     EpochEvent,
@@ -144,9 +144,10 @@ class TrainingController(RunResultsMixin, QObject):
             return None
         self.record = record
         self._control = RunControl()
-        self._worker = TrainingWorker(
-            RunRequest(snapshot, config, record.folder, self.health_every), self._control
+        request = RunRequest(
+            snapshot, self.panel.edited_metadata(), config.device, record.folder, self.health_every
         )
+        self._worker = TrainingWorker(request, self._control)
         self._thread = QThread(self)
         self._thread.setObjectName("training")
         self._worker.moveToThread(self._thread)
@@ -233,6 +234,10 @@ class TrainingController(RunResultsMixin, QObject):
             self._on_failed(event)
         elif isinstance(event, RunOutcome):
             self._on_outcome(event)
+        elif isinstance(event, RunPrepared):
+            if record is not None:
+                record.settings = event.config.to_metadata()
+            self.monitor.append_log(f"Data: {event.dataset}")
         self.event_received.emit(event)
 
     def _on_epoch(self, event: EpochEvent) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from PySide6.QtCore import QObject, Signal, Slot
@@ -25,20 +26,31 @@ from dlstudio.train import (
     RunControl,
     RunResult,
     TrainConfig,
-    Trainer,
-    load_dataset,
+    make_trainer,
+    resolve_run,
 )
 from dlstudio.train.health import HealthMonitor
 
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What to train: a snapshot of the graph, its settings and the run folder."""
+    """What to train: a snapshot of the graph, its training settings and the run folder."""
 
     graph: LayerGraph
-    config: TrainConfig
+    training: dict[str, Any]
+    """The project's ``metadata["training"]`` as the panel shows it."""
+    device: str
     folder: Path
     health_every: int = 20
+
+
+@dataclass(frozen=True)
+class RunPrepared:
+    """Sent once the data set is loaded: the complete settings (task, loss and metric filled
+    in from the data set where the project leaves them open) and the data set's summary."""
+
+    config: TrainConfig
+    dataset: str
 
 
 @dataclass(frozen=True)
@@ -80,21 +92,13 @@ class TrainingWorker(QObject):
 
     def _train(self) -> RunOutcome:
         request = self.request
-        config = request.config
-        if not config.dataset:
-            raise DLStudioError("choose a data set in the Training panel before training")
+        # Shared with the command line: the same settings and checks as `dlstudio train`.
+        config, dataset = resolve_run(request.training, device=request.device)
+        self.event.emit(RunPrepared(config, dataset.summary()))
         compiled = compile_graph(request.graph)
-        dataset = load_dataset(config.dataset, config.dataset_options)
         monitor = HealthMonitor(request.graph, compiled, self.event.emit, request.health_every)
-        trainer = Trainer(
-            compiled.module,
-            config,
-            callbacks=[monitor.on_event, self.event.emit],
-            control=self.control,
-            checkpoint_dir=request.folder,
-            expected_inputs=compiled.input_specs,
-            input_names=compiled.input_names,
-        )
+        callbacks = [monitor.on_event, self.event.emit]
+        trainer = make_trainer(compiled, config, callbacks, self.control, request.folder)
         try:
             result = trainer.run(dataset)
         finally:
@@ -115,26 +119,3 @@ class TrainingWorker(QObject):
             return evaluate_model(module, split, dataset, config, name)
         except Exception:  # results are a bonus; a model that trained must not fail here
             return None
-
-
-class EvaluationWorker(QObject):
-    """Evaluates a trained module on the test split (or validation when there is none)."""
-
-    finished = Signal(object)
-    """A :class:`Predictions`, or a FailedEvent."""
-
-    def __init__(self, module: torch.nn.Module, config: TrainConfig) -> None:
-        super().__init__()
-        self.module = module
-        self.config = config
-
-    @Slot()
-    def run(self) -> None:
-        """Load the data set and evaluate; never raises."""
-        try:
-            dataset = load_dataset(self.config.dataset, self.config.dataset_options)
-            name, split = choose_split(dataset, self.config, test=True)
-            self.finished.emit(evaluate_model(self.module, split, dataset, self.config, name))
-        except Exception as exc:
-            message = str(exc) if isinstance(exc, DLStudioError) else f"{type(exc).__name__}: {exc}"
-            self.finished.emit(FailedEvent(f"evaluation failed: {message}", traceback.format_exc()))
