@@ -149,3 +149,17 @@ def test_sequence_results_show_decoded_tokens(qtbot):
     samples.set_predictions(result)
     matrix.set_predictions(result)
     assert len(samples.cards) == len(result.samples) and matrix.total == 0
+
+
+def test_progress_clock_ignores_time_before_the_first_step(monkeypatch):
+    from dlstudio.gui.training import progress
+
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    clock = progress.ProgressClock()
+    fraction, text, bar = clock.describe(StepEvent(10, 1, 0.5, 0.01, 900.0, 0.5), epochs=2)
+    assert fraction == 0.25 and "estimating" in text and bar == "25% · loss 0.5000"
+    now[0] = 110.0  # another quarter of the run in 10 s: 20 s to go
+    fraction, text, _bar = clock.describe(StepEvent(20, 2, 0.4, 0.01, 900.0, 0.0), epochs=2)
+    assert fraction == 0.5 and text == "Epoch 2/2 · step 20 · 900 samples/s · about 0:20 left"
+    assert progress.clock(3725) == "1:02:05"

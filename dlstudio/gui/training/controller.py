@@ -25,6 +25,7 @@ from dlstudio.gui.training.history import RunRecord, RunStore
 from dlstudio.gui.training.monitor import TrainingMonitor
 from dlstudio.gui.training.overlay import HealthOverlay
 from dlstudio.gui.training.panel import TrainingPanel
+from dlstudio.gui.training.progress import ProgressClock, clock
 from dlstudio.gui.training.worker import RunOutcome, RunPrepared, RunRequest, TrainingWorker
 from dlstudio.gui.workers import TaskHandle
 from dlstudio.train import (
@@ -40,15 +41,6 @@ from dlstudio.train import (
 from dlstudio.train.health import HealthEvent
 
 SHUTDOWN_WAIT_MS = 60_000
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return (
-        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        if seconds >= 3600
-        else (f"{seconds // 60}:{seconds % 60:02d}")
-    )
 
 
 class TrainingController(RunResultsMixin, QObject):
@@ -91,6 +83,7 @@ class TrainingController(RunResultsMixin, QObject):
         self._worker: TrainingWorker | None = None
         self._control: RunControl | None = None
         self._started_at = 0.0
+        self.progress_clock = ProgressClock()
         self._model_changed = False
         self._run_graph: object = None
         self._warned: set[tuple[str, bool, bool]] = set()
@@ -156,6 +149,7 @@ class TrainingController(RunResultsMixin, QObject):
         self._worker.done.connect(self._thread.quit)
         self._thread.finished.connect(self._on_thread_finished)
         self._reset_views()
+        self.progress_clock.reset()
         self._model_changed = False
         self._started_at = time.perf_counter()
         self.panel.show_banner(self._banner_text())
@@ -179,6 +173,7 @@ class TrainingController(RunResultsMixin, QObject):
         """Let a paused run go on."""
         if self._control is not None and self.state == "paused":
             self._control.resume()
+            self.progress_clock.reset()
             self._set_state("running")
             self.monitor.append_log("Resumed.")
 
@@ -311,7 +306,7 @@ class TrainingController(RunResultsMixin, QObject):
         self._set_state("idle")
         if self.record is not None and self.record.status == "completed":
             self.panel.set_progress(1.0, self.panel.progress_label.text(), "100% · done")
-        elapsed = _clock(time.perf_counter() - self._started_at)
+        elapsed = clock(time.perf_counter() - self._started_at)
         when = self.record.started.strftime("%H:%M:%S") if self.record else ""
         self.panel.show_banner(
             f"The last run trained the model as it was at {when} ({elapsed}); Start trains the "
@@ -354,15 +349,7 @@ class TrainingController(RunResultsMixin, QObject):
 
     def _show_progress(self, event: StepEvent) -> None:
         epochs = self.record.settings.get("epochs", 1) if self.record else 1
-        fraction = min(1.0, ((event.epoch - 1) + event.epoch_fraction) / max(1, epochs))
-        elapsed = time.perf_counter() - self._started_at
-        left = (
-            f"about {_clock(elapsed * (1 - fraction) / fraction)} left"
-            if fraction > 0.02
-            else "estimating time…"
-        )
-        text = f"Epoch {event.epoch}/{epochs} · step {event.step} · {event.samples_per_s:,.0f} samples/s · {left}"
-        self.panel.set_progress(fraction, text, f"{fraction:.0%} · loss {event.loss:.4f}")
+        self.panel.set_progress(*self.progress_clock.describe(event, epochs))
 
     def _show_predictions(self, predictions: Predictions) -> None:
         self.last_predictions = predictions

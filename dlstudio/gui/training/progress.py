@@ -1,0 +1,49 @@
+"""Progress of a run in words: epoch, step, throughput and an honest time-left estimate."""
+
+from __future__ import annotations
+
+import time
+
+from dlstudio.train import StepEvent
+
+
+def clock(seconds: float) -> str:
+    """``75`` -> ``1:15``; ``3725`` -> ``1:02:05``."""
+    seconds = int(max(0, seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class ProgressClock:
+    """Turns step reports into the progress bar's value and text.
+
+    Time left comes from the pace since the first report (or the last resume), so loading the
+    data, compiling and pauses do not distort it.
+    """
+
+    def __init__(self) -> None:
+        self._origin: tuple[float, float] | None = None
+
+    def reset(self) -> None:
+        """Start measuring the pace afresh (a new run, or a resume)."""
+        self._origin = None
+
+    def describe(self, event: StepEvent, epochs: int) -> tuple[float, str, str]:
+        """``(fraction done, line under the bar, text on the bar)``."""
+        fraction = min(1.0, ((event.epoch - 1) + event.epoch_fraction) / max(1, epochs))
+        now = time.perf_counter()
+        if self._origin is None:
+            self._origin = (now, fraction)
+        start, done = self._origin
+        pace = (fraction - done) / (now - start) if now > start else 0.0
+        left = (
+            f"about {clock((1 - fraction) / pace)} left"
+            if pace > 0 and fraction - done > 0.01
+            else "estimating time…"
+        )
+        text = (
+            f"Epoch {event.epoch}/{epochs} · step {event.step} · "
+            f"{event.samples_per_s:,.0f} samples/s · {left}"
+        )
+        return fraction, text, f"{fraction:.0%} · loss {event.loss:.4f}"
