@@ -412,14 +412,19 @@ def seq2seq_lstm() -> LayerGraph:
         the answer, and the same Dense layer scores the 12 tokens (padding and 0-9) at every
         step, so 111101001010 becomes 3914. The whole input has to squeeze through one
         128-dim vector: the bottleneck that attention was invented to remove. Measured by
-        exact match (all four digits right).""",
+        exact match (all four digits right) on numbers never seen in training: it learns
+        slowly, then suddenly, reaching about half of them exactly right (85% of the digits)
+        after 150 epochs, a minute or two on a CPU.""",
         _training(
             dataset="binary_to_decimal",
             dataset_options={"bits": 12},
             task="sequence_classification",
             metric="exact_match",
-            lr=0.003,
-            epochs=40,
+            lr=0.005,
+            # Held-out numbers come right only late, once the arithmetic is learnt; the
+            # one-cycle schedule's slow end is what gets there (about 90 s on two CPU cores).
+            schedule="onecycle",
+            epochs=150,
             batch_size=64,
             val_fraction=0.1,
             grad_clip=1.0,
