@@ -422,7 +422,7 @@ def seq2seq_lstm() -> LayerGraph:
             metric="exact_match",
             lr=0.005,
             # Held-out numbers come right only late, once the arithmetic is learnt; the
-            # one-cycle schedule's slow end is what gets there (about 90 s on two CPU cores).
+            # one-cycle schedule's slow end is what gets there (about a minute on two CPU cores).
             schedule="onecycle",
             epochs=150,
             batch_size=64,
