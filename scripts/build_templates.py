@@ -410,21 +410,23 @@ def seq2seq_lstm() -> LayerGraph:
         form: an LSTM encoder reads 12 binary digits and keeps only its last hidden state, a
         RepeatVector hands that summary to each of the 4 output steps, a decoder LSTM unrolls
         the answer, and the same Dense layer scores the 12 tokens (padding and 0-9) at every
-        step, so 111101001010 becomes 3914. The whole input has to squeeze through one
-        128-dim vector: the bottleneck that attention was invented to remove. Measured by
-        exact match (all four digits right) on numbers never seen in training: it learns
-        slowly, then suddenly, reaching about half of them exactly right (85% of the digits)
-        after 150 epochs, a minute or two on a CPU.""",
+        step, so 111101001010 becomes 3914. As in the lecture's exercise, the examples are
+        20,000 numbers drawn at random from the 4,096 possible, so most validation numbers also
+        occur in training: it gets over 90% of them exactly right (all four digits) after
+        about 30 epochs, a minute or two on a CPU. That measures how well it fits the table.
+        To see how well it generalises, delete n_samples from the data set options: every
+        number then appears once and the validation numbers are new, and even after 150 epochs
+        only about half come out exactly right. The whole input has to squeeze through one
+        128-dim vector: the bottleneck that attention was invented to remove.""",
         _training(
             dataset="binary_to_decimal",
-            dataset_options={"bits": 12},
+            dataset_options={"bits": 12, "n_samples": 20000},
             task="sequence_classification",
             metric="exact_match",
             lr=0.005,
-            # Held-out numbers come right only late, once the arithmetic is learnt; the
-            # one-cycle schedule's slow end is what gets there (about a minute on two CPU cores).
+            # The exact-match curve rises late; the one-cycle schedule's slow end gets there.
             schedule="onecycle",
-            epochs=150,
+            epochs=30,
             batch_size=64,
             val_fraction=0.1,
             grad_clip=1.0,
