@@ -242,7 +242,7 @@ class TransformerClassifier(nn.Module):
 class GPTMini(nn.Module):
     """Decoder-only: embedding, learned positions (64), 2 causal pre-norm layers, LN, head."""
 
-    def __init__(self, vocab: int = 12) -> None:
+    def __init__(self, vocab: int = 43) -> None:  # the next_token data set's words
         super().__init__()
         self.embed = nn.Embedding(vocab, 64)
         self.pos = nn.Parameter(torch.zeros(64, 64))

@@ -67,3 +67,12 @@ def test_gru_forecaster_template_beats_repeating_the_last_value() -> None:
     _, held_out = dataset.split(config.val_fraction, seed=config.seed)
     naive_mse = float(torch.mean((held_out.inputs[0][:, -1, :] - held_out.target) ** 2))
     assert val["loss"] < naive_mse
+
+
+def test_gpt_mini_template_learns_next_words_on_unseen_sentences() -> None:
+    val, dataset = train_template("gpt-mini")
+    _, held_out = dataset.split(0.2, seed=0)
+    most_frequent_share = float(torch.bincount(held_out.target.flatten()).max()) / (
+        held_out.target.numel()
+    )
+    assert val["token_accuracy"] > most_frequent_share + 0.15

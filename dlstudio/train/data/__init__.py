@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlstudio.train.data import builtin, generated, images, tabular
+from dlstudio.train.data import builtin, generated, images, language, tabular
 from dlstudio.train.data.base import TARGET_KINDS, Dataset, DataSplit
 from dlstudio.train.data.download import download_mnist, user_data_dir
 from dlstudio.train.errors import DatasetError
@@ -69,6 +69,11 @@ _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
         "n_samples, seq_len, seed",
     ),
     "skipgram": (generated.skipgram, "center word -> context word pairs", "window"),
+    "next_token": (
+        language.next_token,
+        "generated sentences, predict the next word at every position (language model)",
+        "seq_len, n_sentences, seed",
+    ),
     "mnist": (_mnist(False), "MNIST 28x28 digits (download once)", "download"),
     "fashion_mnist": (_mnist(True), "Fashion-MNIST 28x28 clothes (download once)", "download"),
 }
