@@ -28,6 +28,7 @@ from dlstudio.gui.panels import (
 from dlstudio.gui.project_files import ProjectFiles
 from dlstudio.gui.recovery import AUTOSAVE_DELAY_MS, Autosaver, RecoveryStore, app_settings
 from dlstudio.gui.theme import icon
+from dlstudio.gui.training import install_training_ui
 from dlstudio.gui.window_actions import WindowActions, build_actions
 
 _AREA = Qt.DockWidgetArea
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self._on_document_analysis_ready(self.document.analysis)
         self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] | None = []
         """Tabs requested between construction and the first show (None once shown)."""
+        self.training = install_training_ui(self)
 
     # ------------------------------------------------------------- building
     def _dock(self, title: str, name: str, widget: QWidget, area: _AREA) -> QDockWidget:
