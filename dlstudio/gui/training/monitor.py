@@ -33,7 +33,8 @@ class TrainingMonitor(QTabWidget):
         results = QSplitter(Qt.Orientation.Horizontal, self)
         results.addWidget(self.confusion)
         results.addWidget(self.samples)
-        results.setSizes([420, 600])
+        results.setStretchFactor(0, 1)
+        results.setStretchFactor(1, 1)
         self.results = results
         self.history = RunHistoryPanel(self)
         self.health = HealthTable(self)

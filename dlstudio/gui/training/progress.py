@@ -37,11 +37,12 @@ class ProgressClock:
             self._origin = (now, fraction)
         start, done = self._origin
         pace = (fraction - done) / (now - start) if now > start else 0.0
-        left = (
-            f"about {clock((1 - fraction) / pace)} left"
-            if pace > 0 and fraction - done > 0.01
-            else "estimating time…"
-        )
+        if pace <= 0 or fraction - done <= 0.01:
+            left = "estimating time…"
+        elif (1 - fraction) / pace < 1:
+            left = "almost done"
+        else:
+            left = f"about {clock((1 - fraction) / pace)} left"
         text = (
             f"Epoch {event.epoch}/{epochs} · step {event.step} · "
             f"{event.samples_per_s:,.0f} samples/s · {left}"

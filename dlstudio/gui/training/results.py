@@ -50,6 +50,11 @@ class ConfusionMatrixView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setShowGrid(False)
+        # Counts must stay readable in narrow cells: a smaller font, and never "…".
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        font = self.table.font()
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1.5))
+        self.table.setFont(font)
         self.table.setStyleSheet("QTableWidget { background: #1d1f22; gridline-color: #1d1f22; }")
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
