@@ -72,3 +72,16 @@ def mlp(sizes: tuple[int, ...] = (784, 16, 16, 10)) -> LayerGraph:
     layers.append(("output", "output", {}))
     b.chain(*layers)
     return b.graph
+
+
+def iris_mlp() -> LayerGraph:
+    """Input(4) -> fc1 Dense(16) -> relu1 -> fc2 Dense(3) -> Output: trains on iris in seconds."""
+    b = ChainBuilder("iris-mlp")
+    b.chain(
+        ("input", "features", {"shape": (4,)}),
+        ("dense", "fc1", {"units": 16}),
+        ("relu", "relu1", {}),
+        ("dense", "fc2", {"units": 3}),
+        ("output", "logits", {}),
+    )
+    return b.graph

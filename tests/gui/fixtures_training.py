@@ -7,7 +7,6 @@ module is then imported by pytest only, so its asserts are rewritten).
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,11 +16,12 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import graph_builders
 import shiboken6
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
-from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef, load_project
+from dlstudio.core import LayerGraph, load_project
 from dlstudio.gui.canvas import GraphScene, GraphView
 from dlstudio.gui.document import Document
 from dlstudio.gui.training import TrainingController, install_training_ui
@@ -39,19 +39,8 @@ def template(name: str, **training: Any) -> LayerGraph:
 
 
 def iris_mlp(**training: Any) -> LayerGraph:
-    """Input(4) -> fc1 Dense(16) -> relu1 -> fc2 Dense(3) -> Output, set up to train on iris."""
-    graph = LayerGraph("iris-mlp")
-    specs = [
-        ("n1", "input", "features", {"shape": [4]}),
-        ("n2", "dense", "fc1", {"units": 16}),
-        ("n3", "relu", "relu1", {}),
-        ("n4", "dense", "fc2", {"units": 3}),
-        ("n5", "output", "logits", {}),
-    ]
-    for row, (node_id, type_id, name, params) in enumerate(specs):
-        graph.insert_node(LayerNode(node_id, type_id, name, params, (0.0, 120.0 * row)))
-    for (src, *_), (dst, *_) in itertools.pairwise(specs):
-        graph.insert_edge(Edge(PortRef(src, "out"), PortRef(dst, "in")))
+    """The iris MLP of graph_builders, set up to train on iris for one quick epoch."""
+    graph = graph_builders.iris_mlp()
     graph.metadata["training"] = {
         "dataset": "iris",
         "epochs": 1,

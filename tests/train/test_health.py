@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import sys
 
 import pytest
 import torch
+from graph_builders import iris_mlp
 
 from dlstudio.compile import compile_graph
-from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef
+from dlstudio.core import LayerGraph
 from dlstudio.train import FinishedEvent, StepEvent, TrainConfig, Trainer, load_dataset
 from dlstudio.train.health import HealthEvent, HealthMonitor, node_warnings
-
-
-def iris_graph() -> LayerGraph:
-    """Input(4) -> fc1 Dense(16) -> relu1 -> fc2 Dense(3) -> Output."""
-    graph = LayerGraph("iris-mlp")
-    specs = [
-        ("n1", "input", "features", {"shape": [4]}),
-        ("n2", "dense", "fc1", {"units": 16}),
-        ("n3", "relu", "relu1", {}),
-        ("n4", "dense", "fc2", {"units": 3}),
-        ("n5", "output", "logits", {}),
-    ]
-    for row, (node_id, type_id, name, params) in enumerate(specs):
-        graph.insert_node(LayerNode(node_id, type_id, name, params, (0.0, 120.0 * row)))
-    for (src, *_), (dst, *_) in itertools.pairwise(specs):
-        graph.insert_edge(Edge(PortRef(src, "out"), PortRef(dst, "in")))
-    return graph
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +50,7 @@ def _module_hook_monitor(graph, compiled, seen):
 
 
 def test_dead_relu_and_vanished_gradients_are_reported(iris):
-    compiled, seen = train(iris_graph(), iris, bias=-100.0)
+    compiled, seen = train(iris_mlp(), iris, bias=-100.0)
     health = [e for e in seen if isinstance(e, HealthEvent)]
     assert health, "no HealthEvent was sent"
     # Each report comes before the trainer event that triggered it, with a matching step.
@@ -88,7 +71,7 @@ def test_dead_relu_and_vanished_gradients_are_reported(iris):
 
 
 def test_healthy_model_has_no_warnings_and_measures_every_node(iris):
-    _compiled, seen = train(iris_graph(), iris)
+    _compiled, seen = train(iris_mlp(), iris)
     last = [e for e in seen if isinstance(e, HealthEvent)][-1]
     assert last.warnings == []
     assert {n.node_id for n in last.nodes if n.mean is not None} == {"n2", "n3", "n4"}
@@ -98,7 +81,7 @@ def test_healthy_model_has_no_warnings_and_measures_every_node(iris):
 
 
 def test_module_hooks_are_the_fallback(iris):
-    _compiled, seen = train(iris_graph(), iris, bias=-100.0, trace=False)
+    _compiled, seen = train(iris_mlp(), iris, bias=-100.0, trace=False)
     last = [e for e in seen if isinstance(e, HealthEvent)][-1]
     # Without the source map only submodules are seen: the functional ReLU is not measured,
     # but fc1's dead gradients still are.
@@ -107,7 +90,7 @@ def test_module_hooks_are_the_fallback(iris):
 
 
 def test_sampling_every_k_steps(iris):
-    graph = iris_graph()
+    graph = iris_mlp()
     compiled = compile_graph(graph)
     monitor = HealthMonitor(graph, compiled, lambda e: None, every=3)
     sampled = []
