@@ -104,3 +104,22 @@ def test_builtin_mnist_without_files_says_how_to_get_them(
     monkeypatch.setenv("DLSTUDIO_DATA_DIR", str(tmp_path))
     with pytest.raises(DatasetError, match=r"mnist is not in .* yet; download it"):
         load_dataset("mnist")
+
+
+def test_canonical_downloads_are_checked_against_the_published_sha256(tmp_path, monkeypatch):
+    """From the canonical server, a file whose digest differs from the published one is refused
+    (the fetch is replaced by a local copy of a generated file: no network is used)."""
+    from dlstudio.train.data import download
+    from dlstudio.train.errors import DatasetError
+
+    fetched = []
+
+    def fake_fetch(url, target, progress, timeout_s):
+        fetched.append(url)
+        target.write_bytes(b"not the real MNIST file")
+
+    monkeypatch.setattr(download, "_fetch", fake_fetch)
+    with pytest.raises(DatasetError, match="checksum mismatch") as info:
+        download.download_mnist(dest=tmp_path)
+    assert fetched[0].startswith(download.MNIST_URL)
+    assert download.MNIST_SHA256[fetched[0].rsplit("/", 1)[1]] in str(info.value)

@@ -1,9 +1,9 @@
 """MNIST / Fashion-MNIST download into the user's data folder, checksum-verified.
 
-No sha256 of the canonical files is hard-coded (none was verified when this was written). Pass a
-``checksums`` table ``{file name: sha256}`` to verify against; without one, the digest of the first
-download is recorded next to the file (``<name>.sha256``) and every later use is checked against
-it, so a damaged or swapped file is still caught.
+Files from the canonical servers are checked against their published sha256 digests (below).
+For another server (a mirror, a test server) pass a ``checksums`` table ``{file name: sha256}``;
+without one, the digest of the first download is recorded next to the file (``<name>.sha256``) and
+every later use is checked against it, so a damaged or swapped file is still caught.
 """
 
 from __future__ import annotations
@@ -21,6 +21,20 @@ from dlstudio.train.errors import DatasetError
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+# Published sha256 digests of the four canonical files (as listed with their sizes, e.g. MNIST's
+# train-images-idx3-ubyte.gz of 9,912,422 bytes, by TensorFlow Datasets' URL checksums).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(file_name, bytes_done, bytes_total)``; total is 0 when the server does not say."""
 
@@ -77,6 +91,8 @@ def download_mnist(
     )
     folder.mkdir(parents=True, exist_ok=True)
     url = base_url or (FASHION_MNIST_URL if fashion else MNIST_URL)
+    if checksums is None and base_url is None:
+        checksums = FASHION_MNIST_SHA256 if fashion else MNIST_SHA256
     if not url.endswith("/"):
         url += "/"
     for stem in MNIST_FILES.values():
