@@ -79,7 +79,7 @@ def _resolve_params(
         if layer is None:
             continue
         if is_instance(node):
-            values, problem = resolve_instance(node, context.root)
+            values, problem = resolve_instance(node, context.root, context.env)
             if problem:
                 out.append(Diagnostic(ERROR, node.id, problem))
             else:

@@ -15,8 +15,10 @@ from dlstudio.core.blocks import (
     RESERVED_KEYS,
     BlockDefinition,
     instance_settings,
+    resolve_inner_params,
 )
 from dlstudio.core.errors import GraphEditError
+from dlstudio.core.expressions import ExpressionError
 from dlstudio.core.graph import LayerGraph, LayerNode
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.spec import LayerType, ParamSpec, PortSpec, ShapeContext, ShapeResult
@@ -108,11 +110,16 @@ def instance_type(node: LayerNode, root: LayerGraph, out: list[Diagnostic]) -> L
     return block_layer_type(definition)
 
 
-def resolve_instance(node: LayerNode, root: LayerGraph) -> tuple[dict | None, str | None]:
-    """An instance's resolved parameters, or a problem."""
+def resolve_instance(
+    node: LayerNode, root: LayerGraph, env: Mapping[str, Any] | None
+) -> tuple[dict | None, str | None]:
+    """An instance's resolved parameters (expressions evaluated when it sits inside another
+    block), or a problem."""
     try:
+        if env is not None:
+            node = LayerNode(node.id, node.type_id, node.name, resolve_inner_params(node, env))
         settings = instance_settings(node, root.blocks)
-    except GraphEditError as exc:
+    except (GraphEditError, ExpressionError) as exc:
         return None, str(exc)
     return {
         "block": settings.definition.name,

@@ -18,10 +18,11 @@ from dlstudio.core.blocks import (
     check_param_name,
     find_recursion,
     instance_settings,
+    resolve_inner_params,
 )
 from dlstudio.core.errors import GraphEditError
 from dlstudio.core.expressions import ExpressionError, is_expression, names, parse
-from dlstudio.core.graph import LayerGraph
+from dlstudio.core.graph import LayerGraph, LayerNode
 
 GraphReader = Callable[..., None]
 GraphWriter = Callable[[LayerGraph], dict[str, Any]]
@@ -155,8 +156,12 @@ def _check_graph(root, prefix, graph, owner, problems) -> None:
         if node.type_id != BLOCK_TYPE:
             continue
         try:
-            settings = instance_settings(node, root.blocks)
-        except GraphEditError as exc:
+            checked = node
+            if owner is not None:  # expressions stand for the outer block's defaults here
+                params = resolve_inner_params(node, owner.defaults())
+                checked = LayerNode(node.id, node.type_id, node.name, params)
+            settings = instance_settings(checked, root.blocks)
+        except (GraphEditError, ExpressionError) as exc:
             problems.append((f"{at}.params", str(exc)))
             continue
         ins = set(settings.definition.input_ports())

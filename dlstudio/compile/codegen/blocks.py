@@ -80,7 +80,9 @@ class BlockClasses:
     def emit(self, node: LayerNode, info: NodeInfo, args: dict[str, str], attr: str) -> Emission:
         """The emission of an instance node: its constructor and its call in forward()."""
         definition = self.root.blocks[info.params["block"]]
-        calls = [self._constructor(self._by_analysis[id(sub)]) for sub in info.children]
+        calls = [
+            self._constructor(self._by_analysis[id(sub)], node.params) for sub in info.children
+        ]
         if len(calls) == 1 and info.params["repeat"] == 1:
             module = calls[0]
         elif len(set(calls)) == 1 and len(calls) > 2:
@@ -109,13 +111,16 @@ class BlockClasses:
         use.class_name = cls.name
         self._by_analysis[id(use.analysis)] = use
 
-    def _constructor(self, use: _Use) -> str:
+    def _constructor(self, use: _Use, raw: dict[str, Any]) -> str:
+        """``BasicBlock(channels=128)``: the values that differ from the block's defaults;
+        inside another block, values that come from its parameters are written as those."""
         defaults = use.definition.defaults()
-        args = [
-            f"{name}={lit(value)}"
-            for name, value in use.values.items()
-            if value != defaults.get(name)
-        ]
+        args = []
+        for name, value in use.values.items():
+            if is_expression(raw.get(name)):
+                args.append(f"{name}={parse(raw[name]).source()}")
+            elif value != defaults.get(name):
+                args.append(f"{name}={lit(value)}")
         return f"{use.class_name}({', '.join(args)})"
 
     def _render(self, cls: _Class, with_comments: bool) -> tuple[str, list[str]]:
