@@ -24,6 +24,7 @@ from dlstudio.core.commands import AddNode, Command, Connect, MacroCommand, Remo
 from dlstudio.core.errors import GraphEditError
 from dlstudio.core.expressions import ExpressionError
 from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
+from dlstudio.core.serialization import nodes_and_edges_to_json
 
 PortSpecs = Mapping[PortRef, tuple[tuple[Any, ...], str]]
 """The tensor on an output port: its shape without the batch, and its dtype (from the
@@ -381,13 +382,18 @@ def insert_project_as_block(
     steps: list[Command] = []
     renames: dict[str, str] = {}
     taken = set(root.blocks)
-    for def_name in project.blocks:
+    reused: set[str] = set()
+    for def_name, definition in project.blocks.items():
         new = def_name
-        if new in taken:
+        if new in root.blocks and _same(root.blocks[new], definition):
+            reused.add(def_name)
+        elif new in taken:
             new = _fresh(def_name, taken | set(project.blocks))
         renames[def_name] = new
         taken.add(new)
     for def_name, definition in project.blocks.items():
+        if def_name in reused:
+            continue
         copy = definition.copy()
         copy.name = copy.graph.name = renames[def_name]
         _rename_uses(copy.graph, renames)
@@ -404,12 +410,20 @@ def insert_project_as_block(
     params: dict[str, Any] = {"block": name}
     if weights:
         params["weights"] = weights
-    node = LayerNode(
-        target.new_node_id("b"), BLOCK_TYPE, target.unique_name(name.lower()), params, position
-    )
+    instance_name = name.lower()
+    if target.node_by_name(instance_name) is not None:
+        instance_name = target.unique_name(instance_name)
+    node = LayerNode(target.new_node_id("b"), BLOCK_TYPE, instance_name, params, position)
     node.trainable = trainable
     steps += _in(where, [AddNode(node)])
     return MacroCommand(f"insert {project.name} as block {name}", steps)
+
+
+def _same(a: BlockDefinition, b: BlockDefinition) -> bool:
+    """True when two definitions have the same parameters, layers and wires."""
+    return a.params == b.params and nodes_and_edges_to_json(a.graph) == nodes_and_edges_to_json(
+        b.graph
+    )
 
 
 def _rename_uses(graph: LayerGraph, renames: Mapping[str, str]) -> None:

@@ -89,7 +89,8 @@ def _read_param(r: Any, data: Any, at: str, taken: set[str]) -> BlockParam:
     bounds = {}
     for key in ("minimum", "maximum"):
         if data.get(key) is not None:
-            bounds[key] = r.number(data[key], f"{at}.{key}")
+            r.number(data[key], f"{at}.{key}")
+            bounds[key] = data[key]
     choices: tuple[Any, ...] = ()
     if kind == "choice":
         raw = data.get("choices")
