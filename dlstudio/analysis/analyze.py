@@ -39,7 +39,7 @@ def analyze(
     if context is None:
         context = BlockContext(graph, batch_size)
     diagnostics: list[Diagnostic] = []
-    types = known_types(graph, diagnostics, lambda n: instance_type(n, context.root, diagnostics))
+    types = known_types(graph, diagnostics, lambda n: instance_type(n, context, diagnostics))
     params = _resolve_params(graph, types, context, diagnostics)
     ports = {nid: layer.input_ports(params.get(nid, {})) for nid, layer in types.items()}
     g, cyclic = check_structure(graph, types, ports, diagnostics, inside_block=context.depth > 0)

@@ -43,6 +43,8 @@ class BlockContext:
     """Example sizes of symbols, inherited from the top graph."""
     cache: dict[tuple, AnalysisResult] = field(default_factory=dict)
     depth: int = 0
+    shared: dict[Any, Any] = field(default_factory=dict)
+    """Per-analysis memo shared down the tree: layer types and totals by definition/result."""
 
 
 def block_layer_type(definition: BlockDefinition) -> LayerType:
@@ -91,9 +93,12 @@ def _not_called(ctx: ShapeContext) -> ShapeResult:
     raise AssertionError("block instances are analysed by analyze_instance")
 
 
-def instance_type(node: LayerNode, root: LayerGraph, out: list[Diagnostic]) -> LayerType | None:
+def instance_type(
+    node: LayerNode, context: BlockContext, out: list[Diagnostic]
+) -> LayerType | None:
     """The layer type of an instance node, or None with an error when its definition is
     missing."""
+    root = context.root
     name = node.params.get("block")
     definition = root.blocks.get(name) if isinstance(name, str) else None
     if definition is None:
@@ -107,7 +112,10 @@ def instance_type(node: LayerNode, root: LayerGraph, out: list[Diagnostic]) -> L
             )
         )
         return None
-    return block_layer_type(definition)
+    key = ("type", name)
+    if key not in context.shared:
+        context.shared[key] = block_layer_type(definition)
+    return context.shared[key]
 
 
 def resolve_instance(
@@ -168,12 +176,23 @@ def analyze_instance(
         specs = {"in": outputs.get("out")} if repeat > 1 else {}
     info.outputs = outputs
     info.ok = True
-    info.param_count = sum(sub.total_params for sub in info.children)
-    info.trainable_params = (
-        sum(sub.trainable_params for sub in info.children) if node.trainable else 0
-    )
-    info.macs = sum(sub.total_macs for sub in info.children)
-    info.activation_bytes = sum(sub.activation_bytes for sub in info.children)
+    totals = [_totals(sub, context) for sub in info.children]
+    info.param_count = sum(t[0] for t in totals)
+    info.trainable_params = sum(t[1] for t in totals) if node.trainable else 0
+    info.macs = sum(t[2] for t in totals)
+    info.activation_bytes = sum(t[3] for t in totals)
+
+
+def _totals(sub: AnalysisResult, context: BlockContext) -> tuple[int, int, int, int]:
+    key = ("totals", id(sub))
+    if key not in context.shared:
+        context.shared[key] = (
+            sub.total_params,
+            sub.trainable_params,
+            sub.total_macs,
+            sub.activation_bytes,
+        )
+    return context.shared[key]
 
 
 def _analyse_definition(
@@ -199,6 +218,7 @@ def _analyse_definition(
         context.bindings,
         context.cache,
         context.depth + 1,
+        context.shared,
     )
     result = analyzer(definition.graph, context.batch_size, context=child)
     context.cache[key] = result
