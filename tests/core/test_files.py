@@ -106,10 +106,12 @@ def test_a_library_error_on_a_full_disk_is_disk_full(tmp_path, monkeypatch):
         free = 4096
 
     monkeypatch.setattr(core_files.shutil, "disk_usage", lambda _p: Usage)
-    with pytest.raises(DiskFullError, match="only 4 KiB free"):
-        with atomic_path(tmp_path / "w.pt") as tmp:
-            tmp.write_bytes(b"x" * 1000)
-            raise RuntimeError("unexpected pos 110592 vs 110480")
+    with (
+        pytest.raises(DiskFullError, match="only 4 KiB free"),
+        atomic_path(tmp_path / "w.pt") as tmp,
+    ):
+        tmp.write_bytes(b"x" * 1000)
+        raise RuntimeError("unexpected pos 110592 vs 110480")
     assert _names(tmp_path) == []
 
 
@@ -117,14 +119,12 @@ def test_every_failure_removes_the_temp_file(tmp_path):
     target = tmp_path / "w.bin"
     write_bytes_atomic(target, b"old")
     for error in (RuntimeError("writer bug"), KeyboardInterrupt()):
-        with pytest.raises(type(error)):
-            with atomic_path(target) as tmp:
-                tmp.write_bytes(b"half")
-                raise error
+        with pytest.raises(type(error)), atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise error
         assert _names(tmp_path) == ["w.bin"] and target.read_bytes() == b"old"
-    with pytest.raises(FileWriteError, match="produced no file"):
-        with atomic_path(target):
-            pass
+    with pytest.raises(FileWriteError, match="produced no file"), atomic_path(target):
+        pass
     assert target.read_bytes() == b"old"
 
 
@@ -164,9 +164,7 @@ def test_stale_temps_of_dead_writers_are_removed_live_ones_kept(tmp_path):
     for path in old_style:  # temp names of older versions: removed once a minute old
         os.utime(path, (time.time() - 120, time.time() - 120))
     save_project(lenet5(), target)
-    assert _names(tmp_path) == sorted(
-        ["model.json", live.name, other.name, fresh_old_style.name]
-    )
+    assert _names(tmp_path) == sorted(["model.json", live.name, other.name, fresh_old_style.name])
     assert remove_stale_temps(tmp_path / "other.json") == [other]
 
 
