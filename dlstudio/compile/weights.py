@@ -130,6 +130,12 @@ def load_weights(module: torch.nn.Module, path: str | Path) -> LoadReport:
     for key, tensor in state.items():
         if key not in own:
             report.unexpected.append(key)
+        elif tensor.is_complex() != own[key].is_complex() or tensor.is_sparse:
+            raise WeightsFileError(
+                f"{path}: {key} holds {'sparse' if tensor.is_sparse else tensor.dtype} values, "
+                f"which cannot be copied into the model's {own[key].dtype} {_param(key)} of "
+                f"{_node(key)}"
+            )
         elif tuple(tensor.shape) != tuple(own[key].shape):
             report.mismatched.append((key, tuple(tensor.shape), tuple(own[key].shape)))
         else:
