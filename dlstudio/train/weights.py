@@ -89,6 +89,11 @@ def load_weights(model: nn.Module, path: str | Path) -> WeightLoadReport:
     for key, tensor in source.items():
         if key not in target:
             continue
+        if tensor.is_complex() != target[key].is_complex() or tensor.is_sparse:
+            raise TrainError(
+                f"{path}: {key} holds {'sparse' if tensor.is_sparse else tensor.dtype} values, "
+                f"which cannot be copied into the model's {target[key].dtype} tensor"
+            )
         if tuple(tensor.shape) == tuple(target[key].shape):
             matched.append(key)
         else:

@@ -18,15 +18,15 @@ MAX_RESIZE = 512
 
 def load_digits(options: dict[str, Any]) -> Dataset:
     """8x8 handwritten digits (1797 images); ``resize`` (e.g. 28) and ``flatten`` options."""
+    resize = options.get("resize")
+    size = int_option(options, "resize", 8, 1, MAX_RESIZE) if resize else None  # before any data
+    flatten = bool(options.get("flatten", False))
     from sklearn.datasets import load_digits as sk_digits
 
-    resize = options.get("resize")
-    flatten = bool(options.get("flatten", False))
     bunch = sk_digits()
     # Pixel values are 0..16; scale to 0..1 first so resizing interpolates real intensities.
     images = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)
-    if resize:
-        size = int_option(options, "resize", 8, 1, MAX_RESIZE)
+    if size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
     # Normalise with the set's own statistics so every layout starts at mean 0, std 1.
     images = (images - images.mean()) / images.std()
