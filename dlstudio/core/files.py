@@ -208,6 +208,8 @@ def _free_text(folder: Path) -> str:
         free = shutil.disk_usage(folder).free
     except OSError:
         return "no space"
+    if free >= 2**30:
+        return f"only {free / 2**30:.1f} GiB"
     if free >= 2**20:
         return f"only {free / 2**20:.1f} MiB"
     return f"only {free / 2**10:.0f} KiB" if free >= 2**10 else f"only {free} bytes"
