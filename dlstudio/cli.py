@@ -1,7 +1,11 @@
 """The command line: the program's features without a screen.
 
-Exit codes: 0 success, 1 the project has errors (or a check such as ONNX parity failed),
-2 bad usage or an unreadable file.
+Exit codes (the same for every command, listed in docs/file-format.md):
+0 success; 1 the project has errors, does not fit in memory, or a check (ONNX parity, training)
+failed; 2 bad usage or an unreadable input (project, weights, data set, settings); 3 an output
+could not be written (disk full, read-only, a file where a folder should be); 130 interrupted.
+Every message goes through :class:`~dlstudio.core.terminal.SafeStream`, so names from a file
+never reach the terminal as control sequences.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from pathlib import Path
 
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.core import DLStudioError, LayerGraph, format_shape
+from dlstudio.core.errors import FileWriteError, ModelTooLargeError
+from dlstudio.core.terminal import SafeStream
 from dlstudio.layers.validation import load_checked
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def load_or_report(path: str) -> LayerGraph | None:
@@ -224,8 +230,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
+    streams = sys.stdout, sys.stderr
+    for stream in streams:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:  # text no terminal can show becomes \u escapes, never a crash
+            reconfigure(errors="backslashreplace")
+    sys.stdout, sys.stderr = SafeStream(streams[0]), SafeStream(streams[1])
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str]) -> int:
     args = build_parser(argv).parse_args(argv)
     handler = getattr(args, "run", None) or getattr(args, "handler", None)
     if handler is None:
@@ -235,4 +254,19 @@ def main(argv: list[str] | None = None) -> int:
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except DLStudioError as exc:  # what a command did not handle itself
+        print(f"error: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+    except MemoryError:
+        print("error: out of memory; make the model or the batch smaller", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def exit_code_for(exc: DLStudioError) -> int:
+    """The documented exit code for an error: 3 for outputs, 1 for too large, else 2."""
+    if isinstance(exc, FileWriteError):
+        return EXIT_WRITE
+    if isinstance(exc, ModelTooLargeError):
+        return EXIT_PROBLEMS
+    return EXIT_USAGE

@@ -194,7 +194,6 @@ class MainWindow(QMainWindow):
         self.files.recent_changed.connect(self._on_files_recent_changed)
         self.exports.started.connect(self._on_status_message)
         self.exports.finished.connect(self._on_status_message)
-        self.autosaver.failed.connect(self._on_status_message)
 
     # ------------------------------------------------------------ extension
     def add_side_dock(

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dlstudio.core.errors import DLStudioError
+from dlstudio.core.errors import DLStudioError, FileWriteError, ModelTooLargeError
+from dlstudio.core.files import ensure_folder
 from dlstudio.train.data import download_mnist, list_datasets
 from dlstudio.train.events import RunControl
 from dlstudio.train.reporting import JsonlMetricsWriter, TextProgress
@@ -46,7 +47,11 @@ def compile_project(graph: Any) -> Any:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train; progress on stderr, metrics and weights in ``--out``. 0: done, 1: failed, 2: bad input."""
+    """Train; progress on stderr, metrics and weights in ``--out``.
+
+    Exit codes: 0 done; 1 training failed or the model does not fit in memory; 2 bad input (the
+    project, its settings, the data set, the checkpoint); 3 ``--out`` cannot be written.
+    """
     from dlstudio.core import load_project
 
     try:
@@ -60,6 +65,9 @@ def run_train(args: argparse.Namespace) -> int:
             device=args.device,
         )
         compiled = compile_project(graph)
+    except ModelTooLargeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except DLStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -68,13 +76,29 @@ def run_train(args: argparse.Namespace) -> int:
         if args.out
         else Path(args.file).with_suffix("").with_name(Path(args.file).stem + "_run")
     )
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        ensure_folder(out)
+        metrics = JsonlMetricsWriter(out / "metrics.jsonl")
+    except FileWriteError as exc:
+        print(f"error: --out {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print(f"error: --out cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 3
     print(f"{dataset.summary()}; writing to {out}", file=sys.stderr)
-    metrics = JsonlMetricsWriter(out / "metrics.jsonl")
     control = RunControl()
-    trainer = make_trainer(
-        compiled, config, [TextProgress(config.epochs), metrics], control, checkpoint_dir=out
-    )
+    try:
+        trainer = make_trainer(
+            compiled, config, [TextProgress(config.epochs), metrics], control, checkpoint_dir=out
+        )
+    except ModelTooLargeError as exc:
+        metrics.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except DLStudioError as exc:
+        metrics.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # First Ctrl-C stops cleanly after the current batch (and saves a checkpoint).
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
     try:

@@ -110,6 +110,10 @@ class TrainConfig:
         Unknown keys are ignored (a newer program may have written them); wrong values raise
         :class:`TrainError` naming each one.
         """
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TrainError(
+                f"training settings must be a mapping of names to values, got {metadata!r}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in (metadata or {}).items() if k in names}
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -120,8 +124,13 @@ class TrainConfig:
             # JSON writes 1.0 as 1; accept whole numbers where a float is meant.
             if isinstance(values.get(key), int) and not isinstance(values.get(key), bool):
                 values[key] = float(values[key])
+        options = values.get("dataset_options")
+        if options is not None and not isinstance(options, dict):
+            raise TrainError(
+                f"dataset_options must be a mapping of option names to values, got {options!r}"
+            )
         if "dataset_options" in values:
-            values["dataset_options"] = dict(values["dataset_options"] or {})
+            values["dataset_options"] = dict(options or {})
         return cls(**values)
 
     def to_metadata(self) -> dict[str, Any]:

@@ -32,8 +32,25 @@ def resolve_run(training: dict[str, Any] | None, **overrides: Any) -> tuple[Trai
     project's ``dataset_options``. Task, loss and metric come from the data set when neither
     the project nor the overrides set them (so ``--dataset sine`` trains with MSE).
     """
+    if training is not None and not isinstance(training, dict):
+        raise TrainError(
+            f"metadata.training must be a mapping of settings, got {type(training).__name__} "
+            f"{_short(training)}; fix it in the project file or reset it in the Training panel"
+        )
     meta = dict(training or {})
+    for key in ("dataset_options",):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise TrainError(
+                f"metadata.training.{key} must be a mapping of option names to values, got "
+                f"{type(meta[key]).__name__} {_short(meta[key])}"
+            )
+    if overrides.get("dataset_options") is not None and not isinstance(
+        overrides["dataset_options"], dict
+    ):
+        raise TrainError("dataset_options must be a mapping of option names to values")
     name = overrides.get("dataset") or meta.get("dataset")
+    if name is not None and not isinstance(name, str):
+        raise TrainError(f"the data set must be a name or a path, got {_short(name)}")
     if not name:
         raise TrainError(
             "no data set chosen: pick one in the Training panel or pass --dataset NAME|PATH "
@@ -50,6 +67,30 @@ def resolve_run(training: dict[str, Any] | None, **overrides: Any) -> tuple[Trai
     return TrainConfig.from_metadata(meta, **overrides), dataset
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_training_fits(compiled: CompiledModelLike, config: TrainConfig) -> None:
+    """Refuse (:class:`~dlstudio.core.errors.ModelTooLargeError`) a run whose weights, gradients,
+    optimizer state and activations at the batch size cannot fit on the chosen device."""
+    analysis = getattr(compiled, "analysis", None)
+    if analysis is None:
+        return
+    from dlstudio.compile.limits import check_fits
+    from dlstudio.train.devices import resolve_device
+
+    check_fits(
+        analysis,
+        "train",
+        name=getattr(getattr(compiled, "code", None), "class_name", ""),
+        device=resolve_device(config.device),
+        batch_size=config.batch_size,
+        optimizer=config.optimizer,
+    )
+
+
 def make_trainer(
     compiled: CompiledModelLike,
     config: TrainConfig,
@@ -57,7 +98,9 @@ def make_trainer(
     control: RunControl | None = None,
     checkpoint_dir: str | Path | None = None,
 ) -> Trainer:
-    """A Trainer for a compiled graph, checking data against its Input and Output nodes."""
+    """A Trainer for a compiled graph, checking data against its Input and Output nodes and
+    refusing a model that cannot fit in memory (:func:`check_training_fits`)."""
+    check_training_fits(compiled, config)
     outputs = list(getattr(compiled, "output_specs", None) or [])
     return Trainer(
         compiled.module,

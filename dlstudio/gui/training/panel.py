@@ -183,7 +183,10 @@ class TrainingPanel(QWidget):
     # -------------------------------------------------------------- binding
     def metadata(self) -> dict[str, Any]:
         """The document's training settings (a copy; empty when it has none)."""
-        return dict(self.document.graph.metadata.get("training") or {})
+        training = self.document.graph.metadata.get("training")
+        # A hand-edited file may hold anything here; the panel then starts from defaults (and
+        # Train reports the problem) rather than failing to show the project.
+        return dict(training) if isinstance(training, dict) else {}
 
     def load_from_document(self) -> None:
         """Show the document's settings (after open, template, undo...)."""
@@ -201,7 +204,8 @@ class TrainingPanel(QWidget):
             elif index >= 0:
                 self.dataset_combo.setCurrentIndex(index)
             self._describe_dataset()
-            self.options_edit.setText(format_options(dict(meta.get("dataset_options") or {})))
+            options = meta.get("dataset_options")
+            self.options_edit.setText(format_options(options if isinstance(options, dict) else {}))
             self.epochs_spin.setValue(config.epochs)
             self.batch_spin.setValue(config.batch_size)
             self.optimizer_combo.setCurrentText(config.optimizer)
