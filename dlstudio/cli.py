@@ -226,13 +226,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
-    handler = getattr(args, "run", None) or getattr(args, "handler", None)
-    if handler is None:
-        build_parser(argv).print_help()
-        return EXIT_USAGE
     try:
+        # Inside the try: Ctrl-C while torch is still being imported is an interruption too.
+        args = build_parser(argv).parse_args(argv)
+        handler = getattr(args, "run", None) or getattr(args, "handler", None)
+        if handler is None:
+            build_parser(argv).print_help()
+            return EXIT_USAGE
         return int(handler(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted (Ctrl-C); nothing more was written", file=sys.stderr)
         return 130

@@ -11,8 +11,11 @@ from torch import nn
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.config import TrainConfig
 from dlstudio.train.data import Dataset, load_dataset
+from dlstudio.train.data_paths import resolve_training_paths
+from dlstudio.train.distributed.context import DistContext
 from dlstudio.train.errors import TrainError
 from dlstudio.train.events import Callback, RunControl
+from dlstudio.train.freezing import frozen_module_names
 from dlstudio.train.trainer import Trainer
 
 
@@ -23,16 +26,22 @@ class CompiledModelLike(Protocol):
     input_specs: list[TensorSpec]
     input_names: list[str]
     output_specs: list[TensorSpec]
+    node_attrs: dict[str, str]
 
 
-def resolve_run(training: dict[str, Any] | None, **overrides: Any) -> tuple[TrainConfig, Dataset]:
+def resolve_run(
+    training: dict[str, Any] | None, base_dir: str | Path | None = None, **overrides: Any
+) -> tuple[TrainConfig, Dataset]:
     """Settings and data set for a run from ``graph.metadata["training"]`` plus overrides.
+
+    Relative data paths in ``training`` are relative to ``base_dir`` (the project file's folder);
+    a data set given in ``overrides`` (typed by the user) is taken as it is.
 
     A data set named in ``overrides`` that differs from the project's does not inherit the
     project's ``dataset_options``. Task, loss and metric come from the data set when neither
     the project nor the overrides set them (so ``--dataset sine`` trains with MSE).
     """
-    meta = dict(training or {})
+    meta = resolve_training_paths(training or {}, Path(base_dir) if base_dir else None)
     name = overrides.get("dataset") or meta.get("dataset")
     if not name:
         raise TrainError(
@@ -56,9 +65,18 @@ def make_trainer(
     callbacks: Iterable[Callback] = (),
     control: RunControl | None = None,
     checkpoint_dir: str | Path | None = None,
+    graph: Any = None,
+    dist: DistContext | None = None,
 ) -> Trainer:
-    """A Trainer for a compiled graph, checking data against its Input and Output nodes."""
+    """A Trainer for a compiled graph, checking data against its Input and Output nodes.
+
+    With ``graph`` (the graph compiled), its frozen nodes stay frozen: their submodules (found
+    through ``compiled.node_attrs``) keep every parameter and statistic.
+    """
     outputs = list(getattr(compiled, "output_specs", None) or [])
+    frozen: list[str] = []
+    if graph is not None:
+        frozen = frozen_module_names(graph, getattr(compiled, "node_attrs", None) or {})
     return Trainer(
         compiled.module,
         config,
@@ -68,4 +86,6 @@ def make_trainer(
         expected_inputs=list(compiled.input_specs),
         input_names=list(compiled.input_names),
         expected_output=outputs[0] if outputs else None,
+        frozen=frozen,
+        dist=dist,
     )
