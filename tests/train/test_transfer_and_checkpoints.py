@@ -73,7 +73,7 @@ def test_transfer_recipe_frozen_features_and_a_new_head_from_the_cli(
 def test_nothing_matching_is_an_error_naming_resume(tmp_path: Path) -> None:
     save_file({"encoder.weight": torch.zeros(3, 3)}, str(tmp_path / "w.safetensors"))
     module = compile_graph(digits_cnn()).module
-    with pytest.raises(TrainError, match="none of its 1 tensors matches.*--resume"):
+    with pytest.raises(TrainError, match=r"none of its 1 tensors matches.*--resume"):
         start_from_weights(module, tmp_path / "w.safetensors")
 
 
