@@ -66,7 +66,7 @@ class RunEndings:
 
     def _fail(self, message: str, details: str, **extra: Any) -> RunResult:
         p = getattr(self, "_progress", Progress())
-        if self.dist.active:
+        if self.dist.active and not message.startswith("rank "):
             message = f"{self.dist.label}: {message}"
         checkpoint = str(self._last_checkpoint) if self._last_checkpoint else None
         self._emit(FailedEvent(message, details, checkpoint=checkpoint, **extra))

@@ -9,6 +9,7 @@ and the launcher prints each failure with its rank and node instead of a traceba
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -83,6 +84,8 @@ def launch(options: LaunchOptions, train_argv: Sequence[str]) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
+    # Its own log lines repeat what the workers and failure_lines() say, with timestamps and pids.
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
     args = parse_args(
         [*options.torchrun_args(), "--module", "dlstudio", "train", *worker_argv(train_argv)]
     )
