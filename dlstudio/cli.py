@@ -245,15 +245,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    args = build_parser(argv).parse_args(argv)
-    handler = getattr(args, "run", None) or getattr(args, "handler", None)
-    if handler is None:
-        build_parser(argv).print_help()
-        return EXIT_USAGE
     try:
+        # Inside the try: Ctrl-C while torch is still being imported is an interruption too.
+        args = build_parser(argv).parse_args(argv)
+        handler = getattr(args, "run", None) or getattr(args, "handler", None)
+        if handler is None:
+            build_parser(argv).print_help()
+            return EXIT_USAGE
         return int(handler(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted (Ctrl-C); nothing more was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except DLStudioError as exc:  # what a command did not handle itself
         print(f"error: {exc}", file=sys.stderr)

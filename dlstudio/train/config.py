@@ -46,6 +46,9 @@ class TrainConfig:
     # Step schedule: multiply the learning rate by ``gamma`` every ``step_size`` epochs.
     step_size: int = 0
     gamma: float = 0.1
+    # Reproducibility and speed: torch's deterministic algorithms, torch.compile of the model.
+    deterministic: bool = False
+    compile: bool = False
     # Run-time settings.
     device: str = "auto"
     mixed_precision: str = "auto"
@@ -55,6 +58,10 @@ class TrainConfig:
     checkpoint_every_steps: int = 0
     oom_retry: bool = True
     train_metric: bool = True
+    threads: int = 0
+    """CPU threads for torch; 0 chooses (see :func:`dlstudio.train.threads.choose_threads`)."""
+    sync_batchnorm: bool = False
+    """With several processes: BatchNorm statistics over the global batch (SyncBatchNorm)."""
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -87,6 +94,7 @@ class TrainConfig:
             "eval_batch_size",
             "checkpoint_every_steps",
             "report_every_steps",
+            "threads",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -99,6 +107,9 @@ class TrainConfig:
             out.append("lr must be above 0, got 0")
         if not isinstance(self.val_fraction, int | float) or not 0 <= self.val_fraction < 1:
             out.append(f"val_fraction must be at least 0 and below 1, got {self.val_fraction!r}")
+        for name in ("deterministic", "compile", "oom_retry", "train_metric", "sync_batchnorm"):
+            if not isinstance(getattr(self, name), bool):
+                out.append(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.dataset_options, dict):
             out.append(f"dataset_options must be a mapping, got {self.dataset_options!r}")
         return out
@@ -145,6 +156,8 @@ class TrainConfig:
             "checkpoint_every_steps",
             "oom_retry",
             "train_metric",
+            "threads",
+            "sync_batchnorm",
         )
         return {k: v for k, v in data.items() if k not in run_time}
 
