@@ -127,6 +127,9 @@ def run_tune(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
     try:
         study = tuner.run()
+    except DLStudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         signal.signal(signal.SIGINT, previous)
     print("\n".join(trials_table(study, dims, tuner.metric)))

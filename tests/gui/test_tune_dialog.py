@@ -3,6 +3,7 @@ plot and the table, applies the best values and undoes them."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from dlstudio.core import graph_to_dict
@@ -14,6 +15,7 @@ pytest_plugins = ["tests.gui.fixtures_training"]
 STUDY_TIMEOUT_MS = 180_000
 
 
+@pytest.mark.slow
 def test_tune_dialog_runs_a_study_plots_it_and_applies_the_best_values_undoably(
     make_window, qtbot, training_data_dir
 ):

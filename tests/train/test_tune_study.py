@@ -43,6 +43,7 @@ def project(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_tune_iris_prunes_records_runs_and_applies_the_best_values(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -202,3 +203,31 @@ def test_failed_trials_are_recorded_and_no_completed_trial_exits_1(
     assert json.loads((records[0].folder / "run.json").read_text())["message"].startswith(
         "the validation"
     )
+
+
+def test_a_trial_the_data_rejects_fails_with_the_fix_and_the_study_goes_on(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(project), "--trials", "2", "--epochs", "1", "--space", "fc2.units=2|4"]
+    assert _run(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count(" fail after 0 epoch(s)") == 2
+    assert "iris has 3 classes: set the last layer's output size to 3" in err
+    assert "Traceback" not in err
+
+
+def test_a_continued_study_keeps_the_kind_of_each_domain(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = [str(project), "--trials", "1", "--epochs", "1", "--space"]
+    assert _run([*base, "fc1.units=8:16"]) == 0
+    assert _run([*base, "fc1.units=8:32"]) == 0  # wider bounds: the same study goes on
+    capsys.readouterr()
+    assert _run([*base, "fc1.units=8|16"]) == 2
+    err = capsys.readouterr().err
+    assert "--space 'fc1.units=8|16': the study 'iris-mlp' already searches fc1.units" in err
+    study = optuna.load_study(
+        study_name="iris-mlp", storage=f"sqlite:///{project.with_name('iris_tune') / 'study.db'}"
+    )
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert study.trials[0].params != study.trials[1].params  # the sampler moved on

@@ -81,6 +81,16 @@ class Dimension:
             return trial.suggest_float(self.target, self.low, self.high, log=self.log)
         return trial.suggest_categorical(self.target, list(self.choices))
 
+    def distribution(self) -> Any:
+        """The Optuna distribution :meth:`suggest` draws from."""
+        import optuna.distributions as dist
+
+        if self.kind == "int":
+            return dist.IntDistribution(int(self.low), int(self.high), log=self.log)
+        if self.kind == "float":
+            return dist.FloatDistribution(self.low, self.high, log=self.log)
+        return dist.CategoricalDistribution(list(self.choices))
+
     def describe(self) -> str:
         """The domain in the ``--space`` syntax (normalised)."""
         if self.kind == "categorical":

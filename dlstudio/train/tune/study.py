@@ -171,7 +171,8 @@ class Tuner:
         return base, dataset
 
     def _open_study(self) -> optuna.Study:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # Our own lines report every trial; Optuna's would add a traceback for each failed one.
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
         storage = self.settings.storage or default_storage(self.folder)
         if self.settings.storage is None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -201,12 +202,31 @@ class Tuner:
                 f"the study {name!r} at {storage} already {study.direction.name.lower()}s; "
                 f"{self.metric} is to {self.direction}: pick another --study-name"
             )
+        self._check_space(study)
         study.sampler = optuna.samplers.TPESampler(
             seed=self._sampler_seed(len(study.trials)),
             n_startup_trials=max(2, min(10, self.settings.trials // 4)),
         )
         study.set_user_attr("metric", self.metric)
         return study
+
+    def _check_space(self, study: optuna.Study) -> None:
+        """A continued study must search each name over the same kind of domain."""
+        for dim in self.dims:
+            new = dim.distribution()
+            for trial in study.get_trials(deepcopy=False):
+                old = trial.distributions.get(dim.target)
+                if old is None:
+                    continue
+                try:
+                    optuna.distributions.check_distribution_compatibility(old, new)
+                except ValueError:
+                    raise TuneError(
+                        f"--space {dim.argument!r}: the study {study.study_name!r} already "
+                        f"searches {dim.target} over another kind of domain "
+                        f"({type(old).__name__}); give a new --study-name or --folder"
+                    ) from None
+                break
 
     def _sampler_seed(self, existing: int) -> int:
         """The project's seed for a new study; moved on by the trials a continued study holds, so
@@ -237,7 +257,16 @@ class Tuner:
     # -- one trial ------------------------------------------------------------------------------
 
     def _objective(self, trial: optuna.Trial) -> float:
-        params = {dim.target: dim.suggest(trial) for dim in self.dims}
+        params = {}
+        for dim in self.dims:
+            try:
+                params[dim.target] = dim.suggest(trial)
+            except ValueError as exc:  # the study searched this name over another domain
+                raise TuneError(
+                    f"--space {dim.argument!r}: the study {self.study.study_name!r} already "
+                    f"searches {dim.target} over another kind of domain ({exc}); give a new "
+                    "--study-name or --folder"
+                ) from None
         graph = applied(self.graph, self.dims, params)
         training = {d.param: params[d.target] for d in self.dims if d.node_path is None}
         try:
