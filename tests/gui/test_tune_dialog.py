@@ -118,3 +118,18 @@ def test_stop_ends_the_study_after_the_current_batch(make_window, qtbot, trainin
 def _points(plot) -> list[float]:
     plot.redraw_now()
     return [x for item in plot.scatter.values() for x in item.getData()[0]]
+
+
+def test_closing_the_window_stops_a_running_study(make_window, qtbot, training_data_dir):
+    win = make_window("iris-mlp", epochs=50, batch_size=8)
+    dialog = win.tune.show()
+    dialog.space_edit.setPlainText("lr=1e-3:1e-1:log")
+    epochs = []
+    dialog.trial_event.connect(
+        lambda e: epochs.append(e) if type(e).__name__ == "TrialEpoch" else 0
+    )
+    assert dialog.start()
+    qtbot.waitUntil(lambda: bool(epochs), timeout=STUDY_TIMEOUT_MS)
+    win.close()
+    assert not dialog.is_running and not dialog.isVisible()
+    assert dialog.outcome is not None and dialog.outcome.trials == 1

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
 from dlstudio.gui.tune.dialog import TuneDialog
 
 
-class TuneLauncher:
-    """Owns the window's one Tune dialog, created on first use."""
+class TuneLauncher(QObject):
+    """Owns the window's one Tune dialog, created on first use, and stops its study when the
+    window really closes (after an unsaved-changes prompt said yes)."""
 
     def __init__(self, window: QMainWindow, controller: object) -> None:
+        super().__init__(window)
+        self._inside = False
         self.window = window
         self.controller = controller
         self.dialog: TuneDialog | None = None
@@ -24,6 +28,22 @@ class TuneLauncher:
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is not self.window or event.type() != QEvent.Type.Close or self._inside:
+            return False
+        if self.dialog is None or not self.dialog.is_running:
+            return False
+        self._inside = True
+        try:
+            self.window.event(event)  # the window decides (it may ask to save)
+        finally:
+            self._inside = False
+        if event.isAccepted():
+            self.dialog.shutdown()
+            self.dialog.close()
+        return True
 
     def show(self) -> TuneDialog:
         """Open (or raise) the dialog."""
