@@ -207,6 +207,7 @@ TORCH_COMMANDS = {
     "export": ("dlstudio.compile.cli_commands", "add_export_parser"),
     "train": ("dlstudio.train.cli_commands", "add_train_parser"),
     "datasets": ("dlstudio.train.cli_commands", "add_datasets_parser"),
+    "tune": ("dlstudio.train.cli_tune", "add_tune_parser"),
 }
 
 

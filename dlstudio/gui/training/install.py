@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QTo
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.controller import TrainingController
 from dlstudio.gui.training.start_weights import load_weights_into_model
+from dlstudio.gui.tune import install_tune_ui
 
 _AREA = Qt.DockWidgetArea
 MONITOR_HEIGHT = 380
@@ -174,6 +175,7 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     if not isinstance(file_menu, QMenu):
         menu.addAction(actions["load_weights"])
     menu.addActions([actions["train"], actions["pause"], actions["resume"], actions["stop"]])
+    install_tune_ui(window, controller, menu)
     menu.addSeparator()
     menu.addActions([actions["evaluate"], actions["export"], actions["health"]])
     toolbar = getattr(window, "main_toolbar", None)
