@@ -75,14 +75,14 @@ def _attended(
 
 
 def check_key_mask(ctx: ShapeContext, port: str, keys: TensorSpec, what: str) -> None:
-    """The optional padding mask on ``port``: (N, S) integers or booleans, one per key step of
+    """The optional padding mask on ``port``: (N, S) integers (or booleans), one per key step of
     ``keys``, nonzero where the step may be attended (BERT's ``attention_mask``)."""
     if port not in ctx.inputs:
         return
     mask = ctx.inputs[port]
     if mask.dtype.startswith("float"):
         raise ctx.fail(
-            f"needs {port} as integers or booleans (1 = attend, 0 = padding), but {port} is "
+            f"needs {port} as integers (1 = attend, 0 = padding), but {port} is "
             f"{shape_text(mask)} of {mask.dtype}: set the mask Input's dtype to int64",
             port=port,
         )

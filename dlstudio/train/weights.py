@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from dlstudio.compile.weights import unshared
 from dlstudio.train.errors import TrainError
 
 _PREFIXES = ("module.", "_orig_mod.")  # added by DataParallel and torch.compile
@@ -103,7 +104,7 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
     """Save the state_dict as ``.safetensors`` (or ``.pt`` if the name says so)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = unshared(model.state_dict())
     if path.suffix == ".safetensors":
         from safetensors.torch import save_file
 

@@ -15,6 +15,7 @@ from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
 from dlstudio.compile.codegen.names import NameAllocator, class_name, comment_text
 from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan, plan_forward
+from dlstudio.compile.codegen.tying import tied_weight_lines
 from dlstudio.compile.emitters import EMITTERS, HELPERS, helper_closure, lit
 from dlstudio.compile.errors import CompileError
 from dlstudio.core.graph import LayerGraph
@@ -231,6 +232,9 @@ def _model_class(
             lines.append(
                 f"{_INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
             )
+    lines += tied_weight_lines(
+        graph, analysis, {s.node_id: s.attr for s in plan.steps}, _INDENT * 2
+    )
     args = "".join(f", {a}: torch.Tensor" for a in plan.args)
     returns = "torch.Tensor"
     if len(plan.returns) > 1:
