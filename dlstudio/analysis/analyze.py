@@ -13,6 +13,7 @@ import networkx as nx
 from dlstudio.analysis.diagnostics import ERROR, Diagnostic
 from dlstudio.analysis.result import AnalysisResult, NodeInfo
 from dlstudio.analysis.structure import check_structure, known_types
+from dlstudio.analysis.teaching import teaching_diagnostics
 from dlstudio.analysis.tying import check_tied_weights
 from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
 from dlstudio.core.tensor_spec import DTYPE_SIZES, TensorSpec, bind_dim
@@ -45,6 +46,7 @@ def analyze(graph: LayerGraph, batch_size: int = 1) -> AnalysisResult:
         if _infer(node, layer, info, diagnostics):
             _count(node, layer, info, sample, batch_size, diagnostics)
     check_tied_weights(graph, infos, diagnostics)
+    diagnostics += teaching_diagnostics(graph, infos)
     return AnalysisResult(order, infos, edge_specs, diagnostics, batch_size, bindings)
 
 

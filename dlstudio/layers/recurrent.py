@@ -87,7 +87,9 @@ def _recurrent_params(kind: str) -> tuple[ParamSpec, ...]:
             "dropout",
             "float",
             0.0,
-            "Dropout between stacked layers (not after the last; no effect with one layer).",
+            "Dropout between stacked layers (not after the last). With one layer, dropout on "
+            "the layer's input, as Keras's dropout= (PyTorch would ignore it); a Dropout node "
+            "before the layer says the same more plainly.",
             minimum=0.0,
             maximum=0.99,
         ),
@@ -123,7 +125,8 @@ _SHAPES = (
     "directions' features, so widths become 2H; the 'last step' of a bidirectional layer is the "
     "forward direction's output at the last time step joined with the backward direction's "
     "output at t = 0 (where the backward pass ends), i.e. both directions' final hidden states, "
-    "the same as 'state'. num_layers stacks layers, with dropout between them."
+    "the same as 'state'. num_layers stacks layers, with dropout between them; a single layer "
+    "with dropout applies it to its input."
 )
 
 _PORTS_OUT = (
