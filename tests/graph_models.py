@@ -88,3 +88,27 @@ def bert(
         b.wire(x, y)
         x = y
     return b.graph
+
+
+def keras_encoder_decoder(symbols: int = 12, out_len: int = 4, bits: int = 12) -> LayerGraph:
+    """The lectures' Keras model drawn exactly: Embedding 64 -> LSTM 64 -> RepeatVector ->
+    LSTM 32 (dropout 0.2) -> Dense(2 x symbols) with softmax."""
+    b = ChainBuilder("keras_seq2seq")
+    b.chain(
+        ("input", "bits", {"shape": (bits,), "dtype": "int64", "vocab_size": symbols}),
+        ("embedding", "embed", {"num_embeddings": symbols, "embedding_dim": 64}),
+        ("lstm", "encoder", {"hidden_size": 64}),
+        ("repeat_vector", "repeat", {"times": out_len}),
+        ("lstm", "decoder", {"hidden_size": 32, "return_sequences": True, "dropout": 0.2}),
+        ("dense", "dense", {"units": 2 * symbols}),
+        ("softmax", "softmax", {}),
+        ("output", "digits", {}),
+    )
+    b.graph.metadata["training"] = {
+        "dataset": "binary_to_decimal",
+        "dataset_options": {"bits": bits},
+        "task": "sequence_classification",
+        "loss": "cross_entropy",
+        "metric": "exact_match",
+    }
+    return b.graph

@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 from graph_builders import ChainBuilder
+from graph_models import keras_encoder_decoder
 
 from dlstudio.analysis import analyze
 from dlstudio.analysis.fixes import command_for_fix
 from dlstudio.core import LayerGraph, PortRef
 from dlstudio.core.commands import UndoStack
 from dlstudio.core.serialization import graph_to_dict
-
-
-def keras_encoder_decoder(symbols: int = 12, out_len: int = 4) -> LayerGraph:
-    """The lectures' Keras model drawn exactly: Embedding 64 -> LSTM 64 -> RepeatVector ->
-    LSTM 32 (dropout 0.2) -> Dense(2 x symbols) with softmax."""
-    b = ChainBuilder("keras_seq2seq")
-    b.chain(
-        ("input", "bits", {"shape": (12,), "dtype": "int64", "vocab_size": symbols}),
-        ("embedding", "embed", {"num_embeddings": symbols, "embedding_dim": 64}),
-        ("lstm", "encoder", {"hidden_size": 64}),
-        ("repeat_vector", "repeat", {"times": out_len}),
-        ("lstm", "decoder", {"hidden_size": 32, "return_sequences": True, "dropout": 0.2}),
-        ("dense", "dense", {"units": 2 * symbols}),
-        ("softmax", "softmax", {}),
-        ("output", "digits", {}),
-    )
-    b.graph.metadata["training"] = {
-        "dataset": "binary_to_decimal",
-        "dataset_options": {"bits": 12},
-        "task": "sequence_classification",
-        "loss": "cross_entropy",
-        "metric": "exact_match",
-    }
-    return b.graph
 
 
 def _warnings(graph: LayerGraph) -> dict[str, object]:
