@@ -319,16 +319,21 @@ def _decoder_params(ctx: StatContext) -> int:
 
 
 def _encoder_macs(ctx: StatContext) -> int:
+    # What the same block drawn from MultiheadAttention, Dense, Add and LayerNorm counts: the
+    # attention, both Dense layers, and one per element for each residual Add and LayerNorm.
     n, steps, d_model = ctx.in_shape()
     feedforward = 2 * steps * d_model * ctx["dim_feedforward"]
-    return n * (_attention_macs(d_model, steps, steps) + feedforward)
+    residuals_and_norms = 2 * 2 * steps * d_model
+    return n * (_attention_macs(d_model, steps, steps) + feedforward + residuals_and_norms)
 
 
 def _decoder_macs(ctx: StatContext) -> int:
     n, steps, d_model = ctx.in_shape()
     memory = ctx.in_shape("memory")[1]
     attention = _attention_macs(d_model, steps, steps) + _attention_macs(d_model, steps, memory)
-    return n * (attention + 2 * steps * d_model * ctx["dim_feedforward"])
+    residuals_and_norms = 3 * 2 * steps * d_model
+    feedforward = 2 * steps * d_model * ctx["dim_feedforward"]
+    return n * (attention + feedforward + residuals_and_norms)
 
 
 _BLOCK_NOTES = (

@@ -97,3 +97,20 @@ def test_small_bert_with_token_types_and_mask_ignores_padding() -> None:
         unmasked = module(ids, types, full)[1], module(changed, types, full)[1]
     assert torch.allclose(pooled[1], again[1], atol=1e-6)
     assert not torch.allclose(*unmasked)  # without the mask, those tokens do count
+
+
+def test_dropout_on_a_one_layer_lstm_is_applied_to_its_input_not_dropped() -> None:
+    b = ChainBuilder("lstm_dropout")
+    b.chain(
+        ("input", "x", {"shape": ("T", 6), "seq_len": 5}),
+        ("lstm", "lstm", {"hidden_size": 4, "dropout": 0.5, "return_sequences": True}),
+        ("output", "y", {}),
+    )
+    compiled = compile_graph(b.graph)
+    assert "self.lstm(F.dropout(x, p=0.5, training=self.training))" in compiled.source
+    module, x = compiled.module, torch.randn(2, 5, 6)
+    torch.manual_seed(0)
+    module.train()
+    assert not torch.allclose(module(x), module(x))
+    module.eval()
+    assert torch.equal(module(x), module(x))
