@@ -39,11 +39,29 @@ def _add_validate(sub) -> None:
     p = sub.add_parser(
         "validate",
         help="check a project and print its diagnostics",
-        description="Check a project file: structure, shapes and parameters. "
+        description="Check a project file: structure, shapes and parameters, and, when it names "
+        "a data set, its training settings against that data (everything train would refuse). "
         "Exit 0 when there is no error, 1 otherwise.",
     )
     p.add_argument("file", help="project file (.json)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: the diagnostics (severity, node, path, message, fixes)",
+    )
     p.set_defaults(run=_run_validate)
+
+
+def diagnostic_dict(graph: LayerGraph, d) -> dict:
+    """One diagnostic as ``validate --json`` prints it."""
+    node = graph.node(d.node_id).name if d.node_id and d.node_id in graph.nodes else None
+    return {
+        "severity": d.severity,
+        "node": node,
+        "path": node,  # the node path in the block tree; top-level nodes are their name
+        "message": d.message,
+        "fixes": [{"label": f.label, "kind": f.kind} for f in d.fixes],
+    }
 
 
 def _run_validate(args) -> int:
@@ -51,13 +69,28 @@ def _run_validate(args) -> int:
     if graph is None:
         return EXIT_USAGE
     result = analyze(graph)
-    for d in result.diagnostics:
+    diagnostics = list(result.diagnostics)
+    if not result.errors and (graph.metadata.get("training") or {}).get("dataset"):
+        # Only now pay for torch and the data set: the drawing itself is sound.
+        from dlstudio.train.preflight import training_diagnostics
+
+        diagnostics += training_diagnostics(graph, result)
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
+    if args.json:
+        report = {
+            "file": args.file,
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": [diagnostic_dict(graph, d) for d in diagnostics],
+        }
+        print(json.dumps(report, indent=2))
+        return EXIT_PROBLEMS if errors else EXIT_OK
+    for d in diagnostics:
         where = graph.node(d.node_id).name if d.node_id else "model"
         print(f"{d.severity}: {where}: {d.message}")
         for fix in d.fixes:
             print(f"    fix: {fix.label}")
-    errors = len(result.errors)
-    warnings = len(result.diagnostics) - errors
     print(f"{args.file}: {errors} error(s), {warnings} warning(s), {len(graph)} layers")
     return EXIT_PROBLEMS if errors else EXIT_OK
 

@@ -63,6 +63,19 @@ def _param(key: str) -> str:
     return key.split(".", 1)[1] if "." in key else key
 
 
+def unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CPU copies for saving; a tensor that two names share (a tied weight) is written under
+    each name, since safetensors refuses shared memory. Loading ties them again."""
+    seen: set[int] = set()
+    out = {}
+    for key, value in state.items():
+        tensor = value.detach().cpu().contiguous()
+        pointer = tensor.data_ptr()
+        out[key] = tensor.clone() if pointer in seen and tensor.numel() else tensor
+        seen.add(pointer)
+    return out
+
+
 def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
     """Write ``module.state_dict()`` as ``.safetensors`` or ``.pt`` (chosen by the suffix),
     atomically (:func:`dlstudio.core.files.atomic_path`: mode kept, symlinks written through,
@@ -72,7 +85,7 @@ def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
         raise ExportError(
             f"cannot tell the weights format of {path.name}: use a .safetensors or .pt name"
         )
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    state = unshared(module.state_dict())
     with atomic_path(path) as tmp:
         if path.suffix == ".safetensors":
             from safetensors.torch import save_file

@@ -9,7 +9,9 @@ from typing import Any
 from dlstudio.train.errors import TrainError
 
 TASKS = ("classification", "sequence_classification", "regression", "language_model")
-LOSSES = ("cross_entropy", "mse", "bce_with_logits")
+LOSSES = ("cross_entropy", "nll", "mse", "bce_with_logits")
+CLASS_LOSSES = ("cross_entropy", "nll")
+"""Losses on class ids: cross_entropy takes raw scores (logits), nll log-probabilities."""
 METRICS = ("accuracy", "token_accuracy", "exact_match", "mae")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")

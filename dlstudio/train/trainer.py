@@ -11,9 +11,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dlstudio.train.checkpoint import load_checkpoint, seed_everything, set_rng_states
-from dlstudio.train.compat import ExpectedInput, check_inputs, check_target
-from dlstudio.train.config import TrainConfig
+from dlstudio.train.checkpoint import (
+    load_checkpoint,
+    seed_everything,
+    set_rng_states,
+)
+from dlstudio.train.compat import ExpectedInput, check_inputs, check_target, target_warnings
+from dlstudio.train.config import CLASS_LOSSES, TrainConfig
 from dlstudio.train.data.base import Dataset, DataSplit
 from dlstudio.train.devices import (
     choose_precision,
@@ -125,6 +129,8 @@ class Trainer(RunEndings):
                 problems = check_inputs(data, self.expected_inputs, self.input_names) + problems
             if problems:
                 raise IncompatibleDataError(problems)
+            for warning in target_warnings(data, cfg.loss, self.expected_output):
+                self._emit(NoticeEvent(f"warning: {warning}", 0))
             train, val = data.split(cfg.val_fraction, cfg.seed)
         else:
             train, val = data
@@ -152,7 +158,7 @@ class Trainer(RunEndings):
         # With no schedule and no warm-up the factor is always 1: skip the per-step call.
         self._schedule_active = cfg.schedule != "none" or cfg.warmup_steps > 0
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_scaler)
-        sequence = train.target.dim() >= 2 and cfg.loss == "cross_entropy"
+        sequence = train.target.dim() >= 2 and cfg.loss in CLASS_LOSSES
         self._metric_names = metrics_for(cfg.loss, cfg.metric, sequence)
         self._train_metrics = MetricTracker(self._metric_names[:1], cfg.loss, cfg.ignore_index)
         self._sampler = GlobalOrderSampler(

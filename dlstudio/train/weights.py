@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from dlstudio.compile.weights import unshared
 from dlstudio.core.files import atomic_path
 from dlstudio.train.errors import TrainError
 
@@ -116,13 +117,12 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
     """Save the state_dict as ``.safetensors`` (or ``.pt`` if the name says so), atomically:
     mode kept, symlinks written through, no temp file left, a full disk said as such."""
     path = Path(path)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = unshared(model.state_dict())
     with atomic_path(path) as tmp:
         if path.suffix == ".safetensors":
             from safetensors.torch import save_file
 
-            # safetensors refuses tensors that share memory (tied weights): store copies.
-            save_file({k: v.clone() for k, v in state.items()}, str(tmp))
+            save_file(state, str(tmp))
         else:
             torch.save(state, tmp)
     return path
