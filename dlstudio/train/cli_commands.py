@@ -36,13 +36,20 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def compile_project(graph: Any) -> Any:
-    """Compile a graph with ``dlstudio.compile``; a separate function so tests can swap it."""
+def compile_project(graph: Any, project_path: str | Path | None = None) -> Any:
+    """Compile a graph with ``dlstudio.compile`` and load the weights the project names
+    (``metadata["weights"]``, e.g. an imported model's); a separate function so tests can
+    swap it."""
     try:
         from dlstudio.compile import compile_graph
+        from dlstudio.compile.project_weights import load_attached_weights
     except ImportError as exc:
         raise DLStudioError(f"the model compiler is not available ({exc})") from None
-    return compile_graph(graph)
+    compiled = compile_graph(graph)
+    report = load_attached_weights(compiled.module, graph, project_path)
+    if report is not None:
+        print(report.summary(), file=sys.stderr)
+    return compiled
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -59,7 +66,7 @@ def run_train(args: argparse.Namespace) -> int:
             lr=args.lr,
             device=args.device,
         )
-        compiled = compile_project(graph)
+        compiled = compile_project(graph, args.file)
     except DLStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -138,7 +138,12 @@ class TrainingController(RunResultsMixin, QObject):
         self.record = record
         self._control = RunControl()
         request = RunRequest(
-            snapshot, self.panel.edited_metadata(), config.device, record.folder, self.health_every
+            snapshot,
+            self.panel.edited_metadata(),
+            config.device,
+            record.folder,
+            self.health_every,
+            self.document.path,
         )
         self._worker = TrainingWorker(request, self._control)
         self._thread = QThread(self)

@@ -18,6 +18,7 @@ import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
 from dlstudio.compile import compile_graph, save_weights
+from dlstudio.compile.project_weights import load_attached_weights
 from dlstudio.core import DLStudioError, LayerGraph
 from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate_model
 from dlstudio.train import (
@@ -42,6 +43,8 @@ class RunRequest:
     device: str
     folder: Path
     health_every: int = 20
+    project_path: Path | None = None
+    """The project file, so weights it names (``metadata["weights"]``) load from beside it."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class TrainingWorker(QObject):
         config, dataset = resolve_run(request.training, device=request.device)
         self.event.emit(RunPrepared(config, dataset.summary()))
         compiled = compile_graph(request.graph)
+        load_attached_weights(compiled.module, request.graph, request.project_path)
         monitor = HealthMonitor(request.graph, compiled, self.event.emit, request.health_every)
         callbacks = [monitor.on_event, self.event.emit]
         trainer = make_trainer(compiled, config, callbacks, self.control, request.folder)
