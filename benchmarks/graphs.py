@@ -93,3 +93,34 @@ def residual_chain(node_count: int) -> LayerGraph:
         x = add
     b.add("output", "output", x)
     return b.graph
+
+
+def block_stages(stages: int = 50, units: int = 5) -> LayerGraph:
+    """``stages`` instances of one Stage block, each ``units`` residual units (4 layers and an
+    Add) deep: 50 stages are 1,000+ layers once expanded, but one distinct block to analyse."""
+    from dlstudio.core.blocks import BlockDefinition, BlockParam
+
+    inner = _Builder("Stage")
+    x = inner.add("input", "x", None, shape=(32, 16, 16))
+    for u in range(units):
+        y = inner.add("conv2d", f"conv{u}a", x, out_channels="=channels", kernel_size=3, padding=1)
+        y = inner.add("batchnorm2d", f"bn{u}", y)
+        y = inner.add("relu", f"relu{u}", y)
+        y = inner.add("conv2d", f"conv{u}b", y, out_channels="=channels", kernel_size=3, padding=1)
+        s = inner.add("add", f"add{u}", None)
+        inner.wire(y, s, "in1")
+        inner.wire(x, s, "in2")
+        x = s
+    inner.add("output", "out", x)
+    b = _Builder("stages")
+    b.graph.blocks["Stage"] = BlockDefinition(
+        "Stage", inner.graph, (BlockParam("channels", "int", 32, minimum=1),)
+    )
+    x = b.add("input", "input", None, shape=(3, 32, 32))
+    x = b.add("conv2d", "stem", x, out_channels=32, kernel_size=3, stride=2, padding=1)
+    for i in range(stages):
+        x = b.add("block", f"stage{i}", x, block="Stage", channels=32)
+    x = b.add("global_avgpool", "pool", x)
+    x = b.add("dense", "fc", x, units=10)
+    b.add("output", "logits", x)
+    return b.graph

@@ -24,6 +24,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 from dlstudio.analysis import analyze  # noqa: E402
 from dlstudio.analysis.layout import auto_layout  # noqa: E402
 from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef, save_project  # noqa: E402
+from dlstudio.core.blocks import BlockDefinition, BlockParam  # noqa: E402
 from dlstudio.layers import get_layer_type  # noqa: E402
 
 TEMPLATES_DIR = ROOT / "templates"
@@ -38,6 +39,10 @@ class GraphBuilder:
 
     def __init__(self, name: str) -> None:
         self.graph = LayerGraph(name)
+        self.root: LayerGraph | None = None
+        """For a block definition's builder: the document it belongs to."""
+        self.block_params: tuple[BlockParam, ...] = ()
+        self.block_description = ""
 
     def layer(
         self,
@@ -68,6 +73,51 @@ class GraphBuilder:
             self.graph.insert_edge(Edge(tensor, PortRef(node_id, port)))
         outputs = layer_type.outputs
         return PortRef(node_id, outputs[0].name if outputs else "out")
+
+    def block(
+        self,
+        definition: str,
+        name: str,
+        *inputs: Tensor,
+        ports: dict[str, Tensor] | None = None,
+        **params: Any,
+    ) -> Tensor:
+        """Add an instance of block ``definition`` fed by ``inputs`` (in the order of the
+        definition's Input nodes) or named ``ports``; returns its first output."""
+        root = self.root if self.root is not None else self.graph
+        spec = root.blocks[definition]
+        if self.graph.node_by_name(name) is not None:
+            raise ValueError(f"{self.graph.name}: two nodes are called {name!r}")
+        node_id = self.graph.new_node_id()
+        values = {"block": definition, **params}
+        self.graph.insert_node(LayerNode(node_id, "block", name, values))
+        wiring = dict(ports or {})
+        wiring.update(dict(zip(spec.input_ports(), inputs, strict=False)))
+        for port, tensor in wiring.items():
+            self.graph.insert_edge(Edge(tensor, PortRef(node_id, port)))
+        return PortRef(node_id, next(iter(spec.output_ports())))
+
+    def define(
+        self, name: str, params: tuple[BlockParam, ...] = (), description: str = ""
+    ) -> GraphBuilder:
+        """A builder for a new block definition of this document (finish it with
+        :meth:`end_block`)."""
+        builder = GraphBuilder(name)
+        builder.root = self.root if self.root is not None else self.graph
+        builder.block_params = params
+        builder.block_description = description
+        return builder
+
+    def end_block(self) -> str:
+        """Lay out this block definition's graph and add it to the document; returns its name."""
+        assert self.root is not None, "end_block() is for builders made by define()"
+        for node_id, position in auto_layout(self.graph, "TB").items():
+            self.graph.update_node(node_id, position=position)
+        self.graph.revision = 0
+        self.root.blocks[self.graph.name] = BlockDefinition(
+            self.graph.name, self.graph, self.block_params, self.block_description
+        )
+        return self.graph.name
 
     def input(self, name: str, shape: tuple[Any, ...], **params: Any) -> Tensor:
         """An Input node: ``shape`` of one example without the batch."""

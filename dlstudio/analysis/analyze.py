@@ -10,9 +10,18 @@ from math import prod
 
 import networkx as nx
 
+from dlstudio.analysis.blocks import (
+    BlockContext,
+    analyze_instance,
+    instance_type,
+    is_instance,
+    resolve_instance,
+)
 from dlstudio.analysis.diagnostics import ERROR, Diagnostic
 from dlstudio.analysis.result import AnalysisResult, NodeInfo
 from dlstudio.analysis.structure import check_structure, known_types
+from dlstudio.core.blocks import resolve_inner_params
+from dlstudio.core.expressions import ExpressionError
 from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
 from dlstudio.core.tensor_spec import DTYPE_SIZES, TensorSpec, bind_dim
 from dlstudio.layers.spec import LayerType, ShapeContext, ShapeError, StatContext
@@ -20,15 +29,24 @@ from dlstudio.layers.spec import LayerType, ShapeContext, ShapeError, StatContex
 _SAMPLE_BINDINGS_DEFAULT = 32
 
 
-def analyze(graph: LayerGraph, batch_size: int = 1) -> AnalysisResult:
-    """Analyse ``graph``: diagnostics, per-node shapes, parameters, MACs and memory."""
+def analyze(
+    graph: LayerGraph, batch_size: int = 1, *, context: BlockContext | None = None
+) -> AnalysisResult:
+    """Analyse ``graph``: diagnostics, per-node shapes, parameters, MACs and memory.
+
+    Block instances are analysed through their definitions (``graph.blocks``); ``context`` is
+    set when the graph is itself a block definition analysed for one instance."""
+    if context is None:
+        context = BlockContext(graph, batch_size)
     diagnostics: list[Diagnostic] = []
-    types = known_types(graph, diagnostics)
-    params = _resolve_params(graph, types, diagnostics)
+    types = known_types(graph, diagnostics, lambda n: instance_type(n, context, diagnostics))
+    params = _resolve_params(graph, types, context, diagnostics)
     ports = {nid: layer.input_ports(params.get(nid, {})) for nid, layer in types.items()}
-    g, cyclic = check_structure(graph, types, ports, diagnostics)
+    g, cyclic = check_structure(graph, types, ports, diagnostics, inside_block=context.depth > 0)
     order = _topological_order(graph, g, cyclic)
-    bindings = _example_bindings(graph, params)
+    bindings = {**context.bindings, **_example_bindings(graph, params)}
+    if context.depth == 0:
+        context.bindings = bindings
     sample = {"N": 1, **bindings}
     infos: dict[str, NodeInfo] = {}
     edge_specs = {}
@@ -41,20 +59,40 @@ def analyze(graph: LayerGraph, batch_size: int = 1) -> AnalysisResult:
             continue
         if not _gather_inputs(graph, node, ports[node_id], info, infos, edge_specs):
             continue
-        if _infer(node, layer, info, diagnostics):
+        if is_instance(node):
+            analyze_instance(node, info, context, analyze, diagnostics)
+        elif node_id in context.input_specs:
+            info.outputs = {"out": context.input_specs[node_id]}
+            info.ok = True
+            info.param_count = info.trainable_params = info.macs = info.activation_bytes = 0
+        elif _infer(node, layer, info, diagnostics):
             _count(node, layer, info, sample, batch_size, diagnostics)
     return AnalysisResult(order, infos, edge_specs, diagnostics, batch_size, bindings)
 
 
 def _resolve_params(
-    graph: LayerGraph, types: dict[str, LayerType], out: list[Diagnostic]
+    graph: LayerGraph, types: dict[str, LayerType], context: BlockContext, out: list[Diagnostic]
 ) -> dict[str, dict]:
     resolved = {}
     for node in graph:
         layer = types.get(node.id)
         if layer is None:
             continue
-        values, problems = layer.resolve_params(node.params)
+        if is_instance(node):
+            values, problem = resolve_instance(node, context.root, context.env)
+            if problem:
+                out.append(Diagnostic(ERROR, node.id, problem))
+            else:
+                resolved[node.id] = values
+            continue
+        given = node.params
+        try:
+            given = resolve_inner_params(node, context.env or {})
+        except ExpressionError as exc:
+            where = "" if context.env is not None else " (expressions work only inside blocks)"
+            out.append(Diagnostic(ERROR, node.id, f"{node.name} ({layer.label}): {exc}{where}"))
+            continue
+        values, problems = layer.resolve_params(given)
         for problem in problems:
             out.append(Diagnostic(ERROR, node.id, f"{node.name} ({layer.label}): {problem}"))
         if not problems:

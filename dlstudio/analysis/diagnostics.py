@@ -22,6 +22,11 @@ class Diagnostic:
     fixes: tuple[Fix, ...] = ()
     edge: Edge | None = None
     """The wire the problem arrives on, so the editor can turn it red too."""
+    path: str = ""
+    """For a problem inside a block: the module path of the inner node (``layer2.0.conv1``)."""
+    location: tuple[str, ...] = ()
+    """For a problem inside a block: node ids from the top graph down to the inner node (the
+    instance, any nested instances, then the inner node), so the editor can open the block."""
 
     @property
     def is_error(self) -> bool:
@@ -33,6 +38,7 @@ class Diagnostic:
         return {
             "severity": self.severity,
             "node": node_names.get(self.node_id, self.node_id) if self.node_id else None,
+            "path": self.path or (node_names.get(self.node_id, "") if self.node_id else ""),
             "message": self.message,
             "fixes": [f.label for f in self.fixes],
         }

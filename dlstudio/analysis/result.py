@@ -28,6 +28,11 @@ class NodeInfo:
     """Memory of this node's outputs at the analysed batch size."""
     ok: bool = False
     """True when the node's shapes were inferred without error."""
+    definition: str | None = None
+    """For a block instance: the name of its definition."""
+    children: list[AnalysisResult] = field(default_factory=list)
+    """For a block instance: the analysis of its definition, one per copy (``repeat``); copies
+    with the same parameters and input specs share one result."""
 
     @property
     def output(self) -> TensorSpec | None:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import networkx as nx
 
 from dlstudio.analysis.diagnostics import ERROR, WARNING, Diagnostic
-from dlstudio.core.graph import LayerGraph, PortRef
+from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
 from dlstudio.layers import UnknownLayerError, get_layer_type
 from dlstudio.layers.spec import LayerType, PortSpec
 
 
-def known_types(graph: LayerGraph, out: list[Diagnostic]) -> dict[str, LayerType]:
-    """Layer types of the nodes whose type id is in the catalogue; an error for the others."""
+def known_types(
+    graph: LayerGraph,
+    out: list[Diagnostic],
+    block_type: Callable[[LayerNode], LayerType | None] | None = None,
+) -> dict[str, LayerType]:
+    """Layer types of the nodes whose type id is in the catalogue; an error for the others.
+    ``block_type`` describes block instances (and reports a missing definition)."""
     types: dict[str, LayerType] = {}
     for node in graph:
+        if node.type_id == BLOCK_TYPE and block_type is not None:
+            layer = block_type(node)
+            if layer is not None:
+                types[node.id] = layer
+            continue
         try:
             types[node.id] = get_layer_type(node.type_id)
         except UnknownLayerError as exc:
@@ -32,6 +45,7 @@ def check_structure(
     types: dict[str, LayerType],
     ports: dict[str, tuple[PortSpec, ...]],
     out: list[Diagnostic],
+    inside_block: bool = False,
 ) -> tuple[nx.DiGraph, set[str]]:
     """Append structure diagnostics to ``out``; returns the networkx view of the graph (one
     edge per connected pair of nodes) and the ids of nodes that lie on a cycle."""
@@ -40,7 +54,7 @@ def check_structure(
     g.add_edges_from((e.src.node, e.dst.node) for e in graph.edges)
     _check_ports(graph, types, ports, out)
     cyclic = set() if nx.is_directed_acyclic_graph(g) else _check_cycles(graph, g, out)
-    _check_endpoints(graph, types, g, out)
+    _check_endpoints(graph, types, g, out, inside_block)
     return g, cyclic
 
 
@@ -107,14 +121,15 @@ def _check_cycles(graph: LayerGraph, g: nx.DiGraph, out: list[Diagnostic]) -> se
     return cyclic
 
 
-def _check_endpoints(graph, types, g, out) -> None:
+def _check_endpoints(graph, types, g, out, inside_block: bool) -> None:
     outputs = [n.id for n in graph if n.type_id == "output"]
+    what = "the block" if inside_block else "the model"
     if len(graph) and not any(n.type_id == "input" for n in graph):
         out.append(
             Diagnostic(
                 ERROR,
                 None,
-                "the model has no Input layer: add one from the Input / Output category",
+                f"{what} has no Input layer: add one from the Input / Output category",
             )
         )
     if len(graph) and not outputs:
@@ -122,7 +137,7 @@ def _check_endpoints(graph, types, g, out) -> None:
             Diagnostic(
                 ERROR,
                 None,
-                "the model has no Output layer: add one and wire the last layer into it",
+                f"{what} has no Output layer: add one and wire the last layer into it",
             )
         )
     if not outputs:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import linecache
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.compile.codegen import GeneratedCode, generate
+from dlstudio.compile.errors import CompileError
+from dlstudio.compile.weights import load_weights
+from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.core.errors import DLStudioError
 from dlstudio.core.graph import LayerGraph
 from dlstudio.core.tensor_spec import TensorSpec
 
@@ -48,14 +53,22 @@ def load_generated(code: GeneratedCode, module_name: str | None = None) -> types
     return module
 
 
-def compile_graph(graph: LayerGraph, analysis: AnalysisResult | None = None) -> CompiledModel:
+def compile_graph(
+    graph: LayerGraph,
+    analysis: AnalysisResult | None = None,
+    base_dir: str | Path | None = None,
+) -> CompiledModel:
     """Compile ``graph``; raises :class:`~dlstudio.compile.errors.CompileError` naming every
-    node with a problem if the analysis found errors."""
+    node with a problem if the analysis found errors.
+
+    Block instances that name a ``weights`` file get those weights (a relative path is read
+    from ``base_dir``, the project's folder)."""
     if analysis is None:
         analysis = analyze(graph)
     code = generate(graph, analysis)
     namespace = load_generated(code)
     module = getattr(namespace, code.class_name)()
+    load_instance_weights(graph, module, code.attrs, base_dir)
     outputs = [analysis.nodes[node.id].inputs["in"] for node in graph if node.type_id == "output"]
     return CompiledModel(
         module=module,
@@ -67,3 +80,35 @@ def compile_graph(graph: LayerGraph, analysis: AnalysisResult | None = None) -> 
         code=code,
         analysis=analysis,
     )
+
+
+def load_instance_weights(
+    graph: LayerGraph,
+    module: torch.nn.Module,
+    attrs: dict[str, str],
+    base_dir: str | Path | None,
+) -> None:
+    """Load each top-level block instance's ``weights`` file into its submodule; every tensor
+    must fit, else :class:`CompileError` names the instance and what did not."""
+    for node in graph:
+        path = node.params.get("weights") if node.type_id == BLOCK_TYPE else None
+        if not path:
+            continue
+        file = Path(path)
+        if not file.is_absolute() and base_dir is not None:
+            file = Path(base_dir) / file
+        try:
+            report = load_weights(module.get_submodule(attrs[node.id]), file)
+        except DLStudioError as exc:
+            raise CompileError(graph.name, [(node.name, f"{node.name}: {exc}")]) from exc
+        if not report.loaded or report.missing or report.mismatched:
+            problems = "; ".join(report.messages()[:5]) or "no tensor matched"
+            raise CompileError(
+                graph.name,
+                [
+                    (
+                        node.name,
+                        f"{node.name}: the weights in {file} do not fit the block: {problems}",
+                    )
+                ],
+            )

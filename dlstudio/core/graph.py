@@ -11,9 +11,12 @@ import copy
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlstudio.core.errors import GraphEditError
+
+if TYPE_CHECKING:
+    from dlstudio.core.blocks import BlockDefinition
 
 ParamValue = Any  # int | float | bool | str | tuple of those; validated by the layer catalogue
 
@@ -71,6 +74,7 @@ class GraphEvent:
     EDGE_ADDED = "edge_added"
     EDGE_REMOVED = "edge_removed"
     METADATA_CHANGED = "metadata_changed"
+    BLOCKS_CHANGED = "blocks_changed"  # detail: the definition's name
 
 
 Listener = Callable[[GraphEvent], None]
@@ -82,6 +86,8 @@ class LayerGraph:
     def __init__(self, name: str = "untitled") -> None:
         self.name = name
         self.metadata: dict[str, Any] = {}
+        self.blocks: dict[str, BlockDefinition] = {}
+        """Block definitions by name (only the root document holds them; see docs/blocks.md)."""
         self._nodes: dict[str, LayerNode] = {}
         self._edges: list[Edge] = []
         self._incoming: dict[PortRef, Edge] = {}
@@ -167,6 +173,7 @@ class LayerGraph:
         """A deep, independent copy with no listeners (a snapshot, e.g. for a training run)."""
         other = LayerGraph(self.name)
         other.metadata = copy.deepcopy(self.metadata)
+        other.blocks = {name: d.copy() for name, d in self.blocks.items()}
         for node in self._nodes.values():
             other._nodes[node.id] = node.clone()
         for edge in self._edges:
@@ -255,6 +262,10 @@ class LayerGraph:
         for attr in changes:
             self._emit(GraphEvent(GraphEvent.NODE_CHANGED, node_id=node_id, detail=attr))
         return old
+
+    def notify_blocks_changed(self, name: str) -> None:
+        """Tell listeners that definition ``name`` changed (added, removed, edited inside)."""
+        self._emit(GraphEvent(GraphEvent.BLOCKS_CHANGED, detail=name))
 
     def set_metadata(self, key: str, value: Any) -> Any:
         """Set one metadata entry (``None`` deletes it); returns the old value."""

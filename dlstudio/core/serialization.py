@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dlstudio.core.blocks_io import blocks_to_json, check_blocks, read_blocks
 from dlstudio.core.errors import ProjectFileError
 from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
 
 FORMAT_NAME = "dlstudio-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NESTING = 32
 
@@ -30,11 +31,21 @@ NodeChecker = Callable[[LayerNode], "str | None"]
 # ------------------------------------------------------------------ writing
 def graph_to_dict(graph: LayerGraph) -> dict[str, Any]:
     """The JSON-ready document. Tuples become lists; key order is fixed for stable files."""
-    return {
+    data: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "name": graph.name,
         "metadata": _to_json(graph.metadata),
+        **nodes_and_edges_to_json(graph),
+    }
+    if graph.blocks:
+        data["blocks"] = blocks_to_json(graph, nodes_and_edges_to_json)
+    return data
+
+
+def nodes_and_edges_to_json(graph: LayerGraph) -> dict[str, Any]:
+    """The ``nodes`` and ``edges`` lists of one graph (the document or a block definition)."""
+    return {
         "nodes": [
             {
                 "id": n.id,
@@ -187,12 +198,24 @@ def graph_from_dict(
     r.expect(isinstance(metadata, dict), "metadata", "metadata must be a JSON object")
     r.plain_json(metadata, "metadata", 0)
     graph.metadata = metadata
+    read_nodes_and_edges(r, graph, data, "", node_checker)
+    if "blocks" in data:
+        r.expect(version >= 2, "blocks", "block definitions need format_version 2")
+        graph.blocks = read_blocks(r, data["blocks"], node_checker, read_nodes_and_edges)
+    check_blocks(r, graph)
+    graph.revision = 0
+    return graph
 
+
+def read_nodes_and_edges(
+    r: _Reader, graph: LayerGraph, data: dict, prefix: str, node_checker: NodeChecker | None
+) -> None:
+    """Read ``data["nodes"]`` and ``data["edges"]`` into ``graph``; locations start ``prefix``."""
     nodes = data.get("nodes")
-    r.expect(isinstance(nodes, list), "nodes", "nodes must be a list")
+    r.expect(isinstance(nodes, list), f"{prefix}nodes", "nodes must be a list")
     names: set[str] = set()
     for i, item in enumerate(nodes):
-        at = f"nodes[{i}]"
+        at = f"{prefix}nodes[{i}]"
         r.expect(isinstance(item, dict), at, "each node must be a JSON object")
         node_id = r.string(item.get("id"), f"{at}.id", required=True)
         r.expect(node_id not in graph, f"{at}.id", f"node id {node_id!r} is used twice")
@@ -216,9 +239,9 @@ def graph_from_dict(
         graph.insert_node(node)
 
     edges = data.get("edges", [])
-    r.expect(isinstance(edges, list), "edges", "edges must be a list")
+    r.expect(isinstance(edges, list), f"{prefix}edges", "edges must be a list")
     for i, item in enumerate(edges):
-        at = f"edges[{i}]"
+        at = f"{prefix}edges[{i}]"
         r.expect(isinstance(item, dict), at, "each edge must be a JSON object")
         src = r.port_ref(item.get("from"), f"{at}.from")
         dst = r.port_ref(item.get("to"), f"{at}.to")
@@ -231,8 +254,6 @@ def graph_from_dict(
             f"input {dst.port!r} of {graph.node(dst.node).name} has two wires",
         )
         graph.insert_edge(Edge(src, dst))
-    graph.revision = 0
-    return graph
 
 
 class _Reader:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.core.graph import LayerNode
 from dlstudio.layers.registry import UnknownLayerError, get_layer_type
 
@@ -13,6 +14,8 @@ def check_node(node: LayerNode) -> str | None:
     version understands). Values out of range are left to the analysis, which shows them on the
     node so the user can correct them instead of losing the file.
     """
+    if node.type_id == BLOCK_TYPE:
+        return None  # checked against its definition once every definition is read
     try:
         layer = get_layer_type(node.type_id)
     except UnknownLayerError as exc:

@@ -8,13 +8,16 @@ node's own name.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.compile.codegen.names import NameAllocator
 from dlstudio.compile.emitters import EMITTERS, Emission, EmitContext, EmitError
 from dlstudio.compile.errors import CompileError
-from dlstudio.core.graph import LayerGraph, PortRef
+from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
 from dlstudio.layers import get_layer_type
 
 STRUCTURAL = ("input", "output")
@@ -41,11 +44,20 @@ class ForwardPlan:
     returns: list[str] = field(default_factory=list)
 
 
+BlockEmitter = Callable[[LayerNode, Any, dict[str, str], str], Emission]
+"""(instance node, its NodeInfo, input port -> variable, attr) -> the instance's emission."""
+ParamWrapper = Callable[[LayerNode, Any], tuple[dict, dict]]
+"""(node, NodeInfo) -> (params, inferred) as the emitter should see them (inside a block class,
+values that come from block parameters are written as those parameters)."""
+
+
 def plan_forward(
     graph: LayerGraph,
     analysis: AnalysisResult,
     attrs: dict[str, str],
     allocator: NameAllocator,
+    emit_block: BlockEmitter | None = None,
+    wrap: ParamWrapper | None = None,
 ) -> ForwardPlan:
     """Walk the analysis order once, asking each node's emitter for its line."""
     kinds = {node.id: node.type_id for node in graph}
@@ -75,20 +87,23 @@ def plan_forward(
     for position, node_id in enumerate(lines):
         node = graph.node(node_id)
         info = analysis.nodes[node_id]
-        layer = get_layer_type(node.type_id)
         args = {}
-        for port in layer.input_ports(info.params):
-            edge = graph.incoming_edge(PortRef(node_id, port.name))
-            if edge is not None:
-                args[port.name] = variables[edge.src]
-        ctx = EmitContext(
-            attrs[node_id], info.params, info.inferred, info.inputs, info.outputs, args
-        )
-        try:
-            emission = EMITTERS[node.type_id](ctx)
-        except EmitError as exc:  # a value that cannot be written as a literal
-            message = f"{node.name} ({layer.label}): {exc}; change the parameter's value"
-            raise CompileError(graph.name, [(node.name, message)]) from exc
+        for edge in graph.edges_into(node_id):
+            args[edge.dst.port] = variables[edge.src]
+        if node.type_id == BLOCK_TYPE:
+            assert emit_block is not None, "block instances need a block emitter"
+            emission = emit_block(node, info, args, attrs[node_id])
+        else:
+            layer = get_layer_type(node.type_id)
+            ports = [p.name for p in layer.input_ports(info.params)]
+            args = {p: args[p] for p in ports if p in args}
+            params, inferred = wrap(node, info) if wrap else (info.params, info.inferred)
+            ctx = EmitContext(attrs[node_id], params, inferred, info.inputs, info.outputs, args)
+            try:
+                emission = EMITTERS[node.type_id](ctx)
+            except EmitError as exc:  # a value that cannot be written as a literal
+                message = f"{node.name} ({layer.label}): {exc}; change the parameter's value"
+                raise CompileError(graph.name, [(node.name, message)]) from exc
         targets = []
         for port in emission.outputs:
             ref = PortRef(node_id, port)

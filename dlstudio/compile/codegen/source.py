@@ -7,20 +7,25 @@ submodules are declared in the order forward() uses them, and a ``__main__`` smo
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 
 from dlstudio.analysis import AnalysisResult, analyze
+from dlstudio.compile.codegen.blocks import BlockClasses
+from dlstudio.compile.codegen.format import INDENT, wrap_call
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
-from dlstudio.compile.codegen.names import NameAllocator, class_name, comment_text
+from dlstudio.compile.codegen.names import (
+    NameAllocator,
+    class_name,
+    comment_text,
+    identifier_base,
+)
 from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan, plan_forward
 from dlstudio.compile.emitters import EMITTERS, HELPERS, helper_closure, lit
 from dlstudio.compile.errors import CompileError
-from dlstudio.core.graph import LayerGraph
+from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.core.graph import LayerGraph, LayerNode
 from dlstudio.layers import UnknownLayerError, get_layer_type
-
-_INDENT = "    "
 
 
 @dataclass(frozen=True)
@@ -59,17 +64,18 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
         model = f"{model}Model"  # never shadow a helper class the model needs
     config = f"{model}Config"
     allocator = NameAllocator({model, config, *HELPERS})
-    attrs = {
-        node.id: allocator.allocate(node.name, get_layer_type(node.type_id).prefix)
-        for node in graph
-    }
-    plan = plan_forward(graph, analysis, attrs, allocator)
+    attrs = {node.id: allocator.allocate(node.name, _prefix(node)) for node in graph}
+    block_classes = BlockClasses(graph, analysis, {model, config, *HELPERS})
+    plan = plan_forward(graph, analysis, attrs, allocator, block_classes.emit)
     inputs = describe_inputs(graph, analysis, attrs)
     symbol_fields = _symbol_fields(inputs)
     vocab_fields = _vocab_fields(inputs)
     output_names = [attrs[n.id] for n in graph if n.type_id == "output"]
     blocks = [_config_class(config, analysis.bindings, symbol_fields, inputs, vocab_fields)]
-    blocks += [h.source.strip("\n") for h in helper_closure(_helpers_used(plan))]
+    helpers = _helpers_used(plan)
+    helpers += [h for h in block_classes.helpers if h not in helpers]
+    blocks += [h.source.strip("\n") for h in helper_closure(helpers)]
+    blocks += block_classes.sources
     blocks += [
         _model_class(graph, analysis, model, plan, inputs),
         _example_inputs(config, inputs, symbol_fields, vocab_fields),
@@ -85,6 +91,12 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
     )
 
 
+def _prefix(node: LayerNode) -> str:
+    if node.type_id == BLOCK_TYPE:
+        return identifier_base(str(node.params.get("block", "block")).lower(), "block")
+    return get_layer_type(node.type_id).prefix
+
+
 def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, str]:
     """Each forward() step is one line, right after the ``def forward`` of the model class."""
     lines = text.splitlines()
@@ -97,8 +109,9 @@ def check_compilable(graph: LayerGraph, analysis: AnalysisResult) -> None:
     """Raise :class:`CompileError` listing every problem that blocks compiling, by node."""
     names = {node.id: node.name for node in graph}
     problems = [(names.get(d.node_id), d.message) for d in analysis.errors]
-    for node in graph:
-        if node.type_id in STRUCTURAL:
+    inner = [n for d in graph.blocks.values() for n in d.graph]
+    for node in [*graph, *inner]:
+        if node.type_id in STRUCTURAL or node.type_id == BLOCK_TYPE:
             continue
         try:
             layer = get_layer_type(node.type_id)
@@ -172,19 +185,19 @@ def _config_class(
     lines = [
         "@dataclass",
         f"class {name}:",
-        f'{_INDENT}"""Example input sizes; the model itself takes any batch size'
+        f'{INDENT}"""Example input sizes; the model itself takes any batch size'
         + (' and length."""' if symbol_fields else '."""'),
         "",
-        f"{_INDENT}batch_size: int = 2",
+        f"{INDENT}batch_size: int = 2",
     ]
     for symbol, field_name in symbol_fields.items():
         value = lit(int(bindings.get(symbol, 32)))
-        lines.append(f"{_INDENT}{field_name}: int = {value}  # {comment_text(symbol)}")
+        lines.append(f"{INDENT}{field_name}: int = {value}  # {comment_text(symbol)}")
     for description in inputs:
         if description.vocab is not None:
             field_name = vocab_fields[description.name]
             lines.append(
-                f"{_INDENT}{field_name}: int = {lit(description.vocab)}"
+                f"{INDENT}{field_name}: int = {lit(description.vocab)}"
                 f"  # token ids of {description.name} are 0..{description.vocab - 1}"
             )
     return "\n".join(lines)
@@ -212,54 +225,36 @@ def _model_class(
     summary = f"{ins} -> {', '.join(outputs)}; {analysis.total_params:,} parameters."
     lines = [f"class {model}(nn.Module):"]
     if len(summary) <= 88:
-        lines += [f'{_INDENT}"""{comment_text(summary)}"""', ""]
+        lines += [f'{INDENT}"""{comment_text(summary)}"""', ""]
     else:  # several inputs or outputs: one line each
         lines += [
-            f'{_INDENT}"""{model}: {analysis.total_params:,} parameters.',
+            f'{INDENT}"""{model}: {analysis.total_params:,} parameters.',
             "",
-            f"{_INDENT}Inputs: {comment_text(ins)}",
-            f"{_INDENT}Outputs: {comment_text(', '.join(outputs))}",
-            f'{_INDENT}"""',
+            f"{INDENT}Inputs: {comment_text(ins)}",
+            f"{INDENT}Outputs: {comment_text(', '.join(outputs))}",
+            f'{INDENT}"""',
             "",
         ]
-    lines += [f"{_INDENT}def __init__(self) -> None:", f"{_INDENT * 2}super().__init__()"]
+    lines += [f"{INDENT}def __init__(self) -> None:", f"{INDENT * 2}super().__init__()"]
     for step in plan.steps:
         if step.emission.module is None:
             continue
-        lines += _wrap_call(f"{_INDENT * 2}self.{step.attr} = ", step.emission.module)
+        lines += wrap_call(f"{INDENT * 2}self.{step.attr} = ", step.emission.module)
         if not graph.node(step.node_id).trainable:
             lines.append(
-                f"{_INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
+                f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
             )
     args = "".join(f", {a}: torch.Tensor" for a in plan.args)
     returns = "torch.Tensor"
     if len(plan.returns) > 1:
         returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
-    lines += ["", f"{_INDENT}def forward(self{args}) -> {returns}:"]
+    lines += ["", f"{INDENT}def forward(self{args}) -> {returns}:"]
     for step in plan.steps:
         targets = ", ".join(step.targets)
         code = f"{targets} = {step.emission.forward}"
-        lines.append(f"{_INDENT * 2}{code}  # {comment_text(step.comment)}")
-    lines.append(f"{_INDENT * 2}return {', '.join(plan.returns)}")
+        lines.append(f"{INDENT * 2}{code}  # {comment_text(step.comment)}")
+    lines.append(f"{INDENT * 2}return {', '.join(plan.returns)}")
     return "\n".join(lines)
-
-
-def _wrap_call(prefix: str, call: str, limit: int = 100) -> list[str]:
-    """``prefix + call`` on one line, or wrapped the way ruff format wraps a long call."""
-    if len(prefix) + len(call) <= limit:
-        return [prefix + call]
-    tree = ast.parse(call, mode="eval").body
-    if not isinstance(tree, ast.Call):
-        return [prefix + call]
-    func = ast.get_source_segment(call, tree.func)
-    args = [ast.get_source_segment(call, a) for a in tree.args]
-    args += [f"{k.arg}={ast.get_source_segment(call, k.value)}" for k in tree.keywords]
-    indent = " " * (len(prefix) - len(prefix.lstrip()))
-    inner = indent + _INDENT
-    joined = inner + ", ".join(args)
-    if len(joined) <= limit:
-        return [f"{prefix}{func}(", joined, f"{indent})"]
-    return [f"{prefix}{func}(", *(f"{inner}{a}," for a in args), f"{indent})"]
 
 
 def _example_inputs(
@@ -270,7 +265,7 @@ def _example_inputs(
 ) -> str:
     lines = [
         f"def example_inputs(config: {config}) -> tuple[torch.Tensor, ...]:",
-        f'{_INDENT}"""Random inputs of the right shape and dtype (token ids below the'
+        f'{INDENT}"""Random inputs of the right shape and dtype (token ids below the'
         ' vocabulary size)."""',
     ]
     for description in inputs:
@@ -282,31 +277,31 @@ def _example_inputs(
             value = f"torch.randint(0, {high}, ({', '.join(dims)}))"
         else:
             value = f"torch.randn({', '.join(dims)})"
-        lines.append(f"{_INDENT}{description.name} = {value}")
+        lines.append(f"{INDENT}{description.name} = {value}")
     names = [d.name for d in inputs]
     returned = f"({names[0]},)" if len(names) == 1 else ", ".join(names) or "()"
-    lines.append(f"{_INDENT}return {returned}")
+    lines.append(f"{INDENT}return {returned}")
     return "\n".join(lines)
 
 
 def _main(config: str, model: str, output_names: list[str]) -> str:
     lines = [
         'if __name__ == "__main__":',
-        f"{_INDENT}config = {config}()",
-        f"{_INDENT}model = {model}().eval()",
-        f"{_INDENT}inputs = example_inputs(config)",
-        f"{_INDENT}with torch.no_grad():",
+        f"{INDENT}config = {config}()",
+        f"{INDENT}model = {model}().eval()",
+        f"{INDENT}inputs = example_inputs(config)",
+        f"{INDENT}with torch.no_grad():",
     ]
     count = [
-        f"{_INDENT}params = sum(p.numel() for p in model.parameters())",
-        f'{_INDENT}print(f"{{type(model).__name__}}: {{params:,}} parameters")',
+        f"{INDENT}params = sum(p.numel() for p in model.parameters())",
+        f'{INDENT}print(f"{{type(model).__name__}}: {{params:,}} parameters")',
     ]
     if len(output_names) == 1:
-        lines += [f"{_INDENT * 2}output = model(*inputs)", *count]
-        lines.append(f'{_INDENT}print("output", tuple(output.shape))')
+        lines += [f"{INDENT * 2}output = model(*inputs)", *count]
+        lines.append(f'{INDENT}print("output", tuple(output.shape))')
     else:
-        lines += [f"{_INDENT * 2}outputs = model(*inputs)", *count]
+        lines += [f"{INDENT * 2}outputs = model(*inputs)", *count]
         names = ", ".join(f'"{name}"' for name in output_names)  # identifiers: safe to quote
-        lines.append(f"{_INDENT}for name, output in zip(({names}), outputs, strict=True):")
-        lines.append(f"{_INDENT * 2}print(name, tuple(output.shape))")
+        lines.append(f"{INDENT}for name, output in zip(({names}), outputs, strict=True):")
+        lines.append(f"{INDENT * 2}print(name, tuple(output.shape))")
     return "\n".join(lines)

@@ -67,8 +67,49 @@ class Emission:
 Emitter = Callable[[EmitContext], Emission]
 
 
+class SymInt(int):
+    """A whole number that inside a block class is written as the expression it came from
+    (``channels * 4``). It never equals a plain number, so emitters that leave out options at
+    torch's default keep it in: the class must be right for every instance."""
+
+    source: str
+
+    def __new__(cls, value: int, source: str) -> SymInt:
+        """``value`` for this instance, written as ``source``."""
+        obj = super().__new__(cls, value)
+        obj.source = source
+        return obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (SymInt, SymFloat)) and other.source == self.source
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+
+class SymFloat(float):
+    """A number written as the block parameter it came from (see :class:`SymInt`)."""
+
+    source: str
+
+    def __new__(cls, value: float, source: str) -> SymFloat:
+        """``value`` for this instance, written as ``source``."""
+        obj = super().__new__(cls, value)
+        obj.source = source
+        return obj
+
+    __eq__ = SymInt.__eq__
+    __ne__ = SymInt.__ne__
+    __hash__ = SymInt.__hash__
+
+
 def lit(value: Any) -> str:
     """``repr`` of a validated value of a plain type; anything else is refused."""
+    if isinstance(value, (SymInt, SymFloat)):
+        return value.source
     kind = type(value)
     if value is None or kind is bool or kind is int:
         return repr(value)

@@ -1,0 +1,389 @@
+"""One ``nn.Module`` class per block definition, the way torchvision's ``resnet.py`` reads.
+
+Each use of a definition (an instance copy, with its parameter values and its own analysis) is
+rendered into a class body. Values that come from block parameters are written as those
+parameters (``nn.Conv2d(in_channels, channels, ...)``), including sizes the analysis inferred
+from the inputs when a block parameter always equals them. Uses whose bodies come out the same
+share one class; a definition that needs two bodies (say, a parameter that changes the code's
+structure) gets a second class with a numbered name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlstudio.analysis import AnalysisResult, NodeInfo
+from dlstudio.compile.codegen.format import INDENT, wrap_call
+from dlstudio.compile.codegen.names import NameAllocator, class_name, comment_text
+from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan, plan_forward
+from dlstudio.compile.emitters import Emission, lit
+from dlstudio.compile.emitters.base import SymFloat, SymInt
+from dlstudio.compile.errors import CompileError
+from dlstudio.core.blocks import BLOCK_TYPE, RESERVED_KEYS, BlockDefinition
+from dlstudio.core.expressions import ExpressionError, evaluate, is_expression, parse
+from dlstudio.core.graph import LayerGraph, LayerNode
+
+_PY_TYPES = {"int": "int", "float": "float", "bool": "bool", "choice": "str"}
+
+
+@dataclass
+class _Use:
+    """One copy of one instance: the definition analysed with these values."""
+
+    definition: BlockDefinition
+    values: dict[str, Any]
+    analysis: AnalysisResult
+    class_name: str = ""
+
+
+@dataclass
+class _Class:
+    name: str
+    definition: BlockDefinition
+    body_key: str
+    uses: list[_Use] = field(default_factory=list)
+    source: str = ""
+    helpers: list[str] = field(default_factory=list)
+
+
+class BlockClasses:
+    """The block classes a model needs, and each instance's constructor call."""
+
+    def __init__(self, root: LayerGraph, analysis: AnalysisResult, taken: set[str]) -> None:
+        self.root = root
+        self._allocator = NameAllocator(taken)
+        self._classes: list[_Class] = []
+        self._by_analysis: dict[int, _Use] = {}
+        uses = list(_collect_uses(root, analysis))
+        self._inferred_sources = _inferred_sources(uses)
+        for use in uses:  # nested definitions come first: _collect_uses is post-order
+            self._assign(use)
+        for cls in self._classes:
+            cls.source, cls.helpers = self._render(cls, with_comments=True)
+
+    # ----------------------------------------------------------------- public
+    @property
+    def sources(self) -> list[str]:
+        """The class definitions, each after the classes it uses."""
+        return [cls.source for cls in self._classes]
+
+    @property
+    def helpers(self) -> list[str]:
+        """Helper classes the block classes need."""
+        names: list[str] = []
+        for cls in self._classes:
+            names += [h for h in cls.helpers if h not in names]
+        return names
+
+    def emit(self, node: LayerNode, info: NodeInfo, args: dict[str, str], attr: str) -> Emission:
+        """The emission of an instance node: its constructor and its call in forward()."""
+        definition = self.root.blocks[info.params["block"]]
+        calls = [
+            self._constructor(self._by_analysis[id(sub)], node.params) for sub in info.children
+        ]
+        if len(calls) == 1 and info.params["repeat"] == 1:
+            module = calls[0]
+        elif len(set(calls)) == 1 and len(calls) > 2:
+            module = f"nn.Sequential(*[{calls[0]} for _ in range({len(calls)})])"
+        else:
+            module = f"nn.Sequential({', '.join(calls)})"
+        ins = [args[p] for p in definition.input_ports() if p in args]
+        return Emission(f"self.{attr}({', '.join(ins)})", module, tuple(definition.output_ports()))
+
+    # --------------------------------------------------------------- classes
+    def _assign(self, use: _Use) -> None:
+        if id(use.analysis) in self._by_analysis:
+            return
+        key, _ = self._render_body(use, None)
+        for cls in self._classes:
+            if cls.definition is use.definition and cls.body_key == key:
+                break
+        else:
+            cls = _Class(
+                self._allocator.allocate(class_name(use.definition.name), "Block"),
+                use.definition,
+                key,
+            )
+            self._classes.append(cls)
+        cls.uses.append(use)
+        use.class_name = cls.name
+        self._by_analysis[id(use.analysis)] = use
+
+    def _constructor(self, use: _Use, raw: dict[str, Any]) -> str:
+        """``BasicBlock(channels=128)``: the values that differ from the block's defaults;
+        inside another block, values that come from its parameters are written as those."""
+        defaults = use.definition.defaults()
+        args = []
+        for name, value in use.values.items():
+            if is_expression(raw.get(name)):
+                args.append(f"{name}={parse(raw[name]).source()}")
+            elif value != defaults.get(name):
+                args.append(f"{name}={lit(value)}")
+        return f"{use.class_name}({', '.join(args)})"
+
+    def _render(self, cls: _Class, with_comments: bool) -> tuple[str, list[str]]:
+        _, plan = self._render_body(cls.uses[0], cls)
+        text = _class_text(cls, plan, self._comments(cls, plan))
+        helpers: list[str] = []
+        for step in plan.steps:
+            helpers += [h for h in step.emission.helpers if h not in helpers]
+        return text, helpers
+
+    def _render_body(self, use: _Use, cls: _Class | None) -> tuple[str, ForwardPlan]:
+        """The class body for one use without comments (the key that groups uses) and its
+        plan."""
+        graph = use.definition.graph
+        allocator = NameAllocator({p.name for p in use.definition.params})
+        attrs = {}
+        for node in graph:
+            if node.name.isdigit():
+                attrs[node.id] = allocator.allocate(f"layer_{node.name}", "layer")
+            else:
+                attrs[node.id] = allocator.allocate(node.name, node.type_id)
+        wrap = _Wrapper(use, self._inferred_sources.get(use.definition.name, {}))
+        plan = plan_forward(graph, use.analysis, attrs, allocator, self.emit, wrap)
+        key = (
+            "\n".join(
+                f"{s.node_id}|{s.emission.module}|{s.emission.forward}|{s.targets}|"
+                f"{graph.node(s.node_id).trainable}"
+                for s in plan.steps
+            )
+            + f"|{plan.args}|{plan.returns}"
+        )
+        return key, plan
+
+    def _comments(self, cls: _Class, plan: ForwardPlan) -> list[str]:
+        """Shape comments true for every use of the class: sizes that differ between uses
+        are written as the block parameter they equal, or as a letter."""
+        comments = []
+        for step in plan.steps:
+            specs_by_use = [
+                [u.analysis.nodes[step.node_id].outputs.get(p) for p in step.emission.outputs]
+                for u in cls.uses
+            ]
+            parts = []
+            for k, spec in enumerate(specs_by_use[0]):
+                if spec is None:
+                    continue
+                dims = []
+                for d, dim in enumerate(spec.shape):
+                    values = {
+                        u[k].shape[d] if u[k] is not None and len(u[k].shape) > d else None
+                        for u in specs_by_use
+                    }
+                    if len(values) == 1:
+                        dims.append(str(dim))
+                    else:
+                        dims.append(_dim_name(cls, step.node_id, k, d, spec.rank))
+                text = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+                parts.append(text if spec.dtype == "float32" else f"{text} {spec.dtype}")
+            comments.append(", ".join(parts))
+        return comments
+
+
+def _dim_name(cls: _Class, node_id: str, port: int, dim: int, rank: int) -> str:
+    values = []
+    for use in cls.uses:
+        spec = list(use.analysis.nodes[node_id].outputs.values())[port]
+        values.append(spec.shape[dim])
+    for source, per_use in _sources(cls.definition, [u.values for u in cls.uses]):
+        if per_use == values:
+            return source
+    if rank == 4 and dim in (2, 3):
+        return "HW"[dim - 2]
+    if rank == 3 and dim == 2:
+        return "L"
+    return "?"
+
+
+def _sources(definition: BlockDefinition, envs: list[dict[str, Any]]) -> Iterator[tuple[str, list]]:
+    """Block parameters and the expressions used inside the definition, with their value in
+    each environment, in a stable order of preference."""
+    seen: set[str] = set()
+    for p in definition.params:
+        if p.kind == "int":
+            seen.add(p.name)
+            yield p.name, [env[p.name] for env in envs]
+    for node in definition.graph:
+        for value in node.params.values():
+            for item in value if isinstance(value, tuple) else (value,):
+                if not is_expression(item):
+                    continue
+                try:
+                    tree = parse(item)
+                    source = tree.source()
+                    if source in seen:
+                        continue
+                    seen.add(source)
+                    yield source, [evaluate(tree, env) for env in envs]
+                except ExpressionError:
+                    continue
+
+
+def _collect_uses(root: LayerGraph, analysis: AnalysisResult) -> Iterator[_Use]:
+    """Every copy of every instance in the tree, inner ones before the ones that hold them."""
+    seen: set[int] = set()
+
+    def walk(graph: LayerGraph, result: AnalysisResult) -> Iterator[_Use]:
+        for node_id in result.order:
+            node = graph.nodes.get(node_id)
+            info = result.nodes.get(node_id)
+            if node is None or info is None or node.type_id != BLOCK_TYPE:
+                continue
+            definition = root.blocks[info.params["block"]]
+            values = {k: v for k, v in info.params.items() if k not in RESERVED_KEYS}
+            for sub in info.children:
+                if id(sub) in seen:
+                    continue
+                seen.add(id(sub))
+                yield from walk(definition.graph, sub)
+                yield _Use(definition, values, sub)
+
+    yield from walk(root, analysis)
+
+
+def _inferred_sources(uses: list[_Use]) -> dict[str, dict[tuple[str, str], str]]:
+    """For each definition: (inner node, inferred value) -> the block parameter or expression
+    that equals it in every use, if one does."""
+    by_definition: dict[str, list[_Use]] = {}
+    for use in uses:
+        by_definition.setdefault(use.definition.name, []).append(use)
+    result: dict[str, dict[tuple[str, str], str]] = {}
+    for name, group in by_definition.items():
+        definition = group[0].definition
+        sources = list(_sources(definition, [u.values for u in group]))
+        chosen: dict[tuple[str, str], str] = {}
+        for node in definition.graph:
+            infos = [u.analysis.nodes.get(node.id) for u in group]
+            if any(i is None for i in infos):
+                continue
+            for key, value in infos[0].inferred.items():
+                if type(value) is not int:
+                    continue
+                values = [i.inferred.get(key) for i in infos]
+                match = next((src for src, per_use in sources if per_use == values), None)
+                if match is not None:
+                    chosen[(node.id, key)] = match
+        result[name] = chosen
+    return result
+
+
+class _Wrapper:
+    """Inside a block class: parameter values written as the expressions they came from."""
+
+    def __init__(self, use: _Use, inferred_sources: dict[tuple[str, str], str]) -> None:
+        self.use = use
+        self.inferred_sources = inferred_sources
+
+    def __call__(self, node: LayerNode, info: NodeInfo) -> tuple[dict, dict]:
+        params = dict(info.params)
+        for key, raw in node.params.items():
+            if key not in params:
+                continue
+            if is_expression(raw):
+                params[key] = _symbolic(params[key], parse(raw).source())
+            elif (
+                isinstance(raw, tuple)
+                and isinstance(params[key], tuple)
+                and len(raw) == len(params[key])
+            ):
+                params[key] = tuple(
+                    _symbolic(v, parse(r).source()) if is_expression(r) else v
+                    for r, v in zip(raw, params[key], strict=True)
+                )
+        inferred = dict(info.inferred)
+        for key, value in info.inferred.items():
+            source = self.inferred_sources.get((node.id, key))
+            if source is not None and type(value) is int:
+                inferred[key] = SymInt(value, source)
+        return params, inferred
+
+
+def _symbolic(value: Any, source: str) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_symbolic(v, source) for v in value)
+    if type(value) is int:
+        return SymInt(value, source)
+    if type(value) is float:
+        return SymFloat(value, source)
+    return value  # true/false and choices are written as their value
+
+
+def _class_text(cls: _Class, plan: ForwardPlan, comments: list[str]) -> str:
+    definition = cls.definition
+    signature = "".join(
+        f", {p.name}: {_PY_TYPES[p.kind]} = {lit(p.default)}" for p in definition.params
+    )
+    doc = comment_text(definition.description or f"The {definition.name} block.")
+    graph = definition.graph
+    if _is_numbered_chain(graph, plan):
+        lines = [f"class {cls.name}(nn.Sequential):", f'{INDENT}"""{doc}"""', ""]
+        lines += [
+            f"{INDENT}def __init__(self{signature}) -> None:",
+            f"{INDENT * 2}super().__init__(",
+        ]
+        for step, comment in zip(plan.steps, comments, strict=True):
+            call = wrap_call(f"{INDENT * 3}", step.emission.module or "", 90)
+            call[-1] += f",  # {comment_text(comment)}"
+            lines += call
+        lines.append(f"{INDENT * 2})")
+        for index, step in enumerate(plan.steps):
+            if not graph.node(step.node_id).trainable:
+                lines.append(f"{INDENT * 2}self[{index}].requires_grad_(False)  # frozen")
+        return "\n".join(lines)
+    _check_no_numbers(definition, plan)
+    lines = [f"class {cls.name}(nn.Module):", f'{INDENT}"""{doc}"""', ""]
+    lines += [f"{INDENT}def __init__(self{signature}) -> None:", f"{INDENT * 2}super().__init__()"]
+    for step in plan.steps:
+        if step.emission.module is None:
+            continue
+        lines += wrap_call(f"{INDENT * 2}self.{step.attr} = ", step.emission.module)
+        if not graph.node(step.node_id).trainable:
+            lines.append(f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen")
+    args = "".join(f", {a}: torch.Tensor" for a in plan.args)
+    returns = "torch.Tensor"
+    if len(plan.returns) > 1:
+        returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
+    lines += ["", f"{INDENT}def forward(self{args}) -> {returns}:"]
+    for step, comment in zip(plan.steps, comments, strict=True):
+        code = f"{', '.join(step.targets)} = {step.emission.forward}"
+        lines.append(f"{INDENT * 2}{code}  # {comment_text(comment)}")
+    lines.append(f"{INDENT * 2}return {', '.join(plan.returns)}")
+    return "\n".join(lines)
+
+
+def _is_numbered_chain(graph: LayerGraph, plan: ForwardPlan) -> bool:
+    """Inner layers named 0, 1, ... in a straight line, each a plain submodule call: the class
+    is an ``nn.Sequential`` (torchvision's ``downsample``), so its keys are ``0.weight``."""
+    inner = [n for n in graph if n.type_id not in STRUCTURAL]
+    if not inner or [n.name for n in inner] != [str(i) for i in range(len(inner))]:
+        return False
+    if len(plan.args) != 1 or len(plan.returns) != 1 or len(plan.steps) != len(inner):
+        return False
+    variable = plan.args[0]
+    for step, node in zip(plan.steps, inner, strict=True):
+        emission = step.emission
+        if step.node_id != node.id or emission.module is None:
+            return False
+        if emission.forward != f"self.{step.attr}({variable})" or len(step.targets) != 1:
+            return False
+        variable = step.targets[0]
+    return plan.returns == [variable]
+
+
+def _check_no_numbers(definition: BlockDefinition, plan: ForwardPlan) -> None:
+    numbered = [n.name for n in definition.graph if n.name.isdigit()]
+    if numbered:
+        raise CompileError(
+            definition.name,
+            [
+                (
+                    numbered[0],
+                    f"block {definition.name}: layers named with numbers ({', '.join(numbered)}) "
+                    "are for a plain chain 0, 1, 2, ... of layers with weights (an "
+                    "nn.Sequential); rename them or make the block such a chain",
+                )
+            ],
+        )

@@ -1,0 +1,25 @@
+"""Layout of generated source lines: indentation and calls wrapped the way ruff format does."""
+
+from __future__ import annotations
+
+import ast
+
+INDENT = "    "
+
+
+def wrap_call(prefix: str, call: str, limit: int = 100) -> list[str]:
+    """``prefix + call`` on one line, or wrapped the way ruff format wraps a long call."""
+    if len(prefix) + len(call) <= limit:
+        return [prefix + call]
+    tree = ast.parse(call, mode="eval").body
+    if not isinstance(tree, ast.Call):
+        return [prefix + call]
+    func = ast.get_source_segment(call, tree.func)
+    args = [ast.get_source_segment(call, a) for a in tree.args]
+    args += [f"{k.arg}={ast.get_source_segment(call, k.value)}" for k in tree.keywords]
+    indent = " " * (len(prefix) - len(prefix.lstrip()))
+    inner = indent + INDENT
+    joined = inner + ", ".join(args)
+    if len(joined) <= limit:
+        return [f"{prefix}{func}(", joined, f"{indent})"]
+    return [f"{prefix}{func}(", *(f"{inner}{a}," for a in args), f"{indent})"]

@@ -1,0 +1,258 @@
+"""Block definitions and instances: the document as a tree of graphs (docs/blocks.md).
+
+A :class:`BlockDefinition` is a named :class:`LayerGraph` whose Input nodes are its input ports
+and whose Output nodes are its output ports, with its own :class:`BlockParam` list. A node of type
+``block`` is an instance: its ``params`` name the definition (``block``), may repeat it
+(``repeat``), may carry weights to load (``weights``) and set the block's parameters.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlstudio.core.errors import GraphEditError
+from dlstudio.core.expressions import ExpressionError, contains_expression, evaluate_value
+from dlstudio.core.graph import LayerGraph, LayerNode
+
+BLOCK_TYPE = "block"
+"""The ``type_id`` of block instances."""
+RESERVED_KEYS = ("block", "repeat", "weights")
+"""Instance parameters that are not block parameters."""
+PARAM_KINDS = ("int", "float", "bool", "choice")
+MAX_REPEAT = 1000
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_PARAM_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
+_PYTHON_WORDS = frozenset(keyword.kwlist) | {"self", "x", "super", "nn", "torch", "math"}
+
+
+@dataclass(frozen=True)
+class BlockParam:
+    """One parameter of a block definition: kind, default, range or choices, help text."""
+
+    name: str
+    kind: str
+    default: Any
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+
+    def check(self, value: Any) -> Any:
+        """The value if it is valid for this parameter, else :class:`GraphEditError`."""
+        kind = self.kind
+        if kind == "int":
+            ok = type(value) is int or (type(value) is float and value.is_integer())
+            if not ok:
+                raise GraphEditError(f"{self.name} must be a whole number, got {value!r}")
+            value = int(value)
+        elif kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise GraphEditError(f"{self.name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise GraphEditError(f"{self.name} must be a finite number, got {value!r}")
+            value = float(value)
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                raise GraphEditError(f"{self.name} must be true or false, got {value!r}")
+        else:
+            if value not in self.choices:
+                options = ", ".join(repr(c) for c in self.choices)
+                raise GraphEditError(f"{self.name} must be one of {options}; got {value!r}")
+        if kind in ("int", "float"):
+            if self.minimum is not None and value < self.minimum:
+                raise GraphEditError(f"{self.name} must be at least {self.minimum:g}, got {value}")
+            if self.maximum is not None and value > self.maximum:
+                raise GraphEditError(f"{self.name} must be at most {self.maximum:g}, got {value}")
+        return value
+
+
+@dataclass
+class BlockDefinition:
+    """A named sub-graph with parameters. Its Input/Output nodes are the instance's ports."""
+
+    name: str
+    graph: LayerGraph
+    params: tuple[BlockParam, ...] = ()
+    description: str = ""
+
+    def param(self, name: str) -> BlockParam | None:
+        """The parameter called ``name``, or None."""
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        """Every block parameter at its default."""
+        return {p.name: p.default for p in self.params}
+
+    def input_nodes(self) -> list[LayerNode]:
+        """The Input nodes, in document order: the instance's input ports."""
+        return [n for n in self.graph if n.type_id == "input"]
+
+    def output_nodes(self) -> list[LayerNode]:
+        """The Output nodes, in document order: the instance's output ports."""
+        return [n for n in self.graph if n.type_id == "output"]
+
+    def input_ports(self) -> dict[str, str]:
+        """Instance input port name -> inner Input node id (``in`` when there is one)."""
+        nodes = self.input_nodes()
+        if len(nodes) == 1:
+            return {"in": nodes[0].id}
+        return {n.name: n.id for n in nodes}
+
+    def output_ports(self) -> dict[str, str]:
+        """Instance output port name -> inner Output node id (``out`` when there is one)."""
+        nodes = self.output_nodes()
+        if len(nodes) == 1:
+            return {"out": nodes[0].id}
+        return {n.name: n.id for n in nodes}
+
+    def copy(self) -> BlockDefinition:
+        """A deep, independent copy."""
+        return BlockDefinition(self.name, self.graph.copy(), tuple(self.params), self.description)
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """An instance's parameters split into the definition it names, its repeat count, its
+    weights file and its block parameter values (defaults applied)."""
+
+    definition: BlockDefinition
+    repeat: int
+    weights: str | None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def check_definition_name(name: Any) -> str | None:
+    """A problem with a definition name, or None (names become Python class names)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        return (
+            f"{name!r} is not a valid block name: start with a letter, then letters, digits or "
+            "_ (at most 64), e.g. BasicBlock"
+        )
+    return None
+
+
+def check_param_name(name: Any) -> str | None:
+    """A problem with a block parameter name, or None (names become constructor arguments)."""
+    if not isinstance(name, str) or not _PARAM_NAME.match(name):
+        return (
+            f"{name!r} is not a valid block parameter name: use lower-case letters, digits "
+            "and _ (at most 40), e.g. channels"
+        )
+    if name in RESERVED_KEYS or name in _PYTHON_WORDS:
+        return f"{name!r} is a reserved word and cannot name a block parameter"
+    return None
+
+
+def instance_settings(node: LayerNode, blocks: Mapping[str, BlockDefinition]) -> InstanceSettings:
+    """Read an instance node's parameters; :class:`GraphEditError` says what is wrong."""
+    name = node.params.get("block")
+    if not isinstance(name, str) or name not in blocks:
+        known = ", ".join(sorted(blocks)) or "none"
+        raise GraphEditError(
+            f"{node.name}: there is no block definition {name!r} (definitions: {known})"
+        )
+    definition = blocks[name]
+    repeat = node.params.get("repeat", 1)
+    if type(repeat) is not int or not 1 <= repeat <= MAX_REPEAT:
+        raise GraphEditError(
+            f"{node.name}: repeat must be a whole number from 1 to {MAX_REPEAT}, got {repeat!r}"
+        )
+    weights = node.params.get("weights")
+    if weights is not None and not isinstance(weights, str):
+        raise GraphEditError(f"{node.name}: weights must be a file path, got {weights!r}")
+    values = definition.defaults()
+    for key, value in node.params.items():
+        if key in RESERVED_KEYS:
+            continue
+        spec = definition.param(key)
+        if spec is None:
+            known = ", ".join(p.name for p in definition.params) or "none"
+            raise GraphEditError(
+                f"{node.name}: block {name} has no parameter {key!r} (its parameters: {known})"
+            )
+        values[key] = spec.check(value)
+    return InstanceSettings(definition, repeat, weights, values)
+
+
+def resolve_inner_params(node: LayerNode, env: Mapping[str, Any]) -> dict[str, Any]:
+    """An inner node's parameters with expressions evaluated against the block's values.
+
+    Raises :class:`ExpressionError` naming the parameter when one cannot be evaluated."""
+    if not any(contains_expression(v) for v in node.params.values()):
+        return node.params
+    resolved = {}
+    for key, value in node.params.items():
+        try:
+            resolved[key] = evaluate_value(value, env)
+        except ExpressionError as exc:
+            raise ExpressionError(f"parameter {key} = {value!r}: {exc}") from None
+    return resolved
+
+
+def used_definitions(graph: LayerGraph) -> Iterator[str]:
+    """Names of the definitions instantiated directly in ``graph``."""
+    for node in graph:
+        if node.type_id == BLOCK_TYPE and isinstance(node.params.get("block"), str):
+            yield node.params["block"]
+
+
+def find_recursion(blocks: Mapping[str, BlockDefinition]) -> list[str] | None:
+    """A cycle of definitions that contain themselves (``[A, B, A]``), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        stack.append(name)
+        for child in used_definitions(blocks[name].graph):
+            if child not in blocks:
+                continue
+            if state.get(child) == 1:
+                return [*stack[stack.index(child) :], child]
+            if child not in state:
+                cycle = visit(child)
+                if cycle:
+                    return cycle
+        stack.pop()
+        state[name] = 2
+        return None
+
+    for name in blocks:
+        if name not in state:
+            cycle = visit(name)
+            if cycle:
+                return cycle
+    return None
+
+
+def definition_order(blocks: Mapping[str, BlockDefinition], roots: list[str]) -> list[str]:
+    """Definitions reachable from ``roots``, each after every definition it uses."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name not in blocks:
+            return
+        seen.add(name)
+        for child in used_definitions(blocks[name].graph):
+            visit(child)
+        order.append(name)
+
+    for name in roots:
+        visit(name)
+    return order
+
+
+def instances_of(root: LayerGraph, name: str) -> Iterator[tuple[str | None, LayerNode]]:
+    """Every instance of definition ``name``: (the definition it sits in or None, the node)."""
+    graphs: list[tuple[str | None, LayerGraph]] = [(None, root)]
+    graphs += [(def_name, d.graph) for def_name, d in root.blocks.items()]
+    for where, graph in graphs:
+        for node in graph:
+            if node.type_id == BLOCK_TYPE and node.params.get("block") == name:
+                yield where, node
