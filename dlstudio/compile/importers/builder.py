@@ -31,6 +31,10 @@ class GraphBuilder:
         self.graph = LayerGraph(name)
         self.result = ImportResult(self.graph, source=source)
         self._names: set[str] = set()
+        self.origin: dict[str, tuple[tuple[str, ...], str]] = {}
+        """Node id -> (module scope such as ``("layer1", "0")``, local name such as ``conv1``)."""
+        self.scope_classes: dict[str, str] = {}
+        """Module path -> class name (``layer1.0`` -> ``BasicBlock``), for block names."""
 
     def add(
         self,
@@ -39,8 +43,11 @@ class GraphBuilder:
         params: dict[str, Any] | None = None,
         inputs: list[tuple[str, TensorRef]] | tuple[tuple[str, TensorRef], ...] = (),
         weights: dict[str, Any] | None = None,
+        scope: tuple[str, ...] = (),
+        local: str | None = None,
     ) -> str:
-        """A new node wired from ``inputs`` (port, tensor); returns its id."""
+        """A new node wired from ``inputs`` (port, tensor); returns its id. ``scope`` and
+        ``local`` place it in the module hierarchy (see :mod:`.hierarchy`)."""
         layer = get_layer_type(type_id)
         stored = {}
         for key, value in (params or {}).items():
@@ -59,6 +66,7 @@ class GraphBuilder:
             self.graph.insert_edge(Edge(PortRef(ref.node_id, ref.port), PortRef(node_id, port)))
         if weights:
             self.result.weights[node_id] = dict(weights)
+        self.origin[node_id] = (tuple(scope), local or name)
         return node_id
 
     def placeholder(
@@ -69,13 +77,17 @@ class GraphBuilder:
         output_shape: tuple[int, ...] | None,
         detail: str = "",
         name: str | None = None,
+        scope: tuple[str, ...] = (),
+        local: str | None = None,
     ) -> TensorRef:
         """A Placeholder node standing in for ``op``, and the issue reporting it."""
         params: dict[str, Any] = {"op": op, "source": where, "inputs": max(1, len(inputs))}
         if output_shape:
             params["output_shape"] = tuple(output_shape)
         wires = [(f"in{i}", ref) for i, ref in enumerate(inputs, start=1)]
-        node_id = self.add(PLACEHOLDER, name or where or "placeholder", params, wires)
+        node_id = self.add(
+            PLACEHOLDER, name or where or "placeholder", params, wires, scope=scope, local=local
+        )
         self.result.issues.append(ImportIssue(op, where, PLACEHOLDER, detail, node_id))
         return TensorRef(node_id)
 

@@ -26,6 +26,10 @@ class Call:
     out: Any
     ins: tuple[Any, ...]
     materialised: dict[int, TensorRef] = field(default_factory=dict)
+    scope: tuple[str, ...] = ()
+    """The module path the call happens in (``("layer1", "0")``)."""
+    local: str = ""
+    """The node's name inside that module (``conv1``, ``add``)."""
 
     def get(self, index: int, key: str, default: Any = None) -> Any:
         """Argument ``index`` if given by position, else keyword ``key``, else ``default``."""
@@ -57,7 +61,12 @@ class Call:
             if value.dim == 0:
                 raise Unmapped("adds a dimension in front of the batch")
             node = self.builder.add(
-                "reshape", f"{self.name}_unsqueeze", {"shape": value.shape[1:]}, [("in", value.ref)]
+                "reshape",
+                f"{self.name}_unsqueeze",
+                {"shape": value.shape[1:]},
+                [("in", value.ref)],
+                scope=self.scope,
+                local=f"{self.local}_unsqueeze",
             )
             self.materialised[key] = TensorRef(node)
         return self.materialised[key]
@@ -85,7 +94,9 @@ class Call:
     ) -> TensorRef:
         """Add the layer (inputs as ``TensorRef`` on ``in`` or ``(port, ref)``); its output."""
         wires = [i if isinstance(i, tuple) else ("in", i) for i in inputs]
-        node = self.builder.add(type_id, self.name, params, wires, weights)
+        node = self.builder.add(
+            type_id, self.name, params, wires, weights, scope=self.scope, local=self.local
+        )
         return TensorRef(node)
 
     def dim(self, value: int, rank: int) -> int:

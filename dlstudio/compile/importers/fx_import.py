@@ -19,6 +19,7 @@ from torch import nn
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.call import Call
 from dlstudio.compile.importers.errors import ImportFailed
+from dlstudio.compile.importers.hierarchy import regroup
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.torch_functions import FUNCTIONS, METHODS
 from dlstudio.compile.importers.torch_helpers import RETURNS_STATE, helper_name, map_helper
@@ -142,9 +143,16 @@ def _smallest_vocabulary(model: nn.Module) -> int:
 
 
 def import_module(
-    model: nn.Module, inputs: list[InputSpec], name: str | None = None, source: str = ""
+    model: nn.Module,
+    inputs: list[InputSpec],
+    name: str | None = None,
+    source: str = "",
+    blocks: bool = True,
 ) -> ImportResult:
-    """Import ``model`` (put in eval mode) as a graph with its weights; see the module doc."""
+    """Import ``model`` (put in eval mode) as a graph with its weights; see the module doc.
+
+    With ``blocks`` its submodules become block instances (:mod:`.hierarchy`); without, every
+    layer is one node of a flat graph named by its module path (``layer1_0_conv1``)."""
     model.eval()
     gm = trace(model)
     examples = example_inputs(model, inputs)
@@ -166,6 +174,7 @@ def import_module(
             "check --input-shape"
         ) from exc
     walker = _Walker(gm, recorder.values, inputs, name or type(model).__name__, source)
+    walker.hierarchy = blocks
     return walker.run()
 
 
@@ -177,6 +186,7 @@ class _Walker:
         self.builder = GraphBuilder(name, source)
         self.env: dict[fx.Node, Any] = {}
         self.materialised: dict[int, TensorRef] = {}
+        self.hierarchy = True
 
     def run(self) -> ImportResult:
         placeholders = 0
@@ -190,7 +200,8 @@ class _Walker:
                 self._outputs(node.args[0])
             else:
                 self.env[node] = self._call(node)
-        return self.builder.finish()
+        result = self.builder.finish()
+        return regroup(self.builder, result) if self.hierarchy else result
 
     # ------------------------------------------------------------------ nodes
     def _input(self, node: fx.Node, index: int) -> Any:
@@ -207,7 +218,8 @@ class _Walker:
             params["seq_len"] = spec.seq_len
         if spec.dtype == "int64":
             params["vocab_size"] = spec.vocab_size or _smallest_vocabulary(self.gm)
-        return TensorRef(self.builder.add("input", spec.name or node.name, params))
+        name = spec.name or node.name
+        return TensorRef(self.builder.add("input", name, params, local=name))
 
     def _attr(self, target: str) -> Any:
         obj: Any = self.gm
@@ -225,7 +237,7 @@ class _Walker:
             except Unmapped as exc:
                 self.builder.report("model output", name, "not imported", exc.detail)
                 continue
-            self.builder.add("output", name, {}, [("in", ref)])
+            self.builder.add("output", name, {}, [("in", ref)], local=name)
 
     def _call(self, node: fx.Node) -> Any:
         out = self.values.get(node)
@@ -242,6 +254,7 @@ class _Walker:
             return out  # size arithmetic, asserts: a constant from here on
         where, name, op = self._describe(node)
         call = self._call_view(node, name, where, args, kwargs)
+        call.scope, call.local = self._place(node)
         try:
             if node.op == "call_module":
                 return self._module(node, call)
@@ -265,7 +278,15 @@ class _Walker:
         if weights is None:
             weights = {k: v.detach() for k, v in module.state_dict().items()}
         wires = self._module_inputs(mapped.type_id, call)
-        node_id = self.builder.add(mapped.type_id, call.name, mapped.params, wires, weights)
+        node_id = self.builder.add(
+            mapped.type_id,
+            call.name,
+            mapped.params,
+            wires,
+            weights,
+            scope=call.scope,
+            local=call.local,
+        )
         ref = TensorRef(node_id)
         if helper in RETURNS_STATE:
             return Tup((ref, TensorRef(node_id, "state")))
@@ -311,7 +332,9 @@ class _Walker:
         if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
             out = out[0]
         shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None
-        return self.builder.placeholder(op, where, refs, shape or None, detail, name)
+        return self.builder.placeholder(
+            op, where, refs, shape or None, detail, name, scope=call.scope, local=call.local
+        )
 
     # ---------------------------------------------------------------- helpers
     def _resolve(self, arg: Any) -> Any:
@@ -333,6 +356,18 @@ class _Walker:
         call = Call(self.builder, name, where, args, kwargs, out, ins)
         call.materialised = self.materialised
         return call
+
+    def _place(self, node: fx.Node) -> tuple[tuple[str, ...], str]:
+        """(scope, local name) of a call in the module hierarchy."""
+        stack = node.meta.get("nn_module_stack") or {}
+        for path, cls in stack.values():
+            self.builder.scope_classes.setdefault(path, getattr(cls, "__name__", str(cls)))
+        if node.op == "call_module":
+            parts = str(node.target).split(".")
+            return tuple(parts[:-1]), parts[-1]
+        scope = next(reversed(stack.values()))[0] if stack else ""
+        base = node.name.rstrip("0123456789").rstrip("_") or node.name
+        return (tuple(scope.split(".")) if scope else ()), base
 
     def _describe(self, node: fx.Node) -> tuple[str, str, str]:
         """(where, node name, op) for the report and the new node."""

@@ -20,6 +20,12 @@ from dlstudio.layers import get_layer_type
 def compile_import(result: ImportResult) -> CompiledModel:
     """Compile the imported graph and load the imported weights into it (every key checked)."""
     compiled = compile_graph(result.graph)
+    if result.keyed_weights is not None:
+        try:
+            compiled.module.load_state_dict(result.keyed_weights, strict=True)
+        except RuntimeError as exc:
+            raise ImportFailed(f"the imported weights do not fit the model: {exc}") from exc
+        return compiled
     attrs = compiled.code.attrs
     for node_id, tensors in result.weights.items():
         sub = getattr(compiled.module, attrs[node_id])
@@ -36,6 +42,8 @@ def state_dict_of(result: ImportResult) -> dict[str, torch.Tensor]:
 
     Works for graphs that do not compile yet (placeholders): the keys come from the same
     naming the code generator uses, so they load once the placeholders are replaced."""
+    if result.keyed_weights is not None:
+        return {k: v.detach().cpu().contiguous() for k, v in result.keyed_weights.items()}
     attrs = _attrs(result)
     state = {}
     for node_id, tensors in result.weights.items():

@@ -47,6 +47,8 @@ class ImportResult:
     graph: LayerGraph
     weights: dict[str, dict[str, Any]] = field(default_factory=dict)
     issues: list[ImportIssue] = field(default_factory=list)
+    keyed_weights: dict[str, Any] | None = None
+    """With blocks: the weights by ``state_dict`` key (module paths), instead of by node."""
     source: str = ""
     """What was imported (``torchvision.models:resnet18``, a file name)."""
 

@@ -119,6 +119,7 @@ def _positions(c: Call, x: Any, param: Param) -> TensorRef:
         raise Unmapped(f"adds the parameter {param.path} of shape {tuple(table.shape)}")
     params = {"mode": "learned", "max_len": table.shape[1], "dropout": 0.0}
     weights = {"weight": table.detach()[0]}
+    c.name = c.local = param.path.split(".")[-1]  # named after the table: pos_embedding
     return c.layer("positional_encoding", params, c.as_ref(x), weights=weights)
 
 
@@ -136,6 +137,7 @@ def _cat(c: Call) -> TensorRef:
     if len(items) == 2 and isinstance(items[0], Expanded) and dim % rank == 1:
         token = items[0].param.tensor
         if token.dim() == 3 and tuple(token.shape[:2]) == (1, 1):
+            c.name = c.local = items[0].param.path.split(".")[-1]  # class_token
             return c.layer("cls_token", {}, c.as_ref(items[1]), weights={"token": token.detach()})
     c.dim(dim, rank)
     refs = [c.as_ref(i) for i in items]
