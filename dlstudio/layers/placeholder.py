@@ -8,18 +8,18 @@ it is replaced.
 
 from __future__ import annotations
 
+from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.registry import register
 from dlstudio.layers.spec import LayerType, ParamSpec, ShapeContext, ShapeResult
 
 
 def _placeholder_shape(ctx: ShapeContext) -> ShapeResult:
-    where = f" at {ctx['source']}" if ctx["source"] else ""
+    # The error itself comes from the structure check (every placeholder is one); passing the
+    # recorded shape on lets the analysis check everything after it meanwhile.
     shape = ctx["output_shape"]
-    made = f" (it produced (N, {', '.join(str(d) for d in shape)}))" if shape else ""
-    raise ctx.fail(
-        f"stands in for {ctx['op']}{where}, which DL Studio has no layer for{made}: replace it "
-        "with layers that compute the same, or remove it"
-    )
+    if not shape:
+        raise ctx.fail(f"stands in for {ctx['op']} and its output shape is unknown")
+    return ShapeResult({"out": TensorSpec(("N", *shape), "float32")})
 
 
 PLACEHOLDER = register(

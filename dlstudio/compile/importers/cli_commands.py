@@ -81,8 +81,11 @@ def run_import(args: argparse.Namespace) -> int:
     from dlstudio.compile.importers.project import write_import
 
     weights = write_import(result, out)
-    params = sum(t.numel() for node in result.weights.values() for t in node.values())
-    print(f"imported {args.source}: {len(result.graph)} layers, {params:,} weights -> {out}")
+    from dlstudio.compile.importers.project import state_dict_of
+
+    count = sum(t.numel() for t in state_dict_of(result).values())
+    blocks = f" and {len(result.graph.blocks)} block definitions" if result.graph.blocks else ""
+    print(f"imported {args.source}: {len(result.graph)} nodes{blocks}, {count:,} values -> {out}")
     if weights is not None:
         print(f"weights: {weights}")
     if result.ok:

@@ -69,7 +69,7 @@ def write_import(result: ImportResult, project_path: str | Path) -> Path | None:
     in ``metadata["weights"]``); returns the weights path."""
     project_path = Path(project_path)
     weights_path = None
-    if result.weights:
+    if result.weights or result.keyed_weights:
         from safetensors.torch import save_file
 
         weights_path = project_path.with_suffix(".safetensors")
