@@ -119,5 +119,5 @@ def test_missing_weights_file_is_a_clear_error(tmp_path) -> None:
 
     from dlstudio.compile.errors import ExportError
 
-    with pytest.raises(ExportError, match="net.safetensors is missing"):
+    with pytest.raises(ExportError, match=r"net\.safetensors is missing"):
         load_attached_weights(compile_graph(graph).module, graph, out)

@@ -110,7 +110,7 @@ class Branchy(nn.Module):
 
 
 def test_untraceable_model_gives_a_clear_error() -> None:
-    with pytest.raises(ImportFailed, match="torch.fx could not trace Branchy"):
+    with pytest.raises(ImportFailed, match=r"torch\.fx could not trace Branchy"):
         import_module(Branchy(), [InputSpec((3,))])
 
 
