@@ -284,9 +284,9 @@ def _mul(w: _OnnxWalker, node, inputs, attrs) -> Any:
     a, b = inputs
     if isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
         a, b = b, a
-    if isinstance(a, Deferred) and a.kind == "x*(1+erf)" and isinstance(b, np.ndarray):
-        if np.allclose(b, 0.5):
-            return w.layer(node, "gelu", {}, a.base)
+    gelu = isinstance(a, Deferred) and a.kind == "x*(1+erf)" and isinstance(b, np.ndarray)
+    if gelu and np.allclose(b, 0.5):
+        return w.layer(node, "gelu", {}, a.base)
     if isinstance(b, Deferred) and b.kind == "1+erf" and a == b.base:
         return Deferred("x*(1+erf)", b.base, node, inputs, w.shape(node.output[0]))
     if isinstance(a, Deferred) and a.kind == "1+erf" and b == a.base:
@@ -481,6 +481,13 @@ def _gather(w, node, inputs, attrs):
     raise Unmapped("gathers other than an embedding lookup or one time step")
 
 
+def _gelu(w, node, inputs, attrs):
+    approximate = attrs.get("approximate", b"none")
+    if (approximate.decode() if isinstance(approximate, bytes) else approximate) != "none":
+        raise Unmapped("approximate='tanh'; only the exact GELU is in the catalogue")
+    return w.layer(node, "gelu", {}, w._ref(inputs[0]))
+
+
 def _identity(w, node, inputs, attrs):
     return inputs[0]
 
@@ -493,6 +500,7 @@ OPS = {
     "Mul": _mul,
     "Div": _div,
     "Erf": _erf,
+    "Gelu": _gelu,
     "Relu": _unary("relu"),
     "Sigmoid": _unary("sigmoid"),
     "Tanh": _unary("tanh"),
