@@ -55,7 +55,27 @@ def check_structure(
     _check_ports(graph, types, ports, out)
     cyclic = set() if nx.is_directed_acyclic_graph(g) else _check_cycles(graph, g, out)
     _check_endpoints(graph, types, g, out, inside_block)
+    _check_placeholders(graph, out)
     return g, cyclic
+
+
+def _check_placeholders(graph: LayerGraph, out: list[Diagnostic]) -> None:
+    """An imported operation without a layer is an error until replaced (its shape rule passes
+    the recorded shape on, so everything after it is still checked)."""
+    for node in graph:
+        if node.type_id != "placeholder":
+            continue
+        op = node.params.get("op", "an operation")
+        source = node.params.get("source")
+        where = f" at {source}" if source else ""
+        out.append(
+            Diagnostic(
+                ERROR,
+                node.id,
+                f"{node.name} (Placeholder) stands in for {op}{where}, which DL Studio has no "
+                "layer for: replace it with layers that compute the same, or remove it",
+            )
+        )
 
 
 def _check_ports(graph, types, ports, out) -> None:

@@ -100,9 +100,20 @@ def _export(graph, args: argparse.Namespace) -> int:
                 print(f"  {line}", file=sys.stderr)
             return EXIT_PROBLEMS
         print(report.summary())
+    else:
+        from dlstudio.compile.project_weights import load_attached_weights
+
+        attached = load_attached_weights(compiled.module, graph, args.file)
+        if attached is not None:
+            print(attached.summary())
     if args.weights:
         save_weights(compiled.module, args.weights)
-        kind = f"from {args.source_weights}" if args.source_weights else f"random, seed {args.seed}"
+        if args.source_weights:
+            kind = f"from {args.source_weights}"
+        elif graph.metadata.get("weights"):
+            kind = f"the project's, {graph.metadata['weights']}"
+        else:
+            kind = f"random, seed {args.seed}"
         print(f"wrote {args.weights} (weights {kind})")
     if args.onnx:
         result = export_onnx(compiled, args.onnx)

@@ -18,6 +18,7 @@ from dlstudio.core import DLStudioError
 from dlstudio.gui.canvas import GraphScene, GraphView
 from dlstudio.gui.document import Document
 from dlstudio.gui.exports import ExportActions
+from dlstudio.gui.model_import import ModelImporter
 from dlstudio.gui.panels import (
     CodePreview,
     LayerPalette,
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.autosaver = Autosaver(self.document, recovery, autosave_delay_ms, self)
         self.files = ProjectFiles(self.document, self, self.autosaver)
+        self.model_importer = ModelImporter(self)
         self.exports = ExportActions(self.document, self, lambda: self.scene)
         self.main_toolbar = None
         self.setDockOptions(

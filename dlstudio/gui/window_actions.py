@@ -87,6 +87,14 @@ def build_actions(window: MainWindow) -> WindowActions:
         "New model from a template",
     )
     _action(window, a, "open", "&Open…", files.open_dialog, Key.Open, "open", "Open a project")
+    _action(
+        window,
+        a,
+        "import_model",
+        "&Import Model…",
+        window.model_importer.import_dialog,
+        tip="Import a PyTorch model (.py or a callable path) or an ONNX file",
+    )
     _action(window, a, "save", "&Save", files.save, Key.Save, "save", "Save the project")
     _action(window, a, "save_as", "Save &As…", files.save_as, Key.SaveAs)
     _action(window, a, "quit", "&Quit", window.close, Key.Quit)
@@ -169,6 +177,7 @@ def _build_menus(window: MainWindow, a: WindowActions) -> None:
     file_menu = a.menus["file"] = bar.addMenu("&File")
     file_menu.addActions([a.new, a.new_template, a.open])
     a.menus["recent"] = file_menu.addMenu("Open &Recent")
+    file_menu.addAction(a.import_model)
     file_menu.addSeparator()
     file_menu.addActions([a.save, a.save_as])
     file_menu.addSeparator()

@@ -14,6 +14,7 @@ from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     io,
     merge,
     normalization,
+    placeholder,
     pooling,
     recurrent,
     reshaping,

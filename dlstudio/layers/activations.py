@@ -92,6 +92,42 @@ _ACTIVATIONS = (
         "y = 1 / (1 + e^-x)",
         (),
     ),
+    (
+        "relu6",
+        "ReLU6",
+        "ReLU capped at 6 (MobileNet).",
+        "Like ReLU, but values above 6 are clipped to 6. MobileNet V1/V2 use it because the "
+        "bounded range survives low-precision arithmetic well.",
+        "y = min(max(0, x), 6)",
+        (),
+    ),
+    (
+        "silu",
+        "SiLU",
+        "x times its sigmoid, also called Swish (EfficientNet, LLaMA).",
+        "A smooth, non-monotonic ReLU: each value is scaled by its own sigmoid. EfficientNet and "
+        "the feed-forward blocks of many language models use it.",
+        "y = x * sigmoid(x)",
+        (),
+    ),
+    (
+        "hardswish",
+        "Hardswish",
+        "A cheap piecewise approximation of SiLU (MobileNet V3).",
+        "Replaces the sigmoid of SiLU by a clipped straight line, so it costs no exponentials; "
+        "MobileNet V3 uses it on phones.",
+        "y = x * min(max(x + 3, 0), 6) / 6",
+        (),
+    ),
+    (
+        "hardsigmoid",
+        "Hardsigmoid",
+        "A piecewise-linear sigmoid (MobileNet V3 squeeze-excitation).",
+        "A clipped straight line through (0, 0.5) instead of the sigmoid's curve: 0 below -3, 1 "
+        "above 3. Cheap gates for squeeze-and-excitation blocks.",
+        "y = min(max(x / 6 + 1/2, 0), 1)",
+        (),
+    ),
 )
 
 for _id, _label, _summary, _explanation, _formula, _params in _ACTIVATIONS:

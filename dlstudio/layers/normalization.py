@@ -160,3 +160,36 @@ register(
         key_params=("p",),
     )
 )
+
+
+def _channels_shape(ctx: ShapeContext) -> ShapeResult:
+    x = is_float(ctx)
+    if x.rank != 4:
+        raise ctx.fail(
+            f"needs a 4-D input (N, C, H, W) but gets {shape_text(x)}; use Dropout for other shapes"
+        )
+    return ShapeResult({"out": x})
+
+
+register(
+    LayerType(
+        id="dropout2d",
+        label="Dropout2d",
+        category="Normalization",
+        summary="Randomly zeroes whole feature maps during training (for conv layers).",
+        explanation=(
+            "Neighbouring pixels of a feature map are strongly correlated, so zeroing single "
+            "values regularises little. Dropout2d zeroes each whole channel with probability p "
+            "(and scales the rest by 1/(1-p)) during training; at evaluation it does nothing."
+        ),
+        formula="y[n, c] = x[n, c] * m[n, c] / (1 - p),  m ~ Bernoulli(1 - p)",
+        infer=_channels_shape,
+        params=(
+            ParamSpec(
+                "p", "float", 0.5, "Probability of zeroing each channel.", minimum=0.0, maximum=0.99
+            ),
+        ),
+        name_prefix="dropout",
+        key_params=("p",),
+    )
+)

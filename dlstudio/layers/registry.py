@@ -22,6 +22,7 @@ CATEGORY_ORDER = (
     "Attention",
     "Sequence",
     "Merge",
+    "Imported",
 )
 
 

@@ -186,3 +186,25 @@ register(
         key_params=("times",),
     )
 )
+
+
+def _identity_shape(ctx: ShapeContext) -> ShapeResult:
+    return ShapeResult({"out": ctx.input()})
+
+
+register(
+    LayerType(
+        id="identity",
+        label="Identity",
+        category="Reshape",
+        summary="Passes its input through unchanged.",
+        explanation=(
+            "Returns its input as it is. Imported models use it where a layer was switched off "
+            "(torchvision's heads replaced by nn.Identity for feature extraction), and it keeps "
+            "a named place in a drawing for a layer you mean to add later."
+        ),
+        formula="y = x",
+        infer=_identity_shape,
+        name_prefix="identity",
+    )
+)

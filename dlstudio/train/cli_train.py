@@ -110,14 +110,21 @@ def worker_arguments(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def compile_project(graph: Any, project_dir: Path | None = None) -> Any:
-    """Compile a graph with ``dlstudio.compile`` (weights files named in it are read from
-    ``project_dir``); a separate function so tests can swap it."""
+def compile_project(graph: Any, project_path: str | Path | None = None) -> Any:
+    """Compile a graph with ``dlstudio.compile`` and load the weights the project names: its
+    own (``metadata["weights"]``, e.g. an imported model's) and its block instances'; both
+    are read beside ``project_path``. A separate function so tests can swap it."""
     try:
         from dlstudio.compile import compile_graph
+        from dlstudio.compile.project_weights import load_attached_weights
     except ImportError as exc:
         raise DLStudioError(f"the model compiler is not available ({exc})") from None
-    return compile_graph(graph, base_dir=project_dir)
+    base_dir = Path(project_path).resolve().parent if project_path else None
+    compiled = compile_graph(graph, base_dir=base_dir)
+    report = load_attached_weights(compiled.module, graph, project_path)
+    if report is not None:
+        print(report.summary(), file=sys.stderr)
+    return compiled
 
 
 def default_out(file: str) -> Path:
@@ -176,8 +183,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
             compile=args.compile,
             sync_batchnorm=getattr(args, "sync_batchnorm", None),
         )
-        project_dir = Path(args.file).resolve().parent
-        compiled = seeded_build(lambda: compile_project(graph, project_dir), config.seed)
+        compiled = seeded_build(lambda: compile_project(graph, args.file), config.seed)
         if args.init_weights:
             report = start_from_weights(compiled.module, args.init_weights, args.strict)
             _say(dist, f"starting from {report.summary()}")

@@ -66,6 +66,12 @@ CASES: dict[str, list[Case]] = {
     "gelu": [_one(_SEQ), _one(_SEQ, approximate="tanh")],
     "tanh": [_one((5,))],
     "sigmoid": [_one((5,))],
+    "relu6": [_one((3, "T"))],
+    "silu": [_one(_SEQ)],
+    "hardswish": [_one((2, 4, 4))],
+    "hardsigmoid": [_one((5,))],
+    "dropout2d": [_one((3, 4, 4), p=0.2)],
+    "identity": [_one((3, "T")), Case({"in": (("T",), I64)})],
     "softmax": [_one((5,)), _one((3, "T"), dim=1)],
     "log_softmax": [_one((5,))],
     "flatten": [_one((2, 3, 4)), _one((2, 3, 4), start_dim=2), _one(("T", 3, 2), start_dim=2)],
@@ -142,7 +148,8 @@ for _kind in ("rnn", "lstm", "gru"):
     ]
 CASES["rnn"].append(_one(_SEQ, hidden_size=3, nonlinearity="relu", return_sequences=True))
 
-STRUCTURAL = ("input", "output")
+STRUCTURAL = ("input", "output", "placeholder")
+"""Types without a parity case: they are wiring, or (placeholder) never compile."""
 
 
 def case_graph(type_id: str, case: Case, seq_lens: dict[str, int]) -> tuple[LayerGraph, str]:

@@ -39,6 +39,10 @@ EMITTERS = {
     "gelu": gelu,
     "tanh": _plain("torch.tanh"),
     "sigmoid": _plain("torch.sigmoid"),
+    "relu6": _plain("F.relu6"),
+    "silu": _plain("F.silu"),
+    "hardswish": _plain("F.hardswish"),
+    "hardsigmoid": _plain("F.hardsigmoid"),
     "softmax": _softmax("F.softmax"),
     "log_softmax": _softmax("F.log_softmax"),
 }

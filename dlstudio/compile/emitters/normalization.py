@@ -28,9 +28,15 @@ def dropout(ctx: EmitContext) -> Emission:
     return Emission(f"{ctx.module}({ctx.arg()})", call("nn.Dropout", lit(ctx["p"])))
 
 
+def dropout2d(ctx: EmitContext) -> Emission:
+    """``nn.Dropout2d(p)``: zeroes whole channels while training."""
+    return Emission(f"{ctx.module}({ctx.arg()})", call("nn.Dropout2d", lit(ctx["p"])))
+
+
 EMITTERS = {
     "batchnorm1d": _batchnorm("nn.BatchNorm1d"),
     "batchnorm2d": _batchnorm("nn.BatchNorm2d"),
     "layernorm": layernorm,
     "dropout": dropout,
+    "dropout2d": dropout2d,
 }

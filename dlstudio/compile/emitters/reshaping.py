@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlstudio.compile.emitters.base import Emission, EmitContext, lit
+from dlstudio.compile.emitters.base import Emission, EmitContext, EmitError, lit
 
 
 def flatten(ctx: EmitContext) -> Emission:
@@ -30,9 +30,21 @@ def repeat_vector(ctx: EmitContext) -> Emission:
     return Emission(f"{ctx.arg()}.unsqueeze(1).repeat(1, {lit(ctx['times'])}, 1)")
 
 
+def identity(ctx: EmitContext) -> Emission:
+    """``nn.Identity()``: a named module, so the place survives a round trip through Python."""
+    return Emission(f"{ctx.module}({ctx.arg()})", "nn.Identity()")
+
+
+def placeholder(ctx: EmitContext) -> Emission:
+    """Never emitted: the analysis reports every placeholder as an error first."""
+    raise EmitError(f"{ctx.attr} is a placeholder for {ctx['op']}; replace it before compiling")
+
+
 EMITTERS = {
     "flatten": flatten,
     "reshape": reshape,
     "permute": permute,
     "repeat_vector": repeat_vector,
+    "identity": identity,
+    "placeholder": placeholder,
 }

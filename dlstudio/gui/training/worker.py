@@ -18,6 +18,7 @@ import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
 from dlstudio.compile import compile_graph, save_weights
+from dlstudio.compile.project_weights import load_attached_weights
 from dlstudio.core import DLStudioError, LayerGraph
 from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate_model
 from dlstudio.train import (
@@ -51,6 +52,8 @@ class RunRequest:
     """Start from these weights ("Start from weights…"), matched by layer path and shape."""
     threads: int = 0
     """CPU threads (0: chosen for this machine)."""
+    project_path: Path | None = None
+    """The project file, so weights it names (``metadata["weights"]``) load from beside it."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,10 @@ class TrainingWorker(QObject):
         )
         self.event.emit(RunPrepared(config, dataset.summary()))
         # Initial weights come from the seed alone, as on the command line.
-        compiled = seeded_build(lambda: compile_graph(request.graph), config.seed)
+        compiled = seeded_build(
+            lambda: compile_graph(request.graph, base_dir=request.base_dir), config.seed
+        )
+        load_attached_weights(compiled.module, request.graph, request.project_path)
         if request.init_weights is not None:
             report = start_from_weights(compiled.module, request.init_weights)
             self.event.emit(NoticeEvent(f"starting from {report.summary()}", 0))

@@ -1,0 +1,121 @@
+"""The ``import`` command: a PyTorch model or an ONNX file becomes a project with its weights.
+
+Exit codes: 0 everything translated; 1 written, but some operations have no layer (each listed
+with where it occurs; Placeholder nodes stand in for them); 2 nothing written (bad usage, a
+model that cannot be loaded or traced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dlstudio.core.errors import DLStudioError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def add_import_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``import SOURCE [--out OUT.json] [--input-shape S]... [--dtype] [--seq-len]``."""
+    parser = subparsers.add_parser(
+        "import",
+        help="turn a PyTorch model or an ONNX file into a project",
+        description=(
+            "Import a model: package.module:callable (anything returning an nn.Module, such as "
+            "torchvision.models:resnet18), file.py[:ClassName], or model.onnx. PyTorch models "
+            "are traced with torch.fx. The project is written with its weights beside it "
+            "(OUT.safetensors). Every operation without a DL Studio layer is listed and "
+            "replaced by a Placeholder node; the exit code is then 1."
+        ),
+    )
+    parser.add_argument("source", help="package.module:callable, file.py[:Class] or file.onnx")
+    parser.add_argument("--out", metavar="OUT.json", help="project file to write")
+    parser.add_argument(
+        "--input-shape",
+        action="append",
+        metavar="SHAPE",
+        help="one sample's shape without the batch, e.g. 1,28,28 or T for a sequence; "
+        "repeat for several inputs (default: guessed from the first layer)",
+    )
+    parser.add_argument(
+        "--dtype",
+        action="append",
+        choices=("float32", "int64"),
+        help="input dtype, per input (default float32; int64 for token ids)",
+    )
+    parser.add_argument(
+        "--seq-len", type=int, default=16, help="example length for symbolic sizes (default 16)"
+    )
+    parser.add_argument("--vocab-size", type=int, default=0, help="token-id range for int64 inputs")
+    parser.set_defaults(run=run_import)
+    return parser
+
+
+def parse_shape(text: str) -> tuple[int | str, ...]:
+    """``"1,28,28"`` -> ``(1, 28, 28)``; names such as ``T`` stay symbols."""
+    dims: list[int | str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        dims.append(int(part) if part.isdigit() else part)
+    if not dims:
+        raise ValueError(f"{text!r} is not a shape; write it like 3,224,224")
+    return tuple(dims)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Run ``import``; prints the report and returns the exit code."""
+    from dlstudio.compile.importers.errors import ImportFailed
+
+    try:
+        result = import_source(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ImportFailed, DLStudioError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out or f"{Path(args.source.split(':')[-1]).stem or 'model'}.json")
+    from dlstudio.compile.importers.project import write_import
+
+    weights = write_import(result, out)
+    from dlstudio.compile.importers.project import state_dict_of
+
+    count = sum(t.numel() for t in state_dict_of(result).values())
+    blocks = f" and {len(result.graph.blocks)} block definitions" if result.graph.blocks else ""
+    print(f"imported {args.source}: {len(result.graph)} nodes{blocks}, {count:,} values -> {out}")
+    if weights is not None:
+        print(f"weights: {weights}")
+    if result.ok:
+        return EXIT_OK
+    print(f"{len(result.issues)} operation(s) have no DL Studio layer:", file=sys.stderr)
+    for line in result.report_lines():
+        print(f"  {line}", file=sys.stderr)
+    return EXIT_PROBLEMS
+
+
+def import_source(args: argparse.Namespace):
+    """The :class:`ImportResult` for the command's arguments."""
+    from dlstudio.compile.importers.loader import guess_inputs, is_onnx, load_model
+
+    if is_onnx(args.source):
+        from dlstudio.compile.importers.onnx_import import import_onnx
+
+        return import_onnx(args.source)
+    from dlstudio.compile.importers.fx_import import InputSpec, import_module
+
+    model = load_model(args.source)
+    if args.input_shape:
+        dtypes = list(args.dtype or [])
+        inputs = []
+        for i, text in enumerate(args.input_shape):
+            dtype = dtypes[i] if i < len(dtypes) else "float32"
+            inputs.append(InputSpec(parse_shape(text), dtype, args.seq_len, args.vocab_size))
+    else:
+        inputs = guess_inputs(model)
+        shapes = "; ".join(",".join(str(d) for d in s.shape) for s in inputs)
+        print(f"input shape {shapes} (from the first layer; set it with --input-shape)")
+    name = args.source.split(":")[-1].split(".")[-1] or type(model).__name__
+    return import_module(model, inputs, name=Path(name).stem, source=args.source)

@@ -1,0 +1,426 @@
+"""PyTorch module -> graph, through ``torch.fx``.
+
+The module is traced symbolically (known torch modules and our own exported helpers stay whole,
+everything else is traced through) and run once on an example input, so every call's concrete
+inputs and output are known. Each tensor-producing call then becomes a catalogue layer named by
+its module path; calls that only compute sizes (``x.shape[0]``, ``h // p``) fold to constants.
+What has no layer becomes a Placeholder and an issue in the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.fx as fx
+from torch import nn
+
+from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
+from dlstudio.compile.importers.call import Call
+from dlstudio.compile.importers.errors import ImportFailed
+from dlstudio.compile.importers.hierarchy import regroup
+from dlstudio.compile.importers.report import ImportResult
+from dlstudio.compile.importers.torch_functions import FUNCTIONS, METHODS
+from dlstudio.compile.importers.torch_helpers import RETURNS_STATE, helper_name, map_helper
+from dlstudio.compile.importers.torch_modules import CONTAINERS, MODULE_MAPPERS
+from dlstudio.compile.importers.values import Param, Tup, Unavailable, Unmapped
+from dlstudio.core.tensor_spec import Dim
+
+TRACE_BATCH = 2
+"""Batch size of the example run (not 1, so a size equal to the batch is told apart less
+often by accident)."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input: shape without the batch (ints, or symbols such as ``"T"``), dtype, the
+    example length for symbols and, for token ids, the vocabulary size."""
+
+    shape: tuple[Dim, ...]
+    dtype: str = "float32"
+    seq_len: int = 16
+    vocab_size: int = 0
+    name: str | None = None
+
+
+SHAPE_PRESERVING = (
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.LayerNorm,
+    nn.Dropout,
+    nn.Dropout2d,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.SiLU,
+    nn.GELU,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Identity,
+    nn.LeakyReLU,
+)
+"""Modules whose output has their input's shape and dtype (the example run skips them)."""
+
+
+class _Tracer(fx.Tracer):
+    """Keeps known modules whole; traces through containers and user modules."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        if helper_name(m) is not None or type(m) in MODULE_MAPPERS:
+            return True
+        if isinstance(m, CONTAINERS):
+            return False
+        # An unknown torch.nn module stays whole too: it becomes one placeholder, by name.
+        return type(m).__module__.startswith("torch.nn")
+
+
+class _Recorder(fx.Interpreter):
+    """Runs the traced module and keeps every node's value."""
+
+    def __init__(self, module: fx.GraphModule, meta: bool) -> None:
+        super().__init__(module)
+        self.values: dict[fx.Node, Any] = {}
+        self.meta = meta
+
+    def fetch_attr(self, target: str) -> Any:
+        value = super().fetch_attr(target)
+        return _on_meta(value) if self.meta else value
+
+    def call_module(self, target, args, kwargs) -> Any:
+        if not self.meta:
+            return super().call_module(target, args, kwargs)
+        module = self.module.get_submodule(target)
+        if type(module) in SHAPE_PRESERVING and len(args) == 1 and not kwargs:
+            return torch.empty_like(args[0])  # same shape and dtype; skip the decompositions
+        tensors = {k: _on_meta(v) for k, v in module.state_dict(keep_vars=True).items()}
+        return torch.func.functional_call(module, tensors, tuple(args), dict(kwargs))
+
+    def run_node(self, n: fx.Node) -> Any:
+        value = super().run_node(n)
+        self.values[n] = value
+        return value
+
+
+def _on_meta(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.device.type != "meta":
+        return torch.empty_like(value, device="meta")
+    return value
+
+
+def trace(model: nn.Module) -> fx.GraphModule:
+    """The fx graph of ``model``, or :class:`ImportFailed` saying what stopped the trace."""
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(model)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportFailed(
+            f"torch.fx could not trace {type(model).__name__}: {first}. Models whose forward() "
+            "branches on tensor values cannot be traced; make the branch depend on settings only"
+        ) from exc
+    return fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
+def example_inputs(model: nn.Module, inputs: list[InputSpec]) -> list[torch.Tensor]:
+    """Random inputs of the given specs, batch :data:`TRACE_BATCH` (seeded: same every time)."""
+    generator = torch.Generator().manual_seed(0)
+    tensors = []
+    for spec in inputs:
+        shape = [TRACE_BATCH] + [d if isinstance(d, int) else spec.seq_len for d in spec.shape]
+        if spec.dtype == "int64":
+            vocab = spec.vocab_size or _smallest_vocabulary(model)
+            tensors.append(torch.randint(0, vocab, shape, generator=generator))
+        else:
+            tensors.append(torch.randn(shape, generator=generator))
+    return tensors
+
+
+def _smallest_vocabulary(model: nn.Module) -> int:
+    sizes = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
+    return min(sizes) if sizes else 2
+
+
+def import_module(
+    model: nn.Module,
+    inputs: list[InputSpec],
+    name: str | None = None,
+    source: str = "",
+    blocks: bool = True,
+) -> ImportResult:
+    """Import ``model`` (put in eval mode) as a graph with its weights; see the module doc.
+
+    With ``blocks`` its submodules become block instances (:mod:`.hierarchy`); without, every
+    layer is one node of a flat graph named by its module path (``layer1_0_conv1``)."""
+    model.eval()
+    gm = trace(model)
+    examples = example_inputs(model, inputs)
+    recorder = _Recorder(gm, meta=True)
+    try:
+        # Shapes are all the walk needs: on the meta device nothing is computed (resnet50 in
+        # milliseconds). Should an operation lack a meta kernel, run for real instead.
+        with torch.no_grad():
+            try:
+                recorder.run(*(t.to("meta") for t in examples))
+            except Exception:
+                recorder = _Recorder(gm, meta=False)
+                recorder.run(*examples)
+    except Exception as exc:
+        shapes = ", ".join(str(tuple(t.shape)) for t in examples)
+        raise ImportFailed(
+            f"{type(model).__name__} does not run on inputs of shape {shapes}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; "
+            "check --input-shape"
+        ) from exc
+    walker = _Walker(gm, recorder.values, inputs, name or type(model).__name__, source)
+    walker.hierarchy = blocks
+    return walker.run()
+
+
+class _Walker:
+    def __init__(self, gm, values, inputs, name, source) -> None:
+        self.gm = gm
+        self.values = values
+        self.inputs = inputs
+        self.builder = GraphBuilder(name, source)
+        self.env: dict[fx.Node, Any] = {}
+        self.materialised: dict[int, TensorRef] = {}
+        self.hierarchy = True
+
+    def run(self) -> ImportResult:
+        placeholders = 0
+        for node in self.gm.graph.nodes:
+            if node.op == "placeholder":
+                self.env[node] = self._input(node, placeholders)
+                placeholders += 1
+            elif node.op == "get_attr":
+                self.env[node] = Param(self._attr(node.target), node.target)
+            elif node.op == "output":
+                self._outputs(node.args[0])
+            else:
+                self.env[node] = self._call(node)
+        result = self.builder.finish()
+        return regroup(self.builder, result) if self.hierarchy else result
+
+    # ------------------------------------------------------------------ nodes
+    def _input(self, node: fx.Node, index: int) -> Any:
+        if index >= len(self.inputs):
+            if node.args:  # an optional argument left at its default
+                return node.args[0]
+            raise ImportFailed(
+                f"forward() takes an input {node.name!r} but only {len(self.inputs)} input "
+                "shape(s) were given; give one --input-shape per input"
+            )
+        spec = self.inputs[index]
+        params: dict[str, Any] = {"shape": spec.shape, "dtype": spec.dtype}
+        if any(isinstance(d, str) for d in spec.shape):
+            params["seq_len"] = spec.seq_len
+        if spec.dtype == "int64":
+            params["vocab_size"] = spec.vocab_size or _smallest_vocabulary(self.gm)
+        name = spec.name or node.name
+        return TensorRef(self.builder.add("input", name, params, local=name))
+
+    def _attr(self, target: str) -> Any:
+        obj: Any = self.gm
+        for part in target.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def _outputs(self, value: Any) -> None:
+        items = value if isinstance(value, (tuple, list)) else (value,)
+        for i, item in enumerate(items, start=1):
+            resolved = self._resolve(item)
+            name = "output" if len(items) == 1 else f"output{i}"
+            try:
+                ref = self._call_view(None, name, name, (), {}).as_ref(resolved)
+            except Unmapped as exc:
+                self.builder.report("model output", name, "not imported", exc.detail)
+                continue
+            self.builder.add("output", name, {}, [("in", ref)], local=name)
+
+    def _call(self, node: fx.Node) -> Any:
+        out = self.values.get(node)
+        args = tuple(self._resolve(a) for a in node.args)
+        kwargs = {k: self._resolve(v) for k, v in node.kwargs.items()}
+        if node.target is _getitem_target() and isinstance(args[0], Tup):
+            return args[0].items[args[1]]
+        if node.target is _getitem_target() and isinstance(args[0], _Hidden):
+            hidden = args[0]
+            if args[1] == -1 and not hidden.bidirectional:
+                return TensorRef(hidden.node_id, "state")
+            return Unavailable("hidden state rows other than the last", hidden.where)
+        if not _has_tensor(out) and node.op != "call_module":
+            return out  # size arithmetic, asserts: a constant from here on
+        where, name, op = self._describe(node)
+        call = self._call_view(node, name, where, args, kwargs)
+        call.scope, call.local = self._place(node)
+        try:
+            if node.op == "call_module":
+                return self._module(node, call)
+            mapper = (FUNCTIONS if node.op == "call_function" else METHODS).get(node.target)
+            if mapper is None:
+                raise Unmapped()
+            return mapper(call)
+        except Unmapped as exc:
+            return self._placeholder(op, where, name, call, exc.detail)
+
+    def _module(self, node: fx.Node, call: Call) -> Any:
+        module = self.gm.get_submodule(node.target)
+        helper = helper_name(module)
+        if helper is not None:
+            mapped = map_helper(module)
+        elif type(module) in MODULE_MAPPERS:
+            mapped = MODULE_MAPPERS[type(module)](module)
+        else:
+            raise Unmapped()
+        weights = mapped.weights
+        if weights is None:
+            weights = {k: v.detach() for k, v in module.state_dict().items()}
+        wires = self._module_inputs(mapped.type_id, call)
+        node_id = self.builder.add(
+            mapped.type_id,
+            call.name,
+            mapped.params,
+            wires,
+            weights,
+            scope=call.scope,
+            local=call.local,
+        )
+        ref = TensorRef(node_id)
+        if helper in RETURNS_STATE:
+            return Tup((ref, TensorRef(node_id, "state")))
+        if mapped.type_id in ("lstm", "gru", "rnn"):  # torch's own: (out, h_n) or (out, (h, c))
+            hidden = _Hidden(node_id, bool(mapped.params["bidirectional"]), call.where)
+            if mapped.type_id == "lstm":
+                hidden = Tup((hidden, Unavailable("cell state", call.where)))
+            return Tup((ref, hidden))
+        if mapped.type_id == "multihead_attention" and helper is None:
+            return Tup((ref, Unavailable("attention weights", call.where)))
+        return ref
+
+    def _module_inputs(self, type_id: str, call: Call) -> list[tuple[str, TensorRef]]:
+        if type_id == "multihead_attention":
+            for key in ("key_padding_mask", "attn_mask"):
+                if call.kwargs.get(key) is not None:
+                    raise Unmapped(f"{key} is given; masks are not imported")
+            query, key, value = (call.get(i, n) for i, n in enumerate(("query", "key", "value")))
+            wires = [("query", call.as_ref(query))]
+            if key is not None and key != query:
+                wires.append(("key", call.as_ref(key)))
+            if value is not None and value != key:
+                wires.append(("value", call.as_ref(value)))
+            return wires
+        if type_id == "transformer_decoder_layer":
+            return [("in", call.tensor(0)), ("memory", call.tensor(1, "memory"))]
+        if type_id in ("transformer_encoder_layer",):
+            for key in ("src_mask", "src_key_padding_mask"):
+                if call.kwargs.get(key) is not None:
+                    raise Unmapped(f"{key} is given; masks are not imported")
+        if type_id in ("lstm", "gru", "rnn") and call.get(1, "hx") is not None:
+            raise Unmapped("an initial hidden state is passed in")
+        return [("in", call.tensor(0))]
+
+    def _placeholder(self, op: str, where: str, name: str, call: Call, detail: str) -> TensorRef:
+        refs = []
+        for value in _flat(call.args) + _flat(tuple(call.kwargs.values())):
+            try:
+                refs.append(call.as_ref(value))
+            except Unmapped:
+                continue
+        out = call.out
+        if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+            out = out[0]
+        shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None
+        return self.builder.placeholder(
+            op, where, refs, shape or None, detail, name, scope=call.scope, local=call.local
+        )
+
+    # ---------------------------------------------------------------- helpers
+    def _resolve(self, arg: Any) -> Any:
+        if isinstance(arg, fx.Node):
+            return self.env[arg]
+        if isinstance(arg, (tuple, list)):
+            return type(arg)(self._resolve(a) for a in arg)
+        if isinstance(arg, dict):
+            return {k: self._resolve(v) for k, v in arg.items()}
+        if isinstance(arg, slice):
+            return slice(self._resolve(arg.start), self._resolve(arg.stop), self._resolve(arg.step))
+        return arg
+
+    def _call_view(self, node, name, where, args, kwargs) -> Call:
+        ins = tuple(
+            self.values.get(a) if isinstance(a, fx.Node) else a for a in (node.args if node else ())
+        )
+        out = self.values.get(node) if node is not None else None
+        call = Call(self.builder, name, where, args, kwargs, out, ins)
+        call.materialised = self.materialised
+        return call
+
+    def _place(self, node: fx.Node) -> tuple[tuple[str, ...], str]:
+        """(scope, local name) of a call in the module hierarchy."""
+        stack = node.meta.get("nn_module_stack") or {}
+        for path, cls in stack.values():
+            self.builder.scope_classes.setdefault(path, getattr(cls, "__name__", str(cls)))
+        if node.op == "call_module":
+            parts = str(node.target).split(".")
+            return tuple(parts[:-1]), parts[-1]
+        scope = next(reversed(stack.values()))[0] if stack else ""
+        base = node.name.rstrip("0123456789").rstrip("_") or node.name
+        return (tuple(scope.split(".")) if scope else ()), base
+
+    def _describe(self, node: fx.Node) -> tuple[str, str, str]:
+        """(where, node name, op) for the report and the new node."""
+        if node.op == "call_module":
+            module = self.gm.get_submodule(node.target)
+            cls = type(module)
+            prefix = "nn." if cls.__module__.startswith("torch.nn") else f"{cls.__module__}."
+            return node.target, node.target, f"{prefix}{cls.__qualname__}"
+        stack = node.meta.get("nn_module_stack") or {}
+        scope = next(reversed(stack.values()))[0] if stack else ""
+        base = node.name.rstrip("0123456789").rstrip("_") or node.name
+        if node.op == "call_function":
+            target = node.target
+            module = getattr(target, "__module__", None) or "torch"
+            if module.startswith("torch._C") or module == "torch._VariableFunctions":
+                module = "torch"
+            op = f"{module}.{getattr(target, '__name__', str(target))}"
+        else:
+            op = f"Tensor.{node.target}"
+        where = f"{scope}.{base}" if scope else base
+        return where, where, op
+
+
+@dataclass(frozen=True)
+class _Hidden:
+    """torch's ``h_n`` of a recurrent layer: (layers * directions, N, H)."""
+
+    node_id: str
+    bidirectional: bool
+    where: str
+
+
+def _getitem_target():
+    import operator
+
+    return operator.getitem
+
+
+def _has_tensor(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_has_tensor(v) for v in value)
+    return False
+
+
+def _flat(values: tuple) -> list[Any]:
+    out = []
+    for v in values:
+        if isinstance(v, (tuple, list)):
+            out.extend(_flat(tuple(v)))
+        elif isinstance(v, Tup):
+            out.extend(_flat(v.items))
+        else:
+            out.append(v)
+    return out

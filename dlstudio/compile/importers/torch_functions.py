@@ -1,0 +1,299 @@
+"""torch functions and tensor methods -> catalogue layers.
+
+``FUNCTIONS`` is keyed by the function object fx records (``torch.flatten``, ``operator.add``),
+``METHODS`` by the tensor method's name (``"flatten"``). Each mapper takes a :class:`Call` and
+returns the value standing for the result, or raises :class:`Unmapped`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from dlstudio.compile.importers.builder import TensorRef
+from dlstudio.compile.importers.call import Call, flatten_span
+from dlstudio.compile.importers.values import Expanded, Param, Tup, Unmapped, Unsqueezed
+
+Mapper = Callable[[Call], Any]
+
+
+def _unary(type_id: str) -> Mapper:
+    return lambda c: c.layer(type_id, {}, c.tensor())
+
+
+def _passthrough(c: Call) -> Any:
+    return c.tensor()
+
+
+def _gelu(c: Call) -> TensorRef:
+    if c.get(1, "approximate", "none") != "none":
+        raise Unmapped("approximate='tanh'; only the exact GELU is in the catalogue")
+    return c.layer("gelu", {}, c.tensor())
+
+
+def _leaky_relu(c: Call) -> TensorRef:
+    return c.layer("leaky_relu", {"negative_slope": c.get(1, "negative_slope", 0.01)}, c.tensor())
+
+
+def _softmax(type_id: str) -> Mapper:
+    def mapper(c: Call) -> TensorRef:
+        dim = c.get(1, "dim")
+        if dim is None:
+            raise Unmapped("dim is not given")
+        c.dim(dim, len(c.in_shape()))
+        return c.layer(type_id, {"dim": dim}, c.tensor())
+
+    return mapper
+
+
+def _dropout(c: Call) -> TensorRef:
+    return c.layer("dropout", {"p": c.get(1, "p", 0.5)}, c.tensor())
+
+
+def _flatten(c: Call) -> TensorRef:
+    rank = len(c.in_shape())
+    start, end = c.get(1, "start_dim", 0), c.get(2, "end_dim", -1)
+    c.dim(start, rank)
+    return c.layer("flatten", {"start_dim": start, "end_dim": end}, c.tensor())
+
+
+def _reshape(c: Call) -> TensorRef:
+    before, after = c.in_shape(), c.out_shape
+    if not after or after[0] != before[0]:
+        raise Unmapped("changes the batch dimension")
+    span = flatten_span(before, after)
+    if span is not None:
+        start, end = span
+        end = -1 if end == len(before) - 1 else end
+        return c.layer("flatten", {"start_dim": start, "end_dim": end}, c.tensor())
+    if len(after) < 2:
+        raise Unmapped("leaves only the batch dimension")
+    return c.layer("reshape", {"shape": after[1:]}, c.tensor())
+
+
+def _dims_args(c: Call) -> tuple[int, ...]:
+    rest = c.args[1:]
+    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+        rest = tuple(rest[0])
+    return tuple(rest) or tuple(c.kwargs.get("dims", ()))
+
+
+def _permute(c: Call) -> TensorRef:
+    rank = len(c.in_shape())
+    dims = tuple(d % rank for d in _dims_args(c))
+    if not dims or dims[0] != 0:
+        raise Unmapped("moves the batch dimension")
+    return c.layer("permute", {"dims": dims}, c.tensor())
+
+
+def _transpose(c: Call) -> TensorRef:
+    rank = len(c.in_shape())
+    a, b = c.dim(c.get(1, "dim0"), rank), c.dim(c.get(2, "dim1"), rank)
+    dims = list(range(rank))
+    dims[a], dims[b] = dims[b], dims[a]
+    return c.layer("permute", {"dims": tuple(dims)}, c.tensor())
+
+
+def _add(c: Call) -> TensorRef:
+    a, b = c.get(0, "input"), c.get(1, "other")
+    if c.kwargs.get("alpha", 1) != 1:
+        raise Unmapped("alpha is not 1")
+    if isinstance(b, Param) and isinstance(a, (TensorRef, Unsqueezed)):
+        return _positions(c, a, b)
+    if isinstance(a, Param) and isinstance(b, (TensorRef, Unsqueezed)):
+        return _positions(c, b, a)
+    if not isinstance(a, (TensorRef, Unsqueezed)) or not isinstance(b, (TensorRef, Unsqueezed)):
+        raise Unmapped("adds a constant; the Add layer sums tensors")
+    return c.layer("add", {"inputs": 2}, ("in1", c.as_ref(a)), ("in2", c.as_ref(b)))
+
+
+def _positions(c: Call, x: Any, param: Param) -> TensorRef:
+    """``x + table`` with a (1, T, E) parameter: learned positional encoding (ViT, BERT)."""
+    table = param.tensor
+    shape = c.out_shape
+    if table.dim() != 3 or table.shape[0] != 1 or tuple(table.shape[1:]) != shape[1:]:
+        raise Unmapped(f"adds the parameter {param.path} of shape {tuple(table.shape)}")
+    params = {"mode": "learned", "max_len": table.shape[1], "dropout": 0.0}
+    weights = {"weight": table.detach()[0]}
+    c.name = c.local = param.path.split(".")[-1]  # named after the table: pos_embedding
+    return c.layer("positional_encoding", params, c.as_ref(x), weights=weights)
+
+
+def _mul(c: Call) -> TensorRef:
+    a, b = c.get(0, "input"), c.get(1, "other")
+    if not isinstance(a, (TensorRef, Unsqueezed)) or not isinstance(b, (TensorRef, Unsqueezed)):
+        raise Unmapped("multiplies by a constant; the Multiply layer multiplies tensors")
+    return c.layer("multiply", {"inputs": 2}, ("in1", c.as_ref(a)), ("in2", c.as_ref(b)))
+
+
+def _cat(c: Call) -> TensorRef:
+    items = list(c.get(0, "tensors"))
+    dim = c.get(1, "dim", 0)
+    rank = c.out_shape and len(c.out_shape)
+    if len(items) == 2 and isinstance(items[0], Expanded) and dim % rank == 1:
+        token = items[0].param.tensor
+        if token.dim() == 3 and tuple(token.shape[:2]) == (1, 1):
+            c.name = c.local = items[0].param.path.split(".")[-1]  # class_token
+            return c.layer("cls_token", {}, c.as_ref(items[1]), weights={"token": token.detach()})
+    c.dim(dim, rank)
+    refs = [c.as_ref(i) for i in items]
+    if len(refs) < 2:
+        raise Unmapped("concatenates a single tensor")
+    wires = [(f"in{i}", r) for i, r in enumerate(refs, start=1)]
+    return c.layer("concat", {"inputs": len(refs), "axis": dim}, *wires)
+
+
+def _expand(c: Call) -> Any:
+    base = c.args[0]
+    if isinstance(base, Param):
+        return Expanded(base)
+    raise Unmapped("expands a tensor (broadcasting has no layer of its own)")
+
+
+def _getitem(c: Call) -> Any:
+    base, index = c.args[0], c.args[1]
+    if isinstance(base, Tup):
+        return base.items[index]
+    ref = c.as_ref(base)
+    rank = len(c.in_shape())
+    if (
+        isinstance(index, tuple)
+        and len(index) == 2
+        and index[0] == slice(None)
+        and isinstance(index[1], int)
+        and rank == 3
+    ):
+        step = index[1]
+        which = {0: "first", -1: "last"}.get(step, "index")
+        params = {"which": which} if which != "index" else {"which": "index", "index": step}
+        if which == "index" and step < 0:
+            raise Unmapped(f"selects step {step} from the end")
+        return c.layer("select_step", params, ref)
+    raise Unmapped(f"indexes a tensor with {index!r}")
+
+
+def _mean(c: Call) -> TensorRef:
+    rank = len(c.in_shape())
+    dim = c.get(1, "dim")
+    if c.get(2, "keepdim", False):
+        raise Unmapped("keepdim=True")
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    if dim is None:
+        raise Unmapped("averages over every dimension, the batch included")
+    dims = {c.dim(d, rank) for d in dims}
+    if rank >= 3 and dims == set(range(2, rank)):
+        return c.layer("global_avgpool", {}, c.tensor())
+    if rank == 3 and dims == {1}:
+        return c.layer("mean_over_time", {}, c.tensor())
+    raise Unmapped(f"averages over dimensions {sorted(dims)}")
+
+
+def _adaptive_avg_pool2d(c: Call) -> TensorRef:
+    size = c.get(1, "output_size")
+    if size is None or (isinstance(size, (tuple, list)) and None in size):
+        raise Unmapped("leaves an output size free")
+    return c.layer("adaptive_avgpool2d", {"output_size": size}, c.tensor())
+
+
+def _pool(type_id: str) -> Mapper:
+    def mapper(c: Call) -> TensorRef:
+        kernel = c.get(1, "kernel_size")
+        stride = c.get(2, "stride")
+        padding = c.get(3, "padding", 0)
+        if type_id.startswith("max"):
+            if c.get(4, "dilation", 1) not in (1, (1, 1), [1, 1]) or c.get(5, "ceil_mode", False):
+                raise Unmapped("dilation or ceil_mode")
+        elif c.get(4, "ceil_mode", False) or not c.get(5, "count_include_pad", True):
+            raise Unmapped("ceil_mode or count_include_pad=False")
+        params = {"kernel_size": kernel, "padding": padding}
+        if stride not in (None, [], ()) and stride != kernel:
+            params["stride"] = stride
+        return c.layer(type_id, params, c.tensor())
+
+    return mapper
+
+
+def _unsqueeze(c: Call) -> Unsqueezed:
+    rank = len(c.out_shape)
+    dim = c.get(1, "dim") % rank
+    return Unsqueezed(c.tensor(), dim, c.out_shape)
+
+
+def _repeat(c: Call) -> TensorRef:
+    base = c.args[0]
+    sizes = _dims_args(c)
+    vector = isinstance(base, Unsqueezed) and base.dim == 1 and len(base.shape) == 3
+    if vector and len(sizes) == 3 and sizes[0] == 1 and sizes[2] == 1:
+        return c.layer("repeat_vector", {"times": sizes[1]}, base.ref)
+    raise Unmapped("repeats a tensor other than RepeatVector's x.unsqueeze(1).repeat(1, n, 1)")
+
+
+_ACTIVATIONS = {
+    "relu": (F.relu, torch.relu),
+    "relu6": (F.relu6,),
+    "silu": (F.silu,),
+    "hardswish": (F.hardswish,),
+    "hardsigmoid": (F.hardsigmoid,),
+    "tanh": (torch.tanh, F.tanh),
+    "sigmoid": (torch.sigmoid, F.sigmoid),
+}
+
+FUNCTIONS: dict[Any, Mapper] = {
+    F.gelu: _gelu,
+    F.leaky_relu: _leaky_relu,
+    F.softmax: _softmax("softmax"),
+    torch.softmax: _softmax("softmax"),
+    F.log_softmax: _softmax("log_softmax"),
+    torch.log_softmax: _softmax("log_softmax"),
+    F.dropout: _dropout,
+    torch.dropout: _dropout,
+    torch.flatten: _flatten,
+    torch.reshape: _reshape,
+    torch.permute: _permute,
+    torch.transpose: _transpose,
+    operator.add: _add,
+    operator.iadd: _add,
+    torch.add: _add,
+    operator.mul: _mul,
+    torch.mul: _mul,
+    torch.cat: _cat,
+    torch.concat: _cat,
+    operator.getitem: _getitem,
+    torch.mean: _mean,
+    F.adaptive_avg_pool2d: _adaptive_avg_pool2d,
+    F.max_pool2d: _pool("maxpool2d"),
+    F.avg_pool2d: _pool("avgpool2d"),
+    F.max_pool1d: _pool("maxpool1d"),
+    F.avg_pool1d: _pool("avgpool1d"),
+    torch.unsqueeze: _unsqueeze,
+}
+for _type_id, _functions in _ACTIVATIONS.items():
+    for _function in _functions:
+        FUNCTIONS[_function] = _unary(_type_id)
+
+METHODS: dict[str, Mapper] = {
+    "relu": _unary("relu"),
+    "relu_": _unary("relu"),
+    "tanh": _unary("tanh"),
+    "sigmoid": _unary("sigmoid"),
+    "softmax": _softmax("softmax"),
+    "log_softmax": _softmax("log_softmax"),
+    "flatten": _flatten,
+    "view": _reshape,
+    "reshape": _reshape,
+    "permute": _permute,
+    "transpose": _transpose,
+    "contiguous": _passthrough,
+    "add": _add,
+    "add_": _add,
+    "mul": _mul,
+    "expand": _expand,
+    "mean": _mean,
+    "unsqueeze": _unsqueeze,
+    "repeat": _repeat,
+}
+"""Tensor methods by name (``x.flatten(1)`` is recorded as the method ``flatten``)."""

@@ -1,0 +1,100 @@
+"""Importing a model into the editor: the import runs on a pool thread, then the result opens as
+a new, unsaved document laid out by the auto layout. Every operation without a layer is a
+Placeholder node, so the Problems panel lists them; the weights go to the data folder and the
+project names them by absolute path (``metadata["weights"]``), so they load when it trains."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from dlstudio.gui.recovery import data_dir
+from dlstudio.gui.workers import TaskHandle, run_in_thread
+
+
+def import_to_data_dir(source: str, input_shape: str = "") -> object:
+    """Run the import (pool thread): the result, with its weights saved in the data folder."""
+    from dlstudio.compile.importers.cli_commands import import_source
+    from dlstudio.compile.importers.project import state_dict_of
+    from dlstudio.compile.project_weights import WEIGHTS_KEY
+
+    args = argparse.Namespace(
+        source=source,
+        input_shape=[input_shape] if input_shape else None,
+        dtype=None,
+        seq_len=16,
+        vocab_size=0,
+    )
+    result = import_source(args)
+    state = state_dict_of(result)
+    if state:
+        from safetensors.torch import save_file
+
+        folder = data_dir() / "imports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{result.graph.name}-{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
+        save_file({k: v.clone() for k, v in state.items()}, str(path))
+        result.graph.metadata[WEIGHTS_KEY] = str(path)
+    return result
+
+
+class ModelImporter(QObject):
+    """Imports into the window's document; ``imported(result)`` or ``failed(message)``."""
+
+    imported = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.task: TaskHandle | None = None
+
+    def import_dialog(self) -> bool:
+        """Ask what to import, then start it."""
+        from dlstudio.gui.dialogs.import_model import ImportModelDialog
+
+        if not self.window.files.maybe_save():
+            return False
+        dialog = ImportModelDialog(self.window)
+        if dialog.exec() != ImportModelDialog.DialogCode.Accepted or not dialog.source():
+            return False
+        self.start(dialog.source(), dialog.input_shape())
+        return True
+
+    def start(self, source: str, input_shape: str = "") -> TaskHandle:
+        """Import ``source`` off the GUI thread (wait on the handle's ``finished`` in tests)."""
+        self.window.statusBar().showMessage(f"Importing {source}…")
+        self.task = run_in_thread(
+            lambda: import_to_data_dir(source, input_shape),
+            self._on_task_done,
+            self._on_task_error,
+        )
+        return self.task
+
+    def _on_task_done(self, result) -> None:
+        self.window.document.replace_graph(result.graph)
+        count = len(result.issues)
+        tail = (
+            f"; {count} operation(s) have no layer yet: see the Placeholder nodes in Problems"
+            if count
+            else ""
+        )
+        self.window.statusBar().showMessage(
+            f"Imported {Path(result.source).name or result.source}: {len(result.graph)} nodes{tail}",
+            10000,
+        )
+        self.imported.emit(result)
+
+    def _on_task_error(self, error: BaseException, trace: str) -> None:
+        from dlstudio.core.errors import DLStudioError
+
+        message = (
+            str(error)
+            if isinstance(error, (DLStudioError, ValueError))
+            else (f"{type(error).__name__}: {error}")
+        )
+        self.window.files.show_error("Could not import the model", message)
+        self.failed.emit(message)

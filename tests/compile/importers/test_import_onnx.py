@@ -1,0 +1,142 @@
+"""ONNX import: the files our exporter writes, and torchvision's resnet18 from torch.onnx.export,
+compute what onnxruntime computes; what has no layer is named by its ONNX node."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from repo_paths import TEMPLATES_DIR
+from torchvision_shim import import_torchvision_models
+
+from dlstudio.analysis import analyze
+from dlstudio.cli import main
+from dlstudio.compile import compile_graph, export_onnx
+from dlstudio.compile.importers import compile_import
+from dlstudio.compile.importers.onnx_import import import_onnx
+from dlstudio.core import load_project
+
+SUPPORTED = [
+    "lenet5",
+    "mlp-mnist",
+    "resnet-cifar",
+    "resnet18",
+    "word2vec",
+    "gru-forecaster",
+    "lstm-classifier",
+]
+# Multi-head attention as our exporter writes it (MatMul/Div/Softmax between reshapes) and the
+# RepeatVector's Unsqueeze/Expand/Tile are not recognised yet: they import as Placeholders.
+NOT_YET = ["transformer-classifier", "vit-tiny", "gpt-mini", "transformer", "seq2seq-lstm"]
+
+
+def _feeds(path) -> dict[str, np.ndarray]:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(5)
+    feeds = {}
+    for value in session.get_inputs():
+        shape = [
+            d if isinstance(d, int) else (3 if i == 0 else 9) for i, d in enumerate(value.shape)
+        ]
+        if "int64" in value.type:
+            feeds[value.name] = rng.integers(0, 2, size=shape).astype(np.int64)
+        else:
+            feeds[value.name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
+
+
+def _assert_matches_onnxruntime(path, result) -> None:
+    assert result.ok, result.report_lines()
+    compiled = compile_import(result).module.eval()
+    feeds = _feeds(path)
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+    with torch.no_grad():
+        got = compiled(*[torch.from_numpy(v) for v in feeds.values()])
+    got = got if isinstance(got, tuple) else (got,)
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape
+        assert np.abs(g.numpy() - w).max() < 1e-4
+
+
+def _export_template(name: str, tmp_path):
+    torch.manual_seed(0)
+    graph = load_project(TEMPLATES_DIR / f"{name}.json")
+    path = tmp_path / f"{name}.onnx"
+    report = export_onnx(compile_graph(graph), path)
+    assert report.ok, report.message
+    return path
+
+
+@pytest.mark.parametrize("name", SUPPORTED)
+def test_our_onnx_files_import_and_match_onnxruntime(name: str, tmp_path) -> None:
+    path = _export_template(name, tmp_path)
+    _assert_matches_onnxruntime(path, import_onnx(path))
+
+
+@pytest.mark.parametrize("name", NOT_YET)
+def test_unrecognised_onnx_nodes_are_named_never_dropped(name: str, tmp_path) -> None:
+    path = _export_template(name, tmp_path)
+    result = import_onnx(path)
+    assert not result.ok
+    placeholders = {n.id for n in result.graph if n.type_id == "placeholder"}
+    assert placeholders and {i.node_id for i in result.issues} <= placeholders | {None}
+    assert all(i.op.startswith("ONNX ") and i.where for i in result.issues)
+    assert analyze(result.graph).errors
+
+
+@pytest.mark.slow
+def test_torchvision_resnet18_from_torch_onnx_export(tmp_path) -> None:
+    torch.set_num_threads(1)
+    model = import_torchvision_models().resnet18().eval()
+    path = tmp_path / "r18.onnx"
+    torch.onnx.export(
+        model,
+        (torch.randn(1, 3, 224, 224),),
+        str(path),
+        input_names=["image"],
+        dynamic_axes={"image": {0: "N"}},
+        dynamo=False,
+    )
+    result = import_onnx(path)
+    types = [n.type_id for n in result.graph]
+    # The exporter folds each BatchNorm into its convolution: 20 convolutions, one Dense.
+    assert types.count("conv2d") == 20 and types.count("dense") == 1
+    _assert_matches_onnxruntime(path, result)
+
+
+def test_onnx_command_line(tmp_path, capsys) -> None:
+    path = _export_template("lenet5", tmp_path)
+    out = tmp_path / "lenet.json"
+    assert main(["import", str(path), "--out", str(out)]) == 0
+    assert (tmp_path / "lenet.safetensors").exists()
+    assert main(["import", str(tmp_path / "missing.onnx"), "--out", str(out)]) == 2
+    assert "not an ONNX model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opset", [17, 20])  # 17 writes GELU as x * 0.5 * (1 + erf(x / sqrt 2))
+def test_batchnorm_gelu_and_softmax_from_torch_onnx_export(tmp_path, opset: int) -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 8),
+        torch.nn.BatchNorm1d(8),
+        torch.nn.GELU(),
+        torch.nn.Linear(8, 3),
+        torch.nn.Softmax(dim=-1),
+    ).eval()
+    model[1].running_mean.uniform_(-1, 1)
+    path = tmp_path / "mlp.onnx"
+    torch.onnx.export(
+        model,
+        (torch.randn(2, 4),),
+        str(path),
+        input_names=["x"],
+        dynamic_axes={"x": {0: "N"}},
+        dynamo=False,
+        do_constant_folding=False,
+        opset_version=opset,
+    )
+    result = import_onnx(path)
+    types = [n.type_id for n in result.graph]
+    assert {"batchnorm1d", "gelu", "softmax"} <= set(types), types
+    _assert_matches_onnxruntime(path, result)
