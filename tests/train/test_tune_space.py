@@ -53,7 +53,10 @@ def test_training_settings_and_node_parameters_parse_to_typed_dimensions(graph) 
         ("optimizer=1:3", "optimizer is not a number; search it as a choice, e.g. sgd|adam|adamw"),
         ("optimizer=adam|rmsprop", "optimizer is 'rmsprop'"),
         ("fc9.units=8:64", "the model has no layer named 'fc9' (its layers: "),
-        ("fc1.width=8:64", "fc1 (Dense) has no parameter 'width' (its parameters: units, bias)"),
+        (
+            "fc1.width=8:64",
+            "fc1 (Dense) has no parameter 'width' (its parameters: units, bias, tie_weight)",
+        ),
         ("fc1.units=0:64", "fc1: units must be at least 1, got 0"),
         ("fc1.units=8:64.5", "units takes whole numbers"),
         ("fc1.bias=0:1", "bias is not a number; search it as a choice, e.g. true|false"),
@@ -102,3 +105,30 @@ def test_apply_is_one_undoable_step_and_trials_train_a_copy(graph) -> None:
     assert graph_to_dict(graph) == graph_to_dict(copy)
     assert "lr=0.02" in stack.undo_text and stack.undo()
     assert graph_to_dict(graph) == before
+
+
+def test_block_paths_reach_inner_layers_and_instance_parameters():
+    from block_models import residual_model
+
+    from dlstudio.core import UndoStack, dumps_project
+    from dlstudio.train.tune import parse_space
+    from dlstudio.train.tune.space import apply_command
+
+    graph = residual_model(repeat=2)
+    dims = parse_space(
+        ["stage1.1.conv2.kernel_size=1|3", "stage1.channels=4:16", "proj.stride=1|2"], graph, {}
+    )
+    assert [d.node_path for d in dims] == ["stage1.1.conv2", "stage1", "proj"]
+    before = dumps_project(graph)
+    stack = UndoStack(graph)
+    values = {"stage1.1.conv2.kernel_size": 1, "stage1.channels": 12, "proj.stride": 1}
+    stack.push(apply_command(graph, dims, values))
+    inner = graph.blocks["Residual"].graph.node_by_name("conv2")
+    assert inner.params["kernel_size"] == 1
+    assert graph.node_by_name("stage1").params["channels"] == 12
+    stack.undo()
+    assert dumps_project(graph) == before
+    with pytest.raises(SpaceError, match="no layer named 'conv9'"):
+        parse_space(["stage1.conv9.kernel_size=1|3"], graph, {})
+    with pytest.raises(SpaceError, match="must be at least 1"):
+        parse_space(["stage1.channels=0:4"], graph, {})

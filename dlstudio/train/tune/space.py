@@ -4,9 +4,9 @@ turned into Optuna suggestions, and the chosen values written back as undoable c
 A space entry is ``TARGET=DOMAIN``:
 
 - ``TARGET`` is a training setting (``lr``, ``batch_size``, ``optimizer``) or a node parameter
-  ``NODE.PARAM`` where ``NODE`` is a node name (``fc1.units``). The node part is a path resolved by
-  :func:`resolve_node` alone, so block paths (``layer1.conv1.out_channels``) need only that
-  function to learn them.
+  ``NODE.PARAM`` where ``NODE`` is a node name (``fc1.units``) or a module path into a block
+  (``layer1.conv1.out_channels``: setting it changes the block, so every instance), resolved by
+  :func:`resolve_node` alone; a block instance's own parameters are ``layer1.channels``.
 - ``DOMAIN`` is a range ``LOW:HIGH`` (add ``:log`` to sample on a log scale), whole numbers for
   whole-number settings, or a choice ``A|B|C``.
 """
@@ -18,7 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dlstudio.analysis.blocks import block_layer_type
 from dlstudio.core import Command, LayerGraph, LayerNode, MacroCommand, SetMetadata, SetParam
+from dlstudio.core.block_commands import InDefinition
+from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.layers import get_layer_type
 from dlstudio.layers.spec import ParamError, ParamSpec
 from dlstudio.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
@@ -105,22 +108,38 @@ class NodeTarget:
     path: str
     graph: LayerGraph
     node: LayerNode
+    definition: str | None = None
+    """The block definition that holds the node (None: the model itself). Setting a parameter
+    there changes every instance of the block."""
 
 
 def resolve_node(graph: LayerGraph, path: str) -> NodeTarget:
-    """The node that ``path`` names: a node name in the model (``fc1``).
+    """The node that ``path`` names: a layer of the model (``fc1``), or a layer inside a block
+    instance by its module path (``layer1.conv1``, ``layer2.0.conv1``; the copy index of a
+    repeated block may be given or left out).
 
-    The one place a path is resolved. Paths through block instances (``layer1.conv1``) are
-    refused with a message until the project has blocks; only this function needs to change.
-    """
-    node = graph.node_by_name(path)
-    if node is not None:
-        return NodeTarget(path, graph, node)
-    head = path.split(".", 1)[0]
-    if "." in path and graph.node_by_name(head) is not None:
-        raise KeyError(f"{head} has no inner layers, so {path} names nothing")
-    names = ", ".join(sorted(n.name for n in graph)) or "none"
-    raise KeyError(f"the model has no layer named {path!r} (its layers: {names})")
+    The one place a path is resolved."""
+    here, definition = graph, None
+    parts = path.split(".")
+    for k, part in enumerate(parts):
+        if part == "":
+            continue
+        node = here.node_by_name(part)
+        if node is None:
+            where = "the model" if definition is None else f"block {definition}"
+            names = ", ".join(sorted(n.name for n in here)) or "none"
+            within = f" in {path!r}" if part != path else ""
+            raise KeyError(f"{where} has no layer named {part!r}{within} (its layers: {names})")
+        rest = parts[k + 1 :]
+        if not rest:
+            return NodeTarget(path, here, node, definition)
+        if node.type_id != BLOCK_TYPE or node.params.get("block") not in graph.blocks:
+            raise KeyError(f"{node.name} has no inner layers, so {path} names nothing")
+        definition = node.params["block"]
+        here = graph.blocks[definition].graph
+        if rest[0].isdigit() and here.node_by_name(rest[0]) is None:
+            parts[k + 1] = ""  # a copy index: every copy shares the definition
+    raise KeyError(f"{path!r} names a block copy, not a layer: add the layer's name")
 
 
 def parse_space(
@@ -156,7 +175,7 @@ def parse_dimension(text: str, graph: LayerGraph, training: Mapping[str, Any]) -
             found = resolve_node(graph, node_path)
         except KeyError as exc:
             raise SpaceError(text, str(exc.args[0])) from None
-        spec = _node_param(text, found.node, param)
+        spec = _node_param(text, found.node, param, graph)
         kind = spec.kind if spec.kind in _NODE_KINDS else "other"
 
         def check(value: Any) -> Any:
@@ -226,8 +245,11 @@ def _range(
     return Dimension(text, target, node_path, param, kind, low, high, log)
 
 
-def _node_param(text: str, node: LayerNode, param: str) -> ParamSpec:
-    layer = get_layer_type(node.type_id)
+def _node_param(text: str, node: LayerNode, param: str, graph: LayerGraph) -> ParamSpec:
+    if node.type_id == BLOCK_TYPE and node.params.get("block") in graph.blocks:
+        layer = block_layer_type(graph.blocks[node.params["block"]])
+    else:
+        layer = get_layer_type(node.type_id)
     spec = layer.param_spec(param)
     if spec is None:
         names = ", ".join(p.name for p in layer.params) or "none"
@@ -283,7 +305,10 @@ def apply_command(
             changed = True
         else:
             found = resolve_node(graph, dim.node_path)
-            children.append(SetParam(found.node.id, dim.param, value))
+            command: Command = SetParam(found.node.id, dim.param, value)
+            if found.definition is not None:
+                command = InDefinition(found.definition, command)
+            children.append(command)
     if changed:
         children.append(SetMetadata("training", training))
     shown = ", ".join(f"{k}={_text(v)}" for k, v in values.items())
