@@ -61,6 +61,8 @@ class _OnnxWalker:
         self.builder = GraphBuilder(name, source)
         self.env: dict[str, Any] = {}
         self.biasless: dict[str, int] = {}
+        self.bias_key: dict[str, str] = {}
+        """Where a folded bias goes, when not ``bias`` (attention: ``out_proj.bias``)."""
         """Dense nodes made from a MatMul, awaiting a bias from the Add that follows."""
         for init in model.graph.initializer:
             self.env[init.name] = numpy_helper.to_array(init)
@@ -263,10 +265,12 @@ def _add(w: _OnnxWalker, node, inputs, attrs) -> Any:
 def _fold_bias(w: _OnnxWalker, ref: TensorRef, bias: np.ndarray) -> TensorRef:
     """MatMul then Add of a vector: one Dense with a bias."""
     graph = w.builder.graph
-    params = dict(graph.node(ref.node_id).params)
-    params.pop("bias", None)
-    graph.update_node(ref.node_id, params=params)
-    w.builder.result.weights[ref.node_id]["bias"] = _t(bias)
+    key = w.bias_key.pop(ref.node_id, "bias")
+    if key == "bias":
+        params = dict(graph.node(ref.node_id).params)
+        params.pop("bias", None)
+        graph.update_node(ref.node_id, params=params)
+    w.builder.result.weights[ref.node_id][key] = _t(bias)
     del w.biasless[ref.node_id]
     return ref
 
@@ -612,3 +616,155 @@ OPS.update(
         "Concat": _concat_or_state,
     }
 )
+
+
+# ---------------------------------------------------------------- attention
+# DL Studio's MultiheadAttention exports as: q, k, v = x W^T + b (MatMul, Add); each reshaped to
+# (N, T, heads, d) and transposed to (N, heads, T, d) (k to (N, heads, d, T)); MatMul, Div by
+# sqrt(d), optionally Where(causal mask, -inf), Softmax, MatMul with v, Transpose, Reshape to
+# (N, T, E), then the output projection. The projections already became Dense nodes; when the
+# pattern completes they fold into one MultiheadAttention node with PyTorch's parameter names.
+
+
+def _split_heads(w, node, inputs, attrs):
+    before, after = w.shape(node.input[0]), w.shape(node.output[0])
+    x = inputs[0]
+    if isinstance(x, TensorRef) and len(before) == 3 and len(after) == 4:
+        if after[:2] == before[:2] and after[2] * after[3] == before[2]:
+            return Deferred("heads", x, node, inputs, after)
+    if isinstance(x, Deferred) and x.kind == "context_t" and len(after) == 3:
+        merged = Deferred("merged", x.base, node, inputs, after)
+        merged.parts = x.parts
+        return merged
+    return _reshape(w, node, inputs, attrs)
+
+
+def _attention_transpose(w, node, inputs, attrs):
+    x, perm = inputs[0], tuple(attrs.get("perm", ()))
+    if isinstance(x, Deferred) and x.kind == "heads" and perm == (0, 2, 1, 3):
+        return Deferred("heads_t", x.base, node, inputs, w.shape(node.output[0]))
+    if isinstance(x, Deferred) and x.kind == "heads" and perm == (0, 2, 3, 1):
+        return Deferred("heads_kt", x.base, node, inputs, w.shape(node.output[0]))
+    if isinstance(x, Deferred) and x.kind == "context" and perm == (0, 2, 1, 3):
+        d = Deferred("context_t", x.base, node, inputs, w.shape(node.output[0]))
+        d.parts = x.parts
+        return d
+    return _time_major(w, node, inputs, attrs)
+
+
+def _attention_matmul(w, node, inputs, attrs):
+    a, b = inputs
+    if isinstance(a, Deferred) and isinstance(b, Deferred):
+        if a.kind == "heads_t" and b.kind == "heads_kt":
+            d = Deferred("scores", a.base, node, inputs, w.shape(node.output[0]))
+            d.parts = {"q": a.base, "k": b.base, "causal": False, "heads": a.shape[1]}
+            return d
+        if a.kind == "probs" and b.kind == "heads_t":
+            d = Deferred("context", a.base, node, inputs, w.shape(node.output[0]))
+            d.parts = {**a.parts, "v": b.base}
+            return d
+    if isinstance(a, Deferred) and a.kind == "merged" and isinstance(b, np.ndarray):
+        return _fold_attention(w, node, a, b)
+    return _matmul(w, node, inputs, attrs)
+
+
+def _attention_step(kind: str, after: str):
+    def mapper(w, node, inputs, attrs):
+        x = inputs[0] if kind != "masked" else inputs[2]
+        if isinstance(x, Deferred) and x.kind == after:
+            d = Deferred(kind, x.base, node, inputs, w.shape(node.output[0]))
+            d.parts = dict(x.parts)
+            if kind == "masked":
+                mask = inputs[0]
+                steps = mask.shape[-1] if isinstance(mask, np.ndarray) else 0
+                causal = np.triu(np.ones((steps, steps), bool), 1)
+                if not (isinstance(mask, np.ndarray) and np.array_equal(mask, causal)):
+                    raise Unmapped("masks other than the causal one")
+                d.parts["causal"] = True
+            return d
+        return FALLBACK[kind](w, node, inputs, attrs)
+
+    return mapper
+
+
+def _fold_attention(w, node, merged: Deferred, out_weight: np.ndarray) -> TensorRef:
+    context = merged.node  # the Reshape; the parts travel on the Deferred chain
+    parts = _parts_of(merged)
+    graph, weights = w.builder.graph, w.builder.result.weights
+    projections = [parts["q"], parts["k"], parts["v"]]
+    if any(p.node_id in w.biasless for p in projections):
+        raise Unmapped("projections without a bias")
+    sources = []
+    for ref in projections:
+        (edge,) = graph.edges_into(ref.node_id)
+        if graph.edges_out_of(ref.node_id):
+            raise Unmapped("a projection is used elsewhere")
+        sources.append(TensorRef(edge.src.node, edge.src.port))
+    in_weight = torch.cat([weights[p.node_id]["weight"] for p in projections])
+    in_bias = torch.cat([weights[p.node_id]["bias"] for p in projections])
+    for ref in projections:
+        for edge in graph.edges_into(ref.node_id):
+            graph.delete_edge(edge)
+        graph.delete_node(ref.node_id)
+        weights.pop(ref.node_id)
+        w.builder.origin.pop(ref.node_id, None)
+    query, key, value = sources
+    wires = [("query", query)]
+    if key != query:
+        wires.append(("key", key))
+    if value != key:
+        wires.append(("value", value))
+    params = {"num_heads": parts["heads"], "causal": parts["causal"]}
+    mha = {
+        "in_proj_weight": in_weight,
+        "in_proj_bias": in_bias,
+        "out_proj.weight": _t(out_weight.T),
+    }
+    where = (context.name or "attention").rsplit("/", 1)[0]
+    node_id = w.builder.add(
+        "multihead_attention", _local(where), params, wires, mha, local=_local(where)
+    )
+    w.biasless[node_id] = out_weight.shape[1]
+    w.bias_key[node_id] = "out_proj.bias"
+    return TensorRef(node_id)
+
+
+def _parts_of(d: Deferred) -> dict:
+    parts = getattr(d, "parts", None)
+    if parts is None:
+        raise Unmapped("not an attention pattern")
+    return parts
+
+
+FALLBACK = {"scaled": _div, "masked": lambda w, node, inputs, attrs: _raise(), "probs": None}
+
+
+def _raise():
+    raise Unmapped()
+
+
+FALLBACK["probs"] = _softmax("softmax")
+OPS.update(
+    {
+        "Reshape": _split_heads,
+        "Transpose": _attention_transpose,
+        "MatMul": _attention_matmul,
+        "Div": lambda w, node, inputs, attrs: _attention_step("scaled", "scores")(
+            w, node, inputs, attrs
+        ),
+        "Where": _attention_step("masked", "scaled"),
+    }
+)
+_SOFTMAX = _softmax("softmax")
+
+
+def _softmax_or_probs(w, node, inputs, attrs):
+    x = inputs[0]
+    if isinstance(x, Deferred) and x.kind in ("scaled", "masked"):
+        d = Deferred("probs", x.base, node, inputs, w.shape(node.output[0]))
+        d.parts = dict(x.parts)
+        return d
+    return _SOFTMAX(w, node, inputs, attrs)
+
+
+OPS["Softmax"] = _softmax_or_probs

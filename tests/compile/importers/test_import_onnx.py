@@ -25,10 +25,13 @@ SUPPORTED = [
     "word2vec",
     "gru-forecaster",
     "lstm-classifier",
+    "transformer-classifier",
+    "vit-tiny",
+    "gpt-mini",
+    "transformer",
 ]
-# Multi-head attention as our exporter writes it (MatMul/Div/Softmax between reshapes) and the
-# RepeatVector's Unsqueeze/Expand/Tile are not recognised yet: they import as Placeholders.
-NOT_YET = ["transformer-classifier", "vit-tiny", "gpt-mini", "transformer", "seq2seq-lstm"]
+# The RepeatVector's Unsqueeze/Expand/Tile is not recognised yet: it imports as Placeholders.
+NOT_YET = ["seq2seq-lstm"]
 
 
 def _feeds(path) -> dict[str, np.ndarray]:
@@ -71,7 +74,14 @@ def _export_template(name: str, tmp_path):
 @pytest.mark.parametrize("name", SUPPORTED)
 def test_our_onnx_files_import_and_match_onnxruntime(name: str, tmp_path) -> None:
     path = _export_template(name, tmp_path)
-    _assert_matches_onnxruntime(path, import_onnx(path))
+    result = import_onnx(path)
+    _assert_matches_onnxruntime(path, result)
+    if name in ("transformer-classifier", "vit-tiny", "gpt-mini", "transformer"):
+        attention = [n for n in result.graph if n.type_id == "multihead_attention"]
+        assert attention and not any(n.type_id == "placeholder" for n in result.graph)
+        assert any(n.params.get("causal") for n in attention) == (
+            name in ("gpt-mini", "transformer")
+        )
 
 
 @pytest.mark.parametrize("name", NOT_YET)
