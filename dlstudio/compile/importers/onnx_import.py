@@ -123,6 +123,8 @@ class _OnnxWalker:
     def _ref(self, value: Any) -> TensorRef:
         if isinstance(value, TensorRef):
             return value
+        if isinstance(value, Deferred) and value.kind.startswith("rnn_"):
+            raise Unmapped("reads a recurrent layer's raw output in a layout it does not give")
         if isinstance(value, Deferred):
             ref = self._placeholder(value.node, value.inputs, "part of an unfinished pattern")
             value.__class__ = _Materialised  # the same object now stands for its placeholder

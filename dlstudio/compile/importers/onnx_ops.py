@@ -371,3 +371,33 @@ OPS = {
     "Identity": _identity,
     "Dropout": _identity,
 }
+
+
+def _unsqueeze(w, node, inputs, attrs):
+    x = inputs[0]
+    axes = attrs.get("axes")
+    if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
+        axes = inputs[1].tolist()
+    shape = w.shape(node.output[0])
+    if isinstance(x, TensorRef) and list(axes or []) == [1] and shape and len(shape) == 3:
+        return Deferred("unsqueeze1", x, node, inputs, shape)
+    raise Unmapped(f"unsqueezes axes {axes}")
+
+
+def _expand(w, node, inputs, attrs):
+    x = inputs[0]
+    if isinstance(x, Deferred) and w.shape(node.output[0]) == x.shape:
+        return x  # broadcasting to its own shape (RepeatVector writes Expand by ones)
+    raise Unmapped("broadcasts a tensor")
+
+
+def _tile(w, node, inputs, attrs):
+    x, repeats = inputs
+    if isinstance(x, Deferred) and x.kind == "unsqueeze1" and isinstance(repeats, np.ndarray):
+        r = repeats.tolist()
+        if len(r) == 3 and r[0] == 1 and r[2] == 1:
+            return w.layer(node, "repeat_vector", {"times": int(r[1])}, x.base)
+    raise Unmapped("tiles other than RepeatVector's x.unsqueeze(1).repeat(1, n, 1)")
+
+
+OPS.update({"Unsqueeze": _unsqueeze, "Expand": _expand, "Tile": _tile})

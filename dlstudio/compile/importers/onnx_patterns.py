@@ -258,9 +258,48 @@ def _softmax_or_probs(w, node, inputs, attrs):
     return _SOFTMAX(w, node, inputs, attrs)
 
 
-def register(ops: dict) -> None:
-    """Add the patterns to the operator table (later entries win: they fall back to the plain
-    mappers when their pattern does not apply)."""
+def _register_base(ops: dict) -> None:
+    """Add the recurrent and attention patterns (they fall back to the plain mappers)."""
     ops.update(_PATTERNS_A)
     ops.update(_PATTERNS_B)
     ops["Softmax"] = _softmax_or_probs
+
+
+def _squeeze_sequence(w, node, inputs, attrs):
+    x = inputs[0]
+    axes = attrs.get("axes")
+    if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
+        axes = inputs[1].tolist()
+    if isinstance(x, Deferred) and x.kind == "rnn_seq" and list(axes or []) == [1]:
+        return Deferred("rnn_seq_squeezed", x.base, node, inputs, w.shape(node.output[0]))
+    raise Unmapped(f"squeezes axes {axes}")
+
+
+def _sequence_transpose(w, node, inputs, attrs):
+    x, perm = inputs[0], tuple(attrs.get("perm", ()))
+    if isinstance(x, Deferred) and x.kind == "rnn_seq_squeezed" and perm == (1, 0, 2):
+        return TensorRef(x.base.node_id, "out")  # (T, N, H) -> batch first: the out port
+    if isinstance(x, Deferred) and x.kind == "rnn_seq" and perm == (2, 0, 1, 3):
+        return Deferred("rnn_seq_bidir", x.base, node, inputs, w.shape(node.output[0]))
+    return _attention_transpose(w, node, inputs, attrs)
+
+
+def _sequence_reshape(w, node, inputs, attrs):
+    x = inputs[0]
+    if isinstance(x, Deferred) and x.kind == "rnn_seq_bidir" and len(w.shape(node.output[0])) == 3:
+        return TensorRef(x.base.node_id, "out")  # (N, T, 2, H) -> (N, T, 2H)
+    return _split_heads(w, node, inputs, attrs)
+
+
+_PATTERNS_C = {
+    "Squeeze": _squeeze_sequence,
+    "Transpose": _sequence_transpose,
+    "Reshape": _sequence_reshape,
+}
+
+
+def register(ops: dict) -> None:
+    """Add every pattern to the operator table: recurrent and attention, then the sequence
+    outputs of recurrent layers (each falls back to the plain mapper when it does not apply)."""
+    _register_base(ops)
+    ops.update(_PATTERNS_C)

@@ -17,21 +17,7 @@ from dlstudio.compile.importers import compile_import
 from dlstudio.compile.importers.onnx_import import import_onnx
 from dlstudio.core import load_project
 
-SUPPORTED = [
-    "lenet5",
-    "mlp-mnist",
-    "resnet-cifar",
-    "resnet18",
-    "word2vec",
-    "gru-forecaster",
-    "lstm-classifier",
-    "transformer-classifier",
-    "vit-tiny",
-    "gpt-mini",
-    "transformer",
-]
-# The RepeatVector's Unsqueeze/Expand/Tile is not recognised yet: it imports as Placeholders.
-NOT_YET = ["seq2seq-lstm"]
+TEMPLATES = sorted(p.stem for p in TEMPLATES_DIR.glob("*.json"))
 
 
 def _feeds(path) -> dict[str, np.ndarray]:
@@ -71,7 +57,7 @@ def _export_template(name: str, tmp_path):
     return path
 
 
-@pytest.mark.parametrize("name", SUPPORTED)
+@pytest.mark.parametrize("name", TEMPLATES)
 def test_our_onnx_files_import_and_match_onnxruntime(name: str, tmp_path) -> None:
     path = _export_template(name, tmp_path)
     result = import_onnx(path)
@@ -84,15 +70,35 @@ def test_our_onnx_files_import_and_match_onnxruntime(name: str, tmp_path) -> Non
         )
 
 
-@pytest.mark.parametrize("name", NOT_YET)
-def test_unrecognised_onnx_nodes_are_named_never_dropped(name: str, tmp_path) -> None:
-    path = _export_template(name, tmp_path)
+class _Wavy(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(torch.sin(self.fc(x)))
+
+
+def test_unrecognised_onnx_nodes_are_named_never_dropped(tmp_path) -> None:
+    path = tmp_path / "wavy.onnx"
+    torch.onnx.export(
+        _Wavy(),
+        (torch.randn(2, 4),),
+        str(path),
+        input_names=["x"],
+        dynamic_axes={"x": {0: "N"}},
+        dynamo=False,
+    )
     result = import_onnx(path)
-    assert not result.ok
-    placeholders = {n.id for n in result.graph if n.type_id == "placeholder"}
-    assert placeholders and {i.node_id for i in result.issues} <= placeholders | {None}
-    assert all(i.op.startswith("ONNX ") and i.where for i in result.issues)
+    (issue,) = result.issues
+    assert issue.op == "ONNX Sin" and issue.where == "/Sin"
+    node = result.graph.node(issue.node_id)
+    assert node.type_id == "placeholder" and node.params["output_shape"] == [4]
+    # Both Dense layers are still there, the second wired after the placeholder.
+    assert [n.type_id for n in result.graph].count("dense") == 2
     assert analyze(result.graph).errors
+    out = tmp_path / "wavy.json"
+    assert main(["import", str(path), "--out", str(out)]) == 1
 
 
 @pytest.mark.slow
