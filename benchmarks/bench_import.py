@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-import torch.fx  # noqa: E402
+import torch
+import torch.fx
 
-from dlstudio.compile.importers import InputSpec, import_module  # noqa: E402
+from dlstudio.compile.importers import InputSpec, import_module
 
 
 def torchvision_models():
@@ -62,7 +62,9 @@ def main() -> None:
     base = rows[0][1][0]
     print(f"load average {os.getloadavg()[0]:.1f}; {len(result.graph.blocks)} block definitions")
     for label, (median, best) in rows:
-        print(f"{label:32} median {median:6.3f} s  best {best:6.3f} s  import/this {base / median:5.2f}")
+        print(
+            f"{label:32} median {median:6.3f} s  best {best:6.3f} s  import/this {base / median:5.2f}"
+        )
     print(f"target: import under 2 s -> {'met' if base < 2 else 'MISSED'}")
 
 
