@@ -1,7 +1,11 @@
 """The command line: the program's features without a screen.
 
-Exit codes: 0 success, 1 the project has errors (or a check such as ONNX parity failed),
-2 bad usage or an unreadable file.
+Exit codes (the same for every command, listed in docs/file-format.md):
+0 success; 1 the project has errors, does not fit in memory, or a check (ONNX parity, training)
+failed; 2 bad usage or an unreadable input (project, weights, data set, settings); 3 an output
+could not be written (disk full, read-only, a file where a folder should be); 130 interrupted.
+Every message goes through :class:`~dlstudio.core.terminal.SafeStream`, so names from a file
+never reach the terminal as control sequences.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from pathlib import Path
 
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.core import DLStudioError, LayerGraph, format_shape
+from dlstudio.core.errors import FileWriteError, ModelTooLargeError
+from dlstudio.core.terminal import SafeStream
 from dlstudio.layers.validation import load_checked
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def load_or_report(path: str) -> LayerGraph | None:
@@ -33,11 +39,29 @@ def _add_validate(sub) -> None:
     p = sub.add_parser(
         "validate",
         help="check a project and print its diagnostics",
-        description="Check a project file: structure, shapes and parameters. "
+        description="Check a project file: structure, shapes and parameters, and, when it names "
+        "a data set, its training settings against that data (everything train would refuse). "
         "Exit 0 when there is no error, 1 otherwise.",
     )
     p.add_argument("file", help="project file (.json)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: the diagnostics (severity, node, path, message, fixes)",
+    )
     p.set_defaults(run=_run_validate)
+
+
+def diagnostic_dict(graph: LayerGraph, d) -> dict:
+    """One diagnostic as ``validate --json`` prints it."""
+    node = graph.node(d.node_id).name if d.node_id and d.node_id in graph.nodes else None
+    return {
+        "severity": d.severity,
+        "node": node,
+        "path": node,  # the node path in the block tree; top-level nodes are their name
+        "message": d.message,
+        "fixes": [{"label": f.label, "kind": f.kind} for f in d.fixes],
+    }
 
 
 def _run_validate(args) -> int:
@@ -45,13 +69,28 @@ def _run_validate(args) -> int:
     if graph is None:
         return EXIT_USAGE
     result = analyze(graph)
-    for d in result.diagnostics:
+    diagnostics = list(result.diagnostics)
+    if not result.errors and (graph.metadata.get("training") or {}).get("dataset"):
+        # Only now pay for torch and the data set: the drawing itself is sound.
+        from dlstudio.train.preflight import training_diagnostics
+
+        diagnostics += training_diagnostics(graph, result)
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
+    if args.json:
+        report = {
+            "file": args.file,
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": [diagnostic_dict(graph, d) for d in diagnostics],
+        }
+        print(json.dumps(report, indent=2))
+        return EXIT_PROBLEMS if errors else EXIT_OK
+    for d in diagnostics:
         where = graph.node(d.node_id).name if d.node_id else "model"
         print(f"{d.severity}: {where}: {d.message}")
         for fix in d.fixes:
             print(f"    fix: {fix.label}")
-    errors = len(result.errors)
-    warnings = len(result.diagnostics) - errors
     print(f"{args.file}: {errors} error(s), {warnings} warning(s), {len(graph)} layers")
     return EXIT_PROBLEMS if errors else EXIT_OK
 
@@ -202,6 +241,7 @@ TORCH_COMMANDS = {
     "import": ("dlstudio.compile.importers.cli_commands", "add_import_parser"),
     "train": ("dlstudio.train.cli_commands", "add_train_parser"),
     "datasets": ("dlstudio.train.cli_commands", "add_datasets_parser"),
+    "tune": ("dlstudio.train.cli_tune", "add_tune_parser"),
 }
 
 
@@ -225,15 +265,44 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
-    handler = getattr(args, "run", None) or getattr(args, "handler", None)
-    if handler is None:
-        build_parser(argv).print_help()
-        return EXIT_USAGE
+    streams = sys.stdout, sys.stderr
+    for stream in streams:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:  # text no terminal can show becomes \u escapes, never a crash
+            reconfigure(errors="backslashreplace")
+    sys.stdout, sys.stderr = SafeStream(streams[0]), SafeStream(streams[1])
     try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        # Inside the try: Ctrl-C while torch is still being imported is an interruption too.
+        args = build_parser(argv).parse_args(argv)
+        handler = getattr(args, "run", None) or getattr(args, "handler", None)
+        if handler is None:
+            build_parser(argv).print_help()
+            return EXIT_USAGE
         return int(handler(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print("interrupted (Ctrl-C); nothing more was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except DLStudioError as exc:  # what a command did not handle itself
+        print(f"error: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+    except MemoryError:
+        print("error: out of memory; make the model or the batch smaller", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def exit_code_for(exc: DLStudioError) -> int:
+    """The documented exit code for an error: 3 for outputs, 1 for too large, else 2."""
+    if isinstance(exc, FileWriteError):
+        return EXIT_WRITE
+    if isinstance(exc, ModelTooLargeError):
+        return EXIT_PROBLEMS
+    return EXIT_USAGE

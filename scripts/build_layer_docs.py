@@ -34,6 +34,18 @@ def render() -> str:
         "Generated from the layer catalogue by `scripts/build_layer_docs.py`; do not edit by "
         "hand. The same text is the help shown in the editor's palette and properties panel.",
         "",
+        "**How MACs are counted.** The summary's MACs are multiply-accumulates for one example "
+        "(batch 1), with every sequence length at its Input's example length. A Dense or a "
+        "convolution counts one MAC per weight use (in x out per position; biases are free); "
+        "attention counts its four projections plus one MAC per query-key pair and feature "
+        "for the scores and again for the weighted sum; a recurrent layer counts its gate "
+        "matrix products at every step; Add and Multiply count one per element per extra "
+        "input, LayerNorm and BatchNorm one per element, a positional encoding one per "
+        "element added; pooling and averaging count one per value read (not strictly MACs, "
+        "so they are not free); activations, softmax, dropout and reshaping count none. A composite layer counts what the same layer drawn "
+        "from its parts counts: a TransformerEncoderLayer equals MultiheadAttention + Add + "
+        "LayerNorm + Dense + activation + Dense + Add + LayerNorm.",
+        "",
     ]
     types = all_layer_types()
     for category in CATEGORY_ORDER:

@@ -135,19 +135,20 @@ class GraphBuilder:
         category: str,
         direction: str = "TB",
     ) -> LayerGraph:
-        """Validate, lay out and attach the gallery metadata; returns the finished graph."""
-        result = analyze(self.graph)
-        if result.diagnostics:
-            problems = "\n  ".join(d.message for d in result.diagnostics)
-            raise SystemExit(f"template {self.graph.name} does not validate:\n  {problems}")
-        for node_id, position in auto_layout(self.graph, direction).items():
-            self.graph.update_node(node_id, position=position)
+        """Attach the gallery metadata, validate (the training settings count: the loss) and
+        lay out; returns the finished graph."""
         self.graph.metadata = {
             "title": title,
             "category": category,
             "description": " ".join(description.split()),
             "training": training,
         }
+        result = analyze(self.graph)
+        if result.diagnostics:
+            problems = "\n  ".join(d.message for d in result.diagnostics)
+            raise SystemExit(f"template {self.graph.name} does not validate:\n  {problems}")
+        for node_id, position in auto_layout(self.graph, direction).items():
+            self.graph.update_node(node_id, position=position)
         return self.graph
 
 
@@ -532,12 +533,11 @@ def word2vec() -> LayerGraph:
         context word, and LogSoftmax turns the scores into log-probabilities. Words used in
         similar contexts (cat and dog, river and mill) end up with similar vectors: after
         training, the Embedding's table is the prize, not the predictions. Trained on
-        center/context pairs from a short built-in text; cross-entropy on log-probabilities
-        equals the negative log-likelihood.""",
-        # Cross-entropy applies log-softmax itself, and log-softmax of log-probabilities
-        # changes nothing, so on this graph it is exactly the NLL loss.
+        center/context pairs from a short built-in text with the negative log-likelihood
+        loss (nll), which takes log-probabilities.""",
         _training(
             dataset="skipgram",
+            loss="nll",
             dataset_options={"window": 2},
             task="language_model",
             lr=0.01,

@@ -124,3 +124,60 @@ def test_light_commands_do_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True
     )
     assert proc.stdout.strip() == "False"
+
+
+def _iris_mlp(tmp_path, units: int = 3, **training):
+    from graph_builders import ChainBuilder
+
+    b = ChainBuilder("iris_mlp")
+    b.chain(
+        ("input", "features", {"shape": (4,)}),
+        ("dense", "fc1", {"units": 8}),
+        ("relu", "relu", {}),
+        ("dense", "fc2", {"units": units}),
+        ("output", "scores", {}),
+    )
+    b.graph.metadata["training"] = {"dataset": "iris", "loss": "cross_entropy", **training}
+    path = tmp_path / f"iris_{units}.json"
+    save_project(b.graph, path)
+    return path
+
+
+def test_validate_checks_the_training_settings_against_the_data(tmp_path, capsys):
+    assert main(["validate", str(_iris_mlp(tmp_path))]) == 0
+    assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
+    # Fewer scores than classes: train refuses, so validate fails.
+    assert main(["validate", str(_iris_mlp(tmp_path, units=2))]) == 1
+    out = capsys.readouterr().out
+    assert "error: scores: training data: the model outputs 2 scores per prediction" in out
+    assert "has 3 classes" in out and "set the last layer's output size to 3" in out
+    # More scores than classes: train accepts it (as PyTorch and Keras do), with a warning.
+    assert main(["validate", str(_iris_mlp(tmp_path, units=6))]) == 0
+    assert "warning: scores: training data: the model outputs 6 scores" in capsys.readouterr().out
+    # The loss against the kind of target.
+    assert main(["validate", str(_iris_mlp(tmp_path, loss="mse"))]) == 1
+    assert "set loss to cross_entropy" in capsys.readouterr().out
+    # The data set's inputs against the Input node: LeNet-5 on 8x8 digits.
+    graph = lenet5()
+    graph.metadata["training"] = {"dataset": "digits"}
+    path = tmp_path / "lenet_digits.json"
+    save_project(graph, path)
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "error: input: training data: digits gives (N, 1, 8, 8) but input expects" in out
+    # Unknown settings are reported, not raised.
+    assert main(["validate", str(_iris_mlp(tmp_path, optimizer="adagrad"))]) == 1
+    assert "error: model: training settings:" in capsys.readouterr().out
+
+
+def test_validate_json_prints_diagnostics_as_objects(tmp_path, capsys):
+    assert main(["validate", str(_broken_lenet(tmp_path)), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["errors"], report["warnings"]) == (1, 0)
+    [d] = report["diagnostics"]
+    assert d["severity"] == "error" and d["node"] == d["path"] == "fc1"
+    assert d["message"].startswith("fc1 (Dense) needs a 2-D input")
+    assert d["fixes"] == [{"label": "insert Flatten before fc1", "kind": "insert"}]
+    assert main(["validate", str(_iris_mlp(tmp_path, units=6)), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(d["severity"], d["node"]) for d in report["diagnostics"]] == [("warning", "scores")]

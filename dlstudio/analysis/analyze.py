@@ -20,6 +20,8 @@ from dlstudio.analysis.blocks import (
 from dlstudio.analysis.diagnostics import ERROR, Diagnostic
 from dlstudio.analysis.result import AnalysisResult, NodeInfo
 from dlstudio.analysis.structure import check_structure, known_types
+from dlstudio.analysis.teaching import teaching_diagnostics
+from dlstudio.analysis.tying import check_tied_weights
 from dlstudio.core.blocks import resolve_inner_params
 from dlstudio.core.expressions import ExpressionError
 from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
@@ -67,6 +69,8 @@ def analyze(
             info.param_count = info.trainable_params = info.macs = info.activation_bytes = 0
         elif _infer(node, layer, info, diagnostics):
             _count(node, layer, info, sample, batch_size, diagnostics)
+    check_tied_weights(graph, infos, diagnostics)
+    diagnostics += teaching_diagnostics(graph, infos, top_level=context.depth == 0)
     return AnalysisResult(order, infos, edge_specs, diagnostics, batch_size, bindings)
 
 

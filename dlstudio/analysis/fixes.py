@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dlstudio.core.commands import AddNode, Command, Connect, Disconnect, MacroCommand, SetParam
+from dlstudio.core.commands import (
+    AddNode,
+    Command,
+    Connect,
+    Disconnect,
+    MacroCommand,
+    RemoveNode,
+    SetMetadata,
+    SetParam,
+)
 from dlstudio.core.errors import GraphEditError
 from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
 from dlstudio.layers import get_layer_type
@@ -15,10 +24,59 @@ def command_for_fix(graph: LayerGraph, node_id: str, fix: Fix) -> Command:
         assert fix.param is not None
         return SetParam(node_id, fix.param, fix.value)
     if fix.kind == "insert":
-        return insert_layer_before(
+        command = insert_layer_before(
             graph, node_id, fix.port or "in", fix.layer_type or "", dict(fix.params), text=fix.label
         )
+        if fix.param is not None:
+            command = MacroCommand(fix.label, [command, SetParam(node_id, fix.param, fix.value)])
+        return command
+    if fix.kind == "set_upstream_param":
+        edge = graph.incoming_edge(PortRef(node_id, fix.port or "in"))
+        if edge is None or fix.param is None:
+            raise GraphEditError(f"{fix.label}: nothing is connected to {fix.port or 'in'}")
+        return MacroCommand(fix.label, [SetParam(edge.src.node, fix.param, fix.value)])
+    if fix.kind == "remove":
+        return remove_and_bridge(graph, node_id, fix.label)
+    if fix.kind == "replace":
+        return replace_layer(graph, node_id, fix.layer_type or "", dict(fix.params), fix.label)
+    if fix.kind == "set_training":
+        training = dict(graph.metadata.get("training") or {})
+        training[fix.param or ""] = fix.value
+        return MacroCommand(fix.label, [SetMetadata("training", training)])
     raise GraphEditError(f"unknown kind of fix {fix.kind!r}")
+
+
+def remove_and_bridge(graph: LayerGraph, node_id: str, text: str = "") -> Command:
+    """Remove a one-input node and connect what fed it to everything it fed (one undo step)."""
+    node = graph.node(node_id)
+    incoming = [e for e in graph.edges_touching(node_id) if e.dst.node == node_id]
+    outgoing = [e for e in graph.edges_touching(node_id) if e.src.node == node_id]
+    if len(incoming) != 1:
+        raise GraphEditError(f"cannot bridge {node.name}: it has {len(incoming)} inputs, not one")
+    source = incoming[0].src
+    steps: list[Command] = [RemoveNode(node_id)]
+    steps += [Connect(Edge(source, edge.dst)) for edge in outgoing]
+    return MacroCommand(text or f"remove {node.name}", steps)
+
+
+def replace_layer(
+    graph: LayerGraph, node_id: str, layer_type: str, params: dict, text: str = ""
+) -> Command:
+    """Swap a node for a layer of ``layer_type`` with the same id, name, position and wires
+    (wires into ports the new type lacks are dropped)."""
+    old = graph.node(node_id)
+    layer = get_layer_type(layer_type)
+    ports = {p.name for p in layer.input_ports(layer.defaults())}
+    outputs = {p.name for p in layer.outputs}
+    edges = graph.edges_touching(node_id)
+    new = LayerNode(node_id, layer.id, old.name, params, old.position, old.trainable)
+    steps: list[Command] = [RemoveNode(node_id), AddNode(new)]
+    for edge in edges:
+        if (edge.dst.node == node_id and edge.dst.port in ports) or (
+            edge.src.node == node_id and edge.src.port in outputs
+        ):
+            steps.append(Connect(edge))
+    return MacroCommand(text or f"replace {old.name} by {layer.label}", steps)
 
 
 def insert_layer_before(

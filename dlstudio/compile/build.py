@@ -10,11 +10,13 @@ from pathlib import Path
 import torch
 
 from dlstudio.analysis import AnalysisResult, analyze
+from dlstudio.analysis.memory import estimate_memory
 from dlstudio.compile.codegen import GeneratedCode, generate
 from dlstudio.compile.errors import CompileError
+from dlstudio.compile.limits import check_fits
 from dlstudio.compile.weights import load_weights
 from dlstudio.core.blocks import BLOCK_TYPE
-from dlstudio.core.errors import DLStudioError
+from dlstudio.core.errors import DLStudioError, ModelTooLargeError
 from dlstudio.core.graph import LayerGraph
 from dlstudio.core.tensor_spec import TensorSpec
 
@@ -66,8 +68,18 @@ def compile_graph(
     if analysis is None:
         analysis = analyze(graph)
     code = generate(graph, analysis)
+    check_fits(analysis, "compile", graph.name)
     namespace = load_generated(code)
-    module = getattr(namespace, code.class_name)()
+    try:
+        module = getattr(namespace, code.class_name)()
+    except MemoryError:
+        estimate = estimate_memory(analysis, "compile")
+        raise ModelTooLargeError(
+            f"cannot compile {graph.name!r}: out of memory while creating its weights (about "
+            f"{estimate.describe()}); make the model smaller",
+            needed=estimate.total_bytes,
+            available=0,
+        ) from None
     load_instance_weights(graph, module, code.attrs, base_dir)
     outputs = [analysis.nodes[node.id].inputs["in"] for node in graph if node.type_id == "output"]
     return CompiledModel(

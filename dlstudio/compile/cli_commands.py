@@ -1,7 +1,8 @@
 """The ``export`` command: Python source, weights and ONNX from a project file.
 
 ``add_export_parser(subparsers)`` registers it; ``run_export(args)`` runs it and returns the
-exit code (0 done, 1 the project has errors or a check failed, 2 bad usage or unreadable file).
+exit code (0 done, 1 the project has errors, does not fit in memory or a check failed, 2 bad usage
+or an unreadable project or weights file, 3 an output could not be written).
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dlstudio.compile.errors import CompileError, ExportError
-from dlstudio.core.errors import DLStudioError
+from dlstudio.compile.errors import CompileError, ExportError, WeightsFileError
+from dlstudio.core.errors import DLStudioError, FileWriteError, ModelTooLargeError
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WRITE = 0, 1, 2, 3
 
 
 def add_export_parser(subparsers) -> argparse.ArgumentParser:
@@ -60,12 +61,18 @@ def run_export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         return _export(graph, args)
-    except CompileError as exc:
+    except FileWriteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_WRITE
+    except WeightsFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (CompileError, ModelTooLargeError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    except (ExportError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_WRITE
 
 
 def _export(graph, args: argparse.Namespace) -> int:

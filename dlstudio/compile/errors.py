@@ -20,3 +20,7 @@ class CompileError(DLStudioError):
 
 class ExportError(DLStudioError):
     """An export that failed; the message names the node and the operator where known."""
+
+
+class WeightsFileError(ExportError):
+    """A weights file that cannot be read (missing, truncated, not a state_dict, unsafe pickle)."""

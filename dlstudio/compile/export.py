@@ -24,8 +24,8 @@ __all__ = [
 def export_python(
     graph: LayerGraph, path: str | Path, analysis: AnalysisResult | None = None
 ) -> Path:
-    """Write the standalone model file (needs only torch); atomic, so no half-written file."""
+    """Write the standalone model file (needs only torch); atomic, so no half-written file
+    (:func:`dlstudio.core.files.atomic_path`: folders made, mode kept, symlinks followed)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, generate_source(graph, analysis))
     return path

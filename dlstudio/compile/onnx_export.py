@@ -13,9 +13,7 @@ import copy
 import dataclasses
 import io
 import logging
-import os
 import re
-import tempfile
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -25,6 +23,8 @@ import torch
 
 from dlstudio.compile.build import CompiledModel, compile_graph
 from dlstudio.compile.example import make_inputs
+from dlstudio.compile.limits import check_fits
+from dlstudio.core.files import atomic_path, ensure_folder
 from dlstudio.core.graph import LayerGraph
 
 TOLERANCE = 1e-4
@@ -68,8 +68,10 @@ def export_onnx(
 ) -> ExportReport:
     """Export to ``path`` and check it with onnxruntime; the report says what happened."""
     compiled = model if isinstance(model, CompiledModel) else compile_graph(model)
+    if compiled.analysis is not None:
+        check_fits(compiled.analysis, "export", compiled.code.class_name if compiled.code else "")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(path.parent)
     # A CPU copy in eval mode: the caller's module (perhaps training on a GPU) is left alone.
     module = copy.deepcopy(compiled.module).cpu().eval()
     compiled = dataclasses.replace(compiled, module=module)
@@ -84,24 +86,21 @@ def export_onnx(
     seq_len = check_bindings[symbols[0]] if symbols else None
     attempts: list[str] = []
     for exporter in exporters:
-        fd, tmp_name = tempfile.mkstemp(suffix=".onnx", dir=path.parent or None)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        # The file replaces ``path`` only when it passes; a failed attempt (or a full disk,
+        # raised as DiskFullError) removes its temporary file.
         try:
-            _export(exporter, compiled, example, tmp)
-            diff = _parity(compiled, tmp, check, expected)
+            with atomic_path(path) as tmp:
+                _export(exporter, compiled, example, tmp)
+                diff = _parity(compiled, tmp, check, expected)
+                if diff > tolerance:
+                    raise _AttemptFailed(
+                        f"exported, but onnxruntime differs from PyTorch by {diff:.3g} "
+                        f"(more than {tolerance:g}) at batch 3"
+                        + (f", length {seq_len}" if seq_len else "")
+                    )
         except _AttemptFailed as exc:
             attempts.append(f"{exporter}: {exc}")
-            tmp.unlink(missing_ok=True)
             continue
-        if diff > tolerance:
-            attempts.append(
-                f"{exporter}: exported, but onnxruntime differs from PyTorch by {diff:.3g} "
-                f"(more than {tolerance:g}) at batch 3" + (f", length {seq_len}" if seq_len else "")
-            )
-            tmp.unlink(missing_ok=True)
-            continue
-        os.replace(tmp, path)
         attempts.append(f"{exporter}: ok, max abs diff {diff:.3g}")
         where = "batch 3" + (f" and length {seq_len}" if seq_len else "")
         message = (

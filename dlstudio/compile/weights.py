@@ -6,14 +6,14 @@ training sees ``fc1: weight has shape (120, 400) in the file but (120, 256) in t
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from dlstudio.compile.errors import ExportError
+from dlstudio.compile.errors import ExportError, WeightsFileError
+from dlstudio.core.files import atomic_path
 
 
 @dataclass
@@ -63,27 +63,36 @@ def _param(key: str) -> str:
     return key.split(".", 1)[1] if "." in key else key
 
 
+def unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CPU copies for saving; a tensor that two names share (a tied weight) is written under
+    each name, since safetensors refuses shared memory. Loading ties them again."""
+    seen: set[int] = set()
+    out = {}
+    for key, value in state.items():
+        tensor = value.detach().cpu().contiguous()
+        pointer = tensor.data_ptr()
+        out[key] = tensor.clone() if pointer in seen and tensor.numel() else tensor
+        seen.add(pointer)
+    return out
+
+
 def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
     """Write ``module.state_dict()`` as ``.safetensors`` or ``.pt`` (chosen by the suffix),
-    through a temporary file so an interrupted save never leaves half a file."""
+    atomically (:func:`dlstudio.core.files.atomic_path`: mode kept, symlinks written through,
+    no temp file left); a full disk raises :class:`~dlstudio.core.errors.DiskFullError`."""
     path = Path(path)
     if path.suffix not in (".safetensors", ".pt", ".pth"):
         raise ExportError(
             f"cannot tell the weights format of {path.name}: use a .safetensors or .pt name"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    state = unshared(module.state_dict())
+    with atomic_path(path) as tmp:
         if path.suffix == ".safetensors":
             from safetensors.torch import save_file
 
             save_file(state, str(tmp))
         else:
             torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -91,27 +100,37 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors in a weights file or a training checkpoint, loaded without unpickling code."""
     path = Path(path)
     if not path.exists():
-        raise ExportError(f"weights file {path} does not exist")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
+        raise WeightsFileError(f"weights file {path} does not exist")
+    if not path.is_file():
+        raise WeightsFileError(f"{path} is not a file; give a .safetensors or .pt weights file")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # protocol notices; refusals still raise
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ExportError(
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            data = load_file(str(path), device="cpu")
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # protocol notices; refusals still raise
+                data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, corrupt or refused (unsafe pickle) files
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise WeightsFileError(
             f"{path} is not a weights file DL Studio can read safely ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''})"
-        ) from exc
+            f"{first[:300]}); use a .safetensors file or one saved with "
+            "torch.save(model.state_dict(), path)"
+        ) from None
     # A training checkpoint nests the weights; accept the usual keys.
     for key in ("model", "model_state", "model_state_dict", "state_dict", "weights"):
         if isinstance(data, dict) and isinstance(data.get(key), dict):
             data = data[key]
             break
-    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise ExportError(f"{path} holds no state_dict (a mapping of names to tensors)")
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items()
+    ):
+        raise WeightsFileError(
+            f"{path} holds no state_dict (a mapping of text names to tensors); save weights "
+            "with torch.save(model.state_dict(), path)"
+        )
     return data
 
 
@@ -124,11 +143,23 @@ def load_weights(module: torch.nn.Module, path: str | Path) -> LoadReport:
     for key, tensor in state.items():
         if key not in own:
             report.unexpected.append(key)
+        elif tensor.is_complex() != own[key].is_complex() or tensor.is_sparse:
+            raise WeightsFileError(
+                f"{path}: {key} holds {'sparse' if tensor.is_sparse else tensor.dtype} values, "
+                f"which cannot be copied into the model's {own[key].dtype} {_param(key)} of "
+                f"{_node(key)}"
+            )
         elif tuple(tensor.shape) != tuple(own[key].shape):
             report.mismatched.append((key, tuple(tensor.shape), tuple(own[key].shape)))
         else:
             fitting[key] = tensor
     report.missing = [k for k in own if k not in state]
-    module.load_state_dict(fitting, strict=False)
+    try:
+        module.load_state_dict(fitting, strict=False)
+    except (RuntimeError, TypeError, ValueError) as exc:  # e.g. complex or sparse tensors
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise WeightsFileError(
+            f"{path}: the tensors cannot be copied into the model ({first[:300]})"
+        ) from None
     report.loaded = sorted(fitting)
     return report

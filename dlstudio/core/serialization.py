@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dlstudio.core import files
 from dlstudio.core.blocks_io import blocks_to_json, check_blocks, read_blocks
 from dlstudio.core.errors import ProjectFileError
 from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
@@ -23,6 +24,9 @@ FORMAT_NAME = "dlstudio-project"
 FORMAT_VERSION = 2
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NESTING = 32
+MAX_COORD = 1e9
+"""Largest canvas coordinate (either sign) a file may hold."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 NodeChecker = Callable[[LayerNode], "str | None"]
 """Extra validation of a loaded node (e.g. by the layer catalogue): returns a problem or None."""
@@ -97,19 +101,10 @@ def save_project(graph: LayerGraph, path: str | os.PathLike[str]) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` atomically (see :mod:`dlstudio.core.files`: mode kept, symlinks
+    written through, temp files removed); raises :class:`FileWriteError` or
+    :class:`DiskFullError`."""
+    files.write_text_atomic(path, text)
 
 
 def _round(value: float) -> float | int:
@@ -132,16 +127,11 @@ def load_project(
     """Read a project file; any problem is a :class:`ProjectFileError` naming file and place."""
     where = str(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise ProjectFileError(
-                where, "", f"the file is {size} bytes; projects are at most {MAX_FILE_BYTES} bytes"
-            )
-        raw = Path(path).read_bytes()
-    except ProjectFileError:
-        raise
+        raw = files.read_regular_file(path, MAX_FILE_BYTES)
+    except ValueError as exc:  # a device, a pipe, a folder or too large
+        raise ProjectFileError(where, "", str(exc)) from None
     except OSError as exc:
-        raise ProjectFileError(where, "", f"cannot read the file ({exc.strerror or exc})") from exc
+        raise ProjectFileError(where, "", f"cannot read the file ({exc.strerror or exc})") from None
     return loads_project(raw, source=where, node_checker=node_checker)
 
 
@@ -223,7 +213,7 @@ def read_nodes_and_edges(
         r.expect(name not in names, f"{at}.name", f"the name {name!r} is used by two nodes")
         names.add(name)
         params = item.get("params", {})
-        r.expect(isinstance(params, dict), f"{at}.params", "params must be a JSON object")
+        r.mapping(params, f"{at}.params", "params must be a JSON object")
         node = LayerNode(
             id=node_id,
             type_id=r.string(item.get("type"), f"{at}.type", required=True),
@@ -273,16 +263,37 @@ class _Reader:
         self.expect(isinstance(value, str), location, "must be a text string")
         self.expect(not required or bool(value.strip()), location, "must not be empty")
         self.expect(len(value) <= 1000, location, "is longer than 1000 characters")
+        self.text(value, location)
         return value
+
+    def text(self, value: str, location: str) -> None:
+        """Refuse lone surrogates (``\\ud800``): JSON allows them, but no file can store them."""
+        bad = _SURROGATE.search(value)
+        if bad:
+            self.fail(
+                location,
+                f"holds an invalid character (U+{ord(bad.group()):04X}, a lone surrogate at "
+                f"character {bad.start()}); remove it",
+            )
+
+    def mapping(self, value: Any, location: str, problem: str) -> None:
+        """A JSON object whose keys are storable text."""
+        self.expect(isinstance(value, dict), location, problem)
+        for key in value:
+            self.text(key, f"{location} (a key)")
 
     def boolean(self, value: Any, location: str) -> bool:
         self.expect(isinstance(value, bool), location, "must be true or false")
         return value
 
     def number(self, value: Any, location: str) -> float:
+        # Integers are compared before any float conversion (10**310 overflows a float), and the
+        # bound is inclusive, so every accepted value still loads after saving rounds it.
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         self.expect(
-            ok and math.isfinite(value) and abs(value) < 1e9, location, "must be a finite number"
+            ok and (isinstance(value, int) or math.isfinite(value)) and abs(value) <= MAX_COORD,
+            location,
+            f"must be a finite number from -{MAX_COORD:,.0f} to {MAX_COORD:,.0f}",
         )
         return float(value)
 
@@ -321,6 +332,7 @@ class _Reader:
             return value
         if isinstance(value, str):
             self.expect(len(value) <= 1000, location, "is longer than 1000 characters")
+            self.text(value, location)
             return value
         self.fail(location, "must be a number, true/false, text, or a list of those")
         raise AssertionError("unreachable")
@@ -329,9 +341,14 @@ class _Reader:
         self.expect(depth <= MAX_NESTING, location, "is nested too deeply")
         if isinstance(value, dict):
             for k, v in value.items():
+                self.text(k, f"{location} (a key)")
                 self.plain_json(v, f"{location}.{k}", depth + 1)
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 self.plain_json(v, f"{location}[{i}]", depth + 1)
         elif isinstance(value, float):
             self.expect(math.isfinite(value), location, "must be a finite number")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            self.expect(abs(value) < 2**53, location, "the number is too large")
+        elif isinstance(value, str):
+            self.text(value, location)

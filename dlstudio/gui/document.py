@@ -23,6 +23,7 @@ from dlstudio.core import (
     save_project,
 )
 from dlstudio.layers.validation import check_node
+from dlstudio.train.data_paths import relative_training_paths
 
 
 class Document(QObject):
@@ -139,6 +140,14 @@ class Document(QObject):
         target = Path(path) if path else self.path
         if target is None:
             raise ValueError("the document has no file yet: use Save As")
+        training = self._graph.metadata.get("training")
+        if isinstance(training, dict):
+            # Data paths are stored relative to the project file (see dlstudio.train.data_paths);
+            # the same files, so this is no edit of its own on the undo stack.
+            old_base = self.path.resolve().parent if self.path else None
+            rewritten = relative_training_paths(training, old_base, target.resolve().parent)
+            if rewritten != training:
+                self._graph.metadata["training"] = rewritten
         save_project(self._graph, target)
         self.path = target
         self.undo_stack.set_clean()

@@ -191,12 +191,12 @@ class MainWindow(QMainWindow):
         self.summary.node_activated.connect(self.focus_node)
         self.problems.node_activated.connect(self.focus_node)
         self.problems.fix_requested.connect(self._on_problems_fix_requested)
+        self.problems.fix_chosen.connect(self._on_problems_fix_chosen)
         self.problems.counts_changed.connect(self._on_problems_counts_changed)
         self.files.message.connect(self._on_status_message)
         self.files.recent_changed.connect(self._on_files_recent_changed)
         self.exports.started.connect(self._on_status_message)
         self.exports.finished.connect(self._on_status_message)
-        self.autosaver.failed.connect(self._on_status_message)
 
     # ------------------------------------------------------------ extension
     def add_side_dock(
@@ -284,14 +284,17 @@ class MainWindow(QMainWindow):
         self.problems_dock.show()
         self.problems_dock.raise_()
 
-    def apply_fix(self, diagnostic: Diagnostic) -> bool:
-        """Apply the diagnostic's first suggested fix as one undoable edit."""
+    def apply_fix(self, diagnostic: Diagnostic, index: int = 0) -> bool:
+        """Apply one of the diagnostic's suggested fixes (the first by default) as one
+        undoable edit."""
         if hasattr(self.scene, "apply_fix"):
-            return bool(self.scene.apply_fix(diagnostic))
-        if diagnostic.node_id is None or not diagnostic.fixes:
+            return bool(self.scene.apply_fix(diagnostic, index))
+        if diagnostic.node_id is None or not 0 <= index < len(diagnostic.fixes):
             return False
         try:
-            command = command_for_fix(self.document.graph, diagnostic.node_id, diagnostic.fixes[0])
+            command = command_for_fix(
+                self.document.graph, diagnostic.node_id, diagnostic.fixes[index]
+            )
         except DLStudioError as exc:
             self._on_status_message(str(exc))
             return False
@@ -340,6 +343,9 @@ class MainWindow(QMainWindow):
 
     def _on_problems_fix_requested(self, diagnostic: Diagnostic) -> None:
         self.apply_fix(diagnostic)
+
+    def _on_problems_fix_chosen(self, diagnostic: Diagnostic, index: int) -> None:
+        self.apply_fix(diagnostic, index)
 
     def _on_status_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 6000)

@@ -40,6 +40,9 @@ class ProjectFiles(QObject):
         self.autosaver = autosaver
         self.interactive = True
         """False for unattended runs (``--screenshot``): errors go to stderr, not dialogs."""
+        self._autosave_warned = False
+        autosaver.failed.connect(self._on_autosaver_failed)
+        autosaver.saved.connect(self._on_autosaver_saved)
 
     # ---------------------------------------------------------------- prompts
     def maybe_save(self) -> bool:
@@ -148,12 +151,34 @@ class ProjectFiles(QObject):
         try:
             self.document.save(path)
         except (OSError, DLStudioError) as exc:
-            self.show_error("Could not save", f"{path}: {exc}")
+            self.show_error("Could not save", f"{exc}\n\nYour work is still open: {_KEPT}")
+            return False
+        except Exception as exc:  # whatever it was, the user must hear of it: never silent
+            self.show_error(
+                "Could not save",
+                f"{path}: {type(exc).__name__}: {exc}\n\nYour work is still open: {_KEPT}",
+            )
             return False
         self.autosaver.store.remove()
         self.add_recent(path)
         self.message.emit(f"Saved {path.name}")
         return True
+
+    # ------------------------------------------------------------- autosave
+    def _on_autosaver_failed(self, text: str) -> None:
+        """A dialog the first time autosave fails (then quiet until it works again)."""
+        self.message.emit(text)
+        if self._autosave_warned:
+            return
+        self._autosave_warned = True
+        self.show_error(
+            "Autosave failed",
+            f"{text}\n\nNo recovery copy of your unsaved changes could be written, so a crash "
+            f"now would lose them. {_KEPT}",
+        )
+
+    def _on_autosaver_saved(self, _path: object) -> None:
+        self._autosave_warned = False
 
     # --------------------------------------------------------------- recent
     def recent_files(self) -> list[str]:
@@ -213,6 +238,9 @@ class ProjectFiles(QObject):
             store.discard(leftover)
         self.message.emit(f"Recovered unsaved work on {name}")
         return True
+
+
+_KEPT = "save it with File > Save As to another folder, or free some space and save again."
 
 
 def _is_template(path: Path) -> bool:

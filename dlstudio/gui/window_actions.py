@@ -174,7 +174,7 @@ def build_actions(window: MainWindow) -> WindowActions:
 
 def _build_menus(window: MainWindow, a: WindowActions) -> None:
     bar = window.menuBar()
-    file_menu = bar.addMenu("&File")
+    file_menu = a.menus["file"] = bar.addMenu("&File")
     file_menu.addActions([a.new, a.new_template, a.open])
     a.menus["recent"] = file_menu.addMenu("Open &Recent")
     file_menu.addAction(a.import_model)

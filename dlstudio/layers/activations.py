@@ -61,9 +61,18 @@ _ACTIVATIONS = (
         "GELU",
         "Smooth ReLU used in Transformers (BERT, GPT).",
         "Weights each input by the probability that a standard normal is below it; smooth "
-        "everywhere. The feed-forward blocks of BERT and GPT use it.",
-        "y = x * Phi(x)",
-        (),
+        "everywhere. The feed-forward blocks of BERT and GPT use it. approximate='tanh' uses "
+        "the cheaper tanh formula GPT-2 was trained with (differs by at most about 1e-3).",
+        "y = x * Phi(x);  tanh: y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+        (
+            ParamSpec(
+                "approximate",
+                "choice",
+                "none",
+                "none: the exact GELU (BERT); tanh: the tanh approximation (GPT-2).",
+                choices=("none", "tanh"),
+            ),
+        ),
     ),
     (
         "tanh",

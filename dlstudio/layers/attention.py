@@ -74,6 +74,27 @@ def _attended(
     return x
 
 
+def check_key_mask(ctx: ShapeContext, port: str, keys: TensorSpec, what: str) -> None:
+    """The optional padding mask on ``port``: (N, S) integers (or booleans), one per key step of
+    ``keys``, nonzero where the step may be attended (BERT's ``attention_mask``)."""
+    if port not in ctx.inputs:
+        return
+    mask = ctx.inputs[port]
+    if mask.dtype.startswith("float"):
+        raise ctx.fail(
+            f"needs {port} as integers (1 = attend, 0 = padding), but {port} is "
+            f"{shape_text(mask)} of {mask.dtype}: set the mask Input's dtype to int64",
+            port=port,
+        )
+    if mask.rank != 2 or mask.shape[0] != keys.shape[0] or mask.shape[1] != keys.shape[1]:
+        raise ctx.fail(
+            f"needs {port} of shape (N, {keys.shape[1]}), one entry per step of the {what} "
+            f"{shape_text(keys)}, but {port} is {shape_text(mask)}: feed the 0/1 mask that came "
+            "with the token ids",
+            port=port,
+        )
+
+
 def _attention_weights(width: int, bias: bool = True) -> int:
     """nn.MultiheadAttention: in_proj (3E x E, 3E) and out_proj (E x E, E)."""
     return 4 * width * width + (4 * width if bias else 0)
@@ -116,6 +137,8 @@ def _mha_shape(ctx: ShapeContext) -> ShapeResult:
             Fix.set_param("turn causal off", "causal", False),
             port="key",
         )
+    keys = ctx.inputs.get("key", query)
+    check_key_mask(ctx, "mask", keys, "key" if "key" in ctx.inputs else "query")
     return ShapeResult({"out": query}, {"embed_dim": width})
 
 
@@ -146,7 +169,8 @@ MULTIHEAD_ATTENTION = register(
             "'key' connected it is cross-attention and 'value' defaults to the key. Key and "
             "value must have embed_dim features, like the query (PyTorch's kdim/vdim are "
             "not supported). causal masks future positions "
-            "(step t sees steps up to t) for language models. Output (N, T_q, embed_dim); "
+            "(step t sees steps up to t) for language models; the optional mask input (N, S), "
+            "1 for real tokens and 0 for padding, hides padded key positions. Output (N, T_q, embed_dim); "
             "learns 4 embed_dim^2 weights (+ 4 embed_dim biases)."
         ),
         formula=(
@@ -160,6 +184,9 @@ MULTIHEAD_ATTENTION = register(
             PortSpec("query", "the sequence that asks (N, T_q, E)"),
             PortSpec("key", "what is matched against (N, S, E); empty: the query", optional=True),
             PortSpec("value", "what is averaged (N, S, E); empty: the key", optional=True),
+            PortSpec(
+                "mask", "padding mask (N, S): 1 = attend, 0 = padding; empty: all", optional=True
+            ),
         ),
         params=(
             ParamSpec(
@@ -224,8 +251,9 @@ def _block_params(causal: bool) -> tuple[ParamSpec, ...]:
             "activation",
             "choice",
             "relu",
-            "Non-linearity of the feed-forward network (GPT and BERT use gelu).",
-            choices=("relu", "gelu"),
+            "Non-linearity of the feed-forward network (BERT uses gelu; GPT-2 gelu_tanh, "
+            "GELU's tanh approximation).",
+            choices=("relu", "gelu", "gelu_tanh"),
         ),
         ParamSpec(
             "norm_first",
@@ -239,6 +267,16 @@ def _block_params(causal: bool) -> tuple[ParamSpec, ...]:
             causal,
             "Mask future positions in self-attention: step t sees only steps 0..t.",
         ),
+        ParamSpec(
+            "layer_norm_eps",
+            "float",
+            1e-5,
+            "Added to the variance in every LayerNorm of the block (PyTorch 1e-5, ViT 1e-6, "
+            "BERT 1e-12).",
+            label="LayerNorm eps",
+            minimum=0.0,
+            maximum=1.0,
+        ),
     )
 
 
@@ -251,12 +289,15 @@ def _block_input(ctx: ShapeContext) -> tuple[TensorSpec, int]:
 
 def _encoder_shape(ctx: ShapeContext) -> ShapeResult:
     x, d_model = _block_input(ctx)
+    check_key_mask(ctx, "mask", x, "input")
     return ShapeResult({"out": x}, {"d_model": d_model})
 
 
 def _decoder_shape(ctx: ShapeContext) -> ShapeResult:
     x, d_model = _block_input(ctx)
-    _attended(ctx, "memory", x, "d_model", "target")
+    memory = _attended(ctx, "memory", x, "d_model", "target")
+    check_key_mask(ctx, "mask", x, "target")
+    check_key_mask(ctx, "memory_mask", memory, "memory")
     return ShapeResult({"out": x}, {"d_model": d_model})
 
 
@@ -278,22 +319,30 @@ def _decoder_params(ctx: StatContext) -> int:
 
 
 def _encoder_macs(ctx: StatContext) -> int:
+    # What the same block drawn from MultiheadAttention, Dense, Add and LayerNorm counts: the
+    # attention, both Dense layers, and one per element for each residual Add and LayerNorm.
     n, steps, d_model = ctx.in_shape()
     feedforward = 2 * steps * d_model * ctx["dim_feedforward"]
-    return n * (_attention_macs(d_model, steps, steps) + feedforward)
+    residuals_and_norms = 2 * 2 * steps * d_model
+    return n * (_attention_macs(d_model, steps, steps) + feedforward + residuals_and_norms)
 
 
 def _decoder_macs(ctx: StatContext) -> int:
     n, steps, d_model = ctx.in_shape()
     memory = ctx.in_shape("memory")[1]
     attention = _attention_macs(d_model, steps, steps) + _attention_macs(d_model, steps, memory)
-    return n * (attention + 2 * steps * d_model * ctx["dim_feedforward"])
+    residuals_and_norms = 3 * 2 * steps * d_model
+    feedforward = 2 * steps * d_model * ctx["dim_feedforward"]
+    return n * (attention + feedforward + residuals_and_norms)
 
 
 _BLOCK_NOTES = (
     " Shape is unchanged, (N, T, d_model), with d_model read from the input; nhead must divide "
     "d_model. Attention alone does not know word order: put a PositionalEncoding before the "
-    "first block. dropout acts on the attention weights and after each sub-layer."
+    "first block. dropout acts on the attention weights and after each sub-layer. An optional "
+    "mask input (N, T), 1 for real tokens and 0 for padding (BERT's attention_mask), keeps "
+    "every position from attending to padding. layer_norm_eps is the eps of the block's "
+    "LayerNorms (BERT 1e-12, ViT 1e-6)."
 )
 
 TRANSFORMER_ENCODER_LAYER = register(
@@ -321,7 +370,10 @@ TRANSFORMER_ENCODER_LAYER = register(
         infer=_encoder_shape,
         count_params=_encoder_params,
         count_macs=_encoder_macs,
-        inputs=(PortSpec("in", "sequence (N, T, d_model)"),),
+        inputs=(
+            PortSpec("in", "sequence (N, T, d_model)"),
+            PortSpec("mask", "padding mask (N, T): 1 = attend, 0 = padding", optional=True),
+        ),
         params=_block_params(causal=False),
         name_prefix="enc",
         key_params=("nhead", "dim_feedforward", "causal"),
@@ -356,6 +408,8 @@ TRANSFORMER_DECODER_LAYER = register(
         inputs=(
             PortSpec("in", "target sequence (N, T, d_model)"),
             PortSpec("memory", "encoder output (N, S, d_model)"),
+            PortSpec("mask", "target padding mask (N, T): 1 = attend, 0 = pad", optional=True),
+            PortSpec("memory_mask", "memory padding mask (N, S)", optional=True),
         ),
         params=_block_params(causal=True),
         name_prefix="dec",

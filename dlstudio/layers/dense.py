@@ -33,7 +33,10 @@ def _dense_shape(ctx: ShapeContext) -> ShapeResult:
 
 
 def _dense_params(ctx: StatContext) -> int:
-    return ctx["in_features"] * ctx["units"] + (ctx["units"] if ctx["bias"] else 0)
+    bias = ctx["units"] if ctx["bias"] else 0
+    if ctx["tie_weight"]:
+        return bias  # the weight is the Embedding's table, counted there
+    return ctx["in_features"] * ctx["units"] + bias
 
 
 def _dense_macs(ctx: StatContext) -> int:
@@ -52,7 +55,10 @@ DENSE = register(
             "of every input feature plus a bias; it learns in_features x units weights. in_features "
             "is read from the incoming tensor. On a sequence (N, T, features) it is applied to every "
             "time step with the same weights. Follow it with a non-linearity (ReLU) unless it is the "
-            "last layer."
+            "last layer. tie_weight names an Embedding whose table (num_embeddings x "
+            "embedding_dim) this layer uses as its weight, as GPT-2's language-model head does: "
+            "the matrix that turns token ids into vectors also scores every token at the "
+            "output, and it is learnt (and counted) once."
         ),
         formula="y = x W^T + b,  W: (units, in_features)",
         infer=_dense_shape,
@@ -69,6 +75,15 @@ DENSE = register(
                 label="units (out_features)",
             ),
             ParamSpec("bias", "bool", True, "Learn an additive bias per output."),
+            ParamSpec(
+                "tie_weight",
+                "str",
+                "",
+                "Name of an Embedding whose table is this layer's weight (weight tying): units "
+                "must be its num_embeddings and the input features its embedding_dim. Empty: "
+                "a weight of its own.",
+                label="tie weight to",
+            ),
         ),
         name_prefix="fc",
         key_params=("units",),

@@ -20,11 +20,13 @@ from dlstudio.layers.spec import (
 def _embedding_shape(ctx: ShapeContext) -> ShapeResult:
     x = ctx.input()
     if x.dtype != "int64":
-        # Only a message: the repair is on the upstream Input node, which no Fix kind addresses.
+        # The repair is on the node upstream (the Input), hence set_upstream_param.
         raise ctx.fail(
             f"takes token ids (int64) but gets {x.dtype} values {shape_text(x)}: set the "
             "Input's dtype to int64 (and its vocab_size), or remove the Embedding if these are "
-            "already feature vectors"
+            "already feature vectors",
+            Fix.set_upstream_param("set the Input's dtype to int64", "in", "dtype", "int64"),
+            Fix.remove("remove the Embedding"),
         )
     count, padding = ctx["num_embeddings"], ctx["padding_idx"]
     if padding is not None and not -count <= padding < count:

@@ -8,6 +8,7 @@ from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.registry import register
 from dlstudio.layers.rules import add_dims
 from dlstudio.layers.spec import (
+    Fix,
     LayerType,
     ParamSpec,
     ShapeContext,
@@ -23,6 +24,36 @@ def _ordered_inputs(ctx: ShapeContext) -> list[tuple[str, TensorSpec]]:
     return sorted(ctx.inputs.items(), key=lambda kv: int(kv[0][2:]))
 
 
+def _projection(want: TensorSpec, got: TensorSpec, port: str) -> tuple[Fix, ...]:
+    """A learned projection that gives ``got`` the shape ``want`` (a residual's shortcut):
+    Dense on the features, or a 1x1 convolution (with a stride) on channels and size."""
+    a, b = want.shape, got.shape
+    if len(a) != len(b) or len(a) < 2 or a[0] != b[0]:
+        return ()
+    if len(a) in (2, 3) and a[:-1] == b[:-1] and isinstance(a[-1], int):
+        units = a[-1]
+        return (
+            Fix.insert(
+                f"insert Dense({units}) on {port} to project it", "dense", port, units=units
+            ),
+        )
+    if len(a) == 4 and all(isinstance(d, int) for d in (*a[1:], *b[1:])):
+        stride = b[2] // a[2] if a[2] and b[2] % a[2] == 0 else 0
+        if stride and b[3] == a[3] * stride:
+            label = f"insert Conv2d({a[1]}, 1x1" + (f", stride {stride}" if stride > 1 else "")
+            return (
+                Fix.insert(
+                    label + f") on {port} to project it",
+                    "conv2d",
+                    port,
+                    out_channels=a[1],
+                    kernel_size=1,
+                    stride=stride,
+                ),
+            )
+    return ()
+
+
 def _elementwise_shape(ctx: ShapeContext) -> ShapeResult:
     items = _ordered_inputs(ctx)
     first_port, first = items[0]
@@ -31,6 +62,7 @@ def _elementwise_shape(ctx: ShapeContext) -> ShapeResult:
             raise ctx.fail(
                 f"needs inputs of the same shape, but {first_port} is {shape_text(first)} and "
                 f"{port} is {shape_text(spec)}",
+                *_projection(first, spec, port),
                 port=port,
             )
         if spec.dtype != first.dtype:

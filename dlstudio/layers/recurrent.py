@@ -87,7 +87,9 @@ def _recurrent_params(kind: str) -> tuple[ParamSpec, ...]:
             "dropout",
             "float",
             0.0,
-            "Dropout between stacked layers (not after the last; no effect with one layer).",
+            "Dropout between stacked layers (not after the last). With one layer, dropout on "
+            "the layer's input, as Keras's dropout= (PyTorch would ignore it); a Dropout node "
+            "before the layer says the same more plainly.",
             minimum=0.0,
             maximum=0.99,
         ),
@@ -123,7 +125,8 @@ _SHAPES = (
     "directions' features, so widths become 2H; the 'last step' of a bidirectional layer is the "
     "forward direction's output at the last time step joined with the backward direction's "
     "output at t = 0 (where the backward pass ends), i.e. both directions' final hidden states, "
-    "the same as 'state'. num_layers stacks layers, with dropout between them."
+    "the same as 'state'. num_layers stacks layers, with dropout between them; a single layer "
+    "with dropout applies it to its input."
 )
 
 _PORTS_OUT = (
@@ -169,9 +172,15 @@ for _kind, _label, _summary, _explanation, _formula in (
         "and combines the forget and input gates into one update gate z_t, which decides how "
         "much of the old state to keep; the reset gate r_t decides how much of the old state "
         "to use when proposing the new candidate n_t. Three weight blocks instead of four, so "
-        "about 25% fewer parameters and faster, usually with similar accuracy. In PyTorch's "
-        "convention (used here) z_t weights the old state; the lecture's (Cho's) z_t weights "
-        "the candidate: the same cell with z and 1 - z swapped.",
+        "about 25% fewer parameters and faster, usually with similar accuracy. This is "
+        "PyTorch's cell (nn.GRU), which differs from the formula often taught (colah's "
+        "blog: h_t = (1 - z_t)*h_{t-1} + z_t*h~_t, h~_t = tanh(W [r_t*h_{t-1}, x_t])) in "
+        "two ways. First, z and 1 - z are swapped: PyTorch's z_t weights the old state "
+        "(h_t = (1 - z_t)*n_t + z_t*h_{t-1}, as in Cho et al.'s paper), so its z_t is that "
+        "formula's 1 - z_t. Second, the reset gate acts after the matrix product: PyTorch "
+        "multiplies r_t into W_hn h_{t-1} + b_hn, the taught formula multiplies r_t into "
+        "h_{t-1} before W; with the same weights the two give different results. PyTorch "
+        "also keeps two biases per gate (b_i* and b_h*).",
         "r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr); "
         "z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz); "
         "n_t = tanh(W_in x_t + b_in + r_t*(W_hn h_{t-1} + b_hn)); "

@@ -31,10 +31,15 @@ class ShapeError(Exception):
 
 @dataclass(frozen=True)
 class Fix:
-    """A machine-applicable repair proposed by a shape rule.
+    """A machine-applicable repair proposed by a shape rule or an analysis pass.
 
     ``insert``: put a new layer of ``layer_type`` (with ``params``) on the wire into ``port`` of
-    the node. ``set_param``: set ``param`` of the node to ``value``.
+    the node (and, when ``param`` is given, set that parameter of the node to ``value``).
+    ``set_param``: set ``param`` of the node to ``value``. ``set_upstream_param``: set ``param``
+    of the node whose output feeds ``port`` (an Input's dtype). ``remove``: take the node out
+    and wire what fed it to what it fed. ``replace``: swap the node for a ``layer_type`` with
+    ``params``, keeping its name and wires. ``set_training``: set the training setting
+    ``param`` (such as the loss) to ``value``.
     """
 
     label: str
@@ -56,6 +61,26 @@ class Fix:
     def set_param(label: str, param: str, value: Any) -> Fix:
         """Set one of the node's own parameters."""
         return Fix(label, "set_param", param=param, value=value)
+
+    @staticmethod
+    def set_upstream_param(label: str, port: str, param: str, value: Any) -> Fix:
+        """Set a parameter of the node that feeds ``port`` (e.g. the Input's dtype)."""
+        return Fix(label, "set_upstream_param", port=port, param=param, value=value)
+
+    @staticmethod
+    def remove(label: str) -> Fix:
+        """Remove the node, wiring its input straight to its consumers."""
+        return Fix(label, "remove")
+
+    @staticmethod
+    def replace(label: str, layer_type: str, **params: Any) -> Fix:
+        """Replace the node by a layer of another type, keeping its name and wires."""
+        return Fix(label, "replace", layer_type=layer_type, params=tuple(sorted(params.items())))
+
+    @staticmethod
+    def set_training(label: str, setting: str, value: Any) -> Fix:
+        """Set one training setting of the document (``loss``)."""
+        return Fix(label, "set_training", param=setting, value=value)
 
 
 # ----------------------------------------------------------------------- params

@@ -11,7 +11,7 @@ Typical use (the command line does exactly this)::
 from __future__ import annotations
 
 from dlstudio.train.checkpoint import load_checkpoint, save_checkpoint
-from dlstudio.train.compat import check_inputs, check_target
+from dlstudio.train.compat import check_inputs, check_target, target_warnings
 from dlstudio.train.config import TrainConfig
 from dlstudio.train.data import (
     Dataset,
@@ -82,5 +82,6 @@ __all__ = [
     "resolve_run",
     "save_checkpoint",
     "save_weights",
+    "target_warnings",
     "user_data_dir",
 ]

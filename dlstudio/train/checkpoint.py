@@ -6,7 +6,6 @@ Everything is stored as tensors and plain Python values, so loading works with
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dlstudio.core.files import atomic_path
 from dlstudio.train.errors import TrainError
 
 CHECKPOINT_VERSION = 1
@@ -69,9 +69,9 @@ def save_checkpoint(
     scaler: torch.amp.GradScaler | None,
     progress: dict[str, Any],
 ) -> Path:
-    """Write a checkpoint atomically (temp file + rename), so a crash never leaves half of one."""
+    """Write a checkpoint atomically (:func:`dlstudio.core.files.atomic_path`), so a crash never
+    leaves half of one and a killed write's temp file is removed by the next save."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "version": CHECKPOINT_VERSION,
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -81,15 +81,16 @@ def save_checkpoint(
         "rng": rng_states(),
         "progress": progress,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint safely (tensors and plain values only), onto the CPU."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise TrainError(f"{path}: not a file; give the checkpoint.pt of an earlier run")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

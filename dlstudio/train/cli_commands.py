@@ -3,97 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from pathlib import Path
 from typing import Any
 
 from dlstudio.core.errors import DLStudioError
+from dlstudio.train.cli_train import add_train_parser, compile_project, run_train
 from dlstudio.train.data import download_mnist, list_datasets
-from dlstudio.train.events import RunControl
-from dlstudio.train.reporting import JsonlMetricsWriter, TextProgress
-from dlstudio.train.session import make_trainer, resolve_run
-from dlstudio.train.weights import save_weights
 
-
-def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``train FILE [--dataset] [--epochs] [--batch-size] [--lr] [--device] [--out]
-    [--resume]``."""
-    parser = subparsers.add_parser(
-        "train",
-        help="train a project's model",
-        description="Train the model drawn in a project file; settings default to the project's.",
-    )
-    parser.add_argument("file", help="project file (.json)")
-    parser.add_argument("--dataset", help="built-in data set name or a data file / folder")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int, dest="batch_size")
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
-    parser.add_argument("--out", help="folder for metrics.jsonl, checkpoint.pt and weights")
-    parser.add_argument("--resume", help="checkpoint.pt of an earlier run to continue")
-    parser.set_defaults(handler=run_train)
-    return parser
-
-
-def compile_project(graph: Any, project_path: str | Path | None = None) -> Any:
-    """Compile a graph with ``dlstudio.compile`` and load the weights the project names
-    (``metadata["weights"]``, e.g. an imported model's); a separate function so tests can
-    swap it."""
-    try:
-        from dlstudio.compile import compile_graph
-        from dlstudio.compile.project_weights import load_attached_weights
-    except ImportError as exc:
-        raise DLStudioError(f"the model compiler is not available ({exc})") from None
-    compiled = compile_graph(graph)
-    report = load_attached_weights(compiled.module, graph, project_path)
-    if report is not None:
-        print(report.summary(), file=sys.stderr)
-    return compiled
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """Train; progress on stderr, metrics and weights in ``--out``. 0: done, 1: failed, 2: bad input."""
-    from dlstudio.core import load_project
-
-    try:
-        graph = load_project(args.file)
-        config, dataset = resolve_run(
-            graph.metadata.get("training"),
-            dataset=args.dataset,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            device=args.device,
-        )
-        compiled = compile_project(graph, args.file)
-    except DLStudioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    out = (
-        Path(args.out)
-        if args.out
-        else Path(args.file).with_suffix("").with_name(Path(args.file).stem + "_run")
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"{dataset.summary()}; writing to {out}", file=sys.stderr)
-    metrics = JsonlMetricsWriter(out / "metrics.jsonl")
-    control = RunControl()
-    trainer = make_trainer(
-        compiled, config, [TextProgress(config.epochs), metrics], control, checkpoint_dir=out
-    )
-    # First Ctrl-C stops cleanly after the current batch (and saves a checkpoint).
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
-    try:
-        result = trainer.run(dataset, resume_from=args.resume)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        metrics.close()
-    if result.status == "failed":
-        return 1
-    weights = save_weights(compiled.module, out / "weights.safetensors")
-    print(f"weights: {weights}\ncheckpoint: {result.checkpoint}", file=sys.stderr)
-    return 0
+__all__ = [
+    "add_datasets_parser",
+    "add_train_parser",
+    "compile_project",
+    "run_datasets",
+    "run_train",
+]
 
 
 def add_datasets_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dlstudio.core.tensor_spec import TensorSpec, format_shape
+from dlstudio.train.config import CLASS_LOSSES
 from dlstudio.train.data.base import Dataset
 
 ExpectedInput = TensorSpec | tuple[tuple[Any, ...], str]
@@ -93,22 +94,44 @@ def _generic_fix(expected: tuple[Any, ...], data: tuple[Any, ...]) -> str:
 def check_target(dataset: Dataset, loss: str, output: ExpectedInput | None = None) -> list[str]:
     """Whether the loss fits the targets, and (given the model's output spec) the class count."""
     problems = []
-    if loss == "cross_entropy" and dataset.target_kind in ("values", "binary"):
+    if loss in CLASS_LOSSES and dataset.target_kind in ("values", "binary"):
         problems.append(
-            f"{dataset.name} has number targets but the loss is cross_entropy: set loss to "
+            f"{dataset.name} has number targets but the loss is {loss}: set loss to "
             + ("mse" if dataset.target_kind == "values" else "bce_with_logits")
         )
     if loss in ("mse", "bce_with_logits") and dataset.target_kind in ("class", "class_sequence"):
         problems.append(
             f"{dataset.name} has class targets but the loss is {loss}: set loss to cross_entropy"
         )
-    classes = dataset.vocab_size if dataset.target_kind == "class_sequence" else dataset.num_classes
-    if output is not None and loss == "cross_entropy" and classes:
-        spec = _as_spec(output)
-        last = spec.shape[-1] if spec.shape else None
-        if isinstance(last, int) and last != classes:
-            problems.append(
-                f"the model outputs {last} scores per prediction but {dataset.name} has {classes} "
-                f"classes: set the last layer's output size to {classes}"
-            )
+    scores, classes = _scores_and_classes(dataset, loss, output)
+    if scores is not None and scores < classes:
+        problems.append(
+            f"the model outputs {scores} scores per prediction but {dataset.name} has {classes} "
+            f"classes, so classes {scores}..{classes - 1} could never be predicted: set the last "
+            f"layer's output size to {classes}"
+        )
     return problems
+
+
+def target_warnings(dataset: Dataset, loss: str, output: ExpectedInput | None = None) -> list[str]:
+    """What trains but is probably not meant: more scores per prediction than classes (as
+    PyTorch and Keras, the extra classes are allowed; they are never the target)."""
+    scores, classes = _scores_and_classes(dataset, loss, output)
+    if scores is None or scores <= classes:
+        return []
+    return [
+        f"the model outputs {scores} scores per prediction but {dataset.name} has {classes} "
+        f"classes: scores {classes}..{scores - 1} belong to no class (training pushes them "
+        f"down); set the last layer's output size to {classes} unless that is intended"
+    ]
+
+
+def _scores_and_classes(
+    dataset: Dataset, loss: str, output: ExpectedInput | None
+) -> tuple[int | None, int]:
+    classes = dataset.vocab_size if dataset.target_kind == "class_sequence" else dataset.num_classes
+    if output is None or loss not in CLASS_LOSSES or not classes:
+        return None, 0
+    spec = _as_spec(output)
+    last = spec.shape[-1] if spec.shape else None
+    return (last if isinstance(last, int) else None), int(classes)

@@ -9,7 +9,9 @@ from typing import Any
 from dlstudio.train.errors import TrainError
 
 TASKS = ("classification", "sequence_classification", "regression", "language_model")
-LOSSES = ("cross_entropy", "mse", "bce_with_logits")
+LOSSES = ("cross_entropy", "nll", "mse", "bce_with_logits")
+CLASS_LOSSES = ("cross_entropy", "nll")
+"""Losses on class ids: cross_entropy takes raw scores (logits), nll log-probabilities."""
 METRICS = ("accuracy", "token_accuracy", "exact_match", "mae")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -46,6 +48,9 @@ class TrainConfig:
     # Step schedule: multiply the learning rate by ``gamma`` every ``step_size`` epochs.
     step_size: int = 0
     gamma: float = 0.1
+    # Reproducibility and speed: torch's deterministic algorithms, torch.compile of the model.
+    deterministic: bool = False
+    compile: bool = False
     # Run-time settings.
     device: str = "auto"
     mixed_precision: str = "auto"
@@ -55,6 +60,10 @@ class TrainConfig:
     checkpoint_every_steps: int = 0
     oom_retry: bool = True
     train_metric: bool = True
+    threads: int = 0
+    """CPU threads for torch; 0 chooses (see :func:`dlstudio.train.threads.choose_threads`)."""
+    sync_batchnorm: bool = False
+    """With several processes: BatchNorm statistics over the global batch (SyncBatchNorm)."""
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -87,6 +96,7 @@ class TrainConfig:
             "eval_batch_size",
             "checkpoint_every_steps",
             "report_every_steps",
+            "threads",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -99,6 +109,9 @@ class TrainConfig:
             out.append("lr must be above 0, got 0")
         if not isinstance(self.val_fraction, int | float) or not 0 <= self.val_fraction < 1:
             out.append(f"val_fraction must be at least 0 and below 1, got {self.val_fraction!r}")
+        for name in ("deterministic", "compile", "oom_retry", "train_metric", "sync_batchnorm"):
+            if not isinstance(getattr(self, name), bool):
+                out.append(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.dataset_options, dict):
             out.append(f"dataset_options must be a mapping, got {self.dataset_options!r}")
         return out
@@ -110,6 +123,10 @@ class TrainConfig:
         Unknown keys are ignored (a newer program may have written them); wrong values raise
         :class:`TrainError` naming each one.
         """
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TrainError(
+                f"training settings must be a mapping of names to values, got {metadata!r}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in (metadata or {}).items() if k in names}
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -120,8 +137,13 @@ class TrainConfig:
             # JSON writes 1.0 as 1; accept whole numbers where a float is meant.
             if isinstance(values.get(key), int) and not isinstance(values.get(key), bool):
                 values[key] = float(values[key])
+        options = values.get("dataset_options")
+        if options is not None and not isinstance(options, dict):
+            raise TrainError(
+                f"dataset_options must be a mapping of option names to values, got {options!r}"
+            )
         if "dataset_options" in values:
-            values["dataset_options"] = dict(values["dataset_options"] or {})
+            values["dataset_options"] = dict(options or {})
         return cls(**values)
 
     def to_metadata(self) -> dict[str, Any]:
@@ -136,6 +158,8 @@ class TrainConfig:
             "checkpoint_every_steps",
             "oom_retry",
             "train_metric",
+            "threads",
+            "sync_batchnorm",
         )
         return {k: v for k, v in data.items() if k not in run_time}
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 
 from dlstudio.train.data.base import DataSplit
 from dlstudio.train.errors import TrainError
-
-_threads_configured = False
-# Torch's own default, read at import: a different count later means someone chose it on purpose.
-_TORCH_DEFAULT_THREADS = torch.get_num_threads()
+from dlstudio.train.threads import choose_threads
 
 
 def _mps_available() -> bool:
@@ -50,20 +46,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise TrainError(f"unknown device {name!r}; choose auto, cpu, cuda or mps")
 
 
-def configure_cpu_threads() -> int:
-    """Set torch's intra-op threads once per process and return the count.
-
-    Torch's default (one per physical core) is kept, less one core on machines with more than
-    four so the GUI thread stays responsive. A count set by OMP_NUM_THREADS or by an earlier
-    ``torch.set_num_threads`` call is left alone.
-    """
-    global _threads_configured
-    if not _threads_configured:
-        _threads_configured = True
-        chosen = torch.get_num_threads() != _TORCH_DEFAULT_THREADS
-        if "OMP_NUM_THREADS" not in os.environ and not chosen and _TORCH_DEFAULT_THREADS > 4:
-            torch.set_num_threads(_TORCH_DEFAULT_THREADS - 1)
-    return torch.get_num_threads()
+def configure_cpu_threads(requested: int = 0) -> int:
+    """Set torch's CPU threads for a run (see :mod:`dlstudio.train.threads`); returns the count."""
+    return choose_threads(requested)
 
 
 @dataclass(frozen=True)

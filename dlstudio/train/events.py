@@ -36,6 +36,9 @@ class EpochEvent:
     train: dict[str, float]
     val: dict[str, float]
     seconds: float = 0.0
+    samples_per_s: float = 0.0
+    """Training samples of this epoch over the seconds of its training pass (without
+    validation): the run's own speed figure."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class FinishedEvent:
     steps: int
     best: dict[str, float] = field(default_factory=dict)
     checkpoint: str | None = None
+    best_epoch: int = 0
+    """The epoch (from 1) whose validation (or, without one, training) metrics are ``best``."""
 
 
 @dataclass(frozen=True)

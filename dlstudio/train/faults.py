@@ -68,14 +68,19 @@ def layer_failure_message(
     return f"{where} failed in the {phase} pass at step {step}: {type(exc).__name__}: {exc}"
 
 
-def non_finite_message(value: float, step: int, checkpoint: Path | None) -> str:
+def non_finite_message(
+    value: float, step: int, checkpoint: Path | None, phase: str = "training"
+) -> str:
     """What happened when the loss became NaN or infinite, what was kept, and what to try."""
     kept = (
         f"the last good checkpoint {checkpoint} is kept and its weights restored"
         if checkpoint
         else "no checkpoint was saved before it"
     )
+    where = f"the loss became {value} at step {step}"
+    if phase != "training":
+        where = f"the {phase} loss became {value} after step {step}"
     return (
-        f"the loss became {value} at step {step}; training stopped and {kept}. "
+        f"{where}; training stopped and {kept}. "
         "Try a lower learning rate, gradient clipping, or check the data for bad values"
     )

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from dlstudio.core.tensor_spec import format_shape
+from dlstudio.train.config import CLASS_LOSSES
 from dlstudio.train.errors import TrainError
 
 
@@ -21,15 +22,19 @@ def _shape_error(loss: str, output: torch.Tensor, target: torch.Tensor, fix: str
 def compute_loss(
     kind: str, output: torch.Tensor, target: torch.Tensor, ignore_index: int = -100
 ) -> torch.Tensor:
-    """Mean loss of a batch. Cross-entropy also works per time step: (N, T, V) vs (N, T)."""
-    if kind == "cross_entropy":
+    """Mean loss of a batch. Cross-entropy also works per time step: (N, T, V) vs (N, T).
+
+    ``nll`` is the same on log-probabilities (the output of a LogSoftmax), as PyTorch's
+    ``F.nll_loss``; cross-entropy applies the log-softmax itself."""
+    if kind in CLASS_LOSSES:
+        loss = F.cross_entropy if kind == "cross_entropy" else F.nll_loss
         if target.is_floating_point():
-            raise _shape_error(kind, output, target, "cross-entropy needs class ids; use mse")
+            raise _shape_error(kind, output, target, f"{kind} needs class ids; use mse")
         if output.dim() == 2 and target.dim() == 1 and output.shape[0] == target.shape[0]:
-            return F.cross_entropy(output.float(), target, ignore_index=ignore_index)
+            return loss(output.float(), target, ignore_index=ignore_index)
         if output.dim() == target.dim() + 1 and output.shape[:-1] == target.shape:
             # Flatten (N, T, V) to (N*T, V) so every time step counts as one prediction.
-            return F.cross_entropy(
+            return loss(
                 output.reshape(-1, output.shape[-1]).float(),
                 target.reshape(-1),
                 ignore_index=ignore_index,
@@ -42,7 +47,7 @@ def compute_loss(
         if kind == "mse":
             return F.mse_loss(output.float(), target)
         return F.binary_cross_entropy_with_logits(output.float(), target)
-    raise TrainError(f"unknown loss {kind!r}; choose cross_entropy, mse or bce_with_logits")
+    raise TrainError(f"unknown loss {kind!r}; choose cross_entropy, nll, mse or bce_with_logits")
 
 
 def _match_values(kind: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -58,7 +63,7 @@ def _match_values(kind: str, output: torch.Tensor, target: torch.Tensor) -> torc
 
 def metrics_for(loss: str, metric: str, sequence: bool) -> list[str]:
     """The metrics worth reporting for a loss and output kind; ``metric`` first."""
-    if loss == "cross_entropy":
+    if loss in CLASS_LOSSES:
         names = ["token_accuracy", "exact_match"] if sequence else ["accuracy"]
     elif loss == "bce_with_logits":
         names = ["accuracy"]
@@ -81,7 +86,7 @@ class MetricTracker:
         self.loss = loss
         self.ignore_index = ignore_index
         # Plain accuracy on class ids is by far the most common case: give it a short path.
-        self._plain_accuracy = self.names == ["accuracy"] and loss == "cross_entropy"
+        self._plain_accuracy = self.names == ["accuracy"] and loss in CLASS_LOSSES
         self.reset()
 
     def reset(self) -> None:

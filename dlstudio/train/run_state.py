@@ -13,9 +13,9 @@ from dlstudio.train.events import EpochEvent
 class NonFiniteLoss(Exception):
     """Raised inside the loop when a reported loss is NaN or infinite."""
 
-    def __init__(self, step: int, value: float) -> None:
-        super().__init__(f"loss {value} at step {step}")
-        self.step, self.value = step, value
+    def __init__(self, step: int, value: float, phase: str = "training") -> None:
+        super().__init__(f"{phase} loss {value} at step {step}")
+        self.step, self.value, self.phase = step, value, phase
 
 
 class LayerFailure(Exception):
@@ -37,6 +37,8 @@ class RunResult:
     best: dict[str, float] = field(default_factory=dict)
     message: str = ""
     checkpoint: Path | None = None
+    best_epoch: int = 0
+    """The epoch (from 1) whose metrics are in ``best`` (0: none)."""
 
 
 _SAVED = (
@@ -49,6 +51,7 @@ _SAVED = (
     "best_score",
     "bad_epochs",
     "best",
+    "best_epoch",
 )
 
 
@@ -65,6 +68,7 @@ class Progress:
     best_score: float = math.inf
     bad_epochs: int = 0
     best: dict[str, float] = field(default_factory=dict)
+    best_epoch: int = 0  # the epoch (from 1) whose metrics are in ``best``
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for a checkpoint."""
@@ -75,4 +79,5 @@ class Progress:
     def load(self, data: dict[str, Any]) -> None:
         """Continue from :meth:`to_dict`."""
         for key in _SAVED:
-            setattr(self, key, data[key])
+            if key in data:  # checkpoints of older versions lack best_epoch
+                setattr(self, key, data[key])

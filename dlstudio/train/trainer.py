@@ -7,19 +7,17 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from dlstudio.train.checkpoint import (
     load_checkpoint,
-    save_checkpoint,
     seed_everything,
     set_rng_states,
 )
-from dlstudio.train.compat import ExpectedInput, check_inputs, check_target
-from dlstudio.train.config import TrainConfig
+from dlstudio.train.compat import ExpectedInput, check_inputs, check_target, target_warnings
+from dlstudio.train.config import CLASS_LOSSES, TrainConfig
 from dlstudio.train.data.base import Dataset, DataSplit
 from dlstudio.train.devices import (
     choose_precision,
@@ -27,14 +25,13 @@ from dlstudio.train.devices import (
     place_split,
     resolve_device,
 )
+from dlstudio.train.distributed.context import DistContext
+from dlstudio.train.distributed.sampler import GlobalOrderSampler
 from dlstudio.train.errors import DLStudioError, IncompatibleDataError, TrainError
 from dlstudio.train.evaluation import evaluate, forward
 from dlstudio.train.events import (
     Callback,
     EpochEvent,
-    Event,
-    FailedEvent,
-    FinishedEvent,
     NoticeEvent,
     PausedEvent,
     RunControl,
@@ -42,24 +39,28 @@ from dlstudio.train.events import (
 )
 from dlstudio.train.faults import (
     exception_text,
-    failing_layer,
     is_out_of_memory,
-    layer_failure_message,
-    non_finite_message,
 )
+from dlstudio.train.freezing import freeze, hold_statistics
+from dlstudio.train.kept_checkpoint import CHECKPOINT_NAME, CheckpointKeeper
 from dlstudio.train.objectives import MetricTracker, compute_loss, metrics_for
 from dlstudio.train.optim import make_optimizer, make_scheduler
+from dlstudio.train.reproducible import deterministic_algorithms
 from dlstudio.train.run_state import LayerFailure, NonFiniteLoss, Progress, RunResult
+from dlstudio.train.trainer_endings import RunEndings
+from dlstudio.train.update import apply_update
 
-CHECKPOINT_NAME = "checkpoint.pt"
+__all__ = ["CHECKPOINT_NAME", "Trainer"]
 
 
-class Trainer:
+class Trainer(RunEndings):
     """Trains a module on a data set with the settings of a :class:`TrainConfig`.
 
     ``run`` blocks until the run ends and never raises for problems of the run itself: they arrive
     as a :class:`FailedEvent` and in the returned :class:`RunResult`. Call it from a worker thread
-    and stop or pause it through ``control``.
+    and stop or pause it through ``control``. ``frozen`` names submodules (node paths) whose
+    parameters and statistics must not change. Under torchrun (``dist`` with several workers)
+    the module is trained with DistributedDataParallel; only rank 0 writes checkpoints.
     """
 
     def __init__(
@@ -72,17 +73,22 @@ class Trainer:
         expected_inputs: Sequence[ExpectedInput] | None = None,
         input_names: Sequence[str] | None = None,
         expected_output: ExpectedInput | None = None,
+        frozen: Sequence[str] = (),
+        dist: DistContext | None = None,
     ) -> None:
         self.model = model
         self.config = config
         self.callbacks = list(callbacks)
         self.control = control or RunControl()
-        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.dist = dist or DistContext()
+        folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.checkpoint_dir = folder
+        self._keeper = CheckpointKeeper(folder if self.dist.is_main else None)
         self.expected_inputs = expected_inputs
         self.input_names = input_names
         self.expected_output = expected_output
+        self.frozen = list(frozen)
         self.device = torch.device("cpu")
-        self._last_checkpoint: Path | None = None
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -95,10 +101,11 @@ class Trainer:
         self._progress = Progress(batch_size=self.config.batch_size)
         self._history: list[EpochEvent] = []
         try:
-            train, val = self._prepare(data)
-            if resume_from is not None:
-                self._resume(resume_from)
-            return self._loop(train, val)
+            with deterministic_algorithms(self.config.deterministic):
+                train, val = self._prepare(data)
+                if resume_from is not None:
+                    self._resume(resume_from)
+                return self._loop(train, val)
         except NonFiniteLoss as exc:
             return self._fail_non_finite(exc)
         except LayerFailure as wrapped:
@@ -107,6 +114,8 @@ class Trainer:
             return self._fail(str(exc), "")
         except Exception as exc:
             return self._fail(f"training failed: {type(exc).__name__}: {exc}", exception_text(exc))
+        finally:
+            self._keeper.finish()
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -120,6 +129,8 @@ class Trainer:
                 problems = check_inputs(data, self.expected_inputs, self.input_names) + problems
             if problems:
                 raise IncompatibleDataError(problems)
+            for warning in target_warnings(data, cfg.loss, self.expected_output):
+                self._emit(NoticeEvent(f"warning: {warning}", 0))
             train, val = data.split(cfg.val_fraction, cfg.seed)
         else:
             train, val = data
@@ -127,21 +138,32 @@ class Trainer:
             raise TrainError(
                 "the training split is empty; use a bigger data set or a smaller val_fraction"
             )
-        self.device = resolve_device(cfg.device)
+        self.device = self.dist.device(cfg.device) or resolve_device(cfg.device)
         if self.device.type == "cpu":
-            configure_cpu_threads()
+            configure_cpu_threads(cfg.threads)
         self.precision = choose_precision(self.device, cfg.mixed_precision)
-        seed_everything(cfg.seed)
+        self.dist.start(self.device)
+        seed_everything(cfg.seed + self.dist.rank)
+        self._frozen_modules = freeze(self.model, self.frozen)
         self.model.to(self.device)
         self.optimizer = make_optimizer(self.model, cfg)
+        self._net = self.dist.wrap(self.model, self.device, cfg.sync_batchnorm)
+        if cfg.sync_batchnorm and self.dist.active:
+            self.model = self._net.module
+            self._frozen_modules = freeze(self.model, self.frozen)
+        if cfg.compile:
+            self._net = torch.compile(self._net)
         self._steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
         self.scheduler = make_scheduler(self.optimizer, cfg, self._steps_per_epoch)
         # With no schedule and no warm-up the factor is always 1: skip the per-step call.
         self._schedule_active = cfg.schedule != "none" or cfg.warmup_steps > 0
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_scaler)
-        sequence = train.target.dim() >= 2 and cfg.loss == "cross_entropy"
+        sequence = train.target.dim() >= 2 and cfg.loss in CLASS_LOSSES
         self._metric_names = metrics_for(cfg.loss, cfg.metric, sequence)
         self._train_metrics = MetricTracker(self._metric_names[:1], cfg.loss, cfg.ignore_index)
+        self._sampler = GlobalOrderSampler(
+            len(train), cfg.seed, self.dist.rank, self.dist.world_size
+        )
         train = place_split(train, self.device)
         self._data_on_device = train.target.device.type == self.device.type
         return train, (place_split(val, self.device) if val is not None and len(val) else None)
@@ -154,7 +176,8 @@ class Trainer:
         except (RuntimeError, ValueError, KeyError) as exc:
             raise TrainError(
                 f"{path}: this checkpoint belongs to a different model or optimizer ({exc}); "
-                "resume with the model it was saved from, or load it as weights"
+                "resume with the model it was saved from, or start from its weights with "
+                "--init-weights (editor: Start from weights…)"
             ) from None
         self.scheduler.load_state_dict(payload["scheduler"])
         if payload.get("scaler") and self.scaler.is_enabled():
@@ -163,9 +186,13 @@ class Trainer:
         saved = payload["progress"]
         self._progress.load(saved)
         self._train_metrics.load_state(saved["train_metrics"])
-        self._last_checkpoint = Path(path)
+        self._keeper.resumed_from(Path(path))
 
     # -- the loop -------------------------------------------------------------------------------
+
+    def _train_mode(self) -> None:
+        self._net.train()
+        hold_statistics(self._frozen_modules)  # frozen BatchNorm keeps its statistics
 
     def _loop(self, train: DataSplit, val: DataSplit | None) -> RunResult:
         cfg, p = self.config, self._progress
@@ -173,31 +200,40 @@ class Trainer:
         self._pending_first_step = p.step
         self._report_time = time.perf_counter()
         self._report_samples = 0
+        self._stop_agreed = False
         n = self._n_train = len(train)
         if p.batch_size != cfg.batch_size:
             self._rebuild_schedule()
         best_state: dict[str, torch.Tensor] | None = None
         while p.epoch < cfg.epochs:
             epoch_start = time.perf_counter()
-            self.model.train()  # once an epoch: evaluate() switches to eval mode and back
-            # A generator seeded per epoch gives the same order after a resume, with no state.
-            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + p.epoch)
-            order = torch.randperm(n, generator=gen).to(train.target.device)
+            epoch_from = p.position
+            self._train_mode()  # once an epoch: evaluate() switches to eval mode and back
+            self._sampler.set_epoch(p.epoch)
+            order = self._sampler.order().to(train.target.device)
             while p.position < n:
                 if self._should_stop():
                     return self._stopped()
                 index = order[p.position : p.position + p.batch_size]
                 self._train_batch(train, index)
             self._flush()
+            train_seconds = time.perf_counter() - epoch_start
             train_metrics = {"loss": p.epoch_loss / max(1, p.epoch_loss_steps)}
             if cfg.train_metric:
                 train_metrics.update(self._train_metrics.result())
             val_metrics = self.evaluate(val) if val is not None else {}
+            if not math.isfinite(val_metrics.get("loss", 0.0)):
+                raise NonFiniteLoss(p.step, val_metrics["loss"], "validation")
             p.epoch += 1
             p.position, p.epoch_loss, p.epoch_loss_steps = 0, 0.0, 0
             self._train_metrics.reset()
             event = EpochEvent(
-                p.epoch, p.step, train_metrics, val_metrics, time.perf_counter() - epoch_start
+                p.epoch,
+                p.step,
+                train_metrics,
+                val_metrics,
+                time.perf_counter() - epoch_start,
+                samples_per_s=(n - epoch_from) / max(train_seconds, 1e-9),
             )
             self._history.append(event)
             improved = self._track_best(val_metrics or train_metrics)
@@ -212,6 +248,8 @@ class Trainer:
         return self._finish("completed")
 
     def _should_stop(self) -> bool:
+        if self.dist.active:  # decided together at the report points (see _train_batch)
+            return self._stop_agreed
         if self.control.pause_requested and not self.control.stop_requested:
             self._flush()
             self._emit(PausedEvent(self._progress.step, self._progress.epoch + 1))
@@ -220,15 +258,19 @@ class Trainer:
             self._report_samples = 0
         return self.control.stop_requested
 
-    def _train_batch(self, train: DataSplit, index: torch.Tensor) -> None:
+    def _train_batch(self, train: DataSplit, batch: torch.Tensor) -> None:
         p = self._progress
+        index = self._sampler.local(batch)
+        share = len(index) / len(batch)
+        if len(index) == 0:  # a last batch smaller than the number of workers
+            index, share = batch[:1], 0.0
         inputs = tuple([x[index] for x in train.inputs])
         target = train.target[index]
         if not self._data_on_device:
             inputs = tuple(x.pin_memory().to(self.device, non_blocking=True) for x in inputs)
             target = target.pin_memory().to(self.device, non_blocking=True)
         try:
-            loss, output = self._step(inputs, target)
+            loss, output = self._step(inputs, target, share)
         except LayerFailure as wrapped:
             if not (is_out_of_memory(wrapped.exc) and self._retry_smaller()):
                 raise
@@ -237,52 +279,41 @@ class Trainer:
         if self.config.train_metric:
             self._train_metrics.update(output, target)
         p.step += 1
-        p.position += len(index)
-        self._report_samples += len(index)
+        p.position += len(batch)
+        self._report_samples += len(batch)
         every = self.config.checkpoint_every_steps
         if len(self._pending) >= self.config.report_every_steps > 0 or (
-            time.perf_counter() - self._report_time >= self.config.report_every_s
+            not self.dist.active
+            and time.perf_counter() - self._report_time >= self.config.report_every_s
         ):
             self._flush()
+            if self.dist.active:
+                self._stop_agreed = self.dist.any(self.control.stop_requested, self.device)
         if every and p.step % every == 0:
             self._flush()
             self._save()
 
     def _step(
-        self, inputs: tuple[torch.Tensor, ...], target: torch.Tensor
+        self, inputs: tuple[torch.Tensor, ...], target: torch.Tensor, share: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
-        model, optimizer = self.model, self.optimizer
-        output = forward(model, inputs, self.device, self.precision)
+        output = forward(self._net, inputs, self.device, self.precision)
         loss = compute_loss(cfg.loss, output, target, cfg.ignore_index)
-        optimizer.zero_grad(set_to_none=True)
-        try:
-            if self.scaler.is_enabled():
-                self.scaler.scale(loss).backward()
-                if cfg.grad_clip > 0:
-                    self.scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(
-                        optimizer.param_groups[0]["params"], cfg.grad_clip
-                    )
-                self.scaler.step(optimizer)
-                self.scaler.update()
-            else:
-                loss.backward()
-                if cfg.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(
-                        optimizer.param_groups[0]["params"], cfg.grad_clip
-                    )
-                optimizer.step()
-        except Exception as exc:
-            raise LayerFailure(exc, "backward") from exc
+        if self.dist.active:
+            # DDP averages gradients over the workers: weighting each worker's mean by its share
+            # of the global batch makes that average the gradient of the global batch's mean.
+            loss = loss * (share * self.dist.world_size)
+        apply_update(loss, self.optimizer, self.scaler, cfg.grad_clip)
         if self._schedule_active:
             self.scheduler.step()
+        if self.dist.active:
+            loss = loss / self.dist.world_size  # summed over the workers at the next report
         return loss.detach(), output
 
     def _retry_smaller(self) -> bool:
         """After running out of device memory: halve the batch and carry on, if allowed."""
         p = self._progress
-        if not self.config.oom_retry or p.batch_size <= 1:
+        if not self.config.oom_retry or p.batch_size <= 1 or self.dist.active:
             return False
         self.optimizer.zero_grad(set_to_none=True)
         if self.device.type == "cuda":
@@ -313,7 +344,7 @@ class Trainer:
         p = self._progress
         if not self._pending:
             return
-        values = torch.stack(self._pending).float().cpu().tolist()
+        values = self.dist.sum(torch.stack(self._pending).float()).cpu().tolist()
         first = self._pending_first_step
         self._pending = []
         self._pending_first_step = p.step
@@ -336,75 +367,18 @@ class Trainer:
 
     def evaluate(self, split: DataSplit) -> dict[str, float]:
         """Loss and metrics of the model on ``split`` (one device sync at the end)."""
-        return evaluate(
+        metrics = evaluate(
             self.model, split, self.config, self._metric_names, self.device, self.precision
         )
+        hold_statistics(self._frozen_modules)
+        return metrics
 
     def _track_best(self, metrics: dict[str, float]) -> bool:
         p = self._progress
         score = metrics.get("loss", math.inf)
         if score < p.best_score:
             p.best_score, p.bad_epochs, p.best = score, 0, dict(metrics)
+            p.best_epoch = p.epoch
             return True
         p.bad_epochs += 1
         return False
-
-    # -- endings --------------------------------------------------------------------------------
-
-    def _save(self) -> None:
-        if self.checkpoint_dir is None:
-            return
-        p = self._progress
-        progress: dict[str, Any] = {
-            **p.to_dict(),
-            "train_metrics": self._train_metrics.state(),
-            "config": self.config.to_metadata(),
-        }
-        self._last_checkpoint = save_checkpoint(
-            self.checkpoint_dir / CHECKPOINT_NAME,
-            model=self.model,
-            optimizer=self.optimizer,
-            scheduler=self.scheduler,
-            scaler=self.scaler,
-            progress=progress,
-        )
-
-    def _stopped(self) -> RunResult:
-        self._flush()
-        self._save()
-        return self._finish("stopped")
-
-    def _finish(self, reason: str) -> RunResult:
-        p = self._progress
-        checkpoint = str(self._last_checkpoint) if self._last_checkpoint else None
-        self._emit(FinishedEvent(reason, p.epoch, p.step, dict(p.best), checkpoint))
-        return RunResult(
-            reason, p.epoch, p.step, self._history, dict(p.best), "", self._last_checkpoint
-        )
-
-    def _fail(self, message: str, details: str, **extra: Any) -> RunResult:
-        p = getattr(self, "_progress", Progress())
-        checkpoint = str(self._last_checkpoint) if self._last_checkpoint else None
-        self._emit(FailedEvent(message, details, checkpoint=checkpoint, **extra))
-        history = getattr(self, "_history", [])
-        return RunResult(
-            "failed", p.epoch, p.step, history, dict(p.best), message, self._last_checkpoint
-        )
-
-    def _fail_non_finite(self, exc: NonFiniteLoss) -> RunResult:
-        if self._last_checkpoint is not None:
-            self.model.load_state_dict(load_checkpoint(self._last_checkpoint)["model"])
-        message = non_finite_message(exc.value, exc.step, self._last_checkpoint)
-        return self._fail(message, "", step=exc.step)
-
-    def _fail_layer(self, wrapped: LayerFailure) -> RunResult:
-        layer = failing_layer(self.model, wrapped.exc)
-        step = self._progress.step + 1
-        message = layer_failure_message(
-            wrapped.exc, wrapped.phase, layer, step, self._progress.batch_size
-        )
-        return self._fail(message, exception_text(wrapped.exc), step=step, layer=layer)
-
-    def _emit(self, event: Event) -> None:
-        for callback in self.callbacks:
-            callback(event)

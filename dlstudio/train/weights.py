@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from dlstudio.compile.weights import unshared
+from dlstudio.core.files import atomic_path
 from dlstudio.train.errors import TrainError
 
 _PREFIXES = ("module.", "_orig_mod.")  # added by DataParallel and torch.compile
@@ -47,15 +49,18 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.exists():
         raise TrainError(f"{path}: weights file not found; check the path")
+    if not path.is_file():
+        raise TrainError(f"{path}: not a file; give a .safetensors or .pt weights file")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
             return load_file(str(path), device="cpu")
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except Exception as exc:  # truncated, corrupt or refused (unsafe pickle) files
+        first = str(exc).splitlines()[0][:300] if str(exc) else ""
         raise TrainError(
-            f"{path}: cannot read weights ({type(exc).__name__}: {exc}); use a .safetensors file "
+            f"{path}: cannot read weights ({type(exc).__name__}: {first}); use a .safetensors file "
             "or a .pt file saved with torch.save(model.state_dict(), path)"
         ) from None
     if isinstance(data, dict) and isinstance(data.get("model"), dict):
@@ -85,11 +90,20 @@ def load_weights(model: nn.Module, path: str | Path) -> WeightLoadReport:
     for key, tensor in source.items():
         if key not in target:
             continue
+        if tensor.is_complex() != target[key].is_complex() or tensor.is_sparse:
+            raise TrainError(
+                f"{path}: {key} holds {'sparse' if tensor.is_sparse else tensor.dtype} values, "
+                f"which cannot be copied into the model's {target[key].dtype} tensor"
+            )
         if tuple(tensor.shape) == tuple(target[key].shape):
             matched.append(key)
         else:
             mismatched.append((key, tuple(tensor.shape), tuple(target[key].shape)))
-    model.load_state_dict({k: source[k] for k in matched}, strict=False)
+    try:
+        model.load_state_dict({k: source[k] for k in matched}, strict=False)
+    except (RuntimeError, TypeError, ValueError) as exc:  # e.g. complex or sparse tensors
+        first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise TrainError(f"{path}: the tensors cannot be copied into the model ({first})") from None
     return WeightLoadReport(
         path=str(path),
         matched=matched,
@@ -100,15 +114,15 @@ def load_weights(model: nn.Module, path: str | Path) -> WeightLoadReport:
 
 
 def save_weights(model: nn.Module, path: str | Path) -> Path:
-    """Save the state_dict as ``.safetensors`` (or ``.pt`` if the name says so)."""
+    """Save the state_dict as ``.safetensors`` (or ``.pt`` if the name says so), atomically:
+    mode kept, symlinks written through, no temp file left, a full disk said as such."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    if path.suffix == ".safetensors":
-        from safetensors.torch import save_file
+    state = unshared(model.state_dict())
+    with atomic_path(path) as tmp:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import save_file
 
-        # safetensors refuses tensors that share memory (tied weights): store copies.
-        save_file({k: v.clone() for k, v in state.items()}, str(path))
-    else:
-        torch.save(state, path)
+            save_file(state, str(tmp))
+        else:
+            torch.save(state, tmp)
     return path

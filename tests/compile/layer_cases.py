@@ -54,11 +54,16 @@ CASES: dict[str, list[Case]] = {
     "global_avgpool": [_one((3, 5, 5)), _one((4, "T"))],
     "batchnorm1d": [_one((6,)), _one((6, "T"), affine=False, eps=1e-3, momentum=0.2)],
     "batchnorm2d": [_one((3, 4, 4))],
-    "layernorm": [_one(_SEQ), _one((8,), bias=False), _one((8,), elementwise_affine=False)],
+    "layernorm": [
+        _one(_SEQ),
+        _one((8,), bias=False),
+        _one((8,), elementwise_affine=False),
+        _one(_SEQ, eps=1e-12),
+    ],
     "dropout": [_one((5,), p=0.3)],
     "relu": [_one((3, "T"))],
     "leaky_relu": [_one((5,), negative_slope=0.2)],
-    "gelu": [_one(_SEQ)],
+    "gelu": [_one(_SEQ), _one(_SEQ, approximate="tanh")],
     "tanh": [_one((5,))],
     "sigmoid": [_one((5,))],
     "relu6": [_one((3, "T"))],
@@ -101,11 +106,20 @@ CASES: dict[str, list[Case]] = {
             {"query": (("T", 8), F), "key": (("S", 8), F), "value": (("S", 8), F)},
             {"num_heads": 1, "dropout": 0.1},
         ),
+        Case({"query": (("T", 8), F), "mask": (("T",), I64)}, {"num_heads": 2, "causal": True}),
+        Case(
+            {"query": (("T", 8), F), "key": (("S", 8), F), "mask": (("S",), I64)},
+            {"num_heads": 2},
+        ),
     ],
     "transformer_encoder_layer": [
         _one(("T", 8), nhead=2, dim_feedforward=16),
         _one(
             ("T", 8), nhead=4, dim_feedforward=12, causal=True, norm_first=True, activation="gelu"
+        ),
+        Case(
+            {"in": (("T", 8), F), "mask": (("T",), I64)},
+            {"nhead": 2, "dim_feedforward": 8, "activation": "gelu_tanh", "layer_norm_eps": 1e-12},
         ),
     ],
     "transformer_decoder_layer": [
@@ -113,6 +127,15 @@ CASES: dict[str, list[Case]] = {
         Case(
             {"in": (("T", 8), F), "memory": (("S", 8), F)},
             {"nhead": 2, "dim_feedforward": 8, "norm_first": True, "causal": False},
+        ),
+        Case(
+            {
+                "in": (("T", 8), F),
+                "memory": (("S", 8), F),
+                "mask": (("T",), I64),
+                "memory_mask": (("S",), I64),
+            },
+            {"nhead": 2, "dim_feedforward": 8, "activation": "gelu_tanh", "layer_norm_eps": 1e-6},
         ),
     ],
 }

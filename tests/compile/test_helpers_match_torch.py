@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dlstudio.compile.emitters import HELPERS, helper_closure
@@ -82,3 +83,80 @@ def test_recurrent_state_is_the_top_layers_final_hidden_state(bidirectional: boo
 def test_every_helper_is_plain_pytorch() -> None:
     namespace = _namespace(*HELPERS)
     assert set(HELPERS) <= set(namespace)
+
+
+def _padding(lengths: list[int], steps: int) -> torch.Tensor:
+    """1 for real steps, 0 for padding (BERT's attention_mask)."""
+    return (torch.arange(steps)[None, :] < torch.tensor(lengths)[:, None]).long()
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_with_a_padding_mask_matches_torch(causal: bool) -> None:
+    ours = _namespace("MultiheadAttention")["MultiheadAttention"](8, 2, causal=causal).eval()
+    theirs = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 6, 8)
+    mask = _padding([6, 4, 2], 6)
+    with torch.no_grad():
+        expected = theirs(
+            x,
+            x,
+            x,
+            key_padding_mask=mask == 0,
+            attn_mask=torch.ones(6, 6, dtype=torch.bool).triu(1) if causal else None,
+            need_weights=False,
+        )[0]
+        got = ours(x, mask=mask)
+    assert torch.allclose(got, expected, atol=1e-5)
+    # Padded keys are ignored: changing what stands there changes nothing for real steps.
+    changed = x.clone()
+    changed[1, 4:] = torch.randn(2, 8)
+    with torch.no_grad():
+        assert torch.allclose(ours(changed, mask=mask)[1, :4], got[1, :4], atol=1e-6)
+
+
+def test_a_row_with_nothing_to_see_stays_finite() -> None:
+    ours = _namespace("MultiheadAttention")["MultiheadAttention"](8, 2).eval()
+    with torch.no_grad():
+        out = ours(torch.randn(2, 3, 8), mask=torch.tensor([[1, 1, 0], [0, 0, 0]]))
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("activation", ["gelu", "gelu_tanh"])
+def test_encoder_layer_eps_activation_and_mask_match_torch(activation: str) -> None:
+    cls = _namespace("TransformerEncoderLayer")["TransformerEncoderLayer"]
+    ours = cls(8, 2, 16, activation=activation, layer_norm_eps=1e-12).eval()
+    # A lambda, not nn.GELU(approximate="tanh"): torch's fast path would run the exact GELU.
+    torch_activation = "gelu" if activation == "gelu" else lambda t: F.gelu(t, approximate="tanh")
+    theirs = nn.TransformerEncoderLayer(
+        8, 2, 16, activation=torch_activation, layer_norm_eps=1e-12, batch_first=True
+    ).eval()
+    theirs.load_state_dict(ours.state_dict())
+    assert ours.norm1.eps == 1e-12
+    x = torch.randn(3, 5, 8) * 1e-2  # small inputs, where 1e-12 and 1e-5 differ
+    mask = _padding([5, 3, 1], 5)
+    with torch.no_grad():
+        expected = theirs(x, src_key_padding_mask=mask == 0)
+        got = ours(x, mask=mask)
+    real = mask.bool()
+    # torch's fast path leaves padded positions as zeros: compare the real positions.
+    assert torch.allclose(got[real], expected[real], atol=1e-5)
+
+
+def test_decoder_layer_masks_match_torch() -> None:
+    cls = _namespace("TransformerDecoderLayer")["TransformerDecoderLayer"]
+    ours = cls(8, 2, 16, layer_norm_eps=1e-6).eval()
+    theirs = nn.TransformerDecoderLayer(8, 2, 16, layer_norm_eps=1e-6, batch_first=True).eval()
+    theirs.load_state_dict(ours.state_dict())
+    x, memory = torch.randn(2, 6, 8), torch.randn(2, 4, 8)
+    mask, memory_mask = _padding([6, 3], 6), _padding([4, 2], 4)
+    with torch.no_grad():
+        expected = theirs(
+            x,
+            memory,
+            tgt_mask=torch.ones(6, 6, dtype=torch.bool).triu(1),
+            tgt_key_padding_mask=mask == 0,
+            memory_key_padding_mask=memory_mask == 0,
+        )
+        got = ours(x, memory, mask=mask, memory_mask=memory_mask)
+    assert torch.allclose(got, expected, atol=1e-5)

@@ -105,3 +105,27 @@ def test_failure_text_maps_onnx_node_names_back() -> None:
     compiled = compile_graph(lenet5())
     exc = RuntimeError("Non-zero status running Reshape node. Name:'/fc2/Gemm' bad shape")
     assert "in node fc2" in onnx_export_module.describe_failure(exc, compiled)
+
+
+def test_attention_with_a_padding_mask_keeps_lengths_free(tmp_path) -> None:
+    """Token ids and a 0/1 mask (vocabulary 2, so random masks have padding) through a causal
+    encoder layer and a masked attention: lengths stay free and onnxruntime agrees."""
+    b = ChainBuilder("masked")
+    tokens = b.add("input", "tokens", shape=("T",), dtype="int64", vocab_size=20, seq_len=7)
+    mask = b.add("input", "mask", shape=("T",), dtype="int64", vocab_size=2, seq_len=7)
+    embed = b.add("embedding", "embed", num_embeddings=20, embedding_dim=8)
+    enc = b.add("transformer_encoder_layer", "enc", nhead=2, dim_feedforward=16, causal=True)
+    attn = b.add("multihead_attention", "attn", num_heads=2)
+    out = b.add("output", "out")
+    b.wire(tokens, embed)
+    b.wire(embed, enc)
+    b.wire(mask, enc, dst_port="mask")
+    b.wire(enc, attn, dst_port="query")
+    b.wire(mask, attn, dst_port="mask")
+    b.wire(attn, out)
+    path = tmp_path / "masked.onnx"
+    report = export_onnx(b.graph, path)
+    assert report.ok, report.message
+    assert report.exporter == "torchscript"
+    assert report.checked_seq_len not in (None, 7)
+    assert _dims(path) == [["N", "T"], ["N", "T"]]

@@ -127,6 +127,19 @@ def test_each_widget_kind_pushes_one_command_and_undo_refreshes(window):
     assert window.document.graph.node(inp.id).params["dtype"] == "int64"
 
 
+def test_tiny_eps_is_typed_as_text_and_kept_exactly(window):
+    """BERT's 1e-12 must not become 0 in a six-decimal spin box."""
+    gpt = next(p for p in TEMPLATES if p.stem == "gpt-mini")
+    window.files.load_template(gpt, ask=False)
+    for name, param in (("final_norm", "eps"), ("block1", "layer_norm_eps")):
+        node = _select(window, name)
+        editor = window.properties.editors[param].editor
+        assert isinstance(editor, QLineEdit)
+        type_into(editor, "1e-12")
+        assert window.document.graph.node(node.id).params[param] == 1e-12
+        assert editor.text() == "1e-12"
+
+
 def test_name_trainable_inferred_and_explanation(window, qtbot):
     window.files.load_template(LENET, ask=False)
     node = _select(window, "fc1")

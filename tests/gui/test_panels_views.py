@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QToolButton
 
+from dlstudio.core.commands import SetMetadata
 from dlstudio.gui.exports import describe_parity
 from dlstudio.gui.panels.summary import human_bytes, human_count
 from dlstudio.gui.workers import run_in_thread
@@ -180,3 +181,32 @@ def test_describe_parity_reads_a_report():
 
     text = describe_parity(Report())
     assert "dynamo" in text and "1.2e-06" in text and "batch size 3" in text and "OK" in text
+
+
+def test_teaching_warning_offers_each_fix_and_one_edits_the_training_settings(window, qtbot):
+    word2vec = next(p for p in TEMPLATES if p.stem == "word2vec")
+    window.files.load_template(word2vec, ask=False)
+    assert window.problems.diagnostics == []
+    training = dict(window.document.graph.metadata["training"], loss="cross_entropy")
+    with qtbot.waitSignal(window.document.analysis_ready):
+        window.document.push(SetMetadata("training", training))
+    problems = window.problems
+    [warning] = problems.diagnostics
+    assert warning.severity == "warning" and "LogSoftmax" in warning.message
+    button = problems.fix_button_for(0)
+    assert button.toolTip() == "use the nll loss"
+    with qtbot.waitSignal(window.document.analysis_ready):
+        button.click()
+    assert window.document.graph.metadata["training"]["loss"] == "nll"
+    assert window.problems.diagnostics == []
+    with qtbot.waitSignal(window.document.analysis_ready):
+        window.actions.undo.trigger()
+    # The other fix, from the menu beside the button: remove the LogSoftmax.
+    holder = problems.itemWidget(problems.topLevelItem(0), 2)
+    more = holder.findChild(QToolButton, "more_fixes_button")
+    [action] = more.menu().actions()
+    assert action.text() == "remove log_softmax"
+    with qtbot.waitSignal(window.document.analysis_ready):
+        action.trigger()
+    assert window.document.graph.node_by_name("log_softmax") is None
+    assert window.problems.diagnostics == []

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 import torch
+from graph_builders import ChainBuilder
 from torch import nn
 
+from dlstudio.analysis import analyze
 from dlstudio.core.tensor_spec import TensorSpec, bind_dim
 from dlstudio.layers import (
     ShapeContext,
@@ -837,10 +839,17 @@ def test_ports() -> None:
         return [(p.name, p.optional) for p in ports]
 
     mha = get_layer_type("multihead_attention")
-    assert names(mha.inputs) == [("query", False), ("key", True), ("value", True)]
+    assert names(mha.inputs) == [("query", False), ("key", True), ("value", True), ("mask", True)]
     assert names(mha.outputs) == [("out", False)]
     dec = get_layer_type("transformer_decoder_layer")
-    assert names(dec.inputs) == [("in", False), ("memory", False)]
+    assert names(dec.inputs) == [
+        ("in", False),
+        ("memory", False),
+        ("mask", True),
+        ("memory_mask", True),
+    ]
+    enc = get_layer_type("transformer_encoder_layer")
+    assert names(enc.inputs) == [("in", False), ("mask", True)]
     assert get_layer_type("transformer_decoder_layer").defaults()["causal"] is True
     assert get_layer_type("transformer_encoder_layer").defaults()["causal"] is False
     for kind in ("rnn", "lstm", "gru"):
@@ -855,3 +864,24 @@ def test_catalogue_modules_do_not_import_torch() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _masked_attention(mask_shape: tuple, dtype: str) -> list[str]:
+    b = ChainBuilder("masked")
+    x = b.add("input", "x", shape=("T", 8), seq_len=5)
+    mask = b.add("input", "mask", shape=mask_shape, dtype=dtype, seq_len=5)
+    enc = b.add("transformer_encoder_layer", "enc", nhead=2, dim_feedforward=8)
+    out = b.add("output", "out")
+    b.wire(x, enc)
+    b.wire(mask, enc, dst_port="mask")
+    b.wire(enc, out)
+    return [d.message for d in analyze(b.graph).errors]
+
+
+def test_padding_mask_must_be_integers_with_one_entry_per_step() -> None:
+    assert _masked_attention(("T",), "int64") == []
+    [floats] = _masked_attention(("T",), "float32")
+    assert "needs mask as integers (1 = attend, 0 = padding)" in floats
+    assert "set the mask Input's dtype to int64" in floats
+    [wrong] = _masked_attention(("T", 2), "int64")
+    assert "needs mask of shape (N, T)" in wrong

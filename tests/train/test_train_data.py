@@ -314,14 +314,19 @@ def test_any_csv_loads_or_fails_with_a_dataset_error(rows: list[list[str]], targ
 
 
 def test_target_checks_name_the_loss_and_class_count() -> None:
-    from dlstudio.train import check_target
+    from dlstudio.train import check_target, target_warnings
 
     digits = load_dataset("digits")
     assert check_target(digits, "cross_entropy", (("N", 10), "float32")) == []
     assert check_target(digits, "cross_entropy", (("N", 5), "float32")) == [
-        "the model outputs 5 scores per prediction but digits has 10 classes: "
-        "set the last layer's output size to 10"
+        "the model outputs 5 scores per prediction but digits has 10 classes, so classes "
+        "5..9 could never be predicted: set the last layer's output size to 10"
     ]
+    # More scores than classes trains (as in PyTorch and Keras), with a warning.
+    assert check_target(digits, "nll", (("N", 24), "float32")) == []
+    [warning] = target_warnings(digits, "cross_entropy", (("N", 24), "float32"))
+    assert "24 scores per prediction but digits has 10 classes" in warning
+    assert target_warnings(digits, "cross_entropy", (("N", 10), "float32")) == []
     assert "set loss to cross_entropy" in check_target(digits, "mse")[0]
     assert "set loss to mse" in check_target(load_dataset("sine"), "cross_entropy")[0]
     reverse = load_dataset("reverse", {"n_samples": 4})

@@ -193,3 +193,15 @@ def test_resolve_run_takes_loss_and_metric_from_the_data_set_when_unset() -> Non
     assert config.dataset_options == {}  # the project's options belong to its own data set
     with pytest.raises(TrainError, match="no data set chosen"):
         resolve_run({})
+
+
+def test_nll_loss_takes_log_probabilities_like_cross_entropy_takes_scores() -> None:
+    from dlstudio.train.objectives import compute_loss, metrics_for
+
+    scores = torch.randn(4, 5, 7)
+    target = torch.randint(0, 7, (4, 5))
+    target[0, :2] = -100  # padding, ignored by both
+    expected = compute_loss("cross_entropy", scores, target)
+    got = compute_loss("nll", torch.log_softmax(scores, dim=-1), target)
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert metrics_for("nll", "exact_match", True) == ["exact_match", "token_accuracy"]

@@ -21,6 +21,7 @@ from dlstudio.compile.codegen.names import (
     identifier_base,
 )
 from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan, plan_forward
+from dlstudio.compile.codegen.tying import tied_weight_lines
 from dlstudio.compile.emitters import EMITTERS, HELPERS, helper_closure, lit
 from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BLOCK_TYPE
@@ -244,6 +245,7 @@ def _model_class(
             lines.append(
                 f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
             )
+    lines += tied_weight_lines(graph, analysis, {s.node_id: s.attr for s in plan.steps}, INDENT * 2)
     args = "".join(f", {a}: torch.Tensor" for a in plan.args)
     returns = "torch.Tensor"
     if len(plan.returns) > 1:

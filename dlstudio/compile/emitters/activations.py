@@ -18,6 +18,13 @@ def leaky_relu(ctx: EmitContext) -> Emission:
     return Emission(f"F.leaky_relu({ctx.arg()}, {lit(ctx['negative_slope'])})")
 
 
+def gelu(ctx: EmitContext) -> Emission:
+    """``F.gelu(x)``, or with ``approximate="tanh"``."""
+    if ctx["approximate"] == "none":
+        return Emission(f"F.gelu({ctx.arg()})")
+    return Emission(f"F.gelu({ctx.arg()}, approximate={lit(ctx['approximate'])})")
+
+
 def _softmax(func: str):
     def emit(ctx: EmitContext) -> Emission:
         return Emission(f"{func}({ctx.arg()}, dim={lit(ctx['dim'])})")
@@ -29,7 +36,7 @@ def _softmax(func: str):
 EMITTERS = {
     "relu": _plain("F.relu"),
     "leaky_relu": leaky_relu,
-    "gelu": _plain("F.gelu"),
+    "gelu": gelu,
     "tanh": _plain("torch.tanh"),
     "sigmoid": _plain("torch.sigmoid"),
     "relu6": _plain("F.relu6"),

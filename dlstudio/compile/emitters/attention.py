@@ -2,7 +2,8 @@
 
 They are written out as helper classes (in the style of nanoGPT's ``CausalSelfAttention``)
 rather than ``nn.MultiheadAttention``, whose fast paths bake the example sequence length into
-an exported ONNX graph. The parameter names match PyTorch's modules (``in_proj_weight``,
+an exported ONNX graph; the attention itself is ``F.scaled_dot_product_attention``, PyTorch's
+fused kernel, which exports to ONNX with the lengths left free. The parameter names match PyTorch's modules (``in_proj_weight``,
 ``out_proj``, ``linear1``, ``norm1``), so weights carry over either way.
 """
 
@@ -13,13 +14,23 @@ from dlstudio.compile.emitters.helpers import Helper, register_helper
 
 register_helper(
     Helper(
-        "causal_mask",
+        "attention_mask",
         '''
-def causal_mask(size: int, device: torch.device) -> torch.Tensor:
-    """True where attention is not allowed: step t may look at steps 0..t only."""
-    # Built from the current length, so an exported ONNX model keeps the length free.
-    steps = torch.arange(size, device=device)
-    return steps.unsqueeze(0) > steps.unsqueeze(1)
+def attention_mask(
+    mask: torch.Tensor, causal: bool, queries: int, keys: int, dtype: torch.dtype
+) -> torch.Tensor:
+    """What scaled_dot_product_attention adds to the scores: 0 where a query may look, a very
+    negative number where not. mask (N, S) is 1 for real key steps and 0 for padding; causal
+    lets step t see steps 0..t only. Very negative rather than -inf, so a row with nothing to
+    see averages everything instead of turning into NaN."""
+    allowed = mask.bool()[:, None, None, :]  # (N, 1, 1, S)
+    if causal:
+        # Built from the current lengths, so an exported ONNX model keeps them free.
+        rows = torch.arange(queries, device=allowed.device).unsqueeze(1)
+        cols = torch.arange(keys, device=allowed.device).unsqueeze(0)
+        allowed = allowed & (cols <= rows)  # (N, 1, T, S)
+    zeros = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
+    return zeros.masked_fill(~allowed, torch.finfo(dtype).min)
 ''',
     )
 )
@@ -55,27 +66,34 @@ class MultiheadAttention(nn.Module):
         query: torch.Tensor,
         key: torch.Tensor | None = None,
         value: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        key = query if key is None else key
-        value = key if value is None else value
-        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
-        b_q = b_k = b_v = None
-        if self.in_proj_bias is not None:
-            b_q, b_k, b_v = self.in_proj_bias.chunk(3)
-        q = self._split_heads(F.linear(query, w_q, b_q))  # (N, heads, T, head_dim)
-        k = self._split_heads(F.linear(key, w_k, b_k))  # (N, heads, S, head_dim)
-        v = self._split_heads(F.linear(value, w_v, b_v))
-        scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (N, heads, T, S)
-        if self.causal:
-            scores = scores.masked_fill(causal_mask(query.size(1), query.device), float("-inf"))
-        weights = F.dropout(scores.softmax(dim=-1), self.dropout, self.training)
-        out = (weights @ v).transpose(1, 2)  # (N, T, heads, head_dim)
+        if key is None:
+            # Self-attention: one matrix product gives queries, keys and values.
+            q, k, v = F.linear(query, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+        else:
+            value = key if value is None else value
+            w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+            b_q = b_k = b_v = None
+            if self.in_proj_bias is not None:
+                b_q, b_k, b_v = self.in_proj_bias.chunk(3)
+            q, k, v = F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
+        q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)
+        dropout = self.dropout if self.training else 0.0
+        # softmax(q k^T / sqrt(head_dim)) v in PyTorch's fused kernel, which never stores the
+        # (T, S) weights without a mask, so memory grows with T rather than T^2.
+        if mask is None:
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=self.causal)
+        else:
+            bias = attention_mask(mask, self.causal, q.size(2), k.size(2), q.dtype)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
+        out = out.transpose(1, 2)  # (N, T, heads, head_dim)
         return self.out_proj(out.reshape(out.size(0), out.size(1), -1))
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         return x.view(x.size(0), x.size(1), self.num_heads, self.head_dim).transpose(1, 2)
 ''',
-        requires=("causal_mask",),
+        requires=("attention_mask",),
     )
 )
 
@@ -96,6 +114,7 @@ class TransformerEncoderLayer(nn.Module):
         activation: str = "relu",
         norm_first: bool = False,
         causal: bool = False,
+        layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, causal=causal)
@@ -103,23 +122,28 @@ class TransformerEncoderLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(dim_feedforward, d_model)
         self.norm_first = norm_first
-        self.norm1 = nn.LayerNorm(d_model)
-        self.norm2 = nn.LayerNorm(d_model)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
-        self.activation = F.gelu if activation == "gelu" else F.relu
+        self.activation = activation
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if self.norm_first:
-            x = x + self.dropout1(self.self_attn(self.norm1(x)))
+            x = x + self.dropout1(self.self_attn(self.norm1(x), mask=mask))
             x = x + self._feed_forward(self.norm2(x))
         else:
-            x = self.norm1(x + self.dropout1(self.self_attn(x)))
+            x = self.norm1(x + self.dropout1(self.self_attn(x, mask=mask)))
             x = self.norm2(x + self._feed_forward(x))
         return x
 
     def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        x = self.linear1(x)
+        if self.activation == "relu":
+            x = F.relu(x)
+        else:  # "gelu", or "gelu_tanh": GPT-2's tanh approximation
+            x = F.gelu(x, approximate="tanh" if self.activation == "gelu_tanh" else "none")
+        x = self.linear2(self.dropout(x))
         return self.dropout2(x)
 ''',
         requires=("MultiheadAttention",),
@@ -143,6 +167,7 @@ class TransformerDecoderLayer(nn.Module):
         activation: str = "relu",
         norm_first: bool = False,
         causal: bool = True,
+        layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, causal=causal)
@@ -151,27 +176,38 @@ class TransformerDecoderLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(dim_feedforward, d_model)
         self.norm_first = norm_first
-        self.norm1 = nn.LayerNorm(d_model)
-        self.norm2 = nn.LayerNorm(d_model)
-        self.norm3 = nn.LayerNorm(d_model)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
         self.dropout3 = nn.Dropout(dropout)
-        self.activation = F.gelu if activation == "gelu" else F.relu
+        self.activation = activation
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         if self.norm_first:
-            x = x + self.dropout1(self.self_attn(self.norm1(x)))
-            x = x + self.dropout2(self.multihead_attn(self.norm2(x), memory))
+            x = x + self.dropout1(self.self_attn(self.norm1(x), mask=mask))
+            x = x + self.dropout2(self.multihead_attn(self.norm2(x), memory, mask=memory_mask))
             x = x + self._feed_forward(self.norm3(x))
         else:
-            x = self.norm1(x + self.dropout1(self.self_attn(x)))
-            x = self.norm2(x + self.dropout2(self.multihead_attn(x, memory)))
+            x = self.norm1(x + self.dropout1(self.self_attn(x, mask=mask)))
+            x = self.norm2(x + self.dropout2(self.multihead_attn(x, memory, mask=memory_mask)))
             x = self.norm3(x + self._feed_forward(x))
         return x
 
     def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        x = self.linear1(x)
+        if self.activation == "relu":
+            x = F.relu(x)
+        else:  # "gelu", or "gelu_tanh": GPT-2's tanh approximation
+            x = F.gelu(x, approximate="tanh" if self.activation == "gelu_tanh" else "none")
+        x = self.linear2(self.dropout(x))
         return self.dropout3(x)
 ''',
         requires=("MultiheadAttention",),
@@ -189,6 +225,8 @@ def multihead_attention(ctx: EmitContext) -> Emission:
         **options(ctx.params, defaults),
     )
     args = [ctx.arg("query")] + [ctx.args[p] for p in ("key", "value") if p in ctx.args]
+    if "mask" in ctx.args:
+        args.append(f"mask={ctx.args['mask']}")
     return Emission(f"{ctx.module}({', '.join(args)})", module, helpers=("MultiheadAttention",))
 
 
@@ -200,9 +238,11 @@ def _block(cls: str, causal_default: bool):
             "activation": "relu",
             "norm_first": False,
             "causal": causal_default,
+            "layer_norm_eps": 1e-5,
         }
         module = call(cls, lit(ctx["d_model"]), lit(ctx["nhead"]), **options(ctx.params, defaults))
         args = [ctx.arg()] + ([ctx.arg("memory")] if "memory" in ctx.args else [])
+        args += [f"{port}={ctx.args[port]}" for port in ("mask", "memory_mask") if port in ctx.args]
         return Emission(f"{ctx.module}({', '.join(args)})", module, helpers=(cls,))
 
     emit.__doc__ = f"The ``{cls}`` helper, batch first."

@@ -48,9 +48,11 @@ def _recurrent(cls: str):
         if ctx["return_sequences"]:
             kwargs["return_sequences"] = "True"
         module = call(cls, lit(ctx["input_size"]), lit(ctx["hidden_size"]), **kwargs)
-        return Emission(
-            f"{ctx.module}({ctx.arg()})", module, outputs=("out", "state"), helpers=(cls,)
-        )
+        x = ctx.arg()
+        if ctx["num_layers"] == 1 and ctx["dropout"]:
+            # nn.{cls} ignores dropout with one layer; like Keras, drop on the layer's input.
+            x = f"F.dropout({x}, p={lit(ctx['dropout'])}, training=self.training)"
+        return Emission(f"{ctx.module}({x})", module, outputs=("out", "state"), helpers=(cls,))
 
     emit.__doc__ = f"The ``{cls}`` helper (an ``nn.{cls}`` subclass), batch first."
     return emit

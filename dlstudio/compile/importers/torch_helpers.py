@@ -42,15 +42,23 @@ def _attention(m: nn.Module) -> Mapped:
     return Mapped("multihead_attention", params)
 
 
+def _activation_name(activation) -> str:
+    """The generated layers store their activation by name; older files held the function."""
+    if isinstance(activation, str):
+        return activation
+    return "gelu" if activation is F.gelu else "relu"
+
+
 def _block(type_id: str):
     def mapper(m: nn.Module) -> Mapped:
         params = {
             "nhead": m.self_attn.num_heads,
             "dim_feedforward": m.linear1.out_features,
             "dropout": m.dropout.p,
-            "activation": "gelu" if m.activation is F.gelu else "relu",
+            "activation": _activation_name(m.activation),
             "norm_first": bool(m.norm_first),
             "causal": bool(m.self_attn.causal),
+            "layer_norm_eps": float(m.norm1.eps),
         }
         return Mapped(type_id, params)
 

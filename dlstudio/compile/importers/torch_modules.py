@@ -108,9 +108,7 @@ def _plain(type_id: str) -> ModuleMapper:
 
 
 def _gelu(m: nn.GELU) -> Mapped:
-    if m.approximate != "none":
-        raise Unmapped(f"approximate={m.approximate!r}; only the exact GELU is in the catalogue")
-    return Mapped("gelu", {})
+    return Mapped("gelu", {"approximate": m.approximate} if m.approximate != "none" else {})
 
 
 def _softmax(type_id: str) -> ModuleMapper:
@@ -182,8 +180,6 @@ def _encoder_layer(m: nn.TransformerEncoderLayer) -> Mapped:
         raise Unmapped(f"activation {name}")
     if not m.self_attn.batch_first:
         raise Unmapped("batch_first=False")
-    if m.norm1.eps != 1e-5:
-        raise Unmapped(f"layer_norm_eps={m.norm1.eps}; the catalogue's layer uses 1e-5")
     return Mapped(
         "transformer_encoder_layer",
         {
@@ -192,6 +188,7 @@ def _encoder_layer(m: nn.TransformerEncoderLayer) -> Mapped:
             "dropout": m.dropout.p,
             "activation": name,
             "norm_first": m.norm_first,
+            "layer_norm_eps": float(m.norm1.eps),
         },
     )
 

@@ -115,7 +115,9 @@ class ParamEditor(QObject):
             spin.setAccelerated(True)
             spin.valueChanged.connect(self._on_spin_changed)
             return spin
-        if spec.kind == "float" and not spec.optional:
+        # An eps such as BERT's 1e-12 would show (and be saved) as 0 with six decimals, so
+        # eps values are typed as text.
+        if spec.kind == "float" and not spec.optional and not spec.name.endswith("eps"):
             dspin = QDoubleSpinBox(parent)
             dspin.setDecimals(6)
             dspin.setRange(

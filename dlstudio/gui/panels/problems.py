@@ -8,7 +8,9 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QMenu,
     QPushButton,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QWidget,
@@ -29,6 +31,8 @@ class ProblemsPanel(QTreeWidget):
     """The node id of the problem the user clicked."""
     fix_requested = Signal(object)
     """A :class:`Diagnostic` whose first fix the user asked to apply."""
+    fix_chosen = Signal(object, int)
+    """A :class:`Diagnostic` and the index of another of its fixes, chosen from the menu."""
     counts_changed = Signal(int, int)
     """(errors, warnings), for the dock title and the status bar."""
 
@@ -85,6 +89,20 @@ class ProblemsPanel(QTreeWidget):
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         button.clicked.connect(lambda: self.fix_requested.emit(diagnostic))
         row.addWidget(button)
+        if len(diagnostic.fixes) > 1:
+            # The other repairs (e.g. "use the nll loss" besides "remove logp") in a menu.
+            more = QToolButton()
+            more.setObjectName("more_fixes_button")
+            more.setText("Other fixes")
+            more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+            menu = QMenu(more)
+            for index, fix in enumerate(diagnostic.fixes[1:], start=1):
+                action = menu.addAction(fix.label)
+                action.triggered.connect(
+                    lambda _checked=False, i=index: self.fix_chosen.emit(diagnostic, i)
+                )
+            more.setMenu(menu)
+            row.addWidget(more)
         return holder
 
     def fix_button_for(self, row: int) -> QPushButton | None:

@@ -25,6 +25,21 @@ from dlstudio.core import GraphEvent, RenameNode, SetParam, SetTrainable
 from dlstudio.gui.document import Document
 from dlstudio.gui.panels.param_editors import ParamEditor, format_value
 from dlstudio.layers import LayerType, get_layer_type, has_layer_type
+from dlstudio.layers.spec import no_params
+
+STATISTICS_LAYERS = frozenset({"batchnorm1d", "batchnorm2d", "batchnorm3d"})
+"""Layer types that keep running statistics (buffers) even without learned weights."""
+
+
+def has_weights_or_statistics(type_id: str, info: object | None) -> bool:
+    """True for layers freezing can keep something of: weights, or running statistics. A node
+    the analysis could not count yet (no input) gets the box when its type can have weights."""
+    if type_id in STATISTICS_LAYERS or type_id == "block":
+        return True
+    count = getattr(info, "param_count", None)
+    if count is None:
+        return has_layer_type(type_id) and get_layer_type(type_id).count_params is not no_params
+    return count > 0
 
 
 class PropertiesPanel(QScrollArea):
@@ -122,10 +137,15 @@ class PropertiesPanel(QScrollArea):
             label = QLabel(spec.title)
             label.setToolTip(spec.help)
             form.addRow(label, editor.container)
-        self.trainable_box = QCheckBox("update weights in training")
-        self.trainable_box.setToolTip("Untick to freeze this layer's weights (fine-tuning).")
-        self.trainable_box.toggled.connect(self._on_trainable_toggled)
-        form.addRow("trainable", self.trainable_box)
+        self.trainable_box = None
+        if has_weights_or_statistics(type_id, self.document.analysis.nodes.get(self.node_id)):
+            self.trainable_box = QCheckBox("update weights in training")
+            self.trainable_box.setToolTip(
+                "Untick to freeze this layer: its weights and statistics stay as they are "
+                "(fine-tuning); frozen BatchNorm normalises with its stored statistics."
+            )
+            self.trainable_box.toggled.connect(self._on_trainable_toggled)
+            form.addRow("trainable", self.trainable_box)
         for name in layer.inferred:
             value = QLabel("—")
             value.setProperty("role", "dim")

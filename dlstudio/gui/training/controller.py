@@ -137,13 +137,17 @@ class TrainingController(RunResultsMixin, QObject):
             return None
         self.record = record
         self._control = RunControl()
+        path = self.document.path
         request = RunRequest(
             snapshot,
             self.panel.edited_metadata(),
             config.device,
             record.folder,
             self.health_every,
-            self.document.path,
+            base_dir=path.resolve().parent if path else None,
+            init_weights=self.panel.init_weights,
+            threads=self.panel.threads(),
+            project_path=path,
         )
         self._worker = TrainingWorker(request, self._control)
         self._thread = QThread(self)

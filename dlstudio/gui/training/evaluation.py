@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from dlstudio.train import Dataset, DataSplit, TrainConfig, compute_loss
+from dlstudio.train.config import CLASS_LOSSES
 from dlstudio.train.objectives import MetricTracker, metrics_for
 
 MAX_SAMPLES = 24
@@ -66,7 +67,7 @@ def evaluate_model(
     device = next((p.device for p in module.parameters()), torch.device("cpu"))
     was_training = module.training
     module.eval()
-    sequence = split.target.dim() >= 2 and config.loss == "cross_entropy"
+    sequence = split.target.dim() >= 2 and config.loss in CLASS_LOSSES
     tracker = MetricTracker(
         metrics_for(config.loss, config.metric, sequence), config.loss, config.ignore_index
     )
@@ -103,7 +104,7 @@ def evaluate_model(
 
 def _class_targets(output: torch.Tensor, target: torch.Tensor, config: TrainConfig) -> bool:
     return (
-        config.loss == "cross_entropy"
+        config.loss in CLASS_LOSSES
         and target.dim() == 1
         and not target.is_floating_point()
         and output.dim() == 2

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QTo
 
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.controller import TrainingController
+from dlstudio.gui.training.start_weights import load_weights_into_model
+from dlstudio.gui.tune import install_tune_ui
 
 _AREA = Qt.DockWidgetArea
 MONITOR_HEIGHT = 380
@@ -144,6 +146,12 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
         "health": _action(
             window, "show_health", "Show Training &Health", "Badges on the canvas nodes"
         ),
+        "load_weights": _action(
+            window,
+            "load_weights",
+            "Load &Weights into Model…",
+            "Start training from saved weights, matched by layer name and shape",
+        ),
     }
     actions["health"].setCheckable(True)
     actions["health"].setChecked(True)
@@ -154,10 +162,20 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     actions["evaluate"].triggered.connect(lambda: controller.evaluate())
     actions["export"].triggered.connect(lambda: controller.export_trained())
     actions["health"].toggled.connect(controller.overlay.set_visible)
+    actions["load_weights"].triggered.connect(lambda: load_weights_into_model(controller))
     controller.actions = actions
 
+    menus = getattr(getattr(window, "actions", None), "menus", {})
+    file_menu = menus.get("file") if isinstance(menus, dict) else None
+    if isinstance(file_menu, QMenu):
+        quit_action = window.actions.by_name.get("quit")
+        file_menu.insertAction(quit_action, actions["load_weights"])
+        file_menu.insertSeparator(quit_action)
     menu = _run_menu(window)
+    if not isinstance(file_menu, QMenu):
+        menu.addAction(actions["load_weights"])
     menu.addActions([actions["train"], actions["pause"], actions["resume"], actions["stop"]])
+    install_tune_ui(window, controller, menu)
     menu.addSeparator()
     menu.addActions([actions["evaluate"], actions["export"], actions["health"]])
     toolbar = getattr(window, "main_toolbar", None)

@@ -8,6 +8,8 @@ therefore opens with its default data set and settings, and Train works at once)
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -35,6 +37,7 @@ from dlstudio.gui.theme import icon
 from dlstudio.gui.training.devices import available_devices
 from dlstudio.train import TrainConfig, TrainError, list_datasets
 from dlstudio.train.config import OPTIMIZERS, SCHEDULES
+from dlstudio.train.threads import auto_threads
 
 _FILE = "__file__"
 
@@ -112,6 +115,24 @@ class TrainingPanel(QWidget):
         self.options_edit = QLineEdit(data)
         self.options_edit.setPlaceholderText("e.g. resize=28, flatten=true")
         form.addRow("Options", self.options_edit)
+        start = QHBoxLayout()
+        self.init_weights: Path | None = None
+        """Weights the next run starts from (None: drawn from the seed)."""
+        self.init_weights_label = QLabel(data)
+        self.init_weights_label.setProperty("role", "dim")
+        self.init_weights_button = QPushButton("Start from weights…", data)
+        self.init_weights_button.setToolTip(
+            "Start the next run from saved weights (.safetensors or .pt), matched by layer name "
+            "and shape; layers that do not match keep their seeded initial values"
+        )
+        self.init_weights_clear = QToolButton(data)
+        self.init_weights_clear.setText("✕")
+        self.init_weights_clear.setToolTip("Start from the seed's random weights again")
+        start.addWidget(self.init_weights_label, 1)
+        start.addWidget(self.init_weights_button)
+        start.addWidget(self.init_weights_clear)
+        form.addRow("Weights", start)
+        self.set_init_weights(None)
         layout.addWidget(data)
 
         hyper = QGroupBox("Hyper-parameters", self)
@@ -141,6 +162,14 @@ class TrainingPanel(QWidget):
             if not choice.enabled:
                 self.device_combo.model().item(index).setEnabled(False)
         form.addRow("Device", self.device_combo)
+        self.threads_spin = QSpinBox(hyper)
+        self.threads_spin.setRange(0, max(1, os.cpu_count() or 1))
+        self.threads_spin.setSpecialValueText(f"auto ({auto_threads()})")
+        self.threads_spin.setToolTip(
+            "CPU threads for training. Auto leaves a core free; on a busy machine more threads "
+            "can make small models much slower"
+        )
+        form.addRow("CPU threads", self.threads_spin)
         layout.addWidget(hyper)
         self.error_label = QLabel(self)
         self.error_label.setProperty("role", "error")
@@ -173,6 +202,8 @@ class TrainingPanel(QWidget):
         self.resume_button.clicked.connect(self.resume_requested)
         self.stop_button.clicked.connect(self.stop_requested)
         self.browse_button.clicked.connect(self._on_browse_clicked)
+        self.init_weights_button.clicked.connect(self._on_init_weights_clicked)
+        self.init_weights_clear.clicked.connect(lambda: self.set_init_weights(None))
         self.dataset_combo.activated.connect(self._on_dataset_activated)
         self.options_edit.editingFinished.connect(self._on_field_edited)
         for spin in (self.epochs_spin, self.batch_spin, self.lr_spin):
@@ -183,7 +214,10 @@ class TrainingPanel(QWidget):
     # -------------------------------------------------------------- binding
     def metadata(self) -> dict[str, Any]:
         """The document's training settings (a copy; empty when it has none)."""
-        return dict(self.document.graph.metadata.get("training") or {})
+        training = self.document.graph.metadata.get("training")
+        # A hand-edited file may hold anything here; the panel then starts from defaults (and
+        # Train reports the problem) rather than failing to show the project.
+        return dict(training) if isinstance(training, dict) else {}
 
     def load_from_document(self) -> None:
         """Show the document's settings (after open, template, undo...)."""
@@ -201,7 +235,8 @@ class TrainingPanel(QWidget):
             elif index >= 0:
                 self.dataset_combo.setCurrentIndex(index)
             self._describe_dataset()
-            self.options_edit.setText(format_options(dict(meta.get("dataset_options") or {})))
+            options = meta.get("dataset_options")
+            self.options_edit.setText(format_options(options if isinstance(options, dict) else {}))
             self.epochs_spin.setValue(config.epochs)
             self.batch_spin.setValue(config.batch_size)
             self.optimizer_combo.setCurrentText(config.optimizer)
@@ -236,13 +271,35 @@ class TrainingPanel(QWidget):
         meta["schedule"] = self.schedule_combo.currentText()
         return meta
 
+    def threads(self) -> int:
+        """CPU threads for the next run (0: chosen for this machine)."""
+        return int(self.threads_spin.value())
+
+    def set_init_weights(self, path: str | Path | None) -> None:
+        """Start the next runs from ``path`` (None: from the seed's random weights)."""
+        self.init_weights = Path(path) if path else None
+        self.init_weights_label.setText(
+            self.init_weights.name if self.init_weights else "random, from the seed"
+        )
+        self.init_weights_label.setToolTip(str(self.init_weights or ""))
+        self.init_weights_clear.setEnabled(self.init_weights is not None)
+
+    def _on_init_weights_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Start from weights", "", "Weights (*.safetensors *.pt *.pth);;All files (*)"
+        )
+        if path:
+            self.set_init_weights(path)
+
     def device(self) -> str:
         """The chosen device (a run-time setting, not stored in the project)."""
         return str(self.device_combo.currentData() or "auto")
 
     def config(self) -> TrainConfig:
         """The settings as a validated :class:`TrainConfig`; raises TrainError naming problems."""
-        return TrainConfig.from_metadata(self.edited_metadata(), device=self.device())
+        return TrainConfig.from_metadata(
+            self.edited_metadata(), device=self.device(), threads=self.threads()
+        )
 
     def commit(self) -> bool:
         """Push the fields into the document as one undoable edit (if they changed)."""

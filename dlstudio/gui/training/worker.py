@@ -24,6 +24,7 @@ from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate
 from dlstudio.train import (
     Dataset,
     FailedEvent,
+    NoticeEvent,
     RunControl,
     RunResult,
     TrainConfig,
@@ -31,6 +32,8 @@ from dlstudio.train import (
     resolve_run,
 )
 from dlstudio.train.health import HealthMonitor
+from dlstudio.train.init_weights import start_from_weights
+from dlstudio.train.reproducible import seeded_build
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,12 @@ class RunRequest:
     device: str
     folder: Path
     health_every: int = 20
+    base_dir: Path | None = None
+    """The project file's folder: relative data paths start there (None: an unsaved project)."""
+    init_weights: Path | None = None
+    """Start from these weights ("Start from weights…"), matched by layer path and shape."""
+    threads: int = 0
+    """CPU threads (0: chosen for this machine)."""
     project_path: Path | None = None
     """The project file, so weights it names (``metadata["weights"]``) load from beside it."""
 
@@ -96,13 +105,26 @@ class TrainingWorker(QObject):
     def _train(self) -> RunOutcome:
         request = self.request
         # Shared with the command line: the same settings and checks as `dlstudio train`.
-        config, dataset = resolve_run(request.training, device=request.device)
+        config, dataset = resolve_run(
+            request.training,
+            base_dir=request.base_dir,
+            device=request.device,
+            threads=request.threads or None,
+        )
         self.event.emit(RunPrepared(config, dataset.summary()))
-        compiled = compile_graph(request.graph)
+        # Initial weights come from the seed alone, as on the command line.
+        compiled = seeded_build(
+            lambda: compile_graph(request.graph, base_dir=request.base_dir), config.seed
+        )
         load_attached_weights(compiled.module, request.graph, request.project_path)
+        if request.init_weights is not None:
+            report = start_from_weights(compiled.module, request.init_weights)
+            self.event.emit(NoticeEvent(f"starting from {report.summary()}", 0))
         monitor = HealthMonitor(request.graph, compiled, self.event.emit, request.health_every)
         callbacks = [monitor.on_event, self.event.emit]
-        trainer = make_trainer(compiled, config, callbacks, self.control, request.folder)
+        trainer = make_trainer(
+            compiled, config, callbacks, self.control, request.folder, graph=request.graph
+        )
         try:
             result = trainer.run(dataset)
         finally:
@@ -110,8 +132,8 @@ class TrainingWorker(QObject):
         if result.status == "failed" or result.steps == 0:
             return RunOutcome(result, None, None, None)
         # Closing the window: keep the weights, skip the results nobody will see.
-        predictions = None if self.closing else self._predict(compiled.module, dataset, config)
-        module = compiled.module.to("cpu").eval()
+        predictions = None if self.closing else self._predict(trainer.model, dataset, config)
+        module = trainer.model.to("cpu").eval()
         weights = save_weights(module, request.folder / "weights.safetensors")
         return RunOutcome(result, module, predictions, weights)
 

@@ -91,6 +91,10 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
     classification), ``.npy`` / ``.npz``, MNIST-style IDX files (a folder, or one of the files),
     and folders of images with one sub-folder per class.
     """
+    if options is not None and not isinstance(options, dict):
+        raise DatasetError(
+            f"data-set options must be a mapping of option names to values, got {options!r}"
+        )
     opts = dict(options or {})
     key = str(name_or_path)
     if key in _BUILTINS:

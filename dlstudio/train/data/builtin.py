@@ -10,20 +10,23 @@ import torch.nn.functional as F
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.data.base import Dataset, DataSplit
-from dlstudio.train.errors import DatasetError
+from dlstudio.train.data.options import int_option
+
+MAX_RESIZE = 512
+"""Largest side ``resize`` accepts (1797 images of 512x512 floats are 1.9 GB)."""
 
 
 def load_digits(options: dict[str, Any]) -> Dataset:
     """8x8 handwritten digits (1797 images); ``resize`` (e.g. 28) and ``flatten`` options."""
+    resize = options.get("resize")
+    size = int_option(options, "resize", 8, 1, MAX_RESIZE) if resize else None  # before any data
+    flatten = bool(options.get("flatten", False))
     from sklearn.datasets import load_digits as sk_digits
 
-    resize = options.get("resize")
-    flatten = bool(options.get("flatten", False))
     bunch = sk_digits()
     # Pixel values are 0..16; scale to 0..1 first so resizing interpolates real intensities.
     images = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)
-    if resize:
-        size = _positive_int(resize, "resize")
+    if size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
     # Normalise with the set's own statistics so every layout starts at mean 0, std 1.
     images = (images - images.mean()) / images.std()
@@ -81,15 +84,3 @@ def load_iris(options: dict[str, Any]) -> Dataset:
         num_classes=3,
         class_names=[str(n) for n in bunch.target_names],
     )
-
-
-def _positive_int(value: Any, option: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise DatasetError(f"option {option} must be a positive whole number, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise DatasetError(f"option {option} must be a positive whole number, got {value!r}")
-    return number

@@ -13,20 +13,11 @@ import torch
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.data.base import Dataset, DataSplit
+from dlstudio.train.data.options import float_option, int_option, seed_option
 from dlstudio.train.data.text import PAD, Vocabulary, tokenize
-from dlstudio.train.errors import DatasetError
 
 _DIGITS_VOCAB = [PAD, "<bos>", *"0123456789"]
 _PAD_ID, _BOS_ID, _ZERO_ID = 0, 1, 2
-
-
-def _int_option(options: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise DatasetError(
-            f"option {key} must be a whole number from {low} to {high}, got {value!r}"
-        )
-    return value
 
 
 def _shift_right(target: torch.Tensor, bos: int) -> torch.Tensor:
@@ -43,16 +34,16 @@ def binary_to_decimal(options: dict[str, Any]) -> Dataset:
     class here: the model learns how many digits the number has. ``out_len`` pads to more
     places than the largest number needs (to fit a model built for longer outputs). With ``teacher_forcing`` the inputs are ``(src, tgt_in)`` for a Transformer.
     """
-    bits = _int_option(options, "bits", 12, 2, 20)
+    bits = int_option(options, "bits", 12, 2, 20)
     teacher = bool(options.get("teacher_forcing", False))
-    seed = int(options.get("seed", 0))
+    seed = seed_option(options)
     count = options.get("n_samples")
     if count is None:
         numbers = np.arange(2**bits)
     else:
-        count = _int_option(options, "n_samples", 0, 1, 10_000_000)
+        count = int_option(options, "n_samples", 0, 1, 10_000_000)
         numbers = np.random.default_rng(seed).integers(0, 2**bits, size=count)
-    out_len = max(len(str(2**bits - 1)), _int_option(options, "out_len", 0, 0, 64))
+    out_len = max(len(str(2**bits - 1)), int_option(options, "out_len", 0, 0, 64))
     src = ((numbers[:, None] >> np.arange(bits - 1, -1, -1)[None, :]) & 1) + _ZERO_ID
     tgt = np.full((len(numbers), out_len), _PAD_ID, dtype=np.int64)
     for row, value in enumerate(numbers):
@@ -89,11 +80,11 @@ def copy_or_reverse(options: dict[str, Any], mode: str) -> Dataset:
     Token 0 is padding and 1 is BOS; symbols are 2..symbols+1. Set ``teacher_forcing`` false for a
     model that takes ``src`` only (an LSTM encoder-decoder).
     """
-    seq_len = _int_option(options, "seq_len", 8, 1, 512)
-    symbols = _int_option(options, "symbols", 10, 2, 10_000)
-    count = _int_option(options, "n_samples", 4000, 1, 10_000_000)
+    seq_len = int_option(options, "seq_len", 8, 1, 512)
+    symbols = int_option(options, "symbols", 10, 2, 10_000)
+    count = int_option(options, "n_samples", 4000, 1, 10_000_000)
     teacher = bool(options.get("teacher_forcing", True))
-    rng = np.random.default_rng(int(options.get("seed", 0)))
+    rng = np.random.default_rng(seed_option(options))
     src = torch.from_numpy(rng.integers(2, symbols + 2, size=(count, seq_len)).astype(np.int64))
     tgt = src.clone() if mode == "copy" else src.flip(1)
     inputs: tuple[torch.Tensor, ...] = (src, _shift_right(tgt, 1)) if teacher else (src,)
@@ -120,12 +111,12 @@ def noisy_sine(options: dict[str, Any]) -> Dataset:
     Inputs are (window, 1) float32 (batch-first, one feature, as an RNN expects). The split keeps
     time order: validation is the last part of the series.
     """
-    window = _int_option(options, "window", 20, 1, 10_000)
-    horizon = _int_option(options, "horizon", 1, 1, 1000)
-    points = _int_option(options, "n_points", 2000, window + horizon + 1, 10_000_000)
-    period = float(options.get("period", 40.0))
-    noise = float(options.get("noise", 0.1))
-    rng = np.random.default_rng(int(options.get("seed", 0)))
+    window = int_option(options, "window", 20, 1, 10_000)
+    horizon = int_option(options, "horizon", 1, 1, 1000)
+    points = int_option(options, "n_points", 2000, window + horizon + 1, 10_000_000)
+    period = float_option(options, "period", 40.0, 2.0, 1e6)
+    noise = float_option(options, "noise", 0.1, 0.0, 100.0)
+    rng = np.random.default_rng(seed_option(options))
     t = np.arange(points, dtype=np.float64)
     series = np.sin(2 * math.pi * t / period) + noise * rng.standard_normal(points)
     series = series.astype(np.float32)
@@ -161,9 +152,9 @@ def toy_sentiment(options: dict[str, Any]) -> Dataset:
     Sentences such as ``the plot was dull but the music was really great`` teach that word order
     matters (the clause after "but" decides).
     """
-    count = _int_option(options, "n_samples", 2000, 2, 10_000_000)
-    seq_len = _int_option(options, "seq_len", 16, 4, 1024)
-    rng = np.random.default_rng(int(options.get("seed", 0)))
+    count = int_option(options, "n_samples", 2000, 2, 10_000_000)
+    seq_len = int_option(options, "seq_len", 16, 4, 1024)
+    rng = np.random.default_rng(seed_option(options))
 
     def clause(positive: bool) -> str:
         words = [
@@ -211,7 +202,7 @@ river froze . in summer the children swam in the river and ate bread by the mill
 
 def skipgram(options: dict[str, Any]) -> Dataset:
     """Skip-gram pairs from a small built-in text: center word id -> one context word id."""
-    window = _int_option(options, "window", 2, 1, 10)
+    window = int_option(options, "window", 2, 1, 10)
     words = tokenize(_CORPUS)
     vocab = Vocabulary.build([words])
     ids = [vocab.id(w) for w in words]

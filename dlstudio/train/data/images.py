@@ -11,6 +11,7 @@ import torch
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.data.base import Dataset, DataSplit
+from dlstudio.train.data.options import int_option
 from dlstudio.train.errors import DatasetError
 
 MNIST_FILES = {
@@ -130,7 +131,7 @@ def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
         raise DatasetError(
             f"{folder}: no class folders; put each class's images in its own sub-folder"
         )
-    size = int(options.get("size", 32))
+    size = int_option(options, "size", 32, 1, 1024)
     files: list[tuple[Path, int]] = []
     for label, cls in enumerate(classes):
         found = sorted(p for p in (folder / cls).iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
@@ -148,7 +149,7 @@ def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
             raise DatasetError(
                 f"{path}: not a readable image ({exc}); remove or replace it"
             ) from None
-    channels = int(options.get("channels", 1 if grey else 3))
+    channels = int_option(options, "channels", 1 if grey else 3, 1, 3)
     if channels not in (1, 3):
         raise DatasetError(f"option channels must be 1 or 3, got {channels}")
     arrays = [

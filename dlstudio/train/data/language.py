@@ -9,7 +9,7 @@ import torch
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.data.base import Dataset, DataSplit
-from dlstudio.train.data.generated import _int_option
+from dlstudio.train.data.options import int_option
 from dlstudio.train.data.text import Vocabulary
 
 # A tiny grammar: sentences have structure a model can learn (a verb follows its subject, "the"
@@ -40,9 +40,9 @@ def next_token(options: dict[str, Any]) -> Dataset:
     The validation windows come from the end of the text, so the model is judged on sentences it
     did not train on.
     """
-    seq_len = _int_option(options, "seq_len", 16, 2, 256)
-    n_sentences = _int_option(options, "n_sentences", 600, 10, 1_000_000)
-    rng = np.random.default_rng(_int_option(options, "seed", 0, 0, 2**31 - 1))
+    seq_len = int_option(options, "seq_len", 16, 2, 256)
+    n_sentences = int_option(options, "n_sentences", 600, 10, 1_000_000)
+    rng = np.random.default_rng(int_option(options, "seed", 0, 0, 2**31 - 1))
     words = [w for _ in range(n_sentences) for w in _sentence(rng)]
     vocab = Vocabulary.build([words])
     ids = torch.tensor([vocab.id(w) for w in words])

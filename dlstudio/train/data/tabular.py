@@ -13,6 +13,7 @@ import torch
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.data.base import Dataset, DataSplit
+from dlstudio.train.data.options import int_option
 from dlstudio.train.data.text import Vocabulary, tokenize
 from dlstudio.train.errors import DatasetError
 
@@ -164,7 +165,7 @@ def load_text_csv(path: Path, options: dict[str, Any]) -> Dataset:
     header, rows = _read_rows(path)
     text_col = _column_index(path, header, options.get("text_column", "text"))
     label_col = _column_index(path, header, options.get("target_column", "label"))
-    seq_len = int(options.get("seq_len", 32))
+    seq_len = int_option(options, "seq_len", 32, 1, 100_000)
     texts = [tokenize(r[text_col]) for r in rows]
     labels = [r[label_col].strip() for r in rows]
     for line, label in enumerate(labels, start=2):
@@ -172,7 +173,13 @@ def load_text_csv(path: Path, options: dict[str, Any]) -> Dataset:
             raise DatasetError(f"{path}, line {line}: empty label; fill it in or remove the row")
     classes = sorted(set(labels))
     vocab = Vocabulary.build(
-        texts, min_freq=int(options.get("min_freq", 1)), max_size=options.get("max_vocab")
+        texts,
+        min_freq=int_option(options, "min_freq", 1, 1, 1_000_000),
+        max_size=(
+            int_option(options, "max_vocab", 0, 3, 10_000_000)
+            if options.get("max_vocab") is not None
+            else None
+        ),
     )
     lookup = {c: i for i, c in enumerate(classes)}
     return Dataset(

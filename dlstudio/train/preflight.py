@@ -1,0 +1,43 @@
+"""Everything ``train`` would refuse, found without training: the checks behind ``validate``.
+
+The project's training settings are resolved as ``train`` resolves them, the data set is
+loaded, and its inputs and targets are checked against the analysed Input and Output nodes:
+shapes and dtypes, class count against the output size, loss against the kind of target.
+"""
+
+from __future__ import annotations
+
+from dlstudio.analysis import AnalysisResult
+from dlstudio.analysis.diagnostics import ERROR, WARNING, Diagnostic
+from dlstudio.core.graph import LayerGraph
+from dlstudio.train.compat import check_inputs, check_target, target_warnings
+from dlstudio.train.errors import DLStudioError
+from dlstudio.train.session import resolve_run
+
+
+def training_diagnostics(graph: LayerGraph, analysis: AnalysisResult) -> list[Diagnostic]:
+    """Errors for what ``train`` would refuse, warnings for what it would accept but flag.
+
+    Empty when the project names no data set (there is nothing to check against)."""
+    training = graph.metadata.get("training") or {}
+    if not training.get("dataset"):
+        return []
+    try:
+        config, dataset = resolve_run(training)
+    except DLStudioError as exc:
+        return [Diagnostic(ERROR, None, f"training settings: {exc}")]
+    inputs = [n for n in graph if n.type_id == "input"]
+    outputs = [n for n in graph if n.type_id == "output"]
+    specs = [analysis.nodes[n.id].outputs.get("out") for n in inputs]
+    out_spec = analysis.nodes[outputs[0].id].inputs.get("in") if outputs else None
+    found: list[Diagnostic] = []
+    if all(s is not None for s in specs):
+        for message in check_inputs(dataset, specs, [n.name for n in inputs]):
+            node = next((n.id for n in inputs if f" {n.name} expects" in message), None)
+            found.append(Diagnostic(ERROR, node, f"training data: {message}"))
+    output_id = outputs[0].id if outputs else None
+    for message in check_target(dataset, config.loss, out_spec):
+        found.append(Diagnostic(ERROR, output_id, f"training data: {message}"))
+    for message in target_warnings(dataset, config.loss, out_spec):
+        found.append(Diagnostic(WARNING, output_id, f"training data: {message}"))
+    return found

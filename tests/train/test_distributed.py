@@ -1,0 +1,154 @@
+"""Data-parallel training through torchrun: the same weights as one process, across "nodes"."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from train_projects import iris_mlp_project, save
+
+from dlstudio.train.distributed.launch import LaunchOptions, worker_argv
+from dlstudio.train.distributed.sampler import GlobalOrderSampler, epoch_order
+
+REPO = Path(__file__).resolve().parents[2]
+# 120 training samples in batches of 17: the last global batch has one sample, so one worker
+# gets none of it; the result must still equal the single-process run.
+ARGS = ("--batch-size", "17", "--epochs", "3", "--device", "cpu", "--threads", "1")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key, None)
+    return env
+
+
+def _train(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dlstudio", "train", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+    )
+
+
+def _finish(process: subprocess.Popen[str], timeout: float = 300) -> str:
+    try:
+        _out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 0, err
+    return err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _assert_close(a: Path, b: Path) -> None:
+    one, two = load_file(str(a)), load_file(str(b))
+    assert one.keys() == two.keys()
+    for key in one:
+        assert torch.allclose(one[key], two[key], atol=1e-5, rtol=0), key
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save(iris_mlp_project(), tmp_path_factory.mktemp("iris") / "iris.json")
+
+
+@pytest.fixture(scope="module")
+def single(project: Path) -> Path:
+    """The single-process run's weights (trained in this process, on one thread)."""
+    from test_train_cli import _run
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert _run(["train", str(project), *ARGS, "--out", str(project.parent / "one")]) == 0
+    finally:
+        torch.set_num_threads(before)
+    return project.parent / "one" / "weights.safetensors"
+
+
+@pytest.mark.slow
+def test_two_cpu_workers_give_the_single_process_weights(
+    project: Path, single: Path, tmp_path: Path
+) -> None:
+    two = _train(str(project), *ARGS, "--out", str(tmp_path / "two"), "--nproc-per-node", "2")
+    err = _finish(two)
+    assert "on 2 processes" in err
+    _assert_close(single, tmp_path / "two" / "weights.safetensors")
+    # Rank 0 alone wrote the run: one metrics file with one line per epoch.
+    epochs = (tmp_path / "two" / "metrics.jsonl").read_text().count('"event": "epoch"')
+    assert epochs == 3
+
+
+@pytest.mark.slow
+def test_two_nodes_on_loopback(project: Path, single: Path, tmp_path: Path) -> None:
+    port = str(_free_port())
+    common = (*ARGS, "--nnodes", "2", "--nproc-per-node", "1", "--master-addr", "127.0.0.1")
+    nodes = [
+        _train(
+            str(project),
+            *common,
+            "--master-port",
+            port,
+            "--node-rank",
+            str(rank),
+            "--out",
+            str(tmp_path / "dist"),
+        )
+        for rank in (0, 1)
+    ]
+    for node in nodes:
+        _finish(node)
+    _assert_close(single, tmp_path / "dist" / "weights.safetensors")
+
+
+@pytest.mark.slow
+def test_a_failing_worker_ends_the_run_with_its_rank_and_node(
+    project: Path, tmp_path: Path
+) -> None:
+    run = _train(str(project), "--device", "cuda", "--nproc-per-node", "2", "--out", str(tmp_path))
+    _out, err = run.communicate(timeout=300)
+    assert run.returncode == 1
+    lines = [line for line in err.splitlines() if line.startswith("error: worker")]
+    assert lines and "rank 0 (node 0)" in err and "cuda" in lines[0]
+    assert "Traceback" not in "\n".join(lines)
+    assert "rank 0 (node 0): rank 0" not in err
+
+
+def test_sampler_shards_make_up_the_single_process_batches() -> None:
+    order = epoch_order(23, seed=5, epoch=2)
+    samplers = [GlobalOrderSampler(23, 5, rank, 3) for rank in range(3)]
+    for s in samplers:
+        s.set_epoch(2)
+    assert torch.equal(samplers[0].order(), order)
+    batch = order[4:11]
+    parts = [s.local(batch) for s in samplers]
+    assert sorted(torch.cat(parts).tolist()) == sorted(batch.tolist())
+    assert sum(len(s) for s in samplers) == 23
+    assert sorted(i for s in samplers for i in s) == list(range(23))
+
+
+def test_launch_options_become_torchrun_arguments() -> None:
+    single = LaunchOptions(nproc_per_node=2).torchrun_args()
+    assert "--standalone" in single and "--nproc-per-node=2" in single
+    multi = LaunchOptions(2, nnodes=2, node_rank=1, master_port=1234).torchrun_args()
+    assert "--node-rank=1" in multi and "--master-port=1234" in multi
+    rdzv = LaunchOptions(1, nnodes=2, rdzv_endpoint="127.0.0.1:29400").torchrun_args()
+    assert "--rdzv-backend=c10d" in rdzv
+    argv = ["f.json", "--nproc-per-node", "2", "--master-port=5", "--epochs", "3"]
+    assert worker_argv(argv) == ["f.json", "--epochs", "3"]
