@@ -330,9 +330,8 @@ def _gather(w, node, inputs, attrs):
 
 def _gelu(w, node, inputs, attrs):
     approximate = attrs.get("approximate", b"none")
-    if (approximate.decode() if isinstance(approximate, bytes) else approximate) != "none":
-        raise Unmapped("approximate='tanh'; only the exact GELU is in the catalogue")
-    return w.layer(node, "gelu", {}, w._ref(inputs[0]))
+    approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
+    return w.layer(node, "gelu", {"approximate": approximate}, w._ref(inputs[0]))
 
 
 def _identity(w, node, inputs, attrs):
