@@ -18,7 +18,7 @@ from onnx import numpy_helper
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.onnx_ops import OPS
-from dlstudio.compile.importers.onnx_patterns import register_all
+from dlstudio.compile.importers.onnx_packed import register_all
 from dlstudio.compile.importers.onnx_run import example_feeds, run_all
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.values import Deferred, Unmapped
