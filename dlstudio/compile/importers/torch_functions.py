@@ -30,9 +30,8 @@ def _passthrough(c: Call) -> Any:
 
 
 def _gelu(c: Call) -> TensorRef:
-    if c.get(1, "approximate", "none") != "none":
-        raise Unmapped("approximate='tanh'; only the exact GELU is in the catalogue")
-    return c.layer("gelu", {}, c.tensor())
+    approximate = c.get(1, "approximate", "none")
+    return c.layer("gelu", {"approximate": approximate}, c.tensor())
 
 
 def _leaky_relu(c: Call) -> TensorRef:

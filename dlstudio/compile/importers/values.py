@@ -53,3 +53,14 @@ class Unavailable:
 
     what: str
     where: str
+
+
+@dataclass
+class Deferred:
+    """A value awaiting its pattern (``kind``); ``base`` is the tensor the pattern started on."""
+
+    kind: str
+    base: TensorRef
+    node: Any
+    inputs: list[Any]
+    shape: tuple[int, ...] | None

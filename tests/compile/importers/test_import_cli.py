@@ -13,7 +13,7 @@ from dlstudio.cli import main
 from dlstudio.compile import compile_graph
 from dlstudio.compile.project_weights import load_attached_weights
 from dlstudio.core import load_project
-from dlstudio.train.cli_commands import compile_project
+from dlstudio.train.cli_train import compile_project
 
 MODEL_FILE = textwrap.dedent(
     """
