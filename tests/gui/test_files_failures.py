@@ -111,3 +111,20 @@ def test_unstorable_characters_do_not_stop_the_recovery_copy(window, qtbot):
         assert window.document.push(RenameNode(conv.id, "conv\ud800"))
     recovered = load_project(Path(saved.args[0]))
     assert recovered.node_by_name("conv\ufffd")
+
+
+def test_a_project_with_wrongly_typed_training_settings_opens(window, tmp_path):
+    import json
+
+    from dlstudio.gui.training.install import install_training_ui
+
+    controller = install_training_ui(window)  # the Training panel reads the settings
+    doc = json.loads(LENET.read_text(encoding="utf-8"))
+    doc["metadata"]["training"] = ["digits"]
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert window.files.open_path(path, ask=False)
+    doc["metadata"]["training"] = {"dataset": "digits", "dataset_options": "resize=28"}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert window.files.open_path(path, ask=False)
+    assert controller is not None
