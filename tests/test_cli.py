@@ -58,6 +58,8 @@ def test_summary_json_has_totals_layers_and_diagnostics(tmp_path, capsys):
     assert conv1 == {
         "id": conv1["id"],
         "name": "conv1",
+        "path": "conv1",
+        "depth": 0,
         "type": "Conv2d",
         "type_id": "conv2d",
         "output_shape": ["N", 6, 28, 28],
