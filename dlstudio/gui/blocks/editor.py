@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QVBoxLayout, QWidget
 from dlstudio.analysis import Diagnostic
 from dlstudio.core import DLStudioError, GraphEvent, load_project
 from dlstudio.core.block_commands import insert_project_as_block
+from dlstudio.gui.blocks import library as block_library
 from dlstudio.gui.blocks.breadcrumb import BreadcrumbBar
 from dlstudio.gui.blocks.edits import free_definition_name
-from dlstudio.gui.blocks.library import library_blocks
 from dlstudio.layers.validation import check_node
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ class BlockEditor(QObject):
         """Show the project's definitions and the built-in library in the palette."""
         self._palette_names = list(self.window.document.blocks)
         project = [(n, d.description) for n, d in self.window.document.blocks.items()]
-        library = [(n, d.description) for n, d in library_blocks().items()]
+        library = [(n, d.description) for n, d in block_library.library_blocks().items()]
         self.window.palette_panel.set_blocks(project, library)
 
     def _on_palette_block_activated(self, source: str, name: str) -> None:

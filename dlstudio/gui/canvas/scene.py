@@ -27,8 +27,9 @@ from dlstudio.core import (
     SetTrainable,
 )
 from dlstudio.gui.blocks import edits as block_edits
+from dlstudio.gui.blocks import library as block_library
 from dlstudio.gui.blocks.level import DocumentLevel
-from dlstudio.gui.blocks.library import BLOCK_MIME, decode_block, library_blocks
+from dlstudio.gui.blocks.library import BLOCK_MIME, decode_block
 from dlstudio.gui.canvas import editing, style
 from dlstudio.gui.canvas.block_item import BlockNodeItem
 from dlstudio.gui.canvas.drag import ConnectionDrag, MoveDrag, snap
@@ -241,7 +242,7 @@ class GraphScene(SceneMirror):
         """Add an instance of a project (``source="project"``) or library block centred on
         ``pos``, adding a library definition to the project first: one undo step; its id."""
         root_doc, where = self._tree()
-        blocks = root_doc.blocks if source == "project" else library_blocks()
+        blocks = root_doc.blocks if source == "project" else block_library.library_blocks()
         definition = blocks.get(name)
         if definition is None:
             self.status_message.emit(f"There is no {source} block called {name!r}")
