@@ -84,7 +84,7 @@ def summary_dict(graph: LayerGraph, result: AnalysisResult) -> dict:
 
     layers = []
     for row in summary_rows(graph, result):
-        spec = row.info.output if row.info else None
+        spec = row.outputs[0] if row.outputs else None
         layers.append(
             {
                 "id": row.node.id if row.node else None,

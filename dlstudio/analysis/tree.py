@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from dlstudio.analysis.result import AnalysisResult, NodeInfo
 from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.core.graph import LayerGraph, LayerNode
+from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers import get_layer_type, has_layer_type
 
 _PORT_TYPES = ("input", "output")
@@ -31,6 +32,14 @@ class SummaryRow:
     """Node ids from the top graph down to this node (empty tail for a copy row)."""
     copy_params: int | None = None
     copy_macs: int | None = None
+    copy_outputs: tuple[TensorSpec, ...] = ()
+
+    @property
+    def outputs(self) -> tuple[TensorSpec, ...]:
+        """The specs this row produces (for a copy row: what that copy returns)."""
+        if self.node is None:
+            return self.copy_outputs
+        return tuple(self.info.outputs.values()) if self.info else ()
 
     @property
     def params(self) -> int | None:
@@ -97,6 +106,8 @@ def _rows(
             yield from _rows(root, definition.graph, info.children[0], f"{path}.", depth + 1, here)
             continue
         for k, child in enumerate(info.children):
+            returned = [child.nodes.get(i) for i in definition.output_ports().values()]
+            outputs = tuple(r.inputs["in"] for r in returned if r is not None and "in" in r.inputs)
             yield SummaryRow(
                 f"{path}.{k}",
                 depth + 1,
@@ -108,5 +119,6 @@ def _rows(
                 here,
                 child.total_params,
                 child.total_macs,
+                outputs,
             )
             yield from _rows(root, definition.graph, child, f"{path}.{k}.", depth + 2, here)

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from dlstudio.core.blocks import BlockDefinition
 from dlstudio.core.expressions import ExpressionError, contains_expression, parse
 from dlstudio.gui.panels.param_editors import format_value, parse_text
 from dlstudio.layers import ParamError, ParamSpec
@@ -97,3 +98,16 @@ def definition_name_edit(parent: QWidget, name: str) -> QLineEdit:
         "for every instance (and the class in the generated code)."
     )
     return edit
+
+
+def instance_explanation(definition: BlockDefinition) -> str:
+    """What the panel says under an instance's fields: what the block holds, its parameters,
+    and that edits inside apply to every instance."""
+    layers = [n for n in definition.graph if n.type_id not in ("input", "output")]
+    params = ", ".join(p.name for p in definition.params) or "none"
+    parts = [definition.description] if definition.description else []
+    parts.append(
+        f"Block {definition.name}: {len(layers)} layers inside; its parameters: {params}. "
+        "Open it to edit its layers: the change applies to every instance of the block."
+    )
+    return "\n\n".join(parts)

@@ -130,7 +130,8 @@ class LayerPalette(QWidget):
         """Show the Blocks section: the project's definitions, then the built-in library's
         that the project does not have ((name, description) pairs)."""
         if self._blocks_head is None:
-            self._blocks_head = QTreeWidgetItem(self.tree, [BLOCKS_SECTION])
+            self._blocks_head = QTreeWidgetItem([BLOCKS_SECTION])
+            self.tree.insertTopLevelItem(0, self._blocks_head)  # the model's own parts first
             self._blocks_head.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = self._blocks_head.font(0)
             font.setBold(True)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -178,11 +179,21 @@ class PropertiesPanel(QScrollArea):
         form.addRow("output", self.output_label)
         outer.addLayout(form)
 
+        text = layer.explanation
         if type_id == BLOCK_TYPE:
             weights = node.params.get("weights")
             if weights:
                 form.addRow("weights", QLabel(str(weights)))
-        explanation = QLabel(layer.explanation)
+            definition = self.document.blocks[str(node.params["block"])]
+            text = block_rows.instance_explanation(definition)
+            enter = getattr(self.document, "enter", None)
+            if enter is not None:
+                button = QPushButton(f"Edit inside {definition.name}")
+                button.setObjectName("open_block_button")
+                button.setToolTip("Open the block's layers (or double-click the node)")
+                button.clicked.connect(lambda: enter(node.id))
+                outer.addWidget(button)
+        explanation = QLabel(text)
         explanation.setWordWrap(True)
         formula = QLabel(layer.formula)
         formula.setProperty("role", "formula")
@@ -193,7 +204,8 @@ class PropertiesPanel(QScrollArea):
         line.setFrameShadow(QFrame.Shadow.Sunken)
         outer.addWidget(line)
         outer.addWidget(explanation)
-        outer.addWidget(formula)
+        if layer.formula:
+            outer.addWidget(formula)
         outer.addStretch(1)
         self.setWidget(page)
 

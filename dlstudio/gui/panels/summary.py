@@ -111,8 +111,7 @@ class SummaryTable(QWidget):
         rows = summary_rows(self.document.graph, result)
         top_level = 0
         for row in rows:
-            info = row.info
-            shape = "  ".join(str(s) for s in info.outputs.values()) if info else ""
+            shape = "  ".join(str(s) for s in row.outputs)
             params, macs = row.params, row.macs
             frozen = row.node is not None and not row.node.trainable
             cells = (
