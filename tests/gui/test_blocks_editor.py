@@ -209,3 +209,23 @@ def test_instance_node_shows_definition_key_params_count_and_badge(window, qtbot
     assert item.count_text == f"{3 * 1200:,} params"
     assert set(item.ports) == {("in", False), ("out", True)}
     assert item.boundingRect().width() > 190  # the stacked copies behind it
+
+
+def test_copy_and_paste_block_instances(window, qtbot):
+    import pytest
+
+    from dlstudio.core import GraphEditError
+    from dlstudio.gui.canvas import editing
+
+    graph = block_model()
+    _open(window, graph)
+    scene = window.scene
+    layer1 = graph.node_by_name("layer1").id
+    scene.select_nodes([layer1])
+    (copy_id,) = scene.duplicate_selection()
+    copy = graph.node(copy_id)
+    assert copy.type_id == "block" and copy.params == graph.node(layer1).params
+    assert isinstance(scene.node_item(copy_id), BlockNodeItem)
+    payload = editing.copy_payload(graph, [layer1], graph.blocks)
+    with pytest.raises(GraphEditError, match="block 'BasicBlock'"):
+        editing.paste_command(residual_model(), payload, blocks={})

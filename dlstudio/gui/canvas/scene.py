@@ -87,7 +87,7 @@ class GraphScene(SceneMirror):
         if not ids:
             return False
         data = QMimeData()
-        payload = editing.copy_payload(self.document.graph, ids)
+        payload = editing.copy_payload(self.document.graph, ids, self.document.blocks)
         data.setData(editing.NODES_MIME, payload.encode("utf-8"))
         QGuiApplication.clipboard().setMimeData(data)
         self.status_message.emit(f"Copied {len(ids)} layer(s)")
@@ -111,7 +111,8 @@ class GraphScene(SceneMirror):
         ids = self.selected_node_ids()
         if not ids:
             return []
-        return self._paste_payload(editing.copy_payload(self.document.graph, ids).encode(), None)
+        payload = editing.copy_payload(self.document.graph, ids, self.document.blocks)
+        return self._paste_payload(payload.encode(), None)
 
     def _paste_payload(self, payload: bytes, at: QPointF | None) -> list[str]:
         try:
@@ -119,7 +120,9 @@ class GraphScene(SceneMirror):
             if at is not None:
                 ox, oy = editing.payload_origin(payload)
                 offset = (snap(at.x()) - ox, snap(at.y()) - oy)
-            command, ids = editing.paste_command(self.document.graph, payload, offset)
+            command, ids = editing.paste_command(
+                self.document.graph, payload, offset, self.document.blocks
+            )
         except DLStudioError as exc:
             self.status_message.emit(f"Cannot paste: {exc}")
             return []
