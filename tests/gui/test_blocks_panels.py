@@ -186,3 +186,31 @@ def test_properties_edit_block_parameters_and_inner_expressions(window, qtbot):
     assert not isinstance(properties.editors["out_channels"], ExpressionEditor)
     window.document.undo()
     assert isinstance(properties.editors["out_channels"], ExpressionEditor)
+
+
+def test_fix_of_a_problem_inside_a_block_repairs_the_definition(window, qtbot):
+    from dlstudio.core.blocks import BlockDefinition
+    from tests.gui.block_models import Builder
+
+    head = Builder("Head")
+    x = head.layer("input", "x", shape=(8, 8, 8))
+    y = head.layer("dense", "fc", x, units=10)  # needs a Flatten first
+    head.layer("output", "out", y)
+    b = Builder("model")
+    x = b.layer("input", "image", shape=(8, 8, 8))
+    y = b.layer("block", "head", x, block="Head")
+    b.layer("output", "output", y)
+    b.graph.blocks["Head"] = BlockDefinition("Head", head.laid_out())
+    graph = b.laid_out()
+    _open(window, graph)
+    before = dumps_project(graph)
+    problems = window.problems
+    row = next(i for i, d in enumerate(problems.diagnostics) if d.fixes)
+    assert problems.diagnostics[row].path == "head.fc"
+    problems.fix_button_for(row).click()
+    inner = window.document.blocks["Head"].graph
+    assert [n.type_id for n in inner].count("flatten") == 1
+    assert not window.document.analysis.has_errors
+    assert window.level.path == (graph.node_by_name("head").id,)
+    window.document.undo()
+    assert dumps_project(window.document.graph) == before
