@@ -229,3 +229,27 @@ def test_copy_and_paste_block_instances(window, qtbot):
     payload = editing.copy_payload(graph, [layer1], graph.blocks)
     with pytest.raises(GraphEditError, match="block 'BasicBlock'"):
         editing.paste_command(residual_model(), payload, blocks={})
+
+
+def test_group_and_ungroup_inside_a_block_nest_blocks(window, qtbot):
+    graph = block_model(repeat=2)
+    _open(window, graph)
+    doc, scene = window.document, window.scene
+    total = doc.analysis.total_params
+    before = dumps_project(graph)
+    scene.open_block(graph.node_by_name("layer1").id)
+    inner = doc.blocks["BasicBlock"].graph
+    scene.select_nodes(_ids(inner, "bn1", "relu"))
+    nested = scene.group_selection("BnRelu")
+    assert nested in inner and inner.node(nested).params == {"block": "BnRelu"}
+    assert scene.selected_node_ids() == [nested]
+    assert doc.analysis.total_params == total and not doc.analysis.diagnostics
+    assert scene.open_block(nested)
+    assert window.blocks_ui.breadcrumb.crumbs()[-2:] == [inner.node(nested).name, "BnRelu"]
+    window.blocks_ui.go_back()
+    scene.select_nodes([nested])
+    assert scene.ungroup_selection()
+    assert {"bn1", "relu"} <= {n.name for n in inner}
+    while doc.undo_stack.can_undo:
+        doc.undo()
+    assert dumps_project(doc.graph) == before
