@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit
 
 from dlstudio.core import dumps_project
 from dlstudio.gui.canvas.block_item import BlockNodeItem
@@ -253,3 +254,19 @@ def test_group_and_ungroup_inside_a_block_nest_blocks(window, qtbot):
     while doc.undo_stack.can_undo:
         doc.undo()
     assert dumps_project(doc.graph) == before
+
+
+def test_escape_in_the_rename_editor_inside_a_block_cancels_only_the_rename(window, qtbot):
+    graph = block_model()
+    _open(window, graph)
+    window.scene.open_block(graph.node_by_name("layer1").id)
+    conv1 = window.document.blocks["BasicBlock"].graph.node_by_name("conv1")
+    window.view.start_rename(conv1.id)
+    editor = next(e for e in window.view.findChildren(QLineEdit) if e.isVisible())
+    QTest.keyClicks(editor, "x")
+    QTest.keyClick(editor, Qt.Key.Key_Escape)
+    assert conv1.name == "conv1"
+    assert window.level.path == (graph.node_by_name("layer1").id,)  # still inside
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_Escape)
+    assert window.level.path == ()

@@ -9,8 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPointF, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QVBoxLayout, QWidget
 
 from dlstudio.analysis import Diagnostic
@@ -60,7 +60,7 @@ class BlockEditor(QObject):
     def _make_actions(self) -> None:
         view = self.window.view
         specs = [
-            ("back", "&Back", "Escape", self.go_back, "Back to the graph around this block"),
+            ("back", "&Back", "Alt+Left", self.go_back, "Back to the graph around this block"),
             ("open_block", "&Open Block", "Ctrl+Return", self.open_selected, "Edit inside"),
             ("group", "&Group into Block", "Ctrl+G", self.group, "Group the selection"),
             ("ungroup", "&Ungroup", "Ctrl+Shift+G", self.ungroup, "Ungroup the selected block"),
@@ -76,6 +76,10 @@ class BlockEditor(QObject):
             view.addAction(action)
             self.actions[name] = action
         self.actions["back"].setEnabled(False)
+        self.actions["back"].setToolTip("Back to the graph around this block (Esc, Alt+Left)")
+        # Esc is not a shortcut: a shortcut would fire before the rename editor on the canvas
+        # could cancel with it. Only an Esc nothing else took goes back.
+        view.installEventFilter(self)
         insert = QAction("Insert Project as &Block…", self.window)
         insert.setObjectName("action_insert_project")
         insert.setToolTip("Insert a saved model as one block (optionally with its weights)")
@@ -99,6 +103,18 @@ class BlockEditor(QObject):
                 file_menu.addAction(insert)
         for name, action in self.actions.items():
             self.window.actions.by_name[name] = action
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.window.view
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+            and self.level.path
+        ):
+            self.go_back()
+            return True
+        return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------ navigation
     def go_back(self) -> bool:
