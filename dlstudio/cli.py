@@ -116,27 +116,26 @@ def _add_summary(sub) -> None:
 
 
 def summary_dict(graph: LayerGraph, result: AnalysisResult) -> dict:
-    """The ``summary --json`` object."""
-    from dlstudio.layers import get_layer_type
+    """The ``summary --json`` object: ``layers`` lists every layer in execution order, the
+    insides of block instances right after them, each with its module ``path`` and ``depth``
+    (the rows at depth 0 add up to the totals)."""
+    from dlstudio.analysis.tree import summary_rows
 
     layers = []
-    for node_id in result.order:
-        node, info = graph.node(node_id), result.nodes[node_id]
-        spec = info.output
-        try:
-            label = get_layer_type(node.type_id).label
-        except DLStudioError:
-            label = node.type_id
+    for row in summary_rows(graph, result):
+        spec = row.outputs[0] if row.outputs else None
         layers.append(
             {
-                "id": node.id,
-                "name": node.name,
-                "type": label,
-                "type_id": node.type_id,
+                "id": row.node.id if row.node else None,
+                "name": row.name,
+                "path": row.path,
+                "depth": row.depth,
+                "type": row.type_label,
+                "type_id": row.type_id,
                 "output_shape": list(spec.shape) if spec else None,
-                "params": info.param_count,
-                "trainable": node.trainable,
-                "macs": info.macs,
+                "params": row.params,
+                "trainable": row.node.trainable if row.node else True,
+                "macs": row.macs,
             }
         )
     names = {n.id: n.name for n in graph}
@@ -173,9 +172,8 @@ def _print_table(data: dict) -> None:
     rows = [("Layer", "Type", "Output shape", "Params", "MACs")]
     for layer in data["layers"]:
         shape = format_shape(tuple(layer["output_shape"])) if layer["output_shape"] else "-"
-        rows.append(
-            (layer["name"], layer["type"], shape, _num(layer["params"]), _num(layer["macs"]))
-        )
+        name = "  " * layer["depth"] + layer["name"]  # indented by depth in the tree
+        rows.append((name, layer["type"], shape, _num(layer["params"]), _num(layer["macs"])))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for i, row in enumerate(rows):
         print(

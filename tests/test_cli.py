@@ -58,6 +58,8 @@ def test_summary_json_has_totals_layers_and_diagnostics(tmp_path, capsys):
     assert conv1 == {
         "id": conv1["id"],
         "name": "conv1",
+        "path": "conv1",
+        "depth": 0,
         "type": "Conv2d",
         "type_id": "conv2d",
         "output_shape": ["N", 6, 28, 28],
@@ -181,3 +183,27 @@ def test_validate_json_prints_diagnostics_as_objects(tmp_path, capsys):
     assert main(["validate", str(_iris_mlp(tmp_path, units=6)), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [(d["severity"], d["node"]) for d in report["diagnostics"]] == [("warning", "scores")]
+
+
+def test_summary_prints_the_block_tree_and_json_paths(tmp_path, capsys):
+    from tests.gui.block_models import block_model
+
+    path = tmp_path / "net.json"
+    save_project(block_model(repeat=2), path)
+    assert main(["summary", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("layer1      BasicBlock ×2") for line in lines), lines
+    assert any(line.startswith("  layer1.1  BasicBlock") for line in lines)
+    assert any(line.startswith("    conv1   Conv2d") for line in lines)
+    assert "Total params:     7,754" in lines
+    assert main(["summary", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    paths = [layer["path"] for layer in data["layers"]]
+    assert paths[:4] == ["image", "stem", "layer1", "layer1.0"]
+    assert "layer1.1.bn2" in paths and "layer1.0.conv1" in paths
+    conv = next(layer for layer in data["layers"] if layer["path"] == "layer1.1.conv1")
+    assert conv["depth"] == 2 and conv["params"] == 584
+    assert conv["output_shape"] == ["N", 8, 8, 8]
+    top = [layer for layer in data["layers"] if layer["depth"] == 0]
+    assert sum(layer["params"] for layer in top) == data["total_params"] == 7754
+    assert sum(layer["macs"] for layer in top) == data["total_macs"]

@@ -22,6 +22,7 @@ from dlstudio.core import (
     load_project,
     save_project,
 )
+from dlstudio.core.blocks import BlockDefinition
 from dlstudio.layers.validation import check_node
 from dlstudio.train.data_paths import relative_training_paths
 
@@ -64,6 +65,11 @@ class Document(QObject):
     def graph(self) -> LayerGraph:
         """The document's graph (replace it only through :meth:`replace_graph`)."""
         return self._graph
+
+    @property
+    def blocks(self) -> dict[str, BlockDefinition]:
+        """The project's block definitions (held by the top graph)."""
+        return self._graph.blocks
 
     @property
     def analysis(self) -> AnalysisResult:

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 from dlstudio.analysis import AnalysisResult, Diagnostic
 from dlstudio.analysis.fixes import command_for_fix
 from dlstudio.core import DLStudioError
+from dlstudio.gui.blocks import DocumentLevel
+from dlstudio.gui.blocks.editor import install_block_editor
 from dlstudio.gui.canvas import GraphScene, GraphView
 from dlstudio.gui.document import Document
 from dlstudio.gui.exports import ExportActions
@@ -53,7 +55,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("main_window")
         self.setWindowIcon(icon("app"))
         self.document = document or Document()
-        self.scene = GraphScene(self.document, self)
+        self.level = DocumentLevel(self.document, self)
+        """The graph of the tree the canvas shows (the model, or a block's inside)."""
+        self.scene = GraphScene(self.level, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
         self.autosaver = Autosaver(self.document, recovery, autosave_delay_ms, self)
@@ -69,6 +73,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.actions: WindowActions = build_actions(self)
         self._build_status_bar()
+        self.blocks_ui = install_block_editor(self)
         self._connect_signals()
         self.setAcceptDrops(True)
         self.resize(1440, 900)
@@ -94,7 +99,7 @@ class MainWindow(QMainWindow):
 
     def _build_panels(self) -> None:
         self.palette_panel = LayerPalette(self)
-        self.properties = PropertiesPanel(self.document, self)
+        self.properties = PropertiesPanel(self.level, self)
         self.code_preview = CodePreview(self.document, self)
         self.problems = ProblemsPanel(self.document, self)
         self.summary = SummaryTable(self.document, self)
@@ -237,7 +242,12 @@ class MainWindow(QMainWindow):
         return self.scene.add_layer(type_id, centre)
 
     def focus_node(self, node_id: str) -> None:
-        """Select a node and bring it into view."""
+        """Select a node of the top graph (leaving any open block) and bring it into view."""
+        self.level.go_top()
+        self.show_node(node_id)
+
+    def show_node(self, node_id: str) -> None:
+        """Select a node of the graph the canvas shows and bring it into view."""
         self.scene.select_nodes([node_id])
         if hasattr(self.view, "center_on_node"):
             self.view.center_on_node(node_id)
@@ -286,7 +296,9 @@ class MainWindow(QMainWindow):
 
     def apply_fix(self, diagnostic: Diagnostic, index: int = 0) -> bool:
         """Apply one of the diagnostic's suggested fixes (the first by default) as one
-        undoable edit."""
+        undoable edit; a problem inside a block is fixed in its definition."""
+        if len(diagnostic.location) > 1:
+            return self.blocks_ui.apply_fix(diagnostic, index)
         if hasattr(self.scene, "apply_fix"):
             return bool(self.scene.apply_fix(diagnostic, index))
         if diagnostic.node_id is None or not 0 <= index < len(diagnostic.fixes):
@@ -333,9 +345,7 @@ class MainWindow(QMainWindow):
     def _on_scene_selection_changed(self, ids: list[str]) -> None:
         self.properties.set_selection(ids)
         if len(ids) == 1:
-            row = self.summary.row_of(ids[0])
-            if row >= 0:
-                self.summary.table.selectRow(row)
+            self.summary.select_location((*self.level.path, ids[0]))
 
     def _on_palette_layer_activated(self, type_id: str) -> None:
         if self.add_layer_at_center(type_id) is not None:

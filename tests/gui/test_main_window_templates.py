@@ -26,7 +26,7 @@ def test_template_opens_without_errors(window, path):
     assert len(window.scene.node_items()) == len(document.graph)
     assert window.document.path is None  # a new model from the template, not the template
     assert not window.isWindowModified()
-    assert window.summary.table.item(window.summary.table.rowCount() - 1, 0).text() == "Total"
+    assert window.summary.top_level_items()[-1].text(0) == "Total"
     assert f"{document.analysis.total_params:,}" in window.summary.totals.text()
     window.code_preview.refresh()
     assert "class " in window.code_preview.toPlainText()

@@ -36,16 +36,16 @@ def test_summary_rows_totals_and_click_selects(window, qtbot):
     window.files.load_template(LENET, ask=False)
     summary = window.summary
     graph = window.document.graph
-    assert summary.table.rowCount() == len(graph) + 1
+    assert summary.tree.topLevelItemCount() == len(graph) + 1
     conv1 = graph.node_by_name("conv1")
-    row = summary.row_of(conv1.id)
-    assert summary.table.item(row, 2).text() == "(N, 6, 28, 28)"
-    assert summary.table.item(row, 3).text() == "156"
+    row = summary.item_of(conv1.id)
+    assert row.text(2) == "(N, 6, 28, 28)"
+    assert row.text(3) == "156"
     totals = summary.totals.text()
     assert "61,706" in totals and "trainable" in totals and "frozen" in totals
     assert "MACs" in totals and "batch 32" in totals
     with qtbot.waitSignal(window.scene.selection_changed_ids):
-        summary.table.cellClicked.emit(row, 0)
+        summary.tree.itemClicked.emit(row, 0)
     assert window.scene.selected_node_ids() == [conv1.id]
     assert window.properties.node_id == conv1.id
 

@@ -7,7 +7,7 @@ stays about drawing and input.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from dlstudio.core import (
     AddNode,
@@ -15,6 +15,7 @@ from dlstudio.core import (
     Connect,
     Disconnect,
     Edge,
+    GraphEditError,
     LayerGraph,
     LayerNode,
     MacroCommand,
@@ -24,6 +25,7 @@ from dlstudio.core import (
     dumps_project,
     loads_project,
 )
+from dlstudio.core.blocks import BlockDefinition, definition_order, used_definitions
 from dlstudio.layers import get_layer_type
 from dlstudio.layers.validation import check_node
 
@@ -94,8 +96,13 @@ def delete_command(
     return MacroCommand(f"delete {what}", steps)
 
 
-def copy_payload(graph: LayerGraph, node_ids: Iterable[str]) -> str:
-    """The clipboard text for these nodes and the wires between them (a project JSON)."""
+def copy_payload(
+    graph: LayerGraph,
+    node_ids: Iterable[str],
+    blocks: Mapping[str, BlockDefinition] | None = None,
+) -> str:
+    """The clipboard text for these nodes and the wires between them (a project JSON); the
+    definitions of copied block instances come along (``blocks``: the project's)."""
     ids = [n for n in graph.nodes if n in set(node_ids)]
     part = LayerGraph("clipboard")
     for node_id in ids:
@@ -103,6 +110,9 @@ def copy_payload(graph: LayerGraph, node_ids: Iterable[str]) -> str:
     for e in graph.edges:
         if e.src.node in part and e.dst.node in part:
             part.insert_edge(e)
+    if blocks:
+        used = definition_order(blocks, list(used_definitions(part)))
+        part.blocks = {name: blocks[name].copy() for name in used}
     return dumps_project(part)
 
 
@@ -122,11 +132,23 @@ def _fresh_id(used: set[str]) -> str:
 
 
 def paste_command(
-    graph: LayerGraph, payload: str | bytes, offset: tuple[float, float] = PASTE_OFFSET
+    graph: LayerGraph,
+    payload: str | bytes,
+    offset: tuple[float, float] = PASTE_OFFSET,
+    blocks: Mapping[str, BlockDefinition] | None = None,
 ) -> tuple[Command, list[str]]:
     """One undo step adding a copy of the clipboard's nodes and inner wires, with fresh ids and
-    unique names, shifted by ``offset``. Raises :class:`ProjectFileError` for bad text."""
+    unique names, shifted by ``offset``. Raises :class:`ProjectFileError` for bad text, and
+    :class:`GraphEditError` when a copied block instance names a definition the project
+    (``blocks``) does not have."""
     part = loads_project(payload, source="the clipboard", node_checker=check_node)
+    if blocks is not None:
+        missing = sorted(set(used_definitions(part)) - set(blocks))
+        if missing:
+            raise GraphEditError(
+                f"the copied layers use block {missing[0]!r}, which this project does not "
+                "have; add it from the palette's Blocks first"
+            )
     used_ids = set(graph.nodes)
     used_names = {n.name for n in graph.nodes.values()}
     mapping: dict[str, str] = {}

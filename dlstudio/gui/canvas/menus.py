@@ -9,6 +9,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
 from dlstudio.core import Edge
+from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.gui.canvas.block_item import BlockNodeItem
 from dlstudio.gui.canvas.edge_item import EdgeItem
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
 from dlstudio.layers import all_layer_types
@@ -80,6 +82,7 @@ def _node_menu(scene: GraphScene, item: NodeItem) -> QMenu:
     node = item.node
     ids = scene.selected_node_ids()
     _action(menu, "rename", "Rename…", lambda: scene.rename_requested.emit(node.id))
+    _block_actions(menu, scene, item, ids)
     frozen = not node.trainable
     _action(
         menu,
@@ -111,6 +114,24 @@ def _node_menu(scene: GraphScene, item: NodeItem) -> QMenu:
         item.layer is not None,
     )
     return menu
+
+
+def _block_actions(menu: QMenu, scene: GraphScene, item: NodeItem, ids: list[str]) -> None:
+    """Open, group and ungroup: the block edits of a node's menu."""
+    menu.addSeparator()
+    if isinstance(item, BlockNodeItem):
+        _action(
+            menu,
+            "open_block",
+            f"Open {item.definition_name}",
+            lambda: scene.open_block(item.node.id),
+            hasattr(scene.document, "enter"),
+        )
+    _action(menu, "group", "Group into Block\tCtrl+G", lambda: scene.group_selection())
+    graph = scene.document.graph
+    has_instance = any(i in graph and graph.node(i).type_id == BLOCK_TYPE for i in ids)
+    _action(menu, "ungroup", "Ungroup\tCtrl+Shift+G", scene.ungroup_selection, has_instance)
+    menu.addSeparator()
 
 
 def _wire_menu(scene: GraphScene, edge: Edge) -> QMenu:

@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 from dlstudio.analysis import AnalysisResult
 from dlstudio.analysis.diagnostics import Diagnostic
 from dlstudio.core import Edge, GraphEvent
+from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.gui.canvas import style
+from dlstudio.gui.canvas.block_item import BlockNodeItem
 from dlstudio.gui.canvas.edge_item import EdgeItem
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
 from dlstudio.gui.document import Document
@@ -83,7 +85,11 @@ class SceneMirror(QGraphicsScene):
         self.rebuild()
 
     def _add_node_item(self, node_id: str) -> None:
-        item = NodeItem(self.document.graph.node(node_id), self.flow)
+        node = self.document.graph.node(node_id)
+        if node.type_id == BLOCK_TYPE:
+            item: NodeItem = BlockNodeItem(node, self.document.blocks, self.flow)
+        else:
+            item = NodeItem(node, self.flow)
         self._nodes[node_id] = item
         self.addItem(item)
 
@@ -148,6 +154,15 @@ class SceneMirror(QGraphicsScene):
             self._add_edge_item(event.edge)
         elif kind == GraphEvent.EDGE_REMOVED and event.edge is not None:
             self._remove_edge_item(event.edge)
+        elif kind == GraphEvent.BLOCKS_CHANGED:
+            self._on_blocks_changed()
+
+    def _on_blocks_changed(self) -> None:
+        """A definition changed: instances redraw their name, ports and parameters."""
+        for node_id, item in self._nodes.items():
+            if isinstance(item, BlockNodeItem):
+                item.sync_block(self._result)
+                self._update_wires_of(node_id)
 
     def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
         self._apply_analysis(result)

@@ -26,7 +26,12 @@ from dlstudio.core import (
     RenameNode,
     SetTrainable,
 )
+from dlstudio.gui.blocks import edits as block_edits
+from dlstudio.gui.blocks import library as block_library
+from dlstudio.gui.blocks.level import DocumentLevel
+from dlstudio.gui.blocks.library import BLOCK_MIME, decode_block
 from dlstudio.gui.canvas import editing, style
+from dlstudio.gui.canvas.block_item import BlockNodeItem
 from dlstudio.gui.canvas.drag import ConnectionDrag, MoveDrag, snap
 from dlstudio.gui.canvas.mirror import SceneMirror
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
@@ -82,7 +87,7 @@ class GraphScene(SceneMirror):
         if not ids:
             return False
         data = QMimeData()
-        payload = editing.copy_payload(self.document.graph, ids)
+        payload = editing.copy_payload(self.document.graph, ids, self.document.blocks)
         data.setData(editing.NODES_MIME, payload.encode("utf-8"))
         QGuiApplication.clipboard().setMimeData(data)
         self.status_message.emit(f"Copied {len(ids)} layer(s)")
@@ -106,7 +111,8 @@ class GraphScene(SceneMirror):
         ids = self.selected_node_ids()
         if not ids:
             return []
-        return self._paste_payload(editing.copy_payload(self.document.graph, ids).encode(), None)
+        payload = editing.copy_payload(self.document.graph, ids, self.document.blocks)
+        return self._paste_payload(payload.encode(), None)
 
     def _paste_payload(self, payload: bytes, at: QPointF | None) -> list[str]:
         try:
@@ -114,7 +120,9 @@ class GraphScene(SceneMirror):
             if at is not None:
                 ox, oy = editing.payload_origin(payload)
                 offset = (snap(at.x()) - ox, snap(at.y()) - oy)
-            command, ids = editing.paste_command(self.document.graph, payload, offset)
+            command, ids = editing.paste_command(
+                self.document.graph, payload, offset, self.document.blocks
+            )
         except DLStudioError as exc:
             self.status_message.emit(f"Cannot paste: {exc}")
             return []
@@ -187,6 +195,81 @@ class GraphScene(SceneMirror):
         parent = self.views()[0] if self.views() else None
         QMessageBox.information(parent, f"{layer.label} layer", layer.help_text())
 
+    # ---------------------------------------------------------------- blocks
+    def _tree(self) -> tuple[Document, str | None]:
+        """The document holding the definitions, and the definition shown (None: the top)."""
+        if isinstance(self.document, DocumentLevel):
+            return self.document.document, self.document.definition
+        return self.document, None
+
+    def group_selection(self, name: str | None = None) -> str | None:
+        """Group the selected layers into a new block (wires crossing the selection become its
+        ports) and one instance of it, as one undo step; the instance's id."""
+        ids = self.selected_node_ids()
+        if not ids:
+            self.status_message.emit("Select the layers to group into a block first")
+            return None
+        root_doc, where = self._tree()
+        name = name or block_edits.free_definition_name(root_doc.blocks)
+        analysis = self.document.analysis
+        try:
+            command = block_edits.group_command(root_doc.graph, where, analysis, ids, name)
+        except DLStudioError as exc:
+            self.status_message.emit(f"Cannot group: {exc}")
+            return None
+        before = set(self.document.graph.nodes)
+        if not root_doc.push(command):
+            return None
+        new = [n for n in self.document.graph.nodes if n not in before]
+        self.select_nodes(new)
+        self.status_message.emit(
+            f"Grouped {len(ids)} layer(s) into block {name}; double-click it to edit inside"
+        )
+        return new[0] if new else None
+
+    def ungroup_selection(self) -> bool:
+        """Replace the selected block instances by their layers, as one undo step."""
+        root_doc, where = self._tree()
+        try:
+            command = block_edits.ungroup_command(root_doc.graph, where, self.selected_node_ids())
+        except DLStudioError as exc:
+            self.status_message.emit(f"Cannot ungroup: {exc}")
+            return False
+        before = set(self.document.graph.nodes)
+        if not root_doc.push(command):
+            return False
+        self.select_nodes(n for n in self.document.graph.nodes if n not in before)
+        return True
+
+    def add_block(self, source: str, name: str, pos: QPointF | tuple[float, float]) -> str | None:
+        """Add an instance of a project (``source="project"``) or library block centred on
+        ``pos``, adding a library definition to the project first: one undo step; its id."""
+        root_doc, where = self._tree()
+        blocks = root_doc.blocks if source == "project" else block_library.library_blocks()
+        definition = blocks.get(name)
+        if definition is None:
+            self.status_message.emit(f"There is no {source} block called {name!r}")
+            return None
+        x, y = (pos.x(), pos.y()) if isinstance(pos, QPointF) else pos
+        x, y = snap(x - style.NODE_WIDTH / 2), snap(y - style.NODE_HEIGHT / 2)
+        try:
+            command, node_id = block_edits.add_instance_command(
+                root_doc.graph, where, definition, (x, y)
+            )
+        except DLStudioError as exc:
+            self.status_message.emit(f"Cannot add block {name}: {exc}")
+            return None
+        if not root_doc.push(command):
+            return None
+        self.select_nodes([node_id])
+        return node_id
+
+    def open_block(self, node_id: str) -> bool:
+        """Show the inside of block instance ``node_id`` (when the document can go down a
+        level: see :class:`DocumentLevel`)."""
+        enter = getattr(self.document, "enter", None)
+        return bool(enter is not None and enter(node_id))
+
     def can_paste(self) -> bool:
         """True when the clipboard holds copied layers."""
         data = QGuiApplication.clipboard().mimeData()
@@ -237,6 +320,9 @@ class GraphScene(SceneMirror):
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         item = self.item_at(event.scenePos())
+        if isinstance(item, BlockNodeItem) and self.open_block(item.node.id):
+            event.accept()
+            return
         if isinstance(item, NodeItem):
             self.rename_requested.emit(item.node.id)
             event.accept()
@@ -250,13 +336,20 @@ class GraphScene(SceneMirror):
         menu.exec(event.screenPos())
 
     def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
-        event.setAccepted(event.mimeData().hasFormat(editing.LAYER_MIME))
+        data = event.mimeData()
+        event.setAccepted(data.hasFormat(editing.LAYER_MIME) or data.hasFormat(BLOCK_MIME))
 
     def dragMoveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
-        event.setAccepted(event.mimeData().hasFormat(editing.LAYER_MIME))
+        data = event.mimeData()
+        event.setAccepted(data.hasFormat(editing.LAYER_MIME) or data.hasFormat(BLOCK_MIME))
 
     def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
         data = event.mimeData()
+        if data.hasFormat(BLOCK_MIME):
+            block = decode_block(bytes(data.data(BLOCK_MIME).data()))
+            added = block is not None and self.add_block(*block, event.scenePos()) is not None
+            event.setAccepted(added)
+            return
         if not data.hasFormat(editing.LAYER_MIME):
             event.ignore()
             return

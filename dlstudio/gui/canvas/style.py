@@ -52,6 +52,7 @@ CATEGORY_COLORS: dict[str, QColor] = {
     "Attention": QColor("#c678dd"),
     "Sequence": QColor("#7fb069"),
     "Merge": QColor("#e5c07b"),
+    "Blocks": QColor("#4fc1e9"),
 }
 """The stripe on the left of each node, by catalogue category."""
 

@@ -16,11 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.blocks.library import BLOCK_MIME, encode_block
 from dlstudio.gui.canvas import LAYER_MIME
 from dlstudio.gui.canvas.style import category_color
 from dlstudio.layers import CATEGORY_ORDER, LayerType, all_layer_types
 
 _TYPE_ROLE = Qt.ItemDataRole.UserRole
+_BLOCK_ROLE = Qt.ItemDataRole.UserRole + 2
+BLOCKS_SECTION = "Blocks"
 
 
 @cache
@@ -41,10 +44,16 @@ class _LayerTree(QTreeWidget):
     """A tree whose drags carry the layer type id under :data:`LAYER_MIME`."""
 
     def mimeTypes(self) -> list[str]:
-        return [LAYER_MIME]
+        return [LAYER_MIME, BLOCK_MIME]
 
     def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:
         data = QMimeData()
+        blocks = [i.data(0, _BLOCK_ROLE) for i in items if i.data(0, _BLOCK_ROLE)]
+        if blocks:
+            source, name = blocks[0]
+            data.setData(BLOCK_MIME, encode_block(source, name))
+            data.setText(name)
+            return data
         type_ids = [i.data(0, _TYPE_ROLE) for i in items if i.data(0, _TYPE_ROLE)]
         if type_ids:
             data.setData(LAYER_MIME, type_ids[0].encode("utf-8"))
@@ -57,6 +66,8 @@ class LayerPalette(QWidget):
 
     layer_activated = Signal(str)
     """A layer type id the user asked to add (double-click or Enter)."""
+    block_activated = Signal(str, str)
+    """A block the user asked to add: (``project`` or ``library``, its name)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +89,8 @@ class LayerPalette(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.tree)
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._block_items: dict[tuple[str, str], QTreeWidgetItem] = {}
+        self._blocks_head: QTreeWidgetItem | None = None
         self._populate()
 
     def _populate(self) -> None:
@@ -112,6 +125,52 @@ class LayerPalette(QWidget):
             0, Qt.ItemDataRole.UserRole + 1, f"{layer.label} {layer.id} {layer.summary}".lower()
         )
         return item
+
+    def set_blocks(self, project: list[tuple[str, str]], library: list[tuple[str, str]]) -> None:
+        """Show the Blocks section: the project's definitions, then the built-in library's
+        that the project does not have ((name, description) pairs)."""
+        if self._blocks_head is None:
+            self._blocks_head = QTreeWidgetItem([BLOCKS_SECTION])
+            self.tree.insertTopLevelItem(0, self._blocks_head)  # the model's own parts first
+            self._blocks_head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = self._blocks_head.font(0)
+            font.setBold(True)
+            self._blocks_head.setFont(0, font)
+        head = self._blocks_head
+        head.takeChildren()
+        self._block_items = {}
+        names = {name for name, _ in project}
+        rows = [("project", n, d) for n, d in project]
+        rows += [("library", n, d) for n, d in library if n not in names]
+        for source, name, description in rows:
+            item = QTreeWidgetItem(head, [name if source == "project" else f"{name}  (library)"])
+            item.setIcon(0, category_icon(BLOCKS_SECTION))
+            item.setData(0, _BLOCK_ROLE, (source, name))
+            where = "this project" if source == "project" else "the built-in library"
+            tip = description or f"Block {name}"
+            item.setToolTip(0, f"<b>{name}</b> — block from {where}<br>{tip}")
+            item.setFlags(
+                Qt.ItemFlag.ItemIsEnabled
+                | Qt.ItemFlag.ItemIsSelectable
+                | Qt.ItemFlag.ItemIsDragEnabled
+            )
+            item.setData(0, Qt.ItemDataRole.UserRole + 1, f"{name} block {tip}".lower())
+            self._block_items[(source, name)] = item
+        head.setHidden(not rows)
+        head.setExpanded(True)
+        self._on_search_changed(self.search.text())
+
+    def block_item_for(self, source: str, name: str) -> QTreeWidgetItem:
+        """The tree item of a block in the Blocks section."""
+        return self._block_items[(source, name)]
+
+    def visible_blocks(self) -> list[tuple[str, str]]:
+        """(source, name) of the blocks the Blocks section shows."""
+        return [key for key, item in self._block_items.items() if not item.isHidden()]
+
+    def block_mime_data(self, source: str, name: str) -> QMimeData:
+        """The drag payload the palette produces for a block."""
+        return self.tree.mimeData([self._block_items[(source, name)]])
 
     def item_for(self, type_id: str) -> QTreeWidgetItem:
         """The tree item of a layer type (for tests and keyboard navigation)."""
@@ -160,6 +219,10 @@ class LayerPalette(QWidget):
             self.layer_activated.emit(type_id)
 
     def _on_tree_activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        block = item.data(0, _BLOCK_ROLE)
+        if block:
+            self.block_activated.emit(*block)
+            return
         type_id = item.data(0, _TYPE_ROLE)
         if type_id:
             self.layer_activated.emit(type_id)

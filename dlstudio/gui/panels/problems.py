@@ -29,6 +29,8 @@ class ProblemsPanel(QTreeWidget):
 
     node_activated = Signal(str)
     """The node id of the problem the user clicked."""
+    location_activated = Signal(tuple)
+    """Node ids from the top graph down to the inner layer of a problem inside a block."""
     fix_requested = Signal(object)
     """A :class:`Diagnostic` whose first fix the user asked to apply."""
     fix_chosen = Signal(object, int)
@@ -65,6 +67,8 @@ class ProblemsPanel(QTreeWidget):
             node_name = ""
             if diagnostic.node_id and diagnostic.node_id in graph:
                 node_name = graph.node(diagnostic.node_id).name
+            if diagnostic.path:
+                node_name = diagnostic.path
             item = QTreeWidgetItem(self, [diagnostic.message, node_name, ""])
             item.setIcon(0, severity_icon(diagnostic.severity))
             item.setToolTip(0, diagnostic.message)
@@ -112,5 +116,9 @@ class ProblemsPanel(QTreeWidget):
 
     def _on_item_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         diagnostic = item.data(0, _DIAG_ROLE)
-        if isinstance(diagnostic, Diagnostic) and diagnostic.node_id:
+        if not isinstance(diagnostic, Diagnostic) or not diagnostic.node_id:
+            return
+        if diagnostic.location and len(diagnostic.location) > 1:
+            self.location_activated.emit(tuple(diagnostic.location))
+        else:
             self.node_activated.emit(diagnostic.node_id)

@@ -15,13 +15,20 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from dlstudio.analysis import AnalysisResult
-from dlstudio.core import GraphEvent, RenameNode, SetParam, SetTrainable
+from dlstudio.analysis.blocks import block_layer_type
+from dlstudio.core import GraphEvent, LayerNode, RenameNode, SetParam, SetTrainable
+from dlstudio.core.block_commands import RenameDefinition
+from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.core.expressions import contains_expression
+from dlstudio.gui.blocks import properties_rows as block_rows
+from dlstudio.gui.blocks.properties_rows import ExpressionEditor
 from dlstudio.gui.document import Document
 from dlstudio.gui.panels.param_editors import ParamEditor, format_value
 from dlstudio.layers import LayerType, get_layer_type, has_layer_type
@@ -42,6 +49,22 @@ def has_weights_or_statistics(type_id: str, info: object | None) -> bool:
     return count > 0
 
 
+def _layer_of(node: LayerNode, document: Document) -> LayerType | None:
+    """The catalogue entry of a node; for a block instance, its definition's description."""
+    if node.type_id == BLOCK_TYPE:
+        definition = document.blocks.get(str(node.params.get("block")))
+        return block_layer_type(definition) if definition is not None else None
+    return get_layer_type(node.type_id) if has_layer_type(node.type_id) else None
+
+
+def _shape(node: LayerNode) -> tuple:
+    """What the panel's widgets depend on: the type, which parameters are expressions, and
+    for an instance its definition's name and parameters."""
+    exprs = tuple(sorted(k for k, v in node.params.items() if contains_expression(v)))
+    block = node.params.get("block") if node.type_id == BLOCK_TYPE else None
+    return (node.id, node.type_id, exprs, block)
+
+
 class PropertiesPanel(QScrollArea):
     """Edits one node: name, trainable, parameters; shows inferred values and the explanation."""
 
@@ -50,11 +73,13 @@ class PropertiesPanel(QScrollArea):
         self.document = document
         self.node_id: str | None = None
         self._layer: LayerType | None = None
-        self.editors: dict[str, ParamEditor] = {}
+        self.editors: dict[str, ParamEditor | ExpressionEditor] = {}
         self.inferred_labels: dict[str, QLabel] = {}
         self.name_edit: QLineEdit | None = None
         self.trainable_box: QCheckBox | None = None
         self.output_label: QLabel | None = None
+        self.definition_edit: QLineEdit | None = None
+        self._shape: tuple = ()
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         document.graph_event.connect(self._on_document_graph_event)
@@ -80,10 +105,11 @@ class PropertiesPanel(QScrollArea):
             self.set_selection([])
             return
         node = self.document.graph.node(node_id)
-        if node_id == self.node_id and self._layer is not None and self._layer.id == node.type_id:
+        if node_id == self.node_id and self._layer is not None and self._shape == _shape(node):
             self._refresh_values()
             return
         self.node_id = node_id
+        self._shape = _shape(node)
         self._build(node.type_id)
         self._refresh_values()
         self._refresh_analysis(self.document.analysis)
@@ -94,6 +120,8 @@ class PropertiesPanel(QScrollArea):
         self.editors = {}
         self.inferred_labels = {}
         self.name_edit = self.trainable_box = self.output_label = None
+        self.definition_edit = None
+        self._shape = ()
         label = QLabel(text)
         label.setProperty("role", "dim")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -108,13 +136,16 @@ class PropertiesPanel(QScrollArea):
         outer.setSpacing(8)
         self.editors = {}
         self.inferred_labels = {}
-        if not has_layer_type(type_id):
-            self._layer = None
-            outer.addWidget(QLabel(f"Unknown layer type {type_id!r}."))
+        node = self.document.graph.node(self.node_id) if self.node_id else None
+        layer = self._layer = _layer_of(node, self.document) if node else None
+        if layer is None:
+            problem = f"Unknown layer type {type_id!r}."
+            if type_id == BLOCK_TYPE and node is not None:
+                problem = f"There is no block definition {node.params.get('block')!r}."
+            outer.addWidget(QLabel(problem))
             outer.addStretch(1)
             self.setWidget(page)
             return
-        layer = self._layer = get_layer_type(type_id)
         heading = QLabel(layer.label)
         heading.setProperty("role", "heading")
         summary = QLabel(layer.summary)
@@ -130,8 +161,18 @@ class PropertiesPanel(QScrollArea):
         self.name_edit.setObjectName("name_edit")
         self.name_edit.editingFinished.connect(self._on_name_finished)
         form.addRow("name", self.name_edit)
+        expressions = {k for k, v in node.params.items() if contains_expression(v)}
+        if type_id == BLOCK_TYPE:
+            self.definition_edit = block_rows.definition_name_edit(page, layer.label)
+            self.definition_edit.editingFinished.connect(self._on_definition_finished)
+            form.addRow("block", self.definition_edit)
         for spec in layer.params:
-            editor = ParamEditor(spec, page)
+            if type_id == BLOCK_TYPE and spec.name in ("block", "weights"):
+                continue
+            if spec.name in expressions:
+                editor = ExpressionEditor(spec, page)
+            else:
+                editor = ParamEditor(spec, page)
             editor.committed.connect(self._on_editor_committed)
             self.editors[spec.name] = editor
             label = QLabel(spec.title)
@@ -158,7 +199,21 @@ class PropertiesPanel(QScrollArea):
         form.addRow("output", self.output_label)
         outer.addLayout(form)
 
-        explanation = QLabel(layer.explanation)
+        text = layer.explanation
+        if type_id == BLOCK_TYPE:
+            weights = node.params.get("weights")
+            if weights:
+                form.addRow("weights", QLabel(str(weights)))
+            definition = self.document.blocks[str(node.params["block"])]
+            text = block_rows.instance_explanation(definition)
+            enter = getattr(self.document, "enter", None)
+            if enter is not None:
+                button = QPushButton(f"Edit inside {definition.name}")
+                button.setObjectName("open_block_button")
+                button.setToolTip("Open the block's layers (or double-click the node)")
+                button.clicked.connect(lambda: enter(node.id))
+                outer.addWidget(button)
+        explanation = QLabel(text)
         explanation.setWordWrap(True)
         formula = QLabel(layer.formula)
         formula.setProperty("role", "formula")
@@ -169,7 +224,8 @@ class PropertiesPanel(QScrollArea):
         line.setFrameShadow(QFrame.Shadow.Sunken)
         outer.addWidget(line)
         outer.addWidget(explanation)
-        outer.addWidget(formula)
+        if layer.formula:
+            outer.addWidget(formula)
         outer.addStretch(1)
         self.setWidget(page)
 
@@ -223,11 +279,28 @@ class PropertiesPanel(QScrollArea):
         if not self.document.push(RenameNode(self.node_id, name)):
             self.name_edit.setText(node.name)  # refused (empty or taken): show the real name
 
+    def _on_definition_finished(self) -> None:
+        if self.node_id is None or self.definition_edit is None:
+            return
+        node = self.document.graph.node(self.node_id)
+        old, new = str(node.params.get("block")), self.definition_edit.text().strip()
+        if new == old:
+            return
+        root = getattr(self.document, "document", self.document)
+        if not root.push(RenameDefinition(old, new)):
+            self.definition_edit.setText(old)  # refused (invalid or taken): show the real name
+
     def _on_trainable_toggled(self, checked: bool) -> None:
         if self.node_id is not None:
             self.document.push(SetTrainable(self.node_id, checked))
 
     def _on_document_graph_event(self, event: GraphEvent) -> None:
+        if event.kind == GraphEvent.BLOCKS_CHANGED:
+            node = self.document.graph.nodes.get(self.node_id or "")
+            if node is not None and node.type_id == BLOCK_TYPE:
+                self._shape = ()  # its definition may have new parameters: rebuild
+                self.set_node(node.id)
+            return
         if self.node_id is None or event.node_id != self.node_id:
             return
         if event.kind == GraphEvent.NODE_REMOVED:
@@ -235,7 +308,11 @@ class PropertiesPanel(QScrollArea):
         elif event.kind == GraphEvent.NODE_CHANGED and event.detail != "position":
             if event.detail == "name" and self.name_edit is not None:
                 self.name_edit.setText(self.document.graph.node(self.node_id).name)
-            self._refresh_values()
+            node = self.document.graph.node(self.node_id)
+            if _shape(node) != self._shape:
+                self.set_node(self.node_id)  # an expression appeared or went, or the block
+            else:
+                self._refresh_values()
 
     def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
         self._refresh_analysis(result)

@@ -1,6 +1,8 @@
-"""The model summary: one row per layer (type, output shape, parameters, MACs) and the totals.
+"""The model summary: one row per layer (type, output shape, parameters, MACs) and the totals;
+block instances expand into their inner layers.
 
-Clicking a row asks for that node to be selected on the canvas (``node_activated``).
+Clicking a row asks for that node to be selected on the canvas (``node_activated``, or
+``location_activated`` for a layer inside a block).
 """
 
 from __future__ import annotations
@@ -11,22 +13,23 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from dlstudio.analysis import AnalysisResult
+from dlstudio.analysis.tree import summary_rows
 from dlstudio.gui.document import Document
 from dlstudio.gui.theme import monospace_font
-from dlstudio.layers import get_layer_type, has_layer_type
 
 MEMORY_BATCH = 32
 """Batch size at which the activation memory total is reported."""
 
 _COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs")
-_NODE_ROLE = Qt.ItemDataRole.UserRole
+_LOCATION_ROLE = Qt.ItemDataRole.UserRole
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 def human_count(value: int) -> str:
@@ -58,28 +61,33 @@ def activation_bytes(result: AnalysisResult, batch: int = MEMORY_BATCH) -> int:
 
 
 class SummaryTable(QWidget):
-    """A table of layers in execution order with a totals line underneath."""
+    """The layers in execution order as a tree (block instances expand into their insides, a
+    repeating instance into one row per copy), with a totals row and line underneath."""
 
     node_activated = Signal(str)
-    """A node id whose row the user clicked."""
+    """A top-level node id whose row the user clicked."""
+    location_activated = Signal(tuple)
+    """Node ids from the top graph down to the inner layer whose row the user clicked."""
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.table = QTableWidget(0, len(_COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(_COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
+        self.tree = QTreeWidget(self)
+        self.tree.setObjectName("summary_tree")
+        self.tree.setColumnCount(len(_COLUMNS))
+        self.tree.setHeaderLabels(_COLUMNS)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setIndentation(16)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names vary most
-        for column, width in enumerate((160, 130, 170, 100, 90)):
-            self.table.setColumnWidth(column, width)
-        self.table.cellClicked.connect(self._on_table_clicked)
+        for column, width in enumerate((180, 130, 170, 100, 90)):
+            self.tree.setColumnWidth(column, width)
+        self.tree.itemClicked.connect(self._on_tree_clicked)
         self.totals = QLabel(self)
         self.totals.setObjectName("summary_totals")
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -88,56 +96,62 @@ class SummaryTable(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.table)
+        layout.addWidget(self.tree)
         layout.addWidget(self.totals)
+        self._items: dict[tuple[str, ...], QTreeWidgetItem] = {}
         document.analysis_ready.connect(self._on_document_analysis_ready)
         self._on_document_analysis_ready(document.analysis)
 
     def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
-        graph = self.document.graph
-        ids = [nid for nid in result.order if nid in graph]
-        ids += [nid for nid in graph.nodes if nid not in result.order]  # nodes stuck in cycles
+        expanded = {loc for loc, item in self._items.items() if item.isExpanded()}
+        self.tree.clear()
+        self._items = {}
         mono = monospace_font(9.5)
-        self.table.setRowCount(len(ids) + 1)
-        for row, node_id in enumerate(ids):
-            node = graph.node(node_id)
-            info = result.nodes.get(node_id)
-            label = get_layer_type(node.type_id).label if has_layer_type(node.type_id) else "?"
-            shape = "  ".join(str(s) for s in info.outputs.values()) if info else ""
-            params = info.param_count if info else None
-            macs = info.macs if info else None
+        parents: list[QTreeWidgetItem] = []
+        rows = summary_rows(self.document.graph, result)
+        top_level = 0
+        for row in rows:
+            shape = "  ".join(str(s) for s in row.outputs)
+            params, macs = row.params, row.macs
+            frozen = row.node is not None and not row.node.trainable
             cells = (
-                node.name + ("" if node.trainable else "  (frozen)"),
-                label,
+                row.name + ("  (frozen)" if frozen else ""),
+                row.type_label,
                 shape or "—",
                 f"{params:,}" if params is not None else "—",
                 human_count(macs) if macs is not None else "—",
             )
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setData(_NODE_ROLE, node_id)
-                if column >= 2:
-                    item.setFont(mono)
-                if column >= 3:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                self.table.setItem(row, column, item)
-        bold = QFont(self.table.font())
+            del parents[row.depth :]
+            parent = parents[-1] if parents else self.tree.invisibleRootItem()
+            item = QTreeWidgetItem(parent, list(cells))
+            item.setData(0, _LOCATION_ROLE, row.location)
+            item.setToolTip(0, row.path)
+            for column in range(2, len(_COLUMNS)):
+                item.setFont(column, mono)
+            for column in (3, 4):
+                item.setTextAlignment(column, _RIGHT)
+            parents.append(item)
+            if row.node is not None:
+                if row.location not in self._items:  # a repeating block: its first copy
+                    self._items[row.location] = item
+                if row.location in expanded:
+                    item.setExpanded(True)
+            top_level += row.depth == 0
+        bold = QFont(self.tree.font())
         bold.setBold(True)
         totals = (
             "Total",
-            f"{len(ids)} layers",
+            f"{top_level} layers",
             "",
             f"{result.total_params:,}",
             human_count(result.total_macs),
         )
-        for column, text in enumerate(totals):
-            item = QTableWidgetItem(text)
-            item.setFont(bold)
-            if column >= 3:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(len(ids), column, item)
+        total_item = QTreeWidgetItem(self.tree, list(totals))
+        for column in range(len(_COLUMNS)):
+            total_item.setFont(column, bold)
+        for column in (3, 4):
+            total_item.setTextAlignment(column, _RIGHT)
+        self.total_item = total_item
         memory = activation_bytes(result)
         self.totals.setText(
             f"<b>{result.total_params:,}</b> parameters ({result.trainable_params:,} trainable,"
@@ -150,16 +164,34 @@ class SummaryTable(QWidget):
             f" size of every layer output for a batch of {MEMORY_BATCH}."
         )
 
-    def row_of(self, node_id: str) -> int:
-        """The table row showing ``node_id``, or -1."""
-        for row in range(self.table.rowCount() - 1):
-            item = self.table.item(row, 0)
-            if item is not None and item.data(_NODE_ROLE) == node_id:
-                return row
-        return -1
+    def item_of(self, location: str | tuple[str, ...]) -> QTreeWidgetItem | None:
+        """The row of a top-level node id, or of an inner layer by its location (node ids
+        from the top graph down); for a repeating instance, the row in its first copy."""
+        key = (location,) if isinstance(location, str) else tuple(location)
+        return self._items.get(key)
 
-    def _on_table_clicked(self, row: int, _column: int) -> None:
-        item = self.table.item(row, 0)
-        node_id = item.data(_NODE_ROLE) if item is not None else None
-        if node_id:
-            self.node_activated.emit(node_id)
+    def top_level_items(self) -> list[QTreeWidgetItem]:
+        """The rows at the top of the tree (the totals row last)."""
+        return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+
+    def select_location(self, location: str | tuple[str, ...]) -> bool:
+        """Select (and reveal) the row of a node; False when it has none."""
+        item = self.item_of(location)
+        if item is None:
+            return False
+        parent = item.parent()
+        while parent is not None:
+            parent.setExpanded(True)
+            parent = parent.parent()
+        self.tree.setCurrentItem(item)
+        self.tree.scrollToItem(item)
+        return True
+
+    def _on_tree_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        location = item.data(0, _LOCATION_ROLE)
+        if not location:
+            return
+        if len(location) == 1:
+            self.node_activated.emit(location[0])
+        else:
+            self.location_activated.emit(tuple(location))
