@@ -167,24 +167,31 @@ def _stem(b: GraphBuilder, x: Tensor) -> Tensor:
     return b.layer("maxpool2d", "maxpool", x, kernel_size=3, stride=2, padding=1)
 
 
-def _stage_params(out_name: str, out_help: str) -> tuple[BlockParam, ...]:
+def _stage_params(
+    width: str, help_text: str, defaults: tuple[int, int, int]
+) -> tuple[BlockParam, ...]:
+    cin, out, stride = defaults
     return (
         BlockParam(
             "in_channels",
             "int",
-            64,
+            cin,
             "Channels of the stage's input (the previous stage's output).",
             minimum=1,
             maximum=65_536,
         ),
-        BlockParam(out_name, "int", 128, out_help, minimum=1, maximum=65_536),
-        BlockParam("stride", "int", 2, "Stride of the first block.", minimum=1, maximum=8),
+        BlockParam(width, "int", out, help_text, minimum=1, maximum=65_536),
+        BlockParam("stride", "int", stride, "Stride of the first block.", minimum=1, maximum=8),
     )
 
 
-def _resnet_stage(b: GraphBuilder, name: str, kind: str, blocks: int, shape: tuple) -> str:
+def _resnet_stage(
+    b: GraphBuilder, name: str, kind: str, blocks: int, defaults: tuple[int, int, int], size: int
+) -> str:
     """A stage as torchvision builds it: an nn.Sequential of ``blocks`` blocks named 0, 1, ...,
-    the first changing size (``<kind>Down``), the others keeping it."""
+    the first changing size (``<kind>Down``), the others keeping it. ``defaults`` are the
+    parameters (in_channels, channels or width, stride) of its first use, ``size`` that use's
+    input height and width."""
     width = "channels" if kind == "BasicBlock" else "width"
     help_text = (
         "Output channels of every block."
@@ -193,12 +200,12 @@ def _resnet_stage(b: GraphBuilder, name: str, kind: str, blocks: int, shape: tup
     )
     s = b.define(
         name,
-        _stage_params(width, help_text),
+        _stage_params(width, help_text, defaults),
         f"""A ResNet stage: {blocks} {kind}s, the first one changing the size.
         Numbered 0, 1, ... like torchvision's layer1..layer4: block 0 has stride and a
         downsample shortcut, the others keep the size.""",
     )
-    y = s.input("x", shape)
+    y = s.input("x", (defaults[0], size, size))
     y = s.block(
         f"{kind}Down", "0", y, in_channels="=in_channels", stride="=stride", **{width: f"={width}"}
     )
@@ -232,7 +239,7 @@ def resnet18() -> LayerGraph:
     """torchvision's resnet18 for 224x224 ImageNet: 11,689,512 parameters, its module tree."""
     b = GraphBuilder("resnet18")
     b.use_library("BasicBlock", "BasicBlockDown")
-    stage = _resnet_stage(b, "BasicStage", "BasicBlock", 2, (64, 56, 56))
+    stage = _resnet_stage(b, "BasicStage", "BasicBlock", 2, (64, 128, 2), 56)
     x = _stem(b, b.input("image", (3, 224, 224)))
     x = b.block("BasicBlock", "layer1", x, repeat=2, channels=64)
     x = b.block(stage, "layer2", x, in_channels=64, channels=128)
@@ -260,9 +267,10 @@ def resnet50() -> LayerGraph:
     """torchvision's resnet50 for 224x224 ImageNet: 25,557,032 parameters, its module tree."""
     b = GraphBuilder("resnet50")
     b.use_library("Bottleneck", "BottleneckDown")
-    shapes = {3: (64, 56, 56), 4: (256, 56, 56), 6: (512, 28, 28)}
+    first_uses = {3: ((64, 64, 1), 56), 4: ((256, 128, 2), 56), 6: ((512, 256, 2), 28)}
     stages = {
-        n: _resnet_stage(b, f"BottleneckStage{n}", "Bottleneck", n, shapes[n]) for n in shapes
+        n: _resnet_stage(b, f"BottleneckStage{n}", "Bottleneck", n, *use)
+        for n, use in first_uses.items()
     }
     x = _stem(b, b.input("image", (3, 224, 224)))
     x = b.block(stages[3], "layer1", x, in_channels=64, width=64, stride=1)

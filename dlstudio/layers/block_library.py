@@ -129,7 +129,7 @@ def _bottleneck(root: GraphBuilder, down: bool) -> None:
         added back (skip connection) and ReLU follows. Cheaper than two 3x3 convolutions at
         full width."""
     d = root.define(name, params, text)
-    x = d.input("x", (256, 56, 56))
+    x = d.input("x", (64 if down else 256, 56, 56))
     y = d.layer("conv2d", "conv1", x, out_channels="=width", kernel_size=1, bias=False)
     y = d.layer("batchnorm2d", "bn1", y)
     y = d.layer("relu", "relu1", y)
