@@ -554,11 +554,11 @@ def word2vec() -> LayerGraph:
 
 # ------------------------------------------------------------- transformers
 def _decoder_layer(b: GraphBuilder) -> str:
-    """Define ``TransformerDecoderLayer`` (post-LN, as nn.TransformerDecoderLayer, whose layer
+    """Define ``TransformerDecoderPostLN`` (post-LN, as nn.TransformerDecoderLayer, whose layer
     names it uses): causal self-attention, cross-attention to the memory, feed-forward."""
     params = tuple(p for p in LIBRARY["TransformerEncoderPostLN"].params if p.name != "causal")
     d = b.define(
-        "TransformerDecoderLayer",
+        "TransformerDecoderPostLN",
         params,
         """A post-LN Transformer decoder block, as nn.TransformerDecoderLayer computes it.
         As in "Attention Is All You Need": causal self-attention over the target, cross-attention

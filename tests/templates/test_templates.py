@@ -4,6 +4,7 @@ compiles, trains a step and exports to ONNX with matching outputs."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -112,7 +113,7 @@ BLOCK_TEMPLATES = {
     "vit-tiny": {"PatchEmbedding", "TransformerEncoderPreLN"},
     "gpt-mini": {"TransformerEncoderPreLN"},
     "transformer-classifier": {"TransformerEncoderGELU"},
-    "transformer": {"TransformerEncoderPostLN", "TransformerDecoderLayer"},
+    "transformer": {"TransformerEncoderPostLN", "TransformerDecoderPostLN"},
 }
 
 
@@ -129,6 +130,16 @@ def test_built_from_blocks(name: str) -> None:
     for definition in graph.blocks.values():
         if definition.name in library:
             assert dumps_definition(definition) == dumps_definition(library[definition.name])
+    # One class per definition, called as the definition is (not BasicBlock2, not Name_2).
+    from dlstudio.compile.codegen import generate_source
+
+    source = generate_source(graph)
+    for definition in graph.blocks:
+        assert source.count(f"class {definition}(") == 1, definition
+    classes = re.findall(r"^class (\w+)\(", source, re.MULTILINE)
+    for name in classes:
+        clash = [d for d in graph.blocks if re.fullmatch(rf"{d}_?\d+", name)]
+        assert not clash, f"{name}: a second class for {clash}"
 
 
 def dumps_definition(definition) -> list:
