@@ -1,6 +1,6 @@
 """The built-in block library: every definition is complete, analyses cleanly as an instance with
 its default parameters and has the parameter count of the PyTorch module it stands for (counted
-here by formula; tests/compile/test_block_library.py compares with torch itself)."""
+here by formula; tests/compile/test_block_library_parity.py compares with torch itself)."""
 
 from __future__ import annotations
 
