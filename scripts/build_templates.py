@@ -242,9 +242,9 @@ def resnet18() -> LayerGraph:
     stage = _resnet_stage(b, "BasicStage", "BasicBlock", 2, (64, 128, 2), 56)
     x = _stem(b, b.input("image", (3, 224, 224)))
     x = b.block("BasicBlock", "layer1", x, repeat=2, channels=64)
-    x = b.block(stage, "layer2", x, in_channels=64, channels=128)
-    x = b.block(stage, "layer3", x, in_channels=128, channels=256)
-    x = b.block(stage, "layer4", x, in_channels=256, channels=512)
+    x = b.block(stage, "layer2", x, in_channels=64, channels=128, stride=2)
+    x = b.block(stage, "layer3", x, in_channels=128, channels=256, stride=2)
+    x = b.block(stage, "layer4", x, in_channels=256, channels=512, stride=2)
     _resnet_head(b, x)
     return b.finish(
         "ResNet-18 (ImageNet)",
@@ -274,9 +274,9 @@ def resnet50() -> LayerGraph:
     }
     x = _stem(b, b.input("image", (3, 224, 224)))
     x = b.block(stages[3], "layer1", x, in_channels=64, width=64, stride=1)
-    x = b.block(stages[4], "layer2", x, in_channels=256, width=128)
-    x = b.block(stages[6], "layer3", x, in_channels=512, width=256)
-    x = b.block(stages[3], "layer4", x, in_channels=1024, width=512)
+    x = b.block(stages[4], "layer2", x, in_channels=256, width=128, stride=2)
+    x = b.block(stages[6], "layer3", x, in_channels=512, width=256, stride=2)
+    x = b.block(stages[3], "layer4", x, in_channels=1024, width=512, stride=2)
     _resnet_head(b, x)
     return b.finish(
         "ResNet-50 (ImageNet)",

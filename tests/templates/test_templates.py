@@ -142,6 +142,20 @@ def test_built_from_blocks(name: str) -> None:
         assert not clash, f"{name}: a second class for {clash}"
 
 
+@pytest.mark.parametrize(("name", "channels"), [("resnet18", 512), ("resnet50", 2048)])
+def test_resnet_stages_halve_the_size(name: str, channels: int) -> None:
+    """torchvision's feature maps: 56, 28, 14 and 7 pixels after layer1..layer4 (a stage with
+    the wrong stride has the same parameter count, so the count alone would not notice)."""
+    graph = load(name)
+    result = analyze(graph)
+    sizes = [
+        result.nodes[graph.node_by_name(f"layer{i}").id].outputs["out"].shape[2:]
+        for i in range(1, 5)
+    ]
+    assert sizes == [(56, 56), (28, 28), (14, 14), (7, 7)]
+    assert result.nodes[graph.node_by_name("layer4").id].outputs["out"].shape[1] == channels
+
+
 def dumps_definition(definition) -> list:
     """A definition's content without positions (templates lay their blocks out)."""
     nodes = [(n.id, n.type_id, n.name, sorted(n.params.items())) for n in definition.graph]
