@@ -88,3 +88,17 @@ def test_shape_comment_names_a_multiple_of_a_parameter() -> None:
     source = generate_source(b.graph)
     stage = _class_source(source, "Stage")
     assert "# (N, width * 4, 8, 8)" in stage
+
+
+def test_docstring_of_every_length_is_valid_python() -> None:
+    """Near the line length the quotes decide whether a docstring fits on one line."""
+    for length in range(80, 200):
+        b = GraphBuilder("m")
+        d = b.define("Block", (BlockParam("units", "int", 4, "Width."),), "w" * length + ".")
+        d.output(d.layer("dense", "fc", d.input("x", (4,)), units="=units"), "out")
+        d.end_block()
+        b.output(b.block("Block", "block", b.input("x", (4,))))
+        head = _class_source(generate_source(b.graph), "Block")
+        doc = ast.get_docstring(ast.parse(head).body[0])
+        assert doc.replace("\n", "").replace(" ", "") == "w" * length + ".", length
+        assert max(len(line) for line in head.splitlines()) <= 100, length

@@ -376,6 +376,8 @@ def _docstring(description: str) -> list[str]:
     if len(one_line) <= _LINE:
         return [one_line]
     body = textwrap.wrap(first, _LINE - len(INDENT) - 3)
+    if len(body) == 1:  # fits beside one pair of quotes but not both
+        return [f'{INDENT}"""{body[0]}', f'{INDENT}"""']
     return [
         f'{INDENT}"""{body[0]}',
         *(f"{INDENT}{line}" for line in body[1:-1]),
