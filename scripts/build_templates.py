@@ -1,11 +1,12 @@
 """Build the template library: every ``templates/<name>.json`` comes from a function here.
 
 Run ``.venv/bin/python scripts/build_templates.py`` after changing a template (or the layer
-catalogue) and commit the regenerated JSON with it. Each template is built with the small
-:class:`GraphBuilder` below, validated (no errors, no warnings), laid out with
-:func:`dlstudio.analysis.layout.auto_layout`, and saved with :func:`dlstudio.core.save_project`.
-
-The builder lives in this script on purpose: the ``dlstudio`` package must not depend on it.
+catalogue, or the block library) and commit the regenerated JSON with it. Each template is built
+with :class:`GraphBuilder` (the package's :class:`dlstudio.layers.builder.GraphBuilder` plus
+:meth:`GraphBuilder.finish`), validated (no errors, no warnings), laid out with
+:func:`dlstudio.analysis.layout.auto_layout` (its block definitions too), and saved with
+:func:`dlstudio.core.save_project`. Models made of blocks take their blocks from the built-in
+library (:mod:`dlstudio.layers.block_library`) where one fits.
 """
 
 from __future__ import annotations
@@ -23,109 +24,25 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 
 from dlstudio.analysis import analyze  # noqa: E402
 from dlstudio.analysis.layout import auto_layout  # noqa: E402
-from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef, save_project  # noqa: E402
-from dlstudio.core.blocks import BlockDefinition, BlockParam  # noqa: E402
-from dlstudio.layers import get_layer_type  # noqa: E402
+from dlstudio.core import LayerGraph, save_project  # noqa: E402
+from dlstudio.core.blocks import BlockParam  # noqa: E402
+from dlstudio.layers import builder  # noqa: E402
+from dlstudio.layers.block_library import library_definitions, transformer_encoder  # noqa: E402
+from dlstudio.layers.builder import Tensor  # noqa: E402
 
 TEMPLATES_DIR = ROOT / "templates"
 """Where the template files live (and the gallery reads them)."""
 
-Tensor = PortRef
-"""A handle on a tensor while building: the output port that produces it."""
+LIBRARY = library_definitions()
+"""The built-in block library (dlstudio/layers/block_library.py)."""
 
 
-class GraphBuilder:
-    """Adds named layers and wires them, so a template reads like a ``forward`` method."""
+class GraphBuilder(builder.GraphBuilder):
+    """The package's builder plus :meth:`finish`: validation, auto layout and gallery metadata."""
 
-    def __init__(self, name: str) -> None:
-        self.graph = LayerGraph(name)
-        self.root: LayerGraph | None = None
-        """For a block definition's builder: the document it belongs to."""
-        self.block_params: tuple[BlockParam, ...] = ()
-        self.block_description = ""
-
-    def layer(
-        self,
-        type_id: str,
-        name: str,
-        *inputs: Tensor,
-        ports: dict[str, Tensor] | None = None,
-        **params: Any,
-    ) -> Tensor:
-        """Add a layer fed by ``inputs`` (ports ``in`` or ``in1..inK``) or by named ``ports``.
-
-        Returns the layer's first output. Merge layers get their ``inputs`` count from the
-        number of tensors given.
-        """
-        layer_type = get_layer_type(type_id)  # an unknown id fails here, naming it
-        if self.graph.node_by_name(name) is not None:
-            raise ValueError(f"{self.graph.name}: two nodes are called {name!r}")
-        if layer_type.variadic_inputs and inputs:
-            params.setdefault(layer_type.variadic_inputs, len(inputs))
-        node_id = self.graph.new_node_id()
-        self.graph.insert_node(LayerNode(node_id, type_id, name, dict(params)))
-        wiring = dict(ports or {})
-        if len(inputs) == 1 and not layer_type.variadic_inputs:
-            wiring["in"] = inputs[0]
-        elif inputs:
-            wiring.update({f"in{i}": t for i, t in enumerate(inputs, start=1)})
-        for port, tensor in wiring.items():
-            self.graph.insert_edge(Edge(tensor, PortRef(node_id, port)))
-        outputs = layer_type.outputs
-        return PortRef(node_id, outputs[0].name if outputs else "out")
-
-    def block(
-        self,
-        definition: str,
-        name: str,
-        *inputs: Tensor,
-        ports: dict[str, Tensor] | None = None,
-        **params: Any,
-    ) -> Tensor:
-        """Add an instance of block ``definition`` fed by ``inputs`` (in the order of the
-        definition's Input nodes) or named ``ports``; returns its first output."""
-        root = self.root if self.root is not None else self.graph
-        spec = root.blocks[definition]
-        if self.graph.node_by_name(name) is not None:
-            raise ValueError(f"{self.graph.name}: two nodes are called {name!r}")
-        node_id = self.graph.new_node_id()
-        values = {"block": definition, **params}
-        self.graph.insert_node(LayerNode(node_id, "block", name, values))
-        wiring = dict(ports or {})
-        wiring.update(dict(zip(spec.input_ports(), inputs, strict=False)))
-        for port, tensor in wiring.items():
-            self.graph.insert_edge(Edge(tensor, PortRef(node_id, port)))
-        return PortRef(node_id, next(iter(spec.output_ports())))
-
-    def define(
-        self, name: str, params: tuple[BlockParam, ...] = (), description: str = ""
-    ) -> GraphBuilder:
-        """A builder for a new block definition of this document (finish it with
-        :meth:`end_block`)."""
-        builder = GraphBuilder(name)
-        builder.root = self.root if self.root is not None else self.graph
-        builder.block_params = params
-        builder.block_description = description
-        return builder
-
-    def end_block(self) -> str:
-        """Lay out this block definition's graph and add it to the document; returns its name."""
-        assert self.root is not None, "end_block() is for builders made by define()"
-        for node_id, position in auto_layout(self.graph, "TB").items():
-            self.graph.update_node(node_id, position=position)
-        self.graph.revision = 0
-        self.root.blocks[self.graph.name] = BlockDefinition(
-            self.graph.name, self.graph, self.block_params, self.block_description
-        )
-        return self.graph.name
-
-    def input(self, name: str, shape: tuple[Any, ...], **params: Any) -> Tensor:
-        """An Input node: ``shape`` of one example without the batch."""
-        return self.layer("input", name, shape=tuple(shape), **params)
-
-    def output(self, x: Tensor, name: str = "output") -> None:
-        """An Output node returning ``x``."""
-        self.layer("output", name, x)
+    def use_library(self, *names: str) -> None:
+        """Copy built-in block definitions (and those they use) into this document."""
+        self.use(LIBRARY, *names)
 
     def finish(
         self,
@@ -136,7 +53,7 @@ class GraphBuilder:
         direction: str = "TB",
     ) -> LayerGraph:
         """Attach the gallery metadata, validate (the training settings count: the loss) and
-        lay out; returns the finished graph."""
+        lay out (every definition too); returns the finished graph."""
         self.graph.metadata = {
             "title": title,
             "category": category,
@@ -147,6 +64,10 @@ class GraphBuilder:
         if result.diagnostics:
             problems = "\n  ".join(d.message for d in result.diagnostics)
             raise SystemExit(f"template {self.graph.name} does not validate:\n  {problems}")
+        for definition in self.graph.blocks.values():
+            for node_id, position in auto_layout(definition.graph, "TB").items():
+                definition.graph.update_node(node_id, position=position)
+            definition.graph.revision = 0
         for node_id, position in auto_layout(self.graph, direction).items():
             self.graph.update_node(node_id, position=position)
         return self.graph
@@ -236,85 +157,170 @@ def lenet5() -> LayerGraph:
     )
 
 
-def _basic_block(
-    b: GraphBuilder, x: Tensor, prefix: str, channels: int, stride: int, downsample: bool
-) -> Tensor:
-    """torchvision's BasicBlock: two 3x3 convolutions and a skip connection, then ReLU."""
-    identity = x
-    y = b.layer(
-        "conv2d",
-        f"{prefix}_conv1",
-        x,
-        out_channels=channels,
-        kernel_size=3,
-        stride=stride,
-        padding=1,
-        bias=False,
-    )
-    y = b.layer("batchnorm2d", f"{prefix}_bn1", y)
-    y = b.layer("relu", f"{prefix}_relu1", y)
-    y = b.layer(
-        "conv2d", f"{prefix}_conv2", y, out_channels=channels, kernel_size=3, padding=1, bias=False
-    )
-    y = b.layer("batchnorm2d", f"{prefix}_bn2", y)
-    if downsample:
-        # A 1x1 convolution matches the shortcut to the block's new size and channel count.
-        identity = b.layer(
-            "conv2d",
-            f"{prefix}_downsample_0",
-            x,
-            out_channels=channels,
-            kernel_size=1,
-            stride=stride,
-            bias=False,
-        )
-        identity = b.layer("batchnorm2d", f"{prefix}_downsample_1", identity)
-    y = b.layer("add", f"{prefix}_add", y, identity)
-    return b.layer("relu", f"{prefix}_relu2", y)
-
-
-def resnet18() -> LayerGraph:
-    """torchvision's resnet18 for 224x224 ImageNet: 11,689,512 parameters."""
-    b = GraphBuilder("resnet18")
-    x = b.input("image", (3, 224, 224))
+def _stem(b: GraphBuilder, x: Tensor) -> Tensor:
+    """torchvision's ResNet stem: 7x7 stride-2 convolution, BatchNorm, ReLU, 3x3 max pooling."""
     x = b.layer(
         "conv2d", "conv1", x, out_channels=64, kernel_size=7, stride=2, padding=3, bias=False
     )
     x = b.layer("batchnorm2d", "bn1", x)
     x = b.layer("relu", "relu", x)
-    x = b.layer("maxpool2d", "maxpool", x, kernel_size=3, stride=2, padding=1)
-    channels_in = 64
-    for stage, channels in enumerate((64, 128, 256, 512), start=1):
-        for block in range(2):
-            stride = 2 if block == 0 and stage > 1 else 1
-            downsample = stride != 1 or channels != channels_in
-            x = _basic_block(b, x, f"layer{stage}_{block}", channels, stride, downsample)
-            channels_in = channels
+    return b.layer("maxpool2d", "maxpool", x, kernel_size=3, stride=2, padding=1)
+
+
+def _stage_params(
+    width: str, help_text: str, defaults: tuple[int, int, int]
+) -> tuple[BlockParam, ...]:
+    cin, out, stride = defaults
+    return (
+        BlockParam(
+            "in_channels",
+            "int",
+            cin,
+            "Channels of the stage's input (the previous stage's output).",
+            minimum=1,
+            maximum=65_536,
+        ),
+        BlockParam(width, "int", out, help_text, minimum=1, maximum=65_536),
+        BlockParam("stride", "int", stride, "Stride of the first block.", minimum=1, maximum=8),
+    )
+
+
+def _resnet_stage(
+    b: GraphBuilder, name: str, kind: str, blocks: int, defaults: tuple[int, int, int], size: int
+) -> str:
+    """A stage as torchvision builds it: an nn.Sequential of ``blocks`` blocks named 0, 1, ...,
+    the first changing size (``<kind>Down``), the others keeping it. ``defaults`` are the
+    parameters (in_channels, channels or width, stride) of its first use, ``size`` that use's
+    input height and width."""
+    width = "channels" if kind == "BasicBlock" else "width"
+    help_text = (
+        "Output channels of every block."
+        if kind == "BasicBlock"
+        else "Inner width of every Bottleneck (the stage outputs 4 x width channels)."
+    )
+    s = b.define(
+        name,
+        _stage_params(width, help_text, defaults),
+        f"""A ResNet stage: {blocks} {kind}s, the first one changing the size.
+        Numbered 0, 1, ... like torchvision's layer1..layer4: block 0 has stride and a
+        downsample shortcut, the others keep the size.""",
+    )
+    y = s.input("x", (defaults[0], size, size))
+    y = s.block(
+        f"{kind}Down", "0", y, in_channels="=in_channels", stride="=stride", **{width: f"={width}"}
+    )
+    for i in range(1, blocks):
+        y = s.block(kind, str(i), y, **{width: f"={width}"})
+    s.output(y, "out")
+    return s.end_block()
+
+
+def _resnet_head(b: GraphBuilder, x: Tensor) -> None:
     x = b.layer("adaptive_avgpool2d", "avgpool", x, output_size=1)
     x = b.layer("flatten", "flatten", x)
     x = b.layer("dense", "fc", x, units=1000)
     b.output(x, "logits")
+
+
+IMAGENET_TRAINING = _training(
+    dataset=None,
+    optimizer="sgd",
+    lr=0.1,
+    momentum=0.9,
+    weight_decay=0.0001,
+    schedule="cosine",
+    epochs=90,
+    batch_size=256,
+)
+"""The ImageNet recipe of the torchvision ResNets (no built-in data set is that big)."""
+
+
+def resnet18() -> LayerGraph:
+    """torchvision's resnet18 for 224x224 ImageNet: 11,689,512 parameters, its module tree."""
+    b = GraphBuilder("resnet18")
+    b.use_library("BasicBlock", "BasicBlockDown")
+    stage = _resnet_stage(b, "BasicStage", "BasicBlock", 2, (64, 128, 2), 56)
+    x = _stem(b, b.input("image", (3, 224, 224)))
+    x = b.block("BasicBlock", "layer1", x, repeat=2, channels=64)
+    x = b.block(stage, "layer2", x, in_channels=64, channels=128, stride=2)
+    x = b.block(stage, "layer3", x, in_channels=128, channels=256, stride=2)
+    x = b.block(stage, "layer4", x, in_channels=256, channels=512, stride=2)
+    _resnet_head(b, x)
     return b.finish(
         "ResNet-18 (ImageNet)",
-        """The 18-layer residual network of He et al. (2015), layer for layer as torchvision
+        """The 18-layer residual network of He et al. (2015), module for module as torchvision
         builds it: a 7x7 stride-2 stem with max pooling, four stages of two BasicBlocks (64,
         128, 256 and 512 channels), global average pooling and a 1000-class Dense layer;
-        11,689,512 parameters. Each block adds its input back to its output (the skip
-        connection), and stride-2 blocks reshape that shortcut with a 1x1 convolution. Node
-        names follow torchvision's (layer2_0_downsample_0 is layer2.0.downsample.0), so its
-        pretrained weights map onto this graph. It is the ImageNet architecture, for study
-        and transfer learning: far too big to train from scratch on a CPU, so no data set is
-        set; for a ResNet that trains here, open "Small ResNet".""",
-        _training(
-            dataset=None,
-            optimizer="sgd",
-            lr=0.1,
-            momentum=0.9,
-            weight_decay=0.0001,
-            schedule="cosine",
-            epochs=90,
-            batch_size=256,
-        ),
+        11,689,512 parameters. Each BasicBlock adds its input back to its output (the skip
+        connection); the first block of stages 2-4 halves the size and reshapes that shortcut
+        with a 1x1 convolution (downsample). The stages are blocks: double-click one to see
+        inside. The weights' names are torchvision's (layer2.0.downsample.0.weight), so its
+        pretrained weights load into this model as they are. It is the ImageNet architecture,
+        for study and transfer learning: far too big to train from scratch on a CPU, so no
+        data set is set; for a ResNet that trains here, open "Small ResNet".""",
+        IMAGENET_TRAINING,
+        "Vision",
+    )
+
+
+def resnet50() -> LayerGraph:
+    """torchvision's resnet50 for 224x224 ImageNet: 25,557,032 parameters, its module tree."""
+    b = GraphBuilder("resnet50")
+    b.use_library("Bottleneck", "BottleneckDown")
+    first_uses = {3: ((64, 64, 1), 56), 4: ((256, 128, 2), 56), 6: ((512, 256, 2), 28)}
+    stages = {
+        n: _resnet_stage(b, f"BottleneckStage{n}", "Bottleneck", n, *use)
+        for n, use in first_uses.items()
+    }
+    x = _stem(b, b.input("image", (3, 224, 224)))
+    x = b.block(stages[3], "layer1", x, in_channels=64, width=64, stride=1)
+    x = b.block(stages[4], "layer2", x, in_channels=256, width=128, stride=2)
+    x = b.block(stages[6], "layer3", x, in_channels=512, width=256, stride=2)
+    x = b.block(stages[3], "layer4", x, in_channels=1024, width=512, stride=2)
+    _resnet_head(b, x)
+    return b.finish(
+        "ResNet-50 (ImageNet)",
+        """The 50-layer residual network of He et al. (2015) as torchvision builds it (the
+        v1.5 variant, stride on the 3x3 convolution): the ResNet stem, four stages of 3, 4, 6
+        and 3 Bottleneck blocks and a 1000-class Dense layer; 25,557,032 parameters. A
+        Bottleneck squeezes its input to a narrow width with a 1x1 convolution, works at that
+        width with a 3x3 convolution and expands to 4 x width with another 1x1, so a block at
+        2048 channels costs little more than one at 512. Module paths and weights' names are
+        torchvision's (layer3.5.conv2.weight): its pretrained weights load as they are, the
+        usual start of transfer learning. Too big to train from scratch on a CPU; no data set
+        is set.""",
+        IMAGENET_TRAINING,
+        "Vision",
+    )
+
+
+def vgg16() -> LayerGraph:
+    """VGG-16 (configuration D) for 224x224 ImageNet: 138,357,544 parameters."""
+    b = GraphBuilder("vgg16")
+    b.use_library("VGGBlock2", "VGGBlock3")
+    x = b.input("image", (3, 224, 224))
+    stages = ((2, 3, 64), (2, 64, 128), (3, 128, 256), (3, 256, 512), (3, 512, 512))
+    for i, (convs, cin, cout) in enumerate(stages, start=1):
+        x = b.block(f"VGGBlock{convs}", f"block{i}", x, in_channels=cin, channels=cout)
+    x = b.layer("adaptive_avgpool2d", "avgpool", x, output_size=7)
+    x = b.layer("flatten", "flatten", x)
+    for i in (1, 2):
+        x = b.layer("dense", f"fc{i}", x, units=4096)
+        x = b.layer("relu", f"relu{i}", x)
+        x = b.layer("dropout", f"dropout{i}", x, p=0.5)
+    x = b.layer("dense", "fc3", x, units=1000)
+    b.output(x, "logits")
+    return b.finish(
+        "VGG-16 (ImageNet)",
+        """The 16-layer network of Simonyan and Zisserman (2014), configuration D: five VGG
+        blocks of 3x3 convolutions with ReLU, each ending in 2x2 max pooling (2, 2, 3, 3 and 3
+        convolutions with 64, 128, 256, 512 and 512 channels), then three Dense layers of
+        4096, 4096 and 1000 units with dropout; 138,357,544 parameters, the count of
+        torchvision's vgg16. Small kernels stacked deep see as far as one big kernel with
+        fewer weights; most of the weights (over 100 million) sit in the first Dense layer,
+        which is why later networks replaced it with global pooling. Far too big to train
+        from scratch on a CPU; no data set is set.""",
+        IMAGENET_TRAINING,
         "Vision",
     )
 
@@ -322,16 +328,14 @@ def resnet18() -> LayerGraph:
 def resnet_small() -> LayerGraph:
     """A CIFAR-style ResNet: three stages of one BasicBlock (16, 32, 64 channels) on 28x28."""
     b = GraphBuilder("resnet-cifar")
+    b.use_library("BasicBlock", "BasicBlockDown")
     x = b.input("image", (1, 28, 28))
     x = b.layer("conv2d", "conv1", x, out_channels=16, kernel_size=3, padding=1, bias=False)
     x = b.layer("batchnorm2d", "bn1", x)
     x = b.layer("relu", "relu", x)
-    channels_in = 16
-    for stage, channels in enumerate((16, 32, 64), start=1):
-        stride = 1 if stage == 1 else 2
-        downsample = stride != 1 or channels != channels_in
-        x = _basic_block(b, x, f"layer{stage}_0", channels, stride, downsample)
-        channels_in = channels
+    x = b.block("BasicBlock", "layer1", x, channels=16)
+    x = b.block("BasicBlockDown", "layer2", x, in_channels=16, channels=32, stride=2)
+    x = b.block("BasicBlockDown", "layer3", x, in_channels=32, channels=64, stride=2)
     x = b.layer("global_avgpool", "avgpool", x)
     x = b.layer("dense", "fc", x, units=10)
     b.output(x, "logits")
@@ -341,10 +345,10 @@ def resnet_small() -> LayerGraph:
         a 3x3 stem and three stages of one BasicBlock each with 16, 32 and 64 channels (28x28,
         14x14 and 7x7 maps), global average pooling and a 10-class Dense layer; about 78,000
         parameters. Every block adds its input to its output through a skip connection; where
-        a block halves the size, a 1x1 convolution with stride 2 reshapes the shortcut.
-        BatchNorm after each convolution keeps training stable. Trains on the built-in digits
-        at 28x28 to about 98% within a minute on a CPU; add blocks per stage to see how depth
-        changes things.""",
+        a block halves the size (BasicBlockDown), a 1x1 convolution with stride 2 reshapes the
+        shortcut. BatchNorm after each convolution keeps training stable. Trains on the
+        built-in digits at 28x28 to about 98% within a minute on a CPU; set repeat on layer1
+        to see how depth changes things.""",
         _training(dataset="digits", dataset_options={"resize": 28}, epochs=6, batch_size=32),
         "Vision",
     )
@@ -353,25 +357,23 @@ def resnet_small() -> LayerGraph:
 def vit_tiny() -> LayerGraph:
     """A Vision Transformer for 28x28 digits: 7x7 patches, 64-dim tokens, two encoder layers."""
     b = GraphBuilder("vit-tiny")
+    b.use_library("PatchEmbedding", "TransformerEncoderPreLN")
     x = b.input("image", (1, 28, 28))
     # A convolution with stride = kernel = patch size is the same as cutting 7x7 patches and
-    # projecting each with one shared Dense layer.
-    x = b.layer("conv2d", "patch_embed", x, out_channels=64, kernel_size=7, stride=7)
-    x = b.layer("flatten", "flatten", x, start_dim=2)  # (N, 64, 16)
-    x = b.layer("permute", "to_tokens", x, dims=(0, 2, 1))  # (N, 16 patches, 64)
+    # projecting each with one shared Dense layer; the block then makes the grid a sequence.
+    x = b.block("PatchEmbedding", "patch_embed", x, patch_size=7, embed_dim=64)  # (N, 16, 64)
     x = b.layer("cls_token", "cls_token", x)  # (N, 17, 64)
     x = b.layer("positional_encoding", "pos_embed", x, mode="learned", max_len=17, dropout=0.0)
-    for i in range(1, 3):
-        x = b.layer(
-            "transformer_encoder_layer",
-            f"block{i}",
-            x,
-            nhead=4,
-            dim_feedforward=128,
-            dropout=0.0,
-            activation="gelu",
-            norm_first=True,
-        )
+    x = b.block(
+        "TransformerEncoderPreLN",
+        "blocks",
+        x,
+        repeat=2,
+        d_model=64,
+        nhead=4,
+        dim_feedforward=128,
+        dropout=0.0,
+    )
     x = b.layer("layernorm", "norm", x)
     x = b.layer("select_step", "cls_out", x, which="first")
     x = b.layer("dense", "head", x, units=10)
@@ -379,10 +381,10 @@ def vit_tiny() -> LayerGraph:
     return b.finish(
         "Vision Transformer (tiny)",
         """A Vision Transformer (Dosovitskiy et al., 2020) at toy size: the 28x28 image is
-        cut into 16 patches of 7x7 pixels by a stride-7 convolution, each patch becomes a
-        64-dim token, a learned class token is put in front and learned position embeddings
-        are added. Two pre-norm encoder layers (4 heads, GELU feed-forward of 128) let every
-        patch attend to every other; the class token's final vector, after LayerNorm, feeds
+        cut into 16 patches of 7x7 pixels by a stride-7 convolution (the PatchEmbedding
+        block), each patch becomes a 64-dim token, a learned class token is put in front and
+        learned position embeddings are added. Two pre-norm encoder blocks (4 heads, GELU
+        feed-forward of 128; one block repeated twice) let every patch attend to every other; the class token's final vector, after LayerNorm, feeds
         a 10-class Dense head. About 72,000 parameters. Trains on the built-in digits at 28x28
         in a couple of minutes on a CPU; it needs more data than a CNN to shine, which is the
         lesson.""",
@@ -550,38 +552,54 @@ def word2vec() -> LayerGraph:
 
 
 # ------------------------------------------------------------- transformers
+def _decoder_layer(b: GraphBuilder) -> str:
+    """Define ``TransformerDecoderPostLN`` (post-LN, as nn.TransformerDecoderLayer, whose layer
+    names it uses): causal self-attention, cross-attention to the memory, feed-forward."""
+    params = tuple(p for p in LIBRARY["TransformerEncoderPostLN"].params if p.name != "causal")
+    d = b.define(
+        "TransformerDecoderPostLN",
+        params,
+        """A post-LN Transformer decoder block, as nn.TransformerDecoderLayer computes it.
+        As in "Attention Is All You Need": causal self-attention over the target, cross-attention
+        from the target to the encoder's output (memory), then a feed-forward network; each
+        sub-layer in a residual connection followed by LayerNorm.""",
+    )
+    x = d.input("x", ("T", 512))
+    memory = d.input("memory", ("S", 512))
+
+    def residual(x: Tensor, y: Tensor, i: int) -> Tensor:
+        y = d.layer("dropout", f"dropout{i}", y, p="=dropout")
+        return d.layer("layernorm", f"norm{i}", d.layer("add", f"add{i}", x, y))
+
+    attn = {"num_heads": "=nhead", "dropout": "=dropout"}
+    y = d.layer("multihead_attention", "self_attn", ports={"query": x}, causal=True, **attn)
+    x = residual(x, y, 1)
+    y = d.layer("multihead_attention", "multihead_attn", ports={"query": x, "key": memory}, **attn)
+    x = residual(x, y, 2)
+    y = d.layer("dense", "linear1", x, units="=dim_feedforward")
+    y = d.layer("relu", "activation", y)
+    y = d.layer("dropout", "dropout", y, p="=dropout")
+    y = d.layer("dense", "linear2", y, units="=d_model")
+    d.output(residual(x, y, 3), "out")
+    return d.end_block()
+
+
 def _transformer_blocks(
     b: GraphBuilder,
     src: Tensor,
     tgt: Tensor,
     layers: int,
-    nhead: int,
-    dim_feedforward: int,
-    dropout: float,
+    **sizes: Any,
 ) -> Tensor:
-    """The encoder and decoder stacks of nn.Transformer, final LayerNorms included."""
-    memory = src
-    for i in range(1, layers + 1):
-        memory = b.layer(
-            "transformer_encoder_layer",
-            f"encoder{i}",
-            memory,
-            nhead=nhead,
-            dim_feedforward=dim_feedforward,
-            dropout=dropout,
-        )
+    """The encoder and decoder stacks of nn.Transformer, final LayerNorms included: the
+    library's post-LN encoder block repeated, then ``layers`` decoder blocks."""
+    b.use_library("TransformerEncoderPostLN")
+    decoder = _decoder_layer(b)
+    memory = b.block("TransformerEncoderPostLN", "encoder", src, repeat=layers, **sizes)
     memory = b.layer("layernorm", "encoder_norm", memory)
     y = tgt
     for i in range(1, layers + 1):
-        y = b.layer(
-            "transformer_decoder_layer",
-            f"decoder{i}",
-            ports={"in": y, "memory": memory},
-            nhead=nhead,
-            dim_feedforward=dim_feedforward,
-            dropout=dropout,
-            causal=True,
-        )
+        y = b.block(decoder, f"decoder{i}", y, memory, **sizes)
     return b.layer("layernorm", "decoder_norm", y)
 
 
@@ -595,7 +613,8 @@ def transformer() -> LayerGraph:
     src = b.layer("positional_encoding", "src_pos", src, mode="sinusoidal", dropout=0.1)
     tgt = b.layer("embedding", "tgt_embed", tgt, num_embeddings=COPY_VOCAB, embedding_dim=64)
     tgt = b.layer("positional_encoding", "tgt_pos", tgt, mode="sinusoidal", dropout=0.1)
-    y = _transformer_blocks(b, src, tgt, layers=2, nhead=4, dim_feedforward=128, dropout=0.1)
+    sizes = {"d_model": 64, "nhead": 4, "dim_feedforward": 128, "dropout": 0.1}
+    y = _transformer_blocks(b, src, tgt, layers=2, **sizes)
     y = b.layer("dense", "generator", y, units=COPY_VOCAB)
     b.output(y, "logits")
     return b.finish(
@@ -636,7 +655,8 @@ def transformer_full_size() -> LayerGraph:
     b = GraphBuilder("transformer-base")
     src = b.input("src", ("S", 512), seq_len=32)
     tgt = b.input("tgt", ("T", 512), seq_len=32)
-    y = _transformer_blocks(b, src, tgt, layers=6, nhead=8, dim_feedforward=2048, dropout=0.1)
+    sizes = {"d_model": 512, "nhead": 8, "dim_feedforward": 2048, "dropout": 0.1}
+    y = _transformer_blocks(b, src, tgt, layers=6, **sizes)
     b.output(y, "out")
     return b.finish(
         "Transformer base (blocks only)",
@@ -662,16 +682,11 @@ def transformer_classifier() -> LayerGraph:
     )
     x = b.layer("cls_token", "cls_token", x)
     x = b.layer("positional_encoding", "pos_embed", x, mode="learned", max_len=64, dropout=0.1)
-    for i in range(1, 3):
-        x = b.layer(
-            "transformer_encoder_layer",
-            f"encoder{i}",
-            x,
-            nhead=4,
-            dim_feedforward=128,
-            dropout=0.1,
-            activation="gelu",
-        )
+    # BERT's encoder layers are post-LN with GELU: the library's block with GELU.
+    encoder = transformer_encoder(b, "TransformerEncoderGELU", norm_first=False, activation="gelu")
+    x = b.block(
+        encoder, "encoder", x, repeat=2, d_model=64, nhead=4, dim_feedforward=128, dropout=0.1
+    )
     x = b.layer("select_step", "cls_out", x, which="first")
     x = b.layer("dense", "classifier", x, units=2)
     b.output(x, "logits")
@@ -734,19 +749,19 @@ def gpt_mini() -> LayerGraph:
     x = b.input("tokens", ("T",), dtype="int64", seq_len=32, vocab_size=GPT_VOCAB)
     x = b.layer("embedding", "token_embed", x, num_embeddings=GPT_VOCAB, embedding_dim=64)
     x = b.layer("positional_encoding", "pos_embed", x, mode="learned", max_len=64, dropout=0.0)
-    for i in range(1, 3):
-        # GPT's block is an encoder layer with a causal mask (no cross-attention), pre-norm.
-        x = b.layer(
-            "transformer_encoder_layer",
-            f"block{i}",
-            x,
-            nhead=4,
-            dim_feedforward=256,
-            dropout=0.0,
-            activation="gelu",
-            norm_first=True,
-            causal=True,
-        )
+    b.use_library("TransformerEncoderPreLN")
+    # GPT's block is a pre-LN encoder block with causal self-attention (no cross-attention).
+    x = b.block(
+        "TransformerEncoderPreLN",
+        "blocks",
+        x,
+        repeat=2,
+        d_model=64,
+        nhead=4,
+        dim_feedforward=256,
+        dropout=0.0,
+        causal=True,
+    )
     x = b.layer("layernorm", "final_norm", x)
     x = b.layer("dense", "lm_head", x, units=GPT_VOCAB)
     b.output(x, "logits")
@@ -762,6 +777,8 @@ TEMPLATES: dict[str, Callable[[], LayerGraph]] = {
     "mlp-mnist": mlp_mnist,
     "lenet5": lenet5,
     "resnet18": resnet18,
+    "resnet50": resnet50,
+    "vgg16": vgg16,
     "resnet-cifar": resnet_small,
     "vit-tiny": vit_tiny,
     "lstm-classifier": lstm_classifier,

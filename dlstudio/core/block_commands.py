@@ -276,10 +276,14 @@ class UngroupBlock(_Recorded):
     """Replace an instance by the layers of its definition (every copy when it repeats), with
     the block's parameter values written into them."""
 
-    def __init__(self, instance_id: str, where: str | None = None) -> None:
+    def __init__(
+        self, instance_id: str, where: str | None = None, path_names: bool = False
+    ) -> None:
         super().__init__()
         self.instance_id = instance_id
         self.where = where
+        self.path_names = path_names
+        """Name the layers by their module path (``layer2.0.conv1``) instead of their own name."""
         self.text = "ungroup"
 
     def plan(self, graph: LayerGraph) -> list[Command]:
@@ -314,7 +318,11 @@ class UngroupBlock(_Recorded):
                 except ExpressionError as exc:
                     raise GraphEditError(f"{node.name}: {exc}") from None
                 new_id = _fresh(f"{instance.id}_{node.id}" + (f"_{copy}" if copy else ""), used_ids)
-                base = node.name if settings.repeat == 1 else f"{node.name}_{copy}"
+                if self.path_names:
+                    index = f".{copy}" if settings.repeat > 1 else ""
+                    base = f"{instance.name}{index}.{node.name}"
+                else:
+                    base = node.name if settings.repeat == 1 else f"{node.name}_{copy}"
                 name = base if base not in taken else _fresh(f"{instance.name}_{base}", taken)
                 taken.add(name)
                 position = (
@@ -430,3 +438,16 @@ def _rename_uses(graph: LayerGraph, renames: Mapping[str, str]) -> None:
     for node in graph:
         if node.type_id == BLOCK_TYPE and node.params.get("block") in renames:
             node.params = {**node.params, "block": renames[node.params["block"]]}
+
+
+def flatten(root: LayerGraph) -> LayerGraph:
+    """A copy of the model with every block instance replaced by its layers, named by their
+    module paths (``layer2.0.conv1``), parameter expressions evaluated: the model as one graph."""
+    flat = root.copy()
+    while True:
+        instance = next((n for n in flat if n.type_id == BLOCK_TYPE), None)
+        if instance is None:
+            break
+        UngroupBlock(instance.id, path_names=True).do(flat)
+    flat.blocks = {}
+    return flat

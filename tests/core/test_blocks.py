@@ -227,3 +227,17 @@ def test_inserting_a_project_with_a_different_same_named_block_renames_it():
     UndoStack(host).push(insert_project_as_block(host, guest, "Backbone"))
     assert set(host.blocks) == {"Residual", "Projection", "Residual_2", "Backbone"}
     assert host.blocks["Backbone"].graph.node_by_name("stage1").params["block"] == "Residual_2"
+
+
+def test_flatten_names_layers_by_module_path_and_keeps_the_model():
+    from dlstudio.analysis import analyze
+    from dlstudio.core.block_commands import flatten
+
+    graph = residual_model(repeat=2)
+    flat = flatten(graph)
+    names = {n.name for n in flat}
+    assert {"stage1.0.conv1", "stage1.1.bn2", "proj.0", "proj.1"} <= names
+    assert not flat.blocks and all(n.type_id != "block" for n in flat)
+    assert flat.node_by_name("proj.0").params["out_channels"] == 16  # =channels * 2 evaluated
+    assert analyze(flat).total_params == analyze(graph).total_params
+    assert dumps_project(graph) == dumps_project(residual_model(repeat=2))  # untouched

@@ -93,6 +93,85 @@ class ResNet18(nn.Module):
         return self.fc(self.blocks(self.stem(x)).mean(dim=(2, 3)))
 
 
+class Bottleneck(nn.Module):
+    """He et al.'s 1x1-3x3-1x1 residual block, stride on the 3x3 (ResNet v1.5), 4x expansion."""
+
+    def __init__(self, cin: int, width: int, stride: int) -> None:
+        super().__init__()
+        cout = 4 * width
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, width, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet50(nn.Module):
+    """ResNet-50 for ImageNet: stages of 3, 4, 6 and 3 Bottlenecks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, 1),
+        )
+        blocks, cin = [], 64
+        for i, (count, width) in enumerate(((3, 64), (4, 128), (6, 256), (3, 512))):
+            for k in range(count):
+                blocks.append(Bottleneck(cin, width, 2 if k == 0 and i > 0 else 1))
+                cin = 4 * width
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(2048, 1000)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.blocks(self.stem(x)).mean(dim=(2, 3)))
+
+
+class VGG16(nn.Module):
+    """VGG-16, configuration D of Simonyan and Zisserman: 13 convolutions, 3 Dense layers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = 3
+        config = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M")
+        for item in (*config, 512, 512, 512, "M"):
+            if item == "M":
+                layers.append(nn.MaxPool2d(2))
+            else:
+                layers += [nn.Conv2d(cin, int(item), 3, padding=1), nn.ReLU()]
+                cin = int(item)
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 7 * 7, 4096),
+            nn.ReLU(),
+            nn.Dropout(),
+            nn.Linear(4096, 4096),
+            nn.ReLU(),
+            nn.Dropout(),
+            nn.Linear(4096, 1000),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), 7)
+        return self.classifier(x.flatten(1))
+
+
 class ResNetSmall(nn.Module):
     """CIFAR-style ResNet: 3x3 stem, one block per stage (16, 32, 64), 28x28 grey input."""
 
@@ -264,6 +343,8 @@ REFERENCES: dict[str, Callable[[], nn.Module]] = {
     "mlp-mnist": MLP,
     "lenet5": LeNet5,
     "resnet18": ResNet18,
+    "resnet50": ResNet50,
+    "vgg16": VGG16,
     "resnet-cifar": ResNetSmall,
     "vit-tiny": ViTTiny,
     "lstm-classifier": LSTMClassifier,
@@ -276,7 +357,13 @@ REFERENCES: dict[str, Callable[[], nn.Module]] = {
 }
 """A reference builder for every template file."""
 
-KNOWN_COUNTS = {"mlp-mnist": 13_002, "lenet5": 61_706, "resnet18": 11_689_512}
+KNOWN_COUNTS = {
+    "mlp-mnist": 13_002,
+    "lenet5": 61_706,
+    "resnet18": 11_689_512,
+    "resnet50": 25_557_032,
+    "vgg16": 138_357_544,
+}
 """Counts published elsewhere (3Blue1Brown, LeCun et al., torchvision), as a second check."""
 
 

@@ -10,6 +10,8 @@ structure) gets a second class with a numbered name.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +21,16 @@ from dlstudio.compile.codegen.format import INDENT, wrap_call
 from dlstudio.compile.codegen.names import NameAllocator, class_name, comment_text
 from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan, plan_forward
 from dlstudio.compile.emitters import Emission, lit
-from dlstudio.compile.emitters.base import SymFloat, SymInt
+from dlstudio.compile.emitters.base import SymBool, SymFloat, SymInt
 from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BLOCK_TYPE, RESERVED_KEYS, BlockDefinition
 from dlstudio.core.expressions import ExpressionError, evaluate, is_expression, parse
 from dlstudio.core.graph import LayerGraph, LayerNode
 
 _PY_TYPES = {"int": "int", "float": "float", "bool": "bool", "choice": "str"}
+_LINE = 100
+"""The line length of generated code (ruff format's, as configured for this project)."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
 @dataclass
@@ -135,7 +140,9 @@ class BlockClasses:
         """The class body for one use without comments (the key that groups uses) and its
         plan."""
         graph = use.definition.graph
-        allocator = NameAllocator({p.name for p in use.definition.params})
+        # Block parameters are locals of __init__ only: attributes (self.dropout) and forward()
+        # variables may share their names.
+        allocator = NameAllocator(set())
         attrs = {}
         for node in graph:
             if node.name.isdigit():
@@ -188,11 +195,21 @@ def _dim_name(cls: _Class, node_id: str, port: int, dim: int, rank: int) -> str:
     for use in cls.uses:
         spec = list(use.analysis.nodes[node_id].outputs.values())[port]
         values.append(spec.shape[dim])
-    for source, per_use in _sources(cls.definition, [u.values for u in cls.uses]):
+    sources = list(_sources(cls.definition, [u.values for u in cls.uses]))
+    for source, per_use in sources:
         if per_use == values:
             return source
-    if rank == 4 and dim in (2, 3):
-        return "HW"[dim - 2]
+    for source, per_use in sources:  # a size that is a fixed multiple of a parameter
+        pairs = list(zip(values, per_use, strict=True))
+        if not source.isidentifier() or not all(
+            type(v) is int and type(p) is int and p > 0 and v % p == 0 for v, p in pairs
+        ):
+            continue
+        factors = {v // p for v, p in pairs}
+        if len(factors) == 1:
+            return f"{source} * {factors.pop()}"
+    if rank == 4 and dim in (1, 2, 3):
+        return "CHW"[dim - 1]
     if rank == 3 and dim == 2:
         return "L"
     return "?"
@@ -308,22 +325,19 @@ def _symbolic(value: Any, source: str) -> Any:
         return SymInt(value, source)
     if type(value) is float:
         return SymFloat(value, source)
-    return value  # true/false and choices are written as their value
+    if type(value) is bool:
+        return SymBool(value, source)
+    return value  # choices are written as their value
 
 
 def _class_text(cls: _Class, plan: ForwardPlan, comments: list[str]) -> str:
     definition = cls.definition
-    signature = "".join(
-        f", {p.name}: {_PY_TYPES[p.kind]} = {lit(p.default)}" for p in definition.params
-    )
-    doc = comment_text(definition.description or f"The {definition.name} block.")
+    doc = _docstring(definition.description or f"The {definition.name} block.")
     graph = definition.graph
+    init = _init_signature(definition)
     if _is_numbered_chain(graph, plan):
-        lines = [f"class {cls.name}(nn.Sequential):", f'{INDENT}"""{doc}"""', ""]
-        lines += [
-            f"{INDENT}def __init__(self{signature}) -> None:",
-            f"{INDENT * 2}super().__init__(",
-        ]
+        lines = [f"class {cls.name}(nn.Sequential):", *doc, ""]
+        lines += [*init, f"{INDENT * 2}super().__init__("]
         for step, comment in zip(plan.steps, comments, strict=True):
             call = wrap_call(f"{INDENT * 3}", step.emission.module or "", 90)
             call[-1] += f",  # {comment_text(comment)}"
@@ -334,8 +348,8 @@ def _class_text(cls: _Class, plan: ForwardPlan, comments: list[str]) -> str:
                 lines.append(f"{INDENT * 2}self[{index}].requires_grad_(False)  # frozen")
         return "\n".join(lines)
     _check_no_numbers(definition, plan)
-    lines = [f"class {cls.name}(nn.Module):", f'{INDENT}"""{doc}"""', ""]
-    lines += [f"{INDENT}def __init__(self{signature}) -> None:", f"{INDENT * 2}super().__init__()"]
+    lines = [f"class {cls.name}(nn.Module):", *doc, ""]
+    lines += [*init, f"{INDENT * 2}super().__init__()"]
     for step in plan.steps:
         if step.emission.module is None:
             continue
@@ -352,6 +366,39 @@ def _class_text(cls: _Class, plan: ForwardPlan, comments: list[str]) -> str:
         lines.append(f"{INDENT * 2}{code}  # {comment_text(comment)}")
     lines.append(f"{INDENT * 2}return {', '.join(plan.returns)}")
     return "\n".join(lines)
+
+
+def _docstring(description: str) -> list[str]:
+    """The class docstring: the description's first sentence, wrapped to the line length."""
+    text = " ".join(description.split())
+    first = comment_text(_SENTENCE_END.split(text, maxsplit=1)[0])
+    one_line = f'{INDENT}"""{first}"""'
+    if len(one_line) <= _LINE:
+        return [one_line]
+    body = textwrap.wrap(first, _LINE - len(INDENT) - 3)
+    if len(body) == 1:  # fits beside one pair of quotes but not both
+        return [f'{INDENT}"""{body[0]}', f'{INDENT}"""']
+    return [
+        f'{INDENT}"""{body[0]}',
+        *(f"{INDENT}{line}" for line in body[1:-1]),
+        f'{INDENT}{body[-1]}"""',
+    ]
+
+
+def _init_signature(definition: BlockDefinition) -> list[str]:
+    """``def __init__(self, channels: int = 64) -> None:``, wrapped as ruff format would."""
+    params = [f"{p.name}: {_PY_TYPES[p.kind]} = {lit(p.default)}" for p in definition.params]
+    line = f"{INDENT}def __init__({', '.join(['self', *params])}) -> None:"
+    if len(line) <= _LINE:
+        return [line]
+    inner = f"{INDENT * 2}{', '.join(['self', *params])}"
+    if len(inner) <= _LINE:
+        return [f"{INDENT}def __init__(", inner, f"{INDENT}) -> None:"]
+    return [
+        f"{INDENT}def __init__(",
+        *(f"{INDENT * 2}{p}," for p in ["self", *params]),
+        f"{INDENT}) -> None:",
+    ]
 
 
 def _is_numbered_chain(graph: LayerGraph, plan: ForwardPlan) -> bool:

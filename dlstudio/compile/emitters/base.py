@@ -106,9 +106,33 @@ class SymFloat(float):
     __hash__ = SymInt.__hash__
 
 
+class SymBool:
+    """True or false written as the block parameter it came from (see :class:`SymInt`; bool
+    cannot be subclassed). It tests as its value, so emitters that branch on it still work."""
+
+    def __init__(self, value: bool, source: str) -> None:
+        self.value = bool(value)
+        self.source = source
+
+    def __bool__(self) -> bool:
+        return self.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SymBool) and other.source == self.source
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+    def __repr__(self) -> str:
+        return self.source
+
+
 def lit(value: Any) -> str:
     """``repr`` of a validated value of a plain type; anything else is refused."""
-    if isinstance(value, (SymInt, SymFloat)):
+    if isinstance(value, (SymInt, SymFloat, SymBool)):
         return value.source
     kind = type(value)
     if value is None or kind is bool or kind is int:

@@ -20,8 +20,8 @@ def _common(ctx: EmitContext, transposed: bool) -> dict[str, str]:
         kwargs["dilation"] = size(ctx["dilation"])
     if ctx["groups"] != 1:
         kwargs["groups"] = lit(ctx["groups"])
-    if not ctx["bias"]:
-        kwargs["bias"] = "False"
+    if ctx["bias"] is not True:  # False, or a block parameter (SymBool) inside a block class
+        kwargs["bias"] = lit(ctx["bias"])
     return kwargs
 
 

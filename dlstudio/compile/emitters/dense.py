@@ -7,7 +7,8 @@ from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit
 
 def dense(ctx: EmitContext) -> Emission:
     """``nn.Linear(in_features, units)``; on sequences it acts on every step."""
-    kwargs = {} if ctx["bias"] else {"bias": "False"}
+    # False, or a block parameter (SymBool) inside a block class, is written out.
+    kwargs = {} if ctx["bias"] is True else {"bias": lit(ctx["bias"])}
     module = call("nn.Linear", lit(ctx["in_features"]), lit(ctx["units"]), **kwargs)
     return Emission(f"{ctx.module}({ctx.arg()})", module)
 
