@@ -178,3 +178,35 @@ def test_batchnorm_gelu_and_softmax_from_torch_onnx_export(tmp_path, opset: int)
     assert {"batchnorm1d", "gelu", "softmax"} <= set(types), types
     _assert_matches_onnxruntime(path, result)
 
+
+class _Stacked(torch.nn.Module):
+    def __init__(self, kind: str, bidirectional: bool) -> None:
+        super().__init__()
+        rnn = getattr(torch.nn, kind)
+        self.rnn = rnn(4, 5, num_layers=2, batch_first=True, bidirectional=bidirectional)
+
+    def forward(self, x):
+        seq, h_n = self.rnn(x)
+        h_n = h_n[0] if isinstance(h_n, tuple) else h_n
+        last = torch.cat([h_n[-2], h_n[-1]], -1) if self.rnn.bidirectional else h_n[-1]
+        return seq, last
+
+
+@pytest.mark.parametrize(("kind", "bidirectional"), [("LSTM", False), ("GRU", True)])
+def test_stacked_recurrent_nodes_become_one_layer(tmp_path, kind: str, bidirectional: bool) -> None:
+    # torch writes num_layers=2 as two chained ONNX nodes; they import as one layer of two.
+    torch.manual_seed(0)
+    path = tmp_path / "stacked.onnx"
+    torch.onnx.export(
+        _Stacked(kind, bidirectional).eval(),
+        (torch.randn(2, 3, 4),),
+        str(path),
+        input_names=["x"],
+        dynamic_axes={"x": {0: "N", 1: "T"}},
+        dynamo=False,
+    )
+    result = import_onnx(path)
+    (rnn,) = [n for n in result.graph if n.type_id == kind.lower()]
+    assert rnn.params["num_layers"] == 2 and bool(rnn.params.get("bidirectional")) == bidirectional
+    assert "weight_ih_l1" in result.weights[rnn.id]
+    _assert_matches_onnxruntime(path, result)
