@@ -1,6 +1,8 @@
 """ONNX self-attention in its packed form, as scaled_dot_product_attention exports it: one
 in-projection of 3E sliced into q, k and v, q and k each scaled by d ** -0.25 before their
-product, the mask added. Folds into one MultiheadAttention like the unpacked form."""
+product, the mask added. Folds into one MultiheadAttention like the unpacked form. The same
+early scaling on separate q, k and v projections (the decoder's cross-attention, key and value
+from the encoder's memory) folds into one MultiheadAttention with its key port wired."""
 
 from __future__ import annotations
 
@@ -70,14 +72,10 @@ def _packed_mul(w, node, inputs, attrs):
     if isinstance(b, Deferred) and isinstance(a, np.ndarray):
         a, b = b, a
     heads = isinstance(a, Deferred) and a.kind in ("heads_t", "heads_kt")
-    if (
-        heads
-        and isinstance(b, np.ndarray)
-        and b.size == 1
-        and getattr(a, "chunk", None) is not None
-    ):
-        scale = a.scale * float(b.reshape(-1)[0])
-        return _with(a, a.kind, node, inputs, a.shape, scale=scale)
+    if heads and isinstance(b, np.ndarray) and b.size == 1:
+        # Packed (q, k, v sliced from one projection) or separate projections (cross-attention).
+        scale = getattr(a, "scale", 1.0) * float(b.reshape(-1)[0])
+        return _with(a, a.kind, node, inputs, a.shape, scale=scale, scaled_early=True)
     return _PLAIN["Mul"](w, node, inputs, attrs)
 
 
@@ -92,6 +90,19 @@ def _packed_matmul(w, node, inputs, attrs):
         d.parts = {"q": a.base, "k": b.base, "chunks": [a.chunk, b.chunk], "causal": False}
         d.parts["heads"] = a.shape[1]
         return d
+    separate = all(isinstance(v, Deferred) and getattr(v, "chunk", None) is None for v in (a, b))
+    if separate and (a.kind, b.kind) == ("heads_t", "heads_kt"):
+        early = [getattr(v, "scaled_early", False) for v in (a, b)]
+        if any(early):
+            # Separate q, k and v projections (the decoder's cross-attention: query from the
+            # target, key and value from the memory), q and k scaled before their product.
+            if not (
+                all(early) and math.isclose(a.scale * b.scale, a.shape[-1] ** -0.5, rel_tol=1e-4)
+            ):
+                raise Unmapped("scores scaled other than by 1/sqrt(head size)")
+            d = _with(a, "scaled", node, inputs, w.shape(node.output[0]))
+            d.parts = {"q": a.base, "k": b.base, "causal": False, "heads": a.shape[1]}
+            return d
     probs = isinstance(a, Deferred) and a.kind == "probs" and "chunks" in a.parts
     if (
         probs

@@ -37,7 +37,8 @@ def _time_major(w, node, inputs, attrs):
 def _recurrent(kind: str):
     def mapper(w, node, inputs, attrs):
         x = inputs[0]
-        if not (isinstance(x, Deferred) and x.kind == "time_major"):
+        stacked = isinstance(x, Deferred) and x.kind == "rnn_seq_squeezed"
+        if not (isinstance(x, Deferred) and x.kind == "time_major") and not stacked:
             raise Unmapped("the input is not a batch-first sequence")
         weight, recurrence = inputs[1], inputs[2]
         bias = inputs[3] if len(inputs) > 3 else None
@@ -57,30 +58,61 @@ def _recurrent(kind: str):
             raise Unmapped("reverse direction only")
         gates = len(_GATES[kind])
         order = np.concatenate([np.arange(g * hidden, (g + 1) * hidden) for g in _GATES[kind]])
+        layer = _stack_onto(w, kind, x, hidden, direction) if stacked else 0
         weights = {}
         for d in range(weight.shape[0]):
-            suffix = "_l0" + ("_reverse" if d == 1 else "")
+            suffix = f"_l{layer}" + ("_reverse" if d == 1 else "")
             weights[f"weight_ih{suffix}"] = _t(weight[d][order])
             weights[f"weight_hh{suffix}"] = _t(recurrence[d][order])
             b = bias[d] if bias is not None else np.zeros(2 * gates * hidden, np.float32)
             weights[f"bias_ih{suffix}"] = _t(b[: gates * hidden][order])
             weights[f"bias_hh{suffix}"] = _t(b[gates * hidden :][order])
-        params = {
-            "hidden_size": hidden,
-            "bidirectional": direction == "bidirectional",
-            "return_sequences": True,
-        }
-        ref = w.layer(node, kind.lower(), params, x.base, weights=weights)
+        if stacked:
+            ref = x.base
+            w.builder.result.weights[ref.node_id].update(weights)
+            w.builder.graph.node(ref.node_id).params["num_layers"] = layer + 1
+        else:
+            params = {
+                "hidden_size": hidden,
+                "bidirectional": direction == "bidirectional",
+                "return_sequences": True,
+            }
+            ref = w.layer(node, kind.lower(), params, x.base, weights=weights)
         seq = Deferred("rnn_seq", ref, node, inputs, w.shape(node.output[0]))
         last = Deferred("rnn_hidden", ref, node, inputs, w.shape(node.output[1]))
+        seq.layer = last.layer = layer
         return [seq, last]
 
     return mapper
 
 
+def _stack_onto(w, kind: str, x: Deferred, hidden: int, direction: str) -> int:
+    """The layer index a recurrent node reading the previous one's whole sequence gets, when it
+    continues that layer as one more of its ``num_layers`` (torch writes a stack as a chain)."""
+    node = w.builder.graph.node(x.base.node_id)
+    layers = node.params.get("num_layers", 1)
+    same = (
+        node.type_id == kind.lower()
+        and node.params.get("hidden_size") == hidden
+        and bool(node.params.get("bidirectional")) == (direction == "bidirectional")
+        and getattr(x, "layer", None) == layers - 1
+        and not w.builder.graph.edges_out_of(node.id)
+    )
+    if not same:
+        raise Unmapped("reads another recurrent layer's sequence with a different configuration")
+    return layers
+
+
+def _is_last(w, d: Deferred) -> bool:
+    """Whether ``d`` comes from the last layer of its (possibly stacked) recurrent node."""
+    layers = w.builder.graph.node(d.base.node_id).params.get("num_layers", 1)
+    return getattr(d, "layer", 0) == layers - 1
+
+
 def _gather_or_hidden(w, node, inputs, attrs):
     data, index = inputs
-    if isinstance(data, Deferred) and data.kind == "rnn_hidden" and isinstance(index, np.ndarray):
+    hidden = isinstance(data, Deferred) and data.kind == "rnn_hidden" and _is_last(w, data)
+    if hidden and isinstance(index, np.ndarray):
         rows = data.shape[0]
         row = int(index) % rows
         params = w.builder.graph.node(data.base.node_id).params
@@ -91,6 +123,17 @@ def _gather_or_hidden(w, node, inputs, attrs):
 
 
 def _concat_or_state(w, node, inputs, attrs):
+    hidden = [v for v in inputs if isinstance(v, Deferred) and v.kind == "rnn_hidden"]
+    # A stack's h_n: every layer's final states, in layer order, from one node.
+    if (
+        len(hidden) == len(inputs) > 1
+        and attrs.get("axis", 0) == 0
+        and all(v.base == hidden[0].base for v in hidden)
+        and [getattr(v, "layer", None) for v in hidden] == list(range(len(hidden)))
+    ):
+        d = Deferred("rnn_hidden", hidden[0].base, node, inputs, w.shape(node.output[0]))
+        d.layer = hidden[-1].layer
+        return d
     if len(inputs) == 2 and all(isinstance(v, Deferred) for v in inputs):
         kinds = [v.kind for v in inputs]
         if kinds == ["rnn_row-2", "rnn_row-1"] and inputs[0].base == inputs[1].base:
@@ -277,23 +320,41 @@ def _squeeze_sequence(w, node, inputs, attrs):
     if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
         axes = inputs[1].tolist()
     if isinstance(x, Deferred) and x.kind == "rnn_seq" and list(axes or []) == [1]:
-        return Deferred("rnn_seq_squeezed", x.base, node, inputs, w.shape(node.output[0]))
+        d = Deferred("rnn_seq_squeezed", x.base, node, inputs, w.shape(node.output[0]))
+        d.layer = getattr(x, "layer", None)
+        return d
     raise Unmapped(f"squeezes axes {axes}")
 
 
 def _sequence_transpose(w, node, inputs, attrs):
     x, perm = inputs[0], tuple(attrs.get("perm", ()))
-    if isinstance(x, Deferred) and x.kind == "rnn_seq_squeezed" and perm == (1, 0, 2):
+    last = isinstance(x, Deferred) and x.kind.startswith("rnn_") and _is_last(w, x)
+    if last and x.kind == "rnn_seq_squeezed" and perm == (1, 0, 2):
         return TensorRef(x.base.node_id, "out")  # (T, N, H) -> batch first: the out port
     if isinstance(x, Deferred) and x.kind == "rnn_seq" and perm == (2, 0, 1, 3):
         return Deferred("rnn_seq_bidir", x.base, node, inputs, w.shape(node.output[0]))
+    if isinstance(x, Deferred) and x.kind == "rnn_seq" and perm == (0, 2, 1, 3):
+        # (T, 2, N, H) -> (T, N, 2, H): a bidirectional stack's sequence between layers
+        d = Deferred("rnn_seq_bidir_tm", x.base, node, inputs, w.shape(node.output[0]))
+        d.layer = getattr(x, "layer", None)
+        return d
     return _attention_transpose(w, node, inputs, attrs)
 
 
 def _sequence_reshape(w, node, inputs, attrs):
     x = inputs[0]
-    if isinstance(x, Deferred) and x.kind == "rnn_seq_bidir" and len(w.shape(node.output[0])) == 3:
+    last = isinstance(x, Deferred) and x.kind.startswith("rnn_") and _is_last(w, x)
+    if last and x.kind == "rnn_seq_bidir" and len(w.shape(node.output[0])) == 3:
         return TensorRef(x.base.node_id, "out")  # (N, T, 2, H) -> (N, T, 2H)
+    if (
+        isinstance(x, Deferred)
+        and x.kind == "rnn_seq_bidir_tm"
+        and len(w.shape(node.output[0])) == 3
+    ):
+        # (T, N, 2, H) -> (T, N, 2H): time-major, as the next layer of a stack reads it
+        d = Deferred("rnn_seq_squeezed", x.base, node, inputs, w.shape(node.output[0]))
+        d.layer = x.layer
+        return d
     return _split_heads(w, node, inputs, attrs)
 
 
