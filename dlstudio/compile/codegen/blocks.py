@@ -147,6 +147,10 @@ class BlockClasses:
         for node in graph:
             if node.name.isdigit():
                 attrs[node.id] = allocator.allocate(f"layer_{node.name}", "layer")
+            elif node.type_id == "input" and node.name == "x":
+                # "x" is the chain's variable; an input that is needed again later (a skip
+                # connection) is the block's identity, as torchvision's blocks call it.
+                attrs[node.id] = allocator.allocate("identity", "x")
             else:
                 attrs[node.id] = allocator.allocate(node.name, node.type_id)
         wrap = _Wrapper(use, self._inferred_sources.get(use.definition.name, {}))
@@ -340,8 +344,13 @@ def _class_text(cls: _Class, plan: ForwardPlan, comments: list[str]) -> str:
         lines += [*init, f"{INDENT * 2}super().__init__("]
         for step, comment in zip(plan.steps, comments, strict=True):
             call = wrap_call(f"{INDENT * 3}", step.emission.module or "", 90)
-            call[-1] += f",  # {comment_text(comment)}"
-            lines += call
+            note = f"  # {comment_text(comment)}"
+            if len(call) == 1 and len(call[0]) + 1 + len(note) > 100:
+                lines.append(f"{INDENT * 3}#{note[3:]}")  # the shape above a long line
+                lines.append(call[0] + ",")
+            else:
+                call[-1] += "," + note
+                lines += call
         lines.append(f"{INDENT * 2})")
         for index, step in enumerate(plan.steps):
             if not graph.node(step.node_id).trainable:
