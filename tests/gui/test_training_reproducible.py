@@ -28,6 +28,12 @@ def test_two_runs_from_the_panel_write_identical_weights(make_window, qtbot, mes
     second = _run_from_panel(win, qtbot).read_bytes()
     assert first == second
     assert message_boxes.shown == []
+    # Results say which split and which epoch's weights they show.
+    title = win.training.monitor.confusion.title.text()
+    assert "split · weights of epoch 2 (last)" in title
+    status = win.training.panel.progress_label.text()
+    rate = [e for e in win.events if type(e).__name__ == "EpochEvent"][-1].samples_per_s
+    assert "epoch 2 (last) val loss" in status and f"{rate:,.0f} samples/s" in status
 
 
 def _digits_cnn_window(make_window, graph):

@@ -9,6 +9,7 @@ failure inside the trainer.
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,14 @@ class RunOutcome:
     weights: Path | None
 
 
+def weights_label(result: RunResult) -> str:
+    """Which epoch's weights a run ended with: the best one after early stopping (restored),
+    else the last one trained."""
+    if result.status == "early_stopping" and result.best_epoch:
+        return f"epoch {result.best_epoch} (best, restored)"
+    return f"epoch {result.epochs} (last)"
+
+
 class TrainingWorker(QObject):
     """Runs one :class:`RunRequest` when :meth:`run` is invoked on its thread."""
 
@@ -127,6 +136,8 @@ class TrainingWorker(QObject):
             return RunOutcome(result, None, None, None)
         # Closing the window: keep the weights, skip the results nobody will see.
         predictions = None if self.closing else self._predict(trainer.model, dataset, config)
+        if predictions is not None:
+            predictions = dataclasses.replace(predictions, weights=weights_label(result))
         module = trainer.model.to("cpu").eval()
         weights = save_weights(module, request.folder / "weights.safetensors")
         return RunOutcome(result, module, predictions, weights)
