@@ -131,3 +131,28 @@ def test_cli_weights_equal_saved_tensors(tmp_path: Path) -> None:
     assert _run(["train", str(project), "--out", str(tmp_path / "r"), "--threads", "1"]) == 0
     weights = load_file(str(tmp_path / "r" / "weights.safetensors"))
     assert "bn1.running_var" in weights
+
+
+def test_compile_setting_runs_the_model_through_torch_compile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``compile: true`` hands the module to torch.compile (off by default); the weights stay
+    the module's own, without torch.compile's ``_orig_mod.`` prefix."""
+    calls: list[torch.nn.Module] = []
+
+    def spy(module: torch.nn.Module, **_kwargs: object) -> torch.nn.Module:
+        calls.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", spy)
+    graph = digits_cnn()
+    data = load_dataset("digits")
+    module = seeded_build(lambda: compile_graph(graph), 0).module
+    trainer = Trainer(module, TrainConfig(epochs=1, batch_size=512, device="cpu"))
+    assert trainer.run(data).status == "completed" and calls == []
+    trainer = Trainer(module, TrainConfig(epochs=1, batch_size=512, compile=True, device="cpu"))
+    assert trainer.run(data).status == "completed"
+    assert calls == [module]
+    assert not any(k.startswith("_orig_mod.") for k in trainer.model.state_dict())
+    assert TrainConfig.from_metadata({"compile": True}).to_metadata()["compile"] is True
+    assert TrainConfig().compile is False
