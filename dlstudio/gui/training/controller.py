@@ -147,6 +147,7 @@ class TrainingController(RunResultsMixin, QObject):
             base_dir=path.resolve().parent if path else None,
             init_weights=self.panel.init_weights,
             threads=self.panel.threads(),
+            processes=self.panel.processes(),
         )
         self._worker = TrainingWorker(request, self._control)
         self._thread = QThread(self)

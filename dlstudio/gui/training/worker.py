@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from dlstudio.compile import compile_graph, save_weights
 from dlstudio.core import DLStudioError, LayerGraph
 from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate_model
+from dlstudio.gui.training.processes import run_on_processes
 from dlstudio.train import (
     Dataset,
     FailedEvent,
@@ -52,6 +53,8 @@ class RunRequest:
     """Start from these weights ("Start from weights…"), matched by layer path and shape."""
     threads: int = 0
     """CPU threads (0: chosen for this machine)."""
+    processes: int = 1
+    """Worker processes (more than 1: the torchrun launcher, see processes.py)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ class TrainingWorker(QObject):
 
     def _train(self) -> RunOutcome:
         request = self.request
+        if request.processes > 1:
+            return self._train_on_processes()
         # Shared with the command line: the same settings and checks as `dlstudio train`.
         config, dataset = resolve_run(
             request.training,
@@ -140,6 +145,22 @@ class TrainingWorker(QObject):
             predictions = dataclasses.replace(predictions, weights=weights_label(result))
         module = trainer.model.to("cpu").eval()
         weights = save_weights(module, request.folder / "weights.safetensors")
+        return RunOutcome(result, module, predictions, weights)
+
+    def _train_on_processes(self) -> RunOutcome:
+        request = self.request
+        config, dataset = resolve_run(request.training, base_dir=request.base_dir)
+        self.event.emit(RunPrepared(config, dataset.summary()))
+        result = run_on_processes(request, request.processes, self.control, self.event.emit)
+        weights = request.folder / "weights.safetensors"
+        if result.status == "failed" or not weights.exists():
+            return RunOutcome(result, None, None, None)
+        module = compile_graph(request.graph).module
+        start_from_weights(module, weights, strict=True)
+        module.eval()
+        predictions = None if self.closing else self._predict(module, dataset, config)
+        if predictions is not None:
+            predictions = dataclasses.replace(predictions, weights=weights_label(result))
         return RunOutcome(result, module, predictions, weights)
 
     def _predict(
