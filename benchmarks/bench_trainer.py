@@ -2,17 +2,25 @@
 
     .venv/bin/python benchmarks/bench_trainer.py [--device cpu|cuda] [--repeats 5] [--epochs 5]
         [--threads N]
+    .venv/bin/python benchmarks/bench_trainer.py --thread-study [--repeats 3] [--epochs 2]
 
 For each model (MLP on digits, LeNet-5 on digits at 28x28, a small transformer on reverse) both
 loops train the same architecture from the same initial weights on the same data, batch size,
 optimizer and loss; each is timed ``repeats`` times in rotating order, and the best time counts
 (the machine may be busy). Printed: samples/s of each and the ratio Trainer / hand loop (target 0.95).
+
+``--thread-study`` times the Trainer with its default thread count, with 1 thread and with one
+per core, first as the machine is, then with a CPU burner (one spinning process per core)
+beside it, and prints each against the hand loop on 1 thread measured in the same phase. Run it
+without OMP_NUM_THREADS set, or the default cannot choose.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -85,6 +93,7 @@ def trainer_loop(
     batch: int,
     device: torch.device,
     train_metric: bool = True,
+    threads: int = 0,
 ) -> float:
     """The same training through :class:`Trainer` with its default reporting. Seconds."""
     config = TrainConfig(
@@ -93,6 +102,7 @@ def trainer_loop(
         val_fraction=0.0,
         device=device.type,
         train_metric=train_metric,
+        threads=threads,
     )
     trainer = Trainer(model, config)
     _sync(device)
@@ -151,6 +161,60 @@ def measure(
     return best
 
 
+def _burn() -> None:
+    while True:
+        pass
+
+
+def thread_study(epochs: int, repeats: int) -> None:
+    """Default vs 1 vs all threads, with the machine as it is and with a CPU burner beside it."""
+    from dlstudio.train.threads import auto_threads
+
+    cores = os.cpu_count() or 1
+    settings = {"default": 0, "1 thread": 1, f"{cores} threads": cores}
+    print(f"torch {torch.__version__}, {cores} logical cores, default = {auto_threads()} thread(s)")
+    print(
+        f"{'phase':<8} {'model':<34} {'setting':<10} {'samples/s':>10} {'vs hand loop, 1 thread':>23}"
+    )
+    for phase in ("as is", "loaded"):
+        burners = []
+        if phase == "loaded":
+            burners = [multiprocessing.Process(target=_burn, daemon=True) for _ in range(cores)]
+            for burner in burners:
+                burner.start()
+            time.sleep(1.0)
+        try:
+            load = os.getloadavg()[0]
+            for name, build in list(CASES.items())[:2]:
+                torch.manual_seed(0)
+                model, data, batch = build()
+                samples = len(data) * epochs
+                torch.set_num_threads(1)
+                hand = min(
+                    hand_loop(copy.deepcopy(model), data, epochs, batch, torch.device("cpu"))
+                    for _ in range(repeats)
+                )
+                for label, threads in settings.items():
+                    best = min(
+                        trainer_loop(
+                            copy.deepcopy(model),
+                            data,
+                            epochs,
+                            batch,
+                            torch.device("cpu"),
+                            threads=threads,
+                        )
+                        for _ in range(repeats)
+                    )
+                    print(
+                        f"{phase:<8} {name:<34} {label:<10} {samples / best:>10,.0f}"
+                        f" {hand / best:>23.3f}   (load {load:.1f})"
+                    )
+        finally:
+            for burner in burners:
+                burner.terminate()
+
+
 def main() -> int:
     """Run every case and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -160,7 +224,11 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=0, help="CPU threads (0: the Trainer's choice)"
     )
+    parser.add_argument("--thread-study", action="store_true", dest="thread_study")
     args = parser.parse_args()
+    if args.thread_study:
+        thread_study(args.epochs, args.repeats)
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     configure_cpu_threads()

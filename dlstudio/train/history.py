@@ -90,14 +90,21 @@ class RunRecord:
                 "train": dict(event.train),
                 "val": dict(event.val),
                 "seconds": event.seconds,
+                "samples_per_s": event.samples_per_s,
             }
         )
 
     def summary(self) -> str:
-        """One line: outcome, epochs and the last validation metrics."""
+        """One line: outcome, epochs and the last epoch's metrics, saying which split and epoch
+        they are, and that epoch's samples/s."""
         last = self.epochs[-1] if self.epochs else None
-        metrics = (last or {}).get("val") or (last or {}).get("train") or {}
+        split = "val" if (last or {}).get("val") else "train"
+        metrics = (last or {}).get(split) or {}
         shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+        if shown and last is not None:
+            shown = f"epoch {last['epoch']} (last) {split} {shown}"
+            if last.get("samples_per_s"):
+                shown += f", {last['samples_per_s']:,.0f} samples/s"
         return f"{self.status}, {len(self.epochs)} epoch(s)" + (f", {shown}" if shown else "")
 
     def to_json(self) -> dict[str, Any]:

@@ -68,7 +68,8 @@ class TextProgress:
             parts = [f"train {k} {v:.4f}" for k, v in event.train.items()]
             parts += [f"val {k} {v:.4f}" for k, v in event.val.items()]
             out.write(
-                f"\repoch {event.epoch}/{self.epochs} ({event.seconds:.1f}s): {', '.join(parts)}\n"
+                f"\repoch {event.epoch}/{self.epochs} ({event.seconds:.1f}s, "
+                f"{event.samples_per_s:,.0f} samples/s): {', '.join(parts)}\n"
             )
         elif isinstance(event, NoticeEvent):
             out.write(f"\nnote: {event.message}\n")

@@ -169,7 +169,15 @@ class Trainer(RunEndings):
         return train, (place_split(val, self.device) if val is not None and len(val) else None)
 
     def _resume(self, path: str | Path) -> None:
-        payload = load_checkpoint(path)
+        try:
+            payload = load_checkpoint(path)
+        except TrainError as exc:
+            hint = (
+                ""
+                if "--init-weights" in str(exc)
+                else (" (--init-weights on the command line, Start from weights… in the editor)")
+            )
+            raise TrainError(f"{exc}{hint}") from None
         try:
             self.model.load_state_dict(payload["model"])
             self.optimizer.load_state_dict(payload["optimizer"])
@@ -370,7 +378,7 @@ class Trainer(RunEndings):
         metrics = evaluate(
             self.model, split, self.config, self._metric_names, self.device, self.precision
         )
-        hold_statistics(self._frozen_modules)
+        hold_statistics(getattr(self, "_frozen_modules", ()))
         return metrics
 
     def _track_best(self, metrics: dict[str, float]) -> bool:

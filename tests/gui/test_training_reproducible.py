@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from PySide6.QtCore import Qt
 from safetensors.torch import load_file
@@ -28,6 +29,12 @@ def test_two_runs_from_the_panel_write_identical_weights(make_window, qtbot, mes
     second = _run_from_panel(win, qtbot).read_bytes()
     assert first == second
     assert message_boxes.shown == []
+    # Results say which split and which epoch's weights they show.
+    title = win.training.monitor.confusion.title.text()
+    assert "split · weights of epoch 2 (last)" in title
+    status = win.training.panel.progress_label.text()
+    rate = [e for e in win.events if type(e).__name__ == "EpochEvent"][-1].samples_per_s
+    assert "epoch 2 (last) val loss" in status and f"{rate:,.0f} samples/s" in status
 
 
 def _digits_cnn_window(make_window, graph):
@@ -133,3 +140,22 @@ def test_saving_writes_data_paths_relative_to_the_project(tmp_path):
         "table.csv"
     )
     assert doc.graph.metadata["training"]["dataset"] == "table.csv"
+
+
+@pytest.mark.slow
+def test_two_processes_from_the_device_list_run_the_launcher(make_window, qtbot, message_boxes):
+    from dlstudio.train import EpochEvent, FinishedEvent
+
+    win = make_window("iris-mlp", epochs=2, seed=11)
+    panel = win.training.panel
+    index = panel.device_combo.findData("cpu*2")
+    assert index >= 0 and panel.device_combo.itemText(index) == "2 processes (CPU)"
+    panel.device_combo.setCurrentIndex(index)
+    assert panel.device() == "cpu" and panel.processes() == 2
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.pause_button.isEnabled()
+    record = win.wait_finished(qtbot, timeout=300_000)
+    assert record.status == "completed", (record.message, message_boxes.shown)
+    assert [e.epoch for e in win.events if isinstance(e, EpochEvent)] == [1, 2]
+    assert [e.reason for e in win.events if isinstance(e, FinishedEvent)] == ["completed"]
+    assert record.weights_path.exists() and win.training.monitor.confusion.total == 30

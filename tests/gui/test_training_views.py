@@ -159,7 +159,11 @@ def test_progress_clock_ignores_time_before_the_first_step(monkeypatch):
     clock = progress.ProgressClock()
     fraction, text, bar = clock.describe(StepEvent(10, 1, 0.5, 0.01, 900.0, 0.5), epochs=2)
     assert fraction == 0.25 and "estimating" in text and bar == "25% · loss 0.5000"
+    assert "samples/s after epoch 1" in text
+    # The speed shown is the epoch's own figure, not the last report's momentary rate.
+    clock.epoch_done(EpochEvent(1, 10, {"loss": 0.5}, {}, 2.0, samples_per_s=812.4))
     now[0] = 110.0  # another quarter of the run in 10 s: 20 s to go
     fraction, text, _bar = clock.describe(StepEvent(20, 2, 0.4, 0.01, 900.0, 0.0), epochs=2)
-    assert fraction == 0.5 and text == "Epoch 2/2 · step 20 · 900 samples/s · about 0:20 left"
+    assert fraction == 0.5
+    assert text == "Epoch 2/2 · step 20 · 812 samples/s (epoch 1) · about 0:20 left"
     assert progress.clock(3725) == "1:02:05"

@@ -93,6 +93,27 @@ def test_two_cpu_workers_give_the_single_process_weights(
     # Rank 0 alone wrote the run: one metrics file with one line per epoch.
     epochs = (tmp_path / "two" / "metrics.jsonl").read_text().count('"event": "epoch"')
     assert epochs == 3
+    # Its checkpoint (global position) resumes on another number of workers: here, one.
+    from test_train_cli import _run
+
+    code = _run(
+        [
+            "train",
+            str(project),
+            *ARGS[:2],
+            "--epochs",
+            "4",
+            "--device",
+            "cpu",
+            "--resume",
+            str(tmp_path / "two" / "checkpoint.pt"),
+            "--out",
+            str(tmp_path / "resumed"),
+        ]
+    )
+    assert code == 0
+    records = (tmp_path / "resumed" / "metrics.jsonl").read_text()
+    assert '"epoch": 4' in records and '"epoch": 1,' not in records
 
 
 @pytest.mark.slow

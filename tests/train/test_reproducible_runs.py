@@ -131,3 +131,57 @@ def test_cli_weights_equal_saved_tensors(tmp_path: Path) -> None:
     assert _run(["train", str(project), "--out", str(tmp_path / "r"), "--threads", "1"]) == 0
     weights = load_file(str(tmp_path / "r" / "weights.safetensors"))
     assert "bn1.running_var" in weights
+
+
+def test_compile_setting_runs_the_model_through_torch_compile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``compile: true`` hands the module to torch.compile (off by default); the weights stay
+    the module's own, without torch.compile's ``_orig_mod.`` prefix."""
+    calls: list[torch.nn.Module] = []
+
+    def spy(module: torch.nn.Module, **_kwargs: object) -> torch.nn.Module:
+        calls.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", spy)
+    graph = digits_cnn()
+    data = load_dataset("digits")
+    module = seeded_build(lambda: compile_graph(graph), 0).module
+    trainer = Trainer(module, TrainConfig(epochs=1, batch_size=512, device="cpu"))
+    assert trainer.run(data).status == "completed" and calls == []
+    trainer = Trainer(module, TrainConfig(epochs=1, batch_size=512, compile=True, device="cpu"))
+    assert trainer.run(data).status == "completed"
+    assert calls == [module]
+    assert not any(k.startswith("_orig_mod.") for k in trainer.model.state_dict())
+    assert TrainConfig.from_metadata({"compile": True}).to_metadata()["compile"] is True
+    assert TrainConfig().compile is False
+
+
+def test_thread_default_leaves_a_core_free_and_explicit_counts_win() -> None:
+    from dlstudio.train.threads import auto_threads, choose_threads
+
+    assert [auto_threads(n) for n in (1, 2, 4, 16)] == [1, 1, 3, 8]
+    before = torch.get_num_threads()
+    try:
+        assert choose_threads(2) == 2 and torch.get_num_threads() == 2
+        assert choose_threads(1) == 1 and torch.get_num_threads() == 1
+        with pytest.raises(ValueError):
+            choose_threads(-1)
+    finally:
+        torch.set_num_threads(before)
+    from dlstudio.train import TrainError
+
+    with pytest.raises(TrainError, match="threads"):
+        TrainConfig(threads=-2)
+
+
+def test_resuming_from_a_weights_file_points_to_init_weights(tmp_path: Path) -> None:
+    module = compile_graph(digits_cnn()).module
+    from dlstudio.train import save_weights
+
+    save_weights(module, tmp_path / "w.pt")
+    result = Trainer(module, TrainConfig(epochs=1)).run(
+        load_dataset("digits"), resume_from=tmp_path / "w.pt"
+    )
+    assert result.status == "failed" and "--init-weights" in result.message

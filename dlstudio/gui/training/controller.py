@@ -148,6 +148,7 @@ class TrainingController(RunResultsMixin, QObject):
             init_weights=self.panel.init_weights,
             threads=self.panel.threads(),
             project_path=path,
+            processes=self.panel.processes(),
         )
         self._worker = TrainingWorker(request, self._control)
         self._thread = QThread(self)
@@ -158,7 +159,7 @@ class TrainingController(RunResultsMixin, QObject):
         self._worker.done.connect(self._thread.quit)
         self._thread.finished.connect(self._on_thread_finished)
         self._reset_views()
-        self.progress_clock.reset()
+        self.progress_clock.clear()
         self._model_changed = False
         self._started_at = time.perf_counter()
         self.panel.show_banner(self._banner_text())
@@ -245,6 +246,7 @@ class TrainingController(RunResultsMixin, QObject):
         self.event_received.emit(event)
 
     def _on_epoch(self, event: EpochEvent) -> None:
+        self.progress_clock.epoch_done(event)
         self.monitor.plot.add_epoch(event)
         if self.record is not None:
             self.record.add_epoch(event)
@@ -254,7 +256,10 @@ class TrainingController(RunResultsMixin, QObject):
             for split, m in (("train", event.train), ("val", event.val))
             for k, v in m.items()
         )
-        self.monitor.append_log(f"Epoch {event.epoch}: {shown} ({event.seconds:.1f} s)")
+        self.monitor.append_log(
+            f"Epoch {event.epoch}: {shown} ({event.seconds:.1f} s, "
+            f"{event.samples_per_s:,.0f} samples/s)"
+        )
 
     def _on_health(self, event: HealthEvent) -> None:
         # After New or Open the canvas shows another graph whose node ids may coincide.

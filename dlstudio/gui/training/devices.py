@@ -43,4 +43,22 @@ def available_devices() -> list[DeviceChoice]:
         choices.append(DeviceChoice("mps", "Apple GPU (MPS)", "Metal Performance Shaders"))
     cores = os.cpu_count() or 1
     choices.append(DeviceChoice("cpu", f"CPU ({cores} logical cores)", "always available"))
+    # Data parallel (torchrun): N worker processes, each with its share of the global batch.
+    if cuda and torch.cuda.device_count() > 1:
+        count = torch.cuda.device_count()
+        choices.append(
+            DeviceChoice(
+                f"cuda*{count}", f"{count} processes (one per GPU)", "DDP over NCCL, torchrun"
+            )
+        )
+    if cores >= 2:
+        choices.append(
+            DeviceChoice("cpu*2", "2 processes (CPU)", "DDP over gloo on this machine, torchrun")
+        )
     return choices
+
+
+def split_device(value: str) -> tuple[str, int]:
+    """``"cpu*2"`` -> ``("cpu", 2)``; ``"cuda"`` -> ``("cuda", 1)``."""
+    device, _sep, count = value.partition("*")
+    return device, int(count) if count.isdigit() else 1

@@ -42,6 +42,8 @@ class Predictions:
     class_names: list[str] = field(default_factory=list)
     confusion: list[list[int]] | None = None
     samples: tuple[SamplePrediction, ...] = ()
+    weights: str = ""
+    """Which weights made these predictions, e.g. ``epoch 3 (last)`` or ``epoch 2 (best)``."""
 
 
 def choose_split(dataset: Dataset, config: TrainConfig, test: bool) -> tuple[str, DataSplit]:

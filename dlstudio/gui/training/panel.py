@@ -34,7 +34,7 @@ from dlstudio.core import GraphEvent
 from dlstudio.core.commands import SetMetadata
 from dlstudio.gui.document import Document
 from dlstudio.gui.theme import icon
-from dlstudio.gui.training.devices import available_devices
+from dlstudio.gui.training.devices import available_devices, split_device
 from dlstudio.train import TrainConfig, TrainError, list_datasets
 from dlstudio.train.config import OPTIMIZERS, SCHEDULES
 from dlstudio.train.threads import auto_threads
@@ -293,7 +293,11 @@ class TrainingPanel(QWidget):
 
     def device(self) -> str:
         """The chosen device (a run-time setting, not stored in the project)."""
-        return str(self.device_combo.currentData() or "auto")
+        return split_device(str(self.device_combo.currentData() or "auto"))[0]
+
+    def processes(self) -> int:
+        """Worker processes: 1, or N for an "N processes" entry of the device list."""
+        return split_device(str(self.device_combo.currentData() or "auto"))[1]
 
     def config(self) -> TrainConfig:
         """The settings as a validated :class:`TrainConfig`; raises TrainError naming problems."""
@@ -324,7 +328,8 @@ class TrainingPanel(QWidget):
         """Enable the buttons for ``idle``, ``running``, ``paused`` or ``stopping``."""
         self.state = state
         self.start_button.setEnabled(state == "idle")
-        self.pause_button.setEnabled(state == "running")
+        # Runs on several processes cannot pause (see processes.py).
+        self.pause_button.setEnabled(state == "running" and self.processes() == 1)
         self.resume_button.setEnabled(state == "paused")
         self.stop_button.setEnabled(state in ("running", "paused"))
 

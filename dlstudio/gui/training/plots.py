@@ -84,7 +84,9 @@ class LossPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.loss_plot = self._plot(0, 0, "Training loss per step", "step")
-        self.val_plot = self._plot(0, 1, "Loss per epoch", "epoch")
+        self.val_plot = self._plot(
+            0, 1, "Loss per epoch (train: mean over the epoch; val: after it)", "epoch"
+        )
         self.metric_plot = self._plot(1, 0, "Metric per epoch", "epoch")
         self.lr_plot = self._plot(1, 1, "Learning rate", "step")
         # Schedules (warm-up, cosine, step) read best on a log scale.
@@ -193,7 +195,8 @@ class LossPlot(QWidget):
             self._metric_curves[key] = self.metric_plot.plot(pen=pen, name=key, **extra)
             self.metric_plot.setTitle(
                 f"<span style='color:#c2c6cc;font-size:9pt'>"
-                f"{key.split(' ', 1)[1].replace('_', ' ').capitalize()} per epoch</span>",
+                f"{key.split(' ', 1)[1].replace('_', ' ').capitalize()} per epoch "
+                "(train: over the epoch; val: after it)</span>",
                 size="9pt",
             )
         return self._metrics[key]

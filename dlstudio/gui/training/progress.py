@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from dlstudio.train import StepEvent
+from dlstudio.train import EpochEvent, StepEvent
 
 
 def clock(seconds: float) -> str:
@@ -24,10 +24,19 @@ class ProgressClock:
 
     def __init__(self) -> None:
         self._origin: tuple[float, float] | None = None
+        self._epoch_rate: tuple[int, float] | None = None
 
     def reset(self) -> None:
         """Start measuring the pace afresh (a new run, or a resume)."""
         self._origin = None
+
+    def epoch_done(self, event: EpochEvent) -> None:
+        """Show this epoch's own samples/s from now on (the figure the run reports)."""
+        self._epoch_rate = (event.epoch, event.samples_per_s)
+
+    def clear(self) -> None:
+        """A new run: no epoch figure yet."""
+        self._origin = self._epoch_rate = None
 
     def describe(self, event: StepEvent, epochs: int) -> tuple[float, str, str]:
         """``(fraction done, line under the bar, text on the bar)``."""
@@ -43,8 +52,12 @@ class ProgressClock:
             left = "almost done"
         else:
             left = f"about {clock((1 - fraction) / pace)} left"
-        text = (
-            f"Epoch {event.epoch}/{epochs} · step {event.step} · "
-            f"{event.samples_per_s:,.0f} samples/s · {left}"
-        )
+        # The speed shown is the run's per-epoch figure (training samples over the seconds of
+        # the training pass), the same number the epoch log, metrics.jsonl and the runs table give.
+        if self._epoch_rate is not None:
+            number, rate = self._epoch_rate
+            speed = f"{rate:,.0f} samples/s (epoch {number})"
+        else:
+            speed = "samples/s after epoch 1"
+        text = f"Epoch {event.epoch}/{epochs} · step {event.step} · {speed} · {left}"
         return fraction, text, f"{fraction:.0%} · loss {event.loss:.4f}"

@@ -85,8 +85,9 @@ class ConfusionMatrixView(QWidget):
         names = predictions.class_names
         accuracy = float(np.trace(counts)) / max(1, int(counts.sum()))
         self.title.setText(
-            f"<b>Confusion matrix</b> · {predictions.split} · {int(counts.sum())} samples · "
-            f"{accuracy:.1%} correct"
+            f"<b>Confusion matrix</b> · {predictions.split} split"
+            + (f" · weights of {predictions.weights}" if predictions.weights else "")
+            + f" · {int(counts.sum())} samples · {accuracy:.1%} correct"
         )
         self.title.setToolTip("Rows: true class; columns: predicted class. Blue: right answers.")
         self.table.clear()

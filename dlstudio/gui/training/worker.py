@@ -9,6 +9,7 @@ failure inside the trainer.
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from dlstudio.compile import compile_graph, save_weights
 from dlstudio.compile.project_weights import load_attached_weights
 from dlstudio.core import DLStudioError, LayerGraph
 from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate_model
+from dlstudio.gui.training.processes import run_on_processes
 from dlstudio.train import (
     Dataset,
     FailedEvent,
@@ -54,6 +56,8 @@ class RunRequest:
     """CPU threads (0: chosen for this machine)."""
     project_path: Path | None = None
     """The project file, so weights it names (``metadata["weights"]``) load from beside it."""
+    processes: int = 1
+    """Worker processes (more than 1: the torchrun launcher, see processes.py)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,14 @@ class RunOutcome:
     module: torch.nn.Module | None
     predictions: Predictions | None
     weights: Path | None
+
+
+def weights_label(result: RunResult) -> str:
+    """Which epoch's weights a run ended with: the best one after early stopping (restored),
+    else the last one trained."""
+    if result.status == "early_stopping" and result.best_epoch:
+        return f"epoch {result.best_epoch} (best, restored)"
+    return f"epoch {result.epochs} (last)"
 
 
 class TrainingWorker(QObject):
@@ -104,6 +116,8 @@ class TrainingWorker(QObject):
 
     def _train(self) -> RunOutcome:
         request = self.request
+        if request.processes > 1:
+            return self._train_on_processes()
         # Shared with the command line: the same settings and checks as `dlstudio train`.
         config, dataset = resolve_run(
             request.training,
@@ -133,8 +147,26 @@ class TrainingWorker(QObject):
             return RunOutcome(result, None, None, None)
         # Closing the window: keep the weights, skip the results nobody will see.
         predictions = None if self.closing else self._predict(trainer.model, dataset, config)
+        if predictions is not None:
+            predictions = dataclasses.replace(predictions, weights=weights_label(result))
         module = trainer.model.to("cpu").eval()
         weights = save_weights(module, request.folder / "weights.safetensors")
+        return RunOutcome(result, module, predictions, weights)
+
+    def _train_on_processes(self) -> RunOutcome:
+        request = self.request
+        config, dataset = resolve_run(request.training, base_dir=request.base_dir)
+        self.event.emit(RunPrepared(config, dataset.summary()))
+        result = run_on_processes(request, request.processes, self.control, self.event.emit)
+        weights = request.folder / "weights.safetensors"
+        if result.status == "failed" or not weights.exists():
+            return RunOutcome(result, None, None, None)
+        module = compile_graph(request.graph).module
+        start_from_weights(module, weights, strict=True)
+        module.eval()
+        predictions = None if self.closing else self._predict(module, dataset, config)
+        if predictions is not None:
+            predictions = dataclasses.replace(predictions, weights=weights_label(result))
         return RunOutcome(result, module, predictions, weights)
 
     def _predict(
