@@ -114,7 +114,7 @@ def test_a_torchvision_state_dict_starts_the_template_as_it_is(tmp_path: Path) -
     """Transfer learning's usual start: torchvision's weights file, `--init-weights`, strict."""
     from dlstudio.train.init_weights import start_from_weights
 
-    ours, theirs = _modules("resnet18")
+    _, theirs = _modules("resnet18")
     torch.save(theirs.state_dict(), tmp_path / "resnet18-torchvision.pt")
     fresh = compile_graph(load_checked(TEMPLATES / "resnet18.json")).module
     report = start_from_weights(fresh, tmp_path / "resnet18-torchvision.pt", strict=True)
