@@ -4,38 +4,13 @@ from __future__ import annotations
 
 import networkx as nx
 
+from dlstudio.compile.importers.hierarchy import MODULELESS
 from dlstudio.core import LayerGraph
 from dlstudio.layers import get_layer_type
 
-# Nodes whose name survives a trip through Python: those that own a submodule (self.<name>).
-# Functional layers (F.relu(x), x + y) and Inputs leave no name in the source.
-NAMELESS = frozenset(
-    {
-        "input",
-        "output",
-        "relu",
-        "relu6",
-        "silu",
-        "hardswish",
-        "hardsigmoid",
-        "gelu",
-        "tanh",
-        "sigmoid",
-        "leaky_relu",
-        "softmax",
-        "log_softmax",
-        "flatten",
-        "reshape",
-        "permute",
-        "repeat_vector",
-        "add",
-        "multiply",
-        "concat",
-        "global_avgpool",
-        "select_step",
-        "mean_over_time",
-    }
-)
+# Nodes whose name survives a trip through Python are those that own a submodule (self.<name>):
+# functional layers (F.relu(x), x + y) and Inputs leave no name in the source.
+NAMELESS = MODULELESS | {"input", "output"}
 
 
 def _labelled(graph: LayerGraph) -> nx.MultiDiGraph:
