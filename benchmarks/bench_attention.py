@@ -8,7 +8,8 @@ two pre-norm Transformer encoder layers with GELU, a final LayerNorm and a Dense
 4 heads, feed-forward 512, batch 8, no dropout): one drawn as a graph and compiled by DL Studio,
 one written by hand around ``nn.TransformerEncoder`` with ``is_causal=True``. For each length T
 a training step (forward, cross-entropy, backward, AdamW) is timed, best of ``repeats`` rounds
-of ``steps`` steps in rotating order; its peak memory is the most tensor memory allocated during one
+of ``steps`` steps in rotating order (on a CPU by the process's CPU time, which a busy
+neighbour does not inflate; ``--wall`` for wall time); its peak memory is the most tensor memory allocated during one
 step beyond what existed before it (CPU: from the profiler's allocation events; CUDA:
 ``torch.cuda.max_memory_allocated``). Printed: both figures and the ratio ours / reference
 (targets: time <= 1.05, memory <= 1.1).
@@ -127,7 +128,9 @@ class Stepper:
             torch.cuda.synchronize()
 
 
-def time_steps(steppers: dict[str, Stepper], steps: int, repeats: int) -> dict[str, float]:
+def time_steps(
+    steppers: dict[str, Stepper], steps: int, repeats: int, clock=time.perf_counter
+) -> dict[str, float]:
     """Best mean seconds per step of each stepper, rotating which goes first."""
     for stepper in steppers.values():
         stepper.step()  # warm-up: allocator, kernels, optimizer state
@@ -136,10 +139,10 @@ def time_steps(steppers: dict[str, Stepper], steps: int, repeats: int) -> dict[s
     for repeat in range(repeats):
         shift = repeat % len(order)
         for key in order[shift:] + order[:shift]:
-            start = time.perf_counter()
+            start = clock()
             for _ in range(steps):
                 steppers[key].step()
-            best[key] = min(best[key], (time.perf_counter() - start) / steps)
+            best[key] = min(best[key], (clock() - start) / steps)
     return best
 
 
@@ -174,17 +177,23 @@ def main() -> None:
     parser.add_argument("--lengths", default="64,256,1024,2048")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--wall", action="store_true", help="time by the wall clock on a CPU")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     lengths = [int(t) for t in args.lengths.split(",")]
+    # On a CPU shared with other jobs, wall time measures the neighbours as much as the model;
+    # the process's CPU time (one thread) counts only its own work. --wall to see wall time.
+    use_cpu_clock = device.type == "cpu" and not args.wall
+    clock = time.process_time if use_cpu_clock else time.perf_counter
     ours, theirs = build("ours", device), build("torch", device)
     count = sum(p.numel() for p in ours.parameters())
     assert count == sum(p.numel() for p in theirs.parameters()), "the two models differ in size"
     print(
         f"causal pre-LN LM: d {D_MODEL}, {HEADS} heads, {LAYERS} layers, batch {BATCH}, "
         f"{count:,} parameters; device {device}, {torch.get_num_threads()} thread(s), "
-        f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}"
+        f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}; "
+        + ("process CPU time" if use_cpu_clock else "wall time")
     )
     print(
         f"{'T':>5} | {'ours ms':>9} {'torch ms':>9} {'time':>6} | "
@@ -195,7 +204,7 @@ def main() -> None:
             "ours": Stepper(ours, steps, device),
             "torch": Stepper(theirs, steps, device),
         }
-        best = time_steps(steppers, args.steps, args.repeats)
+        best = time_steps(steppers, args.steps, args.repeats, clock)
         memory = {kind: peak_step_memory(stepper) for kind, stepper in steppers.items()}
         del steppers
         print(

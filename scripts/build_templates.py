@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 
 from dlstudio.analysis import analyze  # noqa: E402
 from dlstudio.analysis.layout import auto_layout  # noqa: E402
-from dlstudio.core import LayerGraph, save_project  # noqa: E402
+from dlstudio.core import LayerGraph, PortRef, save_project  # noqa: E402
 from dlstudio.core.blocks import BlockParam  # noqa: E402
 from dlstudio.layers import builder  # noqa: E402
 from dlstudio.layers.block_library import library_definitions, transformer_encoder  # noqa: E402
@@ -488,6 +488,51 @@ def seq2seq_lstm() -> LayerGraph:
     )
 
 
+def seq2seq_state() -> LayerGraph:
+    """LSTM encoder whose final (state, cell) starts the decoder LSTM, with teacher forcing."""
+    b = GraphBuilder("seq2seq-state")
+    src = b.input("bits", (12,), dtype="int64", vocab_size=DIGITS_VOCAB)
+    tgt = b.input("tgt_in", (4,), dtype="int64", vocab_size=DIGITS_VOCAB)
+    src = b.layer("embedding", "src_embed", src, num_embeddings=DIGITS_VOCAB, embedding_dim=32)
+    encoder = b.layer("lstm", "encoder", src, hidden_size=128)
+    tgt = b.layer("embedding", "tgt_embed", tgt, num_embeddings=DIGITS_VOCAB, embedding_dim=32)
+    # The encoder's final hidden and cell states are the decoder's starting state.
+    state, cell = PortRef(encoder.node, "state"), PortRef(encoder.node, "cell")
+    x = b.layer(
+        "lstm",
+        "decoder",
+        ports={"in": tgt, "h0": state, "c0": cell},
+        hidden_size=128,
+        return_sequences=True,
+    )
+    x = b.layer("dense", "classifier", x, units=DIGITS_VOCAB)
+    b.output(x, "logits")
+    return b.finish(
+        "Seq2seq LSTM with state passing",
+        """The encoder-decoder of Sutskever et al. (2014) as it is usually written: an LSTM
+        encoder reads the 12 binary digits, and its final hidden state and cell state (the
+        'state' and 'cell' outputs) become the decoder LSTM's initial state (its h0 and c0
+        inputs), instead of being repeated as an input at every step. The decoder reads the
+        answer so far, shifted right with a BOS token first (teacher forcing), and a Dense
+        layer scores the 12 tokens at each of the 4 output places. Validation is teacher
+        forced too, so it measures next-digit prediction given the true digits before it;
+        generating an answer digit by digit would feed back the model's own guesses.""",
+        _training(
+            dataset="binary_to_decimal",
+            dataset_options={"bits": 12, "n_samples": 20000, "teacher_forcing": True},
+            task="sequence_classification",
+            metric="exact_match",
+            lr=0.005,
+            schedule="onecycle",
+            epochs=20,
+            batch_size=64,
+            val_fraction=0.1,
+            grad_clip=1.0,
+        ),
+        "Sequences",
+    )
+
+
 def gru_forecaster() -> LayerGraph:
     """Noisy sine forecasting: a GRU reads 20 past values and predicts the next."""
     b = GraphBuilder("gru-forecaster")
@@ -783,6 +828,7 @@ TEMPLATES: dict[str, Callable[[], LayerGraph]] = {
     "vit-tiny": vit_tiny,
     "lstm-classifier": lstm_classifier,
     "seq2seq-lstm": seq2seq_lstm,
+    "seq2seq-state": seq2seq_state,
     "gru-forecaster": gru_forecaster,
     "word2vec": word2vec,
     "transformer": transformer,

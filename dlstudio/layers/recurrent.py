@@ -3,19 +3,53 @@
 from __future__ import annotations
 
 from dlstudio.layers.registry import register
-from dlstudio.layers.rules import static_size
+from dlstudio.layers.rules import is_float, static_size
 from dlstudio.layers.sequence import sequence_input
 from dlstudio.layers.spec import (
+    Fix,
     LayerType,
     ParamSpec,
     PortSpec,
     ShapeContext,
     ShapeResult,
     StatContext,
+    shape_text,
 )
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 """Weight blocks per layer and direction: PyTorch stacks the gates' matrices in W_ih and W_hh."""
+
+
+def _initial_state(ctx: ShapeContext, port: str, n) -> None:
+    """h0 / c0: (N, hidden_size), for one unidirectional layer (an encoder's final state)."""
+    if port not in ctx.inputs:
+        return
+    spec = is_float(ctx, port)
+    hidden = ctx["hidden_size"]
+    if ctx["num_layers"] != 1 or ctx["bidirectional"]:
+        raise ctx.fail(
+            f"takes an initial state on {port} only with one layer in one direction (it starts "
+            f"that layer's state), but has num_layers {ctx['num_layers']}"
+            + (" and is bidirectional" if ctx["bidirectional"] else "")
+            + f": disconnect {port}, or use one unidirectional layer",
+            port=port,
+        )
+    if spec.shape != (n, hidden):
+        raise ctx.fail(
+            f"needs the initial state {port} as (N, {hidden}), one hidden_size vector per "
+            f"example, but {port} is {shape_text(spec)}: feed the final state of a layer with "
+            f"hidden_size {hidden}, or set hidden_size to match",
+            *(
+                (
+                    Fix.set_param(
+                        f"set hidden_size to {spec.shape[1]}", "hidden_size", spec.shape[1]
+                    ),
+                )
+                if spec.rank == 2 and isinstance(spec.shape[1], int)
+                else ()
+            ),
+            port=port,
+        )
 
 
 def _recurrent_shape(ctx: ShapeContext) -> ShapeResult:
@@ -23,11 +57,20 @@ def _recurrent_shape(ctx: ShapeContext) -> ShapeResult:
     input_size = static_size(ctx, x.shape[2], "number of input features")
     width = ctx["hidden_size"] * (2 if ctx["bidirectional"] else 1)
     n, steps = x.shape[0], x.shape[1]
+    _initial_state(ctx, "h0", n)
+    if "c0" in ctx.inputs:
+        if "h0" not in ctx.inputs:
+            raise ctx.fail(
+                "has a cell state c0 but no hidden state h0: an LSTM starts from both; "
+                "connect h0 too (the encoder's 'state' output)",
+                port="h0",
+            )
+        _initial_state(ctx, "c0", n)
     out = (n, steps, width) if ctx["return_sequences"] else (n, width)
-    return ShapeResult(
-        {"out": x.with_shape(out), "state": x.with_shape((n, width))},
-        {"input_size": input_size},
-    )
+    outputs = {"out": x.with_shape(out), "state": x.with_shape((n, width))}
+    if ctx.label == "LSTM":
+        outputs["cell"] = x.with_shape((n, width))
+    return ShapeResult(outputs, {"input_size": input_size})
 
 
 def _weights_per_step(ctx: StatContext, gates: int) -> int:
@@ -121,7 +164,8 @@ _SHAPES = (
     "hidden state of every time step, (N, T, H): use it to stack another recurrent layer or for "
     "one prediction per step. Without, 'out' is only the last step, (N, H): one vector per "
     "sequence for a classifier. The 'state' output is always the final hidden state of the top "
-    "layer, (N, H). bidirectional adds a second pass from the end to the start and joins both "
+    "layer, (N, H); an optional h0 input (N, H) starts a one-layer, one-direction layer from "
+    "that state instead of zeros. bidirectional adds a second pass from the end to the start and joins both "
     "directions' features, so widths become 2H; the 'last step' of a bidirectional layer is the "
     "forward direction's output at the last time step joined with the backward direction's "
     "output at t = 0 (where the backward pass ends), i.e. both directions' final hidden states, "
@@ -133,6 +177,12 @@ _PORTS_OUT = (
     PortSpec("out", "every time step (N, T, H) or only the last (N, H), per return_sequences"),
     PortSpec("state", "final hidden state of the top layer (N, H); H doubles if bidirectional"),
 )
+_LSTM_CELL = PortSpec("cell", "final cell state c_n of the top layer (N, H)")
+_PORTS_IN = (
+    PortSpec("in", "sequence (N, T, features)"),
+    PortSpec("h0", "initial hidden state (N, H), e.g. an encoder's state; empty: zeros", True),
+)
+_LSTM_C0 = PortSpec("c0", "initial cell state (N, H), e.g. an encoder's cell; empty: zeros", True)
 
 for _kind, _label, _summary, _explanation, _formula in (
     (
@@ -159,7 +209,9 @@ for _kind, _label, _summary, _explanation, _formula in (
         "the cell state, the input gate i_t what new candidate values c~_t to store, and the "
         "output gate o_t what part of the cell state to output as the hidden state h_t. It "
         "learns 4 weight blocks (i, f, c~, o) per layer and direction. The 'state' output is "
-        "h_n; the cell state c_n is not exposed.",
+        "h_n and 'cell' is c_n; the optional inputs h0 and c0 start the layer from a given "
+        "state instead of zeros, so an encoder's final (state, cell) can start a decoder "
+        "(the classic sequence-to-sequence model).",
         "f_t = sigma(W_f [h_{t-1}, x_t] + b_f); i_t = sigma(W_i [h_{t-1}, x_t] + b_i); "
         "o_t = sigma(W_o [h_{t-1}, x_t] + b_o); c~_t = tanh(W_c [h_{t-1}, x_t] + b_c); "
         "c_t = f_t*c_{t-1} + i_t*c~_t; h_t = o_t*tanh(c_t)",
@@ -198,8 +250,8 @@ for _kind, _label, _summary, _explanation, _formula in (
             infer=_recurrent_shape,
             count_params=_param_rule(_GATES[_kind]),
             count_macs=_mac_rule(_GATES[_kind]),
-            inputs=(PortSpec("in", "sequence (N, T, features)"),),
-            outputs=_PORTS_OUT,
+            inputs=_PORTS_IN + ((_LSTM_C0,) if _kind == "lstm" else ()),
+            outputs=_PORTS_OUT + ((_LSTM_CELL,) if _kind == "lstm" else ()),
             params=_recurrent_params(_kind),
             name_prefix=_kind,
             key_params=("hidden_size", "num_layers", "bidirectional", "return_sequences"),

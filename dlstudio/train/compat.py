@@ -129,7 +129,9 @@ def target_warnings(dataset: Dataset, loss: str, output: ExpectedInput | None = 
 def _scores_and_classes(
     dataset: Dataset, loss: str, output: ExpectedInput | None
 ) -> tuple[int | None, int]:
-    classes = dataset.vocab_size if dataset.target_kind == "class_sequence" else dataset.num_classes
+    classes = dataset.num_classes
+    if dataset.target_kind == "class_sequence" and not classes:
+        classes = dataset.vocab_size  # next-token targets are token ids
     if output is None or loss not in CLASS_LOSSES or not classes:
         return None, 0
     spec = _as_spec(output)

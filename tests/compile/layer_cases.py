@@ -147,6 +147,8 @@ for _kind in ("rnn", "lstm", "gru"):
         _one(_SEQ, hidden_size=3, num_layers=2, dropout=0.1, bidirectional=True, bias=False),
     ]
 CASES["rnn"].append(_one(_SEQ, hidden_size=3, nonlinearity="relu", return_sequences=True))
+CASES["lstm"].append(Case({"in": (_SEQ, F), "h0": ((5,), F), "c0": ((5,), F)}, {"hidden_size": 5}))
+CASES["gru"].append(Case({"in": (_SEQ, F), "h0": ((3,), F)}, {"hidden_size": 3}))
 
 STRUCTURAL = ("input", "output", "placeholder")
 """Types without a parity case: they are wiring, or (placeholder) never compile."""

@@ -70,9 +70,11 @@ def test_recurrent_state_is_the_top_layers_final_hidden_state(bidirectional: boo
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(2, 5, 3)
     with torch.no_grad():
-        out, state = ours(x)
-        seq, _ = theirs(x)
+        out, state, cell = ours(x)
+        seq, (_, c_n) = theirs(x)
     assert torch.equal(out, state)
+    top = torch.cat([c_n[-2], c_n[-1]], dim=-1) if bidirectional else c_n[-1]
+    assert torch.equal(cell, top)
     if bidirectional:
         # Forward direction ends at the last step, backward at the first.
         assert torch.allclose(state, torch.cat([seq[:, -1, :4], seq[:, 0, 4:]], dim=-1))
@@ -160,3 +162,22 @@ def test_decoder_layer_masks_match_torch() -> None:
         )
         got = ours(x, memory, mask=mask, memory_mask=memory_mask)
     assert torch.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_initial_state_starts_the_layer_like_torchs_hx(kind: str) -> None:
+    ours = _namespace(kind)[kind](3, 4, batch_first=True, return_sequences=True)
+    theirs = getattr(nn, kind)(3, 4, batch_first=True)
+    theirs.load_state_dict(ours.state_dict())
+    x, h0, c0 = torch.randn(2, 5, 3), torch.randn(2, 4), torch.randn(2, 4)
+    with torch.no_grad():
+        if kind == "LSTM":
+            expected, _ = theirs(x, (h0[None], c0[None]))
+            got = ours(x, h0=h0, c0=c0)[0]
+            # c0 defaults to zeros when only h0 is given.
+            alone, _ = theirs(x, (h0[None], torch.zeros(1, 2, 4)))
+            assert torch.allclose(ours(x, h0=h0)[0], alone, atol=1e-6)
+        else:
+            expected, _ = theirs(x, h0[None])
+            got = ours(x, h0=h0)[0]
+    assert torch.allclose(got, expected, atol=1e-6)

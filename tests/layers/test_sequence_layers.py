@@ -489,7 +489,10 @@ CASES = [
 def test_shapes_and_parameter_counts_match_torch(case: Case) -> None:
     """Predicted shapes, inferred values and parameter counts agree with the torch module."""
     result = run_rule(case.type_id, case.params, case.inputs)
-    assert {p: s.shape for p, s in result.outputs.items()} == case.outputs
+    outputs = {p: s.shape for p, s in result.outputs.items()}
+    if case.type_id == "lstm":
+        assert outputs.pop("cell") == outputs["state"]  # c_n is shaped like h_n
+    assert outputs == case.outputs
     assert all(s.dtype == F32 for s in result.outputs.values())
     for key, value in case.inferred.items():
         assert result.inferred[key] == value
@@ -852,8 +855,12 @@ def test_ports() -> None:
     assert names(enc.inputs) == [("in", False), ("mask", True)]
     assert get_layer_type("transformer_decoder_layer").defaults()["causal"] is True
     assert get_layer_type("transformer_encoder_layer").defaults()["causal"] is False
-    for kind in ("rnn", "lstm", "gru"):
+    for kind in ("rnn", "gru"):
         assert [p.name for p in get_layer_type(kind).outputs] == ["out", "state"]
+        assert names(get_layer_type(kind).inputs) == [("in", False), ("h0", True)]
+    lstm = get_layer_type("lstm")
+    assert [p.name for p in lstm.outputs] == ["out", "state", "cell"]
+    assert names(lstm.inputs) == [("in", False), ("h0", True), ("c0", True)]
 
 
 def test_catalogue_modules_do_not_import_torch() -> None:
@@ -885,3 +892,27 @@ def test_padding_mask_must_be_integers_with_one_entry_per_step() -> None:
     assert "set the mask Input's dtype to int64" in floats
     [wrong] = _masked_attention(("T", 2), "int64")
     assert "needs mask of shape (N, T)" in wrong
+
+
+def _started(params: dict, h0: tuple, c0: tuple | None = None) -> list[str]:
+    b = ChainBuilder("started")
+    x = b.add("input", "x", shape=("T", 3), seq_len=5)
+    h = b.add("input", "h", shape=h0)
+    lstm = b.add("lstm", "lstm", hidden_size=4, **params)
+    b.wire(x, lstm)
+    b.wire(h, lstm, dst_port="h0")
+    if c0 is not None:
+        c = b.add("input", "c", shape=c0)
+        b.wire(c, lstm, dst_port="c0")
+    b.wire(lstm, b.add("output", "y"))
+    return [d.message for d in analyze(b.graph).errors]
+
+
+def test_initial_state_must_fit_one_unidirectional_layer() -> None:
+    assert _started({}, (4,), (4,)) == []
+    [wrong] = _started({}, (6,))
+    assert "needs the initial state h0 as (N, 4)" in wrong and "set hidden_size to 6" in wrong
+    [stacked] = _started({"num_layers": 2}, (4,))
+    assert "only with one layer in one direction" in stacked
+    [bidirectional] = _started({"bidirectional": True}, (4,))
+    assert "and is bidirectional" in bidirectional

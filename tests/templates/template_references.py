@@ -244,6 +244,23 @@ class Seq2SeqLSTM(nn.Module):
         return self.fc(steps)
 
 
+class Seq2SeqState(nn.Module):
+    """Encoder LSTM whose final (h, c) is the decoder LSTM's initial state; teacher forcing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.src_embed = nn.Embedding(12, 32)
+        self.encoder = nn.LSTM(32, 128, batch_first=True)
+        self.tgt_embed = nn.Embedding(12, 32)
+        self.decoder = nn.LSTM(32, 128, batch_first=True)
+        self.fc = nn.Linear(128, 12)
+
+    def forward(self, bits: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        _, state = self.encoder(self.src_embed(bits))
+        steps, _ = self.decoder(self.tgt_embed(tgt_in), state)
+        return self.fc(steps)
+
+
 class GRUForecaster(nn.Module):
     """GRU over a (T, 1) window, last hidden state -> one value."""
 
@@ -349,6 +366,7 @@ REFERENCES: dict[str, Callable[[], nn.Module]] = {
     "vit-tiny": ViTTiny,
     "lstm-classifier": LSTMClassifier,
     "seq2seq-lstm": Seq2SeqLSTM,
+    "seq2seq-state": Seq2SeqState,
     "gru-forecaster": GRUForecaster,
     "word2vec": Word2Vec,
     "transformer": Transformer,

@@ -270,7 +270,7 @@ def test_resnet18_weights_have_torchvision_names() -> None:
 
 
 def _random_target(kind: str, output: torch.Tensor) -> torch.Tensor:
-    if kind == "cross_entropy":
+    if kind in ("cross_entropy", "nll"):
         return torch.randint(0, output.shape[-1], output.shape[:-1])
     return torch.randn(output.shape)
 

@@ -331,3 +331,25 @@ def test_target_checks_name_the_loss_and_class_count() -> None:
     assert "set loss to mse" in check_target(load_dataset("sine"), "cross_entropy")[0]
     reverse = load_dataset("reverse", {"n_samples": 4})
     assert check_target(reverse, "cross_entropy", (("N", "T", 12), "float32")) == []
+
+
+def test_lesson_data_sets_tagging_and_first_token() -> None:
+    from dlstudio.train import check_target
+
+    tags = load_dataset("tagging", {"n_samples": 50})
+    tokens, target = tags.data.inputs[0], tags.data.target
+    assert tokens.shape == target.shape == (50, 12)
+    # Padding positions are ignored by the loss; every real word has one of the tags.
+    assert torch.equal(target == -100, tokens == 0)
+    assert set(target[target != -100].tolist()) <= set(range(6))
+    the = tags.vocab.index("the")
+    assert (target[tokens == the] == 0).all()  # "the" is always a determiner
+    assert check_target(tags, "cross_entropy", (("N", "T", 6), "float32")) == []
+    assert "6 classes" in check_target(tags, "cross_entropy", (("N", "T", 4), "float32"))[0]
+
+    first = load_dataset("first_token", {"n_samples": 100, "seq_len": 30, "classes": 3})
+    x, y = first.data.inputs[0], first.data.target
+    assert x.shape == (100, 30) and set(y.tolist()) == {0, 1, 2}
+    assert torch.equal(x[:, 0], y + 1)  # the label is the first token
+    assert (x[:, 1:15] > 3).all() and (x[:, 15:] >= 0).all()  # fillers, then maybe padding
+    assert (x[:, -1] == 0).any() and (x[:, -1] > 3).any()  # lengths vary

@@ -3,8 +3,9 @@
 They are written out as helper classes (in the style of nanoGPT's ``CausalSelfAttention``)
 rather than ``nn.MultiheadAttention``, whose fast paths bake the example sequence length into
 an exported ONNX graph; the attention itself is ``F.scaled_dot_product_attention``, PyTorch's
-fused kernel, which exports to ONNX with the lengths left free. The parameter names match PyTorch's modules (``in_proj_weight``,
-``out_proj``, ``linear1``, ``norm1``), so weights carry over either way.
+fused kernel, which exports to ONNX with the lengths left free. The parameter names match
+PyTorch's modules (``in_proj_weight``, ``out_proj``, ``linear1``, ``norm1``), so weights carry
+over either way.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Recurrent layers: ``nn.RNN``, ``nn.LSTM``, ``nn.GRU`` subclasses that return (out, state).
+"""Recurrent layers: ``nn.RNN``, ``nn.LSTM``, ``nn.GRU`` subclasses that return (out, state)
+(the LSTM also its cell state) and take an optional initial state.
 
 The subclasses keep PyTorch's parameter names (``lstm1.weight_ih_l0``) and add what the
-catalogue promises: ``out`` is every step or only the last one, ``state`` is the top layer's
-final hidden state with both directions joined.
+catalogue promises: ``out`` is every step or only the last one, ``state`` (and ``cell``) the
+top layer's final hidden (and cell) state with both directions joined.
 """
 
 from __future__ import annotations
@@ -14,21 +15,58 @@ _TEMPLATE = '''
 class {name}(nn.{name}):
     """nn.{name} returning (out, state): out is every step (N, T, H) with return_sequences,
     else the last step (N, H); state is the top layer's final hidden state, both directions
-    joined (N, H or 2H). For a bidirectional layer the last step and the state agree."""
+    joined (N, H or 2H). For a bidirectional layer the last step and the state agree. h0
+    (N, H), when given, starts a one-layer, one-direction layer instead of zeros."""
 
     def __init__(self, *args, return_sequences: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.return_sequences = return_sequences
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        seq, {hidden} = super().forward(x)
+    def forward(
+        self, x: torch.Tensor, h0: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # PyTorch wants the initial state as (layers * directions, N, H).
+        seq, h_n = super().forward(x, None if h0 is None else h0.unsqueeze(0))
         # h_n is (layers * directions, N, H); the top layer's directions are the last rows.
         state = torch.cat([h_n[-2], h_n[-1]], dim=-1) if self.bidirectional else h_n[-1]
         return (seq if self.return_sequences else state), state
 '''
 
-for _name, _hidden in (("RNN", "h_n"), ("LSTM", "(h_n, _)"), ("GRU", "h_n")):
-    register_helper(Helper(_name, _TEMPLATE.format(name=_name, hidden=_hidden)))
+_LSTM = '''
+class LSTM(nn.LSTM):
+    """nn.LSTM returning (out, state, cell): out is every step (N, T, H) with
+    return_sequences, else the last step (N, H); state and cell are the top layer's final
+    hidden and cell states, both directions joined (N, H or 2H). h0 and c0 (N, H), when
+    given, start a one-layer, one-direction LSTM instead of zeros (c0 defaults to zeros)."""
+
+    def __init__(self, *args, return_sequences: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.return_sequences = return_sequences
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        h0: torch.Tensor | None = None,
+        c0: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        initial = None
+        if h0 is not None:
+            c0 = torch.zeros_like(h0) if c0 is None else c0
+            # PyTorch wants the initial state as (layers * directions, N, H).
+            initial = (h0.unsqueeze(0), c0.unsqueeze(0))
+        seq, (h_n, c_n) = super().forward(x, initial)
+        # h_n and c_n are (layers * directions, N, H); the top layer's are the last rows.
+        if self.bidirectional:
+            state = torch.cat([h_n[-2], h_n[-1]], dim=-1)
+            cell = torch.cat([c_n[-2], c_n[-1]], dim=-1)
+        else:
+            state, cell = h_n[-1], c_n[-1]
+        return (seq if self.return_sequences else state), state, cell
+'''
+
+for _name in ("RNN", "GRU"):
+    register_helper(Helper(_name, _TEMPLATE.format(name=_name)))
+register_helper(Helper("LSTM", _LSTM))
 
 
 def _recurrent(cls: str):
@@ -52,7 +90,9 @@ def _recurrent(cls: str):
         if ctx["num_layers"] == 1 and ctx["dropout"]:
             # nn.{cls} ignores dropout with one layer; like Keras, drop on the layer's input.
             x = f"F.dropout({x}, p={lit(ctx['dropout'])}, training=self.training)"
-        return Emission(f"{ctx.module}({x})", module, outputs=("out", "state"), helpers=(cls,))
+        args = [x] + [f"{port}={ctx.args[port]}" for port in ("h0", "c0") if port in ctx.args]
+        outputs = ("out", "state", "cell") if cls == "LSTM" else ("out", "state")
+        return Emission(f"{ctx.module}({', '.join(args)})", module, outputs, helpers=(cls,))
 
     emit.__doc__ = f"The ``{cls}`` helper (an ``nn.{cls}`` subclass), batch first."
     return emit

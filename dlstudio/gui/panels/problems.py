@@ -97,7 +97,8 @@ class ProblemsPanel(QTreeWidget):
             # The other repairs (e.g. "use the nll loss" besides "remove logp") in a menu.
             more = QToolButton()
             more.setObjectName("more_fixes_button")
-            more.setText("Other fixes")
+            more.setText("More")
+            more.setToolTip("other fixes")
             more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
             menu = QMenu(more)
             for index, fix in enumerate(diagnostic.fixes[1:], start=1):

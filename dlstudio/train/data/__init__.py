@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlstudio.train.data import builtin, generated, images, language, tabular
+from dlstudio.train.data import builtin, generated, images, language, lessons, tabular
 from dlstudio.train.data.base import TARGET_KINDS, Dataset, DataSplit
 from dlstudio.train.data.download import download_mnist, user_data_dir
 from dlstudio.train.errors import DatasetError
@@ -69,6 +69,16 @@ _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
         "n_samples, seq_len, seed",
     ),
     "skipgram": (generated.skipgram, "center word -> context word pairs", "window"),
+    "tagging": (
+        lessons.tagging,
+        "generated sentences -> the part of speech of every word (many-to-many)",
+        "n_samples, seq_len, seed",
+    ),
+    "first_token": (
+        lessons.first_token,
+        "long padded sequences whose label is their first token (long-range memory)",
+        "n_samples, seq_len, classes, fillers, seed",
+    ),
     "next_token": (
         language.next_token,
         "generated sentences, predict the next word at every position (language model)",

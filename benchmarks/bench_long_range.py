@@ -1,0 +1,76 @@
+"""LSTM against a simple RNN on a long-range task, at the training defaults.
+
+    .venv/bin/python benchmarks/bench_long_range.py [--seq-len 40] [--epochs 10] [--threads 1]
+
+The ``first_token`` data set: sequences of 20 to 40 tokens, padded to 40, labelled by their
+first token. The same drawing (Embedding 16 -> recurrent layer, hidden 32 -> Dense 2) is
+trained with the RNN and with the LSTM by DL Studio's Trainer at its default settings (Adam,
+lr 1e-3, batch 64, 20% validation) for the same epochs and seed; printed: validation accuracy
+of each. Chance is 50%. docs/templates.md records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dlstudio.compile import compile_graph
+from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef
+from dlstudio.train import TrainConfig, Trainer, load_dataset
+
+
+def recurrent_classifier(kind: str, seq_len: int, vocab: int) -> LayerGraph:
+    """Embedding 16 -> ``kind`` (hidden 32, last step) -> Dense 2."""
+    graph = LayerGraph(f"{kind}_first_token")
+    previous = None
+    for type_id, name, params in (
+        ("input", "tokens", {"shape": (seq_len,), "dtype": "int64", "vocab_size": vocab}),
+        ("embedding", "embed", {"num_embeddings": vocab, "embedding_dim": 16}),
+        (kind, kind, {"hidden_size": 32}),
+        ("dense", "fc", {"units": 2}),
+        ("output", "scores", {}),
+    ):
+        node_id = graph.new_node_id()
+        graph.insert_node(LayerNode(node_id, type_id, name, params))
+        if previous is not None:
+            graph.insert_edge(Edge(PortRef(previous, "out"), PortRef(node_id, "in")))
+        previous = node_id
+    return graph
+
+
+def accuracy(kind: str, seq_len: int, epochs: int, seed: int = 0) -> tuple[float, float]:
+    """Best validation accuracy of ``kind`` on first_token, and the seconds it took."""
+    dataset = load_dataset("first_token", {"seq_len": seq_len})
+    torch.manual_seed(seed)
+    compiled = compile_graph(recurrent_classifier(kind, seq_len, dataset.vocab_size or 0))
+    config = TrainConfig(dataset="first_token", epochs=epochs, seed=seed, device="cpu")
+    start = time.perf_counter()
+    result = Trainer(compiled.module, config, expected_output=compiled.output_specs[0]).run(dataset)
+    if result.status != "completed":
+        raise SystemExit(f"{kind} failed: {result.message}")
+    return max(e.val["accuracy"] for e in result.history), time.perf_counter() - start
+
+
+def main() -> None:
+    """Print both accuracies."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seq-len", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for kind in ("rnn", "lstm"):
+        acc, seconds = accuracy(kind, args.seq_len, args.epochs)
+        print(
+            f"{kind:>4}: best validation accuracy {acc:.1%} after {args.epochs} epochs ({seconds:.0f} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
