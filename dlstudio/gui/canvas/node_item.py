@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.analysis.diagnostics import ERROR, WARNING
 from dlstudio.core import LayerNode
 from dlstudio.gui.canvas import style
-from dlstudio.gui.canvas.labels import count_text, key_params_text
+from dlstudio.gui.canvas.labels import count_text, key_params_text, name_lines
 from dlstudio.layers import LayerType, UnknownLayerError, get_layer_type
 
 _R = style.PORT_RADIUS + 4  # generous hit area: ports are small targets
@@ -245,13 +247,7 @@ class NodeItem(QGraphicsItem):
         category = self.layer.category if self.layer else ""
         painter.setPen(Qt.PenStyle.NoPen)
         if lod < style.LOD_TEXT:
-            # Zoomed far out, text is unreadable: a box in its category's colour reads best.
-            painter.setBrush(_cat(category).darker(170))
-            painter.drawPath(body)
-            if selected or self._severity:
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.setPen(self._border_pen(selected))
-                painter.drawPath(body)
+            self._paint_simplified(painter, body, lod, selected)
             return
         painter.setBrush(style.NODE_FILL_FROZEN if frozen else style.NODE_FILL)
         painter.drawPath(body)
@@ -268,6 +264,24 @@ class NodeItem(QGraphicsItem):
         self._paint_texts(painter)
         if frozen:
             _paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7 + self._text_top()))
+
+    def _paint_simplified(
+        self, painter: QPainter, body: QPainterPath, lod: float, selected: bool
+    ) -> None:
+        """Zoomed out: the box in its category's colour and the name, as large as fits (at
+        least :data:`style.NAME_MIN_PX` on screen), so a big graph still reads at a glance."""
+        category = self.layer.category if self.layer else ""
+        paint_simplified_box(painter, body, _cat(category), not self.node.trainable)
+        for port in self.ports.values():
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(style.PORT_RING)
+            painter.drawEllipse(port.pos(), 2.5 / lod, 2.5 / lod)
+        paint_large_name(painter, self.node.name, lod)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        pen = self._border_pen(selected)
+        pen.setWidthF(pen.widthF() * min(2.5, 1.0 / lod))
+        painter.setPen(pen)
+        painter.drawPath(body)
 
     def _paint_ports(self, painter: QPainter) -> None:
         painter.setPen(QPen(style.PORT_RING, 1.6))
@@ -337,6 +351,79 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 def _cat(category: str) -> QColor:
     return style.category_color(category)
+
+
+_NAME_REF_PX = 100
+"""Pixel size at which names are measured; widths scale linearly with the size."""
+
+
+@lru_cache(maxsize=4096)
+def _name_fits(name: str) -> tuple[tuple[tuple[str, ...], float, float], ...]:
+    """Each line split of ``name`` (one line first) with the largest font pixel sizes, in
+    scene units, at which it fits the simplified box: (lines, fitting both ways, by width)."""
+    font = QFont(style.font("name"))
+    font.setPixelSize(_NAME_REF_PX)
+    metrics = QFontMetricsF(font)
+    width = style.NODE_WIDTH - style.STRIPE_WIDTH * 2 - 12
+    height = style.NODE_HEIGHT - 4
+    fits = []
+    for lines in name_lines(name):
+        widest = max(metrics.horizontalAdvance(line) for line in lines) or 1.0
+        by_width = width * _NAME_REF_PX / widest
+        fits.append((tuple(lines), min(by_width, height / (len(lines) * 1.1)), by_width))
+    return tuple(fits)
+
+
+def _name_layout(name: str, lod: float) -> tuple[tuple[str, ...], float, bool]:
+    """Lines, scene pixel size and whether to elide: one line while it reads comfortably,
+    else the split that gives the largest text, never below the readable minimum (a little
+    taller than the box rather than smaller; elided only when too wide even then)."""
+    cap = style.NAME_MAX_PX / lod
+    fits = [(lines, min(size, cap), wide) for lines, size, wide in _name_fits(name)]
+    lines, size, wide = fits[0]
+    if size * lod < _COMFORT_PX:
+        lines, size, wide = max(fits, key=lambda fit: (fit[1], fit[2]))
+    minimum = style.NAME_MIN_PX / lod
+    if size < minimum:
+        lines, size, wide = max(fits, key=lambda fit: fit[2])
+    return lines, max(size, minimum), wide < minimum * 0.97
+
+
+_COMFORT_PX = 11.0
+"""A one-line name at least this tall on screen is kept on one line."""
+
+
+def paint_simplified_box(painter: QPainter, body: QPainterPath, colour: QColor, frozen: bool):
+    """The simplified node's body: dark fill, a wide stripe in ``colour`` (the category)."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(style.NODE_FILL_FROZEN if frozen else style.NODE_FILL)
+    painter.drawPath(body)
+    painter.save()
+    painter.setClipPath(body)
+    painter.fillRect(QRectF(0, 0, style.STRIPE_WIDTH * 2, style.NODE_HEIGHT), colour)
+    if frozen:
+        painter.fillRect(body.boundingRect(), QBrush(style.HATCH, Qt.BrushStyle.BDiagPattern))
+    painter.restore()
+
+
+def paint_large_name(painter: QPainter, name: str, lod: float) -> None:
+    """``name`` centred in the node box at the largest size that fits, between
+    :data:`style.NAME_MIN_PX` and :data:`style.NAME_MAX_PX` on screen (elided only when even
+    the smallest readable size does not fit)."""
+    lines, size, elide = _name_layout(name, lod)
+    font = QFont(style.font("name"))
+    font.setPixelSize(max(1, round(size)))
+    painter.setFont(font)
+    painter.setPen(style.TEXT)
+    left = style.STRIPE_WIDTH * 2 + 4
+    box = QRectF(left, 2, style.NODE_WIDTH - left - 4, style.NODE_HEIGHT - 4)
+    metrics = QFontMetricsF(font)
+    if elide:
+        lines = tuple(
+            metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, box.width() + 8)
+            for line in lines
+        )
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "\n".join(lines))
 
 
 def _paint_lock(painter: QPainter, at: QPointF) -> None:

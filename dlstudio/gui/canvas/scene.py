@@ -139,19 +139,25 @@ class GraphScene(SceneMirror):
         return self.document.push(MacroCommand("freeze" if frozen else "unfreeze", steps))
 
     def auto_layout(self, direction: str | None = None) -> bool:
-        """Arrange all nodes by the data flow, as one undo step (keeps the top-left corner)."""
+        """Arrange all nodes by the data flow, as one undo step (keeps the top-left corner),
+        folding a long graph into bands that fit the view; then fit the views to it."""
         from dlstudio.analysis.layout import auto_layout
 
         graph = self.document.graph
         if not len(graph):
             return False
-        positions = auto_layout(graph, direction or self.flow)
+        views = self.views()
+        size = views[0].viewport().size() if views else None
+        view = (float(size.width()), float(size.height())) if size and size.width() > 50 else None
+        positions = auto_layout(graph, direction or self.flow, view)
         origin = (
             snap(min(n.position[0] for n in graph)),
             snap(min(n.position[1] for n in graph)),
         )
         command = editing.layout_command(graph, positions, origin)
-        return command is not None and self.document.push(command)
+        moved = command is not None and self.document.push(command)
+        self.fit_views()
+        return moved
 
     def apply_fix(self, diagnostic: Diagnostic, fix_index: int = 0) -> bool:
         """Apply one of a diagnostic's one-click fixes (one undo step)."""
