@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
@@ -16,6 +16,7 @@ from dlstudio.analysis import AnalysisResult, Diagnostic
 from dlstudio.analysis.fixes import command_for_fix
 from dlstudio.core import DLStudioError
 from dlstudio.gui.canvas import GraphScene, GraphView
+from dlstudio.gui.dock_layout import DockLayout
 from dlstudio.gui.document import Document
 from dlstudio.gui.exports import ExportActions
 from dlstudio.gui.panels import (
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self.files = ProjectFiles(self.document, self, self.autosaver)
         self.exports = ExportActions(self.document, self, lambda: self.scene)
         self.main_toolbar = None
+        self.dock_layout = DockLayout(self)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
@@ -78,56 +80,38 @@ class MainWindow(QMainWindow):
         self.training = install_training_ui(self)
 
     # ------------------------------------------------------------- building
-    def _dock(self, title: str, name: str, widget: QWidget, area: _AREA) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{name}")
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-        )
-        self.addDockWidget(area, dock)
-        return dock
-
     def _build_panels(self) -> None:
         self.palette_panel = LayerPalette(self)
         self.properties = PropertiesPanel(self.document, self)
         self.code_preview = CodePreview(self.document, self)
         self.problems = ProblemsPanel(self.document, self)
         self.summary = SummaryTable(self.document, self)
-        self.palette_dock = self._dock(
-            "Layers", "palette", self.palette_panel, _AREA.LeftDockWidgetArea
-        )
-        self.properties_dock = self._dock(
+        add = self.dock_layout.add
+        self.palette_dock = add("Layers", "palette", self.palette_panel, _AREA.LeftDockWidgetArea)
+        self.properties_dock = add(
             "Properties", "properties", self.properties, _AREA.RightDockWidgetArea
         )
-        self.code_dock = self._dock("Code", "code", self.code_preview, _AREA.RightDockWidgetArea)
-        self.problems_dock = self._dock(
-            "Problems", "problems", self.problems, _AREA.BottomDockWidgetArea
+        self.code_dock = add(
+            "Code", "code", self.code_preview, _AREA.RightDockWidgetArea, self.properties_dock
         )
-        self.summary_dock = self._dock(
-            "Summary", "summary", self.summary, _AREA.BottomDockWidgetArea
-        )
+        self.summary_dock = add("Summary", "summary", self.summary, _AREA.BottomDockWidgetArea)
+        self.problems_dock = add("Problems", "problems", self.problems, _AREA.BottomDockWidgetArea)
         self.tabifyDockWidget(self.properties_dock, self.code_dock)
         self.properties_dock.raise_()
         self.splitDockWidget(self.summary_dock, self.problems_dock, Qt.Orientation.Horizontal)
+        self.dock_layout.split = (self.summary_dock, self.problems_dock)
+        self.dock_layout.fronts = [self.properties_dock, self.summary_dock]
         # Side panels run the full height; the bottom panels share the canvas's width.
         self.setCorner(Qt.Corner.BottomLeftCorner, _AREA.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, _AREA.RightDockWidgetArea)
-        self._sized = False
 
     def apply_default_sizes(self) -> None:
-        """Give the docks their default proportions for the current window size."""
-        width, height = max(self.width(), 800), max(self.height(), 600)
-        across = Qt.Orientation.Horizontal
-        side = int(width * 0.24)
-        self.resizeDocks([self.palette_dock, self.properties_dock], [210, side], across)
-        self.resizeDocks([self.summary_dock], [int(height * 0.26)], Qt.Orientation.Vertical)
-        bottom = width - 210 - side
-        self.resizeDocks(
-            [self.summary_dock, self.problems_dock], [int(bottom * 0.6), int(bottom * 0.4)], across
-        )
+        """Give the docks their proportions for the current window size."""
+        self.dock_layout.apply()
+
+    def reset_layout(self) -> None:
+        """View > Reset Layout: every panel back where a fresh start puts it."""
+        self.dock_layout.reset()
 
     def tabifyDockWidget(self, first: QDockWidget, second: QDockWidget) -> None:
         """Tab ``second`` onto ``first``. Requests made after construction but before the first
@@ -154,12 +138,16 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if getattr(self, "_pending_tabs", None) is not None:
             QTimer.singleShot(0, self._flush_pending_tabs)
-        if not self._sized:  # once, when the real window size is known
-            self._sized = True
-            self.apply_default_sizes()
-            # Again once the docks have their first geometry: nested splits ignore sizes
-            # given before they were laid out.
-            QTimer.singleShot(0, self.apply_default_sizes)
+        self.dock_layout.apply()
+        # Again once the docks have their first geometry: nested splits ignore sizes given
+        # before they were laid out.
+        self.dock_layout.schedule()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.dock_layout.schedule()
+        if self.main_toolbar is not None:
+            self.actions.fit_toolbar(self.main_toolbar, self.width())
 
     def _build_status_bar(self) -> None:
         self.params_label = QLabel(self)
@@ -211,7 +199,7 @@ class MainWindow(QMainWindow):
                 _AREA.RightDockWidgetArea: self.code_dock,
                 _AREA.BottomDockWidgetArea: self.summary_dock,
             }.get(area)
-        self.addDockWidget(area, dock)
+        self.dock_layout.place(dock, area, tabify_with)
         if tabify_with is not None:
             shown = [
                 d
@@ -270,9 +258,8 @@ class MainWindow(QMainWindow):
         self.view.centerOn(x, y)
 
     def do_auto_layout(self, direction: str) -> None:
-        """Arrange the graph top-to-bottom ("TB") or left-to-right ("LR"), then fit it."""
-        if self.scene.flow != direction:
-            self.scene.set_flow(direction)
+        """Arrange the graph top-to-bottom ("TB") or left-to-right ("LR") and fit it; the
+        direction is the document's from then on (saved with it, one undo step)."""
         self.scene.auto_layout(direction)
         self.fit_view()
 
@@ -374,20 +361,12 @@ class MainWindow(QMainWindow):
             return
         self.autosaver.timer.stop()
         self.autosaver.store.remove()
-        settings = app_settings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
+        self.dock_layout.save(app_settings())
         event.accept()
 
     def restore_layout(self) -> None:
-        """Restore the window's size and dock layout from the last session."""
-        settings = app_settings()
-        geometry = settings.value("window/geometry")
-        state = settings.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray) and self.restoreState(state):
-            self._sized = True  # keep the user's dock sizes
+        """Restore the window's size and dock arrangement from the last session."""
+        self.dock_layout.restore(app_settings())
 
 
 def _dropped_project(event: QDragEnterEvent | QDropEvent) -> Path | None:

@@ -24,11 +24,12 @@ from dlstudio.core import (
     MacroCommand,
     PortRef,
     RenameNode,
+    SetMetadata,
     SetTrainable,
 )
 from dlstudio.gui.canvas import editing, style
 from dlstudio.gui.canvas.drag import ConnectionDrag, MoveDrag, snap
-from dlstudio.gui.canvas.mirror import SceneMirror
+from dlstudio.gui.canvas.mirror import LAYOUT_DIRECTION_KEY, SceneMirror, document_flow
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
 from dlstudio.gui.document import Document
 from dlstudio.layers import get_layer_type
@@ -38,7 +39,7 @@ class GraphScene(SceneMirror):
     """Nodes and wires of a :class:`Document` (see :class:`SceneMirror`), and the edits the
     canvas offers. Every edit goes through ``document.push``; the items only follow the model."""
 
-    def __init__(self, document: Document, parent=None, flow: str = "TB") -> None:
+    def __init__(self, document: Document, parent=None, flow: str | None = None) -> None:
         self._connect: ConnectionDrag | None = None
         self._move: MoveDrag | None = None
         super().__init__(document, parent, flow)
@@ -140,22 +141,34 @@ class GraphScene(SceneMirror):
 
     def auto_layout(self, direction: str | None = None) -> bool:
         """Arrange all nodes by the data flow, as one undo step (keeps the top-left corner),
-        folding a long graph into bands that fit the view; then fit the views to it."""
+        folding a long graph into bands that fit the view; then fit the views to it. A new
+        ``direction`` ("TB" or "LR") is recorded in the document in the same step."""
         from dlstudio.analysis.layout import auto_layout
 
         graph = self.document.graph
+        direction = direction or self.flow
+        if direction not in ("TB", "LR"):
+            raise ValueError(f"direction must be 'TB' or 'LR', got {direction!r}")
+        steps: list = []
+        if direction != document_flow(graph):
+            steps.append(SetMetadata(LAYOUT_DIRECTION_KEY, direction))
         if not len(graph):
-            return False
+            return bool(steps) and self.document.push(MacroCommand("layout direction", steps))
         views = self.views()
         size = views[0].viewport().size() if views else None
         view = (float(size.width()), float(size.height())) if size and size.width() > 50 else None
-        positions = auto_layout(graph, direction or self.flow, view)
+        positions = auto_layout(graph, direction, view)
         origin = (
             snap(min(n.position[0] for n in graph)),
             snap(min(n.position[1] for n in graph)),
         )
         command = editing.layout_command(graph, positions, origin)
-        moved = command is not None and self.document.push(command)
+        if command is not None:
+            steps.append(command)
+        text = "auto layout"
+        if steps and isinstance(steps[0], SetMetadata):
+            text = {"TB": "layout top to bottom", "LR": "layout left to right"}[direction]
+        moved = bool(steps) and self.document.push(MacroCommand(text, steps))
         self.fit_views()
         return moved
 

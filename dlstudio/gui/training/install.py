@@ -161,11 +161,15 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     menu.addSeparator()
     menu.addActions([actions["evaluate"], actions["export"], actions["health"]])
     toolbar = getattr(window, "main_toolbar", None)
-    if not isinstance(toolbar, QToolBar):
-        toolbar = window.addToolBar("Training")
-        toolbar.setObjectName("training_toolbar")
-    toolbar.addSeparator()
-    toolbar.addActions([actions["train"], actions["pause"], actions["stop"]])
+    run_actions = [actions["train"], actions["pause"], actions["stop"]]
+    if isinstance(toolbar, QToolBar) and hasattr(window.actions, "add_toolbar_group"):
+        window.actions.add_toolbar_group(toolbar, 10, run_actions)  # the last to go
+    else:
+        if not isinstance(toolbar, QToolBar):
+            toolbar = window.addToolBar("Training")
+            toolbar.setObjectName("training_toolbar")
+        toolbar.addSeparator()
+        toolbar.addActions(run_actions)
 
     def on_state(state: str) -> None:
         actions["train"].setEnabled(state == "idle")
