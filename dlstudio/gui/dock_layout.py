@@ -18,7 +18,7 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QT
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 _AREA = Qt.DockWidgetArea
-DEFAULT_FRACTIONS = {"left": 0.14, "right": 0.25, "bottom": 0.22, "split": 0.6}
+DEFAULT_FRACTIONS = {"left": 0.13, "right": 0.23, "bottom": 0.2, "split": 0.6}
 """Palette width and side-panel width (of the window's width), bottom panels' height (of its
 height), and the Summary's share of the bottom row."""
 _LIMITS = {"left": (0.08, 0.3), "right": (0.14, 0.45), "bottom": (0.1, 0.45), "split": (0.2, 0.8)}
@@ -48,6 +48,8 @@ class DockLayout(QObject):
         self.fronts: list[QDockWidget] = []
         """The docks in front of their tab groups in the default layout."""
         self.split: tuple[QDockWidget, QDockWidget] | None = None
+        self.restored = False
+        """True once a saved arrangement was restored (docks added later take their place)."""
         self._applied: QSize | None = None
         self._applying = False
         self._timer = QTimer(self)
@@ -106,14 +108,20 @@ class DockLayout(QObject):
         left_docks = self._visible(_AREA.LeftDockWidgetArea)
         right_docks = self._visible(_AREA.RightDockWidgetArea)
         bottom_docks = self._visible(_AREA.BottomDockWidgetArea)
-        left = max(MIN_LEFT, int(width * f["left"])) if left_docks else 0
-        right = max(MIN_RIGHT, int(width * f["right"])) if right_docks else 0
+        min_left = max([MIN_LEFT, *(d.minimumSizeHint().width() for d in left_docks)])
+        min_right = max([MIN_RIGHT, *(d.minimumSizeHint().width() for d in right_docks)])
+        left = max(min_left, int(width * f["left"])) if left_docks else 0
+        right = max(min_right, int(width * f["right"])) if right_docks else 0
         spare = width - MIN_CANVAS.width() - 12
         if left + right > spare:  # a small window: the panels give back, never below minimum
             excess = left + right - spare
-            total = max(1, left - MIN_LEFT + right - MIN_RIGHT)
-            left -= int(excess * (left - MIN_LEFT) / total) if left_docks else 0
-            right -= int(excess * (right - MIN_RIGHT) / total) if right_docks else 0
+            total = max(1, left - min_left + right - min_right)
+            left -= int(excess * (left - min_left) / total) if left_docks else 0
+            right -= int(excess * (right - min_right) / total) if right_docks else 0
+            left, right = (
+                max(left, min_left if left_docks else 0),
+                max(right, min_right if right_docks else 0),
+            )
         chrome = window.menuBar().height() + window.statusBar().height() + 60
         bottom = max(MIN_BOTTOM, int(height * f["bottom"]))
         bottom = min(bottom, max(MIN_BOTTOM, height - chrome - MIN_CANVAS.height()))
@@ -248,8 +256,9 @@ class DockLayout(QObject):
             merged = {k: saved.get(k, v) for k, v in DEFAULT_FRACTIONS.items()}
             if all(isinstance(v, (int, float)) for v in merged.values()):
                 self.fractions = _clamped(merged)
+        self.restored = bool(restored)
         self.schedule()
-        return restored
+        return self.restored
 
 
 def _clamped(fractions: dict[str, float]) -> dict[str, float]:

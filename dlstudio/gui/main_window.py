@@ -29,13 +29,9 @@ from dlstudio.gui.panels import (
 from dlstudio.gui.project_files import ProjectFiles
 from dlstudio.gui.recovery import AUTOSAVE_DELAY_MS, Autosaver, RecoveryStore, app_settings
 from dlstudio.gui.theme import icon
-from dlstudio.gui.training import install_training_ui
 from dlstudio.gui.window_actions import WindowActions, build_actions
 
 _AREA = Qt.DockWidgetArea
-READABLE_ZOOM = 0.5
-"""Below this zoom node labels get hard to read: large graphs open at OPENING_ZOOM instead."""
-OPENING_ZOOM = 0.8
 
 
 class MainWindow(QMainWindow):
@@ -47,6 +43,7 @@ class MainWindow(QMainWindow):
         *,
         autosave_delay_ms: int = AUTOSAVE_DELAY_MS,
         recovery: RecoveryStore | None = None,
+        training: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -77,7 +74,20 @@ class MainWindow(QMainWindow):
         self._on_document_analysis_ready(self.document.analysis)
         self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] | None = []
         """Tabs requested between construction and the first show (None once shown)."""
-        self.training = install_training_ui(self)
+        self.training = None
+        """The :class:`TrainingController` once :meth:`install_training` ran."""
+        if training:
+            self.install_training()
+
+    def install_training(self):
+        """Add the training UI: its docks, Run actions and toolbar buttons. It imports torch
+        (over a second), so the program calls this after the window's first paint."""
+        if self.training is None:
+            from dlstudio.gui.training import install_training_ui
+
+            self.training = install_training_ui(self)
+            self.dock_layout.schedule()
+        return self.training
 
     # ------------------------------------------------------------- building
     def _build_panels(self) -> None:
@@ -200,7 +210,9 @@ class MainWindow(QMainWindow):
                 _AREA.BottomDockWidgetArea: self.summary_dock,
             }.get(area)
         self.dock_layout.place(dock, area, tabify_with)
-        if tabify_with is not None:
+        if self.dock_layout.restored and self.restoreDockWidget(dock):
+            pass  # where the user had it last session
+        elif tabify_with is not None:
             shown = [
                 d
                 for d in (tabify_with, *self.tabifiedDockWidgets(tabify_with))
@@ -237,25 +249,8 @@ class MainWindow(QMainWindow):
         self.view.fit_all()
 
     def frame_start(self) -> None:
-        """Show a freshly opened graph: all of it when that stays readable, otherwise its
-        beginning (the inputs) at a readable zoom, as a reader starts at the top."""
-        rect = self.scene.nodes_rect()
+        """Show a freshly opened graph whole (zoomed out, nodes keep their names readable)."""
         self.view.fit_all()
-        if rect.isEmpty() or self.view.zoom() >= READABLE_ZOOM:
-            return
-        self.view.set_zoom(OPENING_ZOOM)
-        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
-        x = (
-            rect.center().x()
-            if visible.width() >= rect.width()
-            else rect.left() + visible.width() / 2 - 40
-        )
-        y = (
-            rect.center().y()
-            if visible.height() >= rect.height()
-            else rect.top() + visible.height() / 2 - 40
-        )
-        self.view.centerOn(x, y)
 
     def do_auto_layout(self, direction: str) -> None:
         """Arrange the graph top-to-bottom ("TB") or left-to-right ("LR") and fit it; the
@@ -294,8 +289,10 @@ class MainWindow(QMainWindow):
         self.actions.redo.setText(f"&Redo {stack.redo_text}" if stack.can_redo else "&Redo")
 
     def _on_document_reset(self) -> None:
-        # Queued: the scene rebuilds its items on the same signal.
+        # Queued: the scene rebuilds its items on the same signal; and again after the dock
+        # layout settles, whose first pass may still change the canvas's size.
         QTimer.singleShot(0, self.frame_start)
+        QTimer.singleShot(50, self.frame_start)
 
     def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
         self.params_label.setText(f"{result.total_params:,} parameters")
@@ -309,6 +306,8 @@ class MainWindow(QMainWindow):
             self.problems_label.setText(
                 f"<span style='color:#e0a526'>● {warnings} warning(s)</span>"
             )
+        elif self.document.is_empty:
+            self.problems_label.setText("<span style='color:#9aa0a8'>● empty model</span>")
         else:
             self.problems_label.setText("<span style='color:#63d297'>● ready</span>")
 

@@ -108,7 +108,7 @@ def name_lines(name: str) -> list[list[str]]:
         # Near the middle, preferring a cut before a word over one before a digit.
         cut = min(cuts, key=lambda i: abs(len(name) / 2 - i) + (2.5 if name[i].isdigit() else 0))
         options.append([name[:cut].rstrip(" "), name[cut:].lstrip(" ")])
-    elif len(name) >= 8:
+    elif len(name) >= 12:
         half = (len(name) + 1) // 2
         options.append([name[:half], name[half:]])
     return options

@@ -18,7 +18,13 @@ from dlstudio.layers import LayerType, UnknownLayerError, get_layer_type
 _R = style.PORT_RADIUS + 4  # generous hit area: ports are small targets
 _PORT_BOUNDS = QRectF(-_R, -_R, 2 * _R, 2 * _R)
 _M = style.PORT_RADIUS + 3  # the ports stick out of the box
-_NODE_BOUNDS = QRectF(-_M, -_M, style.NODE_WIDTH + 2 * _M, style.NODE_HEIGHT + 2 * _M)
+NAME_OVERFLOW = 26.0
+"""How far a zoomed-out node's name may run past each side of its box (the layout keeps 60
+between neighbours)."""
+_O = max(_M, NAME_OVERFLOW)
+_NODE_BOUNDS = QRectF(-_O, -_M, style.NODE_WIDTH + 2 * _O, style.NODE_HEIGHT + 2 * _M)
+_NODE_SHAPE = QPainterPath()
+_NODE_SHAPE.addRect(QRectF(-_M, -_M, style.NODE_WIDTH + 2 * _M, style.NODE_HEIGHT + 2 * _M))
 
 NODE_TYPE = QGraphicsItem.UserType + 1
 PORT_TYPE = QGraphicsItem.UserType + 2
@@ -229,6 +235,9 @@ class NodeItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return _NODE_BOUNDS
 
+    def shape(self) -> QPainterPath:
+        return _NODE_SHAPE  # clicks and rubber bands see the box, not the name's overflow
+
     def title_rect(self) -> QRectF:
         """The area of the name text (double-click there to rename)."""
         return QRectF(style.STRIPE_WIDTH + 8, 6 + self._text_top(), style.NODE_WIDTH - 40, 18)
@@ -386,10 +395,13 @@ def _name_layout(name: str, lod: float) -> tuple[tuple[str, ...], float, bool]:
     minimum = style.NAME_MIN_PX / lod
     if size < minimum:
         lines, size, wide = max(fits, key=lambda fit: fit[2])
-    return lines, max(size, minimum), wide < minimum * 0.97
+    room = (style.NODE_WIDTH + 2 * NAME_OVERFLOW - 6) / (
+        style.NODE_WIDTH - style.STRIPE_WIDTH * 2 - 12
+    )
+    return lines, max(size, minimum), wide * room < minimum * 0.97
 
 
-_COMFORT_PX = 11.0
+_COMFORT_PX = 10.0
 """A one-line name at least this tall on screen is kept on one line."""
 
 
@@ -408,21 +420,31 @@ def paint_simplified_box(painter: QPainter, body: QPainterPath, colour: QColor, 
 
 def paint_large_name(painter: QPainter, name: str, lod: float) -> None:
     """``name`` centred in the node box at the largest size that fits, between
-    :data:`style.NAME_MIN_PX` and :data:`style.NAME_MAX_PX` on screen (elided only when even
-    the smallest readable size does not fit)."""
-    lines, size, elide = _name_layout(name, lod)
+    :data:`style.NAME_MIN_PX` and :data:`style.NAME_MAX_PX` on screen. At the smallest size a
+    name may run :data:`NAME_OVERFLOW` past the box's sides on a plate of the node's colour
+    (the layout leaves that much between neighbours); only beyond that is it elided."""
+    lines, size, _elide = _name_layout(name, lod)
     font = QFont(style.font("name"))
     font.setPixelSize(max(1, round(size)))
     painter.setFont(font)
-    painter.setPen(style.TEXT)
     left = style.STRIPE_WIDTH * 2 + 4
     box = QRectF(left, 2, style.NODE_WIDTH - left - 4, style.NODE_HEIGHT - 4)
     metrics = QFontMetricsF(font)
-    if elide:
-        lines = tuple(
-            metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, box.width() + 8)
-            for line in lines
-        )
+    widest = max(metrics.horizontalAdvance(line) for line in lines)
+    if widest > box.width():
+        room = style.NODE_WIDTH + 2 * NAME_OVERFLOW
+        width = min(widest + 6, room)
+        box = QRectF((style.NODE_WIDTH - width) / 2, 2, width, style.NODE_HEIGHT - 4)
+        if widest > room - 6:
+            lines = tuple(
+                metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, room - 6) for line in lines
+            )
+        plate = QRectF(box.left(), box.center().y() - len(lines) * size * 0.6, box.width(), 0)
+        plate.setHeight(len(lines) * size * 1.2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.NODE_FILL)
+        painter.drawRoundedRect(plate, 3 / lod, 3 / lod)
+    painter.setPen(style.TEXT)
     painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "\n".join(lines))
 
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.analysis import AnalysisResult, Diagnostic
-from dlstudio.gui.document import Document
+from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
 from dlstudio.gui.theme import icon, severity_icon
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -41,7 +41,11 @@ class ProblemsPanel(QTreeWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAlternatingRowColors(True)
         self.setWordWrap(True)  # messages name every offending value: show them whole
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setUniformRowHeights(False)
         header = self.header()
+        # Rows get taller or shorter as the column narrows or widens (the wrap follows it).
+        header.sectionResized.connect(lambda *_: self.scheduleDelayedItemsLayout())
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
@@ -68,9 +72,14 @@ class ProblemsPanel(QTreeWidget):
             if diagnostic.fixes and diagnostic.node_id:
                 self.setItemWidget(item, 2, self._fix_button(diagnostic))
         if not self.diagnostics:
-            item = QTreeWidgetItem(self, ["No problems: ready to train and export."])
-            item.setIcon(0, icon("ok"))
+            if self.document.is_empty:  # nothing wrong, but nothing to train either
+                item = QTreeWidgetItem(self, [EMPTY_MODEL_TEXT])
+                item.setIcon(0, severity_icon("info"))
+            else:
+                item = QTreeWidgetItem(self, ["No problems: ready to train and export."])
+                item.setIcon(0, icon("ok"))
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            item.setFirstColumnSpanned(True)  # the whole row's width for the sentence
         errors = sum(d.is_error for d in self.diagnostics)
         warnings = sum(d.severity == "warning" for d in self.diagnostics)
         self.counts_changed.emit(errors, warnings)

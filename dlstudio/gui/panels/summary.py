@@ -75,10 +75,10 @@ class SummaryTable(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names vary most
-        for column, width in enumerate((160, 130, 170, 100, 90)):
-            self.table.setColumnWidth(column, width)
+        # Every column as wide as its widest entry (names first: they vary most); the table
+        # scrolls sideways in a narrow dock rather than squeezing the names to two letters.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.cellClicked.connect(self._on_table_clicked)
         self.totals = QLabel(self)
         self.totals.setObjectName("summary_totals")
