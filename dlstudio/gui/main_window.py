@@ -16,6 +16,7 @@ from dlstudio.analysis import AnalysisResult, Diagnostic
 from dlstudio.analysis.fixes import command_for_fix
 from dlstudio.core import DLStudioError
 from dlstudio.gui.canvas import GraphScene, GraphView
+from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.dock_layout import DockLayout
 from dlstudio.gui.document import Document
 from dlstudio.gui.exports import ExportActions
@@ -275,7 +276,7 @@ class MainWindow(QMainWindow):
         except DLStudioError as exc:
             self._on_status_message(str(exc))
             return False
-        return self.document.push(command)
+        return self.document.push(place_new_nodes(self.document.graph, command))
 
     # ----------------------------------------------------------------- slots
     def _on_document_state_changed(self) -> None:

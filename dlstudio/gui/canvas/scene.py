@@ -31,6 +31,7 @@ from dlstudio.gui.canvas import editing, style
 from dlstudio.gui.canvas.drag import ConnectionDrag, MoveDrag, snap
 from dlstudio.gui.canvas.mirror import LAYOUT_DIRECTION_KEY, SceneMirror, document_flow
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
+from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.document import Document
 from dlstudio.layers import get_layer_type
 
@@ -55,7 +56,7 @@ class GraphScene(SceneMirror):
         except DLStudioError as exc:
             self.status_message.emit(str(exc))
             return None
-        if not self.document.push(AddNode(node)):
+        if not self.document.push(place_new_nodes(self.document.graph, AddNode(node))):
             return None
         self.select_nodes([node.id])
         return node.id
@@ -182,7 +183,7 @@ class GraphScene(SceneMirror):
         except DLStudioError as exc:
             self.status_message.emit(f"Cannot apply {fix.label!r}: {exc}")
             return False
-        ok = self.document.push(command)
+        ok = self.document.push(place_new_nodes(self.document.graph, command))
         if ok:
             self.status_message.emit(f"Applied: {fix.label}")
         return ok
@@ -194,7 +195,9 @@ class GraphScene(SceneMirror):
         except DLStudioError as exc:
             self.status_message.emit(str(exc))
             return None
-        return node_id if self.document.push(command) else None
+        return (
+            node_id if self.document.push(place_new_nodes(self.document.graph, command)) else None
+        )
 
     def request_help(self, type_id: str) -> None:
         """Ask whoever listens (the help panel) to explain a layer type; without a listener,

@@ -57,6 +57,9 @@ class GraphView(QGraphicsView):
         fit, auto_layout, zoom_in, zoom_out, zoom_reset, snap (checkable)."""
         self._make_actions()
         scene.rename_requested.connect(self._on_scene_rename_requested)
+        self._was_empty = not len(scene.document.graph)
+        scene.document.graph_event.connect(self._on_document_graph_event)
+        scene.document.reset.connect(lambda: self._on_document_graph_event(None))
 
     # --------------------------------------------------------------- actions
     def _make_actions(self) -> None:
@@ -258,11 +261,13 @@ class GraphView(QGraphicsView):
             return True
         return super().eventFilter(watched, event)
 
-    # ------------------------------------------------------------ foreground
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+    # ------------------------------------------------------------ background
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        super().drawBackground(painter, rect)
         if len(self.graph_scene.document.graph):
             return
-        # An empty canvas says how to start instead of looking broken.
+        # An empty canvas says how to start instead of looking broken. Drawn under the items
+        # (background, not foreground), so it can never cover a node that arrives.
         painter.save()
         painter.resetTransform()
         painter.setPen(style.TEXT_MUTED)
@@ -273,3 +278,9 @@ class GraphView(QGraphicsView):
             "Drag layers here from the palette, or right-click to add one",
         )
         painter.restore()
+
+    def _on_document_graph_event(self, _event) -> None:
+        empty = not len(self.graph_scene.document.graph)
+        if empty != self._was_empty:  # the hint appears or goes: repaint all of it
+            self._was_empty = empty
+            self.viewport().update()

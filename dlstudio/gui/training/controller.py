@@ -339,7 +339,18 @@ class TrainingController(RunResultsMixin, QObject):
             self.panel.show_banner(self._banner_text())
 
     def _on_document_reset(self) -> None:
+        """New or Open: the curves, banner and results of the last model go with it (a run in
+        progress keeps showing: it trains its own snapshot)."""
         self.overlay.clear()
+        if self.is_running:
+            return
+        self.monitor.plot.reset()
+        self.monitor.plot.redraw_now()
+        self.monitor.confusion.set_predictions(None)
+        self.monitor.samples.set_predictions(None)
+        self.last_predictions = None
+        self.panel.show_banner("")
+        self.panel.set_progress(0.0, "Ready.", "")
 
     # -------------------------------------------------------------- helpers
     def _save_record(self, record: RunRecord) -> None:

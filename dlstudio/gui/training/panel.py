@@ -88,7 +88,6 @@ class TrainingPanel(QWidget):
             " padding: 6px; color: #dfe8f5; }"
         )
         self.banner.hide()
-        layout.addWidget(self.banner)
 
         data = QGroupBox("Data", self)
         form = QFormLayout(data)
@@ -166,6 +165,8 @@ class TrainingPanel(QWidget):
         self.progress_label.setProperty("role", "dim")
         self.progress_label.setWordWrap(True)
         layout.addWidget(self.progress_label)
+        # Below the controls, so a banner that grows never moves Start/Pause/Stop.
+        layout.addWidget(self.banner)
         layout.addStretch(1)
 
         self.start_button.clicked.connect(self.start_requested)

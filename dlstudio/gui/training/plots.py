@@ -113,6 +113,8 @@ class LossPlot(QWidget):
         self._metric_curves: dict[str, pg.PlotDataItem] = {}
         self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
         self._dirty = False
+        self._ranged = False
+        self._empty_ranges()
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._on_timer_timeout)
@@ -127,6 +129,7 @@ class LossPlot(QWidget):
             plot.getAxis(name).setTextPen(_FG)
             plot.getAxis(name).setPen("#3a3d43")
         plot.getAxis("left").setWidth(44)
+        plot.setLimits(xMin=0)  # epochs and steps start at 0: no negative x after one point
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
         plot.setMenuEnabled(False)
@@ -158,6 +161,15 @@ class LossPlot(QWidget):
             series.clear()
         self._average, self._correction = 0.0, 1.0
         self._dirty = True
+        self._empty_ranges()
+
+    def _empty_ranges(self) -> None:
+        """Plain ranges while there is no data: a log axis with nothing to show would pack
+        its labels on top of each other."""
+        self.lr_plot.setYRange(-4, -1, padding=0)  # 1e-4 .. 1e-1 (log10 units)
+        for plot in (self.loss_plot, self.val_plot, self.metric_plot, self.lr_plot):
+            plot.setXRange(0, 1, padding=0)
+        self._ranged = False
 
     def add_step(self, event: StepEvent) -> None:
         """Buffer a step report; drawn on the next timer tick."""
@@ -208,6 +220,10 @@ class LossPlot(QWidget):
         for plot, item in self._overlay_items:
             plot.removeItem(item)
         self._overlay_items.clear()
+        if records and not self._ranged:  # past runs to show: let the axes follow them
+            self._ranged = True
+            for plot in (self.loss_plot, self.val_plot, self.metric_plot, self.lr_plot):
+                plot.enableAutoRange()
         colours: dict[str, str] = {}
         for index, record in enumerate(records):
             colour = colours[record.run_id] = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]
@@ -251,6 +267,10 @@ class LossPlot(QWidget):
         self.raw_curve.setData(self._raw.x, self._raw.y)
         self.smooth_curve.setData(self._smooth.x, self._smooth.y)
         self.lr_curve.setData(self._lr.x, self._lr.y)
+        if not self._ranged and (self._lr.size or self._raw.size):
+            self._ranged = True
+            for plot in (self.loss_plot, self.val_plot, self.metric_plot, self.lr_plot):
+                plot.enableAutoRange()
         self.val_curve.setData(self._val.x, self._val.y)
         self.train_epoch_curve.setData(self._train_epoch_loss.x, self._train_epoch_loss.y)
         for key, series in self._metrics.items():
