@@ -73,6 +73,10 @@ class MainWindow(QMainWindow):
         self._on_files_recent_changed(self.files.recent_files())
         self._on_document_state_changed()
         self._on_document_analysis_ready(self.document.analysis)
+        diagnostics = self.document.analysis.diagnostics
+        self._on_problems_counts_changed(
+            sum(d.is_error for d in diagnostics), sum(d.severity == "warning" for d in diagnostics)
+        )
         self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] | None = []
         """Tabs requested between construction and the first show (None once shown)."""
         self.training = None

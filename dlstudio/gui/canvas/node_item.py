@@ -325,17 +325,24 @@ class NodeItem(QGraphicsItem):
         painter.setFont(style.font("label"))
         painter.setPen(style.TEXT_MUTED)
         painter.drawText(QRectF(left, top + 25, width, 16), _LEFT, self._label)
+        count_w = 0.0
+        if self._count:
+            painter.setFont(style.font("count"))
+            painter.setPen(style.TEXT_MUTED)
+            painter.drawText(QRectF(left, top + 44, width, 16), _LEFT, self._count)
+            count_w = QFontMetricsF(style.font("count")).horizontalAdvance(self._count) + 10
         if self._key:
             painter.setFont(style.font("params"))
             painter.setPen(style.TEXT_PARAMS)
             label_w = QFontMetricsF(style.font("label")).horizontalAdvance(self._label) + 8
             fm = QFontMetricsF(style.font("params"))
-            key = fm.elidedText(self._key, Qt.TextElideMode.ElideRight, width - label_w)
-            painter.drawText(QRectF(left + label_w, top + 25, width - label_w, 16), _RIGHT, key)
-        if self._count:
-            painter.setFont(style.font("count"))
-            painter.setPen(style.TEXT_MUTED)
-            painter.drawText(QRectF(left, top + 44, width, 16), _LEFT, self._count)
+            key_w = fm.horizontalAdvance(self._key)
+            if key_w <= width - label_w or width - label_w >= width - count_w:
+                row, room = QRectF(left + label_w, top + 25, width - label_w, 16), width - label_w
+            else:  # a long type name (PositionalEncoding): the key goes to the row below
+                row, room = QRectF(left + count_w, top + 44, width - count_w, 16), width - count_w
+            key = fm.elidedText(self._key, Qt.TextElideMode.ElideRight, room)
+            painter.drawText(row, _RIGHT, key)
         self._paint_port_names(painter)
 
     def _paint_port_names(self, painter: QPainter) -> None:
