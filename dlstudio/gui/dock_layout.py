@@ -15,16 +15,16 @@ import json
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 _AREA = Qt.DockWidgetArea
-DEFAULT_FRACTIONS = {"left": 0.13, "right": 0.23, "bottom": 0.2, "split": 0.6}
+DEFAULT_FRACTIONS = {"left": 0.14, "right": 0.23, "bottom": 0.2, "split": 0.6}
 """Palette width and side-panel width (of the window's width), bottom panels' height (of its
 height), and the Summary's share of the bottom row."""
 _LIMITS = {"left": (0.08, 0.3), "right": (0.14, 0.45), "bottom": (0.1, 0.45), "split": (0.2, 0.8)}
-MIN_LEFT, MIN_RIGHT, MIN_BOTTOM = 160, 250, 110
+MIN_LEFT, MIN_RIGHT, MIN_BOTTOM = 160, 240, 140
 """Minimum panel sizes in pixels (the palette's names, a properties form, two table rows)."""
-MIN_CANVAS = QSize(300, 180)
+MIN_CANVAS = QSize(280, 160)
 """The canvas never gets less than this."""
 _STATE_VERSION = 2
 """Bumped when the dock arrangement changes, so an old saved state is not applied."""
@@ -204,8 +204,11 @@ class DockLayout(QObject):
         self.fractions = _clamped(self.fractions)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Only a separator the user drags (mouse held) teaches new proportions; resizes Qt
+        # makes itself (a window squeezed below the panels' minimums) must not.
         if (
             event.type() == QEvent.Type.Resize
+            and QApplication.mouseButtons() & Qt.MouseButton.LeftButton
             and not self._applying
             and self._applied is not None
             and self.window.size() == self._applied

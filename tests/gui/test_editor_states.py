@@ -34,9 +34,8 @@ def _no_dialogs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_empty_model_says_so_and_train_and_export_refuse_it_up_front(window, monkeypatch):
     assert window.document.is_empty
-    first = window.problems.topLevelItem(0)
-    assert first.text(0) == EMPTY_MODEL_TEXT
-    assert "ready" not in first.text(0)
+    assert window.problems.note_text == EMPTY_MODEL_TEXT
+    assert window.problems.note.isVisible() and window.problems.topLevelItemCount() == 0
     assert "empty" in window.problems_label.text()
     runs_before = len(window.training.store.load_all())
     assert window.training.start() is None
@@ -57,7 +56,7 @@ def test_empty_model_says_so_and_train_and_export_refuse_it_up_front(window, mon
     # The first layer ends the empty state: the problems panel no longer says so.
     window.add_layer_at_center("input")
     window.document.reanalyze()
-    assert window.problems.topLevelItem(0).text(0) != EMPTY_MODEL_TEXT
+    assert window.problems.note_text != EMPTY_MODEL_TEXT
     assert "empty" not in window.problems_label.text()
 
 

@@ -101,7 +101,7 @@ class LayerPalette(QWidget):
         # so a narrow window never shows the palette as coloured dots.
         metrics = self.tree.fontMetrics()
         longest = max((metrics.horizontalAdvance(t.label) for t in types), default=100)
-        self.setMinimumWidth(longest + 2 * self.tree.indentation() + 44)
+        self.setMinimumWidth(longest + self.tree.indentation() + 36)
 
     def _layer_item(self, parent: QTreeWidgetItem, layer: LayerType) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent, [layer.label])

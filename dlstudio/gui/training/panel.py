@@ -147,6 +147,15 @@ class TrainingPanel(QWidget):
         self.error_label.hide()
         layout.addWidget(self.error_label)
 
+        # Long data set and device names must not make the panel (and the side dock) wide.
+        for combo in self.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(8)
+        for box in (data, hyper):
+            box.layout().setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+
         buttons = QHBoxLayout()
         self.start_button = QPushButton(icon("run"), "Start", self)
         self.start_button.setDefault(True)
@@ -271,6 +280,9 @@ class TrainingPanel(QWidget):
         self.pause_button.setEnabled(state == "running")
         self.resume_button.setEnabled(state == "paused")
         self.stop_button.setEnabled(state in ("running", "paused"))
+        # Pause and Resume share one place (never both useful), so the row fits a narrow dock.
+        self.pause_button.setVisible(state != "paused")
+        self.resume_button.setVisible(state == "paused")
 
     def show_banner(self, text: str) -> None:
         """Show (or with "" hide) the note above the settings."""
