@@ -280,7 +280,15 @@ def test_drop_of_palette_mime_adds_layer(canvas, qtbot):
     assert node is not None
     centre = view.mapToScene(target)
     x, y = node.position
-    assert abs(x + 90 - centre.x()) <= 20 and abs(y + 35 - centre.y()) <= 20
+    # Centred on the drop point, or the nearest free spot when a node is already there.
+    from dlstudio.gui.canvas.placement import overlaps
+
+    others = [n.position for n in document.graph if n.id != node.id]
+    if not any(overlaps(p, (centre.x() - 90, centre.y() - 35)) for p in others):
+        assert abs(x + 90 - centre.x()) <= 20 and abs(y + 35 - centre.y()) <= 20
+    else:
+        assert abs(x + 90 - centre.x()) <= 300 and abs(y + 35 - centre.y()) <= 150
+    assert not any(overlaps(p, (x, y), gap=0) for p in others)
 
 
 def test_reset_rebuilds(canvas):

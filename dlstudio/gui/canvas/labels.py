@@ -76,6 +76,14 @@ def key_params_text(layer: LayerType, params: Mapping[str, Any]) -> str:
         return _size(tuple(get("shape", ())))
     if tid == "repeat_vector":
         return f"x{get('times')}"
+    if tid in ("transformer_encoder_layer", "transformer_decoder_layer"):
+        # Short enough for the node beside the long type name: heads, feed-forward width.
+        text = f"h{get('nhead')} ff{get('dim_feedforward')}"
+        return text + (" causal" if get("causal") else "")
+    if tid == "multihead_attention":
+        return f"h{get('num_heads')}" + (" causal" if get("causal") else "")
+    if tid == "positional_encoding":
+        return str(get("mode"))
     parts = []
     for name in layer.key_params:
         value = get(name)

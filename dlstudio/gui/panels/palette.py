@@ -99,6 +99,7 @@ class LayerPalette(QWidget):
         self.tree.expandAll()
         # Wide enough for the longest layer name (indent, colour dot and scroll bar beside it),
         # so a narrow window never shows the palette as coloured dots.
+        self.tree.ensurePolished()  # the style sheet's font, not the default one
         metrics = self.tree.fontMetrics()
         longest = max((metrics.horizontalAdvance(t.label) for t in types), default=100)
         self.setMinimumWidth(longest + self.tree.indentation() + 36)
