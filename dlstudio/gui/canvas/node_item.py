@@ -285,7 +285,8 @@ class NodeItem(QGraphicsItem):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(style.PORT_RING)
             painter.drawEllipse(port.pos(), 2.5 / lod, 2.5 / lod)
-        paint_large_name(painter, self.node.name, lod)
+        if lod >= style.LOD_NAMES:
+            paint_large_name(painter, self.node.name, lod)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         pen = self._border_pen(selected)
         pen.setWidthF(pen.widthF() * min(2.5, 1.0 / lod))

@@ -18,6 +18,9 @@ GRID_SIZE = 20.0
 LOD_TEXT = 0.62
 """Below this zoom the full node (name, type, key parameters, count) would be too small to read:
 nodes switch to the simplified form, a box with only the name, drawn large."""
+LOD_NAMES = 0.1
+"""Below this zoom a name at its smallest readable size would be taller than a layout row:
+nodes are plain boxes in their category's colour (names would only pile onto each other)."""
 NAME_MIN_PX = 9.0
 """Smallest on-screen pixel size of a simplified node's name; it grows with the zoom."""
 NAME_MAX_PX = 15.0
