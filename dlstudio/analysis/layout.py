@@ -31,6 +31,7 @@ from dlstudio.analysis.layout_rows import (
     initial_order,
     reduce_crossings,
 )
+from dlstudio.analysis.layout_wrap import band_offsets, fold_bands
 from dlstudio.core.graph import Edge, LayerGraph
 from dlstudio.layers import UnknownLayerError, get_layer_type
 
@@ -62,16 +63,22 @@ class Layout:
     its own lane beside the block instead of across the block's nodes."""
 
 
-def auto_layout(graph: LayerGraph, direction: str = "TB") -> dict[str, Point]:
+def auto_layout(
+    graph: LayerGraph, direction: str = "TB", view: tuple[float, float] | None = None
+) -> dict[str, Point]:
     """Positions ``{node_id: (x, y)}`` for every node; ``direction`` is "TB" or "LR".
 
     The smallest x and y are 0. Positions are spaced for node boxes of about 180 x 90 px.
     Cycles (possible while a user is still editing) are broken at their back edges first.
+    With ``view`` (the canvas's width and height in pixels), a graph too long to read fitted
+    into it is folded into bands between blocks (see :mod:`dlstudio.analysis.layout_wrap`).
     """
-    return compute_layout(graph, direction).positions
+    return compute_layout(graph, direction, view).positions
 
 
-def compute_layout(graph: LayerGraph, direction: str = "TB") -> Layout:
+def compute_layout(
+    graph: LayerGraph, direction: str = "TB", view: tuple[float, float] | None = None
+) -> Layout:
     """The full layout: positions as :func:`auto_layout` gives them, plus wire routes."""
     if direction not in ("TB", "LR"):
         raise ValueError(f"direction must be 'TB' or 'LR', got {direction!r}")
@@ -107,10 +114,34 @@ def compute_layout(graph: LayerGraph, direction: str = "TB") -> Layout:
         main_step, cross_step = LAYER_SPACING_LR, ROW_SPACING_LR
     min_pos = min(pos[v] for v in range(n))
     min_layer = min(layer)
+    depth = max(seg.layer) - min_layer + 1
+    rows: list[list[int]] = [[] for _ in range(depth)]
+    for v in range(len(seg.layer)):
+        rows[seg.layer[v] - min_layer].append(v)
+    bands = [(0, depth)]
+    if view is not None and depth > 2:
+        # A wire's lane passing through a cut (a dummy's segment) forbids cutting there.
+        crossing = [
+            sum(len(seg.down[v]) + (99 if seg.is_dummy(v) and seg.down[v] else 0) for v in row)
+            for row in rows
+        ]
+        box = (NODE_HEIGHT, NODE_WIDTH) if direction == "TB" else (NODE_WIDTH, NODE_HEIGHT)
+        bands = fold_bands(rows, pos, crossing, main_step, cross_step, box, view, direction)
+    band_of = [0] * depth
+    for b, (start, end) in enumerate(bands):
+        for i in range(start, end):
+            band_of[i] = b
+    if len(bands) > 1:
+        offsets = band_offsets(rows, pos, bands, cross_step, box[1])
+    else:
+        offsets = [(min_pos, 0.0)]
 
     def place(v: int) -> Point:
-        main = float(round((seg.layer[v] - min_layer) * main_step))
-        cross = float(round((pos[v] - min_pos) * cross_step))
+        index = seg.layer[v] - min_layer
+        band = band_of[index]
+        low, offset = offsets[band]
+        main = float(round((index - bands[band][0]) * main_step))
+        cross = float(round((pos[v] - low) * cross_step + offset))
         return (cross, main) if direction == "TB" else (main, cross)
 
     positions = {node_id: place(v) for v, node_id in enumerate(ids)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from dlstudio.gui.dialogs.template_gallery import TEMPLATES_DIR
@@ -27,6 +28,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="save a PNG of the window once it has painted, then quit (docs, visual checks)",
     )
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot")
+    parser.add_argument(
+        "--through",
+        metavar="WxH",
+        help="with --screenshot: resize the window to this size and back first (layout check)",
+    )
     parser.add_argument(
         "--no-recovery", action="store_true", help="do not offer to recover unsaved work"
     )
@@ -50,11 +56,12 @@ def run(argv: list[str] | None = None) -> int:
     app = create_application()
     from dlstudio.gui.main_window import MainWindow  # after the QApplication exists
 
-    window = MainWindow()
+    # The training UI imports torch (over a second): it joins once the window has painted.
+    window = MainWindow(training=False)
+    FirstPaint(window, _after_first_paint)
     if args.screenshot:
         window.files.interactive = False
-        width, _, height = args.size.partition("x")
-        window.resize(int(width), int(height))
+        window.resize(*_size(args.size))
     else:
         window.restore_layout()
     if args.file:
@@ -64,10 +71,50 @@ def run(argv: list[str] | None = None) -> int:
         window.files.load_template(DEFAULT_TEMPLATE, ask=False)
     window.show()
     if args.screenshot:
-        QTimer.singleShot(0, lambda: _screenshot_when_painted(window, Path(args.screenshot)))
+        window.screenshot_path = Path(args.screenshot)
+        window.screenshot_through = _size(args.through) if args.through else None
     elif not args.no_recovery and not os.environ.get("DLSTUDIO_NO_RECOVERY"):
         QTimer.singleShot(0, window.files.offer_recovery)
     return app.exec()
+
+
+STARTUP_PROBE_ENV = "DLSTUDIO_STARTUP_PROBE"
+"""When set, print the times of the first paint and of the training UI being ready (seconds
+since the epoch), then quit: ``benchmarks/bench_startup.py`` reads them."""
+
+
+class FirstPaint(QObject):
+    """Calls ``then(window)`` once, right after the canvas first paints."""
+
+    def __init__(self, window, then) -> None:
+        super().__init__(window)
+        self.window = window
+        self.then = then
+        window.view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, lambda: self.then(self.window))
+        return False
+
+
+def _after_first_paint(window) -> None:
+    probe = os.environ.get(STARTUP_PROBE_ENV)
+    if probe:
+        print(f"first-paint {time.time():.4f}", flush=True)
+    try:
+        window.install_training()
+    finally:
+        if probe:
+            print(f"training-ready {time.time():.4f}", flush=True)
+            QApplication.instance().quit()
+    if probe:
+        return
+    path = getattr(window, "screenshot_path", None)
+    if path is not None:
+        through = getattr(window, "screenshot_through", None)
+        QTimer.singleShot(0, lambda: _screenshot_when_painted(window, path, through))
 
 
 def _select_showcase_node(window) -> None:
@@ -79,11 +126,30 @@ def _select_showcase_node(window) -> None:
         window.scene.select_nodes([pick.id])
 
 
-def _screenshot_when_painted(window, path: Path) -> None:
-    """Wait until the window is exposed and laid out, paint it, save it, quit."""
-    app = QApplication.instance()
-    for _ in range(5):  # a few passes let docks settle and the view fit the graph
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(width), int(height)
+
+
+def _settle(app, ms: int = 300) -> None:
+    """Let resizes, dock layout passes and repaints happen."""
+    end = time.monotonic() + ms / 1000
+    while time.monotonic() < end:
         app.processEvents()
+        time.sleep(0.01)
+
+
+def _screenshot_when_painted(window, path: Path, through: tuple[int, int] | None = None) -> None:
+    """Wait until the window is exposed and laid out (after resizing it to ``through`` and
+    back, if given), paint it, save it, quit."""
+    app = QApplication.instance()
+    _settle(app)
+    if through is not None:
+        size = window.size()
+        window.resize(*through)
+        _settle(app)
+        window.resize(size)
+        _settle(app)
     window.frame_start()
     _select_showcase_node(window)
     app.processEvents()

@@ -26,6 +26,12 @@ from dlstudio.core.blocks import BlockDefinition
 from dlstudio.layers.validation import check_node
 from dlstudio.train.data_paths import relative_training_paths
 
+EMPTY_MODEL_TEXT = (
+    "The model is empty. Drag an Input layer from the Layers palette onto the canvas, add "
+    "layers after it and end with an Output (or start from File > New from Template)."
+)
+"""What the Problems panel, Train and Export say about a model with no layers."""
+
 
 class Document(QObject):
     """One open project and the signals views listen to."""
@@ -78,6 +84,11 @@ class Document(QObject):
             self.reanalyze()
         assert self._analysis is not None
         return self._analysis
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the model has no layers yet (nothing to train or export)."""
+        return len(self._graph) == 0
 
     @property
     def is_modified(self) -> bool:

@@ -16,7 +16,8 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMessageBox, QWidget
 
 from dlstudio.core import LayerGraph
-from dlstudio.gui.document import Document
+from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
+from dlstudio.gui.folders import last_folder, remember_folder
 from dlstudio.gui.workers import TaskHandle, run_in_thread
 
 IMAGE_MARGIN = 40.0
@@ -112,15 +113,18 @@ class ExportActions(QObject):
         """The latest ONNX :class:`ExportReport` (for tests and the status bar)."""
 
     def _ask_path(self, title: str, suffix: str, filters: str) -> Path | None:
-        base = (
-            self.document.path.with_suffix(suffix)
-            if self.document.path
-            else Path.home() / (f"{self.document.graph.name or 'model'}{suffix}")
-        )
-        path, _ = QFileDialog.getSaveFileName(self.window, title, str(base), filters)
-        return Path(path) if path else None
+        name = f"{(self.document.path.stem if self.document.path else '') or self.document.graph.name or 'model'}{suffix}"
+        folder = self.document.path.parent if self.document.path else last_folder()
+        path, _ = QFileDialog.getSaveFileName(self.window, title, str(folder / name), filters)
+        if not path:
+            return None
+        remember_folder(path)
+        return Path(path)
 
     def _check_graph(self) -> bool:
+        if self.document.is_empty:
+            QMessageBox.information(self.window, "Nothing to export", EMPTY_MODEL_TEXT)
+            return False
         analysis = self.document.analysis
         if analysis.has_errors:
             QMessageBox.warning(
@@ -189,7 +193,16 @@ class ExportActions(QObject):
 
             return export_python(graph, path)
 
-        return self._run("Python", job, lambda p: self.finished.emit(f"Exported {Path(p).name}"))
+        def done(written: Path) -> None:
+            QMessageBox.information(
+                self.window,
+                "Python export",
+                f"Wrote the model's PyTorch code to\n{written}\n\nIt defines the model class "
+                "as DL Studio trains it; exported weights load into it.",
+            )
+            self.finished.emit(f"Exported {Path(written).name}")
+
+        return self._run("Python", job, done)
 
     # -------------------------------------------------------------- weights
     def export_weights(

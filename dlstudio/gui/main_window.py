@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
@@ -18,6 +18,8 @@ from dlstudio.core import DLStudioError
 from dlstudio.gui.blocks import DocumentLevel
 from dlstudio.gui.blocks.editor import install_block_editor
 from dlstudio.gui.canvas import GraphScene, GraphView
+from dlstudio.gui.canvas.placement import place_new_nodes
+from dlstudio.gui.dock_layout import DockLayout
 from dlstudio.gui.document import Document
 from dlstudio.gui.exports import ExportActions
 from dlstudio.gui.model_import import ModelImporter
@@ -31,13 +33,9 @@ from dlstudio.gui.panels import (
 from dlstudio.gui.project_files import ProjectFiles
 from dlstudio.gui.recovery import AUTOSAVE_DELAY_MS, Autosaver, RecoveryStore, app_settings
 from dlstudio.gui.theme import icon
-from dlstudio.gui.training import install_training_ui
 from dlstudio.gui.window_actions import WindowActions, build_actions
 
 _AREA = Qt.DockWidgetArea
-READABLE_ZOOM = 0.5
-"""Below this zoom node labels get hard to read: large graphs open at OPENING_ZOOM instead."""
-OPENING_ZOOM = 0.8
 
 
 class MainWindow(QMainWindow):
@@ -49,6 +47,7 @@ class MainWindow(QMainWindow):
         *,
         autosave_delay_ms: int = AUTOSAVE_DELAY_MS,
         recovery: RecoveryStore | None = None,
+        training: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -65,6 +64,7 @@ class MainWindow(QMainWindow):
         self.model_importer = ModelImporter(self)
         self.exports = ExportActions(self.document, self, lambda: self.scene)
         self.main_toolbar = None
+        self.dock_layout = DockLayout(self)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
@@ -80,61 +80,60 @@ class MainWindow(QMainWindow):
         self._on_files_recent_changed(self.files.recent_files())
         self._on_document_state_changed()
         self._on_document_analysis_ready(self.document.analysis)
+        diagnostics = self.document.analysis.diagnostics
+        self._on_problems_counts_changed(
+            sum(d.is_error for d in diagnostics), sum(d.severity == "warning" for d in diagnostics)
+        )
         self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] | None = []
         """Tabs requested between construction and the first show (None once shown)."""
-        self.training = install_training_ui(self)
+        self.training = None
+        """The :class:`TrainingController` once :meth:`install_training` ran."""
+        if training:
+            self.install_training()
+
+    def install_training(self):
+        """Add the training UI: its docks, Run actions and toolbar buttons. It imports torch
+        (over a second), so the program calls this after the window's first paint."""
+        if self.training is None:
+            from dlstudio.gui.training import install_training_ui
+
+            self.training = install_training_ui(self)
+            self.dock_layout.schedule()
+        return self.training
 
     # ------------------------------------------------------------- building
-    def _dock(self, title: str, name: str, widget: QWidget, area: _AREA) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{name}")
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-        )
-        self.addDockWidget(area, dock)
-        return dock
-
     def _build_panels(self) -> None:
         self.palette_panel = LayerPalette(self)
         self.properties = PropertiesPanel(self.level, self)
         self.code_preview = CodePreview(self.document, self)
         self.problems = ProblemsPanel(self.document, self)
         self.summary = SummaryTable(self.document, self)
-        self.palette_dock = self._dock(
-            "Layers", "palette", self.palette_panel, _AREA.LeftDockWidgetArea
-        )
-        self.properties_dock = self._dock(
+        add = self.dock_layout.add
+        self.palette_dock = add("Layers", "palette", self.palette_panel, _AREA.LeftDockWidgetArea)
+        self.properties_dock = add(
             "Properties", "properties", self.properties, _AREA.RightDockWidgetArea
         )
-        self.code_dock = self._dock("Code", "code", self.code_preview, _AREA.RightDockWidgetArea)
-        self.problems_dock = self._dock(
-            "Problems", "problems", self.problems, _AREA.BottomDockWidgetArea
+        self.code_dock = add(
+            "Code", "code", self.code_preview, _AREA.RightDockWidgetArea, self.properties_dock
         )
-        self.summary_dock = self._dock(
-            "Summary", "summary", self.summary, _AREA.BottomDockWidgetArea
-        )
+        self.summary_dock = add("Summary", "summary", self.summary, _AREA.BottomDockWidgetArea)
+        self.problems_dock = add("Problems", "problems", self.problems, _AREA.BottomDockWidgetArea)
         self.tabifyDockWidget(self.properties_dock, self.code_dock)
         self.properties_dock.raise_()
         self.splitDockWidget(self.summary_dock, self.problems_dock, Qt.Orientation.Horizontal)
+        self.dock_layout.split = (self.summary_dock, self.problems_dock)
+        self.dock_layout.fronts = [self.properties_dock, self.summary_dock]
         # Side panels run the full height; the bottom panels share the canvas's width.
         self.setCorner(Qt.Corner.BottomLeftCorner, _AREA.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, _AREA.RightDockWidgetArea)
-        self._sized = False
 
     def apply_default_sizes(self) -> None:
-        """Give the docks their default proportions for the current window size."""
-        width, height = max(self.width(), 800), max(self.height(), 600)
-        across = Qt.Orientation.Horizontal
-        side = int(width * 0.24)
-        self.resizeDocks([self.palette_dock, self.properties_dock], [210, side], across)
-        self.resizeDocks([self.summary_dock], [int(height * 0.26)], Qt.Orientation.Vertical)
-        bottom = width - 210 - side
-        self.resizeDocks(
-            [self.summary_dock, self.problems_dock], [int(bottom * 0.6), int(bottom * 0.4)], across
-        )
+        """Give the docks their proportions for the current window size."""
+        self.dock_layout.apply()
+
+    def reset_layout(self) -> None:
+        """View > Reset Layout: every panel back where a fresh start puts it."""
+        self.dock_layout.reset()
 
     def tabifyDockWidget(self, first: QDockWidget, second: QDockWidget) -> None:
         """Tab ``second`` onto ``first``. Requests made after construction but before the first
@@ -161,12 +160,16 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if getattr(self, "_pending_tabs", None) is not None:
             QTimer.singleShot(0, self._flush_pending_tabs)
-        if not self._sized:  # once, when the real window size is known
-            self._sized = True
-            self.apply_default_sizes()
-            # Again once the docks have their first geometry: nested splits ignore sizes
-            # given before they were laid out.
-            QTimer.singleShot(0, self.apply_default_sizes)
+        self.dock_layout.apply()
+        # Again once the docks have their first geometry: nested splits ignore sizes given
+        # before they were laid out.
+        self.dock_layout.schedule()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.dock_layout.schedule()
+        if self.main_toolbar is not None:
+            self.actions.fit_toolbar(self.main_toolbar, self.width())
 
     def _build_status_bar(self) -> None:
         self.params_label = QLabel(self)
@@ -218,8 +221,10 @@ class MainWindow(QMainWindow):
                 _AREA.RightDockWidgetArea: self.code_dock,
                 _AREA.BottomDockWidgetArea: self.summary_dock,
             }.get(area)
-        self.addDockWidget(area, dock)
-        if tabify_with is not None:
+        self.dock_layout.place(dock, area, tabify_with)
+        if self.dock_layout.restored and self.restoreDockWidget(dock):
+            pass  # where the user had it last session
+        elif tabify_with is not None:
             shown = [
                 d
                 for d in (tabify_with, *self.tabifiedDockWidgets(tabify_with))
@@ -261,30 +266,12 @@ class MainWindow(QMainWindow):
         self.view.fit_all()
 
     def frame_start(self) -> None:
-        """Show a freshly opened graph: all of it when that stays readable, otherwise its
-        beginning (the inputs) at a readable zoom, as a reader starts at the top."""
-        rect = self.scene.nodes_rect()
+        """Show a freshly opened graph whole (zoomed out, nodes keep their names readable)."""
         self.view.fit_all()
-        if rect.isEmpty() or self.view.zoom() >= READABLE_ZOOM:
-            return
-        self.view.set_zoom(OPENING_ZOOM)
-        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
-        x = (
-            rect.center().x()
-            if visible.width() >= rect.width()
-            else rect.left() + visible.width() / 2 - 40
-        )
-        y = (
-            rect.center().y()
-            if visible.height() >= rect.height()
-            else rect.top() + visible.height() / 2 - 40
-        )
-        self.view.centerOn(x, y)
 
     def do_auto_layout(self, direction: str) -> None:
-        """Arrange the graph top-to-bottom ("TB") or left-to-right ("LR"), then fit it."""
-        if self.scene.flow != direction:
-            self.scene.set_flow(direction)
+        """Arrange the graph top-to-bottom ("TB") or left-to-right ("LR") and fit it; the
+        direction is the document's from then on (saved with it, one undo step)."""
         self.scene.auto_layout(direction)
         self.fit_view()
 
@@ -310,7 +297,7 @@ class MainWindow(QMainWindow):
         except DLStudioError as exc:
             self._on_status_message(str(exc))
             return False
-        return self.document.push(command)
+        return self.document.push(place_new_nodes(self.document.graph, command))
 
     # ----------------------------------------------------------------- slots
     def _on_document_state_changed(self) -> None:
@@ -324,8 +311,10 @@ class MainWindow(QMainWindow):
         self.actions.redo.setText(f"&Redo {stack.redo_text}" if stack.can_redo else "&Redo")
 
     def _on_document_reset(self) -> None:
-        # Queued: the scene rebuilds its items on the same signal.
+        # Queued: the scene rebuilds its items on the same signal; and again after the dock
+        # layout settles, whose first pass may still change the canvas's size.
         QTimer.singleShot(0, self.frame_start)
+        QTimer.singleShot(50, self.frame_start)
 
     def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
         self.params_label.setText(f"{result.total_params:,} parameters")
@@ -339,6 +328,8 @@ class MainWindow(QMainWindow):
             self.problems_label.setText(
                 f"<span style='color:#e0a526'>● {warnings} warning(s)</span>"
             )
+        elif self.document.is_empty:
+            self.problems_label.setText("<span style='color:#9aa0a8'>● empty model</span>")
         else:
             self.problems_label.setText("<span style='color:#63d297'>● ready</span>")
 
@@ -392,20 +383,12 @@ class MainWindow(QMainWindow):
             return
         self.autosaver.timer.stop()
         self.autosaver.store.remove()
-        settings = app_settings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
+        self.dock_layout.save(app_settings())
         event.accept()
 
     def restore_layout(self) -> None:
-        """Restore the window's size and dock layout from the last session."""
-        settings = app_settings()
-        geometry = settings.value("window/geometry")
-        state = settings.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray) and self.restoreState(state):
-            self._sized = True  # keep the user's dock sizes
+        """Restore the window's size and dock arrangement from the last session."""
+        self.dock_layout.restore(app_settings())
 
 
 def _dropped_project(event: QDragEnterEvent | QDropEvent) -> Path | None:

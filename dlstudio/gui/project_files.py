@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from dlstudio.core import DLStudioError, LayerGraph, load_project
 from dlstudio.gui.dialogs.template_gallery import TEMPLATES_DIR, TemplateGallery
 from dlstudio.gui.document import Document
+from dlstudio.gui.folders import last_folder, remember_folder
 from dlstudio.gui.recovery import Autosaver, RecoveryFile, RecoveryStore, app_settings
 from dlstudio.layers.validation import check_node
 
@@ -107,8 +108,13 @@ class ProjectFiles(QObject):
         """Ask for a file and open it."""
         if not self.maybe_save():
             return False
-        start = str(self.document.path.parent) if self.document.path else str(TEMPLATES_DIR)
+        if self.document.path and not _is_template(self.document.path):
+            start = str(self.document.path.parent)
+        else:
+            start = str(last_folder(TEMPLATES_DIR))
         path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, PROJECT_FILTER)
+        if path:
+            remember_folder(path)
         return bool(path) and self.open_path(path, ask=False)
 
     def open_path(self, path: str | Path, ask: bool = True) -> bool:
@@ -133,11 +139,9 @@ class ProjectFiles(QObject):
 
     def save_as(self) -> bool:
         """Ask for a file name and save there."""
-        suggested = (
-            self.document.path or Path.home() / f"{self.document.graph.name or 'model'}.json"
-        )
-        if _is_template(suggested):
-            suggested = Path.home() / suggested.name
+        suggested = self.document.path or Path(f"{self.document.graph.name or 'model'}.json")
+        if self.document.path is None or _is_template(suggested):
+            suggested = last_folder() / suggested.name
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Save project as", str(suggested), PROJECT_FILTER
         )
@@ -145,9 +149,15 @@ class ProjectFiles(QObject):
             return False
         if not path.endswith(".json"):
             path += ".json"
-        return self._save_to(Path(path))
+        remember_folder(path)
+        return self._save_to(Path(path), name_after_file=True)
 
-    def _save_to(self, path: Path) -> bool:
+    def _save_to(self, path: Path, name_after_file: bool = False) -> bool:
+        graph = self.document.graph
+        if name_after_file and graph.name in ("", "untitled", "model"):
+            # An unnamed model takes its file's name (the title, code class and runs show it).
+            graph.name = path.stem
+            self.document.reanalyze()
         try:
             self.document.save(path)
         except (OSError, DLStudioError) as exc:

@@ -25,7 +25,8 @@ WARNING = QColor("#e0a526")
 OK = QColor("#4caf7d")
 
 _STYLE = """
-QMainWindow::separator { background: #1a1b1e; width: 3px; height: 3px; }
+QMainWindow::separator { background: #1a1b1e; width: 6px; height: 6px; }
+QMainWindow::separator:hover { background: #3a3d43; }
 QDockWidget { titlebar-close-icon: none; font-weight: 600; }
 QDockWidget::title { background: #2d3035; padding: 5px 8px; border-bottom: 1px solid #1a1b1e; }
 QToolBar { background: #2a2c31; border: none; border-bottom: 1px solid #1a1b1e; spacing: 2px;

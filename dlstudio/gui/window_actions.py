@@ -28,6 +28,33 @@ class WindowActions:
 
     by_name: dict[str, QAction] = field(default_factory=dict)
     menus: dict[str, QMenu] = field(default_factory=dict)
+    toolbar_groups: list[tuple[int, list[QAction]]] = field(default_factory=list)
+    """The toolbar's groups in order, each with a priority: a narrow window drops the lowest
+    first (all stay in the menus), so Train/Pause/Stop never fall off the end."""
+
+    def add_toolbar_group(self, bar: QToolBar, priority: int, actions: list[QAction]) -> None:
+        """Append a group of actions (a separator before it) to the toolbar."""
+        self.toolbar_groups.append((priority, list(actions)))
+        self.fit_toolbar(bar, None)
+
+    def fit_toolbar(self, bar: QToolBar, width: int | None) -> None:
+        """Show the groups that fit in ``width`` pixels (all when None), highest priority
+        first; the toolbar is rebuilt only when the set of shown groups changes."""
+        shown = list(range(len(self.toolbar_groups)))
+        if width is not None:
+            spare = width - 16
+            sizes = [_group_width(bar, actions) for _, actions in self.toolbar_groups]
+            by_priority = sorted(shown, key=lambda i: self.toolbar_groups[i][0])
+            while sum(sizes[i] for i in shown) > spare and len(shown) > 1:
+                shown.remove(by_priority.pop(0))
+        if getattr(bar, "_shown_groups", None) == shown:
+            return
+        bar._shown_groups = shown  # type: ignore[attr-defined]
+        bar.clear()
+        for n, i in enumerate(shown):
+            if n:
+                bar.addSeparator()
+            bar.addActions(self.toolbar_groups[i][1])
 
     def __getattr__(self, name: str) -> QAction:
         try:
@@ -165,6 +192,16 @@ def build_actions(window: MainWindow) -> WindowActions:
         "check",
         "Analyse the model and show its problems",
     )
+    _action(
+        window,
+        a,
+        "reset_layout",
+        "&Reset Layout",
+        window.reset_layout,
+        None,
+        None,
+        "Put every panel back where it starts, at its default size",
+    )
     _action(window, a, "user_guide", "Editor &Guide", lambda: show_user_guide(), Key.HelpContents)
     _action(window, a, "about", "&About DL Studio", lambda: show_about(window))
     _build_menus(window, a)
@@ -196,6 +233,7 @@ def _build_menus(window: MainWindow, a: WindowActions) -> None:
     view.addActions([a.fit, a.zoom_in, a.zoom_out, a.zoom_reset])
     view.addSeparator()
     a.menus["panels"] = view.addMenu("&Panels")
+    view.addAction(a.reset_layout)
     a.menus["view"] = view
 
     a.menus["run"] = run = bar.addMenu("&Run")
@@ -210,23 +248,29 @@ def _build_menus(window: MainWindow, a: WindowActions) -> None:
     help_menu.addActions([a.user_guide, a.about])
 
 
+def _group_width(bar: QToolBar, actions: list[QAction]) -> int:
+    """Pixels a toolbar group takes: its buttons and the separator before it."""
+    button = bar.iconSize().width() + 14
+    return len(actions) * button + 13
+
+
 def _build_toolbar(window: MainWindow, a: WindowActions) -> None:
     bar = QToolBar("Main toolbar", window)
     bar.setObjectName("main_toolbar")
     bar.setIconSize(QSize(20, 20))
     bar.setMovable(False)
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-    bar.addActions([a.new, a.new_template, a.open, a.save])
-    bar.addSeparator()
-    bar.addActions([a.undo, a.redo])
-    bar.addSeparator()
-    bar.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
-    bar.addSeparator()
-    bar.addActions([a.layout_tb, a.layout_lr, a.snap])
-    bar.addSeparator()
-    bar.addActions([a.zoom_in, a.zoom_out, a.fit])
-    bar.addSeparator()
-    bar.addActions([a.check, a.export_onnx, a.export_python, a.export_image])
+    # Priorities: the higher, the longer a group stays when the window narrows.
+    for priority, group in (
+        (9, [a.new, a.new_template, a.open, a.save]),
+        (8, [a.undo, a.redo]),
+        (2, [a.cut, a.copy, a.paste, a.duplicate, a.delete]),
+        (4, [a.layout_tb, a.layout_lr, a.snap]),
+        (6, [a.zoom_in, a.zoom_out, a.fit]),
+        (5, [a.check, a.export_onnx, a.export_python, a.export_image]),
+    ):
+        a.toolbar_groups.append((priority, group))
+    a.fit_toolbar(bar, None)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
     window.main_toolbar = bar
 

@@ -188,7 +188,7 @@ def test_inline_rename_with_f2(canvas, qtbot):
 
 
 def test_auto_layout_is_one_undo_step(canvas):
-    document, scene, _ = canvas
+    document, scene, view = canvas
     graph = document.graph
     original = dumps_project(graph)
     for i, node in enumerate(list(graph)):
@@ -197,8 +197,15 @@ def test_auto_layout_is_one_undo_step(canvas):
     document.undo_stack.clear()
     assert scene.auto_layout()
     assert dumps_project(graph) != scrambled
-    xs = {node.position[0] for node in graph}
-    assert len(xs) == 1  # a chain lines up
+    # The 14-node chain is too long for the 1000 x 700 view at a readable zoom: it folds into
+    # a few columns, each a straight run of consecutive layers, and the view fits it.
+    columns: dict[float, list[float]] = {}
+    for node in graph:
+        columns.setdefault(node.position[0], []).append(node.position[1])
+    assert 1 < len(columns) <= 4
+    tops = [min(ys) for ys in columns.values()]
+    assert max(tops) - min(tops) < 1.0  # every band starts at the top
+    assert view.zoom() >= 0.62
     document.undo()
     assert dumps_project(graph) == scrambled
     assert not document.undo_stack.can_undo
@@ -273,7 +280,15 @@ def test_drop_of_palette_mime_adds_layer(canvas, qtbot):
     assert node is not None
     centre = view.mapToScene(target)
     x, y = node.position
-    assert abs(x + 90 - centre.x()) <= 20 and abs(y + 35 - centre.y()) <= 20
+    # Centred on the drop point, or the nearest free spot when a node is already there.
+    from dlstudio.gui.canvas.placement import overlaps
+
+    others = [n.position for n in document.graph if n.id != node.id]
+    if not any(overlaps(p, (centre.x() - 90, centre.y() - 35)) for p in others):
+        assert abs(x + 90 - centre.x()) <= 20 and abs(y + 35 - centre.y()) <= 20
+    else:
+        assert abs(x + 90 - centre.x()) <= 400 and abs(y + 35 - centre.y()) <= 400
+    assert not any(overlaps(p, (x, y), gap=0) for p in others)
 
 
 def test_reset_rebuilds(canvas):

@@ -8,10 +8,10 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QToolTip
 
-from dlstudio.core import Connect, Edge, MoveNodes, PortRef
+from dlstudio.core import MoveNodes, PortRef
 from dlstudio.gui.canvas import style
 from dlstudio.gui.canvas.edge_item import TempWireItem
-from dlstudio.gui.canvas.editing import connection_endpoints, connection_problem
+from dlstudio.gui.canvas.editing import connect_command, connection_endpoints, connection_problem
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class ConnectionDrag:
         ends = self._ends(target)
         if isinstance(ends, str):
             return ends
-        return connection_problem(self.scene.document.graph, *ends)
+        return connection_problem(self.scene.document.graph, *ends, replace=True)
 
     def _ends(self, target: PortItem) -> tuple[PortRef, PortRef] | str:
         a = PortRef(self.port.node_id, self.port.name)
@@ -91,12 +91,15 @@ class ConnectionDrag:
         if self.target is None:
             return False
         if self.problem is not None:
+            # Where the user is looking, not only in the status bar.
+            QToolTip.showText(QCursor.pos(), f"Not connected: {self.problem}")
             self.scene.status_message.emit(f"Not connected: {self.problem}")
             return False
         src, dst = self._ends(self.target)  # type: ignore[misc]
-        ok = self.scene.document.push(Connect(Edge(src, dst)))
+        command, text = connect_command(self.scene.document.graph, src, dst)
+        ok = self.scene.document.push(command)
         if ok:
-            self.scene.status_message.emit(f"Connected {src} to {dst}")
+            self.scene.status_message.emit(text)
         return ok
 
     def cancel(self) -> None:

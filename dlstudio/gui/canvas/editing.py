@@ -64,8 +64,11 @@ def reaches(graph: LayerGraph, start: str, goal: str) -> bool:
     return False
 
 
-def connection_problem(graph: LayerGraph, src: PortRef, dst: PortRef) -> str | None:
-    """Why a wire ``src -> dst`` cannot be drawn, or None when it can."""
+def connection_problem(
+    graph: LayerGraph, src: PortRef, dst: PortRef, replace: bool = False
+) -> str | None:
+    """Why a wire ``src -> dst`` cannot be drawn, or None when it can (with ``replace``, an
+    input fed by another wire is no obstacle: the new wire takes its place)."""
     src_name = graph.node(src.node).name
     dst_name = graph.node(dst.node).name
     if src.node == dst.node:
@@ -73,13 +76,27 @@ def connection_problem(graph: LayerGraph, src: PortRef, dst: PortRef) -> str | N
     if reaches(graph, dst.node, src.node):
         return f"connecting {src_name} to {dst_name} would create a cycle ({dst_name} already feeds {src_name})"
     taken = graph.incoming_edge(dst)
-    if taken is not None:
+    if taken is not None and not (replace and taken.src != src):
         other = graph.node(taken.src.node).name
         return (
             f"input {dst.port!r} of {dst_name} is already fed by {other}; "
             "delete that wire first (an input takes one tensor)"
         )
     return None
+
+
+def connect_command(graph: LayerGraph, src: PortRef, dst: PortRef) -> tuple[Command, str]:
+    """One undo step wiring ``src -> dst``, replacing the wire that fed ``dst`` if any (check
+    :func:`connection_problem` with ``replace=True`` first); and a sentence saying what it did,
+    with node names."""
+    edge = Edge(src, dst)
+    src_name, dst_name = graph.node(src.node).name, graph.node(dst.node).name
+    taken = graph.incoming_edge(dst)
+    if taken is None:
+        return Connect(edge), f"Connected {src_name} to {dst_name}"
+    old = graph.node(taken.src.node).name
+    command = MacroCommand(f"rewire {dst_name}", [Disconnect(taken), Connect(edge)])
+    return command, f"Rewired {dst_name}: now fed by {src_name} instead of {old}"
 
 
 def delete_command(

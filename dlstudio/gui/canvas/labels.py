@@ -76,6 +76,14 @@ def key_params_text(layer: LayerType, params: Mapping[str, Any]) -> str:
         return _size(tuple(get("shape", ())))
     if tid == "repeat_vector":
         return f"x{get('times')}"
+    if tid in ("transformer_encoder_layer", "transformer_decoder_layer"):
+        # Short enough for the node beside the long type name: heads, feed-forward width.
+        text = f"h{get('nhead')} ff{get('dim_feedforward')}"
+        return text + (" causal" if get("causal") else "")
+    if tid == "multihead_attention":
+        return f"h{get('num_heads')}" + (" causal" if get("causal") else "")
+    if tid == "positional_encoding":
+        return str(get("mode"))
     parts = []
     for name in layer.key_params:
         value = get(name)
@@ -95,3 +103,20 @@ def count_text(count: int | None) -> str:
     if count < 1_000_000:
         return f"{count / 1000:.1f}k params"
     return f"{count / 1_000_000:.2f}M params"
+
+
+def name_lines(name: str) -> list[list[str]]:
+    """Ways to show a node name on one or two lines, best first: the name whole, then split
+    at the separator nearest its middle (``layer2_0_downsample_0`` -> ``layer2_0_`` /
+    ``downsample_0``). A name without separators is split only as a last resort."""
+    options = [[name]]
+    cuts = [i + 1 for i, ch in enumerate(name[:-1]) if ch in "_.-/ "]
+    cuts += [i for i in range(1, len(name)) if name[i].isupper() and name[i - 1].islower()]
+    if cuts:
+        # Near the middle, preferring a cut before a word over one before a digit.
+        cut = min(cuts, key=lambda i: abs(len(name) / 2 - i) + (2.5 if name[i].isdigit() else 0))
+        options.append([name[:cut].rstrip(" "), name[cut:].lstrip(" ")])
+    elif len(name) >= 12:
+        half = (len(name) + 1) // 2
+        options.append([name[:half], name[half:]])
+    return options

@@ -33,11 +33,12 @@ class SceneMirror(QGraphicsScene):
     rename_requested = Signal(str)
     """The user asked to rename a node (its id); the view opens an inline editor."""
 
-    def __init__(self, document: Document, parent=None, flow: str = "TB") -> None:
+    def __init__(self, document: Document, parent=None, flow: str | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.flow = flow
-        """Wire direction: ``"TB"`` (inputs on top, outputs below) or ``"LR"``."""
+        self.flow = flow or document_flow(document.graph)
+        """Wire direction: ``"TB"`` (inputs on top, outputs below) or ``"LR"``; the
+        document's ``layout_direction`` unless given."""
         self.snap_to_grid = True
         """Moved nodes snap to a 20 px grid."""
         self._nodes: dict[str, NodeItem] = {}
@@ -78,7 +79,8 @@ class SceneMirror(QGraphicsScene):
         self.selection_changed_ids.emit([])
 
     def set_flow(self, flow: str) -> None:
-        """Switch between top-to-bottom (``"TB"``) and left-to-right (``"LR"``) wiring."""
+        """Draw with top-to-bottom (``"TB"``) or left-to-right (``"LR"``) wiring, without
+        recording it in the document (the canvas's auto layout records it, undoably)."""
         if flow not in ("TB", "LR"):
             raise ValueError(f"flow must be 'TB' or 'LR', got {flow!r}")
         self.flow = flow
@@ -130,6 +132,7 @@ class SceneMirror(QGraphicsScene):
 
     # ------------------------------------------------------- model listeners
     def _on_document_reset(self) -> None:
+        self.flow = document_flow(self.document.graph)  # each document its own direction
         self.rebuild()
 
     def _on_document_graph_event(self, event: GraphEvent) -> None:
@@ -156,6 +159,12 @@ class SceneMirror(QGraphicsScene):
             self._remove_edge_item(event.edge)
         elif kind == GraphEvent.BLOCKS_CHANGED:
             self._on_blocks_changed()
+        elif (
+            kind == GraphEvent.METADATA_CHANGED
+            and event.detail == LAYOUT_DIRECTION_KEY
+            and document_flow(self.document.graph) != self.flow
+        ):
+            self.set_flow(document_flow(self.document.graph))
 
     def _on_blocks_changed(self) -> None:
         """A definition changed: instances redraw their name, ports and parameters."""
@@ -306,6 +315,16 @@ class SceneMirror(QGraphicsScene):
             if isinstance(item, (PortItem, NodeItem, EdgeItem)):
                 return item
         return None
+
+
+LAYOUT_DIRECTION_KEY = "layout_direction"
+"""Document metadata key of the layout direction, ``"TB"`` (the default) or ``"LR"``."""
+
+
+def document_flow(graph) -> str:
+    """The layout direction a graph's document asks for (``"TB"`` when unset or invalid)."""
+    value = graph.metadata.get(LAYOUT_DIRECTION_KEY, "TB")
+    return value if value in ("TB", "LR") else "TB"
 
 
 def _lod(painter: QPainter) -> float:

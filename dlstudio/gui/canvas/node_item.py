@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.analysis.diagnostics import ERROR, WARNING
 from dlstudio.core import LayerNode
 from dlstudio.gui.canvas import style
-from dlstudio.gui.canvas.labels import count_text, key_params_text
+from dlstudio.gui.canvas.labels import count_text, key_params_text, name_lines
 from dlstudio.layers import LayerType, UnknownLayerError, get_layer_type
 
 _R = style.PORT_RADIUS + 4  # generous hit area: ports are small targets
 _PORT_BOUNDS = QRectF(-_R, -_R, 2 * _R, 2 * _R)
 _M = style.PORT_RADIUS + 3  # the ports stick out of the box
-_NODE_BOUNDS = QRectF(-_M, -_M, style.NODE_WIDTH + 2 * _M, style.NODE_HEIGHT + 2 * _M)
+NAME_OVERFLOW = 26.0
+"""How far a zoomed-out node's name may run past each side of its box (the layout keeps 60
+between neighbours)."""
+_O = max(_M, NAME_OVERFLOW)
+_NODE_BOUNDS = QRectF(-_O, -_M, style.NODE_WIDTH + 2 * _O, style.NODE_HEIGHT + 2 * _M)
+_NODE_SHAPE = QPainterPath()
+_NODE_SHAPE.addRect(QRectF(-_M, -_M, style.NODE_WIDTH + 2 * _M, style.NODE_HEIGHT + 2 * _M))
 
 NODE_TYPE = QGraphicsItem.UserType + 1
 PORT_TYPE = QGraphicsItem.UserType + 2
@@ -227,6 +235,9 @@ class NodeItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return _NODE_BOUNDS
 
+    def shape(self) -> QPainterPath:
+        return _NODE_SHAPE  # clicks and rubber bands see the box, not the name's overflow
+
     def title_rect(self) -> QRectF:
         """The area of the name text (double-click there to rename)."""
         return QRectF(style.STRIPE_WIDTH + 8, 6 + self._text_top(), style.NODE_WIDTH - 40, 18)
@@ -245,13 +256,7 @@ class NodeItem(QGraphicsItem):
         category = self.layer.category if self.layer else ""
         painter.setPen(Qt.PenStyle.NoPen)
         if lod < style.LOD_TEXT:
-            # Zoomed far out, text is unreadable: a box in its category's colour reads best.
-            painter.setBrush(_cat(category).darker(170))
-            painter.drawPath(body)
-            if selected or self._severity:
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.setPen(self._border_pen(selected))
-                painter.drawPath(body)
+            self._paint_simplified(painter, body, lod, selected)
             return
         painter.setBrush(style.NODE_FILL_FROZEN if frozen else style.NODE_FILL)
         painter.drawPath(body)
@@ -268,6 +273,25 @@ class NodeItem(QGraphicsItem):
         self._paint_texts(painter)
         if frozen:
             _paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7 + self._text_top()))
+
+    def _paint_simplified(
+        self, painter: QPainter, body: QPainterPath, lod: float, selected: bool
+    ) -> None:
+        """Zoomed out: the box in its category's colour and the name, as large as fits (at
+        least :data:`style.NAME_MIN_PX` on screen), so a big graph still reads at a glance."""
+        category = self.layer.category if self.layer else ""
+        paint_simplified_box(painter, body, _cat(category), not self.node.trainable)
+        for port in self.ports.values():
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(style.PORT_RING)
+            painter.drawEllipse(port.pos(), 2.5 / lod, 2.5 / lod)
+        if lod >= style.LOD_NAMES:
+            paint_large_name(painter, self.node.name, lod)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        pen = self._border_pen(selected)
+        pen.setWidthF(pen.widthF() * min(2.5, 1.0 / lod))
+        painter.setPen(pen)
+        painter.drawPath(body)
 
     def _paint_ports(self, painter: QPainter) -> None:
         painter.setPen(QPen(style.PORT_RING, 1.6))
@@ -302,17 +326,24 @@ class NodeItem(QGraphicsItem):
         painter.setFont(style.font("label"))
         painter.setPen(style.TEXT_MUTED)
         painter.drawText(QRectF(left, top + 25, width, 16), _LEFT, self._label)
+        count_w = 0.0
+        if self._count:
+            painter.setFont(style.font("count"))
+            painter.setPen(style.TEXT_MUTED)
+            painter.drawText(QRectF(left, top + 44, width, 16), _LEFT, self._count)
+            count_w = QFontMetricsF(style.font("count")).horizontalAdvance(self._count) + 10
         if self._key:
             painter.setFont(style.font("params"))
             painter.setPen(style.TEXT_PARAMS)
             label_w = QFontMetricsF(style.font("label")).horizontalAdvance(self._label) + 8
             fm = QFontMetricsF(style.font("params"))
-            key = fm.elidedText(self._key, Qt.TextElideMode.ElideRight, width - label_w)
-            painter.drawText(QRectF(left + label_w, top + 25, width - label_w, 16), _RIGHT, key)
-        if self._count:
-            painter.setFont(style.font("count"))
-            painter.setPen(style.TEXT_MUTED)
-            painter.drawText(QRectF(left, top + 44, width, 16), _LEFT, self._count)
+            key_w = fm.horizontalAdvance(self._key)
+            if key_w <= width - label_w or width - label_w >= width - count_w:
+                row, room = QRectF(left + label_w, top + 25, width - label_w, 16), width - label_w
+            else:  # a long type name (PositionalEncoding): the key goes to the row below
+                row, room = QRectF(left + count_w, top + 44, width - count_w, 16), width - count_w
+            key = fm.elidedText(self._key, Qt.TextElideMode.ElideRight, room)
+            painter.drawText(row, _RIGHT, key)
         self._paint_port_names(painter)
 
     def _paint_port_names(self, painter: QPainter) -> None:
@@ -337,6 +368,92 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 def _cat(category: str) -> QColor:
     return style.category_color(category)
+
+
+_NAME_REF_PX = 100
+"""Pixel size at which names are measured; widths scale linearly with the size."""
+
+
+@lru_cache(maxsize=4096)
+def _name_fits(name: str) -> tuple[tuple[tuple[str, ...], float, float], ...]:
+    """Each line split of ``name`` (one line first) with the largest font pixel sizes, in
+    scene units, at which it fits the simplified box: (lines, fitting both ways, by width)."""
+    font = QFont(style.font("name"))
+    font.setPixelSize(_NAME_REF_PX)
+    metrics = QFontMetricsF(font)
+    width = style.NODE_WIDTH - style.STRIPE_WIDTH * 2 - 12
+    height = style.NODE_HEIGHT - 4
+    fits = []
+    for lines in name_lines(name):
+        widest = max(metrics.horizontalAdvance(line) for line in lines) or 1.0
+        by_width = width * _NAME_REF_PX / widest
+        fits.append((tuple(lines), min(by_width, height / (len(lines) * 1.1)), by_width))
+    return tuple(fits)
+
+
+def _name_layout(name: str, lod: float) -> tuple[tuple[str, ...], float, bool]:
+    """Lines, scene pixel size and whether to elide: one line while it reads comfortably,
+    else the split that gives the largest text, never below the readable minimum (a little
+    taller than the box rather than smaller; elided only when too wide even then)."""
+    cap = style.NAME_MAX_PX / lod
+    fits = [(lines, min(size, cap), wide) for lines, size, wide in _name_fits(name)]
+    lines, size, wide = fits[0]
+    if size * lod < _COMFORT_PX:
+        lines, size, wide = max(fits, key=lambda fit: (fit[1], fit[2]))
+    minimum = style.NAME_MIN_PX / lod
+    if size < minimum:
+        lines, size, wide = max(fits, key=lambda fit: fit[2])
+    room = (style.NODE_WIDTH + 2 * NAME_OVERFLOW - 6) / (
+        style.NODE_WIDTH - style.STRIPE_WIDTH * 2 - 12
+    )
+    return lines, max(size, minimum), wide * room < minimum * 0.97
+
+
+_COMFORT_PX = 10.0
+"""A one-line name at least this tall on screen is kept on one line."""
+
+
+def paint_simplified_box(painter: QPainter, body: QPainterPath, colour: QColor, frozen: bool):
+    """The simplified node's body: dark fill, a wide stripe in ``colour`` (the category)."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(style.NODE_FILL_FROZEN if frozen else style.NODE_FILL)
+    painter.drawPath(body)
+    painter.save()
+    painter.setClipPath(body)
+    painter.fillRect(QRectF(0, 0, style.STRIPE_WIDTH * 2, style.NODE_HEIGHT), colour)
+    if frozen:
+        painter.fillRect(body.boundingRect(), QBrush(style.HATCH, Qt.BrushStyle.BDiagPattern))
+    painter.restore()
+
+
+def paint_large_name(painter: QPainter, name: str, lod: float) -> None:
+    """``name`` centred in the node box at the largest size that fits, between
+    :data:`style.NAME_MIN_PX` and :data:`style.NAME_MAX_PX` on screen. At the smallest size a
+    name may run :data:`NAME_OVERFLOW` past the box's sides on a plate of the node's colour
+    (the layout leaves that much between neighbours); only beyond that is it elided."""
+    lines, size, _elide = _name_layout(name, lod)
+    font = QFont(style.font("name"))
+    font.setPixelSize(max(1, round(size)))
+    painter.setFont(font)
+    left = style.STRIPE_WIDTH * 2 + 4
+    box = QRectF(left, 2, style.NODE_WIDTH - left - 4, style.NODE_HEIGHT - 4)
+    metrics = QFontMetricsF(font)
+    widest = max(metrics.horizontalAdvance(line) for line in lines)
+    if widest > box.width():
+        room = style.NODE_WIDTH + 2 * NAME_OVERFLOW
+        width = min(widest + 6, room)
+        box = QRectF((style.NODE_WIDTH - width) / 2, 2, width, style.NODE_HEIGHT - 4)
+        if widest > room - 6:
+            lines = tuple(
+                metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, room - 6) for line in lines
+            )
+        plate = QRectF(box.left(), box.center().y() - len(lines) * size * 0.6, box.width(), 0)
+        plate.setHeight(len(lines) * size * 1.2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.NODE_FILL)
+        painter.drawRoundedRect(plate, 3 / lod, 3 / lod)
+    painter.setPen(style.TEXT)
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "\n".join(lines))
 
 
 def _paint_lock(painter: QPainter, at: QPointF) -> None:

@@ -24,6 +24,7 @@ from dlstudio.core import (
     MacroCommand,
     PortRef,
     RenameNode,
+    SetMetadata,
     SetTrainable,
 )
 from dlstudio.gui.blocks import edits as block_edits
@@ -33,8 +34,9 @@ from dlstudio.gui.blocks.library import BLOCK_MIME, decode_block
 from dlstudio.gui.canvas import editing, style
 from dlstudio.gui.canvas.block_item import BlockNodeItem
 from dlstudio.gui.canvas.drag import ConnectionDrag, MoveDrag, snap
-from dlstudio.gui.canvas.mirror import SceneMirror
+from dlstudio.gui.canvas.mirror import LAYOUT_DIRECTION_KEY, SceneMirror, document_flow
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
+from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.document import Document
 from dlstudio.layers import get_layer_type
 
@@ -43,7 +45,7 @@ class GraphScene(SceneMirror):
     """Nodes and wires of a :class:`Document` (see :class:`SceneMirror`), and the edits the
     canvas offers. Every edit goes through ``document.push``; the items only follow the model."""
 
-    def __init__(self, document: Document, parent=None, flow: str = "TB") -> None:
+    def __init__(self, document: Document, parent=None, flow: str | None = None) -> None:
         self._connect: ConnectionDrag | None = None
         self._move: MoveDrag | None = None
         super().__init__(document, parent, flow)
@@ -59,7 +61,7 @@ class GraphScene(SceneMirror):
         except DLStudioError as exc:
             self.status_message.emit(str(exc))
             return None
-        if not self.document.push(AddNode(node)):
+        if not self.document.push(place_new_nodes(self.document.graph, AddNode(node))):
             return None
         self.select_nodes([node.id])
         return node.id
@@ -147,19 +149,37 @@ class GraphScene(SceneMirror):
         return self.document.push(MacroCommand("freeze" if frozen else "unfreeze", steps))
 
     def auto_layout(self, direction: str | None = None) -> bool:
-        """Arrange all nodes by the data flow, as one undo step (keeps the top-left corner)."""
+        """Arrange all nodes by the data flow, as one undo step (keeps the top-left corner),
+        folding a long graph into bands that fit the view; then fit the views to it. A new
+        ``direction`` ("TB" or "LR") is recorded in the document in the same step."""
         from dlstudio.analysis.layout import auto_layout
 
         graph = self.document.graph
+        direction = direction or self.flow
+        if direction not in ("TB", "LR"):
+            raise ValueError(f"direction must be 'TB' or 'LR', got {direction!r}")
+        steps: list = []
+        if direction != document_flow(graph):
+            steps.append(SetMetadata(LAYOUT_DIRECTION_KEY, direction))
         if not len(graph):
-            return False
-        positions = auto_layout(graph, direction or self.flow)
+            return bool(steps) and self.document.push(MacroCommand("layout direction", steps))
+        views = self.views()
+        size = views[0].viewport().size() if views else None
+        view = (float(size.width()), float(size.height())) if size and size.width() > 50 else None
+        positions = auto_layout(graph, direction, view)
         origin = (
             snap(min(n.position[0] for n in graph)),
             snap(min(n.position[1] for n in graph)),
         )
         command = editing.layout_command(graph, positions, origin)
-        return command is not None and self.document.push(command)
+        if command is not None:
+            steps.append(command)
+        text = "auto layout"
+        if steps and isinstance(steps[0], SetMetadata):
+            text = {"TB": "layout top to bottom", "LR": "layout left to right"}[direction]
+        moved = bool(steps) and self.document.push(MacroCommand(text, steps))
+        self.fit_views()
+        return moved
 
     def apply_fix(self, diagnostic: Diagnostic, fix_index: int = 0) -> bool:
         """Apply one of a diagnostic's one-click fixes (one undo step)."""
@@ -171,7 +191,7 @@ class GraphScene(SceneMirror):
         except DLStudioError as exc:
             self.status_message.emit(f"Cannot apply {fix.label!r}: {exc}")
             return False
-        ok = self.document.push(command)
+        ok = self.document.push(place_new_nodes(self.document.graph, command))
         if ok:
             self.status_message.emit(f"Applied: {fix.label}")
         return ok
@@ -183,7 +203,9 @@ class GraphScene(SceneMirror):
         except DLStudioError as exc:
             self.status_message.emit(str(exc))
             return None
-        return node_id if self.document.push(command) else None
+        return (
+            node_id if self.document.push(place_new_nodes(self.document.graph, command)) else None
+        )
 
     def request_help(self, type_id: str) -> None:
         """Ask whoever listens (the help panel) to explain a layer type; without a listener,

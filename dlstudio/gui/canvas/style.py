@@ -15,8 +15,16 @@ STRIPE_WIDTH = 5.0
 PORT_RADIUS = 5.0
 GRID_SIZE = 20.0
 """Snap step for moved nodes; also the spacing of the background grid."""
-LOD_TEXT = 0.4
-"""Below this zoom, nodes are drawn as plain boxes without text (large graphs stay smooth)."""
+LOD_TEXT = 0.62
+"""Below this zoom the full node (name, type, key parameters, count) would be too small to read:
+nodes switch to the simplified form, a box with only the name, drawn large."""
+LOD_NAMES = 0.1
+"""Below this zoom a name at its smallest readable size would be taller than a layout row:
+nodes are plain boxes in their category's colour (names would only pile onto each other)."""
+NAME_MIN_PX = 9.0
+"""Smallest on-screen pixel size of a simplified node's name; it grows with the zoom."""
+NAME_MAX_PX = 15.0
+"""Largest on-screen pixel size of a simplified node's name (bigger reads as shouting)."""
 
 BACKGROUND = QColor("#1e2024")
 GRID_LINE = QColor("#23262b")
@@ -64,12 +72,13 @@ def category_color(category: str) -> QColor:
 
 @cache
 def font(role: str) -> QFont:
-    """The font for ``title``, ``label``, ``params``, ``count``, ``port`` or ``wire`` text."""
+    """The font for ``title``, ``label``, ``params``, ``count``, ``port`` or ``wire`` text, or
+    ``name`` (a simplified node's name; callers set its pixel size for the zoom)."""
     f = QFont()
     f.setFamilies(["Inter", "Segoe UI", "Helvetica Neue", "DejaVu Sans", "sans-serif"])
     sizes = {"title": 10.0, "label": 8.5, "params": 8.5, "count": 8.0, "port": 7.0, "wire": 7.5}
-    f.setPointSizeF(sizes[role])
-    if role == "title":
+    f.setPointSizeF(sizes.get(role, 10.0))
+    if role in ("title", "name"):
         f.setWeight(QFont.Weight.DemiBold)
     if role in ("params", "wire"):
         f.setFamilies(["JetBrains Mono", "Consolas", "Menlo", "DejaVu Sans Mono", "monospace"])

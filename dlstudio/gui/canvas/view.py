@@ -49,6 +49,8 @@ class GraphView(QGraphicsView):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pan_from: QPoint | None = None
+        self.fitted = False
+        """True after Fit to View until the user zooms or pans: resizing then re-fits."""
         self._space_down = False
         self._editor: QLineEdit | None = None
         self._editing_id: str | None = None
@@ -57,6 +59,9 @@ class GraphView(QGraphicsView):
         fit, auto_layout, zoom_in, zoom_out, zoom_reset, snap (checkable)."""
         self._make_actions()
         scene.rename_requested.connect(self._on_scene_rename_requested)
+        self._was_empty = not len(scene.document.graph)
+        scene.document.graph_event.connect(self._on_document_graph_event)
+        scene.document.reset.connect(lambda: self._on_document_graph_event(None))
 
     # --------------------------------------------------------------- actions
     def _make_actions(self) -> None:
@@ -108,6 +113,7 @@ class GraphView(QGraphicsView):
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Scale by ``factor`` (clamped to 5 %–400 %), keeping ``anchor`` (a viewport point;
         default: the centre) fixed on screen."""
+        self.fitted = False
         current = self.zoom()
         factor = max(MIN_ZOOM / current, min(MAX_ZOOM / current, factor))
         if abs(factor - 1.0) < 1e-9:
@@ -136,16 +142,24 @@ class GraphView(QGraphicsView):
         if rect.isEmpty():
             self.resetTransform()
             self.centerOn(0, 0)
+            self.fitted = True
             return
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.0:
             self.set_zoom(1.0)
         self.centerOn(rect.center())
+        self.fitted = True
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.fitted:  # fitted stays fitted as the window changes size, until a zoom or pan
+            self.fit_all()
 
     def center_on_node(self, node_id: str) -> None:
         """Scroll so the node is in the middle of the view."""
         item = self.graph_scene.node_item(node_id)
         if item is not None:
+            self.fitted = False
             self.centerOn(item)
 
     # ------------------------------------------------------------------- pan
@@ -166,6 +180,7 @@ class GraphView(QGraphicsView):
             pos = event.position().toPoint()
             delta = pos - self._pan_from
             self._pan_from = pos
+            self.fitted = False
             h, v = self.horizontalScrollBar(), self.verticalScrollBar()
             h.setValue(h.value() - delta.x())
             v.setValue(v.value() - delta.y())
@@ -258,11 +273,13 @@ class GraphView(QGraphicsView):
             return True
         return super().eventFilter(watched, event)
 
-    # ------------------------------------------------------------ foreground
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+    # ------------------------------------------------------------ background
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        super().drawBackground(painter, rect)
         if len(self.graph_scene.document.graph):
             return
-        # An empty canvas says how to start instead of looking broken.
+        # An empty canvas says how to start instead of looking broken. Drawn under the items
+        # (background, not foreground), so it can never cover a node that arrives.
         painter.save()
         painter.resetTransform()
         painter.setPen(style.TEXT_MUTED)
@@ -273,3 +290,9 @@ class GraphView(QGraphicsView):
             "Drag layers here from the palette, or right-click to add one",
         )
         painter.restore()
+
+    def _on_document_graph_event(self, _event) -> None:
+        empty = not len(self.graph_scene.document.graph)
+        if empty != self._was_empty:  # the hint appears or goes: repaint all of it
+            self._was_empty = empty
+            self.viewport().update()

@@ -110,6 +110,12 @@ class LayerPalette(QWidget):
             for layer in members:
                 self._items[layer.id] = self._layer_item(head, layer)
         self.tree.expandAll()
+        # Wide enough for the longest layer name (indent, colour dot and scroll bar beside it),
+        # so a narrow window never shows the palette as coloured dots.
+        self.tree.ensurePolished()  # the style sheet's font, not the default one
+        metrics = self.tree.fontMetrics()
+        longest = max((metrics.horizontalAdvance(t.label) for t in types), default=100)
+        self.setMinimumWidth(longest + self.tree.indentation() + 36)
 
     def _layer_item(self, parent: QTreeWidgetItem, layer: LayerType) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent, [layer.label])

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QMenu,
     QPushButton,
     QToolButton,
@@ -17,8 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.analysis import AnalysisResult, Diagnostic
-from dlstudio.gui.document import Document
-from dlstudio.gui.theme import icon, severity_icon
+from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
+from dlstudio.gui.theme import RESOURCES, severity_icon
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _DIAG_ROLE = Qt.ItemDataRole.UserRole
@@ -47,12 +48,25 @@ class ProblemsPanel(QTreeWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAlternatingRowColors(True)
         self.setWordWrap(True)  # messages name every offending value: show them whole
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setUniformRowHeights(False)
         header = self.header()
+        # Rows get taller or shorter as the column narrows or widens (the wrap follows it).
+        header.sectionResized.connect(lambda *_: self.scheduleDelayedItemsLayout())
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.itemClicked.connect(self._on_item_clicked)
+        self.note = QLabel(self.viewport())
+        self.note.setObjectName("problems_note")
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.RichText)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.note.setContentsMargins(8, 6, 8, 6)
+        self.note.hide()
+        self.note_text = ""
+        """The note shown when no problem is listed ("" while problems are listed)."""
         self.diagnostics: list[Diagnostic] = []
         document.analysis_ready.connect(self._on_document_analysis_ready)
         self._on_document_analysis_ready(document.analysis)
@@ -75,13 +89,31 @@ class ProblemsPanel(QTreeWidget):
             item.setData(0, _DIAG_ROLE, diagnostic)
             if diagnostic.fixes and diagnostic.node_id:
                 self.setItemWidget(item, 2, self._fix_button(diagnostic))
-        if not self.diagnostics:
-            item = QTreeWidgetItem(self, ["No problems: ready to train and export."])
-            item.setIcon(0, icon("ok"))
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        # With nothing listed, a wrapped note says what that means (the list's rows would cut
+        # a sentence off at the column's edge).
+        if self.document.is_empty:  # nothing wrong, but nothing to train either
+            self._set_note("info", EMPTY_MODEL_TEXT)
+        elif not self.diagnostics:
+            self._set_note("ok", "No problems: ready to train and export.")
+        else:
+            self._set_note(None, "")
         errors = sum(d.is_error for d in self.diagnostics)
         warnings = sum(d.severity == "warning" for d in self.diagnostics)
         self.counts_changed.emit(errors, warnings)
+
+    def _set_note(self, icon_name: str | None, text: str) -> None:
+        self.note_text = text
+        if icon_name is None:
+            self.note.hide()
+            return
+        path = RESOURCES / "icons" / f"{icon_name}.svg"
+        self.note.setText(f"<img src='{path}' width='14' height='14'> &nbsp;{text}")
+        self.note.setGeometry(self.viewport().rect())
+        self.note.show()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.note.setGeometry(self.viewport().rect())
 
     def _fix_button(self, diagnostic: Diagnostic) -> QWidget:
         holder = QWidget()

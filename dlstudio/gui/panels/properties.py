@@ -82,6 +82,9 @@ class PropertiesPanel(QScrollArea):
         self._shape: tuple = ()
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        # The form follows the dock's width (texts wrap, fields shrink): never a sideways
+        # scroll bar that hides the spin boxes' arrows.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         document.graph_event.connect(self._on_document_graph_event)
         document.analysis_ready.connect(self._on_document_analysis_ready)
         document.reset.connect(self._on_document_reset)
@@ -157,6 +160,8 @@ class PropertiesPanel(QScrollArea):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # In a narrow dock a long label goes above its field instead of pushing it off.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("name_edit")
         self.name_edit.editingFinished.connect(self._on_name_finished)

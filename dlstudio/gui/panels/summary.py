@@ -82,11 +82,10 @@ class SummaryTable(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setIndentation(16)
         header = self.tree.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names vary most
-        for column, width in enumerate((180, 130, 170, 100, 90)):
-            self.tree.setColumnWidth(column, width)
+        # Every column as wide as its widest entry (names first: they vary most); the tree
+        # scrolls sideways in a narrow dock rather than squeezing the names to two letters.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.tree.itemClicked.connect(self._on_tree_clicked)
         self.totals = QLabel(self)
         self.totals.setObjectName("summary_totals")

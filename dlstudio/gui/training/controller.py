@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from dlstudio.core import GraphEvent
 from dlstudio.gui.canvas import GraphScene
-from dlstudio.gui.document import Document
+from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
 from dlstudio.gui.training.after_run import RunResultsMixin
 from dlstudio.gui.training.evaluation import Predictions
 from dlstudio.gui.training.history import RunRecord, RunStore
@@ -108,6 +108,9 @@ class TrainingController(RunResultsMixin, QObject):
     def start(self) -> RunRecord | None:
         """Train a snapshot of the current graph with the panel's settings (None: refused)."""
         if self.is_running:
+            return None
+        if self.document.is_empty:
+            self._show_error("Nothing to train", EMPTY_MODEL_TEXT)
             return None
         if not self.panel.commit():
             return None
@@ -322,10 +325,16 @@ class TrainingController(RunResultsMixin, QObject):
             self.panel.set_progress(1.0, self.panel.progress_label.text(), "100% · done")
         elapsed = clock(time.perf_counter() - self._started_at)
         when = self.record.started.strftime("%H:%M:%S") if self.record else ""
-        self.panel.show_banner(
-            f"The last run trained the model as it was at {when} ({elapsed}); Start trains the "
-            "current drawing."
-        )
+        if self.record is not None and self.record.status == "failed":
+            self.panel.show_banner(
+                f"The run started at {when} failed: {self.record.message or 'see the log'}. "
+                "Fix it and press Start again."
+            )
+        else:
+            self.panel.show_banner(
+                f"The last run trained the model as it was at {when} ({elapsed}); Start trains "
+                "the current drawing."
+            )
         if self.record is not None:
             self.run_finished.emit(self.record)
 
@@ -344,7 +353,18 @@ class TrainingController(RunResultsMixin, QObject):
             self.panel.show_banner(self._banner_text())
 
     def _on_document_reset(self) -> None:
+        """New or Open: the curves, banner and results of the last model go with it (a run in
+        progress keeps showing: it trains its own snapshot)."""
         self.overlay.clear()
+        if self.is_running:
+            return
+        self.monitor.plot.reset()
+        self.monitor.plot.redraw_now()
+        self.monitor.confusion.set_predictions(None)
+        self.monitor.samples.set_predictions(None)
+        self.last_predictions = None
+        self.panel.show_banner("")
+        self.panel.set_progress(0.0, "Ready.", "")
 
     # -------------------------------------------------------------- helpers
     def _save_record(self, record: RunRecord) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QToolBar
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFrame,
+    QMainWindow,
+    QMenu,
+    QScrollArea,
+    QToolBar,
+)
 
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.controller import TrainingController
@@ -99,7 +107,14 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
 
     panel_dock = QDockWidget("Training", window)
     panel_dock.setObjectName("dock_training")
-    panel_dock.setWidget(controller.panel)
+    # Scrolls in a short window instead of forcing the window (and the other panels) taller.
+    scroll = QScrollArea(panel_dock)
+    scroll.setObjectName("training_panel_scroll")
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(controller.panel)
+    panel_dock.setWidget(scroll)
     monitor_dock = QDockWidget("Training Monitor", window)
     monitor_dock.setObjectName("dock_training_monitor")
     monitor_dock.setWidget(controller.monitor)
@@ -179,11 +194,15 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     menu.addSeparator()
     menu.addActions([actions["evaluate"], actions["export"], actions["health"]])
     toolbar = getattr(window, "main_toolbar", None)
-    if not isinstance(toolbar, QToolBar):
-        toolbar = window.addToolBar("Training")
-        toolbar.setObjectName("training_toolbar")
-    toolbar.addSeparator()
-    toolbar.addActions([actions["train"], actions["pause"], actions["stop"]])
+    run_actions = [actions["train"], actions["pause"], actions["stop"]]
+    if isinstance(toolbar, QToolBar) and hasattr(window.actions, "add_toolbar_group"):
+        window.actions.add_toolbar_group(toolbar, 10, run_actions)  # the last to go
+    else:
+        if not isinstance(toolbar, QToolBar):
+            toolbar = window.addToolBar("Training")
+            toolbar.setObjectName("training_toolbar")
+        toolbar.addSeparator()
+        toolbar.addActions(run_actions)
 
     def on_state(state: str) -> None:
         actions["train"].setEnabled(state == "idle")

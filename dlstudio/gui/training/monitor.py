@@ -47,6 +47,10 @@ class TrainingMonitor(QTabWidget):
         self.addTab(self.history, "Runs")
         self.addTab(self.health, "Health")
         self.addTab(self.log, "Log")
+        for page in (self.plot, self.results, self.history, self.health, self.log):
+            # An explicit small minimum: a wide page must not force the bottom panels apart
+            # in a small window (pages scroll or squeeze instead).
+            page.setMinimumSize(160, 90)
 
     def append_log(self, text: str, level: str = "info") -> None:
         """Add a time-stamped line to the log (warnings and errors coloured)."""

@@ -91,7 +91,6 @@ class TrainingPanel(QWidget):
             " padding: 6px; color: #dfe8f5; }"
         )
         self.banner.hide()
-        layout.addWidget(self.banner)
 
         data = QGroupBox("Data", self)
         form = QFormLayout(data)
@@ -177,6 +176,15 @@ class TrainingPanel(QWidget):
         self.error_label.hide()
         layout.addWidget(self.error_label)
 
+        # Long data set and device names must not make the panel (and the side dock) wide.
+        for combo in self.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(8)
+        for box in (data, hyper):
+            box.layout().setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+
         buttons = QHBoxLayout()
         self.start_button = QPushButton(icon("run"), "Start", self)
         self.start_button.setDefault(True)
@@ -195,6 +203,8 @@ class TrainingPanel(QWidget):
         self.progress_label.setProperty("role", "dim")
         self.progress_label.setWordWrap(True)
         layout.addWidget(self.progress_label)
+        # Below the controls, so a banner that grows never moves Start/Pause/Stop.
+        layout.addWidget(self.banner)
         layout.addStretch(1)
 
         self.start_button.clicked.connect(self.start_requested)
@@ -332,6 +342,9 @@ class TrainingPanel(QWidget):
         self.pause_button.setEnabled(state == "running" and self.processes() == 1)
         self.resume_button.setEnabled(state == "paused")
         self.stop_button.setEnabled(state in ("running", "paused"))
+        # Pause and Resume share one place (never both useful), so the row fits a narrow dock.
+        self.pause_button.setVisible(state != "paused")
+        self.resume_button.setVisible(state == "paused")
 
     def show_banner(self, text: str) -> None:
         """Show (or with "" hide) the note above the settings."""

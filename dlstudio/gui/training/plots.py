@@ -18,7 +18,9 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from dlstudio.gui.training.history import RunRecord
 from dlstudio.train import EpochEvent, StepEvent
 
-REDRAW_MS = 33
+REDRAW_MS = 100
+"""Redraw period while points arrive: 10 Hz reads as live, and leaves the training thread the
+interpreter (30 Hz cost the run about a tenth of its speed, benchmarks/bench_training_ui.py)."""
 SMOOTHING = 0.9
 """Weight of the past in the exponential moving average of the training loss."""
 OVERLAY_COLORS = ("#c678dd", "#56b6c2", "#e5c07b", "#98c379", "#e06c75", "#61afef")
@@ -41,6 +43,8 @@ class _Series:
         self._x = np.empty(256)
         self._y = np.empty(256)
         self.size = 0
+        self.version = 0
+        """Bumped on every change, so a redraw skips the curves that did not change."""
 
     def append(self, x: float, y: float) -> None:
         if self.size == len(self._x):
@@ -48,8 +52,10 @@ class _Series:
             self._y = np.concatenate([self._y, np.empty(self.size)])
         self._x[self.size], self._y[self.size] = x, y
         self.size += 1
+        self.version += 1
 
     def clear(self) -> None:
+        self.version += 1
         self.size = 0
 
     @property
@@ -115,6 +121,9 @@ class LossPlot(QWidget):
         self._metric_curves: dict[str, pg.PlotDataItem] = {}
         self._overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
         self._dirty = False
+        self._drawn: dict[int, int] = {}
+        self._ranged = False
+        self._empty_ranges()
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._on_timer_timeout)
@@ -129,6 +138,7 @@ class LossPlot(QWidget):
             plot.getAxis(name).setTextPen(_FG)
             plot.getAxis(name).setPen("#3a3d43")
         plot.getAxis("left").setWidth(44)
+        plot.setLimits(xMin=0)  # epochs and steps start at 0: no negative x after one point
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
         plot.setMenuEnabled(False)
@@ -160,6 +170,15 @@ class LossPlot(QWidget):
             series.clear()
         self._average, self._correction = 0.0, 1.0
         self._dirty = True
+        self._empty_ranges()
+
+    def _empty_ranges(self) -> None:
+        """Plain ranges while there is no data: a log axis with nothing to show would pack
+        its labels on top of each other."""
+        self.lr_plot.setYRange(-4, -1, padding=0)  # 1e-4 .. 1e-1 (log10 units)
+        for plot in (self.loss_plot, self.val_plot, self.metric_plot, self.lr_plot):
+            plot.setXRange(0, 1, padding=0)
+        self._ranged = False
 
     def add_step(self, event: StepEvent) -> None:
         """Buffer a step report; drawn on the next timer tick."""
@@ -211,6 +230,10 @@ class LossPlot(QWidget):
         for plot, item in self._overlay_items:
             plot.removeItem(item)
         self._overlay_items.clear()
+        if records and not self._ranged:  # past runs to show: let the axes follow them
+            self._ranged = True
+            for plot in (self.loss_plot, self.val_plot, self.metric_plot, self.lr_plot):
+                plot.enableAutoRange()
         colours: dict[str, str] = {}
         for index, record in enumerate(records):
             colour = colours[record.run_id] = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]
@@ -251,10 +274,19 @@ class LossPlot(QWidget):
     def redraw_now(self) -> None:
         """Draw the buffered points immediately (the timer calls this; so can tests)."""
         self._dirty = False
-        self.raw_curve.setData(self._raw.x, self._raw.y)
-        self.smooth_curve.setData(self._smooth.x, self._smooth.y)
-        self.lr_curve.setData(self._lr.x, self._lr.y)
-        self.val_curve.setData(self._val.x, self._val.y)
-        self.train_epoch_curve.setData(self._train_epoch_loss.x, self._train_epoch_loss.y)
-        for key, series in self._metrics.items():
-            self._metric_curves[key].setData(series.x, series.y)
+        if not self._ranged and (self._lr.size or self._raw.size):
+            self._ranged = True
+            for plot in (self.loss_plot, self.val_plot, self.metric_plot, self.lr_plot):
+                plot.enableAutoRange()
+        pairs = [
+            (self.raw_curve, self._raw),
+            (self.smooth_curve, self._smooth),
+            (self.lr_curve, self._lr),
+            (self.val_curve, self._val),
+            (self.train_epoch_curve, self._train_epoch_loss),
+            *((self._metric_curves[key], series) for key, series in self._metrics.items()),
+        ]
+        for curve, series in pairs:  # only what changed: epoch curves grow once an epoch
+            if self._drawn.get(id(curve)) != series.version:
+                self._drawn[id(curve)] = series.version
+                curve.setData(series.x, series.y)

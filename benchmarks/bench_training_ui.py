@@ -1,0 +1,220 @@
+"""Training in the window against the engine alone, on the same run.
+
+Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_training_ui.py [--epochs 10]
+[--rounds 3]``. The same graph (the LeNet-5 template on digits), settings and seed are trained
+
+- by the engine: ``resolve_run`` + ``compile_graph`` + ``make_trainer`` + ``Trainer.run``, as
+  ``dlstudio train`` does, with no Qt at all;
+- in the main window: Run > Train (``TrainingController.start``), the worker thread, the live
+  plots, health badges and progress bar, the event loop turning.
+
+Rounds alternate (engine, window, engine, window...) so a busy neighbour hurts both alike.
+Throughput is samples per second of training time as the Trainer itself measures it (the sum of
+its epochs' ``seconds``), so set-up and the window's after-run predictions count on neither
+side. Printed:
+
+- throughput ratio window / engine per round and the median (target >= 0.95);
+- event-loop lateness while the window trains: a 10 ms precise timer's delay beyond its
+  interval, median / p99 / max (target p99 <= 10 ms);
+- Stop: from pressing Stop to the trainer's FinishedEvent ("stopped") reaching the window, in
+  ms and in batches (target: within one batch), and to the worker thread's end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from dlstudio.compile import compile_graph
+from dlstudio.core import LayerGraph, load_project
+from dlstudio.layers.validation import check_node
+from dlstudio.train import EpochEvent, FinishedEvent, StepEvent, make_trainer, resolve_run
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "lenet5.json"
+TICK_MS = 10
+
+
+def _graph(epochs: int) -> LayerGraph:
+    graph = load_project(TEMPLATE, node_checker=check_node)
+    training = dict(graph.metadata.get("training", {}))
+    training.update(epochs=epochs, seed=0, device="cpu", batch_size=32)
+    graph.metadata["training"] = training
+    return graph
+
+
+def _throughput(epochs: list[EpochEvent], samples_per_epoch: int) -> float:
+    seconds = sum(e.seconds for e in epochs)
+    return samples_per_epoch * len(epochs) / seconds
+
+
+def engine_run(graph: LayerGraph, folder: Path) -> tuple[float, int]:
+    """Samples/s of the engine alone, and samples per epoch."""
+    epochs: list[EpochEvent] = []
+    steps: list[StepEvent] = []
+
+    def on_event(event) -> None:
+        if isinstance(event, EpochEvent):
+            epochs.append(event)
+        elif isinstance(event, StepEvent):
+            steps.append(event)
+
+    torch.manual_seed(0)
+    config, dataset = resolve_run(graph.metadata["training"], device="cpu")
+    compiled = compile_graph(graph)
+    trainer = make_trainer(compiled, config, [on_event], None, folder)
+    result = trainer.run(dataset)
+    if result.status != "completed":
+        raise SystemExit(f"engine run failed: {result.message}")
+    # The training part of the split (the same on both sides: only the ratio matters there).
+    per_epoch = round(len(dataset.data) * (1 - config.val_fraction))
+    return _throughput(epochs, per_epoch), per_epoch
+
+
+class WindowRun:
+    """One run in a real main window, with an event-loop lateness probe."""
+
+    def __init__(self, app: QApplication, graph: LayerGraph) -> None:
+        from dlstudio.gui.document import Document
+        from dlstudio.gui.main_window import MainWindow
+
+        self.app = app
+        self.window = MainWindow(Document(graph), autosave_delay_ms=60_000)
+        self.window.resize(1600, 1000)
+        self.window.show()
+        self.controller = self.window.training
+        self.events: list = []
+        self.stop_after_steps: int | None = None
+        self.stop_at: float | None = None
+        self.finished_at: float | None = None
+        self.controller.event_received.connect(self._on_event)
+        self.ticks: list[float] = []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.clock = QElapsedTimer()
+        self.timer.timeout.connect(lambda: self.ticks.append(self.clock.nsecsElapsed() / 1e6))
+
+    def _on_event(self, event) -> None:
+        now = time.perf_counter()
+        self.events.append(event)
+        if isinstance(event, FinishedEvent) and self.finished_at is None:
+            self.finished_at = now
+        if (
+            self.stop_after_steps
+            and self.stop_at is None
+            and isinstance(event, StepEvent)
+            and event.step >= self.stop_after_steps
+        ):
+            self.stop_at = time.perf_counter()
+            self.controller.stop()
+
+    def run(self, stop_after_steps: int | None = None) -> dict[str, float]:
+        """Train in the application's event loop; with ``stop_after_steps``, press Stop once
+        that many steps are reported."""
+        self.stop_after_steps = stop_after_steps
+        self.stop_at = self.finished_at = None
+        loop = QEventLoop()
+        self.controller.run_finished.connect(loop.quit)
+        QTimer.singleShot(200, loop.quit)  # let the window settle first
+        loop.exec()
+        self.clock.start()
+        self.timer.start()
+        if self.controller.start() is None:
+            raise SystemExit("the window refused to train")
+        loop.exec()  # until the worker thread has finished
+        thread_end = time.perf_counter()
+        self.timer.stop()
+        epochs = [e for e in self.events if isinstance(e, EpochEvent)]
+        steps = [e for e in self.events if isinstance(e, StepEvent)]
+        out = {"epochs": len(epochs)}
+        if epochs:
+            out["seconds"] = sum(e.seconds for e in epochs)
+        if steps:
+            out["samples_per_s"] = statistics.median(s.samples_per_s for s in steps)
+        if self.stop_at is not None and self.finished_at is not None:
+            out["stop_to_finished_ms"] = (self.finished_at - self.stop_at) * 1000
+            out["stop_to_idle_ms"] = (thread_end - self.stop_at) * 1000
+        return out
+
+    def lateness(self) -> list[float]:
+        """Each timer interval's delay beyond TICK_MS, in ms."""
+        gaps = [b - a for a, b in zip(self.ticks, self.ticks[1:], strict=False)]
+        return [max(0.0, g - TICK_MS) for g in gaps]
+
+    def close(self) -> None:
+        self.window.document.undo_stack.set_clean()
+        self.window.close()
+        self.window.deleteLater()
+        self.app.processEvents()
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> int:
+    """Alternate engine and window rounds, then a Stop run; print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = Path(tempfile.mkdtemp(prefix="dlstudio-bench-ui-"))
+    os.environ["DLSTUDIO_DATA_DIR"] = str(data)
+    os.environ["DLSTUDIO_NO_RECOVERY"] = "1"
+    from dlstudio.gui.app import create_application
+
+    app = create_application()
+    print(
+        f"LeNet-5 on digits, batch 32, {args.epochs} epochs, torch {torch.__version__}, "
+        f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}"
+    )
+    ratios: list[float] = []
+    late: list[float] = []
+    for round_ in range(1, args.rounds + 1):
+        engine, per_epoch = engine_run(_graph(args.epochs), data / f"engine{round_}")
+        run = WindowRun(app, _graph(args.epochs))
+        figures = run.run()
+        late += run.lateness()
+        run.close()
+        window = per_epoch * figures["epochs"] / figures["seconds"]
+        ratios.append(window / engine)
+        print(
+            f"round {round_}: engine {engine:,.0f} samples/s, window {window:,.0f} samples/s, "
+            f"ratio {window / engine:.3f}"
+        )
+    print(f"throughput window / engine: median {statistics.median(ratios):.3f} (target >= 0.95)")
+    print(
+        f"event-loop lateness while training ({len(late)} ticks of {TICK_MS} ms): median "
+        f"{statistics.median(late):.2f} ms, p99 {_p(late, 0.99):.2f} ms, max {max(late):.2f} ms "
+        "(target p99 <= 10 ms)"
+    )
+    run = WindowRun(app, _graph(max(args.epochs, 20)))
+    figures = run.run(stop_after_steps=60)
+    run.close()
+    batch_ms = 32 / figures["samples_per_s"] * 1000
+    stop_ms = figures.get("stop_to_finished_ms", float("nan"))
+    print(
+        f"Stop -> run ended (FinishedEvent in the window): {stop_ms:.1f} ms = "
+        f"{stop_ms / batch_ms:.2f} batches of {batch_ms:.1f} ms (target <= 1 batch); "
+        f"-> worker thread done {figures.get('stop_to_idle_ms', float('nan')):.0f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The window's layout at every size: minimum sizes, proportions kept through a shrink and
+grow, Reset Layout, and a saved squeezed layout never coming back squeezed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QApplication
+
+from dlstudio.gui.dock_layout import MIN_BOTTOM, MIN_CANVAS, MIN_LEFT, MIN_RIGHT
+from dlstudio.gui.main_window import MainWindow
+from dlstudio.gui.recovery import app_settings
+from tests.gui import fixtures_window
+from tests.gui.fixtures_window import REPO_ROOT
+
+window = fixtures_window.window
+data_dir = fixtures_window.data_dir
+RESNET = REPO_ROOT / "templates" / "resnet18.json"
+
+
+def _settle(qtbot, win: MainWindow, size: QSize) -> None:
+    win.resize(size)
+    qtbot.waitUntil(lambda: win.size() == size, timeout=5000)
+    for _ in range(5):
+        QApplication.processEvents()
+        qtbot.wait(20)
+
+
+def _geometry(win: MainWindow) -> dict[str, tuple[int, int, int, int]]:
+    docks = (win.palette_dock, win.properties_dock, win.summary_dock, win.problems_dock)
+    out = {d.objectName(): d.geometry().getRect() for d in docks}
+    out["canvas"] = win.view.geometry().getRect()
+    return out
+
+
+def test_shrinking_and_growing_back_gives_the_fresh_layout(window, qtbot):
+    window.files.load_template(RESNET, ask=False)
+    big = QSize(1600, 1000)
+    _settle(qtbot, window, big)
+    fresh = _geometry(window)
+    fresh_zoom = window.view.zoom()
+    _settle(qtbot, window, QSize(800, 600))
+    small = _geometry(window)
+    assert window.palette_dock.width() >= MIN_LEFT and window.properties_dock.width() >= MIN_RIGHT
+    assert window.summary_dock.height() >= MIN_BOTTOM
+    assert window.view.width() >= MIN_CANVAS.width() and window.view.height() >= MIN_CANVAS.height()
+    assert window.training.actions["train"] in window.main_toolbar.actions()  # never falls off
+    assert small != fresh
+    _settle(qtbot, window, big)
+    assert _geometry(window) == fresh
+    assert abs(window.view.zoom() - fresh_zoom) < 1e-6  # still fitted
+
+
+def test_reset_layout_and_a_squeezed_saved_layout(window, qtbot):
+    _settle(qtbot, window, QSize(1400, 900))
+    fresh = _geometry(window)
+    window.palette_dock.setFloating(True)
+    window.problems_dock.hide()
+    window.dock_layout.fractions.update(left=0.3, right=0.45, bottom=0.45)
+    window.dock_layout.apply()
+    assert _geometry(window) != fresh
+    window.actions.reset_layout.trigger()
+    qtbot.wait(50)
+    assert not window.palette_dock.isFloating() and window.problems_dock.isVisible()
+    assert _geometry(window) == fresh
+    # A layout saved from a squeezed window: its panels come back at sane sizes.
+    settings = app_settings()
+    settings.setValue("window/fractions", '{"left": 0.9, "right": 0.01, "bottom": 0.99}')
+    window.restore_layout()
+    assert window.dock_layout.fractions["left"] <= 0.3
+    assert window.dock_layout.fractions["right"] >= 0.14
+    assert window.dock_layout.fractions["bottom"] <= 0.45
