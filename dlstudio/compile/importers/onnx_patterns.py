@@ -18,6 +18,7 @@ from dlstudio.compile.importers.onnx_ops import (
     _softmax,
     _t,
     _transpose,
+    _unsqueeze,
 )
 from dlstudio.compile.importers.values import Deferred, Unmapped
 
@@ -44,9 +45,7 @@ def _recurrent(kind: str):
         bias = inputs[3] if len(inputs) > 3 else None
         if len(inputs) > 4 and inputs[4] is not None:
             raise Unmapped("sequence lengths are given")
-        for state in inputs[5:]:
-            if state is not None and not (isinstance(state, np.ndarray) and not state.any()):
-                raise Unmapped("an initial state other than zeros")
+        initial = _initial_state(kind, inputs[5:7], stacked or weight.shape[0] != 1)
         if kind == "GRU" and not attrs.get("linear_before_reset", 0):
             raise Unmapped("linear_before_reset=0 (torch's GRU resets after the product)")
         if attrs.get("activations") or attrs.get("clip") or attrs.get("input_forget"):
@@ -77,13 +76,50 @@ def _recurrent(kind: str):
                 "bidirectional": direction == "bidirectional",
                 "return_sequences": True,
             }
-            ref = w.layer(node, kind.lower(), params, x.base, weights=weights)
+            ref = w.layer(node, kind.lower(), params, x.base, *initial, weights=weights)
         seq = Deferred("rnn_seq", ref, node, inputs, w.shape(node.output[0]))
-        last = Deferred("rnn_hidden", ref, node, inputs, w.shape(node.output[1]))
-        seq.layer = last.layer = layer
-        return [seq, last]
+        outputs = [seq]
+        # Y_h, and an LSTM's Y_c: (layers * directions, N, H), each layer's final states.
+        for name, port in zip(node.output[1:], ("state", "cell"), strict=False):
+            final = Deferred("rnn_hidden", ref, node, inputs, w.shape(name) if name else None)
+            final.port = port
+            outputs.append(final)
+        for d in outputs:
+            d.layer = layer
+        return outputs
 
     return mapper
+
+
+def _initial_state(kind: str, states: list, refused: bool) -> list[tuple[str, TensorRef]]:
+    """The h0 (and c0) wires from ONNX's initial_h / initial_c: zeros need none; a layer's
+    (N, H) output unsqueezed to (1, N, H) goes to the port, for one layer in one direction."""
+    wires = []
+    for state, port in zip(states, ("h0", "c0") if kind == "LSTM" else ("h0",), strict=False):
+        if state is None or (isinstance(state, np.ndarray) and not state.any()):
+            continue
+        if not (isinstance(state, Deferred) and state.kind == "state_unsqueeze0"):
+            raise Unmapped(f"an initial state {port} other than zeros or a layer's (N, H) output")
+        if refused:
+            raise Unmapped(f"an initial state {port} on a stacked or bidirectional layer")
+        wires.append((port, state.base))
+    if [p for p, _ in wires] == ["c0"]:
+        raise Unmapped("an initial cell state without a hidden state")
+    return wires
+
+
+def _unsqueeze_state(w, node, inputs, attrs):
+    """``x.unsqueeze(0)`` of an (N, H) tensor: how an initial state reaches an ONNX LSTM."""
+    x = inputs[0]
+    axes = attrs.get("axes")
+    if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
+        axes = inputs[1].tolist()
+    shape = w.shape(node.output[0])
+    if isinstance(x, TensorRef) and list(axes or []) == [0] and shape and len(shape) == 3:
+        d = Deferred("state_unsqueeze0", x, node, inputs, shape)
+        d.detail = "unsqueezes axes [0] (adds a dimension in front of the batch)"
+        return d
+    return _unsqueeze(w, node, inputs, attrs)
 
 
 def _stack_onto(w, kind: str, x: Deferred, hidden: int, direction: str) -> int:
@@ -116,9 +152,12 @@ def _gather_or_hidden(w, node, inputs, attrs):
         rows = data.shape[0]
         row = int(index) % rows
         params = w.builder.graph.node(data.base.node_id).params
+        port = getattr(data, "port", "state")
         if not params.get("bidirectional") and row == rows - 1:
-            return TensorRef(data.base.node_id, "state")
-        return Deferred(f"rnn_row{row - rows}", data.base, node, inputs, w.shape(node.output[0]))
+            return TensorRef(data.base.node_id, port)
+        d = Deferred(f"rnn_row{row - rows}", data.base, node, inputs, w.shape(node.output[0]))
+        d.port = port
+        return d
     return _gather(w, node, inputs, attrs)
 
 
@@ -129,15 +168,19 @@ def _concat_or_state(w, node, inputs, attrs):
         len(hidden) == len(inputs) > 1
         and attrs.get("axis", 0) == 0
         and all(v.base == hidden[0].base for v in hidden)
+        and len({getattr(v, "port", "state") for v in hidden}) == 1
         and [getattr(v, "layer", None) for v in hidden] == list(range(len(hidden)))
     ):
         d = Deferred("rnn_hidden", hidden[0].base, node, inputs, w.shape(node.output[0]))
         d.layer = hidden[-1].layer
+        d.port = getattr(hidden[0], "port", "state")
         return d
     if len(inputs) == 2 and all(isinstance(v, Deferred) for v in inputs):
         kinds = [v.kind for v in inputs]
-        if kinds == ["rnn_row-2", "rnn_row-1"] and inputs[0].base == inputs[1].base:
-            return TensorRef(inputs[0].base.node_id, "state")
+        ports = {getattr(v, "port", "state") for v in inputs}
+        same = inputs[0].base == inputs[1].base and len(ports) == 1
+        if kinds == ["rnn_row-2", "rnn_row-1"] and same:
+            return TensorRef(inputs[0].base.node_id, ports.pop())
     return _concat(w, node, inputs, attrs)
 
 
@@ -148,6 +191,7 @@ _PATTERNS_A = dict(
         "GRU": _recurrent("GRU"),
         "Gather": _gather_or_hidden,
         "Concat": _concat_or_state,
+        "Unsqueeze": _unsqueeze_state,
     }
 )
 
