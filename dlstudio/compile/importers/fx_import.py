@@ -248,7 +248,7 @@ class _Walker:
         if node.target is _getitem_target() and isinstance(args[0], _Hidden):
             hidden = args[0]
             if args[1] == -1 and not hidden.bidirectional:
-                return TensorRef(hidden.node_id, "state")
+                return TensorRef(hidden.node_id, hidden.port)
             return Unavailable("hidden state rows other than the last", hidden.where)
         if not _has_tensor(out) and node.op != "call_module":
             return out  # size arithmetic, asserts: a constant from here on
@@ -277,7 +277,7 @@ class _Walker:
         weights = mapped.weights
         if weights is None:
             weights = {k: v.detach() for k, v in module.state_dict().items()}
-        wires = self._module_inputs(mapped.type_id, call)
+        wires = self._module_inputs(mapped.type_id, call, helper)
         node_id = self.builder.add(
             mapped.type_id,
             call.name,
@@ -289,17 +289,20 @@ class _Walker:
         )
         ref = TensorRef(node_id)
         if helper in RETURNS_STATE:
-            return Tup((ref, TensorRef(node_id, "state")))
+            return Tup((ref, *(TensorRef(node_id, port) for port in RETURNS_STATE[helper])))
         if mapped.type_id in ("lstm", "gru", "rnn"):  # torch's own: (out, h_n) or (out, (h, c))
-            hidden = _Hidden(node_id, bool(mapped.params["bidirectional"]), call.where)
+            bidirectional = bool(mapped.params["bidirectional"])
+            hidden = _Hidden(node_id, bidirectional, call.where)
             if mapped.type_id == "lstm":
-                hidden = Tup((hidden, Unavailable("cell state", call.where)))
+                hidden = Tup((hidden, _Hidden(node_id, bidirectional, call.where, "cell")))
             return Tup((ref, hidden))
         if mapped.type_id == "multihead_attention" and helper is None:
             return Tup((ref, Unavailable("attention weights", call.where)))
         return ref
 
-    def _module_inputs(self, type_id: str, call: Call) -> list[tuple[str, TensorRef]]:
+    def _module_inputs(
+        self, type_id: str, call: Call, helper: str | None
+    ) -> list[tuple[str, TensorRef]]:
         if type_id == "multihead_attention":
             for key in ("key_padding_mask", "attn_mask"):
                 if call.kwargs.get(key) is not None:
@@ -317,8 +320,8 @@ class _Walker:
             for key in ("src_mask", "src_key_padding_mask"):
                 if call.kwargs.get(key) is not None:
                     raise Unmapped(f"{key} is given; masks are not imported")
-        if type_id in ("lstm", "gru", "rnn") and call.get(1, "hx") is not None:
-            raise Unmapped("an initial hidden state is passed in")
+        if type_id in ("lstm", "gru", "rnn"):
+            return [("in", call.tensor(0)), *_initial_state(type_id, call, helper)]
         return [("in", call.tensor(0))]
 
     def _placeholder(self, op: str, where: str, name: str, call: Call, detail: str) -> TensorRef:
@@ -391,6 +394,22 @@ class _Walker:
         return where, where, op
 
 
+def _initial_state(type_id: str, call: Call, helper: str | None) -> list[tuple[str, TensorRef]]:
+    """The h0 (and c0) wires of one of our recurrent helpers, which take them as (N, H);
+    torch's own ``hx`` (layers * directions, N, H) has no port to go to."""
+    if helper is None:
+        if call.get(1, "hx") is not None:
+            raise Unmapped("an initial hidden state is passed in")
+        return []
+    ports = ("h0", "c0") if type_id == "lstm" else ("h0",)
+    wires = []
+    for index, port in enumerate(ports, start=1):
+        value = call.get(index, port)
+        if value is not None:
+            wires.append((port, call.as_ref(value)))
+    return wires
+
+
 @dataclass(frozen=True)
 class _Hidden:
     """torch's ``h_n`` of a recurrent layer: (layers * directions, N, H)."""
@@ -398,6 +417,8 @@ class _Hidden:
     node_id: str
     bidirectional: bool
     where: str
+    port: str = "state"
+    """The layer's port its last row is: ``state`` (h_n) or ``cell`` (an LSTM's c_n)."""
 
 
 def _getitem_target():

@@ -126,7 +126,8 @@ class _OnnxWalker:
         if isinstance(value, Deferred) and value.kind.startswith("rnn_"):
             raise Unmapped("reads a recurrent layer's raw output in a layout it does not give")
         if isinstance(value, Deferred):
-            ref = self._placeholder(value.node, value.inputs, "part of an unfinished pattern")
+            detail = getattr(value, "detail", "part of an unfinished pattern")
+            ref = self._placeholder(value.node, value.inputs, detail)
             value.__class__ = _Materialised  # the same object now stands for its placeholder
             value.ref = ref
             return ref

@@ -1,6 +1,6 @@
-"""ONNX patterns that span several nodes: LSTM/GRU with torch's batch-first transposes, and
-multi-head attention as DL Studio's exporter writes it. Importing this module adds them to
-:data:`~dlstudio.compile.importers.onnx_import.OPS`."""
+"""ONNX patterns that span several nodes: multi-head attention as DL Studio's exporter writes
+it, and the sequence outputs of LSTM/GRU (the recurrent nodes are in :mod:`.onnx_recurrent`).
+Importing this module adds them to :data:`~dlstudio.compile.importers.onnx_import.OPS`."""
 
 from __future__ import annotations
 
@@ -9,148 +9,16 @@ import torch
 
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.onnx_ops import (
-    _concat,
     _div,
-    _gather,
     _local,
     _matmul,
     _reshape,
     _softmax,
     _t,
-    _transpose,
 )
+from dlstudio.compile.importers.onnx_recurrent import PATTERNS as _PATTERNS_A
+from dlstudio.compile.importers.onnx_recurrent import _is_last, _time_major
 from dlstudio.compile.importers.values import Deferred, Unmapped
-
-# ---------------------------------------------------------------- recurrent
-_GATES = {"LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2]}
-"""torch's gate order taken from ONNX's: LSTM i,o,f,c -> i,f,c,o; GRU z,r,h -> r,z,n."""
-
-
-def _time_major(w, node, inputs, attrs):
-    perm = tuple(attrs.get("perm", ()))
-    x = inputs[0]
-    if perm == (1, 0, 2) and isinstance(x, TensorRef):
-        return Deferred("time_major", x, node, inputs, w.shape(node.output[0]))
-    return _transpose(w, node, inputs, attrs)
-
-
-def _recurrent(kind: str):
-    def mapper(w, node, inputs, attrs):
-        x = inputs[0]
-        stacked = isinstance(x, Deferred) and x.kind == "rnn_seq_squeezed"
-        if not (isinstance(x, Deferred) and x.kind == "time_major") and not stacked:
-            raise Unmapped("the input is not a batch-first sequence")
-        weight, recurrence = inputs[1], inputs[2]
-        bias = inputs[3] if len(inputs) > 3 else None
-        if len(inputs) > 4 and inputs[4] is not None:
-            raise Unmapped("sequence lengths are given")
-        for state in inputs[5:]:
-            if state is not None and not (isinstance(state, np.ndarray) and not state.any()):
-                raise Unmapped("an initial state other than zeros")
-        if kind == "GRU" and not attrs.get("linear_before_reset", 0):
-            raise Unmapped("linear_before_reset=0 (torch's GRU resets after the product)")
-        if attrs.get("activations") or attrs.get("clip") or attrs.get("input_forget"):
-            raise Unmapped("custom activations, clip or input_forget")
-        hidden = attrs["hidden_size"]
-        direction = attrs.get("direction", b"forward")
-        direction = direction.decode() if isinstance(direction, bytes) else direction
-        if direction == "reverse":
-            raise Unmapped("reverse direction only")
-        gates = len(_GATES[kind])
-        order = np.concatenate([np.arange(g * hidden, (g + 1) * hidden) for g in _GATES[kind]])
-        layer = _stack_onto(w, kind, x, hidden, direction) if stacked else 0
-        weights = {}
-        for d in range(weight.shape[0]):
-            suffix = f"_l{layer}" + ("_reverse" if d == 1 else "")
-            weights[f"weight_ih{suffix}"] = _t(weight[d][order])
-            weights[f"weight_hh{suffix}"] = _t(recurrence[d][order])
-            b = bias[d] if bias is not None else np.zeros(2 * gates * hidden, np.float32)
-            weights[f"bias_ih{suffix}"] = _t(b[: gates * hidden][order])
-            weights[f"bias_hh{suffix}"] = _t(b[gates * hidden :][order])
-        if stacked:
-            ref = x.base
-            w.builder.result.weights[ref.node_id].update(weights)
-            w.builder.graph.node(ref.node_id).params["num_layers"] = layer + 1
-        else:
-            params = {
-                "hidden_size": hidden,
-                "bidirectional": direction == "bidirectional",
-                "return_sequences": True,
-            }
-            ref = w.layer(node, kind.lower(), params, x.base, weights=weights)
-        seq = Deferred("rnn_seq", ref, node, inputs, w.shape(node.output[0]))
-        last = Deferred("rnn_hidden", ref, node, inputs, w.shape(node.output[1]))
-        seq.layer = last.layer = layer
-        return [seq, last]
-
-    return mapper
-
-
-def _stack_onto(w, kind: str, x: Deferred, hidden: int, direction: str) -> int:
-    """The layer index a recurrent node reading the previous one's whole sequence gets, when it
-    continues that layer as one more of its ``num_layers`` (torch writes a stack as a chain)."""
-    node = w.builder.graph.node(x.base.node_id)
-    layers = node.params.get("num_layers", 1)
-    same = (
-        node.type_id == kind.lower()
-        and node.params.get("hidden_size") == hidden
-        and bool(node.params.get("bidirectional")) == (direction == "bidirectional")
-        and getattr(x, "layer", None) == layers - 1
-        and not w.builder.graph.edges_out_of(node.id)
-    )
-    if not same:
-        raise Unmapped("reads another recurrent layer's sequence with a different configuration")
-    return layers
-
-
-def _is_last(w, d: Deferred) -> bool:
-    """Whether ``d`` comes from the last layer of its (possibly stacked) recurrent node."""
-    layers = w.builder.graph.node(d.base.node_id).params.get("num_layers", 1)
-    return getattr(d, "layer", 0) == layers - 1
-
-
-def _gather_or_hidden(w, node, inputs, attrs):
-    data, index = inputs
-    hidden = isinstance(data, Deferred) and data.kind == "rnn_hidden" and _is_last(w, data)
-    if hidden and isinstance(index, np.ndarray):
-        rows = data.shape[0]
-        row = int(index) % rows
-        params = w.builder.graph.node(data.base.node_id).params
-        if not params.get("bidirectional") and row == rows - 1:
-            return TensorRef(data.base.node_id, "state")
-        return Deferred(f"rnn_row{row - rows}", data.base, node, inputs, w.shape(node.output[0]))
-    return _gather(w, node, inputs, attrs)
-
-
-def _concat_or_state(w, node, inputs, attrs):
-    hidden = [v for v in inputs if isinstance(v, Deferred) and v.kind == "rnn_hidden"]
-    # A stack's h_n: every layer's final states, in layer order, from one node.
-    if (
-        len(hidden) == len(inputs) > 1
-        and attrs.get("axis", 0) == 0
-        and all(v.base == hidden[0].base for v in hidden)
-        and [getattr(v, "layer", None) for v in hidden] == list(range(len(hidden)))
-    ):
-        d = Deferred("rnn_hidden", hidden[0].base, node, inputs, w.shape(node.output[0]))
-        d.layer = hidden[-1].layer
-        return d
-    if len(inputs) == 2 and all(isinstance(v, Deferred) for v in inputs):
-        kinds = [v.kind for v in inputs]
-        if kinds == ["rnn_row-2", "rnn_row-1"] and inputs[0].base == inputs[1].base:
-            return TensorRef(inputs[0].base.node_id, "state")
-    return _concat(w, node, inputs, attrs)
-
-
-_PATTERNS_A = dict(
-    {
-        "Transpose": _time_major,
-        "LSTM": _recurrent("LSTM"),
-        "GRU": _recurrent("GRU"),
-        "Gather": _gather_or_hidden,
-        "Concat": _concat_or_state,
-    }
-)
-
 
 # ---------------------------------------------------------------- attention
 # DL Studio's MultiheadAttention exports as: q, k, v = x W^T + b (MatMul, Add); each reshaped to

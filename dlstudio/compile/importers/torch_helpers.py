@@ -1,7 +1,7 @@
 """The helper classes DL Studio's own exported Python defines, recognised on the way back in.
 
 ``export --python`` writes small classes (``ClassToken``, ``MultiheadAttention``,
-``TransformerEncoderLayer``, an ``LSTM`` returning ``(out, state)``...). Importing such a file
+``TransformerEncoderLayer``, an ``LSTM`` returning ``(out, state, cell)``...). Importing such a file
 maps each back to the layer it came from, so a round trip gives the same graph.
 """
 
@@ -96,8 +96,9 @@ _HELPERS = {
     "LSTM": (("return_sequences",), _recurrent("lstm")),
     "GRU": (("return_sequences",), _recurrent("gru")),
 }
-RETURNS_STATE = frozenset({"RNN", "LSTM", "GRU"})
-"""Helpers returning ``(out, state)`` as the catalogue's recurrent layers do."""
+RETURNS_STATE = {"RNN": ("state",), "LSTM": ("state", "cell"), "GRU": ("state",)}
+"""Helpers returning ``(out, state)`` (the LSTM ``(out, state, cell)``) as the catalogue's
+recurrent layers do: the layer's ports after ``out``, in order."""
 
 
 def helper_name(m: nn.Module) -> str | None:

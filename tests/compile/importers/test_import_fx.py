@@ -67,6 +67,26 @@ def test_lstm_and_attention_modules_keep_their_weights() -> None:
     _check_same(model, result, torch.randint(0, 30, (3, 7)))
 
 
+class CellState(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+        self.head = nn.Linear(6, 2)
+
+    def forward(self, x):
+        _, (h_n, c_n) = self.lstm(x)
+        return self.head(h_n[-1] * c_n[-1])
+
+
+def test_torch_lstm_cell_state_maps_to_the_cell_port() -> None:
+    model = CellState()
+    result = import_module(model, [InputSpec(("T", 4), seq_len=5)])
+    lstm = next(n for n in result.graph if n.type_id == "lstm")
+    ports = {e.src.port for e in result.graph.edges if e.src.node == lstm.id}
+    assert ports == {"state", "cell"}
+    _check_same(model, result, torch.randn(3, 7, 4))
+
+
 class Shifty(nn.Module):
     def __init__(self) -> None:
         super().__init__()

@@ -210,3 +210,40 @@ def test_stacked_recurrent_nodes_become_one_layer(tmp_path, kind: str, bidirecti
     assert rnn.params["num_layers"] == 2 and bool(rnn.params.get("bidirectional")) == bidirectional
     assert "weight_ih_l1" in result.weights[rnn.id]
     _assert_matches_onnxruntime(path, result)
+
+
+class _EncoderDecoder(torch.nn.Module):
+    """A bidirectional encoder's final (h, c), both directions joined, start the decoder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = torch.nn.LSTM(4, 3, batch_first=True, bidirectional=True)
+        self.decoder = torch.nn.LSTM(4, 6, batch_first=True)
+
+    def forward(self, src, tgt):
+        _, (h_n, c_n) = self.encoder(src)
+        state = torch.cat([h_n[-2], h_n[-1]], -1)
+        cell = torch.cat([c_n[-2], c_n[-1]], -1)
+        seq, _ = self.decoder(tgt, (state.unsqueeze(0), cell.unsqueeze(0)))
+        return seq
+
+
+def test_lstm_initial_state_wires_the_encoders_state_and_cell(tmp_path) -> None:
+    # ONNX's Y_h / Y_c rows become the state / cell ports, initial_h / initial_c the h0 / c0.
+    torch.manual_seed(0)
+    path = tmp_path / "encdec.onnx"
+    torch.onnx.export(
+        _EncoderDecoder().eval(),
+        (torch.randn(2, 5, 4), torch.randn(2, 3, 4)),
+        str(path),
+        input_names=["src", "tgt"],
+        dynamic_axes={"src": {0: "N", 1: "S"}, "tgt": {0: "N", 1: "T"}},
+        dynamo=False,
+    )
+    result = import_onnx(path)
+    _assert_matches_onnxruntime(path, result)
+    encoder, decoder = (n for n in result.graph if n.type_id == "lstm")
+    if encoder.params.get("bidirectional") is not True:
+        encoder, decoder = decoder, encoder
+    wires = {(e.src.node, e.src.port, e.dst.port) for e in result.graph.edges_into(decoder.id)}
+    assert {(encoder.id, "state", "h0"), (encoder.id, "cell", "c0")} <= wires
