@@ -24,7 +24,6 @@ from dlstudio.core.commands import AddNode, Command, Connect, MacroCommand, Remo
 from dlstudio.core.errors import GraphEditError
 from dlstudio.core.expressions import ExpressionError
 from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
-from dlstudio.core.serialization import nodes_and_edges_to_json
 
 PortSpecs = Mapping[PortRef, tuple[tuple[Any, ...], str]]
 """The tensor on an output port: its shape without the batch, and its dtype (from the
@@ -268,7 +267,7 @@ class GroupIntoBlock(_Recorded):
             edit.append(Connect(Edge(src, PortRef(instance_id, port))))
         for edge in outgoing:
             edit.append(Connect(Edge(PortRef(instance_id, port_of_result[edge.src]), edge.dst)))
-        steps += _in(self.where, edit)
+        steps += in_graph(self.where, edit)
         return steps
 
 
@@ -317,13 +316,15 @@ class UngroupBlock(_Recorded):
                     params = resolve_inner_params(node, settings.values)
                 except ExpressionError as exc:
                     raise GraphEditError(f"{node.name}: {exc}") from None
-                new_id = _fresh(f"{instance.id}_{node.id}" + (f"_{copy}" if copy else ""), used_ids)
+                new_id = fresh_name(
+                    f"{instance.id}_{node.id}" + (f"_{copy}" if copy else ""), used_ids
+                )
                 if self.path_names:
                     index = f".{copy}" if settings.repeat > 1 else ""
                     base = f"{instance.name}{index}.{node.name}"
                 else:
                     base = node.name if settings.repeat == 1 else f"{node.name}_{copy}"
-                name = base if base not in taken else _fresh(f"{instance.name}_{base}", taken)
+                name = base if base not in taken else fresh_name(f"{instance.name}_{base}", taken)
                 taken.add(name)
                 position = (
                     cx + node.position[0] - ox,
@@ -356,10 +357,10 @@ class UngroupBlock(_Recorded):
             src = results.get(edge.src.port)
             if src is not None:
                 steps.append(Connect(Edge(src, edge.dst)))
-        return _in(self.where, steps)
+        return in_graph(self.where, steps)
 
 
-def _fresh(base: str, used: set[str]) -> str:
+def fresh_name(base: str, used: set[str]) -> str:
     candidate, k = base, 2
     while candidate in used:
         candidate = f"{base}_{k}"
@@ -368,76 +369,10 @@ def _fresh(base: str, used: set[str]) -> str:
     return candidate
 
 
-def _in(where: str | None, steps: list[Command]) -> list[Command]:
+def in_graph(where: str | None, steps: list[Command]) -> list[Command]:
     if where is None:
         return steps
     return [InDefinition(where, MacroCommand("edit", steps))]
-
-
-def insert_project_as_block(
-    root: LayerGraph,
-    project: LayerGraph,
-    name: str,
-    position: tuple[float, float] = (0.0, 0.0),
-    weights: str | None = None,
-    trainable: bool = True,
-    where: str | None = None,
-) -> MacroCommand:
-    """The command that inserts a saved project as one block ("a whole model as a layer"):
-    its definitions come along (renamed where a different one has the same name), its graph
-    becomes definition ``name``, and one instance is placed; ``weights`` (a file of the
-    project's trained weights) load into that instance when it is compiled."""
-    steps: list[Command] = []
-    renames: dict[str, str] = {}
-    taken = set(root.blocks)
-    reused: set[str] = set()
-    for def_name, definition in project.blocks.items():
-        new = def_name
-        if new in root.blocks and _same(root.blocks[new], definition):
-            reused.add(def_name)
-        elif new in taken:
-            new = _fresh(def_name, taken | set(project.blocks))
-        renames[def_name] = new
-        taken.add(new)
-    for def_name, definition in project.blocks.items():
-        if def_name in reused:
-            continue
-        copy = definition.copy()
-        copy.name = copy.graph.name = renames[def_name]
-        _rename_uses(copy.graph, renames)
-        steps.append(AddDefinition(copy))
-    if name in taken:
-        raise GraphEditError(f"a block called {name!r} already exists; choose another name")
-    body = project.copy()
-    body.blocks = {}
-    body.metadata = {}
-    body.name = name
-    _rename_uses(body, renames)
-    steps.append(AddDefinition(BlockDefinition(name, body, (), f"The model {project.name}.")))
-    target = graph_at(root, where)
-    params: dict[str, Any] = {"block": name}
-    if weights:
-        params["weights"] = weights
-    instance_name = name.lower()
-    if target.node_by_name(instance_name) is not None:
-        instance_name = target.unique_name(instance_name)
-    node = LayerNode(target.new_node_id("b"), BLOCK_TYPE, instance_name, params, position)
-    node.trainable = trainable
-    steps += _in(where, [AddNode(node)])
-    return MacroCommand(f"insert {project.name} as block {name}", steps)
-
-
-def _same(a: BlockDefinition, b: BlockDefinition) -> bool:
-    """True when two definitions have the same parameters, layers and wires."""
-    return a.params == b.params and nodes_and_edges_to_json(a.graph) == nodes_and_edges_to_json(
-        b.graph
-    )
-
-
-def _rename_uses(graph: LayerGraph, renames: Mapping[str, str]) -> None:
-    for node in graph:
-        if node.type_id == BLOCK_TYPE and node.params.get("block") in renames:
-            node.params = {**node.params, "block": renames[node.params["block"]]}
 
 
 def flatten(root: LayerGraph) -> LayerGraph:

@@ -13,8 +13,8 @@ from dlstudio.core.block_commands import (
     InDefinition,
     RenameDefinition,
     UngroupBlock,
-    insert_project_as_block,
 )
+from dlstudio.core.block_insert import insert_project_as_block
 from dlstudio.core.commands import RemoveNode, SetParam
 from dlstudio.core.errors import GraphEditError
 from dlstudio.core.expressions import ExpressionError, evaluate, names, parse

@@ -6,7 +6,7 @@ import torch
 
 from dlstudio.compile import compile_graph
 from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef, UndoStack
-from dlstudio.core.block_commands import insert_project_as_block
+from dlstudio.core.block_insert import insert_project_as_block
 from dlstudio.train import make_trainer, read_state_dict, resolve_run, save_weights
 
 TRAINING = {"dataset": "digits", "epochs": 1, "batch_size": 64, "seed": 3, "lr": 0.01}

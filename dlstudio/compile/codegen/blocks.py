@@ -10,27 +10,21 @@ structure) gets a second class with a numbered name.
 
 from __future__ import annotations
 
-import re
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from dlstudio.analysis import AnalysisResult, NodeInfo
-from dlstudio.compile.codegen.format import INDENT, wrap_call
-from dlstudio.compile.codegen.names import NameAllocator, class_name, comment_text
-from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan, plan_forward
+from dlstudio.compile.codegen.block_text import class_text
+from dlstudio.compile.codegen.names import NameAllocator, class_name
+from dlstudio.compile.codegen.plan import ForwardPlan, plan_forward
 from dlstudio.compile.emitters import Emission, lit
 from dlstudio.compile.emitters.base import SymBool, SymFloat, SymInt
-from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BLOCK_TYPE, RESERVED_KEYS, BlockDefinition
 from dlstudio.core.expressions import ExpressionError, evaluate, is_expression, parse
 from dlstudio.core.graph import LayerGraph, LayerNode
 
-_PY_TYPES = {"int": "int", "float": "float", "bool": "bool", "choice": "str"}
-_LINE = 100
 """The line length of generated code (ruff format's, as configured for this project)."""
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
 @dataclass
@@ -130,7 +124,7 @@ class BlockClasses:
 
     def _render(self, cls: _Class, with_comments: bool) -> tuple[str, list[str]]:
         _, plan = self._render_body(cls.uses[0], cls)
-        text = _class_text(cls, plan, self._comments(cls, plan))
+        text = class_text(cls.name, cls.definition, plan, self._comments(cls, plan))
         helpers: list[str] = []
         for step in plan.steps:
             helpers += [h for h in step.emission.helpers if h not in helpers]
@@ -332,114 +326,3 @@ def _symbolic(value: Any, source: str) -> Any:
     if type(value) is bool:
         return SymBool(value, source)
     return value  # choices are written as their value
-
-
-def _class_text(cls: _Class, plan: ForwardPlan, comments: list[str]) -> str:
-    definition = cls.definition
-    doc = _docstring(definition.description or f"The {definition.name} block.")
-    graph = definition.graph
-    init = _init_signature(definition)
-    if _is_numbered_chain(graph, plan):
-        lines = [f"class {cls.name}(nn.Sequential):", *doc, ""]
-        lines += [*init, f"{INDENT * 2}super().__init__("]
-        for step, comment in zip(plan.steps, comments, strict=True):
-            call = wrap_call(f"{INDENT * 3}", step.emission.module or "", 90)
-            note = f"  # {comment_text(comment)}"
-            if len(call) == 1 and len(call[0]) + 1 + len(note) > 100:
-                lines.append(f"{INDENT * 3}#{note[3:]}")  # the shape above a long line
-                lines.append(call[0] + ",")
-            else:
-                call[-1] += "," + note
-                lines += call
-        lines.append(f"{INDENT * 2})")
-        for index, step in enumerate(plan.steps):
-            if not graph.node(step.node_id).trainable:
-                lines.append(f"{INDENT * 2}self[{index}].requires_grad_(False)  # frozen")
-        return "\n".join(lines)
-    _check_no_numbers(definition, plan)
-    lines = [f"class {cls.name}(nn.Module):", *doc, ""]
-    lines += [*init, f"{INDENT * 2}super().__init__()"]
-    for step in plan.steps:
-        if step.emission.module is None:
-            continue
-        lines += wrap_call(f"{INDENT * 2}self.{step.attr} = ", step.emission.module)
-        if not graph.node(step.node_id).trainable:
-            lines.append(f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen")
-    args = "".join(f", {a}: torch.Tensor" for a in plan.args)
-    returns = "torch.Tensor"
-    if len(plan.returns) > 1:
-        returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
-    lines += ["", f"{INDENT}def forward(self{args}) -> {returns}:"]
-    for step, comment in zip(plan.steps, comments, strict=True):
-        code = f"{', '.join(step.targets)} = {step.emission.forward}"
-        lines.append(f"{INDENT * 2}{code}  # {comment_text(comment)}")
-    lines.append(f"{INDENT * 2}return {', '.join(plan.returns)}")
-    return "\n".join(lines)
-
-
-def _docstring(description: str) -> list[str]:
-    """The class docstring: the description's first sentence, wrapped to the line length."""
-    text = " ".join(description.split())
-    first = comment_text(_SENTENCE_END.split(text, maxsplit=1)[0])
-    one_line = f'{INDENT}"""{first}"""'
-    if len(one_line) <= _LINE:
-        return [one_line]
-    body = textwrap.wrap(first, _LINE - len(INDENT) - 3)
-    if len(body) == 1:  # fits beside one pair of quotes but not both
-        return [f'{INDENT}"""{body[0]}', f'{INDENT}"""']
-    return [
-        f'{INDENT}"""{body[0]}',
-        *(f"{INDENT}{line}" for line in body[1:-1]),
-        f'{INDENT}{body[-1]}"""',
-    ]
-
-
-def _init_signature(definition: BlockDefinition) -> list[str]:
-    """``def __init__(self, channels: int = 64) -> None:``, wrapped as ruff format would."""
-    params = [f"{p.name}: {_PY_TYPES[p.kind]} = {lit(p.default)}" for p in definition.params]
-    line = f"{INDENT}def __init__({', '.join(['self', *params])}) -> None:"
-    if len(line) <= _LINE:
-        return [line]
-    inner = f"{INDENT * 2}{', '.join(['self', *params])}"
-    if len(inner) <= _LINE:
-        return [f"{INDENT}def __init__(", inner, f"{INDENT}) -> None:"]
-    return [
-        f"{INDENT}def __init__(",
-        *(f"{INDENT * 2}{p}," for p in ["self", *params]),
-        f"{INDENT}) -> None:",
-    ]
-
-
-def _is_numbered_chain(graph: LayerGraph, plan: ForwardPlan) -> bool:
-    """Inner layers named 0, 1, ... in a straight line, each a plain submodule call: the class
-    is an ``nn.Sequential`` (torchvision's ``downsample``), so its keys are ``0.weight``."""
-    inner = [n for n in graph if n.type_id not in STRUCTURAL]
-    if not inner or [n.name for n in inner] != [str(i) for i in range(len(inner))]:
-        return False
-    if len(plan.args) != 1 or len(plan.returns) != 1 or len(plan.steps) != len(inner):
-        return False
-    variable = plan.args[0]
-    for step, node in zip(plan.steps, inner, strict=True):
-        emission = step.emission
-        if step.node_id != node.id or emission.module is None:
-            return False
-        if emission.forward != f"self.{step.attr}({variable})" or len(step.targets) != 1:
-            return False
-        variable = step.targets[0]
-    return plan.returns == [variable]
-
-
-def _check_no_numbers(definition: BlockDefinition, plan: ForwardPlan) -> None:
-    numbered = [n.name for n in definition.graph if n.name.isdigit()]
-    if numbered:
-        raise CompileError(
-            definition.name,
-            [
-                (
-                    numbered[0],
-                    f"block {definition.name}: layers named with numbers ({', '.join(numbered)}) "
-                    "are for a plain chain 0, 1, 2, ... of layers with weights (an "
-                    "nn.Sequential); rename them or make the block such a chain",
-                )
-            ],
-        )

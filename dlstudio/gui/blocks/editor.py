@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QVBoxLayout, QWidget
 
 from dlstudio.analysis import Diagnostic
 from dlstudio.core import DLStudioError, GraphEvent, load_project
-from dlstudio.core.block_commands import insert_project_as_block
+from dlstudio.core.block_insert import insert_project_as_block
 from dlstudio.gui.blocks import library as block_library
 from dlstudio.gui.blocks.breadcrumb import BreadcrumbBar
 from dlstudio.gui.blocks.edits import free_definition_name
