@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 
 from dlstudio.gui.canvas import style
 from dlstudio.gui.canvas.labels import name_lines
-from dlstudio.gui.canvas.node_item import _name_layout
+from dlstudio.gui.canvas.node_paint import _name_layout
 
 
 def test_name_lines_split_before_a_word():

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.analysis.diagnostics import ERROR, WARNING
 from dlstudio.core import LayerNode
 from dlstudio.gui.canvas import style
-from dlstudio.gui.canvas.labels import count_text, key_params_text, name_lines
+from dlstudio.gui.canvas.labels import count_text, key_params_text
+from dlstudio.gui.canvas.node_paint import (
+    NAME_OVERFLOW,
+    paint_large_name,
+    paint_lock,
+    paint_simplified_box,
+)
 from dlstudio.layers import LayerType, UnknownLayerError, get_layer_type
 
 _R = style.PORT_RADIUS + 4  # generous hit area: ports are small targets
 _PORT_BOUNDS = QRectF(-_R, -_R, 2 * _R, 2 * _R)
 _M = style.PORT_RADIUS + 3  # the ports stick out of the box
-NAME_OVERFLOW = 26.0
-"""How far a zoomed-out node's name may run past each side of its box (the layout keeps 60
-between neighbours)."""
 _O = max(_M, NAME_OVERFLOW)
 _NODE_BOUNDS = QRectF(-_O, -_M, style.NODE_WIDTH + 2 * _O, style.NODE_HEIGHT + 2 * _M)
 _NODE_SHAPE = QPainterPath()
@@ -272,7 +273,7 @@ class NodeItem(QGraphicsItem):
         self._paint_ports(painter)
         self._paint_texts(painter)
         if frozen:
-            _paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7 + self._text_top()))
+            paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7 + self._text_top()))
 
     def _paint_simplified(
         self, painter: QPainter, body: QPainterPath, lod: float, selected: bool
@@ -368,103 +369,3 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 def _cat(category: str) -> QColor:
     return style.category_color(category)
-
-
-_NAME_REF_PX = 100
-"""Pixel size at which names are measured; widths scale linearly with the size."""
-
-
-@lru_cache(maxsize=4096)
-def _name_fits(name: str) -> tuple[tuple[tuple[str, ...], float, float], ...]:
-    """Each line split of ``name`` (one line first) with the largest font pixel sizes, in
-    scene units, at which it fits the simplified box: (lines, fitting both ways, by width)."""
-    font = QFont(style.font("name"))
-    font.setPixelSize(_NAME_REF_PX)
-    metrics = QFontMetricsF(font)
-    width = style.NODE_WIDTH - style.STRIPE_WIDTH * 2 - 12
-    height = style.NODE_HEIGHT - 4
-    fits = []
-    for lines in name_lines(name):
-        widest = max(metrics.horizontalAdvance(line) for line in lines) or 1.0
-        by_width = width * _NAME_REF_PX / widest
-        fits.append((tuple(lines), min(by_width, height / (len(lines) * 1.1)), by_width))
-    return tuple(fits)
-
-
-def _name_layout(name: str, lod: float) -> tuple[tuple[str, ...], float, bool]:
-    """Lines, scene pixel size and whether to elide: one line while it reads comfortably,
-    else the split that gives the largest text, never below the readable minimum (a little
-    taller than the box rather than smaller; elided only when too wide even then)."""
-    cap = style.NAME_MAX_PX / lod
-    fits = [(lines, min(size, cap), wide) for lines, size, wide in _name_fits(name)]
-    lines, size, wide = fits[0]
-    if size * lod < _COMFORT_PX:
-        lines, size, wide = max(fits, key=lambda fit: (fit[1], fit[2]))
-    minimum = style.NAME_MIN_PX / lod
-    if size < minimum:
-        lines, size, wide = max(fits, key=lambda fit: fit[2])
-    room = (style.NODE_WIDTH + 2 * NAME_OVERFLOW - 6) / (
-        style.NODE_WIDTH - style.STRIPE_WIDTH * 2 - 12
-    )
-    return lines, max(size, minimum), wide * room < minimum * 0.97
-
-
-_COMFORT_PX = 10.0
-"""A one-line name at least this tall on screen is kept on one line."""
-
-
-def paint_simplified_box(painter: QPainter, body: QPainterPath, colour: QColor, frozen: bool):
-    """The simplified node's body: dark fill, a wide stripe in ``colour`` (the category)."""
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(style.NODE_FILL_FROZEN if frozen else style.NODE_FILL)
-    painter.drawPath(body)
-    painter.save()
-    painter.setClipPath(body)
-    painter.fillRect(QRectF(0, 0, style.STRIPE_WIDTH * 2, style.NODE_HEIGHT), colour)
-    if frozen:
-        painter.fillRect(body.boundingRect(), QBrush(style.HATCH, Qt.BrushStyle.BDiagPattern))
-    painter.restore()
-
-
-def paint_large_name(painter: QPainter, name: str, lod: float) -> None:
-    """``name`` centred in the node box at the largest size that fits, between
-    :data:`style.NAME_MIN_PX` and :data:`style.NAME_MAX_PX` on screen. At the smallest size a
-    name may run :data:`NAME_OVERFLOW` past the box's sides on a plate of the node's colour
-    (the layout leaves that much between neighbours); only beyond that is it elided."""
-    lines, size, _elide = _name_layout(name, lod)
-    font = QFont(style.font("name"))
-    font.setPixelSize(max(1, round(size)))
-    painter.setFont(font)
-    left = style.STRIPE_WIDTH * 2 + 4
-    box = QRectF(left, 2, style.NODE_WIDTH - left - 4, style.NODE_HEIGHT - 4)
-    metrics = QFontMetricsF(font)
-    widest = max(metrics.horizontalAdvance(line) for line in lines)
-    if widest > box.width():
-        room = style.NODE_WIDTH + 2 * NAME_OVERFLOW
-        width = min(widest + 6, room)
-        box = QRectF((style.NODE_WIDTH - width) / 2, 2, width, style.NODE_HEIGHT - 4)
-        if widest > room - 6:
-            lines = tuple(
-                metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, room - 6) for line in lines
-            )
-        plate = QRectF(box.left(), box.center().y() - len(lines) * size * 0.6, box.width(), 0)
-        plate.setHeight(len(lines) * size * 1.2)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(style.NODE_FILL)
-        painter.drawRoundedRect(plate, 3 / lod, 3 / lod)
-    painter.setPen(style.TEXT)
-    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "\n".join(lines))
-
-
-def _paint_lock(painter: QPainter, at: QPointF) -> None:
-    """A small padlock: frozen layers keep their weights during training."""
-    painter.save()
-    painter.translate(at)
-    painter.setPen(QPen(style.TEXT_MUTED, 1.4))
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.drawArc(QRectF(2.5, 0, 7, 9), 0, 180 * 16)
-    painter.drawLine(QPointF(2.5, 4.5), QPointF(2.5, 6))
-    painter.drawLine(QPointF(9.5, 4.5), QPointF(9.5, 6))
-    painter.setBrush(style.TEXT_MUTED)
-    painter.drawRoundedRect(QRectF(1, 6, 10, 7.5), 1.5, 1.5)
-    painter.restore()
