@@ -138,13 +138,15 @@ def test_export_picture_png_and_svg(window, tmp_path):
     assert "<svg" in svg.read_text()
 
 
-def test_export_python_runs_in_a_worker(window, qtbot, tmp_path):
+def test_export_python_runs_in_a_worker(window, qtbot, tmp_path, monkeypatch):
+    shown = fixtures_window.answer_message_boxes(monkeypatch, None)
     window.files.load_template(LENET, ask=False)
     handle = window.exports.export_python(tmp_path / "lenet.py")
     with qtbot.waitSignal(handle.finished, timeout=60000):
         pass
     source = (tmp_path / "lenet.py").read_text()
     assert "class " in source and "nn.Conv2d" in source
+    assert [title for title, _ in shown] == ["Python export"]  # says where it went
 
 
 def test_export_refuses_a_graph_with_errors(window, monkeypatch, tmp_path):
