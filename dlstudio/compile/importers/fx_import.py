@@ -19,127 +19,19 @@ from torch import nn
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.call import Call
 from dlstudio.compile.importers.errors import ImportFailed
+from dlstudio.compile.importers.fx_trace import (
+    InputSpec,
+    Recorder,
+    example_inputs,
+    smallest_vocabulary,
+    trace,
+)
 from dlstudio.compile.importers.hierarchy import regroup
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.torch_functions import FUNCTIONS, METHODS
 from dlstudio.compile.importers.torch_helpers import RETURNS_STATE, helper_name, map_helper
-from dlstudio.compile.importers.torch_modules import CONTAINERS, MODULE_MAPPERS
+from dlstudio.compile.importers.torch_modules import MODULE_MAPPERS
 from dlstudio.compile.importers.values import Param, Tup, Unavailable, Unmapped
-from dlstudio.core.tensor_spec import Dim
-
-TRACE_BATCH = 2
-"""Batch size of the example run (not 1, so a size equal to the batch is told apart less
-often by accident)."""
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """One model input: shape without the batch (ints, or symbols such as ``"T"``), dtype, the
-    example length for symbols and, for token ids, the vocabulary size."""
-
-    shape: tuple[Dim, ...]
-    dtype: str = "float32"
-    seq_len: int = 16
-    vocab_size: int = 0
-    name: str | None = None
-
-
-SHAPE_PRESERVING = (
-    nn.BatchNorm1d,
-    nn.BatchNorm2d,
-    nn.LayerNorm,
-    nn.Dropout,
-    nn.Dropout2d,
-    nn.ReLU,
-    nn.ReLU6,
-    nn.SiLU,
-    nn.GELU,
-    nn.Hardswish,
-    nn.Hardsigmoid,
-    nn.Tanh,
-    nn.Sigmoid,
-    nn.Identity,
-    nn.LeakyReLU,
-)
-"""Modules whose output has their input's shape and dtype (the example run skips them)."""
-
-
-class _Tracer(fx.Tracer):
-    """Keeps known modules whole; traces through containers and user modules."""
-
-    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        if helper_name(m) is not None or type(m) in MODULE_MAPPERS:
-            return True
-        if isinstance(m, CONTAINERS):
-            return False
-        # An unknown torch.nn module stays whole too: it becomes one placeholder, by name.
-        return type(m).__module__.startswith("torch.nn")
-
-
-class _Recorder(fx.Interpreter):
-    """Runs the traced module and keeps every node's value."""
-
-    def __init__(self, module: fx.GraphModule, meta: bool) -> None:
-        super().__init__(module)
-        self.values: dict[fx.Node, Any] = {}
-        self.meta = meta
-
-    def fetch_attr(self, target: str) -> Any:
-        value = super().fetch_attr(target)
-        return _on_meta(value) if self.meta else value
-
-    def call_module(self, target, args, kwargs) -> Any:
-        if not self.meta:
-            return super().call_module(target, args, kwargs)
-        module = self.module.get_submodule(target)
-        if type(module) in SHAPE_PRESERVING and len(args) == 1 and not kwargs:
-            return torch.empty_like(args[0])  # same shape and dtype; skip the decompositions
-        tensors = {k: _on_meta(v) for k, v in module.state_dict(keep_vars=True).items()}
-        return torch.func.functional_call(module, tensors, tuple(args), dict(kwargs))
-
-    def run_node(self, n: fx.Node) -> Any:
-        value = super().run_node(n)
-        self.values[n] = value
-        return value
-
-
-def _on_meta(value: Any) -> Any:
-    if isinstance(value, torch.Tensor) and value.device.type != "meta":
-        return torch.empty_like(value, device="meta")
-    return value
-
-
-def trace(model: nn.Module) -> fx.GraphModule:
-    """The fx graph of ``model``, or :class:`ImportFailed` saying what stopped the trace."""
-    tracer = _Tracer()
-    try:
-        graph = tracer.trace(model)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ImportFailed(
-            f"torch.fx could not trace {type(model).__name__}: {first}. Models whose forward() "
-            "branches on tensor values cannot be traced; make the branch depend on settings only"
-        ) from exc
-    return fx.GraphModule(tracer.root, graph, type(model).__name__)
-
-
-def example_inputs(model: nn.Module, inputs: list[InputSpec]) -> list[torch.Tensor]:
-    """Random inputs of the given specs, batch :data:`TRACE_BATCH` (seeded: same every time)."""
-    generator = torch.Generator().manual_seed(0)
-    tensors = []
-    for spec in inputs:
-        shape = [TRACE_BATCH] + [d if isinstance(d, int) else spec.seq_len for d in spec.shape]
-        if spec.dtype == "int64":
-            vocab = spec.vocab_size or _smallest_vocabulary(model)
-            tensors.append(torch.randint(0, vocab, shape, generator=generator))
-        else:
-            tensors.append(torch.randn(shape, generator=generator))
-    return tensors
-
-
-def _smallest_vocabulary(model: nn.Module) -> int:
-    sizes = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
-    return min(sizes) if sizes else 2
 
 
 def import_module(
@@ -156,7 +48,7 @@ def import_module(
     model.eval()
     gm = trace(model)
     examples = example_inputs(model, inputs)
-    recorder = _Recorder(gm, meta=True)
+    recorder = Recorder(gm, meta=True)
     try:
         # Shapes are all the walk needs: on the meta device nothing is computed (resnet50 in
         # milliseconds). Should an operation lack a meta kernel, run for real instead.
@@ -164,7 +56,7 @@ def import_module(
             try:
                 recorder.run(*(t.to("meta") for t in examples))
             except Exception:
-                recorder = _Recorder(gm, meta=False)
+                recorder = Recorder(gm, meta=False)
                 recorder.run(*examples)
     except Exception as exc:
         shapes = ", ".join(str(tuple(t.shape)) for t in examples)
@@ -217,7 +109,7 @@ class _Walker:
         if any(isinstance(d, str) for d in spec.shape):
             params["seq_len"] = spec.seq_len
         if spec.dtype == "int64":
-            params["vocab_size"] = spec.vocab_size or _smallest_vocabulary(self.gm)
+            params["vocab_size"] = spec.vocab_size or smallest_vocabulary(self.gm)
         name = spec.name or node.name
         return TensorRef(self.builder.add("input", name, params, local=name))
 
