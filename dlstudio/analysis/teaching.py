@@ -34,8 +34,10 @@ def teaching_diagnostics(
     """The teaching warnings of ``graph`` (its training settings give the loss). Inside a block
     (``top_level`` false) an Output is not where a loss is computed, so only the layer checks
     run."""
-    training = graph.metadata.get("training") or {}
+    training = graph.metadata.get("training")
+    training = training if isinstance(training, dict) else {}  # a malformed file: defaults
     loss = training.get("loss") or "cross_entropy"
+    loss = loss if isinstance(loss, str) else "cross_entropy"
     found: list[Diagnostic] = []
     first_output = next((n for n in graph if n.type_id == "output"), None)
     if first_output is not None and top_level:

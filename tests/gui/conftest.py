@@ -54,3 +54,17 @@ def _clear_clipboard():
     app = QApplication.instance()
     if app is not None:
         app.clipboard().clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_unanswered_message_boxes(monkeypatch):
+    """A QMessageBox prompt that a test does not answer would wait for a click forever (and a
+    modal loop keeps pytest-timeout from interrupting it): fail at once, naming the prompt.
+    Tests that expect a prompt patch it themselves (``answer_message_boxes``)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def unexpected(_parent, title, text, *_args, **_kwargs):
+        raise AssertionError(f"unexpected message box {title!r}: {text}")
+
+    for name in ("warning", "question", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(unexpected))

@@ -129,9 +129,13 @@ def test_each_widget_kind_pushes_one_command_and_undo_refreshes(window):
 
 def test_tiny_eps_is_typed_as_text_and_kept_exactly(window):
     """BERT's 1e-12 must not become 0 in a six-decimal spin box."""
+    from dlstudio.core import AddNode, LayerNode
+
     gpt = next(p for p in TEMPLATES if p.stem == "gpt-mini")
     window.files.load_template(gpt, ask=False)
-    for name, param in (("final_norm", "eps"), ("block1", "layer_norm_eps")):
+    layer = LayerNode("enc1", "transformer_encoder_layer", "encoder", {}, (600.0, 0.0))
+    window.document.push(AddNode(layer))
+    for name, param in (("final_norm", "eps"), ("encoder", "layer_norm_eps")):
         node = _select(window, name)
         editor = window.properties.editors[param].editor
         assert isinstance(editor, QLineEdit)
