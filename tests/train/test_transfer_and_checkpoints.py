@@ -214,7 +214,17 @@ def test_ctrl_c_during_start_up_ends_with_one_line_and_exit_130(tmp_path: Path) 
         env=env,
         cwd=REPO,
     )
-    time.sleep(0.6)  # the interpreter is up; torch is still being imported
+    # Interrupt while torch is being imported: its library is mapped, its Python modules (the
+    # long part of the import) are still loading. Polling makes this independent of speed.
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if "libtorch" in maps.read_text():
+                break
+        except OSError:
+            pass
+        time.sleep(0.005)
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
