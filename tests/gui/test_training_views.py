@@ -86,8 +86,8 @@ def test_dead_relu_is_flagged_on_the_canvas(make_window, qtbot, monkeypatch, mes
 
     real_compile = worker_module.compile_graph
 
-    def compile_dead(graph):
-        compiled = real_compile(graph)
+    def compile_dead(graph, **options):
+        compiled = real_compile(graph, **options)
         with torch.no_grad():
             compiled.module.fc1.bias.fill_(-100.0)  # every unit of relu1 starts (and stays) dead
         return compiled
