@@ -319,6 +319,9 @@ class Tuner:
             save_weights(compiled.module.to("cpu"), record.weights_path)
         if result.status == "failed":
             return self._fail(trial, params, record, result.message)
+        if result.status == "stopped" and not pruned:
+            why = "stopped by you" if self.control.stop_requested else "stopped early"
+            return self._fail(trial, params, record, f"{why} at epoch {len(values)}")
         if not values:
             available = ", ".join(result.history[-1].val) if result.history else "none"
             return self._fail(
@@ -331,9 +334,6 @@ class Tuner:
         if pruned:
             self._end(record, "pruned", trial, params, values[-1], len(values))
             raise optuna.TrialPruned(f"pruned at epoch {len(values)}")
-        if result.status == "stopped":
-            why = "stopped by you" if self.control.stop_requested else "stopped early"
-            return self._fail(trial, params, record, f"{why} at epoch {len(values)}")
         value = min(values) if self.direction == "minimize" else max(values)
         self._end(record, "complete", trial, params, value, len(values))
         return value
