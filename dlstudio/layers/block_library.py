@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cache
 
 from dlstudio.core.blocks import BlockDefinition, BlockParam, definition_order
-from dlstudio.layers.builder import GraphBuilder
+from dlstudio.layers.builder import GraphBuilder, Tensor
 
 _CHANNELS_MAX = 65_536
 
@@ -87,6 +87,14 @@ def _basic_block(root: GraphBuilder, down: bool) -> None:
         "conv2d", "conv2", y, out_channels="=channels", kernel_size=3, padding=1, bias=False
     )
     y = d.layer("batchnorm2d", "bn2", y)
+    _end_residual(d, x, y, down, "=channels", "relu2")
+
+
+def _end_residual(
+    d: GraphBuilder, x: Tensor, y: Tensor, down: bool, channels: str, relu: str
+) -> None:
+    """The end every residual block shares: the shortcut (through ``downsample`` when the block
+    changes size), the sum, ReLU, the output; then the definition is added."""
     identity = x
     if down:
         identity = d.block(
@@ -94,11 +102,11 @@ def _basic_block(root: GraphBuilder, down: bool) -> None:
             "downsample",
             x,
             in_channels="=in_channels",
-            channels="=channels",
+            channels=channels,
             stride="=stride",
         )
     y = d.layer("add", "add", y, identity)
-    y = d.layer("relu", "relu2", y)
+    y = d.layer("relu", relu, y)
     d.output(y, "out")
     d.end_block()
 
@@ -147,20 +155,7 @@ def _bottleneck(root: GraphBuilder, down: bool) -> None:
     y = d.layer("relu", "relu2", y)
     y = d.layer("conv2d", "conv3", y, out_channels="=width * 4", kernel_size=1, bias=False)
     y = d.layer("batchnorm2d", "bn3", y)
-    identity = x
-    if down:
-        identity = d.block(
-            "Downsample",
-            "downsample",
-            x,
-            in_channels="=in_channels",
-            channels="=width * 4",
-            stride="=stride",
-        )
-    y = d.layer("add", "add", y, identity)
-    y = d.layer("relu", "relu3", y)
-    d.output(y, "out")
-    d.end_block()
+    _end_residual(d, x, y, down, "=width * 4", "relu3")
 
 
 def _vgg_block(root: GraphBuilder, convs: int) -> None:
