@@ -11,13 +11,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dlstudio.train.data import list_datasets
-
 PATH_OPTIONS = ("targets",)
 """Data set options that name a file (besides the data set itself)."""
 
 
 def _is_builtin(value: str) -> bool:
+    # Imported here: the data sets import torch, and the editor imports this module before its
+    # first paint.
+    from dlstudio.train.data import list_datasets
+
     return value in {info.name for info in list_datasets()}
 
 
