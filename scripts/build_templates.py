@@ -189,7 +189,7 @@ def _resnet_stage(
     b: GraphBuilder, name: str, kind: str, blocks: int, defaults: tuple[int, int, int], size: int
 ) -> str:
     """A stage as torchvision builds it: an nn.Sequential of ``blocks`` blocks named 0, 1, ...,
-    the first changing size (``<kind>Down``), the others keeping it. ``defaults`` are the
+    the first changing size (its ``downsample`` on), the others keeping it. ``defaults`` are the
     parameters (in_channels, channels or width, stride) of its first use, ``size`` that use's
     input height and width."""
     width = "channels" if kind == "BasicBlock" else "width"
@@ -207,10 +207,17 @@ def _resnet_stage(
     )
     y = s.input("x", (defaults[0], size, size))
     y = s.block(
-        f"{kind}Down", "0", y, in_channels="=in_channels", stride="=stride", **{width: f"={width}"}
+        kind,
+        "0",
+        y,
+        in_channels="=in_channels",
+        stride="=stride",
+        downsample=True,
+        **{width: f"={width}"},
     )
+    out_channels = "=channels" if kind == "BasicBlock" else "=width * 4"
     for i in range(1, blocks):
-        y = s.block(kind, str(i), y, **{width: f"={width}"})
+        y = s.block(kind, str(i), y, in_channels=out_channels, **{width: f"={width}"})
     s.output(y, "out")
     return s.end_block()
 
@@ -238,7 +245,7 @@ IMAGENET_TRAINING = _training(
 def resnet18() -> LayerGraph:
     """torchvision's resnet18 for 224x224 ImageNet: 11,689,512 parameters, its module tree."""
     b = GraphBuilder("resnet18")
-    b.use_library("BasicBlock", "BasicBlockDown")
+    b.use_library("BasicBlock")
     stage = _resnet_stage(b, "BasicStage", "BasicBlock", 2, (64, 128, 2), 56)
     x = _stem(b, b.input("image", (3, 224, 224)))
     x = b.block("BasicBlock", "layer1", x, repeat=2, channels=64)
@@ -266,7 +273,7 @@ def resnet18() -> LayerGraph:
 def resnet50() -> LayerGraph:
     """torchvision's resnet50 for 224x224 ImageNet: 25,557,032 parameters, its module tree."""
     b = GraphBuilder("resnet50")
-    b.use_library("Bottleneck", "BottleneckDown")
+    b.use_library("Bottleneck")
     first_uses = {3: ((64, 64, 1), 56), 4: ((256, 128, 2), 56), 6: ((512, 256, 2), 28)}
     stages = {
         n: _resnet_stage(b, f"BottleneckStage{n}", "Bottleneck", n, *use)
@@ -328,14 +335,14 @@ def vgg16() -> LayerGraph:
 def resnet_small() -> LayerGraph:
     """A CIFAR-style ResNet: three stages of one BasicBlock (16, 32, 64 channels) on 28x28."""
     b = GraphBuilder("resnet-cifar")
-    b.use_library("BasicBlock", "BasicBlockDown")
+    b.use_library("BasicBlock")
     x = b.input("image", (1, 28, 28))
     x = b.layer("conv2d", "conv1", x, out_channels=16, kernel_size=3, padding=1, bias=False)
     x = b.layer("batchnorm2d", "bn1", x)
     x = b.layer("relu", "relu", x)
-    x = b.block("BasicBlock", "layer1", x, channels=16)
-    x = b.block("BasicBlockDown", "layer2", x, in_channels=16, channels=32, stride=2)
-    x = b.block("BasicBlockDown", "layer3", x, in_channels=32, channels=64, stride=2)
+    x = b.block("BasicBlock", "layer1", x, in_channels=16, channels=16)
+    x = b.block("BasicBlock", "layer2", x, in_channels=16, channels=32, stride=2, downsample=True)
+    x = b.block("BasicBlock", "layer3", x, in_channels=32, channels=64, stride=2, downsample=True)
     x = b.layer("global_avgpool", "avgpool", x)
     x = b.layer("dense", "fc", x, units=10)
     b.output(x, "logits")
@@ -345,7 +352,7 @@ def resnet_small() -> LayerGraph:
         a 3x3 stem and three stages of one BasicBlock each with 16, 32 and 64 channels (28x28,
         14x14 and 7x7 maps), global average pooling and a 10-class Dense layer; about 78,000
         parameters. Every block adds its input to its output through a skip connection; where
-        a block halves the size (BasicBlockDown), a 1x1 convolution with stride 2 reshapes the
+        a block halves the size (its downsample on), a 1x1 convolution with stride 2 reshapes the
         shortcut. BatchNorm after each convolution keeps training stable. Trains on the
         built-in digits at 28x28 to about 98% within a minute on a CPU; set repeat on layer1
         to see how depth changes things.""",

@@ -22,7 +22,7 @@ from dlstudio.analysis.result import AnalysisResult, NodeInfo
 from dlstudio.analysis.structure import check_structure, known_types
 from dlstudio.analysis.teaching import teaching_diagnostics
 from dlstudio.analysis.tying import check_tied_weights
-from dlstudio.core.blocks import resolve_inner_params
+from dlstudio.core.blocks import condition_holds, condition_problem, resolve_inner_params
 from dlstudio.core.expressions import ExpressionError
 from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
 from dlstudio.core.tensor_spec import DTYPE_SIZES, TensorSpec, bind_dim
@@ -61,6 +61,10 @@ def analyze(
             continue
         if not _gather_inputs(graph, node, ports[node_id], info, infos, edge_specs):
             continue
+        if node.when is not None and not _condition_ok(node, layer, info, context, diagnostics):
+            continue
+        if not info.enabled:
+            continue
         if is_instance(node):
             analyze_instance(node, info, context, analyze, diagnostics)
         elif node_id in context.input_specs:
@@ -72,6 +76,33 @@ def analyze(
     check_tied_weights(graph, infos, diagnostics)
     diagnostics += teaching_diagnostics(graph, infos, top_level=context.depth == 0)
     return AnalysisResult(order, infos, edge_specs, diagnostics, batch_size, bindings)
+
+
+def _condition_ok(
+    node: LayerNode,
+    layer: LayerType,
+    info: NodeInfo,
+    context: BlockContext,
+    out: list[Diagnostic],
+) -> bool:
+    """Check a conditional layer; where its condition is false, pass its input through (the
+    layer is left out of this use of the block). False (with an error) when it cannot be."""
+    owner = context.root.blocks.get(context.owner) if context.owner else None
+    problem = condition_problem(node.when, owner)
+    if problem is None and (len(info.inputs) != 1 or not layer.outputs):
+        problem = (
+            f"a layer with a 'when' condition needs exactly one input (it has "
+            f"{len(info.inputs)}), which passes through when the condition is false"
+        )
+    if problem:
+        out.append(Diagnostic(ERROR, node.id, f"{node.name} ({layer.label}): {problem}"))
+        return False
+    if not condition_holds(node, context.env):
+        info.enabled = False
+        info.outputs = {layer.outputs[0].name: next(iter(info.inputs.values()))}
+        info.ok = True
+        info.param_count = info.trainable_params = info.macs = info.activation_bytes = 0
+    return True
 
 
 def _resolve_params(

@@ -45,6 +45,8 @@ class BlockContext:
     depth: int = 0
     shared: dict[Any, Any] = field(default_factory=dict)
     """Per-analysis memo shared down the tree: layer types and totals by definition/result."""
+    owner: str | None = None
+    """The name of the definition being analysed (None in the top graph)."""
 
 
 def block_layer_type(definition: BlockDefinition) -> LayerType:
@@ -219,6 +221,7 @@ def _analyse_definition(
         context.cache,
         context.depth + 1,
         context.shared,
+        definition.name,
     )
     result = analyzer(definition.graph, context.batch_size, context=child)
     context.cache[key] = result

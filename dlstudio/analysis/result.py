@@ -30,6 +30,9 @@ class NodeInfo:
     """True when the node's shapes were inferred without error."""
     definition: str | None = None
     """For a block instance: the name of its definition."""
+    enabled: bool = True
+    """False for a layer whose ``when`` condition is false for this block's values: it is left
+    out and its input passes through unchanged."""
     children: list[AnalysisResult] = field(default_factory=list)
     """For a block instance: the analysis of its definition, one per copy (``repeat``); copies
     with the same parameters and input specs share one result."""

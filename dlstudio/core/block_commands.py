@@ -15,6 +15,7 @@ from dlstudio.core.blocks import (
     BlockDefinition,
     BlockParam,
     check_definition_name,
+    condition_holds,
     instance_settings,
     instances_of,
     resolve_inner_params,
@@ -312,6 +313,8 @@ class UngroupBlock(_Recorded):
         for copy in range(settings.repeat):
             ids: dict[str, str] = {}
             for node in inner_nodes:
+                if not condition_holds(node, settings.values):
+                    continue  # left out for these values: its input passes through
                 try:
                     params = resolve_inner_params(node, settings.values)
                 except ExpressionError as exc:
@@ -335,22 +338,16 @@ class UngroupBlock(_Recorded):
                 ids[node.id] = new_id
                 steps.append(AddNode(clone))
             results: dict[str, PortRef] = {}
+            source = _SourceResolver(definition.graph, in_ports, current_sources, ids)
             for edge in definition.graph.edges:
-                src_node = definition.graph.node(edge.src.node)
                 dst_node = definition.graph.node(edge.dst.node)
+                src = source(edge.src)
                 if dst_node.type_id == "output":
-                    src = current_sources.get(in_ports.get(src_node.id, ""))
-                    if src_node.type_id != "input":
-                        src = PortRef(ids[src_node.id], edge.src.port)
                     if src is not None:
                         results[out_ports[dst_node.id]] = src
                     continue
-                if src_node.type_id == "input":
-                    src = current_sources.get(in_ports[src_node.id])
-                    if src is None:
-                        continue
-                else:
-                    src = PortRef(ids[src_node.id], edge.src.port)
+                if src is None or dst_node.id not in ids:
+                    continue
                 steps.append(Connect(Edge(src, PortRef(ids[dst_node.id], edge.dst.port))))
             current_sources = {"in": results.get("out")} if settings.repeat > 1 else {}
         for edge in consumers:
@@ -358,6 +355,34 @@ class UngroupBlock(_Recorded):
             if src is not None:
                 steps.append(Connect(Edge(src, edge.dst)))
         return in_graph(self.where, steps)
+
+
+class _SourceResolver:
+    """Where an inner tensor comes from once the instance is ungrouped: an outer port for the
+    block's inputs, the new layer for kept layers, and for a layer left out by its ``when``
+    condition, whatever feeds it."""
+
+    def __init__(
+        self,
+        inner: LayerGraph,
+        in_ports: dict[str, str],
+        outer: dict[str, PortRef],
+        ids: dict[str, str],
+    ) -> None:
+        self.inner, self.in_ports, self.outer, self.ids = inner, in_ports, outer, ids
+
+    def __call__(self, ref: PortRef) -> PortRef | None:
+        for _ in range(len(self.inner.nodes) + 1):
+            node = self.inner.node(ref.node)
+            if node.type_id == "input":
+                return self.outer.get(self.in_ports.get(node.id, ""))
+            if node.id in self.ids:
+                return PortRef(self.ids[node.id], ref.port)
+            feeding = next(iter(self.inner.edges_into(node.id)), None)
+            if feeding is None:
+                return None
+            ref = feeding.src
+        return None
 
 
 def fresh_name(base: str, used: set[str]) -> str:

@@ -194,6 +194,45 @@ def resolve_inner_params(node: LayerNode, env: Mapping[str, Any]) -> dict[str, A
     return resolved
 
 
+def condition_problem(when: Any, definition: BlockDefinition | None) -> str | None:
+    """A problem with a layer's ``when`` condition, or None. Conditions name a bool parameter
+    of the block the layer sits in, optionally negated: ``downsample`` or ``not downsample``."""
+    if definition is None:
+        return (
+            f"'when' ({when!r}) works only inside a block definition, where it names one of the "
+            "block's true/false parameters; remove it"
+        )
+    name = condition_parameter(when)
+    spec = definition.param(name) if name else None
+    if spec is None or spec.kind != "bool":
+        flags = ", ".join(p.name for p in definition.params if p.kind == "bool") or "none"
+        return (
+            f"when={when!r} must name a true/false parameter of block {definition.name}, "
+            f"optionally as 'not NAME' (its true/false parameters: {flags})"
+        )
+    return None
+
+
+def condition_parameter(when: Any) -> str | None:
+    """The parameter a condition names (``not downsample`` -> ``downsample``), or None."""
+    if not isinstance(when, str):
+        return None
+    words = when.split()
+    if len(words) == 2 and words[0] == "not":
+        words = words[1:]
+    return words[0] if len(words) == 1 and _PARAM_NAME.match(words[0]) else None
+
+
+def condition_holds(node: LayerNode, env: Mapping[str, Any] | None) -> bool:
+    """True when ``node`` exists for these block parameter values (always, without ``when``).
+
+    ``env`` must hold the parameter the condition names (checked by :func:`condition_problem`)."""
+    if node.when is None or env is None:
+        return True
+    value = bool(env.get(condition_parameter(node.when) or "", False))
+    return not value if node.when.split()[0] == "not" else value
+
+
 def used_definitions(graph: LayerGraph) -> Iterator[str]:
     """Names of the definitions instantiated directly in ``graph``."""
     for node in graph:

@@ -16,6 +16,7 @@ from dlstudio.core.blocks import (
     BlockParam,
     check_definition_name,
     check_param_name,
+    condition_problem,
     find_recursion,
     instance_settings,
     resolve_inner_params,
@@ -145,6 +146,10 @@ def _check_graph(root, prefix, graph, owner, problems) -> None:
     ports: dict[str, tuple[set[str], set[str]]] = {}
     for node in graph:
         at = f"{prefix}nodes[{index[node.id]}]"
+        if node.when is not None:
+            problem = condition_problem(node.when, owner)
+            if problem:
+                problems.append((f"{at}.when", f"{node.name}: {problem}"))
         if owner is not None:
             for key, value in node.params.items():
                 for k, item in enumerate(value if isinstance(value, tuple) else (value,)):

@@ -191,6 +191,17 @@ class _Parser:
         raise ExpressionError(f"unexpected {token!r} in {self.body!r}")
 
 
+def substitute(expr: Expr, values: Mapping[str, Expr]) -> Expr:
+    """``expr`` with each name in ``values`` replaced by its expression (the others kept)."""
+    if isinstance(expr, Name):
+        return values.get(expr.name, expr)
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, substitute(expr.left, values), substitute(expr.right, values))
+    if isinstance(expr, Neg):
+        return Neg(substitute(expr.operand, values))
+    return expr
+
+
 def names(expr: Expr) -> set[str]:
     """The parameter names an expression refers to."""
     if isinstance(expr, Name):

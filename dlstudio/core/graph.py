@@ -53,6 +53,10 @@ class LayerNode:
     params: dict[str, ParamValue] = field(default_factory=dict)
     position: tuple[float, float] = (0.0, 0.0)
     trainable: bool = True
+    when: str | None = None
+    """Inside a block definition: the bool block parameter (``downsample``, or ``not
+    downsample``) under which the layer exists; where it is false the layer is left out and its
+    input passes straight through (torchvision's optional ``downsample``)."""
 
     def clone(self) -> LayerNode:
         """A deep copy, safe to keep in an undo record."""
@@ -70,7 +74,7 @@ class GraphEvent:
 
     NODE_ADDED = "node_added"
     NODE_REMOVED = "node_removed"
-    NODE_CHANGED = "node_changed"  # detail: "params", "name", "position", "trainable"
+    NODE_CHANGED = "node_changed"  # detail: "params", "name", "position", "trainable", "when"
     EDGE_ADDED = "edge_added"
     EDGE_REMOVED = "edge_removed"
     METADATA_CHANGED = "metadata_changed"
@@ -251,11 +255,12 @@ class LayerGraph:
         return index
 
     def update_node(self, node_id: str, **changes: Any) -> dict[str, Any]:
-        """Set fields (``name``, ``params``, ``position``, ``trainable``); returns the old values."""
+        """Set fields (``name``, ``params``, ``position``, ``trainable``, ``when``); returns the
+        old values."""
         node = self.node(node_id)
         old: dict[str, Any] = {}
         for attr, value in changes.items():
-            if attr not in ("name", "params", "position", "trainable"):
+            if attr not in ("name", "params", "position", "trainable", "when"):
                 raise GraphEditError(f"nodes have no field {attr!r}")
             old[attr] = getattr(node, attr)
             setattr(node, attr, value)

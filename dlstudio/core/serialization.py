@@ -58,6 +58,7 @@ def nodes_and_edges_to_json(graph: LayerGraph) -> dict[str, Any]:
                 "params": _to_json(n.params),
                 "position": [_round(n.position[0]), _round(n.position[1])],
                 "trainable": n.trainable,
+                **({"when": n.when} if n.when is not None else {}),
             }
             for n in graph.nodes.values()
         ],
@@ -221,6 +222,7 @@ def read_nodes_and_edges(
             params={k: r.param_value(v, f"{at}.params.{k}") for k, v in params.items()},
             position=r.position(item.get("position", [0, 0]), f"{at}.position"),
             trainable=r.boolean(item.get("trainable", True), f"{at}.trainable"),
+            when=None if item.get("when") is None else r.string(item["when"], f"{at}.when"),
         )
         if node_checker is not None:
             problem = node_checker(node)

@@ -4,7 +4,7 @@ Each entry is a :class:`~dlstudio.core.blocks.BlockDefinition` with parameters, 
 description, built here with :class:`~dlstudio.layers.builder.GraphBuilder` from the layers a
 user could draw by hand. Layer names follow the PyTorch modules they stand for (torchvision's
 ``BasicBlock`` and ``Bottleneck``, ``nn.TransformerEncoderLayer``), so their ``state_dict`` keys
-match and weights carry over. Some definitions use others (``BasicBlockDown`` holds a
+match and weights carry over. Some definitions use others (``BasicBlock`` holds an optional
 ``Downsample``): :func:`definitions_needed` lists what to copy into a project with one.
 
 The nodes have no layout (position (0, 0)); lay a definition out when it is inserted.
@@ -33,7 +33,17 @@ def _in_channels(default: int) -> BlockParam:
     )
 
 
-_STRIDE = _int("stride", 2, "Stride of the block: 2 halves the height and width.", maximum=8)
+_STRIDE = _int(
+    "stride", 1, "Stride of the first 3x3 convolution: 2 halves the height and width.", maximum=8
+)
+_DOWNSAMPLE = BlockParam(
+    "downsample",
+    "bool",
+    False,
+    "Give the shortcut a 1x1 convolution and BatchNorm (torchvision's downsample), for the "
+    "first block of a stage, where the size or the channels change. Off: the input is added "
+    "back unchanged.",
+)
 
 
 def _downsample(root: GraphBuilder) -> None:
@@ -53,23 +63,20 @@ def _downsample(root: GraphBuilder) -> None:
     d.end_block()
 
 
-def _basic_block(root: GraphBuilder, down: bool) -> None:
-    name = "BasicBlockDown" if down else "BasicBlock"
-    params = (_in_channels(64),) if down else ()
-    params += (_int("channels", 128 if down else 64, "Output channels of both convolutions."),)
-    stride = "=stride" if down else 1
-    if down:
-        params += (_STRIDE,)
-        text = """ResNet's BasicBlock with a downsample shortcut, for the first block of a stage.
-        As in torchvision's BasicBlock (He et al., 2015): two 3x3 convolutions with BatchNorm,
-        the first with stride; the shortcut goes through a 1x1 convolution and BatchNorm
-        (downsample) so it matches the new size before it is added; ReLU after the sum."""
-    else:
-        text = """ResNet's BasicBlock: two 3x3 convolutions and a skip connection.
-        As in torchvision's BasicBlock (He et al., 2015): the convolutions have BatchNorm and a
-        ReLU between them, the block's input is added back to the result (the skip
-        connection), then ReLU. Input and output have the same size."""
-    d = root.define(name, params, text)
+def _basic_block(root: GraphBuilder) -> None:
+    params = (
+        _in_channels(64),
+        _int("channels", 64, "Output channels of both convolutions."),
+        _STRIDE,
+        _DOWNSAMPLE,
+    )
+    text = """ResNet's BasicBlock: two 3x3 convolutions and a skip connection.
+    As in torchvision's BasicBlock (He et al., 2015): the convolutions have BatchNorm and a ReLU
+    between them, the first one has the block's stride; the block's input is added back to
+    the result (the skip connection), then ReLU. With downsample on, the shortcut goes through
+    a 1x1 convolution and BatchNorm first, so it matches a new size (the first block of a
+    stage); off, input and output have the same size."""
+    d = root.define("BasicBlock", params, text)
     x = d.input("x", (64, 56, 56))
     y = d.layer(
         "conv2d",
@@ -77,7 +84,7 @@ def _basic_block(root: GraphBuilder, down: bool) -> None:
         x,
         out_channels="=channels",
         kernel_size=3,
-        stride=stride,
+        stride="=stride",
         padding=1,
         bias=False,
     )
@@ -87,57 +94,47 @@ def _basic_block(root: GraphBuilder, down: bool) -> None:
         "conv2d", "conv2", y, out_channels="=channels", kernel_size=3, padding=1, bias=False
     )
     y = d.layer("batchnorm2d", "bn2", y)
-    _end_residual(d, x, y, down, "=channels", "relu2")
+    _end_residual(d, x, y, "=channels", "relu2")
 
 
-def _end_residual(
-    d: GraphBuilder, x: Tensor, y: Tensor, down: bool, channels: str, relu: str
-) -> None:
-    """The end every residual block shares: the shortcut (through ``downsample`` when the block
-    changes size), the sum, ReLU, the output; then the definition is added."""
-    identity = x
-    if down:
-        identity = d.block(
-            "Downsample",
-            "downsample",
-            x,
-            in_channels="=in_channels",
-            channels=channels,
-            stride="=stride",
-        )
+def _end_residual(d: GraphBuilder, x: Tensor, y: Tensor, channels: str, relu: str) -> None:
+    """The end every residual block shares: the shortcut (through ``downsample`` when that
+    parameter is on), the sum, ReLU, the output; then the definition is added."""
+    identity = d.block(
+        "Downsample",
+        "downsample",
+        x,
+        when="downsample",
+        in_channels="=in_channels",
+        channels=channels,
+        stride="=stride",
+    )
     y = d.layer("add", "add", y, identity)
     y = d.layer("relu", relu, y)
     d.output(y, "out")
     d.end_block()
 
 
-def _bottleneck(root: GraphBuilder, down: bool) -> None:
-    name = "BottleneckDown" if down else "Bottleneck"
-    params = (_in_channels(64),) if down else ()
-    params += (
+def _bottleneck(root: GraphBuilder) -> None:
+    params = (
+        _in_channels(256),
         _int(
             "width",
             64,
             "Channels of the inner 3x3 convolution; the block outputs 4 x width channels.",
         ),
+        _STRIDE,
+        _DOWNSAMPLE,
     )
-    stride = "=stride" if down else 1
-    if down:
-        params += (_STRIDE,)
-        text = """ResNet's Bottleneck with a downsample shortcut, for the first block of a stage.
-        As in torchvision's Bottleneck (ResNet-50/101/152): 1x1 convolution down to width channels, 3x3
-        convolution with stride, 1x1 convolution up to 4 x width, each with BatchNorm; the
-        shortcut goes through a 1x1 convolution with stride and BatchNorm (downsample); ReLU
-        after the sum."""
-    else:
-        text = """ResNet's Bottleneck: 1x1, 3x3 and 1x1 convolutions and a skip connection.
-        As in torchvision's Bottleneck (ResNet-50/101/152): a 1x1
-        convolution squeezes 4 x width channels to width, a 3x3 convolution works at that
-        width, a 1x1 convolution expands back to 4 x width, each with BatchNorm; the input is
-        added back (skip connection) and ReLU follows. Cheaper than two 3x3 convolutions at
-        full width."""
-    d = root.define(name, params, text)
-    x = d.input("x", (64 if down else 256, 56, 56))
+    text = """ResNet's Bottleneck: 1x1, 3x3 and 1x1 convolutions and a skip connection.
+    As in torchvision's Bottleneck (ResNet-50/101/152): a 1x1 convolution squeezes the input to
+    width channels, a 3x3 convolution (with the block's stride) works at that width, a 1x1
+    convolution expands to 4 x width, each with BatchNorm; the input is added back (skip
+    connection) and ReLU follows. Cheaper than two 3x3 convolutions at full width. With
+    downsample on, the shortcut goes through a 1x1 convolution and BatchNorm first (the first
+    block of a stage)."""
+    d = root.define("Bottleneck", params, text)
+    x = d.input("x", (256, 56, 56))
     y = d.layer("conv2d", "conv1", x, out_channels="=width", kernel_size=1, bias=False)
     y = d.layer("batchnorm2d", "bn1", y)
     y = d.layer("relu", "relu1", y)
@@ -147,7 +144,7 @@ def _bottleneck(root: GraphBuilder, down: bool) -> None:
         y,
         out_channels="=width",
         kernel_size=3,
-        stride=stride,
+        stride="=stride",
         padding=1,
         bias=False,
     )
@@ -155,7 +152,7 @@ def _bottleneck(root: GraphBuilder, down: bool) -> None:
     y = d.layer("relu", "relu2", y)
     y = d.layer("conv2d", "conv3", y, out_channels="=width * 4", kernel_size=1, bias=False)
     y = d.layer("batchnorm2d", "bn3", y)
-    _end_residual(d, x, y, down, "=width * 4", "relu3")
+    _end_residual(d, x, y, "=width * 4", "relu3")
 
 
 def _vgg_block(root: GraphBuilder, convs: int) -> None:
@@ -285,10 +282,8 @@ def _patch_embedding(root: GraphBuilder) -> None:
 def _library() -> dict[str, BlockDefinition]:
     root = GraphBuilder("library")
     _downsample(root)
-    _basic_block(root, down=False)
-    _basic_block(root, down=True)
-    _bottleneck(root, down=False)
-    _bottleneck(root, down=True)
+    _basic_block(root)
+    _bottleneck(root)
     _vgg_block(root, 2)
     _vgg_block(root, 3)
     transformer_encoder(root, "TransformerEncoderPostLN", norm_first=False)

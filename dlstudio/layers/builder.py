@@ -33,11 +33,13 @@ class GraphBuilder:
         """The document that holds the block definitions (this graph at the top)."""
         return self.root if self.root is not None else self.graph
 
-    def _add_node(self, type_id: str, name: str, params: dict[str, Any]) -> str:
+    def _add_node(
+        self, type_id: str, name: str, params: dict[str, Any], when: str | None = None
+    ) -> str:
         if self.graph.node_by_name(name) is not None:
             raise ValueError(f"{self.graph.name}: two nodes are called {name!r}")
         node_id = self.graph.new_node_id()
-        self.graph.insert_node(LayerNode(node_id, type_id, name, params))
+        self.graph.insert_node(LayerNode(node_id, type_id, name, params, when=when))
         return node_id
 
     def _wire(self, node_id: str, wiring: dict[str, Tensor]) -> None:
@@ -50,9 +52,11 @@ class GraphBuilder:
         name: str,
         *inputs: Tensor,
         ports: dict[str, Tensor] | None = None,
+        when: str | None = None,
         **params: Any,
     ) -> Tensor:
-        """Add a layer fed by ``inputs`` (ports ``in`` or ``in1..inK``) or by named ``ports``.
+        """Add a layer fed by ``inputs`` (ports ``in`` or ``in1..inK``) or by named ``ports``;
+        inside a definition, ``when`` names the bool block parameter it depends on.
 
         Returns the layer's first output. Merge layers get their ``inputs`` count from the
         number of tensors given.
@@ -60,7 +64,7 @@ class GraphBuilder:
         layer_type = get_layer_type(type_id)  # an unknown id fails here, naming it
         if layer_type.variadic_inputs and inputs:
             params.setdefault(layer_type.variadic_inputs, len(inputs))
-        node_id = self._add_node(type_id, name, dict(params))
+        node_id = self._add_node(type_id, name, dict(params), when)
         wiring = dict(ports or {})
         if len(inputs) == 1 and not layer_type.variadic_inputs:
             wiring["in"] = inputs[0]
@@ -76,15 +80,17 @@ class GraphBuilder:
         name: str,
         *inputs: Tensor,
         ports: dict[str, Tensor] | None = None,
+        when: str | None = None,
         **params: Any,
     ) -> Tensor:
         """Add an instance of block ``definition`` fed by ``inputs`` (in the order of the
-        definition's Input nodes) or named ``ports``; returns its first output."""
+        definition's Input nodes) or named ``ports``; returns its first output. ``when``: as
+        for :meth:`layer`."""
         spec = self.document.blocks.get(definition)
         if spec is None:
             known = ", ".join(sorted(self.document.blocks)) or "none"
             raise ValueError(f"{self.graph.name}: no block definition {definition!r} ({known})")
-        node_id = self._add_node(BLOCK_TYPE, name, {"block": definition, **params})
+        node_id = self._add_node(BLOCK_TYPE, name, {"block": definition, **params}, when)
         wiring = dict(ports or {})
         wiring.update(dict(zip(spec.input_ports(), inputs, strict=False)))
         self._wire(node_id, wiring)

@@ -52,23 +52,28 @@ def _image(channels: int, size: int = 8) -> torch.Tensor:
 
 
 def test_basic_block_is_torchvisions(resnet) -> None:
-    ours = compiled_block("BasicBlock", (32, 8, 8), channels=32)
+    ours = compiled_block("BasicBlock", (32, 8, 8), in_channels=32, channels=32)
+    assert ours.downsample is None  # as torchvision's, without a downsample
     _same(ours, resnet.BasicBlock(32, 32), _image(32))
 
 
-def test_basic_block_down_is_torchvisions(resnet) -> None:
-    ours = compiled_block("BasicBlockDown", (16, 8, 8), in_channels=16, channels=32, stride=2)
+def test_basic_block_with_downsample_is_torchvisions(resnet) -> None:
+    ours = compiled_block(
+        "BasicBlock", (16, 8, 8), in_channels=16, channels=32, stride=2, downsample=True
+    )
     down = nn.Sequential(nn.Conv2d(16, 32, 1, 2, bias=False), nn.BatchNorm2d(32))
     _same(ours, resnet.BasicBlock(16, 32, 2, downsample=down), _image(16))
 
 
 def test_bottleneck_is_torchvisions(resnet) -> None:
-    ours = compiled_block("Bottleneck", (64, 8, 8), width=16)
+    ours = compiled_block("Bottleneck", (64, 8, 8), in_channels=64, width=16)
     _same(ours, resnet.Bottleneck(64, 16), _image(64))
 
 
-def test_bottleneck_down_is_torchvisions(resnet) -> None:
-    ours = compiled_block("BottleneckDown", (32, 8, 8), in_channels=32, width=16, stride=2)
+def test_bottleneck_with_downsample_is_torchvisions(resnet) -> None:
+    ours = compiled_block(
+        "Bottleneck", (32, 8, 8), in_channels=32, width=16, stride=2, downsample=True
+    )
     down = nn.Sequential(nn.Conv2d(32, 64, 1, 2, bias=False), nn.BatchNorm2d(64))
     _same(ours, resnet.Bottleneck(32, 16, 2, downsample=down), _image(32))
 
@@ -137,27 +142,44 @@ def test_patch_embedding_is_a_strided_convolution() -> None:
 
 
 def test_one_class_per_definition_whatever_the_parameters() -> None:
-    """Three stages of different sizes share one BasicBlockDown class (in_channels, channels
-    and stride are its arguments); a boolean parameter is an argument too."""
+    """Blocks of different sizes, with and without their downsample, share one BasicBlock
+    class (in_channels, channels, stride and downsample are its arguments); a boolean
+    parameter is an argument too."""
     b = GraphBuilder("stages")
-    b.use(library_definitions(), "BasicBlockDown", "TransformerEncoderPreLN")
+    b.use(library_definitions(), "BasicBlock", "TransformerEncoderPreLN")
     x = b.input("x", (8, 32, 32))
     for i, (cin, cout) in enumerate(((8, 16), (16, 32), (32, 64)), start=1):
-        x = b.block("BasicBlockDown", f"layer{i}", x, in_channels=cin, channels=cout, stride=2)
+        x = b.block(
+            "BasicBlock",
+            f"layer{i}",
+            x,
+            in_channels=cin,
+            channels=cout,
+            stride=2,
+            downsample=True,
+        )
+    x = b.block("BasicBlock", "same", x, in_channels=64, channels=64)
     x = b.layer("flatten", "flatten", x, start_dim=2)
     x = b.layer("permute", "tokens", x, dims=(0, 2, 1))
     x = b.block("TransformerEncoderPreLN", "enc1", x, d_model=64, nhead=4, causal=True)
     x = b.block("TransformerEncoderPreLN", "enc2", x, d_model=64, nhead=4)
     b.output(x)
     source = generate_source(b.graph)
-    assert source.count("class BasicBlockDown(") == 1
-    assert source.count("class Downsample(") == 1
+    assert source.count("class BasicBlock(") == 1
+    # The downsample chain is drawn in one place (inside BasicBlock): written inline there.
+    assert "class Downsample(" not in source
+    assert "nn.Sequential(" in source and "if downsample" in source
     assert source.count("class TransformerEncoderPreLN(") == 1
     assert "causal=causal" in source
     assert "TransformerEncoderPreLN(d_model=64, nhead=4, causal=True)" in source
-    assert "self.layer3 = BasicBlockDown(in_channels=32, channels=64)" in source
+    assert "self.layer2 = BasicBlock(in_channels=16, channels=32, stride=2, downsample=True)" in (
+        source
+    )
+    assert "self.layer3 = BasicBlock(in_channels=32, stride=2, downsample=True)" in source
+    assert "self.same = BasicBlock()" in source
     assert "?" not in "".join(line.split("#", 1)[-1] for line in source.splitlines() if "#" in line)
     module = compile_graph(b.graph).module
+    assert module.same.downsample is None and module.layer3.downsample is not None
     assert module.enc1.self_attn.causal and not module.enc2.self_attn.causal
     assert module(torch.randn(2, 8, 32, 32)).shape == (2, 16, 64)
 
@@ -172,4 +194,6 @@ def test_every_library_block_compiles_with_its_defaults(name: str) -> None:
     module = compiled_block(name, shape)
     assert type(module).__name__ == name
     classes = {type(m).__name__ for m in module.modules()}
-    assert set(definitions_needed(name)) <= classes
+    # Every definition it uses has its class, except a chain inlined as nn.Sequential (the
+    # residual blocks' optional downsample) or left out by its defaults.
+    assert set(definitions_needed(name)) - {"Downsample"} <= classes

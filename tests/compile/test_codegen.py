@@ -29,8 +29,10 @@ def test_lenet_reads_like_a_hand_written_file() -> None:
     assert "x = self.pool1(x)  # (N, 6, 14, 14)" in source
     assert "x = self.fc3(x)  # (N, 10)" in source
     classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
-    assert classes == ["Lenet5Config", "Lenet5"]
-    assert "@dataclass" in source
+    # Only the batch size varies: example_inputs takes it, no config class is needed.
+    assert classes == ["Lenet5"]
+    assert "dataclass" not in source
+    assert "def example_inputs(batch_size: int = 2)" in source
     assert 'if __name__ == "__main__":' in source
     # Submodules are declared in the order forward() uses them.
     declared = [

@@ -31,9 +31,7 @@ def instance_model(name: str, **params) -> GraphBuilder:
 def test_the_issue_lists_these_blocks() -> None:
     assert set(NAMES) >= {
         "BasicBlock",
-        "BasicBlockDown",
         "Bottleneck",
-        "BottleneckDown",
         "VGGBlock2",
         "VGGBlock3",
         "TransformerEncoderPostLN",
@@ -82,17 +80,8 @@ def _conv(cin: int, cout: int, k: int, bias: bool = False) -> int:
 EXPECTED = {
     # torchvision BasicBlock(64, 64)
     "BasicBlock": 2 * (_conv(64, 64, 3) + 2 * 64),
-    # torchvision BasicBlock(64, 128, stride 2, downsample)
-    "BasicBlockDown": _conv(64, 128, 3) + _conv(128, 128, 3) + 4 * 128 + _conv(64, 128, 1) + 256,
     # torchvision Bottleneck(256, 64)
     "Bottleneck": _conv(256, 64, 1) + _conv(64, 64, 3) + _conv(64, 256, 1) + 2 * (64 + 64 + 256),
-    # torchvision Bottleneck(64, 64, downsample 64 -> 256)
-    "BottleneckDown": _conv(64, 64, 1)
-    + _conv(64, 64, 3)
-    + _conv(64, 256, 1)
-    + 2 * (64 + 64 + 256)
-    + _conv(64, 256, 1)
-    + 2 * 256,
     "Downsample": _conv(64, 128, 1) + 2 * 128,
     "VGGBlock2": _conv(64, 128, 3, True) + _conv(128, 128, 3, True),
     "VGGBlock3": _conv(64, 128, 3, True) + 2 * _conv(128, 128, 3, True),
@@ -110,15 +99,30 @@ def test_parameter_count_is_the_pytorch_modules(name: str) -> None:
 
 
 def test_one_definition_serves_every_stage_of_a_resnet() -> None:
-    """Instance parameters change the sizes: a 256 -> 512 stride-2 BasicBlockDown."""
+    """Instance parameters change the sizes: a 256 -> 512 stride-2 BasicBlock with its
+    downsample on, torchvision's BasicBlock(256, 512, 2, downsample)."""
     b = GraphBuilder("stage")
-    b.use(library_definitions(), "BasicBlockDown")
+    b.use(library_definitions(), "BasicBlock")
     x = b.input("x", (256, 14, 14))
-    y = b.block("BasicBlockDown", "layer4", x, in_channels=256, channels=512, stride=2)
+    y = b.block("BasicBlock", "layer4", x, in_channels=256, channels=512, stride=2, downsample=True)
     b.output(y)
     result = analyze(b.graph)
     assert result.diagnostics == []
-    assert result.nodes[b.graph.node_by_name("layer4").id].outputs["out"].shape == ("N", 512, 7, 7)
+    info = result.nodes[b.graph.node_by_name("layer4").id]
+    assert info.outputs["out"].shape == ("N", 512, 7, 7)
+    down = _conv(256, 512, 1) + 2 * 512
+    assert info.param_count == _conv(256, 512, 3) + _conv(512, 512, 3) + 4 * 512 + down
+
+
+def test_without_downsample_a_size_change_is_an_error_at_the_add() -> None:
+    """The optional downsample left out: the shortcut is the input itself, so a block that
+    changes the channels reports the mismatch at its Add, with the inner path."""
+    b = GraphBuilder("stage")
+    b.use(library_definitions(), "BasicBlock")
+    x = b.input("x", (64, 14, 14))
+    b.output(b.block("BasicBlock", "layer2", x, in_channels=64, channels=128, stride=2))
+    messages = [d.message for d in analyze(b.graph).diagnostics]
+    assert messages and messages[0].startswith("layer2.add"), messages
 
 
 def test_a_wrong_parameter_is_reported_with_the_inner_path() -> None:
@@ -128,8 +132,8 @@ def test_a_wrong_parameter_is_reported_with_the_inner_path() -> None:
 
 
 def test_definitions_needed_lists_dependencies_first() -> None:
-    assert definitions_needed("BasicBlockDown") == ["Downsample", "BasicBlockDown"]
-    assert definitions_needed("BasicBlock") == ["BasicBlock"]
+    assert definitions_needed("BasicBlock") == ["Downsample", "BasicBlock"]
+    assert definitions_needed("VGGBlock2") == ["VGGBlock2"]
     for name in NAMES:
         needed = definitions_needed(name)
         assert needed[-1] == name

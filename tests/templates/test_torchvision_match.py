@@ -74,27 +74,20 @@ def test_exported_resnet18_is_a_block_file_that_runs_with_only_torch(tmp_path: P
     tree = ast.parse(source)
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     # One class per block definition, then the model; no helper classes, no flattened names.
-    assert list(classes) == [
-        "Resnet18Config",
-        "BasicBlock",
-        "Downsample",
-        "BasicBlockDown",
-        "BasicStage",
-        "Resnet18",
-    ]
+    # One BasicBlock class with an optional downsample (written inline, as torchvision does),
+    # the stage, the model.
+    assert list(classes) == ["BasicBlock", "BasicStage", "Resnet18"]
+    assert "self.downsample = (" in source and "if self.downsample is not None" in source
     assert "layer1_0" not in source
-    # The block classes and the model composing them (what torchvision's resnet.py holds) take
-    # under 100 lines; the rest is the config, example_inputs and __main__ of every export.
-    first, last = classes["BasicBlock"], classes["Resnet18"]
-    assert last.end_lineno - first.lineno + 1 < 100
-    assert len(source.splitlines()) < 140
+    # The whole file, example inputs and __main__ included, is under 100 lines.
+    assert len(source.splitlines()) < 100
     imports = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])
     }
-    assert imports <= {"torch", "dataclasses"}
+    assert imports <= {"torch"}
     # Run it where dlstudio cannot be imported: only torch is needed.
     clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     run = subprocess.run(

@@ -26,7 +26,7 @@ def class_text(
     doc = _docstring(definition.description or f"The {definition.name} block.")
     graph = definition.graph
     init = _init_signature(definition)
-    if _is_numbered_chain(graph, plan):
+    if is_numbered_chain(graph, plan):
         lines = [f"class {name}(nn.Sequential):", *doc, ""]
         lines += [*init, f"{INDENT * 2}super().__init__("]
         for step, comment in zip(plan.steps, comments, strict=True):
@@ -58,8 +58,13 @@ def class_text(
         returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
     lines += ["", f"{INDENT}def forward(self{args}) -> {returns}:"]
     for step, comment in zip(plan.steps, comments, strict=True):
-        code = f"{', '.join(step.targets)} = {step.emission.forward}"
-        lines.append(f"{INDENT * 2}{code}  # {comment_text(comment)}")
+        code = f"{INDENT * 2}{', '.join(step.targets)} = {step.emission.forward}"
+        note = f"  # {comment_text(comment)}"
+        if len(code) + len(note) > _LINE:
+            lines.append(f"{INDENT * 2}#{note[3:]}")  # the shape above a long line
+            lines.append(code)
+        else:
+            lines.append(code + note)
     lines.append(f"{INDENT * 2}return {', '.join(plan.returns)}")
     return "\n".join(lines)
 
@@ -97,7 +102,7 @@ def _init_signature(definition: BlockDefinition) -> list[str]:
     ]
 
 
-def _is_numbered_chain(graph: LayerGraph, plan: ForwardPlan) -> bool:
+def is_numbered_chain(graph: LayerGraph, plan: ForwardPlan) -> bool:
     """Inner layers named 0, 1, ... in a straight line, each a plain submodule call: the class
     is an ``nn.Sequential`` (torchvision's ``downsample``), so its keys are ``0.weight``."""
     inner = [n for n in graph if n.type_id not in STRUCTURAL]

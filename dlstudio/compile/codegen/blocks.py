@@ -11,17 +11,26 @@ structure) gets a second class with a numbered name.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dlstudio.analysis import AnalysisResult, NodeInfo
-from dlstudio.compile.codegen.block_text import class_text
+from dlstudio.compile.codegen.block_text import class_text, is_numbered_chain
 from dlstudio.compile.codegen.names import NameAllocator, class_name
 from dlstudio.compile.codegen.plan import ForwardPlan, plan_forward
 from dlstudio.compile.emitters import Emission, lit
 from dlstudio.compile.emitters.base import SymBool, SymFloat, SymInt
-from dlstudio.core.blocks import BLOCK_TYPE, RESERVED_KEYS, BlockDefinition
-from dlstudio.core.expressions import ExpressionError, evaluate, is_expression, parse
+from dlstudio.core.blocks import BLOCK_TYPE, RESERVED_KEYS, BlockDefinition, definition_order
+from dlstudio.core.expressions import (
+    Expr,
+    ExpressionError,
+    Name,
+    Num,
+    evaluate,
+    is_expression,
+    parse,
+    substitute,
+)
 from dlstudio.core.graph import LayerGraph, LayerNode
 
 """The line length of generated code (ruff format's, as configured for this project)."""
@@ -34,6 +43,10 @@ class _Use:
     definition: BlockDefinition
     values: dict[str, Any]
     analysis: AnalysisResult
+    sites: set[tuple[str | None, str]] = field(default_factory=set)
+    """Where instances with this analysis are drawn: (the definition holding it or None, the
+    node id)."""
+    repeat: int = 1
     class_name: str = ""
 
 
@@ -41,7 +54,7 @@ class _Use:
 class _Class:
     name: str
     definition: BlockDefinition
-    body_key: str
+    body_key: tuple[str | None, ...]
     uses: list[_Use] = field(default_factory=list)
     source: str = ""
     helpers: list[str] = field(default_factory=list)
@@ -59,6 +72,8 @@ class BlockClasses:
         self._inferred_sources = _inferred_sources(uses)
         for use in uses:  # nested definitions come first: _collect_uses is post-order
             self._assign(use)
+        self._classes = _dependency_order(self._classes)
+        self._inline = {cls.name for cls in self._classes if self._inlinable(cls)}
         for cls in self._classes:
             cls.source, cls.helpers = self._render(cls, with_comments=True)
 
@@ -66,7 +81,7 @@ class BlockClasses:
     @property
     def sources(self) -> list[str]:
         """The class definitions, each after the classes it uses."""
-        return [cls.source for cls in self._classes]
+        return [cls.source for cls in self._classes if cls.name not in self._inline]
 
     @property
     def helpers(self) -> list[str]:
@@ -79,9 +94,12 @@ class BlockClasses:
     def emit(self, node: LayerNode, info: NodeInfo, args: dict[str, str], attr: str) -> Emission:
         """The emission of an instance node: its constructor and its call in forward()."""
         definition = self.root.blocks[info.params["block"]]
-        calls = [
-            self._constructor(self._by_analysis[id(sub)], node.params) for sub in info.children
-        ]
+        uses = [self._by_analysis[id(sub)] for sub in info.children]
+        if len(uses) == 1 and uses[0].class_name in getattr(self, "_inline", ()):
+            module, helpers = self._inline_chain(uses[0], node.params)
+            ins = [args[p] for p in definition.input_ports() if p in args]
+            return Emission(f"self.{attr}({', '.join(ins)})", module, ("out",), helpers)
+        calls = [self._constructor(use, node.params) for use in uses]
         if len(calls) == 1 and info.params["repeat"] == 1:
             module = calls[0]
         elif len(set(calls)) == 1 and len(calls) > 2:
@@ -93,11 +111,17 @@ class BlockClasses:
 
     # --------------------------------------------------------------- classes
     def _assign(self, use: _Use) -> None:
-        if id(use.analysis) in self._by_analysis:
+        known = self._by_analysis.get(id(use.analysis))
+        if known is not None:
+            known.sites |= use.sites
+            known.repeat = max(known.repeat, use.repeat)
             return
-        key, _ = self._render_body(use, None)
+        key, _ = self._render_body(use)
         for cls in self._classes:
-            if cls.definition is use.definition and cls.body_key == key:
+            if cls.definition is use.definition and _compatible(cls.body_key, key):
+                cls.body_key = tuple(
+                    a if a is not None else b for a, b in zip(cls.body_key, key, strict=True)
+                )
                 break
         else:
             cls = _Class(
@@ -110,29 +134,86 @@ class BlockClasses:
         use.class_name = cls.name
         self._by_analysis[id(use.analysis)] = use
 
+    def _inlinable(self, cls: _Class) -> bool:
+        """A numbered chain of layers drawn in one place only, inside another block, every layer
+        trainable, is written where it is used, ``nn.Sequential(nn.Conv2d(...), ...)``, as
+        torchvision writes its downsample, rather than as a class of its own."""
+        if sum(c.definition is cls.definition for c in self._classes) != 1:
+            return False
+        sites = set().union(*(u.sites for u in cls.uses))
+        if len(sites) != 1 or next(iter(sites))[0] is None or any(u.repeat != 1 for u in cls.uses):
+            return False  # drawn in the model itself: the user's block keeps its class
+        graph = cls.definition.graph
+        if not all(node.trainable and node.type_id != BLOCK_TYPE for node in graph):
+            return False  # frozen layers and blocks inside keep the class
+        return is_numbered_chain(graph, self._class_plan(cls))
+
+    def _inline_chain(self, use: _Use, raw: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """``nn.Sequential(...)`` of an inlined chain, its values in the caller's terms."""
+        values: dict[str, Expr | str] = {}
+        for p in use.definition.params:
+            given = raw.get(p.name)
+            value = use.values[p.name]
+            if is_expression(given):
+                values[p.name] = parse(given)
+            elif type(value) is int:
+                values[p.name] = Num(value)
+            else:
+                values[p.name] = lit(value)
+        _, plan = self._render_body(use, values)
+        modules = [step.emission.module or "" for step in plan.steps]
+        helpers: list[str] = []
+        for step in plan.steps:
+            helpers += [h for h in step.emission.helpers if h not in helpers]
+        return f"nn.Sequential({', '.join(modules)})", tuple(helpers)
+
     def _constructor(self, use: _Use, raw: dict[str, Any]) -> str:
         """``BasicBlock(channels=128)``: the values that differ from the block's defaults;
-        inside another block, values that come from its parameters are written as those."""
+        inside another block, values that come from its parameters are written as those,
+        positionally while they pass a parameter on under its own name, as torchvision's
+        ``block(inplanes, planes, stride)``."""
         defaults = use.definition.defaults()
         args = []
+        positional = True
         for name, value in use.values.items():
             if is_expression(raw.get(name)):
-                args.append(f"{name}={parse(raw[name]).source()}")
-            elif value != defaults.get(name):
+                source = parse(raw[name]).source()
+                positional = positional and source == name
+                args.append(source if positional else f"{name}={source}")
+                continue
+            positional = False
+            if value != defaults.get(name):
                 args.append(f"{name}={lit(value)}")
         return f"{use.class_name}({', '.join(args)})"
 
     def _render(self, cls: _Class, with_comments: bool) -> tuple[str, list[str]]:
-        _, plan = self._render_body(cls.uses[0], cls)
+        plan = self._class_plan(cls)
         text = class_text(cls.name, cls.definition, plan, self._comments(cls, plan))
         helpers: list[str] = []
         for step in plan.steps:
             helpers += [h for h in step.emission.helpers if h not in helpers]
         return text, helpers
 
-    def _render_body(self, use: _Use, cls: _Class | None) -> tuple[str, ForwardPlan]:
-        """The class body for one use without comments (the key that groups uses) and its
-        plan."""
+    def _class_plan(self, cls: _Class) -> ForwardPlan:
+        """The first use's plan, with each conditional line taken from a use where its
+        condition holds (where it holds in none: ``self.name = None`` and a pass-through)."""
+        plans = [self._render_body(use)[1] for use in cls.uses]
+        steps = list(plans[0].steps)
+        for index, step in enumerate(steps):
+            if step.enabled:
+                continue
+            enabled = next((p.steps[index] for p in plans if p.steps[index].enabled), None)
+            if enabled is None:  # never there: the attribute is None, the input passes on
+                enabled = replace(step, emission=replace(step.emission, module="None"))
+            steps[index] = enabled
+        return ForwardPlan(plans[0].args, steps, plans[0].returns)
+
+    def _render_body(
+        self, use: _Use, rename: dict[str, Expr | str] | None = None
+    ) -> tuple[tuple[str | None, ...], ForwardPlan]:
+        """The class body for one use without comments (the key that groups uses; a layer
+        whose condition is false here is a wildcard) and its plan. ``rename`` writes the
+        block's parameters as the caller's expressions (an inlined chain)."""
         graph = use.definition.graph
         # Block parameters are locals of __init__ only: attributes (self.dropout) and forward()
         # variables may share their names.
@@ -147,16 +228,18 @@ class BlockClasses:
                 attrs[node.id] = allocator.allocate("identity", "x")
             else:
                 attrs[node.id] = allocator.allocate(node.name, node.type_id)
-        wrap = _Wrapper(use, self._inferred_sources.get(use.definition.name, {}))
+        wrap = _Wrapper(use, self._inferred_sources.get(use.definition.name, {}), rename)
         plan = plan_forward(graph, use.analysis, attrs, allocator, self.emit, wrap)
-        key = (
-            "\n".join(
+        lines = (
+            (
                 f"{s.node_id}|{s.emission.module}|{s.emission.forward}|{s.targets}|"
                 f"{graph.node(s.node_id).trainable}"
-                for s in plan.steps
             )
-            + f"|{plan.args}|{plan.returns}"
+            if s.enabled
+            else None
+            for s in plan.steps
         )
+        key: tuple[str | None, ...] = (*lines, f"|{plan.args}|{plan.returns}")
         return key, plan
 
     def _comments(self, cls: _Class, plan: ForwardPlan) -> list[str]:
@@ -186,6 +269,21 @@ class BlockClasses:
                 parts.append(text if spec.dtype == "float32" else f"{text} {spec.dtype}")
             comments.append(", ".join(parts))
         return comments
+
+
+def _dependency_order(classes: list[_Class]) -> list[_Class]:
+    """The classes with each after the classes of the definitions it uses (a class is
+    created at its first use, which may not hold the optional blocks it can contain)."""
+    blocks = {cls.definition.name: cls.definition for cls in classes}
+    order = definition_order(blocks, list(blocks))
+    return sorted(classes, key=lambda cls: order.index(cls.definition.name))
+
+
+def _compatible(a: tuple[str | None, ...], b: tuple[str | None, ...]) -> bool:
+    """Two class-body keys that one class can serve (None matches any line)."""
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b, strict=True)
+    )
 
 
 def _dim_name(cls: _Class, node_id: str, port: int, dim: int, rank: int) -> str:
@@ -241,7 +339,7 @@ def _collect_uses(root: LayerGraph, analysis: AnalysisResult) -> Iterator[_Use]:
     """Every copy of every instance in the tree, inner ones before the ones that hold them."""
     seen: set[int] = set()
 
-    def walk(graph: LayerGraph, result: AnalysisResult) -> Iterator[_Use]:
+    def walk(graph: LayerGraph, result: AnalysisResult, where: str | None) -> Iterator[_Use]:
         for node_id in result.order:
             node = graph.nodes.get(node_id)
             info = result.nodes.get(node_id)
@@ -250,13 +348,12 @@ def _collect_uses(root: LayerGraph, analysis: AnalysisResult) -> Iterator[_Use]:
             definition = root.blocks[info.params["block"]]
             values = {k: v for k, v in info.params.items() if k not in RESERVED_KEYS}
             for sub in info.children:
-                if id(sub) in seen:
-                    continue
-                seen.add(id(sub))
-                yield from walk(definition.graph, sub)
-                yield _Use(definition, values, sub)
+                if id(sub) not in seen:  # shared analyses are walked into once
+                    seen.add(id(sub))
+                    yield from walk(definition.graph, sub, definition.name)
+                yield _Use(definition, values, sub, {(where, node_id)}, info.params["repeat"])
 
-    yield from walk(root, analysis)
+    yield from walk(root, analysis, None)
 
 
 def _inferred_sources(uses: list[_Use]) -> dict[str, dict[tuple[str, str], str]]:
@@ -288,9 +385,26 @@ def _inferred_sources(uses: list[_Use]) -> dict[str, dict[tuple[str, str], str]]
 class _Wrapper:
     """Inside a block class: parameter values written as the expressions they came from."""
 
-    def __init__(self, use: _Use, inferred_sources: dict[tuple[str, str], str]) -> None:
+    def __init__(
+        self,
+        use: _Use,
+        inferred_sources: dict[tuple[str, str], str],
+        rename: dict[str, Expr | str] | None = None,
+    ) -> None:
         self.use = use
         self.inferred_sources = inferred_sources
+        self.rename = rename
+
+    def source(self, text: str) -> str:
+        """An expression of the block's parameters, written in the caller's terms when the
+        block is inlined."""
+        if not self.rename:
+            return text
+        tree = parse(text)
+        if isinstance(tree, Name) and isinstance(self.rename.get(tree.name), str):
+            return self.rename[tree.name]  # type: ignore[return-value]
+        trees = {k: v for k, v in self.rename.items() if not isinstance(v, str)}
+        return substitute(tree, trees).source()
 
     def __call__(self, node: LayerNode, info: NodeInfo) -> tuple[dict, dict]:
         params = dict(info.params)
@@ -298,21 +412,21 @@ class _Wrapper:
             if key not in params:
                 continue
             if is_expression(raw):
-                params[key] = _symbolic(params[key], parse(raw).source())
+                params[key] = _symbolic(params[key], self.source(parse(raw).source()))
             elif (
                 isinstance(raw, tuple)
                 and isinstance(params[key], tuple)
                 and len(raw) == len(params[key])
             ):
                 params[key] = tuple(
-                    _symbolic(v, parse(r).source()) if is_expression(r) else v
+                    _symbolic(v, self.source(parse(r).source())) if is_expression(r) else v
                     for r, v in zip(raw, params[key], strict=True)
                 )
         inferred = dict(info.inferred)
         for key, value in info.inferred.items():
             source = self.inferred_sources.get((node.id, key))
             if source is not None and type(value) is int:
-                inferred[key] = SymInt(value, source)
+                inferred[key] = SymInt(value, self.source(source))
         return params, inferred
 
 

@@ -33,6 +33,11 @@ class Step:
     emission: Emission
     targets: tuple[str, ...]
     comment: str
+    when: str | None = None
+    """The node's ``when`` condition, if it has one."""
+    enabled: bool = True
+    """False where the condition is false for this use: ``emission`` is then only a
+    pass-through placeholder, and the class takes the line from a use where it holds."""
 
 
 @dataclass
@@ -90,7 +95,11 @@ def plan_forward(
         args = {}
         for edge in graph.edges_into(node_id):
             args[edge.dst.port] = variables[edge.src]
-        if node.type_id == BLOCK_TYPE:
+        attr = attrs[node_id]
+        if not info.enabled:
+            outputs = tuple(info.outputs)
+            emission = Emission(next(iter(args.values())), None, outputs)
+        elif node.type_id == BLOCK_TYPE:
             assert emit_block is not None, "block instances need a block emitter"
             emission = emit_block(node, info, args, attrs[node_id])
         else:
@@ -104,6 +113,8 @@ def plan_forward(
             except EmitError as exc:  # a value that cannot be written as a literal
                 message = f"{node.name} ({layer.label}): {exc}; change the parameter's value"
                 raise CompileError(graph.name, [(node.name, message)]) from exc
+        if node.when is not None and info.enabled:
+            emission, attr = _conditional(emission, node.when, attr, args, allocator)
         targets = []
         for port in emission.outputs:
             ref = PortRef(node_id, port)
@@ -121,7 +132,8 @@ def plan_forward(
         if all(t == "_" for t in targets):
             targets = ["_"]
         comment = ", ".join(str(info.outputs[p]) for p in emission.outputs)
-        plan.steps.append(Step(node_id, attrs[node_id], emission, tuple(targets), comment))
+        step = Step(node_id, attr, emission, tuple(targets), comment, node.when, info.enabled)
+        plan.steps.append(step)
 
     for node in graph:
         if node.type_id == "output":
@@ -129,3 +141,19 @@ def plan_forward(
             if edge is not None:
                 plan.returns.append(variables[edge.src])
     return plan
+
+
+def _conditional(
+    emission: Emission, when: str, attr: str, args: dict[str, str], allocator: NameAllocator
+) -> tuple[Emission, str]:
+    """A layer that exists only where ``when`` holds, as torchvision writes its optional
+    ``downsample``: the submodule is None where it is left out and forward() passes the input
+    through. A layer without a submodule keeps the flag instead (``self.relu_on = flag``)."""
+    source = next(iter(args.values()))
+    if emission.module is not None:
+        module = f"{emission.module} if {when} else None"
+        forward = f"{emission.forward} if self.{attr} is not None else {source}"
+        return Emission(forward, module, emission.outputs, emission.helpers), attr
+    flag = allocator.allocate(f"{attr}_on", attr)
+    forward = f"{emission.forward} if self.{flag} else {source}"
+    return Emission(forward, when, emission.outputs, emission.helpers), flag

@@ -8,6 +8,7 @@ submodules are declared in the order forward() uses them, and a ``__main__`` smo
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 
 from dlstudio.analysis import AnalysisResult, analyze
@@ -72,7 +73,11 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
     symbol_fields = _symbol_fields(inputs)
     vocab_fields = _vocab_fields(inputs)
     output_names = [attrs[n.id] for n in graph if n.type_id == "output"]
-    blocks = [_config_class(config, analysis.bindings, symbol_fields, inputs, vocab_fields)]
+    blocks = []
+    if symbol_fields or vocab_fields:
+        blocks.append(_config_class(config, analysis.bindings, symbol_fields, inputs, vocab_fields))
+    else:
+        config = ""  # only the batch size: example_inputs(batch_size) needs no config class
     helpers = _helpers_used(plan)
     helpers += [h for h in block_classes.helpers if h not in helpers]
     blocks += [h.source.strip("\n") for h in helper_closure(helpers)]
@@ -136,13 +141,15 @@ def check_compilable(graph: LayerGraph, analysis: AnalysisResult) -> None:
 def _module_docstring(graph: LayerGraph, model: str, inputs: list[InputDescription]) -> str:
     symbols = sorted({s for i in inputs for s in i.symbols})
     sizes = "N is the batch size" + "".join(f", {s} a sequence length" for s in symbols)
+    about = (
+        "Plain PyTorch, needing only torch. Shape comments in forward() give each tensor's size "
+        f"({sizes}). Run this file to build the model and pass one random batch through it."
+    )
     return "\n".join(
         [
             f'"""{model}: the network drawn in DL Studio as "{comment_text(graph.name)[:50]}".',
             "",
-            "Plain PyTorch, needing only torch. Shape comments in forward() give each tensor's",
-            f"size ({sizes}).",
-            "Run this file to build the model and pass one random batch through it.",
+            *textwrap.wrap(about, 99),
             '"""',
         ]
     )
@@ -152,11 +159,12 @@ def _imports(body: str) -> str:
     stdlib = []
     if re.search(r"(?<![.\w])math\.", body):
         stdlib.append("import math")
-    stdlib.append("from dataclasses import dataclass")
+    if "@dataclass" in body:
+        stdlib.append("from dataclasses import dataclass")
     third = ["import torch", "import torch.nn as nn"]
     if re.search(r"(?<![.\w])F\.", body):
         third.append("import torch.nn.functional as F")
-    return "\n".join([*stdlib, "", *third])
+    return "\n".join([*stdlib, "", *third] if stdlib else third)
 
 
 def _symbol_fields(inputs: list[InputDescription]) -> dict[str, str]:
@@ -265,13 +273,16 @@ def _example_inputs(
     symbol_fields: dict[str, str],
     vocab_fields: dict[str, str],
 ) -> str:
+    signature = f"config: {config}" if config else "batch_size: int = 2"
+    doc = "Random inputs of the right shape and dtype"
+    if any(i.vocab is not None for i in inputs):
+        doc += " (token ids below the vocabulary size)"
     lines = [
-        f"def example_inputs(config: {config}) -> tuple[torch.Tensor, ...]:",
-        f'{INDENT}"""Random inputs of the right shape and dtype (token ids below the'
-        ' vocabulary size)."""',
+        f"def example_inputs({signature}) -> tuple[torch.Tensor, ...]:",
+        f'{INDENT}"""{doc}."""',
     ]
     for description in inputs:
-        dims = ["config.batch_size"]
+        dims = ["config.batch_size" if config else "batch_size"]
         for dim in description.spec.shape[1:]:
             dims.append(f"config.{symbol_fields[dim]}" if isinstance(dim, str) else lit(dim))
         if description.vocab is not None:
@@ -289,20 +300,19 @@ def _example_inputs(
 def _main(config: str, model: str, output_names: list[str]) -> str:
     lines = [
         'if __name__ == "__main__":',
-        f"{INDENT}config = {config}()",
         f"{INDENT}model = {model}().eval()",
-        f"{INDENT}inputs = example_inputs(config)",
         f"{INDENT}with torch.no_grad():",
     ]
+    example = f"example_inputs({config}())" if config else "example_inputs()"
     count = [
         f"{INDENT}params = sum(p.numel() for p in model.parameters())",
         f'{INDENT}print(f"{{type(model).__name__}}: {{params:,}} parameters")',
     ]
     if len(output_names) == 1:
-        lines += [f"{INDENT * 2}output = model(*inputs)", *count]
+        lines += [f"{INDENT * 2}output = model(*{example})", *count]
         lines.append(f'{INDENT}print("output", tuple(output.shape))')
     else:
-        lines += [f"{INDENT * 2}outputs = model(*inputs)", *count]
+        lines += [f"{INDENT * 2}outputs = model(*{example})", *count]
         names = ", ".join(f'"{name}"' for name in output_names)  # identifiers: safe to quote
         lines.append(f"{INDENT}for name, output in zip(({names}), outputs, strict=True):")
         lines.append(f"{INDENT * 2}print(name, tuple(output.shape))")
