@@ -164,6 +164,23 @@ class SetTrainable(Command):
         graph.update_node(self.node_id, trainable=self._old)
 
 
+class SetCondition(Command):
+    """Make a layer inside a block optional (``when`` = a bool block parameter, or ``not``
+    one) or always there (None)."""
+
+    def __init__(self, node_id: str, when: str | None) -> None:
+        self.node_id = node_id
+        self.when = when
+        self.text = f"only when {when}" if when else "always present"
+        self._old: str | None = None
+
+    def do(self, graph: LayerGraph) -> None:
+        self._old = graph.update_node(self.node_id, when=self.when)["when"]
+
+    def undo(self, graph: LayerGraph) -> None:
+        graph.update_node(self.node_id, when=self._old)
+
+
 class MoveNodes(Command):
     """Move nodes to new positions. Successive moves of the same nodes merge into one step."""
 

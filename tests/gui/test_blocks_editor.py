@@ -3,6 +3,8 @@ the breadcrumb, Back and Esc; ungroup; the instance node's drawing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit
@@ -270,3 +272,35 @@ def test_escape_in_the_rename_editor_inside_a_block_cancels_only_the_rename(wind
     window.view.setFocus()
     QTest.keyClick(window.view, Qt.Key.Key_Escape)
     assert window.level.path == ()
+
+
+def test_an_optional_layer_is_chosen_in_the_properties_and_undone(window, qtbot) -> None:
+    """Inside BasicBlock the downsample is "only when downsample"; making it always there
+    changes every instance that had it off, and undo brings the document back."""
+    from dlstudio.core import loads_project
+    from dlstudio.layers.validation import check_node
+
+    path = Path(__file__).resolve().parents[2] / "templates" / "resnet-cifar.json"
+    graph = loads_project(path.read_text(encoding="utf-8"), node_checker=check_node)
+    window.document.replace_graph(graph)
+    window.document.reanalyze()
+    doc, scene, properties = window.document, window.scene, window.properties
+    original, total = dumps_project(doc.graph), doc.analysis.total_params
+    layer1 = doc.graph.node_by_name("layer1")
+    _double_click(window, layer1.id)
+    inner = doc.blocks["BasicBlock"].graph
+    downsample = inner.node_by_name("downsample")
+    scene.select_nodes([downsample.id])
+    box = properties.condition_box
+    assert box is not None and box.currentText() == "downsample"
+    assert [box.itemText(i) for i in range(box.count())] == [
+        "always",
+        "downsample",
+        "not downsample",
+    ]
+    box.setCurrentIndex(0)  # always: layer1's shortcut gets its 1x1 convolution too
+    assert inner.node(downsample.id).when is None
+    assert doc.analysis.total_params == total + 16 * 16 + 2 * 16
+    while doc.undo_stack.can_undo:
+        doc.undo()
+    assert dumps_project(doc.graph) == original

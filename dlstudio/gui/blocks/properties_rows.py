@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from dlstudio.core.blocks import BlockDefinition
 from dlstudio.core.expressions import ExpressionError, contains_expression, parse
@@ -111,3 +111,27 @@ def instance_explanation(definition: BlockDefinition) -> str:
         "Open it to edit its layers: the change applies to every instance of the block."
     )
     return "\n\n".join(parts)
+
+
+def condition_choices(definition: BlockDefinition | None, current: str | None) -> list[str]:
+    """What the "only when" box offers a layer inside ``definition``: each bool parameter and
+    its negation (and the current condition, even when it no longer names one)."""
+    flags = [p.name for p in definition.params if p.kind == "bool"] if definition else []
+    choices = [text for name in flags for text in (name, f"not {name}")]
+    if current is not None and current not in choices:
+        choices.append(current)
+    return choices
+
+
+def condition_box(parent: QWidget, choices: list[str]) -> QComboBox:
+    """The "only when" box: "always" (the layer is always there) or a block parameter."""
+    box = QComboBox(parent)
+    box.setObjectName("condition_box")
+    box.addItem("always", None)
+    for text in choices:
+        box.addItem(text, text)
+    box.setToolTip(
+        "Make this layer optional: it exists only where the chosen true/false block parameter "
+        "holds; elsewhere its input passes straight through (like torchvision's downsample)."
+    )
+    return box

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QFrame,
     QLabel,
@@ -23,7 +24,14 @@ from PySide6.QtWidgets import (
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.analysis.blocks import block_layer_type
-from dlstudio.core import GraphEvent, LayerNode, RenameNode, SetParam, SetTrainable
+from dlstudio.core import (
+    GraphEvent,
+    LayerNode,
+    RenameNode,
+    SetCondition,
+    SetParam,
+    SetTrainable,
+)
 from dlstudio.core.block_commands import RenameDefinition
 from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.core.expressions import contains_expression
@@ -79,6 +87,7 @@ class PropertiesPanel(QScrollArea):
         self.trainable_box: QCheckBox | None = None
         self.output_label: QLabel | None = None
         self.definition_edit: QLineEdit | None = None
+        self.condition_box: QComboBox | None = None
         self._shape: tuple = ()
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -124,6 +133,7 @@ class PropertiesPanel(QScrollArea):
         self.inferred_labels = {}
         self.name_edit = self.trainable_box = self.output_label = None
         self.definition_edit = None
+        self.condition_box = None
         self._shape = ()
         label = QLabel(text)
         label.setProperty("role", "dim")
@@ -192,6 +202,7 @@ class PropertiesPanel(QScrollArea):
             )
             self.trainable_box.toggled.connect(self._on_trainable_toggled)
             form.addRow("trainable", self.trainable_box)
+        self._add_condition_row(page, form, node, layer)
         for name in layer.inferred:
             value = QLabel("—")
             value.setProperty("role", "dim")
@@ -234,6 +245,20 @@ class PropertiesPanel(QScrollArea):
         outer.addStretch(1)
         self.setWidget(page)
 
+    def _add_condition_row(self, page: QWidget, form: QFormLayout, node, layer) -> None:
+        """Inside a block with true/false parameters, a one-input layer can be optional."""
+        self.condition_box = None
+        name = getattr(self.document, "definition", None)
+        definition = self.document.blocks.get(name) if name else None
+        if node.type_id in ("input", "output") or len(layer.input_ports(node.params)) != 1:
+            return
+        choices = block_rows.condition_choices(definition, node.when)
+        if not choices:
+            return
+        self.condition_box = block_rows.condition_box(page, choices)
+        self.condition_box.currentIndexChanged.connect(self._on_condition_chosen)
+        form.addRow("only when", self.condition_box)
+
     # ------------------------------------------------------------ refreshing
     def _refresh_values(self) -> None:
         if self.node_id is None or self._layer is None:
@@ -256,6 +281,10 @@ class PropertiesPanel(QScrollArea):
             self.trainable_box.blockSignals(True)
             self.trainable_box.setChecked(node.trainable)
             self.trainable_box.blockSignals(False)
+        if self.condition_box is not None:
+            self.condition_box.blockSignals(True)
+            self.condition_box.setCurrentIndex(max(0, self.condition_box.findData(node.when)))
+            self.condition_box.blockSignals(False)
 
     def _refresh_analysis(self, result: AnalysisResult) -> None:
         if self.node_id is None or self.output_label is None:
@@ -295,6 +324,13 @@ class PropertiesPanel(QScrollArea):
         if not root.push(RenameDefinition(old, new)):
             self.definition_edit.setText(old)  # refused (invalid or taken): show the real name
 
+    def _on_condition_chosen(self, _index: int) -> None:
+        if self.node_id is None or self.condition_box is None:
+            return
+        when = self.condition_box.currentData()
+        if when != self.document.graph.node(self.node_id).when:
+            self.document.push(SetCondition(self.node_id, when))
+
     def _on_trainable_toggled(self, checked: bool) -> None:
         if self.node_id is not None:
             self.document.push(SetTrainable(self.node_id, checked))
@@ -303,7 +339,15 @@ class PropertiesPanel(QScrollArea):
         if event.kind == GraphEvent.BLOCKS_CHANGED:
             node = self.document.graph.nodes.get(self.node_id or "")
             if node is not None and node.type_id == BLOCK_TYPE:
-                self._shape = ()  # its definition may have new parameters: rebuild
+                layer = _layer_of(node, self.document)
+                if (
+                    self._layer is not None
+                    and layer is not None
+                    and (layer.params == self._layer.params)
+                ):
+                    self._refresh_values()  # the same fields (rebuilding here would delete
+                    return  # the widget whose edit caused the change)
+                self._shape = ()  # its definition has other parameters: rebuild
                 self.set_node(node.id)
             return
         if self.node_id is None or event.node_id != self.node_id:
