@@ -304,3 +304,19 @@ def test_an_optional_layer_is_chosen_in_the_properties_and_undone(window, qtbot)
     while doc.undo_stack.can_undo:
         doc.undo()
     assert dumps_project(doc.graph) == original
+
+
+def test_an_optional_layer_says_so_on_the_canvas(window) -> None:
+    from dlstudio.core import loads_project
+    from dlstudio.layers.validation import check_node
+
+    path = Path(__file__).resolve().parents[2] / "templates" / "resnet18.json"
+    graph = loads_project(path.read_text(encoding="utf-8"), node_checker=check_node)
+    window.document.replace_graph(graph)
+    window.document.reanalyze()
+    _double_click(window, graph.node_by_name("layer1").id)
+    inner = window.document.blocks["BasicBlock"].graph
+    item = window.scene.node_item(inner.node_by_name("downsample").id)
+    assert item.label_text.endswith("if downsample")
+    assert "Only when downsample" in item.toolTip()
+    assert window.scene.node_item(inner.node_by_name("conv1").id).label_text == "Conv2d"

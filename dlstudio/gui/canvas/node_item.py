@@ -15,6 +15,7 @@ from dlstudio.gui.canvas.node_paint import (
     NAME_OVERFLOW,
     paint_large_name,
     paint_lock,
+    paint_optional_outline,
     paint_simplified_box,
 )
 from dlstudio.layers import LayerType, UnknownLayerError, get_layer_type
@@ -129,7 +130,8 @@ class NodeItem(QGraphicsItem):
         return {**(self.layer.defaults() if self.layer else {}), **self.node.params}
 
     def on_node_changed(self, detail: str | None, result: AnalysisResult | None) -> None:
-        """The node changed (``name``, ``params``, ``position``, ``trainable``): redraw."""
+        """The node changed (``name``, ``params``, ``position``, ``trainable``, ``when``):
+        redraw."""
         if detail == "position":
             self.sync_position()
             return
@@ -215,7 +217,16 @@ class NodeItem(QGraphicsItem):
             lines.append(self._summary)
         if not self.node.trainable:
             lines.append("<i>Frozen: training leaves its weights unchanged.</i>")
+        if self.node.when:
+            lines.append(
+                f"<i>Only when {self.node.when}: elsewhere its input passes straight through.</i>"
+            )
         self.setToolTip("<br>".join(lines))
+
+    @property
+    def label_text(self) -> str:
+        """The second line: the layer's label, and its condition when it is optional."""
+        return f"{self._label} · if {self.node.when}" if self.node.when else self._label
 
     @property
     def severity(self) -> str | None:
@@ -282,6 +293,8 @@ class NodeItem(QGraphicsItem):
         least :data:`style.NAME_MIN_PX` on screen), so a big graph still reads at a glance."""
         category = self.layer.category if self.layer else ""
         paint_simplified_box(painter, body, _cat(category), not self.node.trainable)
+        if self.node.when:
+            paint_optional_outline(painter, body, lod)
         for port in self.ports.values():
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(style.PORT_RING)
@@ -307,6 +320,8 @@ class NodeItem(QGraphicsItem):
             return QPen(style.WARNING, 2.4 if selected else 2.0)
         if selected:
             return QPen(style.NODE_BORDER_SELECTED, 2.0)
+        if self.node.when:  # optional: a dashed border
+            return QPen(style.TEXT_MUTED, 1.3, Qt.PenStyle.DashLine)
         return QPen(style.NODE_BORDER, 1.0)
 
     def _text_top(self) -> float:
@@ -326,7 +341,10 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QRectF(left, top + 7, width - lock, 18), _LEFT, name)
         painter.setFont(style.font("label"))
         painter.setPen(style.TEXT_MUTED)
-        painter.drawText(QRectF(left, top + 25, width, 16), _LEFT, self._label)
+        label = QFontMetricsF(style.font("label")).elidedText(
+            self.label_text, Qt.TextElideMode.ElideRight, width
+        )
+        painter.drawText(QRectF(left, top + 25, width, 16), _LEFT, label)
         count_w = 0.0
         if self._count:
             painter.setFont(style.font("count"))
@@ -336,7 +354,7 @@ class NodeItem(QGraphicsItem):
         if self._key:
             painter.setFont(style.font("params"))
             painter.setPen(style.TEXT_PARAMS)
-            label_w = QFontMetricsF(style.font("label")).horizontalAdvance(self._label) + 8
+            label_w = QFontMetricsF(style.font("label")).horizontalAdvance(label) + 8
             fm = QFontMetricsF(style.font("params"))
             key_w = fm.horizontalAdvance(self._key)
             if key_w <= width - label_w or width - label_w >= width - count_w:

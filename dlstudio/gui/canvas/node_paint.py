@@ -69,6 +69,14 @@ def paint_simplified_box(painter: QPainter, body: QPainterPath, colour: QColor, 
     painter.restore()
 
 
+def paint_optional_outline(painter: QPainter, body: QPainterPath, lod: float) -> None:
+    """A dashed outline: the layer exists only when its block's condition holds."""
+    pen = QPen(style.TEXT_MUTED, 1.5 / max(lod, 0.05), Qt.PenStyle.DashLine)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(body)
+
+
 def paint_large_name(painter: QPainter, name: str, lod: float) -> None:
     """``name`` centred in the node box at the largest size that fits, between
     :data:`style.NAME_MIN_PX` and :data:`style.NAME_MAX_PX` on screen. At the smallest size a
