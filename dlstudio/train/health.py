@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,11 @@ DEAD_TYPES = frozenset({"relu", "relu6"})
 """Layer types whose zero outputs mean a unit that no longer learns."""
 
 _STRUCTURAL = ("input", "output")
+TIME_BUDGET = 0.02
+"""The editor's budget: at most this fraction of the training time goes to sampling. Where a
+sampled step costs more than ``every`` ordinary steps can pay for, samples are spaced further
+apart."""
+MAX_INTERVAL = 1000
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,8 @@ class _NodeInfo:
 
 class HealthMonitor:
     """Samples node health every ``every`` training steps and reports :class:`HealthEvent` s.
+    With ``time_budget`` (a fraction, e.g. :data:`TIME_BUDGET`), samples are spaced further
+    apart when sampling would cost more than that share of the training time.
 
     ``graph`` is the drawing the model was compiled from and ``compiled`` its
     :class:`~dlstudio.compile.CompiledModel`; ``emit`` receives the events (on the trainer's
@@ -127,11 +135,23 @@ class HealthMonitor:
     """
 
     def __init__(
-        self, graph: Any, compiled: Any, emit: Callable[[HealthEvent], None], every: int = 20
+        self,
+        graph: Any,
+        compiled: Any,
+        emit: Callable[[HealthEvent], None],
+        every: int = 20,
+        time_budget: float | None = None,
     ) -> None:
         self.model: nn.Module = compiled.module
         self.every = max(1, int(every))
+        self.interval = self.every
+        """Steps between samples now: ``every``, or more where a sample costs too much."""
         self._emit = emit
+        self.time_budget = time_budget
+        self._step_started: float | None = None
+        self._plain_step_s: float | None = None
+        self._timing_sample = False
+        self._since_sample = 0
         attrs = compiled.node_attrs
         self._nodes = {
             node.id: _NodeInfo(node.id, node.name, node.type_id, attrs.get(node.id, node.name))
@@ -222,15 +242,38 @@ class HealthMonitor:
     def _on_model_pre_forward(self, module: nn.Module, _args: Any) -> None:
         if not (module.training and torch.is_grad_enabled()):
             return  # evaluation passes are not training steps
+        self._time_step()
         self._finish_sample()
         self._count += 1
-        self._sampling = (self._count - 1) % self.every == 0
+        self._since_sample += 1
+        self._sampling = self._count == 1 or self._since_sample >= self.interval
         if self._sampling:
+            self._since_sample = 0
+            self._timing_sample = True
             self._sample_count = self._count
             if self._line_map:
                 self._previous_trace = sys.gettrace()
                 self._tracing = True
                 sys.settrace(self._on_trace_call)
+
+    def _time_step(self) -> None:
+        """Time the step that just ended (from its forward to this one) and, after a sampled
+        step, space the samples so that their extra cost stays within the budget."""
+        if self.time_budget is None:
+            return
+        now = time.perf_counter()
+        started, self._step_started = self._step_started, now
+        sampled, self._timing_sample = self._timing_sample, False
+        if started is None:
+            return
+        took = now - started
+        plain = self._plain_step_s
+        if not sampled:
+            self._plain_step_s = took if plain is None else 0.9 * plain + 0.1 * took
+        elif plain is not None and plain > 0:
+            extra = max(0.0, took - plain)
+            needed = math.ceil(extra / (self.time_budget * plain))
+            self.interval = min(MAX_INTERVAL, max(self.every, needed))
 
     def _on_model_forward(self, _module: nn.Module, _args: Any, _output: Any) -> None:
         self._stop_tracing()
@@ -293,6 +336,10 @@ class HealthMonitor:
             event, StepEvent | EpochEvent | PausedEvent | FinishedEvent | FailedEvent
         ):
             return
+        if isinstance(event, EpochEvent | PausedEvent):
+            # Validation or a pause lies between this step and the next: not a step's time.
+            self._step_started = None
+            self._timing_sample = False
         self._finish_sample()
         if isinstance(event, FinishedEvent | FailedEvent):
             self._stop_tracing()

@@ -107,6 +107,37 @@ def test_sampling_every_k_steps(iris):
     assert monitor._count == 7
 
 
+def test_a_time_budget_spaces_out_costly_samples(iris, monkeypatch):
+    """With a budget, a sample that costs 9 ordinary steps at a 2% budget is spaced 450 steps
+    apart; cheap samples keep ``every``; without a budget the interval never changes."""
+    import dlstudio.train.health as health
+
+    graph = iris_mlp()
+    compiled = compile_graph(graph)
+    clock = [0.0]
+    monkeypatch.setattr(health.time, "perf_counter", lambda: clock[0])
+    x = iris.data.inputs[0][:8]
+
+    def steps(monitor, count, sampled_cost):
+        for _ in range(count):
+            compiled.module.train()
+            compiled.module(x).sum().backward()
+            clock[0] += 10.0 * sampled_cost if monitor._sampling else 1.0
+
+    costly = HealthMonitor(graph, compiled, lambda e: None, every=5, time_budget=0.02)
+    steps(costly, 12, 1.0)
+    assert costly.interval == 450
+    costly.close()
+    cheap = HealthMonitor(graph, compiled, lambda e: None, every=5, time_budget=0.02)
+    steps(cheap, 12, 0.1001)  # a sample costs what an ordinary step does
+    assert cheap.interval == 5
+    cheap.close()
+    fixed = HealthMonitor(graph, compiled, lambda e: None, every=5)
+    steps(fixed, 12, 1.0)
+    assert fixed.interval == 5
+    fixed.close()
+
+
 def test_warning_thresholds():
     assert node_warnings("r", "relu", 0.95, None, 0.1)
     assert not node_warnings("r", "relu", 0.85, None, 0.1)
