@@ -68,9 +68,15 @@ class GraphBuilder(builder.GraphBuilder):
             for node_id, position in auto_layout(definition.graph, "TB").items():
                 definition.graph.update_node(node_id, position=position)
             definition.graph.revision = 0
-        for node_id, position in auto_layout(self.graph, direction).items():
+        # Laid out for the canvas of a 1280x800 window: a long chain folds into side-by-side
+        # bands where that makes it larger when fitted (auto layout does the same for the view).
+        for node_id, position in auto_layout(self.graph, direction, TEMPLATE_VIEW).items():
             self.graph.update_node(node_id, position=position)
         return self.graph
+
+
+TEMPLATE_VIEW = (770.0, 520.0)
+"""The canvas of a 1280x800 window (pixels), which templates are laid out to fit."""
 
 
 def _training(**settings: Any) -> dict[str, Any]:

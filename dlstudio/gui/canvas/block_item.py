@@ -74,6 +74,12 @@ class BlockNodeItem(NodeItem):
             self._resolve_layer()
         super().on_node_changed(detail, result)
 
+    @property
+    def caption_text(self) -> str:
+        """The definition's name and the ``×N`` badge: a zoomed-out block still says what it
+        is."""
+        return f"{self._label} {self.badge_text}".strip()
+
     def boundingRect(self) -> QRectF:
         return _BOUNDS
 

@@ -260,10 +260,15 @@ class SceneMirror(QGraphicsScene):
             self.selection_changed_ids.emit(self.selected_node_ids())
 
     def nodes_rect(self) -> QRectF:
-        """The area the nodes cover (empty for an empty graph)."""
+        """The area the nodes and their wires cover (empty for an empty graph): a wire that
+        loops between two bands of a folded layout is seen whole when fitted."""
         rect = QRectF()
         for item in self._nodes.values():
             rect |= item.sceneBoundingRect()
+        if rect.isEmpty():
+            return rect
+        for edge in self._edges.values():
+            rect |= edge.sceneBoundingRect()
         return rect
 
     def select_all(self) -> None:

@@ -224,6 +224,11 @@ class NodeItem(QGraphicsItem):
         self.setToolTip("<br>".join(lines))
 
     @property
+    def caption_text(self) -> str:
+        """What a zoomed-out node shows under its name (a block: its definition, ×N)."""
+        return ""
+
+    @property
     def label_text(self) -> str:
         """The second line: the layer's label, and its condition when it is optional."""
         return f"{self._label} · if {self.node.when}" if self.node.when else self._label
@@ -300,7 +305,7 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(style.PORT_RING)
             painter.drawEllipse(port.pos(), 2.5 / lod, 2.5 / lod)
         if lod >= style.LOD_NAMES:
-            paint_large_name(painter, self.node.name, lod)
+            paint_large_name(painter, self.node.name, lod, self.caption_text)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         pen = self._border_pen(selected)
         pen.setWidthF(pen.widthF() * min(2.5, 1.0 / lod))

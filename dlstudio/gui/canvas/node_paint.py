@@ -77,23 +77,34 @@ def paint_optional_outline(painter: QPainter, body: QPainterPath, lod: float) ->
     painter.drawPath(body)
 
 
-def paint_large_name(painter: QPainter, name: str, lod: float) -> None:
+CAPTION_PX = 9.0
+"""Screen size of a zoomed-out block's caption (its definition and repeat count)."""
+_CAPTION_MIN_BOX_PX = 28.0
+"""A box at least this tall on screen has room for the caption under the name."""
+
+
+def paint_large_name(painter: QPainter, name: str, lod: float, caption: str = "") -> None:
     """``name`` centred in the node box at the largest size that fits, between
     :data:`style.NAME_MIN_PX` and :data:`style.NAME_MAX_PX` on screen. At the smallest size a
     name may run :data:`NAME_OVERFLOW` past the box's sides on a plate of the node's colour
-    (the layout leaves that much between neighbours); only beyond that is it elided."""
+    (the layout leaves that much between neighbours); only beyond that is it elided.
+    ``caption`` (a block's ``BasicBlock ×2``) goes under the name where the box has room."""
+    height = style.NODE_HEIGHT - 4
+    if caption and style.NODE_HEIGHT * lod >= _CAPTION_MIN_BOX_PX:
+        height = _paint_caption(painter, caption, lod)
     lines, size, _elide = _name_layout(name, lod)
+    size = min(size, height / (1.25 * len(lines)))
     font = QFont(style.font("name"))
     font.setPixelSize(max(1, round(size)))
     painter.setFont(font)
     left = style.STRIPE_WIDTH * 2 + 4
-    box = QRectF(left, 2, style.NODE_WIDTH - left - 4, style.NODE_HEIGHT - 4)
+    box = QRectF(left, 2, style.NODE_WIDTH - left - 4, height)
     metrics = QFontMetricsF(font)
     widest = max(metrics.horizontalAdvance(line) for line in lines)
     if widest > box.width():
         room = style.NODE_WIDTH + 2 * NAME_OVERFLOW
         width = min(widest + 6, room)
-        box = QRectF((style.NODE_WIDTH - width) / 2, 2, width, style.NODE_HEIGHT - 4)
+        box = QRectF((style.NODE_WIDTH - width) / 2, 2, width, height)
         if widest > room - 6:
             lines = tuple(
                 metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, room - 6) for line in lines
@@ -105,6 +116,29 @@ def paint_large_name(painter: QPainter, name: str, lod: float) -> None:
         painter.drawRoundedRect(plate, 3 / lod, 3 / lod)
     painter.setPen(style.TEXT)
     painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "\n".join(lines))
+
+
+def _paint_caption(painter: QPainter, caption: str, lod: float) -> float:
+    """Draw ``caption`` along the bottom of the box at :data:`CAPTION_PX` on screen (a long
+    definition name is elided, the ``×N`` kept); returns the height left above it for the
+    name."""
+    font = QFont(style.font("label"))
+    size = min(CAPTION_PX / lod, style.NODE_HEIGHT * 0.36)
+    font.setPixelSize(max(1, round(size)))
+    left = style.STRIPE_WIDTH * 2 + 4
+    width = style.NODE_WIDTH - left - 4
+    metrics = QFontMetricsF(font)
+    head, _, badge = caption.rpartition(" ×")
+    if not head:  # no repeat badge
+        head, badge = caption, ""
+    tail = f" ×{badge}" if badge else ""
+    room = width - metrics.horizontalAdvance(tail)
+    text = metrics.elidedText(head, Qt.TextElideMode.ElideRight, room) + tail
+    top = style.NODE_HEIGHT - 3 - size * 1.25
+    painter.setFont(font)
+    painter.setPen(style.TEXT_MUTED)
+    painter.drawText(QRectF(left, top, width, size * 1.25), Qt.AlignmentFlag.AlignCenter, text)
+    return top - 2
 
 
 def paint_lock(painter: QPainter, at: QPointF) -> None:
