@@ -484,20 +484,25 @@ def seq2seq_lstm() -> LayerGraph:
         number then appears once and the validation numbers are new, and even after 150 epochs
         only about half come out exactly right. The whole input has to squeeze through one
         128-dim vector: the bottleneck that attention was invented to remove.""",
-        _training(
-            dataset="binary_to_decimal",
-            dataset_options={"bits": 12, "n_samples": 20000},
-            task="sequence_classification",
-            metric="exact_match",
-            lr=0.005,
-            # The exact-match curve rises late; the one-cycle schedule's slow end gets there.
-            schedule="onecycle",
-            epochs=30,
-            batch_size=64,
-            val_fraction=0.1,
-            grad_clip=1.0,
-        ),
+        _digits_training(epochs=30),
         "Sequences",
+    )
+
+
+def _digits_training(epochs: int, **options: Any) -> dict[str, Any]:
+    """The seq2seq templates' settings on binary-to-decimal (``options``: data set options)."""
+    return _training(
+        dataset="binary_to_decimal",
+        dataset_options={"bits": 12, "n_samples": 20000, **options},
+        task="sequence_classification",
+        metric="exact_match",
+        lr=0.005,
+        # The exact-match curve rises late; the one-cycle schedule's slow end gets there.
+        schedule="onecycle",
+        epochs=epochs,
+        batch_size=64,
+        val_fraction=0.1,
+        grad_clip=1.0,
     )
 
 
@@ -530,18 +535,7 @@ def seq2seq_state() -> LayerGraph:
         layer scores the 12 tokens at each of the 4 output places. Validation is teacher
         forced too, so it measures next-digit prediction given the true digits before it;
         generating an answer digit by digit would feed back the model's own guesses.""",
-        _training(
-            dataset="binary_to_decimal",
-            dataset_options={"bits": 12, "n_samples": 20000, "teacher_forcing": True},
-            task="sequence_classification",
-            metric="exact_match",
-            lr=0.005,
-            schedule="onecycle",
-            epochs=20,
-            batch_size=64,
-            val_fraction=0.1,
-            grad_clip=1.0,
-        ),
+        _digits_training(epochs=20, teacher_forcing=True),
         "Sequences",
     )
 
