@@ -33,7 +33,10 @@ def _layer_menu(parent: QMenu, title: str, name: str, on_pick, single_io: bool =
     menu.setObjectName(name)
     by_category: dict[str, QMenu] = {}
     for layer in all_layer_types():
-        if single_io and (len(layer.outputs) != 1 or not layer.input_ports(layer.defaults())):
+        defaults = layer.defaults()
+        if single_io and (
+            len(layer.output_ports(defaults)) != 1 or not layer.input_ports(defaults)
+        ):
             continue
         sub = by_category.get(layer.category)
         if sub is None:
