@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from dlstudio.analysis.result import AnalysisResult
 from dlstudio.analysis.tree import summary_rows
 from dlstudio.core.blocks import BLOCK_TYPE
-from dlstudio.core.graph import LayerGraph, PortRef
+from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
 from dlstudio.layers import get_layer_type, has_layer_type
 
 ATTENTION_TYPES = ("multihead_attention", "transformer_encoder_layer", "transformer_decoder_layer")
@@ -45,6 +45,19 @@ class AttentionSite:
     def label(self) -> str:
         """How the editor names it: ``decoder1.multihead_attn (cross-attention)``."""
         return f"{self.path} ({'cross' if self.cross else 'self'}-attention)"
+
+
+def contains_attention(root: LayerGraph, node: LayerNode, depth: int = 0) -> bool:
+    """True when ``node`` attends, or is a block instance with an attention layer inside
+    (``root`` holds the definitions)."""
+    if node.type_id in ATTENTION_TYPES:
+        return True
+    if node.type_id != BLOCK_TYPE or depth > 32:
+        return False
+    definition = root.blocks.get(str(node.params.get("block")))
+    return definition is not None and any(
+        contains_attention(root, inner, depth + 1) for inner in definition.graph
+    )
 
 
 def attention_sites(root: LayerGraph, result: AnalysisResult) -> list[AttentionSite]:
