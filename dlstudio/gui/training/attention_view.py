@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dlstudio.gui.workers import TaskHandle, run_in_thread
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 _BG = "#1d1f22"
 _FG = "#a9aeb6"
+SIDE_WIDTH = 230
+"""Width of the selector column beside the heatmap."""
 MAX_TICKS = 48
 """Token labels drawn per axis; longer sequences get every k-th one."""
 EMPTY_TEXT = (
@@ -62,19 +64,35 @@ class AttentionView(QWidget):
         self.head_box = QComboBox(self)
         self.head_box.setObjectName("attention_head")
         self.head_box.setToolTip("One head, or the mean over the heads")
-        controls = QHBoxLayout()
-        for text, box, stretch in (
-            ("Sample", self.sample_box, 2),
-            ("Attention", self.site_box, 2),
-            ("Head", self.head_box, 0),
+        # The selectors sit beside the heatmap (which keeps square cells) at a fixed width:
+        # long names are elided in the box and shown whole in its list and tooltip.
+        adjust = QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        for box in (self.sample_box, self.site_box, self.head_box):
+            box.setSizeAdjustPolicy(adjust)
+            box.setMinimumContentsLength(12)
+            box.view().setMinimumWidth(SIDE_WIDTH + 80)
+        self.readout = QLabel("Point at a cell to read its weight.", self)
+        self.readout.setProperty("role", "dim")
+        self.readout.setWordWrap(True)
+        side = QWidget(self)
+        side.setFixedWidth(SIDE_WIDTH)
+        form = QVBoxLayout(side)
+        form.setContentsMargins(0, 0, 0, 0)
+        for text, box in (
+            ("Sample", self.sample_box),
+            ("Attention", self.site_box),
+            ("Head", self.head_box),
         ):
-            controls.addWidget(QLabel(text, self))
-            controls.addWidget(box, stretch)
+            form.addWidget(QLabel(text, side))
+            form.addWidget(box)
+        form.addSpacing(8)
+        form.addWidget(self.readout)
+        form.addStretch(1)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground(_BG)
         self.plot = self.graphics.addPlot()
         self.plot.invertY(True)  # query step 0 at the top, as a matrix is written
-        self.plot.setAspectLocked(False)
+        self.plot.setAspectLocked(True)  # square cells
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
@@ -93,14 +111,13 @@ class AttentionView(QWidget):
             values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"), interactive=False, width=12
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
-        self.readout = QLabel("", self)
-        self.readout.setProperty("role", "dim")
+        body = QHBoxLayout()
+        body.addWidget(self.graphics, 1)
+        body.addWidget(side)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.hint)
-        layout.addLayout(controls)
-        layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.readout)
+        layout.addLayout(body, 1)
         self.sample_box.currentIndexChanged.connect(self._on_sample_box_changed)
         self.site_box.currentIndexChanged.connect(self._on_site_box_changed)
         self.head_box.currentIndexChanged.connect(self._on_head_box_changed)
@@ -147,9 +164,11 @@ class AttentionView(QWidget):
         if source is None:
             self.hint.setText(EMPTY_TEXT)
             return
+        split, _, note = source.split_name.partition(" (")
         self.hint.setText(
-            f"Run {source.run_id} · {source.split_name} split · each row (a query step) sums "
-            "to 1 over the key steps it attends to"
+            f"Run {source.run_id} · samples of the {split} split"
+            + (f" ({note}" if note else "")
+            + " · each row, a query step, sums to 1 over the key steps it attends to"
         )
         self.sample_box.addItems(source.labels)
         if source.labels:
@@ -193,6 +212,8 @@ class AttentionView(QWidget):
         self.site_box.clear()
         self.site_box.addItems([m.label for m in maps])
         self.site_box.blockSignals(False)
+        for i, amap in enumerate(maps):
+            self.site_box.setItemData(i, amap.label, Qt.ItemDataRole.ToolTipRole)
         if not maps:
             self.show_message("This model's attention layers returned no weights.")
             return
@@ -209,6 +230,7 @@ class AttentionView(QWidget):
         self.show_sample(index)
 
     def _on_site_box_changed(self, _index: int) -> None:
+        self.site_box.setToolTip(self.site_box.currentText())
         self._fill_heads()
         self._draw()
 
@@ -232,7 +254,7 @@ class AttentionView(QWidget):
     # ---------------------------------------------------------------- drawing
     def _fill_heads(self) -> None:
         current = self.current
-        wanted = ["mean of heads"]
+        wanted = ["mean of the heads"]
         if current is not None and current.per_head:
             wanted += [f"head {h + 1}" for h in range(len(current.weights))]
         if [self.head_box.itemText(i) for i in range(self.head_box.count())] == wanted:
