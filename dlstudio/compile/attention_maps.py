@@ -66,9 +66,13 @@ class AttentionProbe:
     """A trained model, ready to show its attention for any sample of a data split."""
 
     def __init__(self, graph: LayerGraph, trained: torch.nn.Module) -> None:
+        """Probe ``graph`` with the weights of ``trained`` (its compiled module, or any module
+        with the same ``state_dict``), which is only read."""
         probed = with_attention_weights(graph)
         self.compiled: CompiledModel = compile_graph(probed)
-        self.compiled.module.load_state_dict(trained.state_dict())  # strict: same keys
+        # Strict (the option keeps the keys); assign: the probe shares the trained tensors
+        # instead of holding a second copy of a large model.
+        self.compiled.module.load_state_dict(trained.state_dict(), assign=True)
         self.compiled.module.eval()
         self.sites = attention_sites(probed, self.compiled.analysis)
         self._modules = self._site_modules()

@@ -47,12 +47,12 @@ class AttentionSource:
 
 def prepare_attention(record: RunRecord, module: torch.nn.Module | None = None) -> AttentionSource:
     """The run's trained model, probed, with the samples of its test split (else validation)."""
-    graph, compiled = trained_model(record, module)
-    if not has_attention(graph):
+    if not has_attention(record.load_graph()):  # before the compile, which costs more
         raise TrainError(
             f"the model of run {record.run_id} has no attention layer (MultiheadAttention or "
             "a Transformer layer), so it has no attention map"
         )
+    graph, compiled = trained_model(record, module)
     probe = AttentionProbe(graph, compiled.module)
     config = TrainConfig.from_metadata(record.settings)
     dataset = load_dataset(config.dataset, config.dataset_options)
