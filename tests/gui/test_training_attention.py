@@ -76,3 +76,23 @@ def test_attention_tab_without_attention_says_so(make_window, qtbot, message_box
     item = win.scene.node_item("n2")
     menu = context_menu(win.scene, item.sceneBoundingRect().center())
     assert _action(menu, "show_attention") is None  # a Dense node does not attend
+
+
+def test_weights_option_adds_and_removes_the_port_on_the_canvas(make_window, qtbot):
+    from graph_builders import ChainBuilder
+
+    from dlstudio.core import SetParam
+
+    b = ChainBuilder("attend")
+    x = b.add("input", "x", shape=("T", 8), seq_len=5)
+    attn = b.add("multihead_attention", "attn", num_heads=2)
+    b.wire(x, attn, dst_port="query")
+    b.wire(attn, b.add("output", "y"))
+    win = make_window("iris-mlp")
+    win.document.replace_graph(b.graph)
+    item = win.scene.node_item(attn)
+    assert ("weights", True) not in item.ports
+    win.document.push(SetParam(attn, "attention_weights", "per_head"))
+    assert ("weights", True) in item.ports and ("out", True) in item.ports
+    win.document.undo()
+    assert ("weights", True) not in item.ports
