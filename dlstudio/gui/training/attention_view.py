@@ -170,7 +170,9 @@ class AttentionView(QWidget):
             + (f" ({note}" if note else "")
             + " · each row, a query step, sums to 1 over the key steps it attends to"
         )
+        self.sample_box.blockSignals(True)  # one request for the first sample, below
         self.sample_box.addItems(source.labels)
+        self.sample_box.blockSignals(False)
         if source.labels:
             self.show_sample(0)
 
