@@ -61,7 +61,14 @@ def render() -> str:
                 )
                 or "none"
             )
-            ports_out = ", ".join(p.name for p in layer.outputs) or "none"
+            optional = dict(layer.optional_outputs)
+            ports_out = (
+                ", ".join(
+                    p.name + (f" (with {optional[p.name]} on)" if p.name in optional else "")
+                    for p in layer.outputs
+                )
+                or "none"
+            )
             lines += [
                 f"### {layer.label} (`{layer.id}`)",
                 "",

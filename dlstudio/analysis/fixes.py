@@ -67,7 +67,7 @@ def replace_layer(
     old = graph.node(node_id)
     layer = get_layer_type(layer_type)
     ports = {p.name for p in layer.input_ports(layer.defaults())}
-    outputs = {p.name for p in layer.outputs}
+    outputs = {p.name for p in layer.output_ports(params)}
     edges = graph.edges_touching(node_id)
     new = LayerNode(node_id, layer.id, old.name, params, old.position, old.trainable)
     steps: list[Command] = [RemoveNode(node_id), AddNode(new)]

@@ -259,11 +259,10 @@ def _port_order(graph: LayerGraph, node_id: str, wired: list[str], inputs: bool)
     order: list[str] = []
     try:
         layer = get_layer_type(node.type_id)
-        if inputs:
-            values, _problems = layer.resolve_params(node.params)
-            order = [p.name for p in layer.input_ports({**layer.defaults(), **values})]
-        else:
-            order = [p.name for p in layer.outputs]
+        values, _problems = layer.resolve_params(node.params)
+        params = {**layer.defaults(), **values}
+        ports = layer.input_ports(params) if inputs else layer.output_ports(params)
+        order = [p.name for p in ports]
     except (UnknownLayerError, LookupError, TypeError, ValueError):
         pass  # an unknown or half-edited node: its ports in wiring order below
     order.extend(p for p in dict.fromkeys(wired) if p not in order)

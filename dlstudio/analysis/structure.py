@@ -10,7 +10,7 @@ from dlstudio.analysis.diagnostics import ERROR, WARNING, Diagnostic
 from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
 from dlstudio.layers import UnknownLayerError, get_layer_type
-from dlstudio.layers.spec import LayerType, PortSpec
+from dlstudio.layers.spec import Fix, LayerType, PortSpec
 
 
 def known_types(
@@ -93,6 +93,8 @@ def _check_ports(graph, types, ports, out) -> None:
                     edge=edge,
                 )
             )
+        elif src_type is not None and src_type.optional_outputs:
+            _check_optional_output(nodes[edge.src.node], src_type, edge, out)
         if dst_type is not None and all(p.name != edge.dst.port for p in ports[edge.dst.node]):
             dst = nodes[edge.dst.node]
             out.append(
@@ -179,3 +181,25 @@ def _check_endpoints(graph, types, g, out, inside_block: bool) -> None:
                     "it onward or delete it",
                 )
             )
+
+
+def _check_optional_output(node, layer, edge, out) -> None:
+    """A wire from an output port that exists only while a parameter is on (attention weights)
+    while that parameter is off."""
+    live = {p.name for p in layer.output_ports(node.params)}
+    if edge.src.port in live:
+        return
+    param = dict(layer.optional_outputs)[edge.src.port]
+    spec = layer.param_spec(param)
+    value = next(c for c in spec.choices if c not in ("off", False)) if spec.choices else True
+    out.append(
+        Diagnostic(
+            ERROR,
+            node.id,
+            f"{node.name} ({layer.label}) has its output {edge.src.port!r} only while "
+            f"{spec.title} is on, and it is off: set {param} to {value!r}, or delete the wire "
+            f"{edge}",
+            (Fix.set_param(f"set {param} to {value!r}", param, value),),
+            edge=edge,
+        )
+    )

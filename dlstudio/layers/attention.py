@@ -6,6 +6,7 @@ Every layer here is batch first, ``(N, T, E)``, like PyTorch's modules with ``ba
 from __future__ import annotations
 
 from dlstudio.core.tensor_spec import TensorSpec
+from dlstudio.layers.attention_weights import weights_param, weights_spec, with_weights
 from dlstudio.layers.registry import register
 from dlstudio.layers.rules import static_size
 from dlstudio.layers.sequence import sequence_input
@@ -139,7 +140,8 @@ def _mha_shape(ctx: ShapeContext) -> ShapeResult:
         )
     keys = ctx.inputs.get("key", query)
     check_key_mask(ctx, "mask", keys, "key" if "key" in ctx.inputs else "query")
-    return ShapeResult({"out": query}, {"embed_dim": width})
+    weights = weights_spec(ctx, query, keys, ctx["num_heads"])
+    return ShapeResult(with_weights({"out": query}, weights=weights), {"embed_dim": width})
 
 
 def _mha_params(ctx: StatContext) -> int:
@@ -171,7 +173,9 @@ MULTIHEAD_ATTENTION = register(
             "not supported). causal masks future positions "
             "(step t sees steps up to t) for language models; the optional mask input (N, S), "
             "1 for real tokens and 0 for padding, hides padded key positions. Output (N, T_q, embed_dim); "
-            "learns 4 embed_dim^2 weights (+ 4 embed_dim biases)."
+            "learns 4 embed_dim^2 weights (+ 4 embed_dim biases). With 'weights output' on, "
+            "a second port 'weights' gives the softmax weights themselves (who looks at whom): "
+            "their mean over heads (N, T_q, S) or every head (N, num_heads, T_q, S)."
         ),
         formula=(
             "Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V;  head_i = Attention(Q W_i^Q, "
@@ -188,6 +192,11 @@ MULTIHEAD_ATTENTION = register(
                 "mask", "padding mask (N, S): 1 = attend, 0 = padding; empty: all", optional=True
             ),
         ),
+        outputs=(
+            PortSpec("out", "the attended sequence (N, T_q, E)"),
+            PortSpec("weights", "attention weights (N, T_q, S) or per head (N, heads, T_q, S)"),
+        ),
+        optional_outputs=(("weights", "attention_weights"),),
         params=(
             ParamSpec(
                 "num_heads",
@@ -212,6 +221,7 @@ MULTIHEAD_ATTENTION = register(
                 False,
                 "Mask future positions: step t attends only to steps 0..t.",
             ),
+            weights_param("port 'weights'"),
         ),
         name_prefix="attn",
         key_params=("num_heads", "causal"),
@@ -221,7 +231,7 @@ MULTIHEAD_ATTENTION = register(
 
 
 # ---------------------------------------------------------------- transformer blocks
-def _block_params(causal: bool) -> tuple[ParamSpec, ...]:
+def _block_params(causal: bool, weights_of: str) -> tuple[ParamSpec, ...]:
     return (
         ParamSpec(
             "nhead",
@@ -277,6 +287,7 @@ def _block_params(causal: bool) -> tuple[ParamSpec, ...]:
             minimum=0.0,
             maximum=1.0,
         ),
+        weights_param(weights_of),
     )
 
 
@@ -290,7 +301,8 @@ def _block_input(ctx: ShapeContext) -> tuple[TensorSpec, int]:
 def _encoder_shape(ctx: ShapeContext) -> ShapeResult:
     x, d_model = _block_input(ctx)
     check_key_mask(ctx, "mask", x, "input")
-    return ShapeResult({"out": x}, {"d_model": d_model})
+    weights = weights_spec(ctx, x, x, ctx["nhead"])
+    return ShapeResult(with_weights({"out": x}, weights=weights), {"d_model": d_model})
 
 
 def _decoder_shape(ctx: ShapeContext) -> ShapeResult:
@@ -298,7 +310,13 @@ def _decoder_shape(ctx: ShapeContext) -> ShapeResult:
     memory = _attended(ctx, "memory", x, "d_model", "target")
     check_key_mask(ctx, "mask", x, "target")
     check_key_mask(ctx, "memory_mask", memory, "memory")
-    return ShapeResult({"out": x}, {"d_model": d_model})
+    heads = ctx["nhead"]
+    outputs = with_weights(
+        {"out": x},
+        weights=weights_spec(ctx, x, x, heads),
+        cross_weights=weights_spec(ctx, x, memory, heads),
+    )
+    return ShapeResult(outputs, {"d_model": d_model})
 
 
 def _feedforward_params(ctx: StatContext) -> int:
@@ -342,7 +360,8 @@ _BLOCK_NOTES = (
     "first block. dropout acts on the attention weights and after each sub-layer. An optional "
     "mask input (N, T), 1 for real tokens and 0 for padding (BERT's attention_mask), keeps "
     "every position from attending to padding. layer_norm_eps is the eps of the block's "
-    "LayerNorms (BERT 1e-12, ViT 1e-6)."
+    "LayerNorms (BERT 1e-12, ViT 1e-6). 'weights output' adds a port with the self-attention "
+    "weights, averaged over heads (N, T, T) or per head (N, nhead, T, T)."
 )
 
 TRANSFORMER_ENCODER_LAYER = register(
@@ -374,7 +393,12 @@ TRANSFORMER_ENCODER_LAYER = register(
             PortSpec("in", "sequence (N, T, d_model)"),
             PortSpec("mask", "padding mask (N, T): 1 = attend, 0 = padding", optional=True),
         ),
-        params=_block_params(causal=False),
+        outputs=(
+            PortSpec("out", "sequence (N, T, d_model)"),
+            PortSpec("weights", "self-attention weights (N, T, T) or (N, nhead, T, T)"),
+        ),
+        optional_outputs=(("weights", "attention_weights"),),
+        params=_block_params(causal=False, weights_of="port 'weights' (self-attention)"),
         name_prefix="enc",
         key_params=("nhead", "dim_feedforward", "causal"),
         inferred=("d_model",),
@@ -396,7 +420,8 @@ TRANSFORMER_DECODER_LAYER = register(
             "masked and may have another length S; then the feed-forward network. Each "
             "sub-layer has a residual connection and a LayerNorm (after the sum, or before the "
             "sub-layer with norm_first). During training the target is the answer shifted "
-            "right (teacher forcing)." + _BLOCK_NOTES
+            "right (teacher forcing)." + _BLOCK_NOTES + " The decoder also has 'cross_weights': "
+            "the cross-attention weights (N, T, S), how each target step looks at the memory."
         ),
         formula=(
             "h1 = LN(x + SA_causal(x));  h2 = LN(h1 + MultiheadAttention(h1, memory, memory));  "
@@ -411,7 +436,16 @@ TRANSFORMER_DECODER_LAYER = register(
             PortSpec("mask", "target padding mask (N, T): 1 = attend, 0 = pad", optional=True),
             PortSpec("memory_mask", "memory padding mask (N, S)", optional=True),
         ),
-        params=_block_params(causal=True),
+        outputs=(
+            PortSpec("out", "sequence (N, T, d_model)"),
+            PortSpec("weights", "self-attention weights (N, T, T) or (N, nhead, T, T)"),
+            PortSpec("cross_weights", "cross-attention weights (N, T, S) or (N, nhead, T, S)"),
+        ),
+        optional_outputs=(("weights", "attention_weights"), ("cross_weights", "attention_weights")),
+        params=_block_params(
+            causal=True,
+            weights_of="ports 'weights' (self-attention) and 'cross_weights' (cross-attention)",
+        ),
         name_prefix="dec",
         key_params=("nhead", "dim_feedforward"),
         inferred=("d_model",),

@@ -325,6 +325,9 @@ class LayerType:
     """Name of an int parameter giving the number of inputs ``in1..inK`` (Add, Concat)."""
     inferred: tuple[str, ...] = ()
     """Names of values inferred from inputs (shown read-only in the properties panel)."""
+    optional_outputs: tuple[tuple[str, str], ...] = ()
+    """Output ports that exist only while a parameter is on, as ``(port, parameter)``: the
+    parameter at ``False`` or ``"off"`` removes the port (attention weights)."""
 
     @property
     def prefix(self) -> str:
@@ -367,6 +370,19 @@ class LayerType:
             count = 2
         count = max(1, min(count, 16))
         return tuple(PortSpec(f"in{i}") for i in range(1, count + 1))
+
+    def output_ports(self, params: Mapping[str, Any]) -> tuple[PortSpec, ...]:
+        """Output ports for these parameters (optional outputs only while their parameter is
+        on; a parameter missing from ``params`` counts at its default)."""
+        if not self.optional_outputs:
+            return self.outputs
+        off = set()
+        for port, param in self.optional_outputs:
+            spec = self.param_spec(param)
+            value = params.get(param, spec.default if spec else False)
+            if value is False or value == "off" or value is None:
+                off.add(port)
+        return tuple(p for p in self.outputs if p.name not in off)
 
     def help_text(self) -> str:
         """Summary, explanation and formula, for tooltips and the help panel."""

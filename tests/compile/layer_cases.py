@@ -111,6 +111,15 @@ CASES: dict[str, list[Case]] = {
             {"query": (("T", 8), F), "key": (("S", 8), F), "mask": (("S",), I64)},
             {"num_heads": 2},
         ),
+        Case({"query": (("T", 8), F)}, {"num_heads": 2, "attention_weights": "mean"}),
+        Case(
+            {"query": (("T", 8), F), "key": (("S", 8), F), "mask": (("S",), I64)},
+            {"num_heads": 4, "attention_weights": "per_head", "bias": False},
+        ),
+        Case(
+            {"query": (("T", 8), F), "mask": (("T",), I64)},
+            {"num_heads": 2, "causal": True, "attention_weights": "mean"},
+        ),
     ],
     "transformer_encoder_layer": [
         _one(("T", 8), nhead=2, dim_feedforward=16),
@@ -120,6 +129,11 @@ CASES: dict[str, list[Case]] = {
         Case(
             {"in": (("T", 8), F), "mask": (("T",), I64)},
             {"nhead": 2, "dim_feedforward": 8, "activation": "gelu_tanh", "layer_norm_eps": 1e-12},
+        ),
+        _one(("T", 8), nhead=2, dim_feedforward=16, attention_weights="mean"),
+        Case(
+            {"in": (("T", 8), F), "mask": (("T",), I64)},
+            {"nhead": 4, "dim_feedforward": 8, "norm_first": True, "attention_weights": "per_head"},
         ),
     ],
     "transformer_decoder_layer": [
@@ -136,6 +150,14 @@ CASES: dict[str, list[Case]] = {
                 "memory_mask": (("S",), I64),
             },
             {"nhead": 2, "dim_feedforward": 8, "activation": "gelu_tanh", "layer_norm_eps": 1e-6},
+        ),
+        Case(
+            {"in": (("T", 8), F), "memory": (("S", 8), F)},
+            {"nhead": 2, "dim_feedforward": 16, "attention_weights": "mean"},
+        ),
+        Case(
+            {"in": (("T", 8), F), "memory": (("S", 8), F), "memory_mask": (("S",), I64)},
+            {"nhead": 2, "dim_feedforward": 8, "norm_first": True, "attention_weights": "per_head"},
         ),
     ],
 }
@@ -168,7 +190,8 @@ def case_graph(type_id: str, case: Case, seq_lens: dict[str, int]) -> tuple[Laye
     node = b.add(type_id, layer_type.prefix + "1", **case.params)
     for port, input_id in input_ids.items():
         b.wire(input_id, node, dst_port=port)
-    for out_port in layer_type.outputs:
+    params = {**layer_type.defaults(), **case.params}
+    for out_port in layer_type.output_ports(params):
         out = b.add("output", f"output_{out_port.name}")
         b.wire(node, out, src_port=out_port.name)
     return b.graph, node

@@ -843,7 +843,13 @@ def test_ports() -> None:
 
     mha = get_layer_type("multihead_attention")
     assert names(mha.inputs) == [("query", False), ("key", True), ("value", True), ("mask", True)]
-    assert names(mha.outputs) == [("out", False)]
+    assert names(mha.output_ports(mha.defaults())) == [("out", False)]
+    for mode in ("mean", "per_head"):
+        assert [p.name for p in mha.output_ports({"attention_weights": mode})] == ["out", "weights"]
+    dec = get_layer_type("transformer_decoder_layer")
+    ports = dec.output_ports({"attention_weights": "mean"})
+    assert [p.name for p in ports] == ["out", "weights", "cross_weights"]
+    assert [p.name for p in dec.output_ports({})] == ["out"]
     dec = get_layer_type("transformer_decoder_layer")
     assert names(dec.inputs) == [
         ("in", False),
@@ -916,3 +922,27 @@ def test_initial_state_must_fit_one_unidirectional_layer() -> None:
     assert "only with one layer in one direction" in stacked
     [bidirectional] = _started({"bidirectional": True}, (4,))
     assert "and is bidirectional" in bidirectional
+
+
+@pytest.mark.parametrize(
+    ("mode", "weights", "cross"),
+    [("off", None, None), ("mean", ("N", 5, 5), ("N", 5, 7)), ("per_head", ("N", 2, 5, 5), None)],
+)
+def test_attention_weights_output_shapes(mode: str, weights, cross) -> None:
+    """The weights ports: (N, T_q, T_k) averaged, (N, heads, T_q, T_k) per head, absent off."""
+    params = {"nhead": 2, "attention_weights": mode}
+    layer = get_layer_type("transformer_decoder_layer")
+    values, problems = layer.resolve_params(params)
+    assert not problems
+    ctx = ShapeContext(
+        "dec1",
+        layer.label,
+        values,
+        {"in": TensorSpec(("N", 5, 8)), "memory": TensorSpec(("N", 7, 8))},
+    )
+    outputs = layer.infer(ctx).outputs
+    assert outputs["out"].shape == ("N", 5, 8)
+    assert (outputs["weights"].shape if "weights" in outputs else None) == weights
+    if cross is not None:
+        assert outputs["cross_weights"].shape == cross
+    assert set(outputs) == {p.name for p in layer.output_ports(values)}

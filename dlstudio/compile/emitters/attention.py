@@ -10,6 +10,7 @@ over either way.
 
 from __future__ import annotations
 
+from dlstudio.compile.emitters.attention_weights import weights_variant
 from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit, options
 from dlstudio.compile.emitters.helpers import Helper, register_helper
 
@@ -219,16 +220,14 @@ class TransformerDecoderLayer(nn.Module):
 def multihead_attention(ctx: EmitContext) -> Emission:
     """The ``MultiheadAttention`` helper; key and value only when wired."""
     defaults = {"dropout": 0.0, "bias": True, "causal": False}
-    module = call(
-        "MultiheadAttention",
-        lit(ctx["embed_dim"]),
-        lit(ctx["num_heads"]),
-        **options(ctx.params, defaults),
-    )
+    cls, kwargs, outputs = "MultiheadAttention", options(ctx.params, defaults), ("out",)
+    if ctx["attention_weights"] != "off":  # the weights output: a subclass returning them too
+        cls, kwargs, outputs = weights_variant(ctx, cls, kwargs)
+    module = call(cls, lit(ctx["embed_dim"]), lit(ctx["num_heads"]), **kwargs)
     args = [ctx.arg("query")] + [ctx.args[p] for p in ("key", "value") if p in ctx.args]
     if "mask" in ctx.args:
         args.append(f"mask={ctx.args['mask']}")
-    return Emission(f"{ctx.module}({', '.join(args)})", module, helpers=("MultiheadAttention",))
+    return Emission(f"{ctx.module}({', '.join(args)})", module, outputs, helpers=(cls,))
 
 
 def _block(cls: str, causal_default: bool):
@@ -241,10 +240,13 @@ def _block(cls: str, causal_default: bool):
             "causal": causal_default,
             "layer_norm_eps": 1e-5,
         }
-        module = call(cls, lit(ctx["d_model"]), lit(ctx["nhead"]), **options(ctx.params, defaults))
+        helper, kwargs, outputs = cls, options(ctx.params, defaults), ("out",)
+        if ctx["attention_weights"] != "off":  # the weights output: a subclass returning them
+            helper, kwargs, outputs = weights_variant(ctx, cls, kwargs)
+        module = call(helper, lit(ctx["d_model"]), lit(ctx["nhead"]), **kwargs)
         args = [ctx.arg()] + ([ctx.arg("memory")] if "memory" in ctx.args else [])
         args += [f"{port}={ctx.args[port]}" for port in ("mask", "memory_mask") if port in ctx.args]
-        return Emission(f"{ctx.module}({', '.join(args)})", module, helpers=(cls,))
+        return Emission(f"{ctx.module}({', '.join(args)})", module, outputs, helpers=(helper,))
 
     emit.__doc__ = f"The ``{cls}`` helper, batch first."
     return emit

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QMetaMethod, QPointF
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
+from dlstudio.analysis.attention_sites import contains_attention
 from dlstudio.core import Edge
 from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.gui.blocks.level import DocumentLevel
 from dlstudio.gui.canvas.block_item import BlockNodeItem
 from dlstudio.gui.canvas.edge_item import EdgeItem
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
@@ -33,7 +35,10 @@ def _layer_menu(parent: QMenu, title: str, name: str, on_pick, single_io: bool =
     menu.setObjectName(name)
     by_category: dict[str, QMenu] = {}
     for layer in all_layer_types():
-        if single_io and (len(layer.outputs) != 1 or not layer.input_ports(layer.defaults())):
+        defaults = layer.defaults()
+        if single_io and (
+            len(layer.output_ports(defaults)) != 1 or not layer.input_ports(defaults)
+        ):
             continue
         sub = by_category.get(layer.category)
         if sub is None:
@@ -104,6 +109,7 @@ def _node_menu(scene: GraphScene, item: NodeItem) -> QMenu:
                 f"Fix: {fix.label}",
                 lambda _=False, d=d, i=i: scene.apply_fix(d, i),
             )
+    _attention_action(menu, scene, item)
     menu.addSeparator()
     label = item.layer.label if item.layer else node.type_id
     _action(
@@ -114,6 +120,25 @@ def _node_menu(scene: GraphScene, item: NodeItem) -> QMenu:
         item.layer is not None,
     )
     return menu
+
+
+def _attention_action(menu: QMenu, scene: GraphScene, item: NodeItem) -> None:
+    """Show Attention Map, on a node that attends (or a block instance with attention in it)."""
+    document = scene.document
+    root = getattr(document, "root", document.graph)
+    if not contains_attention(root, item.node):
+        return
+    path = document.path if isinstance(document, DocumentLevel) else ()
+    location = (*path, item.node.id)
+    listened = scene.isSignalConnected(QMetaMethod.fromSignal(scene.attention_requested))
+    menu.addSeparator()
+    _action(
+        menu,
+        "show_attention",
+        "Show Attention Map",
+        lambda: scene.attention_requested.emit(location),
+        listened,
+    )
 
 
 def _block_actions(menu: QMenu, scene: GraphScene, item: NodeItem, ids: list[str]) -> None:

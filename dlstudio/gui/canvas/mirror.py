@@ -31,6 +31,9 @@ class SceneMirror(QGraphicsScene):
     help_requested = Signal(str)
     """The user asked for help on a layer type (its id)."""
     rename_requested = Signal(str)
+    attention_requested = Signal(tuple)
+    """The user asked for the attention map of a node: its location (node ids from the top
+    graph down, see :class:`~dlstudio.analysis.attention_sites.AttentionSite`)."""
     """The user asked to rename a node (its id); the view opens an inline editor."""
 
     def __init__(self, document: Document, parent=None, flow: str | None = None) -> None:

@@ -155,7 +155,7 @@ class NodeItem(QGraphicsItem):
         else:
             params = {**self.layer.defaults(), **self.node.params}
             inputs = [p.name for p in self.layer.input_ports(params)]
-            outputs = [p.name for p in self.layer.outputs]
+            outputs = [p.name for p in self.layer.output_ports(params)]
         wanted = {(n, False) for n in inputs} | {(n, True) for n in outputs}
         for key in list(self.ports):
             if key not in wanted:

@@ -20,6 +20,7 @@ from dlstudio.core import GraphEvent
 from dlstudio.gui.canvas import GraphScene
 from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
 from dlstudio.gui.training.after_run import RunResultsMixin
+from dlstudio.gui.training.attention_run import AttentionMixin
 from dlstudio.gui.training.evaluation import Predictions
 from dlstudio.gui.training.history import RunRecord, RunStore
 from dlstudio.gui.training.monitor import TrainingMonitor
@@ -43,7 +44,7 @@ from dlstudio.train.health import HealthEvent
 SHUTDOWN_WAIT_MS = 60_000
 
 
-class TrainingController(RunResultsMixin, QObject):
+class TrainingController(RunResultsMixin, AttentionMixin, QObject):
     """Start, pause, resume, stop, evaluate and export runs of the document's model."""
 
     run_started = Signal(object)
@@ -95,6 +96,8 @@ class TrainingController(RunResultsMixin, QObject):
         history.overlay_changed.connect(self._on_history_overlay_changed)
         history.export_requested.connect(self.export_trained)
         history.evaluate_requested.connect(self.evaluate)
+        self.monitor.currentChanged.connect(self._on_monitor_current_changed)
+        self.run_finished.connect(self._on_attention_run_finished)
         document.graph_event.connect(self._on_document_graph_event)
         document.reset.connect(self._on_document_reset)
         history.set_records(self.store.load_all())
@@ -362,6 +365,7 @@ class TrainingController(RunResultsMixin, QObject):
         self.monitor.plot.redraw_now()
         self.monitor.confusion.set_predictions(None)
         self.monitor.samples.set_predictions(None)
+        self.monitor.attention.set_source(None)
         self.last_predictions = None
         self.panel.show_banner("")
         self.panel.set_progress(0.0, "Ready.", "")

@@ -100,7 +100,7 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
 
     Adds the Training dock (settings and controls) on the right, the Training Monitor dock
     (curves, results, runs, health, log) at the bottom, Run-menu actions (Train, Pause, Resume,
-    Stop, Evaluate, Export Trained Model, Show Training Health) and a Train toolbar button.
+    Stop, Evaluate, Export Trained Model, Show Attention Map, Show Training Health) and a Train toolbar button.
     """
     controller = TrainingController(window.document, window.scene, window)
     window.training = controller
@@ -161,6 +161,12 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
         "health": _action(
             window, "show_health", "Show Training &Health", "Badges on the canvas nodes"
         ),
+        "attention": _action(
+            window,
+            "show_attention",
+            "Show &Attention Map",
+            "Heatmap of the last run's attention weights for a chosen sample",
+        ),
         "load_weights": _action(
             window,
             "load_weights",
@@ -178,6 +184,10 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     actions["export"].triggered.connect(lambda: controller.export_trained())
     actions["health"].toggled.connect(controller.overlay.set_visible)
     actions["load_weights"].triggered.connect(lambda: load_weights_into_model(controller))
+    actions["attention"].triggered.connect(lambda: controller.show_attention())
+    scene_signal = getattr(window.scene, "attention_requested", None)
+    if scene_signal is not None:
+        scene_signal.connect(lambda location: controller.show_attention(tuple(location)))
     controller.actions = actions
 
     menus = getattr(getattr(window, "actions", None), "menus", {})
@@ -192,7 +202,9 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     menu.addActions([actions["train"], actions["pause"], actions["resume"], actions["stop"]])
     install_tune_ui(window, controller, menu)
     menu.addSeparator()
-    menu.addActions([actions["evaluate"], actions["export"], actions["health"]])
+    menu.addActions(
+        [actions["evaluate"], actions["export"], actions["attention"], actions["health"]]
+    )
     toolbar = getattr(window, "main_toolbar", None)
     run_actions = [actions["train"], actions["pause"], actions["stop"]]
     if isinstance(toolbar, QToolBar) and hasattr(window.actions, "add_toolbar_group"):

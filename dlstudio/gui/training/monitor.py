@@ -1,4 +1,5 @@
-"""The Training monitor: tabs for live curves, results, run history, health and the log."""
+"""The Training monitor: tabs for live curves, results, attention maps, run history, health and
+the log."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.gui.theme import monospace_font
+from dlstudio.gui.training.attention_view import AttentionView
 from dlstudio.gui.training.overlay import HealthTable
 from dlstudio.gui.training.plots import LossPlot
 from dlstudio.gui.training.results import ConfusionMatrixView, SamplePredictions
@@ -22,7 +24,7 @@ MAX_LOG_LINES = 5000
 
 
 class TrainingMonitor(QTabWidget):
-    """Curves, Results, Runs, Health and Log tabs of the training dock."""
+    """Curves, Results, Attention, Runs, Health and Log tabs of the training dock."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +38,7 @@ class TrainingMonitor(QTabWidget):
         results.setStretchFactor(0, 1)
         results.setStretchFactor(1, 1)
         self.results = results
+        self.attention = AttentionView(self)
         self.history = RunHistoryPanel(self)
         self.health = HealthTable(self)
         self.log = QPlainTextEdit(self)
@@ -44,10 +47,11 @@ class TrainingMonitor(QTabWidget):
         self.log.setFont(monospace_font(9.5))
         self.addTab(self.plot, "Curves")
         self.addTab(self.results, "Results")
+        self.addTab(self.attention, "Attention")
         self.addTab(self.history, "Runs")
         self.addTab(self.health, "Health")
         self.addTab(self.log, "Log")
-        for page in (self.plot, self.results, self.history, self.health, self.log):
+        for page in (self.plot, self.results, self.attention, self.history, self.health, self.log):
             # An explicit small minimum: a wide page must not force the bottom panels apart
             # in a small window (pages scroll or squeeze instead).
             page.setMinimumSize(160, 90)
