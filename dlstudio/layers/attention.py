@@ -170,7 +170,9 @@ MULTIHEAD_ATTENTION = register(
             "value must have embed_dim features, like the query (PyTorch's kdim/vdim are "
             "not supported). causal masks future positions "
             "(step t sees steps up to t) for language models; the optional mask input (N, S), "
-            "1 for real tokens and 0 for padding, hides padded key positions. Output (N, T_q, embed_dim); "
+            "1 for real tokens and 0 for padding, hides padded key positions; a key sequence that "
+            "carries the padding mask of an Input with a padding id hides its padding by itself "
+            "(with a mask wired in too, a key must pass both). Output (N, T_q, embed_dim); "
             "learns 4 embed_dim^2 weights (+ 4 embed_dim biases)."
         ),
         formula=(
@@ -341,7 +343,9 @@ _BLOCK_NOTES = (
     "d_model. Attention alone does not know word order: put a PositionalEncoding before the "
     "first block. dropout acts on the attention weights and after each sub-layer. An optional "
     "mask input (N, T), 1 for real tokens and 0 for padding (BERT's attention_mask), keeps "
-    "every position from attending to padding. layer_norm_eps is the eps of the block's "
+    "every position from attending to padding; a sequence carrying the padding mask of an Input "
+    "with a padding id (memory too, for the decoder) does so without the wire, and with both a "
+    "step must pass each. layer_norm_eps is the eps of the block's "
     "LayerNorms (BERT 1e-12, ViT 1e-6)."
 )
 

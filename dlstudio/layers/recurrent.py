@@ -170,7 +170,10 @@ _SHAPES = (
     "forward direction's output at the last time step joined with the backward direction's "
     "output at t = 0 (where the backward pass ends), i.e. both directions' final hidden states, "
     "the same as 'state'. num_layers stacks layers, with dropout between them; a single layer "
-    "with dropout applies it to its input."
+    "with dropout applies it to its input. A sequence carrying the padding mask of an Input with "
+    "a padding id (padding at the end) is packed: each sequence runs over its real steps only, "
+    "so the last step and the state are those of the last real step (for the backward direction "
+    "too), and padded steps of 'out' are zeros."
 )
 
 _PORTS_OUT = (

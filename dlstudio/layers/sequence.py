@@ -150,7 +150,9 @@ register(
             "Averages the vectors of all time steps (dimension 1), giving one vector per "
             "sequence that a Dense classifier can take: global average pooling over time. A "
             "simple, robust alternative to keeping only the last step of an RNN or a class "
-            "token of a Transformer. Padding positions are averaged in too. No parameters."
+            "token of a Transformer. When the sequence carries the padding mask of an Input with a "
+            "padding id, only the real steps are averaged; otherwise padding positions are "
+            "averaged in too. No parameters."
         ),
         formula="y[n] = (1/T) * sum over t of x[n, t]",
         infer=_mean_shape,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit
 from dlstudio.compile.emitters.helpers import Helper, register_helper
+from dlstudio.compile.emitters.masks import MASKED_MEAN
 
 register_helper(
     Helper(
@@ -97,7 +98,10 @@ def select_step(ctx: EmitContext) -> Emission:
 
 
 def mean_over_time(ctx: EmitContext) -> Emission:
-    """``x.mean(dim=1)``."""
+    """``x.mean(dim=1)``; over the real steps only (``masked_mean``) when x carries padding."""
+    mask = ctx.mask_of("in")
+    if mask:
+        return Emission(f"masked_mean({ctx.arg()}, {mask})", helpers=(MASKED_MEAN.name,))
     return Emission(f"{ctx.arg()}.mean(dim=1)")
 
 
