@@ -156,6 +156,21 @@ def _recurrent_params(kind: str) -> tuple[ParamSpec, ...]:
         ),
         ParamSpec("bias", "bool", True, "Learn the biases b_ih and b_hh."),
     ]
+    if kind == "lstm":
+        params.append(
+            ParamSpec(
+                "forget_bias",
+                "float",
+                0.0,
+                "Starting value of the forget gate's bias (b_if; b_hf starts at 0): 1.0 is "
+                "Keras's unit_forget_bias default (Jozefowicz et al., 2015), so the cell keeps "
+                "its memory from the first step of training and learns long-range links sooner; "
+                "0 leaves PyTorch's random start. Needs bias on.",
+                label="forget bias",
+                minimum=-10.0,
+                maximum=10.0,
+            )
+        )
     return tuple(params)
 
 

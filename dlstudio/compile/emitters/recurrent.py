@@ -55,9 +55,19 @@ class LSTM(nn.LSTM):
     With a padding mask (N, T), True at real steps, each sequence runs over its real steps
     only: the last step is the last real one, and padded steps of out are zeros."""
 
-    def __init__(self, *args, return_sequences: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args, return_sequences: bool = False, forget_bias: float = 0.0, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.return_sequences = return_sequences
+        if forget_bias and self.bias:
+            # Gates are stacked (input, forget, cell, output): the forget gate's bias starts at
+            # forget_bias, so the cell remembers from the start (Keras's unit_forget_bias).
+            size = self.hidden_size
+            with torch.no_grad():
+                for name, value in self.named_parameters():
+                    if name.startswith("bias_"):
+                        value[size : 2 * size] = forget_bias if "_ih_" in name else 0.0
 
     def forward(
         self,
@@ -111,6 +121,8 @@ def _recurrent(cls: str):
             kwargs["bidirectional"] = "True"
         if ctx["return_sequences"]:
             kwargs["return_sequences"] = "True"
+        if cls == "LSTM" and ctx["forget_bias"] and ctx["bias"]:
+            kwargs["forget_bias"] = lit(ctx["forget_bias"])
         module = call(cls, lit(ctx["input_size"]), lit(ctx["hidden_size"]), **kwargs)
         x = ctx.arg()
         if ctx["num_layers"] == 1 and ctx["dropout"]:
