@@ -1,6 +1,7 @@
 """LSTM against a simple RNN on a long-range task, at the training defaults.
 
     .venv/bin/python benchmarks/bench_long_range.py [--seq-len 40] [--epochs 8] [--threads 1]
+        [--min-len 20] [--forget-bias 1.0] [--seed 0]
 
 The ``first_token`` data set: sequences of 20 to 40 tokens, padded to 40, labelled by their
 first token, so the answer lies 20 to 40 steps before the last real step. The same drawing
@@ -28,13 +29,15 @@ from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef
 from dlstudio.train import TrainConfig, Trainer, load_dataset
 
 
-def recurrent_classifier(kind: str, seq_len: int, vocab: int) -> LayerGraph:
+def recurrent_classifier(
+    kind: str, seq_len: int, vocab: int, forget_bias: float = 1.0
+) -> LayerGraph:
     """Tokens with padding id 0 -> Embedding 16 -> ``kind`` (hidden 32, last real step) ->
-    Dense 2; the LSTM's forget bias starts at 1 (Keras's default)."""
+    Dense 2; the LSTM's forget bias starts at ``forget_bias`` (1: Keras's default)."""
     graph = LayerGraph(f"{kind}_first_token")
     previous = None
     tokens = {"shape": (seq_len,), "dtype": "int64", "vocab_size": vocab, "padding_id": 0}
-    recurrent = {"hidden_size": 32, **({"forget_bias": 1.0} if kind == "lstm" else {})}
+    recurrent = {"hidden_size": 32, **({"forget_bias": forget_bias} if kind == "lstm" else {})}
     for type_id, name, params in (
         ("input", "tokens", tokens),
         ("embedding", "embed", {"num_embeddings": vocab, "embedding_dim": 16}),
@@ -51,12 +54,22 @@ def recurrent_classifier(kind: str, seq_len: int, vocab: int) -> LayerGraph:
 
 
 def accuracy(
-    kind: str, seq_len: int, epochs: int, seed: int = 0, n_samples: int = 8000
+    kind: str,
+    seq_len: int,
+    epochs: int,
+    seed: int = 0,
+    n_samples: int = 8000,
+    min_len: int | None = None,
+    forget_bias: float = 1.0,
 ) -> tuple[float, float]:
     """Best validation accuracy of ``kind`` on first_token, and the seconds it took."""
-    dataset = load_dataset("first_token", {"seq_len": seq_len, "n_samples": n_samples})
+    options = {"seq_len": seq_len, "n_samples": n_samples}
+    if min_len is not None:
+        options["min_len"] = min_len
+    dataset = load_dataset("first_token", options)
     torch.manual_seed(seed)
-    compiled = compile_graph(recurrent_classifier(kind, seq_len, dataset.vocab_size or 0))
+    graph = recurrent_classifier(kind, seq_len, dataset.vocab_size or 0, forget_bias)
+    compiled = compile_graph(graph)
     config = TrainConfig(dataset="first_token", epochs=epochs, seed=seed, device="cpu")
     start = time.perf_counter()
     result = Trainer(compiled.module, config, expected_output=compiled.output_specs[0]).run(dataset)
@@ -72,11 +85,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--min-len", type=int, default=None, help="default: seq-len / 2")
+    parser.add_argument("--forget-bias", type=float, default=1.0, help="the LSTM's; 0: PyTorch's")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     found = {}
     for kind in ("rnn", "lstm"):
-        acc, seconds = accuracy(kind, args.seq_len, args.epochs, args.seed)
+        acc, seconds = accuracy(
+            kind,
+            args.seq_len,
+            args.epochs,
+            args.seed,
+            min_len=args.min_len,
+            forget_bias=args.forget_bias,
+        )
         found[kind] = acc
         print(
             f"{kind:>4}: best validation accuracy {acc:.1%} after {args.epochs} epochs "
