@@ -5,7 +5,8 @@ the layers that work step by step and keep the time axis where it was (axis 1, b
 an Embedding, a Dense on every step, activations, dropout, LayerNorm, positional codes,
 attention, the Transformer layers, recurrent layers returning every step, and merges of such
 sequences. Anything else (Flatten, Permute, convolutions, pooling, picking one step) ends it,
-and so do the layers that use it up: mean over time and a recurrent layer's last step.
+and so do the layers that use it up: mean over time, SelectStep and a recurrent layer's
+last step.
 The rule is a list, not a guess from shapes, so a transposed (N, E, T) tensor whose E happens
 to equal T never inherits a mask that would be wrong there.
 """
@@ -60,6 +61,7 @@ MASK_USERS = frozenset(
         "transformer_encoder_layer",
         "transformer_decoder_layer",
         "mean_over_time",
+        "select_step",
         "rnn",
         "lstm",
         "gru",

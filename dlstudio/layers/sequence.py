@@ -104,7 +104,8 @@ register(
             "or 'index' for x[:, index] (negative indices count from the end). Values are "
             "unchanged; no parameters. For a bidirectional RNN the last step holds the backward "
             "direction's output after only one step, so prefer the RNN's own return_sequences "
-            "off (or its state output) there."
+            "off (or its state output) there. On a sequence carrying the padding mask of an "
+            "Input with a padding id, 'last' is each sequence's last real step."
         ),
         formula="y = x[:, t],  t = 0 (first), -1 (last) or index",
         infer=_select_shape,

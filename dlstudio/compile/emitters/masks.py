@@ -23,6 +23,19 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     )
 )
 
+LAST_REAL_STEP = register_helper(
+    Helper(
+        "last_real_step",
+        '''
+def last_real_step(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """x (N, T, E) at each sequence's last real step, mask (N, T) True at real steps
+    (padding at the end): (N, E)."""
+    last = (mask.sum(dim=1) - 1).clamp(min=0)  # (N,)
+    return x[torch.arange(x.size(0), device=x.device), last]
+''',
+    )
+)
+
 
 def key_mask(ctx: EmitContext, data_port: str, explicit_port: str) -> str | None:
     """The keys' mask for an attention call: the padding mask travelling with ``data_port``,
