@@ -36,7 +36,7 @@ def _tagger(padding: int | None):
 
 def test_training_skips_padded_targets_written_as_a_class() -> None:
     torch.set_num_threads(1)
-    data = load_dataset("tagging", {"n_samples": 256})
+    data = load_dataset("tagging", {"n_samples": 128})
     assert target_padding(_tagger(0)) == (0, 0)
     assert target_padding(_tagger(None)) is None
     tokens, ignored = data.data.inputs[0], data.data.target
