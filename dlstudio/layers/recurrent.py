@@ -66,6 +66,12 @@ def _recurrent_shape(ctx: ShapeContext) -> ShapeResult:
                 port="h0",
             )
         _initial_state(ctx, "c0", n)
+    if ctx.params.get("forget_bias") and not ctx["bias"]:
+        raise ctx.fail(
+            f"has forget_bias {ctx['forget_bias']} but no biases (bias is off): the forget "
+            "bias is a starting value of b_if; turn bias on, or set forget_bias to 0",
+            Fix.set_param("turn bias on", "bias", True),
+        )
     out = (n, steps, width) if ctx["return_sequences"] else (n, width)
     outputs = {"out": x.with_shape(out), "state": x.with_shape((n, width))}
     if ctx.label == "LSTM":
