@@ -46,6 +46,26 @@ def render() -> str:
         "from its parts counts: a TransformerEncoderLayer equals MultiheadAttention + Add + "
         "LayerNorm + Dense + activation + Dense + Add + LayerNorm.",
         "",
+        "**Padding masks.** An int64 Input of token ids may name its `padding_id` (the id that "
+        "fills each sequence after its end, usually 0). Its padding mask then travels with the "
+        "sequence through the layers that work step by step and keep the time axis at axis 1: "
+        "Embedding, Dense, activations, Dropout, LayerNorm, PositionalEncoding, Add, Multiply, "
+        "Concat, attention, the Transformer layers and recurrent layers with return_sequences. "
+        "Any other layer (Flatten, Permute, convolutions, pooling, ClassToken, SelectStep, a block "
+        "instance) "
+        "ends it. Where it arrives: MultiheadAttention hides padded keys, the Transformer "
+        "layers do the same for their input (and the decoder for its memory), each combined "
+        "with a mask wired in by hand as PyTorch combines key_padding_mask and attn_mask (a "
+        "step is attended only when both allow it); MeanOverTime averages the real steps only "
+        "and SelectStep 'last' picks the last real step; "
+        "RNN, LSTM and GRU pack the sequences (pack_padded_sequence), so the last step and the "
+        "state are the last real step's, also backwards; a loss on one prediction per step "
+        "ignores the padded targets. The generated forward() computes the mask once "
+        "(`tokens_mask = tokens != 0`, True at real steps) and passes it to those layers; ONNX "
+        "export keeps it (the TorchScript exporter; the dynamo exporter cannot trace packed "
+        "sequences). A block's forward() takes tensors only, so a mask stops at a block "
+        "instance, with a warning when the block holds a layer that would use it.",
+        "",
     ]
     types = all_layer_types()
     for category in CATEGORY_ORDER:

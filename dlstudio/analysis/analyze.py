@@ -18,6 +18,7 @@ from dlstudio.analysis.blocks import (
     resolve_instance,
 )
 from dlstudio.analysis.diagnostics import ERROR, Diagnostic
+from dlstudio.analysis.masks import carry_masks, input_mask, strip_block_masks
 from dlstudio.analysis.result import AnalysisResult, NodeInfo
 from dlstudio.analysis.structure import check_structure, known_types
 from dlstudio.analysis.teaching import teaching_diagnostics
@@ -66,12 +67,17 @@ def analyze(
         if not info.enabled:
             continue
         if is_instance(node):
+            strip_block_masks(node, info, context.root, diagnostics)
             analyze_instance(node, info, context, analyze, diagnostics)
         elif node_id in context.input_specs:
             info.outputs = {"out": context.input_specs[node_id]}
             info.ok = True
             info.param_count = info.trainable_params = info.macs = info.activation_bytes = 0
         elif _infer(node, layer, info, diagnostics):
+            if node.type_id == "input":
+                input_mask(node, info)
+            else:
+                carry_masks(node, info)
             _count(node, layer, info, sample, batch_size, diagnostics)
     check_tied_weights(graph, infos, diagnostics)
     diagnostics += teaching_diagnostics(graph, infos, top_level=context.depth == 0)

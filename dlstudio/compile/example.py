@@ -14,7 +14,9 @@ def make_inputs(
     bindings: dict[str, int],
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, ...]:
-    """One tensor per input: float32 normal noise, or int64 ids below the input's vocabulary."""
+    """One tensor per input: float32 normal noise, or int64 ids below the input's vocabulary
+    (with a padding id: real ids, then padding from a random length on, except in the first
+    sequence, which is full)."""
     sizes = {"N": batch_size, **bindings}
     tensors = []
     for description in inputs:
@@ -27,8 +29,25 @@ def make_inputs(
                     f"binds (known: {sorted(sizes)})"
                 )
             shape.append(size)
-        if description.vocab is not None:
+        if description.vocab is not None and description.padding_id is not None:
+            tensors.append(_padded_ids(shape, description.vocab, description.padding_id, generator))
+        elif description.vocab is not None:
             tensors.append(torch.randint(0, description.vocab, shape, generator=generator))
         else:
             tensors.append(torch.randn(shape, generator=generator))
     return tuple(tensors)
+
+
+def _padded_ids(
+    shape: list[int], vocab: int, pad: int, generator: torch.Generator | None
+) -> torch.Tensor:
+    if vocab < 2:
+        return torch.full(shape, pad, dtype=torch.int64)
+    ids = torch.randint(0, vocab - 1, shape, generator=generator)
+    ids = ids + (ids >= pad).long()  # every id but the padding id
+    if len(shape) != 2:
+        return ids
+    lengths = torch.randint(1, shape[1] + 1, (shape[0],), generator=generator)
+    lengths[0] = shape[1]
+    padded = torch.arange(shape[1]).unsqueeze(0) >= lengths.unsqueeze(1)
+    return ids.masked_fill(padded, pad)

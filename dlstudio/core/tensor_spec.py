@@ -22,6 +22,10 @@ class TensorSpec:
 
     shape: tuple[Dim, ...]
     dtype: str = "float32"
+    mask: str | None = None
+    """The id of the Input whose padding mask travels with this tensor: its axis 1 is that
+    Input's sequence axis, and the steps where the Input holds its padding id are padding.
+    None for tensors without padding (or whose time axis is gone)."""
 
     @property
     def rank(self) -> int:
@@ -50,8 +54,12 @@ class TensorSpec:
         return None if n is None else n * DTYPE_SIZES.get(self.dtype, 4)
 
     def with_shape(self, shape: tuple[Dim, ...]) -> TensorSpec:
-        """The same dtype with another shape."""
-        return TensorSpec(tuple(shape), self.dtype)
+        """The same dtype (and padding mask) with another shape."""
+        return TensorSpec(tuple(shape), self.dtype, self.mask)
+
+    def with_mask(self, mask: str | None) -> TensorSpec:
+        """The same tensor carrying the padding mask of Input ``mask`` (None: no mask)."""
+        return self if mask == self.mask else TensorSpec(self.shape, self.dtype, mask)
 
     def __str__(self) -> str:
         text = format_shape(self.shape)

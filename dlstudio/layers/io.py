@@ -4,11 +4,38 @@ from __future__ import annotations
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.registry import register
-from dlstudio.layers.spec import LayerType, ParamSpec, PortSpec, ShapeContext, ShapeResult
+from dlstudio.layers.spec import Fix, LayerType, ParamSpec, PortSpec, ShapeContext, ShapeResult
 
 
 def _input_shape(ctx: ShapeContext) -> ShapeResult:
+    pad = ctx["padding_id"]
+    if pad is not None:
+        _check_padding(ctx, pad)
     return ShapeResult({"out": TensorSpec(("N", *ctx["shape"]), ctx["dtype"])})
+
+
+def _check_padding(ctx: ShapeContext, pad: int) -> None:
+    """A padding id marks steps of a sequence of token ids: int64, one id per step."""
+    if ctx["dtype"] != "int64":
+        raise ctx.fail(
+            f"has padding id {pad}, but its dtype is {ctx['dtype']}: a padding id marks token "
+            "ids, set dtype to int64 (or clear the padding id)",
+            Fix.set_param("set dtype to int64", "dtype", "int64"),
+        )
+    if len(ctx["shape"]) != 1:
+        raise ctx.fail(
+            f"has padding id {pad}, but its shape {list(ctx['shape'])} is not a sequence of "
+            "token ids: a padding mask needs the shape of one sample to be [T] (one id per "
+            "step)",
+            Fix.set_param("clear the padding id", "padding_id", None),
+        )
+    vocab = ctx["vocab_size"]
+    if vocab and pad >= vocab:
+        raise ctx.fail(
+            f"has padding id {pad}, but its vocabulary has only ids 0..{vocab - 1}: use an id "
+            "below vocab_size (0 is the usual padding id)",
+            Fix.set_param("set the padding id to 0", "padding_id", 0),
+        )
 
 
 def _output_shape(ctx: ShapeContext) -> ShapeResult:
@@ -25,7 +52,10 @@ INPUT = register(
             "Declares the shape and type of one example. The batch size is the symbol N and is "
             "added in front. Use a symbol such as T for a length that varies (a sentence, a time "
             "series). Images are float32 (channels, height, width); token ids for an Embedding are "
-            "int64."
+            "int64. A token input may name its padding id: the steps holding it are padding, and "
+            "the padding mask travels with the sequence, so attention, the Transformer layers, "
+            "mean over time and the recurrent layers skip those steps, and a loss on one "
+            "prediction per step ignores them. Padding goes at the end of each sequence."
         ),
         formula="x : (N, *shape)",
         infer=_input_shape,
@@ -64,6 +94,18 @@ INPUT = register(
                 "(0 = unknown). Used to make example inputs.",
                 minimum=0,
                 maximum=10_000_000,
+            ),
+            ParamSpec(
+                "padding_id",
+                "int",
+                None,
+                "For int64 token ids: the id that fills each sequence after its end (usually "
+                "0). Empty: no padding. Attention, Transformer layers, mean over time, "
+                "recurrent layers and the loss then ignore the padded steps.",
+                label="padding id",
+                minimum=0,
+                maximum=10_000_000,
+                optional=True,
             ),
         ),
         name_prefix="input",

@@ -66,6 +66,12 @@ def _recurrent_shape(ctx: ShapeContext) -> ShapeResult:
                 port="h0",
             )
         _initial_state(ctx, "c0", n)
+    if ctx.params.get("forget_bias") and not ctx["bias"]:
+        raise ctx.fail(
+            f"has forget_bias {ctx['forget_bias']} but no biases (bias is off): the forget "
+            "bias is a starting value of b_if; turn bias on, or set forget_bias to 0",
+            Fix.set_param("turn bias on", "bias", True),
+        )
     out = (n, steps, width) if ctx["return_sequences"] else (n, width)
     outputs = {"out": x.with_shape(out), "state": x.with_shape((n, width))}
     if ctx.label == "LSTM":
@@ -156,6 +162,21 @@ def _recurrent_params(kind: str) -> tuple[ParamSpec, ...]:
         ),
         ParamSpec("bias", "bool", True, "Learn the biases b_ih and b_hh."),
     ]
+    if kind == "lstm":
+        params.append(
+            ParamSpec(
+                "forget_bias",
+                "float",
+                0.0,
+                "Starting value of the forget gate's bias (b_if; b_hf starts at 0): 1.0 is "
+                "Keras's unit_forget_bias default (Jozefowicz et al., 2015), so the cell keeps "
+                "its memory from the first step of training and learns long-range links sooner; "
+                "0 leaves PyTorch's random start. Needs bias on.",
+                label="forget bias",
+                minimum=-10.0,
+                maximum=10.0,
+            )
+        )
     return tuple(params)
 
 
@@ -170,7 +191,10 @@ _SHAPES = (
     "forward direction's output at the last time step joined with the backward direction's "
     "output at t = 0 (where the backward pass ends), i.e. both directions' final hidden states, "
     "the same as 'state'. num_layers stacks layers, with dropout between them; a single layer "
-    "with dropout applies it to its input."
+    "with dropout applies it to its input. A sequence carrying the padding mask of an Input with "
+    "a padding id (padding at the end) is packed: each sequence runs over its real steps only, "
+    "so the last step and the state are those of the last real step (for the backward direction "
+    "too), and padded steps of 'out' are zeros."
 )
 
 _PORTS_OUT = (

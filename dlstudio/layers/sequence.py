@@ -104,7 +104,8 @@ register(
             "or 'index' for x[:, index] (negative indices count from the end). Values are "
             "unchanged; no parameters. For a bidirectional RNN the last step holds the backward "
             "direction's output after only one step, so prefer the RNN's own return_sequences "
-            "off (or its state output) there."
+            "off (or its state output) there. On a sequence carrying the padding mask of an "
+            "Input with a padding id, 'last' is each sequence's last real step."
         ),
         formula="y = x[:, t],  t = 0 (first), -1 (last) or index",
         infer=_select_shape,
@@ -150,7 +151,9 @@ register(
             "Averages the vectors of all time steps (dimension 1), giving one vector per "
             "sequence that a Dense classifier can take: global average pooling over time. A "
             "simple, robust alternative to keeping only the last step of an RNN or a class "
-            "token of a Transformer. Padding positions are averaged in too. No parameters."
+            "token of a Transformer. When the sequence carries the padding mask of an Input with a "
+            "padding id, only the real steps are averaged; otherwise padding positions are "
+            "averaged in too. No parameters."
         ),
         formula="y[n] = (1/T) * sum over t of x[n, t]",
         infer=_mean_shape,

@@ -50,6 +50,23 @@ def compute_loss(
     raise TrainError(f"unknown loss {kind!r}; choose cross_entropy, nll, mse or bce_with_logits")
 
 
+def ignore_padded_targets(
+    target: torch.Tensor,
+    inputs: tuple[torch.Tensor, ...],
+    padding: tuple[int, int] | None,
+    ignore_index: int = -100,
+) -> torch.Tensor:
+    """Targets with the padded steps set to ``ignore_index``, so the loss and the metrics skip
+    them. ``padding`` is (input position, padding id) of the padded Input whose mask reaches
+    the output; it applies to per-step class targets of the same (N, T) shape as that input."""
+    if padding is None or target.is_floating_point():
+        return target
+    position, pad = padding
+    if position >= len(inputs) or inputs[position].shape != target.shape:
+        return target
+    return target.masked_fill(inputs[position] == pad, ignore_index)
+
+
 def _match_values(kind: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if output.shape != target.shape:
         if output.numel() != target.numel():

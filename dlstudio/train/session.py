@@ -100,6 +100,19 @@ def check_training_fits(compiled: CompiledModelLike, config: TrainConfig) -> Non
     )
 
 
+def target_padding(compiled: CompiledModelLike) -> tuple[int, int] | None:
+    """(input position, padding id) of the padded Input whose mask reaches the first output,
+    or None (see :attr:`Trainer.target_padding`)."""
+    specs = list(getattr(compiled, "output_specs", None) or [])
+    code = getattr(compiled, "code", None)
+    if not specs or specs[0].mask is None or code is None:
+        return None
+    for position, description in enumerate(code.inputs):
+        if description.node_id == specs[0].mask and description.padding_id is not None:
+            return position, int(description.padding_id)
+    return None
+
+
 def make_trainer(
     compiled: CompiledModelLike,
     config: TrainConfig,
@@ -133,4 +146,5 @@ def make_trainer(
         expected_output=outputs[0] if outputs else None,
         frozen=frozen,
         dist=dist,
+        target_padding=target_padding(compiled),
     )

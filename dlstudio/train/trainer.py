@@ -43,7 +43,12 @@ from dlstudio.train.faults import (
 )
 from dlstudio.train.freezing import freeze, hold_statistics
 from dlstudio.train.kept_checkpoint import CHECKPOINT_NAME, CheckpointKeeper
-from dlstudio.train.objectives import MetricTracker, compute_loss, metrics_for
+from dlstudio.train.objectives import (
+    MetricTracker,
+    compute_loss,
+    ignore_padded_targets,
+    metrics_for,
+)
 from dlstudio.train.optim import make_optimizer, make_scheduler
 from dlstudio.train.reproducible import deterministic_algorithms
 from dlstudio.train.run_state import LayerFailure, NonFiniteLoss, Progress, RunResult
@@ -75,6 +80,7 @@ class Trainer(RunEndings):
         expected_output: ExpectedInput | None = None,
         frozen: Sequence[str] = (),
         dist: DistContext | None = None,
+        target_padding: tuple[int, int] | None = None,
     ) -> None:
         self.model = model
         self.config = config
@@ -88,6 +94,9 @@ class Trainer(RunEndings):
         self.input_names = input_names
         self.expected_output = expected_output
         self.frozen = list(frozen)
+        self.target_padding = target_padding
+        """(input position, padding id) when the trained output carries that Input's padding
+        mask: per-step targets at padded steps are ignored by the loss and the metrics."""
         self.device = torch.device("cpu")
 
     # -- public ---------------------------------------------------------------------------------
@@ -134,6 +143,9 @@ class Trainer(RunEndings):
             train, val = data.split(cfg.val_fraction, cfg.seed)
         else:
             train, val = data
+        if self.target_padding is not None:
+            train = self._ignore_padding(train)
+            val = self._ignore_padding(val) if val is not None else None
         if len(train) == 0:
             raise TrainError(
                 "the training split is empty; use a bigger data set or a smaller val_fraction"
@@ -167,6 +179,12 @@ class Trainer(RunEndings):
         train = place_split(train, self.device)
         self._data_on_device = train.target.device.type == self.device.type
         return train, (place_split(val, self.device) if val is not None and len(val) else None)
+
+    def _ignore_padding(self, split: DataSplit) -> DataSplit:
+        target = ignore_padded_targets(
+            split.target, split.inputs, self.target_padding, self.config.ignore_index
+        )
+        return split if target is split.target else DataSplit(split.inputs, target)
 
     def _resume(self, path: str | Path) -> None:
         try:

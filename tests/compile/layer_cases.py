@@ -170,6 +170,7 @@ for _kind in ("rnn", "lstm", "gru"):
     ]
 CASES["rnn"].append(_one(_SEQ, hidden_size=3, nonlinearity="relu", return_sequences=True))
 CASES["lstm"].append(Case({"in": (_SEQ, F), "h0": ((5,), F), "c0": ((5,), F)}, {"hidden_size": 5}))
+CASES["lstm"].append(_one(_SEQ, hidden_size=4, forget_bias=1.0, bidirectional=True))
 CASES["gru"].append(Case({"in": (_SEQ, F), "h0": ((3,), F)}, {"hidden_size": 3}))
 
 STRUCTURAL = ("input", "output", "placeholder")

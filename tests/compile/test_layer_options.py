@@ -114,3 +114,21 @@ def test_dropout_on_a_one_layer_lstm_is_applied_to_its_input_not_dropped() -> No
     assert not torch.allclose(module(x), module(x))
     module.eval()
     assert torch.equal(module(x), module(x))
+
+
+def test_lstm_forget_bias_starts_the_forget_gate_open() -> None:
+    b = ChainBuilder("lstm_forget")
+    b.chain(
+        ("input", "x", {"shape": ("T", 6), "seq_len": 5}),
+        ("lstm", "lstm", {"hidden_size": 4, "forget_bias": 1.0, "bidirectional": True}),
+        ("output", "y", {}),
+    )
+    compiled = compile_graph(b.graph)
+    assert "forget_bias=1.0" in compiled.source
+    lstm = compiled.module.lstm
+    for name, value in lstm.named_parameters():
+        if name.startswith("bias_"):
+            # Gates are stacked input, forget, cell, output: b_if + b_hf = 1 in each direction.
+            expected = 1.0 if "_ih_" in name else 0.0
+            assert torch.all(value[4:8] == expected), name
+            assert not torch.all(value[:4] == 0), name  # the other gates keep PyTorch's start

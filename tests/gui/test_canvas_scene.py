@@ -320,3 +320,22 @@ def test_both_flows_attach_wires_to_ports(lenet_graph, qtbot, flow):
         assert isinstance(item, EdgeItem)
         start = item.path().pointAtPercent(0)
         assert start == item.src_item.port_scene_pos(item.edge.src.port, True)
+
+
+def test_wires_say_when_a_padding_mask_travels_with_the_tensor(qtbot):
+    from graph_builders import ChainBuilder
+
+    b = ChainBuilder("padded")
+    ids = b.chain(
+        ("input", "tokens", {"shape": ["T"], "dtype": "int64", "vocab_size": 20}),
+        ("embedding", "emb", {"num_embeddings": 20, "embedding_dim": 8}),
+        ("mean_over_time", "mean", {}),
+        ("output", "out", {}),
+    )
+    document = Document(b.graph)
+    scene = GraphScene(document)
+    wires = [scene.edge_item(b.graph.edges_out_of(i)[0]) for i in ids[:3]]
+    assert [w.label for w in wires] == ["(N, T) int64", "(N, T, 8)", "(N, 8)"]
+    with qtbot.waitSignal(document.analysis_ready):
+        document.push(SetParam(ids[0], "padding_id", 0))
+    assert [w.label for w in wires] == ["(N, T) int64 padded", "(N, T, 8) padded", "(N, 8)"]

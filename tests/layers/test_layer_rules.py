@@ -306,3 +306,16 @@ def test_every_layer_type_is_documented_and_its_defaults_validate():
 def test_unknown_layer_ids_suggest_the_closest():
     with pytest.raises(UnknownLayerError, match="did you mean 'conv2d'"):
         get_layer_type("conv2")
+
+
+def test_lstm_forget_bias_needs_biases() -> None:
+    with pytest.raises(ShapeError) as caught:
+        run_rule(
+            "lstm", {"hidden_size": 4, "bias": False, "forget_bias": 1.0}, {"in": T("N", 5, 3)}
+        )
+    assert "turn bias on" in caught.value.message
+    assert caught.value.fixes[0].param == "bias"
+    # Parameters and MACs do not change: it is only a starting value.
+    plain = run_rule("lstm", {"hidden_size": 4}, {"in": T("N", 5, 3)})
+    opened = run_rule("lstm", {"hidden_size": 4, "forget_bias": 1.0}, {"in": T("N", 5, 3)})
+    assert plain[1:] == opened[1:] == (4 * 4 * (3 + 4 + 2), 5 * 4 * 4 * (3 + 4))

@@ -25,6 +25,8 @@ class InputDescription:
     name: str
     spec: TensorSpec
     vocab: int | None
+    padding_id: int | None = None
+    """For token ids: the id that pads each sequence after its end (None: no padding)."""
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -65,5 +67,6 @@ def describe_inputs(
             continue
         spec = analysis.nodes[node.id].outputs["out"]
         vocab = token_vocab(graph, analysis, node.id) if spec.dtype == "int64" else None
-        described.append(InputDescription(node.id, names[node.id], spec, vocab))
+        pad = analysis.nodes[node.id].params.get("padding_id") if vocab is not None else None
+        described.append(InputDescription(node.id, names[node.id], spec, vocab, pad))
     return described

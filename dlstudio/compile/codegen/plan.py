@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlstudio.analysis import AnalysisResult
+from dlstudio.compile.codegen.masks import mask_comment, mask_emission, padding_masks
 from dlstudio.compile.codegen.names import NameAllocator
 from dlstudio.compile.emitters import EMITTERS, Emission, EmitContext, EmitError
 from dlstudio.compile.errors import CompileError
@@ -89,6 +90,15 @@ def plan_forward(
         variables[ref] = name
         plan.args.append(name)
 
+    masks = padding_masks(graph, analysis, lines, attrs, allocator)
+    for input_id, name in masks.items():
+        ref = PortRef(input_id, "out")
+        if variables[ref] == "x":  # read twice now (the mask, the next line): use its name
+            variables[ref] = plan.args[inputs.index(input_id)] = attrs[input_id]
+        emission = mask_emission(analysis, input_id, variables[ref])
+        comment = mask_comment(analysis, input_id)
+        plan.steps.append(Step(input_id, attrs[input_id], emission, (name,), comment))
+
     for position, node_id in enumerate(lines):
         node = graph.node(node_id)
         info = analysis.nodes[node_id]
@@ -107,7 +117,9 @@ def plan_forward(
             ports = [p.name for p in layer.input_ports(info.params)]
             args = {p: args[p] for p in ports if p in args}
             params, inferred = wrap(node, info) if wrap else (info.params, info.inferred)
-            ctx = EmitContext(attrs[node_id], params, inferred, info.inputs, info.outputs, args)
+            ctx = EmitContext(
+                attrs[node_id], params, inferred, info.inputs, info.outputs, args, masks
+            )
             try:
                 emission = EMITTERS[node.type_id](ctx)
             except EmitError as exc:  # a value that cannot be written as a literal

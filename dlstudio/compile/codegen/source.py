@@ -291,6 +291,12 @@ def _example_inputs(
         else:
             value = f"torch.randn({', '.join(dims)})"
         lines.append(f"{INDENT}{description.name} = {value}")
+        if description.padding_id is not None and len(dims) == 2:
+            half = f"{dims[1]} // 2"
+            lines.append(
+                f"{INDENT}{description.name}[1:, {half} :] = {lit(description.padding_id)}"
+                "  # the others end in padding"
+            )
     names = [d.name for d in inputs]
     returned = f"({names[0]},)" if len(names) == 1 else ", ".join(names) or "()"
     lines.append(f"{INDENT}return {returned}")

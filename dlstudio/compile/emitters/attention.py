@@ -13,6 +13,7 @@ from __future__ import annotations
 from dlstudio.compile.emitters.attention_weights import weights_variant
 from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit, options
 from dlstudio.compile.emitters.helpers import Helper, register_helper
+from dlstudio.compile.emitters.masks import key_mask
 
 register_helper(
     Helper(
@@ -225,8 +226,9 @@ def multihead_attention(ctx: EmitContext) -> Emission:
         cls, kwargs, outputs = weights_variant(ctx, cls, kwargs)
     module = call(cls, lit(ctx["embed_dim"]), lit(ctx["num_heads"]), **kwargs)
     args = [ctx.arg("query")] + [ctx.args[p] for p in ("key", "value") if p in ctx.args]
-    if "mask" in ctx.args:
-        args.append(f"mask={ctx.args['mask']}")
+    mask = key_mask(ctx, "key" if "key" in ctx.args else "query", "mask")
+    if mask:
+        args.append(f"mask={mask}")
     return Emission(f"{ctx.module}({', '.join(args)})", module, outputs, helpers=(cls,))
 
 
@@ -245,7 +247,9 @@ def _block(cls: str, causal_default: bool):
             helper, kwargs, outputs = weights_variant(ctx, cls, kwargs)
         module = call(helper, lit(ctx["d_model"]), lit(ctx["nhead"]), **kwargs)
         args = [ctx.arg()] + ([ctx.arg("memory")] if "memory" in ctx.args else [])
-        args += [f"{port}={ctx.args[port]}" for port in ("mask", "memory_mask") if port in ctx.args]
+        masks = {"mask": key_mask(ctx, "in", "mask")}
+        masks["memory_mask"] = key_mask(ctx, "memory", "memory_mask")
+        args += [f"{port}={mask}" for port, mask in masks.items() if mask]
         return Emission(f"{ctx.module}({', '.join(args)})", module, outputs, helpers=(helper,))
 
     emit.__doc__ = f"The ``{cls}`` helper, batch first."

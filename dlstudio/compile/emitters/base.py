@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dlstudio.core.tensor_spec import TensorSpec
@@ -34,6 +34,9 @@ class EmitContext:
     outputs: Mapping[str, TensorSpec]
     args: Mapping[str, str]
     """Connected input port -> the variable (or expression) that holds its tensor."""
+    masks: Mapping[str, str] = field(default_factory=dict)
+    """Input node id -> the forward() variable holding its padding mask (N, T), True at real
+    steps; only the masks some layer uses (see :meth:`mask_of`)."""
 
     @property
     def module(self) -> str:
@@ -43,6 +46,14 @@ class EmitContext:
     def arg(self, port: str = "in") -> str:
         """The variable holding the tensor on ``port``."""
         return self.args[port]
+
+    def mask_of(self, port: str) -> str | None:
+        """The variable holding the padding mask that travels with the tensor on ``port``
+        (True at real steps), or None when that tensor has no padding."""
+        spec = self.inputs.get(port)
+        if spec is None or spec.mask is None:
+            return None
+        return self.masks.get(spec.mask)
 
     def __getitem__(self, key: str) -> Any:
         if key in self.inferred:

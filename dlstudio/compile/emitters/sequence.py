@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit
 from dlstudio.compile.emitters.helpers import Helper, register_helper
+from dlstudio.compile.emitters.masks import LAST_REAL_STEP, MASKED_MEAN
 
 register_helper(
     Helper(
@@ -91,13 +92,20 @@ def cls_token(ctx: EmitContext) -> Emission:
 
 
 def select_step(ctx: EmitContext) -> Emission:
-    """``x[:, -1]``, ``x[:, 0]`` or ``x[:, index]``."""
+    """``x[:, -1]``, ``x[:, 0]`` or ``x[:, index]``; the last real step (``last_real_step``)
+    when x carries padding and ``which`` is last."""
+    mask = ctx.mask_of("in")
+    if mask and ctx["which"] == "last":
+        return Emission(f"last_real_step({ctx.arg()}, {mask})", helpers=(LAST_REAL_STEP.name,))
     index = {"last": -1, "first": 0}.get(ctx["which"], ctx["index"])
     return Emission(f"{ctx.arg()}[:, {lit(index)}]")
 
 
 def mean_over_time(ctx: EmitContext) -> Emission:
-    """``x.mean(dim=1)``."""
+    """``x.mean(dim=1)``; over the real steps only (``masked_mean``) when x carries padding."""
+    mask = ctx.mask_of("in")
+    if mask:
+        return Emission(f"masked_mean({ctx.arg()}, {mask})", helpers=(MASKED_MEAN.name,))
     return Emission(f"{ctx.arg()}.mean(dim=1)")
 
 

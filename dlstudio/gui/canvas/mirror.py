@@ -199,7 +199,7 @@ class SceneMirror(QGraphicsScene):
             if item is None:
                 continue
             spec = result.edge_specs.get(edge)
-            item.set_state(str(spec) if spec else "", edge in red, edge.src not in owners)
+            item.set_state(wire_label(spec), edge in red, edge.src not in owners)
             owners.add(edge.src)
 
     def _wires_blamed(self, node_id: str, diags: list[Diagnostic], result) -> set[Edge]:
@@ -339,3 +339,10 @@ def _lod(painter: QPainter) -> float:
     """The zoom level a painter draws at (1.0 = 100 %)."""
     t: QTransform = painter.worldTransform()
     return (t.m11() ** 2 + t.m12() ** 2) ** 0.5
+
+
+def wire_label(spec) -> str:
+    """A wire's label: the tensor's shape, and whether a padding mask travels with it."""
+    if spec is None:
+        return ""
+    return f"{spec} padded" if spec.mask else str(spec)

@@ -80,7 +80,8 @@ def first_token(options: dict[str, Any]) -> Dataset:
     # Ids: 0 padding, 1..classes the markers, then the filler words.
     labels = rng.integers(0, classes, size=count)
     tokens = np.zeros((count, seq_len), dtype=np.int64)
-    lengths = rng.integers(seq_len // 2, seq_len + 1, size=count)
+    min_len = int_option(options, "min_len", seq_len // 2, 1, seq_len)
+    lengths = rng.integers(min_len, seq_len + 1, size=count)
     for row in range(count):
         tokens[row, 0] = 1 + labels[row]
         tokens[row, 1 : lengths[row]] = rng.integers(
