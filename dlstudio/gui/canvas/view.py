@@ -11,6 +11,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPixmapCache,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLineEdit, QWidget
@@ -124,6 +125,11 @@ class GraphView(QGraphicsView):
         old_anchor = self.transformationAnchor()
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.scale(factor, factor)
+        target = current * factor
+        target = next((b for b in (MIN_ZOOM, MAX_ZOOM) if abs(target - b) < 1e-6), target)
+        t = self.transform()
+        if t.m11() != target and abs(t.m11() - target) < 1e-6:  # 400 %, not 399.99...
+            self.setTransform(QTransform(target, t.m12(), t.m21(), target, t.dx(), t.dy()))
         after = self.mapToScene(point.toPoint())
         self.translate(after.x() - before.x(), after.y() - before.y())
         self.setTransformationAnchor(old_anchor)
