@@ -45,7 +45,7 @@ def test_lenet5_template_on_digits_28x28_within_10_epochs() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)  # about 3 minutes on one thread, the suite's longest test
+@pytest.mark.timeout(600)  # about 2.5 minutes on one thread, the suite's longest test
 def test_seq2seq_lstm_template_on_binary_to_decimal() -> None:
     """The lecture's setup: numbers drawn at random, so validation numbers mostly also occur in
     training (the template's description says so, and how to hold numbers out instead)."""
