@@ -107,6 +107,8 @@ def test_dead_relu_is_flagged_on_the_canvas(make_window, qtbot, monkeypatch, mes
     assert badge.halo.isVisible() and "mostly dead" in badge.toolTip()
     assert not controller.overlay.badges["n4"].halo.isVisible()  # fc2 is healthy
     assert "mostly dead" in controller.monitor.log.toPlainText()
+    # The health table fills when its tab is shown (while hidden it keeps the latest report).
+    controller.monitor.setCurrentWidget(controller.monitor.health)
     assert controller.monitor.health.item(0, 0).text() in ("relu1", "fc1")  # warnings first
 
     controller.actions["health"].setChecked(False)
@@ -167,3 +169,18 @@ def test_progress_clock_ignores_time_before_the_first_step(monkeypatch):
     assert fraction == 0.5
     assert text == "Epoch 2/2 · step 20 · 812 samples/s (epoch 1) · about 0:20 left"
     assert progress.clock(3725) == "1:02:05"
+
+
+def test_a_hidden_health_table_fills_only_when_shown(qtbot) -> None:
+    from dlstudio.gui.training.overlay import HealthTable
+    from dlstudio.train.health import NodeHealth
+
+    table = HealthTable()
+    qtbot.addWidget(table)
+    first = HealthEvent(20, 1, (NodeHealth("n1", "fc1", "dense", mean=0.5),))
+    latest = HealthEvent(40, 1, (NodeHealth("n1", "fc1", "dense", mean=0.25),))
+    table.show_event(first)
+    table.show_event(latest)
+    assert table.rowCount() == 0  # hidden: nothing filled yet
+    table.show()
+    assert table.rowCount() == 1 and table.item(0, 2).text() == "0.25"

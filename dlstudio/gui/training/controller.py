@@ -274,7 +274,9 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
         self.monitor.health.show_event(event)
         count = len(event.warnings)
         index = self.monitor.indexOf(self.monitor.health)
-        self.monitor.setTabText(index, f"Health ⚠ {count}" if count else "Health")
+        text = f"Health ⚠ {count}" if count else "Health"
+        if self.monitor.tabText(index) != text:  # a new title relays out and repaints the tabs
+            self.monitor.setTabText(index, text)
         for warning in event.warnings:
             # Log each kind of problem of a node once per run, not at every sample.
             key = (warning.split(":", 1)[0], "dead" in warning, "vanished" in warning)

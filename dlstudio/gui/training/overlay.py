@@ -78,10 +78,16 @@ class HealthBadgeItem(QGraphicsItem):
 
     def set_health(self, health: NodeHealth, step: int) -> None:
         """Show ``health`` (measured at ``step``)."""
+        shown = self.health is not None and (
+            self.health.level,
+            bool(self.health.warnings),
+            badge_text(self.health),
+        ) == (health.level, bool(health.warnings), badge_text(health))
         self.health = health
         self.setToolTip(tooltip(health, step))
         self.halo.setVisible(bool(health.warnings))
-        self.update()
+        if not shown:  # repaint only when the pill looks different (the canvas repaints too)
+            self.update()
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, BADGE_WIDTH, BADGE_HEIGHT)
@@ -193,6 +199,7 @@ class HealthTable(QTableWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.COLUMNS), parent)
+        self._pending: HealthEvent | None = None
         self.setHorizontalHeaderLabels(self.COLUMNS)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -203,7 +210,28 @@ class HealthTable(QTableWidget):
         header.setStretchLastSection(True)
 
     def show_event(self, event: HealthEvent) -> None:
-        """Fill the table from a health report."""
+        """Fill the table from a health report; while the table is hidden (another tab is in
+        front) only the latest report is kept, and shown when the table is: filling it costs
+        the GUI thread time the training thread would otherwise have."""
+        self._pending = event
+        if self.isVisible():
+            self._fill()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fill()
+
+    def _fill(self) -> None:
+        event, self._pending = self._pending, None
+        if event is None:
+            return
+        self.setUpdatesEnabled(False)
+        try:
+            self._fill_rows(event)
+        finally:
+            self.setUpdatesEnabled(True)
+
+    def _fill_rows(self, event: HealthEvent) -> None:
         nodes = sorted(event.nodes, key=lambda n: not n.warnings)
         self.setRowCount(len(nodes))
         for row, health in enumerate(nodes):
