@@ -8,7 +8,8 @@ Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_training_ui.py [--epoch
 - in the main window: Run > Train (``TrainingController.start``), the worker thread, the live
   plots, health badges and progress bar, the event loop turning.
 
-Rounds alternate (engine, window, engine, window...) so a busy neighbour hurts both alike.
+Rounds alternate (engine, window, engine, window...) so a busy neighbour hurts both alike,
+after ``--warmup`` untimed rounds on each side (first-time costs count on neither).
 Throughput is samples per second of training time as the Trainer itself measures it (the sum of
 its epochs' ``seconds``), so set-up and the window's after-run predictions count on neither
 side. Printed:
@@ -174,6 +175,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="untimed rounds first (both sides), discarded"
+    )
     parser.add_argument("--stops", type=int, default=3, help="Stop runs (median reported)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -189,6 +193,13 @@ def main() -> int:
     )
     ratios: list[float] = []
     late: list[float] = []
+    for round_ in range(args.warmup):  # first-time costs (fonts, plot items, caches) on neither
+        engine_run(_graph(2), data / f"warmup-engine{round_}")
+        warm = WindowRun(app, _graph(2))
+        warm.run()
+        warm.close()
+    if args.warmup:
+        print(f"({args.warmup} warm-up round(s) of 2 epochs on each side, not counted)")
     for round_ in range(1, args.rounds + 1):
         engine, per_epoch = engine_run(_graph(args.epochs), data / f"engine{round_}")
         run = WindowRun(app, _graph(args.epochs))
