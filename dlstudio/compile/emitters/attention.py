@@ -64,13 +64,10 @@ class MultiheadAttention(nn.Module):
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
         nn.init.xavier_uniform_(self.in_proj_weight)
 
-    def forward(
-        self,
-        query: torch.Tensor,
-        key: torch.Tensor | None = None,
-        value: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def project(
+        self, query: torch.Tensor, key: torch.Tensor | None, value: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values, split into heads: (N, heads, T, head_dim)."""
         if key is None:
             # Self-attention: one matrix product gives queries, keys and values.
             q, k, v = F.linear(query, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
@@ -81,7 +78,16 @@ class MultiheadAttention(nn.Module):
             if self.in_proj_bias is not None:
                 b_q, b_k, b_v = self.in_proj_bias.chunk(3)
             q, k, v = F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
-        q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)
+        return self._split_heads(q), self._split_heads(k), self._split_heads(v)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor | None = None,
+        value: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        q, k, v = self.project(query, key, value)
         dropout = self.dropout if self.training else 0.0
         # softmax(q k^T / sqrt(head_dim)) v in PyTorch's fused kernel, which never stores the
         # (T, S) weights without a mask, so memory grows with T rather than T^2.

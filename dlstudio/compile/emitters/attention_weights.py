@@ -30,16 +30,7 @@ def attention_with_weights(
     """What the MultiheadAttention ``attn`` computes, written out to keep its weights
     softmax(q k^T / sqrt(head_dim)): returns (out, weights), the weights averaged over the
     heads (N, T, S), or per head (N, heads, T, S) when not ``average``."""
-    if key is None:
-        q, k, v = F.linear(query, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
-    else:
-        value = key if value is None else value
-        w_q, w_k, w_v = attn.in_proj_weight.chunk(3)
-        b_q = b_k = b_v = None
-        if attn.in_proj_bias is not None:
-            b_q, b_k, b_v = attn.in_proj_bias.chunk(3)
-        q, k, v = F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
-    q, k, v = attn._split_heads(q), attn._split_heads(k), attn._split_heads(v)
+    q, k, v = attn.project(query, key, value)
     scores = q @ k.transpose(-2, -1) / math.sqrt(attn.head_dim)  # (N, heads, T, S)
     if mask is not None or attn.causal:
         if mask is None:
