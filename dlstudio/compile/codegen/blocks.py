@@ -16,24 +16,13 @@ from typing import Any
 
 from dlstudio.analysis import AnalysisResult, NodeInfo
 from dlstudio.compile.codegen.block_text import class_text, is_numbered_chain
+from dlstudio.compile.codegen.block_values import ValueWriter, dim_name, inferred_sources
 from dlstudio.compile.codegen.names import NameAllocator, class_name
 from dlstudio.compile.codegen.plan import ForwardPlan, plan_forward
 from dlstudio.compile.emitters import Emission, lit
-from dlstudio.compile.emitters.base import SymBool, SymFloat, SymInt
 from dlstudio.core.blocks import BLOCK_TYPE, RESERVED_KEYS, BlockDefinition, definition_order
-from dlstudio.core.expressions import (
-    Expr,
-    ExpressionError,
-    Name,
-    Num,
-    evaluate,
-    is_expression,
-    parse,
-    substitute,
-)
+from dlstudio.core.expressions import Expr, Num, is_expression, parse
 from dlstudio.core.graph import LayerGraph, LayerNode
-
-"""The line length of generated code (ruff format's, as configured for this project)."""
 
 
 @dataclass
@@ -69,7 +58,7 @@ class BlockClasses:
         self._classes: list[_Class] = []
         self._by_analysis: dict[int, _Use] = {}
         uses = list(_collect_uses(root, analysis))
-        self._inferred_sources = _inferred_sources(uses)
+        self._inferred_sources = inferred_sources(uses)
         for use in uses:  # nested definitions come first: _collect_uses is post-order
             self._assign(use)
         self._classes = _dependency_order(self._classes)
@@ -228,7 +217,7 @@ class BlockClasses:
                 attrs[node.id] = allocator.allocate("identity", "x")
             else:
                 attrs[node.id] = allocator.allocate(node.name, node.type_id)
-        wrap = _Wrapper(use, self._inferred_sources.get(use.definition.name, {}), rename)
+        wrap = ValueWriter(self._inferred_sources.get(use.definition.name, {}), rename)
         plan = plan_forward(graph, use.analysis, attrs, allocator, self.emit, wrap)
         lines = (
             (
@@ -264,7 +253,9 @@ class BlockClasses:
                     if len(values) == 1:
                         dims.append(str(dim))
                     else:
-                        dims.append(_dim_name(cls, step.node_id, k, d, spec.rank))
+                        dims.append(
+                            dim_name(cls.definition, cls.uses, step.node_id, k, d, spec.rank)
+                        )
                 text = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
                 parts.append(text if spec.dtype == "float32" else f"{text} {spec.dtype}")
             comments.append(", ".join(parts))
@@ -286,55 +277,6 @@ def _compatible(a: tuple[str | None, ...], b: tuple[str | None, ...]) -> bool:
     )
 
 
-def _dim_name(cls: _Class, node_id: str, port: int, dim: int, rank: int) -> str:
-    values = []
-    for use in cls.uses:
-        spec = list(use.analysis.nodes[node_id].outputs.values())[port]
-        values.append(spec.shape[dim])
-    sources = list(_sources(cls.definition, [u.values for u in cls.uses]))
-    for source, per_use in sources:
-        if per_use == values:
-            return source
-    for source, per_use in sources:  # a size that is a fixed multiple of a parameter
-        pairs = list(zip(values, per_use, strict=True))
-        if not source.isidentifier() or not all(
-            type(v) is int and type(p) is int and p > 0 and v % p == 0 for v, p in pairs
-        ):
-            continue
-        factors = {v // p for v, p in pairs}
-        if len(factors) == 1:
-            return f"{source} * {factors.pop()}"
-    if rank == 4 and dim in (1, 2, 3):
-        return "CHW"[dim - 1]
-    if rank == 3 and dim == 2:
-        return "L"
-    return "?"
-
-
-def _sources(definition: BlockDefinition, envs: list[dict[str, Any]]) -> Iterator[tuple[str, list]]:
-    """Block parameters and the expressions used inside the definition, with their value in
-    each environment, in a stable order of preference."""
-    seen: set[str] = set()
-    for p in definition.params:
-        if p.kind == "int":
-            seen.add(p.name)
-            yield p.name, [env[p.name] for env in envs]
-    for node in definition.graph:
-        for value in node.params.values():
-            for item in value if isinstance(value, tuple) else (value,):
-                if not is_expression(item):
-                    continue
-                try:
-                    tree = parse(item)
-                    source = tree.source()
-                    if source in seen:
-                        continue
-                    seen.add(source)
-                    yield source, [evaluate(tree, env) for env in envs]
-                except ExpressionError:
-                    continue
-
-
 def _collect_uses(root: LayerGraph, analysis: AnalysisResult) -> Iterator[_Use]:
     """Every copy of every instance in the tree, inner ones before the ones that hold them."""
     seen: set[int] = set()
@@ -354,89 +296,3 @@ def _collect_uses(root: LayerGraph, analysis: AnalysisResult) -> Iterator[_Use]:
                 yield _Use(definition, values, sub, {(where, node_id)}, info.params["repeat"])
 
     yield from walk(root, analysis, None)
-
-
-def _inferred_sources(uses: list[_Use]) -> dict[str, dict[tuple[str, str], str]]:
-    """For each definition: (inner node, inferred value) -> the block parameter or expression
-    that equals it in every use, if one does."""
-    by_definition: dict[str, list[_Use]] = {}
-    for use in uses:
-        by_definition.setdefault(use.definition.name, []).append(use)
-    result: dict[str, dict[tuple[str, str], str]] = {}
-    for name, group in by_definition.items():
-        definition = group[0].definition
-        sources = list(_sources(definition, [u.values for u in group]))
-        chosen: dict[tuple[str, str], str] = {}
-        for node in definition.graph:
-            infos = [u.analysis.nodes.get(node.id) for u in group]
-            if any(i is None for i in infos):
-                continue
-            for key, value in infos[0].inferred.items():
-                if type(value) is not int:
-                    continue
-                values = [i.inferred.get(key) for i in infos]
-                match = next((src for src, per_use in sources if per_use == values), None)
-                if match is not None:
-                    chosen[(node.id, key)] = match
-        result[name] = chosen
-    return result
-
-
-class _Wrapper:
-    """Inside a block class: parameter values written as the expressions they came from."""
-
-    def __init__(
-        self,
-        use: _Use,
-        inferred_sources: dict[tuple[str, str], str],
-        rename: dict[str, Expr | str] | None = None,
-    ) -> None:
-        self.use = use
-        self.inferred_sources = inferred_sources
-        self.rename = rename
-
-    def source(self, text: str) -> str:
-        """An expression of the block's parameters, written in the caller's terms when the
-        block is inlined."""
-        if not self.rename:
-            return text
-        tree = parse(text)
-        if isinstance(tree, Name) and isinstance(self.rename.get(tree.name), str):
-            return self.rename[tree.name]  # type: ignore[return-value]
-        trees = {k: v for k, v in self.rename.items() if not isinstance(v, str)}
-        return substitute(tree, trees).source()
-
-    def __call__(self, node: LayerNode, info: NodeInfo) -> tuple[dict, dict]:
-        params = dict(info.params)
-        for key, raw in node.params.items():
-            if key not in params:
-                continue
-            if is_expression(raw):
-                params[key] = _symbolic(params[key], self.source(parse(raw).source()))
-            elif (
-                isinstance(raw, tuple)
-                and isinstance(params[key], tuple)
-                and len(raw) == len(params[key])
-            ):
-                params[key] = tuple(
-                    _symbolic(v, self.source(parse(r).source())) if is_expression(r) else v
-                    for r, v in zip(raw, params[key], strict=True)
-                )
-        inferred = dict(info.inferred)
-        for key, value in info.inferred.items():
-            source = self.inferred_sources.get((node.id, key))
-            if source is not None and type(value) is int:
-                inferred[key] = SymInt(value, self.source(source))
-        return params, inferred
-
-
-def _symbolic(value: Any, source: str) -> Any:
-    if isinstance(value, tuple):
-        return tuple(_symbolic(v, source) for v in value)
-    if type(value) is int:
-        return SymInt(value, source)
-    if type(value) is float:
-        return SymFloat(value, source)
-    if type(value) is bool:
-        return SymBool(value, source)
-    return value  # choices are written as their value
