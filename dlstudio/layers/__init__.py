@@ -19,6 +19,7 @@ from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     recurrent,
     reshaping,
     sequence,
+    transformer,
 )
 from dlstudio.layers.registry import (
     CATEGORY_ORDER,
