@@ -186,7 +186,7 @@ def test_validate_json_prints_diagnostics_as_objects(tmp_path, capsys):
 
 
 def test_summary_prints_the_block_tree_and_json_paths(tmp_path, capsys):
-    from tests.gui.block_models import block_model
+    from tests.gui.gui_block_models import block_model
 
     path = tmp_path / "net.json"
     save_project(block_model(repeat=2), path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dlstudio.analysis import analyze
 from dlstudio.analysis.tree import summary_rows
-from tests.gui.block_models import block_model, nested_model
+from tests.gui.gui_block_models import block_model, nested_model
 
 
 def test_rows_follow_module_paths_and_copies():

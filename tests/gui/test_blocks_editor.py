@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QLineEdit
 from dlstudio.core import dumps_project
 from dlstudio.gui.canvas.block_item import BlockNodeItem
 from tests.gui import fixtures_window
-from tests.gui.block_models import block_model, nested_model, residual_model
 from tests.gui.fixtures_window import type_into
+from tests.gui.gui_block_models import block_model, nested_model, residual_model
 
 window = fixtures_window.window
 data_dir = fixtures_window.data_dir

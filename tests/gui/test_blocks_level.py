@@ -7,7 +7,7 @@ from dlstudio.core.block_commands import RenameDefinition
 from dlstudio.gui.blocks import DocumentLevel
 from dlstudio.gui.canvas import GraphScene
 from dlstudio.gui.document import Document
-from tests.gui.block_models import block_model, nested_model
+from tests.gui.gui_block_models import block_model, nested_model
 
 
 def _level(qtbot, graph):

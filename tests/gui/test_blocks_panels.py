@@ -8,8 +8,8 @@ from PySide6.QtCore import QPointF
 from dlstudio.core import dumps_project, save_project
 from dlstudio.gui.blocks import library
 from tests.gui import fixtures_window
-from tests.gui.block_models import basic_block, block_model, residual_model
 from tests.gui.fixtures_window import drop_from_palette
+from tests.gui.gui_block_models import basic_block, block_model, residual_model
 
 window = fixtures_window.window
 data_dir = fixtures_window.data_dir
@@ -190,7 +190,7 @@ def test_properties_edit_block_parameters_and_inner_expressions(window, qtbot):
 
 def test_fix_of_a_problem_inside_a_block_repairs_the_definition(window, qtbot):
     from dlstudio.core.blocks import BlockDefinition
-    from tests.gui.block_models import Builder
+    from tests.gui.gui_block_models import Builder
 
     head = Builder("Head")
     x = head.layer("input", "x", shape=(8, 8, 8))
