@@ -87,7 +87,6 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
         self.progress_clock = ProgressClock()
         self._model_changed = False
         self._run_graph: object = None
-        self._warned: set[tuple[str, bool, bool]] = set()
         self.panel.start_requested.connect(self.start)
         self.panel.pause_requested.connect(self.pause)
         self.panel.resume_requested.connect(self.resume)
@@ -271,18 +270,7 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
         # After New or Open the canvas shows another graph whose node ids may coincide.
         if self.document.graph is self._run_graph:
             self.overlay.show_event(event)
-        self.monitor.health.show_event(event)
-        count = len(event.warnings)
-        index = self.monitor.indexOf(self.monitor.health)
-        text = f"Health ⚠ {count}" if count else "Health"
-        if self.monitor.tabText(index) != text:  # a new title relays out and repaints the tabs
-            self.monitor.setTabText(index, text)
-        for warning in event.warnings:
-            # Log each kind of problem of a node once per run, not at every sample.
-            key = (warning.split(":", 1)[0], "dead" in warning, "vanished" in warning)
-            if key not in self._warned:
-                self._warned.add(key)
-                self.monitor.append_log(f"Step {event.step}: {warning}", "warning")
+        self.monitor.show_health(event)
 
     def _on_finished(self, event: FinishedEvent) -> None:
         if self.record is not None:
@@ -399,7 +387,7 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
     def _reset_views(self) -> None:
         self.monitor.plot.reset()
         self.overlay.clear()
-        self._warned.clear()
+        self.monitor.reset_health()
         self.last_error = None
         self.panel.set_progress(0.0, "Compiling the model and loading the data…", "starting")
 

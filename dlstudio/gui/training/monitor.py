@@ -19,6 +19,7 @@ from dlstudio.gui.training.overlay import HealthTable
 from dlstudio.gui.training.plots import LossPlot
 from dlstudio.gui.training.results import ConfusionMatrixView, SamplePredictions
 from dlstudio.gui.training.runs_view import RunHistoryPanel
+from dlstudio.train.health import HealthEvent
 
 MAX_LOG_LINES = 5000
 
@@ -41,6 +42,7 @@ class TrainingMonitor(QTabWidget):
         self.attention = AttentionView(self)
         self.history = RunHistoryPanel(self)
         self.health = HealthTable(self)
+        self._warned: set[tuple[str, bool, bool]] = set()
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(MAX_LOG_LINES)
@@ -55,6 +57,25 @@ class TrainingMonitor(QTabWidget):
             # An explicit small minimum: a wide page must not force the bottom panels apart
             # in a small window (pages scroll or squeeze instead).
             page.setMinimumSize(160, 90)
+
+    def show_health(self, event: HealthEvent) -> None:
+        """A health report: the table, the tab's warning count, and each kind of problem of a
+        node logged once per run (not at every sample)."""
+        self.health.show_event(event)
+        count = len(event.warnings)
+        index = self.indexOf(self.health)
+        text = f"Health ⚠ {count}" if count else "Health"
+        if self.tabText(index) != text:  # a new title relays out and repaints the tabs
+            self.setTabText(index, text)
+        for warning in event.warnings:
+            key = (warning.split(":", 1)[0], "dead" in warning, "vanished" in warning)
+            if key not in self._warned:
+                self._warned.add(key)
+                self.append_log(f"Step {event.step}: {warning}", "warning")
+
+    def reset_health(self) -> None:
+        """A new run: its warnings are logged afresh."""
+        self._warned.clear()
 
     def append_log(self, text: str, level: str = "info") -> None:
         """Add a time-stamped line to the log (warnings and errors coloured)."""
