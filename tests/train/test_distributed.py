@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import IO
 
 import pytest
 import torch
@@ -29,25 +31,51 @@ def _env() -> dict[str, str]:
     return env
 
 
+_LOGS: dict[int, IO[str]] = {}
+"""Each running process's stderr file, by pid."""
+
+
 def _train(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    # Output goes to files, not pipes: two "nodes" wait for each other, so a node blocked on a
+    # full pipe nobody reads yet would hang the pair.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by _wait)
+    process = subprocess.Popen(
         [sys.executable, "-m", "dlstudio", "train", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
         text=True,
         env=_env(),
         cwd=REPO,
     )
+    _LOGS[process.pid] = log
+    return process
 
 
-def _finish(process: subprocess.Popen[str], timeout: float = 300) -> str:
+def _wait(*processes: subprocess.Popen[str], timeout: float = 180) -> list[str]:
+    """Wait for every process (killing all of them on a timeout); their stderr texts."""
     try:
-        _out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    assert process.returncode == 0, err
-    return err
+        for process in processes:
+            process.wait(timeout=timeout)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    errors = []
+    for process in processes:
+        log = _LOGS.pop(process.pid)
+        log.seek(0)
+        errors.append(log.read())
+        log.close()
+    return errors
+
+
+def _finish(*processes: subprocess.Popen[str]) -> list[str]:
+    """Wait for every process; each must succeed. Their stderr texts."""
+    errors = _wait(*processes)
+    for process, err in zip(processes, errors, strict=True):
+        assert process.returncode == 0, err
+    return errors
 
 
 def _free_port() -> int:
@@ -87,7 +115,7 @@ def test_two_cpu_workers_give_the_single_process_weights(
     project: Path, single: Path, tmp_path: Path
 ) -> None:
     two = _train(str(project), *ARGS, "--out", str(tmp_path / "two"), "--nproc-per-node", "2")
-    err = _finish(two)
+    (err,) = _finish(two)
     assert "on 2 processes" in err
     _assert_close(single, tmp_path / "two" / "weights.safetensors")
     # Rank 0 alone wrote the run: one metrics file with one line per epoch.
@@ -133,8 +161,7 @@ def test_two_nodes_on_loopback(project: Path, single: Path, tmp_path: Path) -> N
         )
         for rank in (0, 1)
     ]
-    for node in nodes:
-        _finish(node)
+    _finish(*nodes)
     _assert_close(single, tmp_path / "dist" / "weights.safetensors")
 
 
@@ -143,7 +170,7 @@ def test_a_failing_worker_ends_the_run_with_its_rank_and_node(
     project: Path, tmp_path: Path
 ) -> None:
     run = _train(str(project), "--device", "cuda", "--nproc-per-node", "2", "--out", str(tmp_path))
-    _out, err = run.communicate(timeout=300)
+    (err,) = _wait(run)
     assert run.returncode == 1
     lines = [line for line in err.splitlines() if line.startswith("error: worker")]
     assert lines and "rank 0 (node 0)" in err and "cuda" in lines[0]
