@@ -246,7 +246,10 @@ class HealthMonitor:
         self._finish_sample()
         self._count += 1
         self._since_sample += 1
-        self._sampling = self._count == 1 or self._since_sample >= self.interval
+        # With a budget, a plain step is timed before the second sample: the budget needs its
+        # cost (sampling every step would otherwise never measure one).
+        timed = self.time_budget is None or self._plain_step_s is not None
+        self._sampling = self._count == 1 or (self._since_sample >= self.interval and timed)
         if self._sampling:
             self._since_sample = 0
             self._timing_sample = True

@@ -136,6 +136,11 @@ def test_a_time_budget_spaces_out_costly_samples(iris, monkeypatch):
     steps(fixed, 12, 1.0)
     assert fixed.interval == 5
     fixed.close()
+    # Sampling every step: the budget still gets a plain step to compare with.
+    every_step = HealthMonitor(graph, compiled, lambda e: None, every=1, time_budget=0.02)
+    steps(every_step, 12, 1.0)
+    assert every_step.interval == 450
+    every_step.close()
 
 
 def test_warning_thresholds():
