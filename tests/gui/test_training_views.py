@@ -184,3 +184,25 @@ def test_a_hidden_health_table_fills_only_when_shown(qtbot) -> None:
     assert table.rowCount() == 0  # hidden: nothing filled yet
     table.show()
     assert table.rowCount() == 1 and table.item(0, 2).text() == "0.25"
+
+
+def test_the_plot_timer_runs_only_while_there_is_something_to_draw(qtbot) -> None:
+    from dlstudio.gui.training.plots import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+
+    def drawn() -> int:
+        x = plot.raw_curve.getData()[0]
+        return 0 if x is None else len(x)
+
+    plot.add_step(StepEvent(1, 1, 0.9, 0.01, 100.0, 0.1))
+    assert not plot.timer.isActive()  # hidden: points are only buffered
+    plot.show()
+    qtbot.waitExposed(plot)
+    assert plot.timer.isActive()
+    qtbot.waitUntil(lambda: drawn() == 1, timeout=2000)
+    qtbot.waitUntil(lambda: not plot.timer.isActive(), timeout=2000)  # idle: no more wake-ups
+    plot.add_step(StepEvent(2, 1, 0.8, 0.01, 100.0, 0.2))
+    assert plot.timer.isActive()
+    qtbot.waitUntil(lambda: drawn() == 2, timeout=2000)

@@ -1,8 +1,9 @@
 """Live training curves with pyqtgraph: loss per step (raw and smoothed), validation loss and
 metric per epoch, learning rate; past runs can be overlaid.
 
-Events only append to numpy buffers; a ~30 Hz timer redraws what changed, and every curve uses
-peak downsampling with clip-to-view, so a run with a million steps stays smooth. pyqtgraph is
+Events only append to numpy buffers; a 10 Hz timer, running only while there is something new
+to draw and the plots are shown, redraws what changed, and every curve uses peak downsampling
+with clip-to-view, so a run with a million steps stays smooth. pyqtgraph is
 touched only here, on the GUI thread.
 """
 
@@ -127,7 +128,6 @@ class LossPlot(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._on_timer_timeout)
-        self.timer.start()
 
     def _plot(self, row: int, col: int, title: str, x_label: str) -> pg.PlotItem:
         axis = {"bottom": _EpochAxis(orientation="bottom")} if x_label == "epoch" else {}
@@ -169,7 +169,7 @@ class LossPlot(QWidget):
         for series in self._metrics.values():
             series.clear()
         self._average, self._correction = 0.0, 1.0
-        self._dirty = True
+        self._mark_dirty()
         self._empty_ranges()
 
     def _empty_ranges(self) -> None:
@@ -187,7 +187,7 @@ class LossPlot(QWidget):
         self._correction *= SMOOTHING
         self._smooth.append(event.step, self._average / (1 - self._correction))
         self._lr.append(event.step, event.lr)
-        self._dirty = True
+        self._mark_dirty()
 
     def add_epoch(self, event: EpochEvent) -> None:
         """Buffer an epoch's metrics."""
@@ -199,7 +199,7 @@ class LossPlot(QWidget):
             for name, value in metrics.items():
                 if name != "loss":
                     self._metric_series(f"{split} {name}").append(event.epoch, value)
-        self._dirty = True
+        self._mark_dirty()
 
     def _metric_series(self, key: str) -> _Series:
         if key not in self._metrics:
@@ -266,10 +266,23 @@ class LossPlot(QWidget):
         self._overlay_items.append((plot, item))
 
     # -------------------------------------------------------------- drawing
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+        if not self.timer.isActive() and self.isVisible():
+            self.timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty and not self.timer.isActive():
+            self.timer.start()
+
     def _on_timer_timeout(self) -> None:
-        # A hidden tab keeps buffering; it draws everything at once when shown.
+        # A hidden tab keeps buffering and draws everything at once when shown; with nothing
+        # new, the timer stops (an idle window should not wake up ten times a second).
         if self._dirty and self.isVisible():
             self.redraw_now()
+        else:
+            self.timer.stop()
 
     def redraw_now(self) -> None:
         """Draw the buffered points immediately (the timer calls this; so can tests)."""
