@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -29,6 +31,10 @@ def forward(
     return output
 
 
+class EvaluationStopped(Exception):
+    """Stop was asked for during an evaluation pass (raised before its next batch)."""
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -37,8 +43,10 @@ def evaluate(
     metric_names: list[str],
     device: torch.device,
     precision: Precision,
+    stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
-    """Loss and metrics of ``model`` on ``split`` in eval mode (one device sync at the end)."""
+    """Loss and metrics of ``model`` on ``split`` in eval mode (one device sync at the end).
+    With ``stop``, it is asked before every batch; when true, :class:`EvaluationStopped`."""
     was_training = model.training
     model.eval()
     tracker = MetricTracker(metric_names, config.loss, config.ignore_index)
@@ -46,6 +54,8 @@ def evaluate(
     loss_sum: torch.Tensor | float = 0.0
     try:
         for start in range(0, len(split), batch):
+            if stop is not None and stop():
+                raise EvaluationStopped
             inputs = tuple(x[start : start + batch].to(device) for x in split.inputs)
             target = split.target[start : start + batch].to(device)
             output = forward(model, inputs, device, precision)

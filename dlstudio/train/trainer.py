@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -28,7 +28,7 @@ from dlstudio.train.devices import (
 from dlstudio.train.distributed.context import DistContext
 from dlstudio.train.distributed.sampler import GlobalOrderSampler
 from dlstudio.train.errors import DLStudioError, IncompatibleDataError, TrainError
-from dlstudio.train.evaluation import evaluate, forward
+from dlstudio.train.evaluation import EvaluationStopped, evaluate, forward
 from dlstudio.train.events import (
     Callback,
     EpochEvent,
@@ -52,13 +52,14 @@ from dlstudio.train.objectives import (
 from dlstudio.train.optim import make_optimizer, make_scheduler
 from dlstudio.train.reproducible import deterministic_algorithms
 from dlstudio.train.run_state import LayerFailure, NonFiniteLoss, Progress, RunResult
+from dlstudio.train.trainer_batch import BatchResizing
 from dlstudio.train.trainer_endings import RunEndings
 from dlstudio.train.update import apply_update
 
 __all__ = ["CHECKPOINT_NAME", "Trainer"]
 
 
-class Trainer(RunEndings):
+class Trainer(RunEndings, BatchResizing):
     """Trains a module on a data set with the settings of a :class:`TrainConfig`.
 
     ``run`` blocks until the run ends and never raises for problems of the run itself: they arrive
@@ -247,7 +248,10 @@ class Trainer(RunEndings):
             train_metrics = {"loss": p.epoch_loss / max(1, p.epoch_loss_steps)}
             if cfg.train_metric:
                 train_metrics.update(self._train_metrics.result())
-            val_metrics = self.evaluate(val) if val is not None else {}
+            try:  # a Stop does not wait for validation: a resumed run validates this epoch
+                val_metrics = self._validate(val) if val is not None else {}
+            except EvaluationStopped:
+                return self._stopped()
             if not math.isfinite(val_metrics.get("loss", 0.0)):
                 raise NonFiniteLoss(p.step, val_metrics["loss"], "validation")
             p.epoch += 1
@@ -336,35 +340,6 @@ class Trainer(RunEndings):
             loss = loss / self.dist.world_size  # summed over the workers at the next report
         return loss.detach(), output
 
-    def _retry_smaller(self) -> bool:
-        """After running out of device memory: halve the batch and carry on, if allowed."""
-        p = self._progress
-        if not self.config.oom_retry or p.batch_size <= 1 or self.dist.active:
-            return False
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
-        p.batch_size //= 2
-        self._rebuild_schedule()
-        self._emit(
-            NoticeEvent(
-                f"out of device memory at step {p.step + 1}: retrying with batch size {p.batch_size}",
-                p.step + 1,
-            )
-        )
-        return True
-
-    def _rebuild_schedule(self) -> None:
-        """Fit the schedule to a batch size other than the configured one (after an OOM halving,
-        or resuming such a run): same curve over samples seen, more steps."""
-        p = self._progress
-        self._steps_per_epoch = math.ceil(self._n_train / p.batch_size)
-        self.scheduler = make_scheduler(self.optimizer, self.config, self._steps_per_epoch)
-        seen = p.epoch * self._n_train + p.position
-        if seen:
-            self.scheduler.last_epoch = seen // p.batch_size - 1
-            self.scheduler.step()
-
     def _flush(self) -> None:
         """Read back the losses since the last report (the only sync), check them, report."""
         p = self._progress
@@ -391,13 +366,24 @@ class Trainer(RunEndings):
 
     # -- evaluation -----------------------------------------------------------------------------
 
-    def evaluate(self, split: DataSplit) -> dict[str, float]:
+    def evaluate(
+        self, split: DataSplit, stop: Callable[[], bool] | None = None
+    ) -> dict[str, float]:
         """Loss and metrics of the model on ``split`` (one device sync at the end)."""
         metrics = evaluate(
-            self.model, split, self.config, self._metric_names, self.device, self.precision
+            self.model, split, self.config, self._metric_names, self.device, self.precision, stop
         )
         hold_statistics(getattr(self, "_frozen_modules", ()))
         return metrics
+
+    def _validate(self, split: DataSplit) -> dict[str, float]:
+        """The epoch's validation; a Stop (or Pause) before or during it is taken at once,
+        except with several workers, which agree on stopping at their report points."""
+        if self.dist.active:
+            return self.evaluate(split)
+        if self._should_stop():
+            raise EvaluationStopped
+        return self.evaluate(split, lambda: self.control.stop_requested)
 
     def _track_best(self, metrics: dict[str, float]) -> bool:
         p = self._progress

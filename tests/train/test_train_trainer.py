@@ -248,6 +248,56 @@ def test_stop_takes_effect_within_one_batch() -> None:
     assert result.status == "stopped" and result.steps == 3 and seen == [1, 2, 3]
 
 
+def test_stop_in_an_epochs_last_batch_skips_validation_and_resumes_exactly(
+    tmp_path: Path,
+) -> None:
+    data = (_blobs(), _blobs(64, seed=1))
+    config = _config(epochs=3, optimizer="sgd", lr=0.05)
+    straight = _small()
+    assert Trainer(straight, config).run(data).status == "completed"
+
+    control = RunControl()
+    events: list[Event] = []
+
+    def stop_at_step_16(event: Event) -> None:  # 8 steps an epoch: the last of epoch 2
+        events.append(event)
+        if isinstance(event, StepEvent) and event.step == 16:
+            control.stop()
+
+    stopped = Trainer(_small(), config, [stop_at_step_16], control, tmp_path).run(data)
+    assert stopped.status == "stopped" and stopped.steps == 16
+    assert [e.epoch for e in events if isinstance(e, EpochEvent)] == [1]  # not validated
+    saved = load_checkpoint(tmp_path / CHECKPOINT_NAME)
+    assert saved["progress"]["epoch"] == 1 and saved["progress"]["position"] == 256
+
+    resumed_events: list[Event] = []
+    resumed_model = _small(seed=99)
+    resumed = Trainer(
+        resumed_model, config, [resumed_events.append], checkpoint_dir=tmp_path
+    ).run(data, resume_from=tmp_path / CHECKPOINT_NAME)
+    assert resumed.status == "completed" and resumed.steps == 24
+    epochs = [e for e in resumed_events if isinstance(e, EpochEvent)]
+    assert [e.epoch for e in epochs] == [2, 3] and "loss" in epochs[0].val
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed_model.state_dict()[key]), key
+
+
+def test_stop_during_validation_ends_it_before_its_next_batch() -> None:
+    control = RunControl()
+    model = _small()
+    eval_batches: list[int] = []
+
+    def count_eval_batch(module: nn.Module, _args: object, _output: object) -> None:
+        if not module.training:
+            eval_batches.append(1)
+            control.stop()  # pressed while the first validation batch runs
+
+    model.register_forward_hook(count_eval_batch)
+    data = (_blobs(), _blobs(600, seed=1))  # validation: three batches of 256
+    result = Trainer(model, _config(epochs=2), [], control).run(data)
+    assert result.status == "stopped" and result.steps == 8 and len(eval_batches) == 1
+
+
 def test_pause_waits_between_batches_until_resumed() -> None:
     """The trainer runs in a thread, as in the GUI; the test waits on events, never sleeps."""
     control = RunControl()
