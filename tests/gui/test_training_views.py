@@ -206,3 +206,21 @@ def test_the_plot_timer_runs_only_while_there_is_something_to_draw(qtbot) -> Non
     plot.add_step(StepEvent(2, 1, 0.8, 0.01, 100.0, 0.2))
     assert plot.timer.isActive()
     qtbot.waitUntil(lambda: drawn() == 2, timeout=2000)
+
+
+def test_costly_redraws_are_spaced_to_keep_drawing_within_its_share(qtbot) -> None:
+    from dlstudio.gui.training import plots
+
+    assert plots.redraw_period_ms(0.0005) == plots.REDRAW_MS  # cheap: 10 Hz
+    assert plots.redraw_period_ms(0.006) == 200  # 6 ms at a 3 % share
+    assert plots.redraw_period_ms(1.0) == plots.SLOWEST_REDRAW_MS
+    plot = plots.LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(800, 500)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.add_step(StepEvent(1, 1, 0.9, 0.01, 100.0, 0.1))
+    qtbot.waitUntil(lambda: plot.graphics.paint_seconds > 0, timeout=2000)  # paints are timed
+    plot.graphics.paint_seconds = 0.012
+    plot.redraw_now()
+    assert plot.timer.interval() >= 400

@@ -272,9 +272,9 @@ def test_stop_in_an_epochs_last_batch_skips_validation_and_resumes_exactly(
 
     resumed_events: list[Event] = []
     resumed_model = _small(seed=99)
-    resumed = Trainer(
-        resumed_model, config, [resumed_events.append], checkpoint_dir=tmp_path
-    ).run(data, resume_from=tmp_path / CHECKPOINT_NAME)
+    resumed = Trainer(resumed_model, config, [resumed_events.append], checkpoint_dir=tmp_path).run(
+        data, resume_from=tmp_path / CHECKPOINT_NAME
+    )
     assert resumed.status == "completed" and resumed.steps == 24
     epochs = [e for e in resumed_events if isinstance(e, EpochEvent)]
     assert [e.epoch for e in epochs] == [2, 3] and "loss" in epochs[0].val

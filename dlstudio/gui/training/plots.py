@@ -9,6 +9,7 @@ touched only here, on the GUI thread.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,8 +21,12 @@ from dlstudio.gui.training.history import RunRecord
 from dlstudio.train import EpochEvent, StepEvent
 
 REDRAW_MS = 100
-"""Redraw period while points arrive: 10 Hz reads as live, and leaves the training thread the
-interpreter (30 Hz cost the run about a tenth of its speed, benchmarks/bench_training_ui.py)."""
+"""Shortest redraw period while points arrive: 10 Hz reads as live."""
+SLOWEST_REDRAW_MS = 1000
+DRAW_SHARE = 0.03
+"""The share of the time the curves may take to draw: the redraw period grows with what a
+redraw costs (updating the curves and painting them), so drawing leaves the training thread the
+interpreter (30 Hz redraws cost a run about a tenth of its speed, benchmarks/bench_training_ui.py)."""
 SMOOTHING = 0.9
 """Weight of the past in the exponential moving average of the training loss."""
 OVERLAY_COLORS = ("#c678dd", "#56b6c2", "#e5c07b", "#98c379", "#e06c75", "#61afef")
@@ -79,12 +84,31 @@ def smooth(values: Sequence[float], weight: float = SMOOTHING) -> np.ndarray:
     return out
 
 
+def redraw_period_ms(cost_s: float) -> int:
+    """The redraw period for a redraw costing ``cost_s``: within :data:`DRAW_SHARE`."""
+    return int(min(SLOWEST_REDRAW_MS, max(REDRAW_MS, 1000 * cost_s / DRAW_SHARE)))
+
+
+class _TimedGraphics(pg.GraphicsLayoutWidget):
+    """A plot canvas that times its own painting."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.paint_seconds = 0.0
+        """How long the last paint took."""
+
+    def paintEvent(self, event) -> None:
+        start = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = time.perf_counter() - start
+
+
 class LossPlot(QWidget):
     """Four linked-by-meaning plots: training loss, validation loss, metric, learning rate."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics = _TimedGraphics(self)
         self.graphics.setBackground(_BG)
         self.graphics.ci.layout.setSpacing(6)
         layout = QVBoxLayout(self)
@@ -286,6 +310,12 @@ class LossPlot(QWidget):
 
     def redraw_now(self) -> None:
         """Draw the buffered points immediately (the timer calls this; so can tests)."""
+        start = time.perf_counter()
+        self._update_curves()
+        cost = time.perf_counter() - start + self.graphics.paint_seconds
+        self.timer.setInterval(redraw_period_ms(cost))
+
+    def _update_curves(self) -> None:
         self._dirty = False
         if not self._ranged and (self._lr.size or self._raw.size):
             self._ranged = True
