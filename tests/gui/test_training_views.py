@@ -224,3 +224,20 @@ def test_costly_redraws_are_spaced_to_keep_drawing_within_its_share(qtbot) -> No
     plot.graphics.paint_seconds = 0.012
     plot.redraw_now()
     assert plot.timer.interval() >= 400
+
+
+def test_step_progress_shows_the_first_at_once_then_the_latest_each_interval(qtbot) -> None:
+    from dlstudio.gui.training.progress import Throttled
+
+    shown: list[int] = []
+    throttled = Throttled(shown.append, 50)
+    for value in (1, 2, 3):
+        throttled.offer(value)
+    assert shown == [1]  # at once after a quiet spell; 2 is superseded by 3
+    qtbot.waitUntil(lambda: shown == [1, 3], timeout=2000)
+    throttled.offer(4)  # inside the interval started by 3
+    throttled.cancel()  # e.g. "Paused at step 40" is shown instead
+    qtbot.wait(120)
+    assert shown == [1, 3]
+    throttled.offer(5)
+    assert shown == [1, 3, 5]

@@ -377,7 +377,7 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
 
     def _show_progress(self, event: StepEvent) -> None:
         epochs = self.record.settings.get("epochs", 1) if self.record else 1
-        self.panel.set_progress(*self.progress_clock.describe(event, epochs))
+        self.panel.show_step_progress(*self.progress_clock.describe(event, epochs))
 
     def _show_predictions(self, predictions: Predictions) -> None:
         self.last_predictions = predictions

@@ -35,6 +35,7 @@ from dlstudio.core.commands import SetMetadata
 from dlstudio.gui.document import Document
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.devices import available_devices, split_device
+from dlstudio.gui.training.progress import STEP_PROGRESS_MS, Throttled
 from dlstudio.train import TrainConfig, TrainError, list_datasets
 from dlstudio.train.config import OPTIMIZERS, SCHEDULES
 from dlstudio.train.threads import auto_threads
@@ -203,6 +204,7 @@ class TrainingPanel(QWidget):
         self.progress_label.setProperty("role", "dim")
         self.progress_label.setWordWrap(True)
         layout.addWidget(self.progress_label)
+        self._step_progress = Throttled(self._show_progress, STEP_PROGRESS_MS, self)
         # Below the controls, so a banner that grows never moves Start/Pause/Stop.
         layout.addWidget(self.banner)
         layout.addStretch(1)
@@ -352,7 +354,17 @@ class TrainingPanel(QWidget):
         self.banner.setVisible(bool(text))
 
     def set_progress(self, fraction: float, text: str, bar_text: str = "") -> None:
-        """Overall progress of the run (0..1) and the line under the bar."""
+        """Overall progress of the run (0..1) and the line under the bar, shown at once (a
+        step's progress still waiting to be shown is dropped)."""
+        self._step_progress.cancel()
+        self._show_progress((fraction, text, bar_text))
+
+    def show_step_progress(self, fraction: float, text: str, bar_text: str = "") -> None:
+        """A step report's progress: shown at most every STEP_PROGRESS_MS, the latest one."""
+        self._step_progress.offer((fraction, text, bar_text))
+
+    def _show_progress(self, progress: tuple[float, str, str]) -> None:
+        fraction, text, bar_text = progress
         self.progress.setValue(round(max(0.0, min(1.0, fraction)) * 1000))
         self.progress.setFormat(bar_text)
         self.progress_label.setText(text)

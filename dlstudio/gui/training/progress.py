@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
 
 from dlstudio.train import EpochEvent, StepEvent
+
+STEP_PROGRESS_MS = 250
+"""Step reports arrive about ten times a second; the bar and its line show one every this many
+ms (4 Hz reads as live, and each repaint costs the training thread time)."""
 
 
 def clock(seconds: float) -> str:
@@ -61,3 +69,38 @@ class ProgressClock:
             speed = "samples/s after epoch 1"
         text = f"Epoch {event.epoch}/{epochs} · step {event.step} · {speed} · {left}"
         return fraction, text, f"{fraction:.0%} · loss {event.loss:.4f}"
+
+
+class Throttled(QObject):
+    """Calls ``apply`` with the latest offered value at most once every ``interval_ms``: at
+    once after a quiet spell, else when the interval ends (so the last value is always shown)."""
+
+    def __init__(
+        self, apply: Callable[[Any], None], interval_ms: int, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._apply = apply
+        self._latest: Any = None
+        self._waiting = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._on_timeout)
+
+    def offer(self, value: Any) -> None:
+        """Show ``value`` now, or when the current interval ends."""
+        if self._timer.isActive():
+            self._latest, self._waiting = value, True
+            return
+        self._apply(value)
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Drop a value still waiting (something else is shown instead)."""
+        self._latest, self._waiting = None, False
+
+    def _on_timeout(self) -> None:
+        if self._waiting:
+            value, self._latest, self._waiting = self._latest, None, False
+            self._apply(value)
+            self._timer.start()
