@@ -174,7 +174,10 @@ class HealthMonitor:
             self.model.register_forward_pre_hook(self._on_model_pre_forward),
             self.model.register_forward_hook(self._on_model_forward, always_call=True),
         ]
-        self._hook_modules()
+        self._step_handles: list[Any] = []
+        """Hooks on layers and parameters: attached for a sampled step only (a hook on every
+        layer makes every step slower, sampled or not)."""
+        self._measured = self._measured_modules()
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -203,17 +206,27 @@ class HealthMonitor:
                 out[number] = (node_id, named[0])
         return out
 
-    def _hook_modules(self) -> None:
+    def _measured_modules(self) -> list[tuple[str, nn.Module]]:
+        found = []
         for info in self._nodes.values():
             module = getattr(self.model, info.attr, None)
-            if not isinstance(module, nn.Module):
-                continue
+            if isinstance(module, nn.Module):
+                found.append((info.node_id, module))
+        return found
+
+    def _attach_step_hooks(self) -> None:
+        for node_id, module in self._measured:
             if not self._line_map:
-                self._handles.append(module.register_forward_hook(self._module_hook(info.node_id)))
+                self._step_handles.append(module.register_forward_hook(self._module_hook(node_id)))
             for param in module.parameters():
                 if param.requires_grad:
-                    hook = self._param_hook(info.node_id)
-                    self._handles.append(param.register_post_accumulate_grad_hook(hook))
+                    hook = self._param_hook(node_id)
+                    self._step_handles.append(param.register_post_accumulate_grad_hook(hook))
+
+    def _detach_step_hooks(self) -> None:
+        for handle in self._step_handles:
+            handle.remove()
+        self._step_handles.clear()
 
     def _module_hook(self, node_id: str) -> Callable[..., None]:
         def hook(_module: nn.Module, _args: Any, output: Any) -> None:
@@ -233,6 +246,7 @@ class HealthMonitor:
     def close(self) -> None:
         """Remove every hook and stop tracing (safe to call twice)."""
         self._stop_tracing()
+        self._detach_step_hooks()
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
@@ -254,6 +268,7 @@ class HealthMonitor:
             self._since_sample = 0
             self._timing_sample = True
             self._sample_count = self._count
+            self._attach_step_hooks()
             if self._line_map:
                 self._previous_trace = sys.gettrace()
                 self._tracing = True
@@ -328,6 +343,7 @@ class HealthMonitor:
         if not self._sampling:
             return
         self._sampling = False
+        self._detach_step_hooks()
         self._ready = (self._sample_count, self._act, self._out_grad, self._param_grad)
         self._act, self._out_grad, self._param_grad = {}, {}, {}
 

@@ -93,18 +93,21 @@ def test_sampling_every_k_steps(iris):
     graph = iris_mlp()
     compiled = compile_graph(graph)
     monitor = HealthMonitor(graph, compiled, lambda e: None, every=3)
-    sampled = []
+    sampled, hooked = [], []
     x = iris.data.inputs[0][:8]
     for _ in range(7):
         compiled.module.train()
         compiled.module(x).sum().backward()
         sampled.append(monitor._sampling)
+        hooked.append(any(p._post_accumulate_grad_hooks for p in compiled.module.parameters()))
     with torch.no_grad():  # evaluation passes are not steps
         compiled.module.eval()
         compiled.module(x)
     monitor.close()
     assert sampled == [True, False, False, True, False, False, True]
     assert monitor._count == 7
+    # Parameters carry hooks only during a sampled step: ordinary steps run unhooked.
+    assert hooked == sampled
 
 
 def test_a_time_budget_spaces_out_costly_samples(iris, monkeypatch):
