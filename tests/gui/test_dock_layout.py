@@ -69,3 +69,26 @@ def test_reset_layout_and_a_squeezed_saved_layout(window, qtbot):
     assert window.dock_layout.fractions["left"] <= 0.3
     assert window.dock_layout.fractions["right"] >= 0.14
     assert window.dock_layout.fractions["bottom"] <= 0.45
+
+
+def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbot):
+    window.files.load_template(REPO_ROOT / "templates" / "lenet5.json", ask=False)
+    _settle(qtbot, window, QSize(1024, 700))
+    controller = window.training
+    controller.actions["train"].trigger()
+    try:
+        for _ in range(5):
+            QApplication.processEvents()
+            qtbot.wait(20)
+        panel = controller.panel
+        scroll = panel.parentWidget().parentWidget()
+        assert panel.width() <= scroll.viewport().width()  # nothing cut off at the right
+        monitor, problems = controller.monitor_dock, window.problems_dock
+        assert monitor.width() >= 0.6 * (monitor.width() + problems.width())
+        plots = controller.monitor.plot
+        # Short titles: the right-hand column (epoch loss, learning rate) keeps its share.
+        for right in (plots.val_plot, plots.lr_plot):
+            assert right.geometry().width() >= 0.3 * plots.graphics.width()
+    finally:
+        controller.stop()
+        qtbot.waitUntil(lambda: not controller.is_running, timeout=60_000)

@@ -3,7 +3,7 @@ clean stop when the window closes."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
@@ -22,6 +22,9 @@ from dlstudio.gui.tune import install_tune_ui
 
 _AREA = Qt.DockWidgetArea
 MONITOR_HEIGHT = 380
+MONITOR_SHARE = 0.65
+"""The share of the bottom row the monitor takes when training starts beside other panels
+(Problems): its four plots need the width more than a panel that says "No problems"."""
 """Height the monitor dock grows to when training starts (the curves need room)."""
 
 
@@ -95,6 +98,19 @@ def _run_menu(window: QMainWindow) -> QMenu:
     return window.menuBar().addMenu("&Run")
 
 
+class _PanelScroll(QScrollArea):
+    """Scrolls vertically only, and is never narrower than its panel: the dock keeps the
+    panel's minimum width, so nothing in it is clipped at the right edge."""
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        panel = self.widget()
+        if panel is None:
+            return hint
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(max(hint.width(), panel.minimumSizeHint().width() + bar), hint.height())
+
+
 def install_training_ui(window: QMainWindow) -> TrainingController:
     """Give ``window`` (with ``document`` and ``scene`` attributes) the training UI.
 
@@ -108,7 +124,7 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     panel_dock = QDockWidget("Training", window)
     panel_dock.setObjectName("dock_training")
     # Scrolls in a short window instead of forcing the window (and the other panels) taller.
-    scroll = QScrollArea(panel_dock)
+    scroll = _PanelScroll(panel_dock)
     scroll.setObjectName("training_panel_scroll")
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -239,4 +255,32 @@ def _on_train(window: QMainWindow, controller: TrainingController) -> None:
     controller.monitor.setCurrentWidget(controller.monitor.plot)
     if controller.monitor_dock.height() < MONITOR_HEIGHT:
         window.resizeDocks([controller.monitor_dock], [MONITOR_HEIGHT], Qt.Orientation.Vertical)
+    _widen_monitor(window, controller.monitor_dock)
     controller.start()
+
+
+def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
+    """Give the monitor MONITOR_SHARE of the bottom row when it shares it with other docks."""
+    area = window.dockWidgetArea(monitor)
+    tabbed = set(window.tabifiedDockWidgets(monitor))
+    beside = [
+        dock
+        for dock in window.findChildren(QDockWidget)
+        if dock is not monitor
+        and dock not in tabbed
+        and dock.isVisible()
+        and not dock.isFloating()
+        and window.dockWidgetArea(dock) == area
+        and not dock.visibleRegion().isEmpty()
+    ]
+    if area != Qt.DockWidgetArea.BottomDockWidgetArea or not beside:
+        return
+    total = monitor.width() + sum(dock.width() for dock in beside)
+    if monitor.width() >= MONITOR_SHARE * total:
+        return
+    rest = int(total * (1 - MONITOR_SHARE) / len(beside))
+    window.resizeDocks(
+        [monitor, *beside],
+        [int(total * MONITOR_SHARE), *[rest] * len(beside)],
+        Qt.Orientation.Horizontal,
+    )

@@ -128,10 +128,13 @@ class TrainingPanel(QWidget):
         self.init_weights_clear = QToolButton(data)
         self.init_weights_clear.setText("✕")
         self.init_weights_clear.setToolTip("Start from the seed's random weights again")
-        start.addWidget(self.init_weights_label, 1)
+        # The file name on its own (wrapping) line: a long name must not widen the panel.
+        self.init_weights_label.setWordWrap(True)
         start.addWidget(self.init_weights_button)
         start.addWidget(self.init_weights_clear)
-        form.addRow("Weights", start)
+        start.addStretch(1)
+        form.addRow("Weights", self.init_weights_label)
+        form.addRow("", start)
         self.set_init_weights(None)
         layout.addWidget(data)
 

@@ -27,6 +27,8 @@ DRAW_SHARE = 0.03
 """The share of the time the curves may take to draw: the redraw period grows with what a
 redraw costs (updating the curves and painting them), so drawing leaves the training thread the
 interpreter (30 Hz redraws cost a run about a tenth of its speed, benchmarks/bench_training_ui.py)."""
+EPOCH_CURVES = "train: over the epoch's steps; val: on the validation split after the epoch"
+"""What the per-epoch curves mean (their plots' tooltip)."""
 SMOOTHING = 0.9
 """Weight of the past in the exponential moving average of the training loss."""
 OVERLAY_COLORS = ("#c678dd", "#56b6c2", "#e5c07b", "#98c379", "#e06c75", "#61afef")
@@ -115,11 +117,12 @@ class LossPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.loss_plot = self._plot(0, 0, "Training loss per step", "step")
-        self.val_plot = self._plot(
-            0, 1, "Loss per epoch (train: mean over the epoch; val: after it)", "epoch"
-        )
+        self.val_plot = self._plot(0, 1, "Loss per epoch", "epoch")
         self.metric_plot = self._plot(1, 0, "Metric per epoch", "epoch")
         self.lr_plot = self._plot(1, 1, "Learning rate", "step")
+        # Short titles: a title is as wide as its text and would squeeze the other column.
+        for plot in (self.val_plot, self.metric_plot):
+            plot.setToolTip(EPOCH_CURVES)
         # Schedules (warm-up, cosine, step) read best on a log scale.
         self.lr_plot.setLogMode(y=True)
         for plot in (self.loss_plot, self.val_plot, self.metric_plot):
@@ -173,7 +176,9 @@ class LossPlot(QWidget):
             legend = plot.addLegend(
                 offset=(-4, 4), labelTextColor=_FG, labelTextSize="8pt", brush="#1d1f22c0"
             )
-            legend.setColumnCount(2)
+            # "raw" and "smoothed" fit side by side; longer names ("train accuracy") are
+            # stacked, or a narrow plot would cut the first one off.
+            legend.setColumnCount(2 if plot is self.loss_plot else 1)
 
     # ---------------------------------------------------------------- data
     @property
@@ -238,8 +243,7 @@ class LossPlot(QWidget):
             self._metric_curves[key] = self.metric_plot.plot(pen=pen, name=key, **extra)
             self.metric_plot.setTitle(
                 f"<span style='color:#c2c6cc;font-size:9pt'>"
-                f"{key.split(' ', 1)[1].replace('_', ' ').capitalize()} per epoch "
-                "(train: over the epoch; val: after it)</span>",
+                f"{key.split(' ', 1)[1].replace('_', ' ').capitalize()} per epoch</span>",
                 size="9pt",
             )
         return self._metrics[key]
