@@ -15,6 +15,8 @@ Nothing here reads a value back from the device while training: statistics stay 
 the trainer's own report (a :class:`~dlstudio.train.StepEvent`, which already synchronised), and
 are then converted in one transfer and sent as a :class:`HealthEvent` through ``emit``. Register
 :meth:`HealthMonitor.on_event` as a trainer callback *before* the callback that forwards events.
+What a sample reports (:class:`HealthEvent`, :class:`NodeHealth`, the warnings) is in
+``health_report``; it is importable from here too.
 """
 
 from __future__ import annotations
@@ -30,15 +32,7 @@ import torch
 from torch import nn
 
 from dlstudio.train.events import EpochEvent, FailedEvent, FinishedEvent, PausedEvent, StepEvent
-
-DEAD_FRACTION = 0.9
-"""A ReLU whose outputs are zero more often than this is reported as mostly dead."""
-VANISHING_NORM = 1e-7
-"""Parameter gradients with a smaller norm are reported as vanishing."""
-EXPLODING_NORM = 1e3
-"""Parameter gradients with a larger norm are reported as exploding."""
-DEAD_TYPES = frozenset({"relu", "relu6"})
-"""Layer types whose zero outputs mean a unit that no longer learns."""
+from dlstudio.train.health_report import HealthEvent, NodeHealth, node_warnings
 
 _STRUCTURAL = ("input", "output")
 TIME_BUDGET = 0.02
@@ -46,74 +40,8 @@ TIME_BUDGET = 0.02
 sampled step costs more than ``every`` ordinary steps can pay for, samples are spaced further
 apart."""
 MAX_INTERVAL = 1000
-
-
-@dataclass(frozen=True)
-class NodeHealth:
-    """Statistics of one node at one sampled step (None: not measurable for this node)."""
-
-    node_id: str
-    name: str
-    type_id: str
-    mean: float | None = None
-    std: float | None = None
-    zero_fraction: float | None = None
-    grad_norm: float | None = None
-    """Norm of the gradients of the node's own parameters (None: it has none that learn)."""
-    out_grad_norm: float | None = None
-    """Norm of the loss gradient with respect to the node's output."""
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def level(self) -> str:
-        """``warning`` when something is wrong, ``ok`` when measured and fine, else ``none``."""
-        if self.warnings:
-            return "warning"
-        return "ok" if self.mean is not None or self.grad_norm is not None else "none"
-
-
-@dataclass(frozen=True)
-class HealthEvent:
-    """Health of every node at a sampled training step."""
-
-    step: int
-    epoch: int
-    nodes: tuple[NodeHealth, ...]
-
-    @property
-    def warnings(self) -> list[str]:
-        """Every warning of every node, each naming its node."""
-        return [w for node in self.nodes for w in node.warnings]
-
-    def node(self, node_id: str) -> NodeHealth | None:
-        """The statistics of one node, if it was measured."""
-        return next((n for n in self.nodes if n.node_id == node_id), None)
-
-
-def node_warnings(
-    name: str,
-    type_id: str,
-    zero_fraction: float | None,
-    grad_norm: float | None,
-    mean: float | None,
-) -> tuple[str, ...]:
-    """The problems these statistics show, as sentences naming the node and the value."""
-    out: list[str] = []
-    if mean is not None and not math.isfinite(mean):
-        out.append(f"{name}: its outputs are {mean} (not finite); lower the learning rate")
-    if type_id in DEAD_TYPES and zero_fraction is not None and zero_fraction > DEAD_FRACTION:
-        out.append(
-            f"{name}: {zero_fraction:.0%} of its outputs are zero, the ReLU is mostly dead "
-            "(lower the learning rate, check the bias before it, or try LeakyReLU)"
-        )
-    if grad_norm is not None and grad_norm < VANISHING_NORM:
-        out.append(f"{name}: gradient norm {grad_norm:.2g} has vanished; its weights barely learn")
-    elif grad_norm is not None and (grad_norm > EXPLODING_NORM or not math.isfinite(grad_norm)):
-        out.append(
-            f"{name}: gradient norm {grad_norm:.3g} is exploding "
-            "(lower the learning rate or turn on gradient clipping)"
-        )
-    return tuple(out)
+MIN_SECONDS = 0.5
+"""The editor's shortest time between samples: badges that change twice a second can be read."""
 
 
 @dataclass
@@ -127,7 +55,8 @@ class _NodeInfo:
 class HealthMonitor:
     """Samples node health every ``every`` training steps and reports :class:`HealthEvent` s.
     With ``time_budget`` (a fraction, e.g. :data:`TIME_BUDGET`), samples are spaced further
-    apart when sampling would cost more than that share of the training time.
+    apart when sampling would cost more than that share of the training time; with
+    ``min_seconds``, at least that long apart.
 
     ``graph`` is the drawing the model was compiled from and ``compiled`` its
     :class:`~dlstudio.compile.CompiledModel`; ``emit`` receives the events (on the trainer's
@@ -141,8 +70,13 @@ class HealthMonitor:
         emit: Callable[[HealthEvent], None],
         every: int = 20,
         time_budget: float | None = None,
+        min_seconds: float = 0.0,
     ) -> None:
         self.model: nn.Module = compiled.module
+        self.min_seconds = min_seconds
+        """At least this long between samples (fast models reach ``every`` steps many times a
+        second: more reports than anyone reads, each repainting the badges)."""
+        self._sampled_at = -math.inf
         self.every = max(1, int(every))
         self.interval = self.every
         """Steps between samples now: ``every``, or more where a sample costs too much."""
@@ -263,8 +197,12 @@ class HealthMonitor:
         # With a budget, a plain step is timed before the second sample: the budget needs its
         # cost (sampling every step would otherwise never measure one).
         timed = self.time_budget is None or self._plain_step_s is not None
-        self._sampling = self._count == 1 or (self._since_sample >= self.interval and timed)
+        due = self._since_sample >= self.interval and timed
+        if due and self.min_seconds:
+            due = time.perf_counter() - self._sampled_at >= self.min_seconds
+        self._sampling = self._count == 1 or due
         if self._sampling:
+            self._sampled_at = time.perf_counter()
             self._since_sample = 0
             self._timing_sample = True
             self._sample_count = self._count

@@ -146,6 +146,27 @@ def test_a_time_budget_spaces_out_costly_samples(iris, monkeypatch):
     every_step.close()
 
 
+def test_min_seconds_spaces_samples_of_a_fast_model_in_time(iris, monkeypatch):
+    """Steps of 10 ms, every=5 and min_seconds=0.5: a sample every 50 steps, not every 5."""
+    import dlstudio.train.health as health
+
+    graph = iris_mlp()
+    compiled = compile_graph(graph)
+    clock = [0.0]
+    monkeypatch.setattr(health.time, "perf_counter", lambda: clock[0])
+    monitor = HealthMonitor(graph, compiled, lambda e: None, every=5, min_seconds=0.5)
+    x = iris.data.inputs[0][:8]
+    sampled = []
+    for step in range(1, 121):
+        compiled.module.train()
+        compiled.module(x).sum().backward()
+        if monitor._sampling:
+            sampled.append(step)
+        clock[0] += 0.01
+    monitor.close()
+    assert sampled == [1, 51, 101]
+
+
 def test_warning_thresholds():
     assert node_warnings("r", "relu", 0.95, None, 0.1)
     assert not node_warnings("r", "relu", 0.85, None, 0.1)

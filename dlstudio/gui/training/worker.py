@@ -33,7 +33,7 @@ from dlstudio.train import (
     make_trainer,
     resolve_run,
 )
-from dlstudio.train.health import TIME_BUDGET, HealthMonitor
+from dlstudio.train.health import MIN_SECONDS, TIME_BUDGET, HealthMonitor
 from dlstudio.train.init_weights import start_from_weights
 from dlstudio.train.reproducible import seeded_build
 
@@ -135,7 +135,7 @@ class TrainingWorker(QObject):
             report = start_from_weights(compiled.module, request.init_weights)
             self.event.emit(NoticeEvent(f"starting from {report.summary()}", 0))
         monitor = HealthMonitor(
-            request.graph, compiled, self.event.emit, request.health_every, TIME_BUDGET
+            request.graph, compiled, self.event.emit, request.health_every, TIME_BUDGET, MIN_SECONDS
         )
         callbacks = [monitor.on_event, self.event.emit]
         trainer = make_trainer(
