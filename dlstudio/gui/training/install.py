@@ -22,10 +22,10 @@ from dlstudio.gui.tune import install_tune_ui
 
 _AREA = Qt.DockWidgetArea
 MONITOR_HEIGHT = 380
+"""Height the monitor dock grows to when training starts (the curves need room)."""
 MONITOR_SHARE = 0.65
 """The share of the bottom row the monitor takes when training starts beside other panels
 (Problems): its four plots need the width more than a panel that says "No problems"."""
-"""Height the monitor dock grows to when training starts (the curves need room)."""
 
 
 class WindowCloseGuard(QObject):
@@ -262,6 +262,8 @@ def _on_train(window: QMainWindow, controller: TrainingController) -> None:
 def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
     """Give the monitor MONITOR_SHARE of the bottom row when it shares it with other docks."""
     area = window.dockWidgetArea(monitor)
+    if area != Qt.DockWidgetArea.BottomDockWidgetArea:
+        return
     tabbed = set(window.tabifiedDockWidgets(monitor))
     beside = [
         dock
@@ -273,7 +275,7 @@ def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
         and window.dockWidgetArea(dock) == area
         and not dock.visibleRegion().isEmpty()
     ]
-    if area != Qt.DockWidgetArea.BottomDockWidgetArea or not beside:
+    if not beside:
         return
     total = monitor.width() + sum(dock.width() for dock in beside)
     if monitor.width() >= MONITOR_SHARE * total:

@@ -1,10 +1,10 @@
 """Live training curves with pyqtgraph: loss per step (raw and smoothed), validation loss and
 metric per epoch, learning rate; past runs can be overlaid.
 
-Events only append to numpy buffers; a 10 Hz timer, running only while there is something new
-to draw and the plots are shown, redraws what changed, and every curve uses peak downsampling
-with clip-to-view, so a run with a million steps stays smooth. pyqtgraph is
-touched only here, on the GUI thread.
+Events only append to numpy buffers; a timer (10 Hz, slower where a redraw costs more, see
+``DRAW_SHARE``), running only while there is something new to draw and the plots are shown,
+redraws what changed, and every curve uses peak downsampling with clip-to-view, so a run with a
+million steps stays smooth. pyqtgraph is touched only here, on the GUI thread.
 """
 
 from __future__ import annotations
