@@ -81,8 +81,14 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
             QApplication.processEvents()
             qtbot.wait(20)
         panel = controller.panel
-        scroll = panel.parentWidget().parentWidget()
-        assert panel.width() <= scroll.viewport().width()  # nothing cut off at the right
+        scroll = panel.settings_scroll
+        assert scroll.widget().width() <= scroll.viewport().width()  # nothing cut off at the right
+        assert panel.width() >= panel.minimumSizeHint().width()
+        # The settings scroll; Stop and the progress stay in view below them.
+        for widget in (panel.stop_button, panel.progress, panel.progress_label):
+            assert widget.isVisible() and not widget.visibleRegion().isEmpty()
+            bottom = widget.mapTo(panel, widget.rect().bottomLeft()).y()
+            assert bottom <= panel.height()
         monitor, problems = controller.monitor_dock, window.problems_dock
         assert monitor.width() >= 0.6 * (monitor.width() + problems.width())
         plots = controller.monitor.plot

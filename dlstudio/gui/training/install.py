@@ -3,15 +3,13 @@ clean stop when the window closes."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFrame,
     QMainWindow,
     QMenu,
-    QScrollArea,
     QToolBar,
 )
 
@@ -98,19 +96,6 @@ def _run_menu(window: QMainWindow) -> QMenu:
     return window.menuBar().addMenu("&Run")
 
 
-class _PanelScroll(QScrollArea):
-    """Scrolls vertically only, and is never narrower than its panel: the dock keeps the
-    panel's minimum width, so nothing in it is clipped at the right edge."""
-
-    def minimumSizeHint(self) -> QSize:
-        hint = super().minimumSizeHint()
-        panel = self.widget()
-        if panel is None:
-            return hint
-        bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(max(hint.width(), panel.minimumSizeHint().width() + bar), hint.height())
-
-
 def install_training_ui(window: QMainWindow) -> TrainingController:
     """Give ``window`` (with ``document`` and ``scene`` attributes) the training UI.
 
@@ -123,14 +108,8 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
 
     panel_dock = QDockWidget("Training", window)
     panel_dock.setObjectName("dock_training")
-    # Scrolls in a short window instead of forcing the window (and the other panels) taller.
-    scroll = _PanelScroll(panel_dock)
-    scroll.setObjectName("training_panel_scroll")
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    scroll.setWidget(controller.panel)
-    panel_dock.setWidget(scroll)
+    # Its settings scroll in a short window instead of forcing the window taller.
+    panel_dock.setWidget(controller.panel)
     monitor_dock = QDockWidget("Training Monitor", window)
     monitor_dock.setObjectName("dock_training_monitor")
     monitor_dock.setWidget(controller.monitor)

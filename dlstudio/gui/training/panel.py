@@ -36,6 +36,7 @@ from dlstudio.gui.document import Document
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.devices import available_devices, split_device
 from dlstudio.gui.training.progress import STEP_PROGRESS_MS, Throttled
+from dlstudio.gui.vertical_scroll import VerticalScroll
 from dlstudio.train import TrainConfig, TrainError, list_datasets
 from dlstudio.train.config import OPTIMIZERS, SCHEDULES
 from dlstudio.train.threads import auto_threads
@@ -82,8 +83,14 @@ class TrainingPanel(QWidget):
 
     # ---------------------------------------------------------------- build
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
+        # The settings scroll in a short window; Start/Pause/Stop, the progress and the banner
+        # stay in view below them.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 8)
+        outer.setSpacing(8)
+        settings = QWidget(self)
+        layout = QVBoxLayout(settings)
+        layout.setContentsMargins(8, 8, 8, 0)
         layout.setSpacing(8)
         self.banner = QLabel(self)
         self.banner.setWordWrap(True)
@@ -179,6 +186,14 @@ class TrainingPanel(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        self.settings_scroll = VerticalScroll(settings, self)
+        self.settings_scroll.setObjectName("training_settings_scroll")
+        outer.addWidget(self.settings_scroll, 1)
+        layout = QVBoxLayout()
+        layout.setContentsMargins(8, 0, 8, 0)
+        layout.setSpacing(8)
+        outer.addLayout(layout)
 
         # Long data set and device names must not make the panel (and the side dock) wide.
         for combo in self.findChildren(QComboBox):
@@ -210,7 +225,6 @@ class TrainingPanel(QWidget):
         self._step_progress = Throttled(self._show_progress, STEP_PROGRESS_MS, self)
         # Below the controls, so a banner that grows never moves Start/Pause/Stop.
         layout.addWidget(self.banner)
-        layout.addStretch(1)
 
         self.start_button.clicked.connect(self.start_requested)
         self.pause_button.clicked.connect(self.pause_requested)
