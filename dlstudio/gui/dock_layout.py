@@ -234,7 +234,7 @@ class DockLayout(QObject):
             dock.raise_()
         self.fractions = dict(DEFAULT_FRACTIONS)
         self.apply()
-        QTimer.singleShot(0, self.apply)  # again once the re-docked panels have geometry
+        QTimer.singleShot(0, self, self.apply)  # again once the re-docked panels have geometry
 
     # ------------------------------------------------------------- settings
     def save(self, settings: QSettings) -> None:

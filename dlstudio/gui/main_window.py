@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if getattr(self, "_pending_tabs", None) is not None:
-            QTimer.singleShot(0, self._flush_pending_tabs)
+            QTimer.singleShot(0, self, self._flush_pending_tabs)  # not after the window is gone
         self.dock_layout.apply()
         # Again once the docks have their first geometry: nested splits ignore sizes given
         # before they were laid out.
@@ -313,8 +313,8 @@ class MainWindow(QMainWindow):
     def _on_document_reset(self) -> None:
         # Queued: the scene rebuilds its items on the same signal; and again after the dock
         # layout settles, whose first pass may still change the canvas's size.
-        QTimer.singleShot(0, self.frame_start)
-        QTimer.singleShot(50, self.frame_start)
+        QTimer.singleShot(0, self, self.frame_start)
+        QTimer.singleShot(50, self, self.frame_start)
 
     def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
         self.params_label.setText(f"{result.total_params:,} parameters")

@@ -151,7 +151,7 @@ class BlockEditor(QObject):
         self.actions["back"].setEnabled(bool(path))
         saved = self._views.get(path) if going_up else None
         # Queued: the scene rebuilds its items on the same signal.
-        QTimer.singleShot(0, lambda: self._frame(saved))
+        QTimer.singleShot(0, self, lambda: self._frame(saved))
 
     def _frame(self, saved: tuple[float, QPointF] | None) -> None:
         if saved is None:

@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from dlstudio.gui.plot_menus import disable_plot_menus
 from dlstudio.gui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class AttentionView(QWidget):
         self.plot = self.graphics.addPlot()
         self.plot.invertY(True)  # query step 0 at the top, as a matrix is written
         self.plot.setAspectLocked(True)  # square cells
-        self.plot.setMenuEnabled(False)
+        disable_plot_menus(self.plot, self)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.showAxis("top")
@@ -111,6 +112,7 @@ class AttentionView(QWidget):
             values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"), interactive=False, width=12
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        disable_plot_menus(self.colorbar, self)  # a PlotItem too
         body = QHBoxLayout()
         body.addWidget(self.graphics, 1)
         body.addWidget(side)

@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from dlstudio.gui.plot_menus import disable_plot_menus
 from dlstudio.gui.training.history import RunRecord
 from dlstudio.train import EpochEvent, StepEvent
 
@@ -168,7 +169,7 @@ class LossPlot(QWidget):
         plot.setLimits(xMin=0)  # epochs and steps start at 0: no negative x after one point
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
-        plot.setMenuEnabled(False)
+        disable_plot_menus(plot, self)
         return plot
 
     def _legend(self, plot: pg.PlotItem) -> None:

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from dlstudio.gui.plot_menus import disable_plot_menus
 from dlstudio.train.tune import TrialEpoch, TrialFinished, TrialStarted
 
 REDRAW_MS = 33
@@ -81,7 +82,7 @@ class TrialPlot(QWidget):
             plot.getAxis(name).setPen("#3a3d43")
         plot.setLabel("bottom", f"<span style='color:{_FG}'>{x_label}</span>")
         plot.getAxis("left").setWidth(44)
-        plot.setMenuEnabled(False)
+        disable_plot_menus(plot, self)
         return plot
 
     # -------------------------------------------------------------- events
