@@ -166,6 +166,9 @@ class LossPlot(QWidget):
             plot.getAxis(name).setTextPen(_FG)
             plot.getAxis(name).setPen("#3a3d43")
         plot.getAxis("left").setWidth(44)
+        # Fewer labels on a narrow axis: at pyqtgraph's default fill, "100", "200" and "300"
+        # run into each other on a plot 140 px wide.
+        plot.getAxis("bottom").setStyle(textFillLimits=[(0, 0.5), (2, 0.35), (4, 0.2), (6, 0.0)])
         plot.setLimits(xMin=0)  # epochs and steps start at 0: no negative x after one point
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
