@@ -236,4 +236,4 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
             _say(dist, f"weights: {weights}\ncheckpoint: {result.checkpoint}")
         return 0
     finally:
-        dist.stop()
+        dist.stop(together=result.status != "failed")

@@ -7,6 +7,7 @@ operation here is free.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 from dataclasses import dataclass
@@ -100,9 +101,15 @@ class DistContext:
                 "check --master-addr / --master-port and that every node started"
             ) from None
 
-    def stop(self) -> None:
-        """Leave the process group (safe to call when not in one)."""
+    def stop(self, together: bool = False) -> None:
+        """Leave the process group (safe to call when not in one). ``together`` (a run that
+        ended well on every worker): wait for the others first, so no worker closes its
+        connections while another still uses them (a worker then died of SIGABRT now and then
+        while rank 0 was writing the weights)."""
         if self.active and dist.is_initialized():
+            if together:
+                with contextlib.suppress(Exception):  # a worker already gone: leave anyway
+                    dist.barrier()
             dist.destroy_process_group()
 
     def wrap(self, model: nn.Module, device: torch.device, sync_batchnorm: bool) -> nn.Module:
