@@ -14,7 +14,7 @@ echo "Setting up .venv (first run or dependencies changed; this takes a few minu
 .venv/bin/python -m pip install --quiet --upgrade pip >&2
 # torch first, from the pin, so nothing later pulls a CUDA build.
 .venv/bin/python -m pip install --quiet -c constraints.txt "torch" >&2
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]" >&2
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,hf,extras]" >&2
 # Test-only reference models. The torchvision build that pairs with torch 2.13 is a CUDA one whose
 # compiled ops do not load against CPU torch; its pure-Python model definitions are all the tests
 # use (see tests/torchvision_shim.py), so it is installed without pulling another torch.
