@@ -9,6 +9,7 @@ from functools import reduce
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 Tensors = list[torch.Tensor]
 Reference = Callable[[Tensors, dict[str, Any], dict[str, torch.Tensor]], Any]
@@ -36,4 +37,34 @@ REFERENCES: dict[str, Reference] = {
         *((xs[1].shape[0], *p["shape"][1:]) if len(xs) > 1 else p["shape"])
     ),
     "tile": lambda xs, p, w: torch.tile(xs[0], p["repeats"]),
+    "groupnorm": lambda xs, p, w: F.group_norm(
+        xs[0], p["num_groups"], w.get("weight"), w.get("bias"), p["eps"]
+    ),
+    "instancenorm1d": lambda xs, p, w: F.instance_norm(
+        xs[0],
+        w.get("running_mean"),
+        w.get("running_var"),
+        w.get("weight"),
+        w.get("bias"),
+        use_input_stats=not p["track_running_stats"],  # evaluation uses the running averages
+        eps=p["eps"],
+    ),
+    "rmsnorm": lambda xs, p, w: F.rms_norm(xs[0], (xs[0].shape[-1],), w.get("weight"), p["eps"]),
+    "local_response_norm": lambda xs, p, w: F.local_response_norm(
+        xs[0], p["size"], p["alpha"], p["beta"], p["k"]
+    ),
+    "stochastic_depth": lambda xs, p, w: xs[0],  # evaluation: identity
+    "pad": lambda xs, p, w: F.pad(
+        xs[0], p["pads"], p["mode"], p["value"] if p["mode"] == "constant" else None
+    ),
+    "maxpool1d": lambda xs, p, w: F.max_pool1d(xs[0], **_pool(p)),
+    "maxpool2d": lambda xs, p, w: F.max_pool2d(xs[0], **_pool(p)),
+    "avgpool1d": lambda xs, p, w: F.avg_pool1d(xs[0], **_pool(p)),
+    "avgpool2d": lambda xs, p, w: F.avg_pool2d(xs[0], **_pool(p)),
 }
+REFERENCES["instancenorm2d"] = REFERENCES["instancenorm1d"]
+
+
+def _pool(p: dict[str, Any]) -> dict[str, Any]:
+    names = ("kernel_size", "stride", "padding", "ceil_mode", "dilation", "count_include_pad")
+    return {k: p[k] for k in names if k in p}
