@@ -21,6 +21,7 @@ from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     pooling,
     recurrent,
     reshaping,
+    sdpa,
     sequence,
     slicing,
     transformer,

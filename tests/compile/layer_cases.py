@@ -166,6 +166,43 @@ CASES: dict[str, list[Case]] = {
         _one((2, 4, 5), pads=(2, 2, 1, 0), mode="circular"),
         _one((3, 6), pads=(-1, 2)),
     ],
+    "scaled_dot_product_attention": [
+        Case(
+            {"query": (("T", 8), F), "key": (("S", 8), F), "value": (("S", 6), F)},
+            {"num_heads": 2},
+        ),
+        Case(
+            {"query": (("T", 8), F), "key": (("T", 8), F), "value": (("T", 8), F)},
+            {"num_heads": 4, "causal": True, "dropout": 0.1},
+        ),
+        Case(
+            {
+                "query": (("T", 8), F),
+                "key": (("T", 8), F),
+                "value": (("T", 8), F),
+                "mask": (("T",), I64),
+            },
+            {"num_heads": 2, "causal": True},
+        ),
+        Case(
+            {"query": ((4, 8), F), "key": ((5, 8), F), "value": ((5, 8), F), "mask": ((5,), I64)},
+            {"num_heads": 2},
+        ),
+        Case(
+            {
+                "query": ((4, 6), F),
+                "key": ((5, 6), F),
+                "value": ((5, 6), F),
+                "mask": ((1, 1, 5), F),
+            },
+            {"num_heads": 3, "mask_type": "additive"},
+        ),
+        Case(
+            {"query": ((2, "T", 4), F), "key": ((2, "T", 4), F), "value": ((2, "T", 3), F)},
+            {"layout": "split", "causal": True, "scale": 0.5},
+        ),
+    ],
+    "gpt2_conv1d": [_one(("T", 8), units=24), _one((5,), units=3)],
     "parameter": [Case({}, {"shape": (3, 1, 1), "value": 0.5}), Case({}, {"init": "normal"})],
     "embedding": [
         Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),

@@ -18,6 +18,7 @@ from dlstudio.compile.emitters import (
     pooling,
     recurrent,
     reshaping,
+    sdpa,
     sequence,
     slicing,
 )
@@ -36,6 +37,7 @@ _FAMILIES = (
     pooling,
     recurrent,
     reshaping,
+    sdpa,
     sequence,
     slicing,
 )
