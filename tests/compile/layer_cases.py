@@ -203,6 +203,57 @@ CASES: dict[str, list[Case]] = {
         ),
     ],
     "gpt2_conv1d": [_one(("T", 8), units=24), _one((5,), units=3)],
+    "conv_transpose1d": [
+        _one((4, "T"), out_channels=2, kernel_size=3, stride=2, padding=1, output_padding=1),
+        _one((4, 6), out_channels=6, kernel_size=2, stride=3, groups=2, dilation=2, bias=False),
+    ],
+    "math": [_one((3, "T"), function=f) for f in ("exp", "neg", "abs", "sin", "cos", "erf")]
+    + [
+        _one((4,), function="pow", exponent=3.0),
+        _one((4,), function="pow", exponent=-2.0),
+        _one((4,), function="clamp", min=-0.5),
+        _one((4,), function="clamp", min=-0.5, max=0.25),
+        Case({"in": ((4,), I64)}, {"function": "clamp", "max": 3.0}),
+    ],
+    "constant_op": [
+        _one((3, "T"), op=op, value=v)
+        for op, v in (
+            ("x + c", 0.5),
+            ("x - c", 2.0),
+            ("c - x", 1.0),
+            ("x * c", 0.125),
+            ("x / c", 4.0),
+            ("c / x", -3.0),
+        )
+    ]
+    + [Case({"in": (("T",), I64)}, {"op": "c - x", "value": 1.0})],
+    "cast": [
+        _one((3,), dtype="int64"),
+        _one((3,), dtype="float16"),
+        _one((3,), dtype="bool"),
+        Case({"in": (("T",), I64)}, {"dtype": "float32"}),
+    ],
+    "where": [
+        Case({"condition": ((1, "T"), "bool"), "in1": ((3, "T"), F), "in2": ((3, 1), F)}),
+    ],
+    "reduce": [
+        _one((3, 4, 5), dims=(2, 3), keepdim=True),
+        _one((3, "T"), op="sum", dims=(-1,)),
+        _one((3, 4), op="max", dims=(1,)),
+        _one((3, 4), op="min", dims=(2, 1)),
+    ],
+    "einsum": [
+        Case({"in1": ((2, "T", 4), F), "in2": ((2, "S", 4), F)}, {"equation": "bhqd,bhkd->bhqk"}),
+        Case({"in1": ((3, 4), F), "in2": ((4, 5), F)}),
+        Case({"in1": (("T", 4), F), "in2": (("T", 4), F)}, {"equation": "btd,btd->bt"}),
+    ],
+    "resize": [
+        _one((2, 3, 4)),
+        _one((2, 3, 4), mode="linear", scale_factor=1.5, align_corners=True),
+        _one((2, "T"), mode="linear", scale_factor=3.0),
+        _one((2, 5, 5), mode="bicubic", scale_factor=None, size=(7, 3)),
+        _one((2, 5, 4), mode="nearest-exact", scale_factor=0.5),
+    ],
     "parameter": [Case({}, {"shape": (3, 1, 1), "value": 0.5}), Case({}, {"init": "normal"})],
     "embedding": [
         Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),
@@ -304,6 +355,11 @@ def case_graph(type_id: str, case: Case, seq_lens: dict[str, int]) -> tuple[Laye
     for port, (shape, dtype) in case.inputs.items():
         if dtype == PARAM:  # a learned tensor without a batch (a class token, LayerScale)
             input_ids[port] = b.add("parameter", f"input_{port}", shape=shape, init="normal")
+            continue
+        if dtype == "bool":  # 0/1 ids made bool: an Input holds float32 or int64 only
+            ids = b.add("input", f"input_{port}", shape=shape, dtype=I64, vocab_size=2)
+            input_ids[port] = b.add("cast", f"bool_{port}", dtype="bool")
+            b.wire(ids, input_ids[port])
             continue
         symbol = next((d for d in shape if isinstance(d, str)), None)
         params: dict[str, Any] = {"shape": shape, "dtype": dtype}

@@ -101,6 +101,54 @@ def _gpt2_conv1d(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> 
 
 REFERENCES["scaled_dot_product_attention"] = _attention
 REFERENCES["gpt2_conv1d"] = _gpt2_conv1d
+
+
+def _math(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch.Tensor:
+    function, x = p["function"], xs[0]
+    if function == "pow":
+        return torch.pow(x, p["exponent"])
+    if function == "clamp":
+        return torch.clamp(x, p["min"], p["max"])
+    return getattr(torch, function)(x)
+
+
+_CONSTANT = {
+    "x + c": lambda x, c: torch.add(x, c),
+    "x - c": lambda x, c: torch.sub(x, c),
+    "c - x": lambda x, c: torch.rsub(x, c),
+    "x * c": lambda x, c: torch.mul(x, c),
+    "x / c": lambda x, c: torch.div(x, c),
+    "c / x": lambda x, c: torch.reciprocal(x) * c,
+}
+_REDUCE = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin}
+
+
+def _resize(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch.Tensor:
+    mode = p["mode"]
+    if mode == "linear":
+        mode = {3: "linear", 4: "bilinear", 5: "trilinear"}[xs[0].dim()]
+    align = p["align_corners"] if mode in ("linear", "bilinear", "bicubic") else None
+    size = tuple(p["size"]) if p["size"] else None
+    return F.interpolate(xs[0], size, p["scale_factor"], mode, align)
+
+
+REFERENCES["conv_transpose1d"] = lambda xs, p, w: F.conv_transpose1d(
+    xs[0],
+    w["weight"],
+    w.get("bias"),
+    p["stride"],
+    p["padding"],
+    p["output_padding"],
+    p["groups"],
+    p["dilation"],
+)
+REFERENCES["math"] = _math
+REFERENCES["constant_op"] = lambda xs, p, w: _CONSTANT[p["op"]](xs[0], p["value"])
+REFERENCES["cast"] = lambda xs, p, w: xs[0].to(getattr(torch, p["dtype"]))
+REFERENCES["where"] = lambda xs, p, w: torch.where(*xs)
+REFERENCES["reduce"] = lambda xs, p, w: _REDUCE[p["op"]](xs[0], p["dims"], p["keepdim"])
+REFERENCES["einsum"] = lambda xs, p, w: torch.einsum(p["equation"], *xs)
+REFERENCES["resize"] = _resize
 REFERENCES["instancenorm2d"] = REFERENCES["instancenorm1d"]
 
 

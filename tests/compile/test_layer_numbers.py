@@ -28,12 +28,12 @@ def test_outputs_equal_torch_and_onnxruntime(type_id: str, index: int, tmp_path)
     attr = compiled.code.attrs[node_id]
     weights = {k[len(attr) + 1 :]: v for k, v in state.items() if k.split(".")[0] == attr}
     fed = iter(inputs)
-    operands = [  # in port order: the Inputs' tensors and the Parameters' values
-        state[compiled.code.attrs[graph.node_by_name(f"input_{port}").id]]
-        if dtype == PARAM
-        else next(fed)
-        for port, (_, dtype) in case.inputs.items()
-    ]
+    operands = []  # in port order: the Inputs' tensors (made bool) and the Parameters' values
+    for port, (_, dtype) in case.inputs.items():
+        if dtype == PARAM:
+            operands.append(state[compiled.code.attrs[graph.node_by_name(f"input_{port}").id]])
+        else:
+            operands.append(next(fed).bool() if dtype == "bool" else next(fed))
     with torch.no_grad():
         got = module(*inputs)
         params = dict(compiled.analysis.nodes[node_id].params)
