@@ -23,6 +23,8 @@ from dlstudio.core.terminal import SafeStream
 from dlstudio.layers.validation import load_checked
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+FLOPS_PER_MAC = 2
+"""A multiply-accumulate is one multiply and one add: FLOPs are about twice the MACs."""
 
 
 def load_or_report(path: str) -> LayerGraph | None:
@@ -101,7 +103,7 @@ def _add_summary(sub) -> None:
         "summary",
         help="per-layer table of shapes, parameters and MACs",
         description="Print each layer's output shape, parameter count and "
-        "multiply-accumulates, and the totals.",
+        "multiply-accumulates (one MAC per multiply-add, biases free), and the totals.",
     )
     p.add_argument("file", help="project file (.json)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
@@ -111,6 +113,11 @@ def _add_summary(sub) -> None:
         default=1,
         metavar="N",
         help="batch size for the activation-memory figure (default 1)",
+    )
+    p.add_argument(
+        "--flops",
+        action="store_true",
+        help="also give floating-point operations (2 per MAC: a multiply and an add)",
     )
     p.set_defaults(run=_run_summary)
 
@@ -136,6 +143,7 @@ def summary_dict(graph: LayerGraph, result: AnalysisResult) -> dict:
                 "params": row.params,
                 "trainable": row.node.trainable if row.node else True,
                 "macs": row.macs,
+                "flops": None if row.macs is None else FLOPS_PER_MAC * row.macs,
             }
         )
     names = {n.id: n.name for n in graph}
@@ -145,6 +153,7 @@ def summary_dict(graph: LayerGraph, result: AnalysisResult) -> dict:
         "trainable_params": result.trainable_params,
         "frozen_params": result.frozen_params,
         "total_macs": result.total_macs,
+        "total_flops": FLOPS_PER_MAC * result.total_macs,
         "batch_size": result.batch_size,
         "activation_bytes": result.activation_bytes,
         "layers": layers,
@@ -164,17 +173,19 @@ def _run_summary(args) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        _print_table(data)
+        _print_table(data, flops=args.flops)
     return EXIT_PROBLEMS if result.has_errors else EXIT_OK
 
 
-def _print_table(data: dict) -> None:
-    rows = [("Layer", "Type", "Output shape", "Params", "MACs")]
+def _print_table(data: dict, flops: bool = False) -> None:
+    head = ("Layer", "Type", "Output shape", "Params", "MACs")
+    rows = [(*head, "FLOPs") if flops else head]
     for layer in data["layers"]:
         shape = format_shape(tuple(layer["output_shape"])) if layer["output_shape"] else "-"
         name = "  " * layer["depth"] + layer["name"]  # indented by depth in the tree
-        rows.append((name, layer["type"], shape, _num(layer["params"]), _num(layer["macs"])))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        row = (name, layer["type"], shape, _num(layer["params"]), _num(layer["macs"]))
+        rows.append((*row, _num(layer["flops"])) if flops else row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         print(
             "  ".join(
@@ -189,6 +200,8 @@ def _print_table(data: dict) -> None:
     print(f"Trainable params: {data['trainable_params']:,}")
     print(f"Frozen params:    {data['frozen_params']:,}")
     print(f"MACs per example: {data['total_macs']:,}")
+    if flops:
+        print(f"FLOPs per example: {data['total_flops']:,} (2 per MAC)")
     mib = data["activation_bytes"] / 2**20
     print(f"Activations at batch {data['batch_size']}: {mib:,.2f} MiB")
     for d in data["diagnostics"]:

@@ -47,7 +47,8 @@ def analyze(
     ports = {nid: layer.input_ports(params.get(nid, {})) for nid, layer in types.items()}
     g, cyclic = check_structure(graph, types, ports, diagnostics, inside_block=context.depth > 0)
     order = _topological_order(graph, g, cyclic)
-    bindings = {**context.bindings, **_example_bindings(graph, params)}
+    # The caller's sizes win: a block's own Input examples only bind symbols it introduces.
+    bindings = {**_example_bindings(graph, params), **context.bindings}
     if context.depth == 0:
         context.bindings = bindings
     sample = {"N": 1, **bindings}
