@@ -11,8 +11,10 @@ never reach the terminal as control sequences.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,12 +29,19 @@ FLOPS_PER_MAC = 2
 """A multiply-accumulate is one multiply and one add: FLOPs are about twice the MACs."""
 
 
-def load_or_report(path: str) -> LayerGraph | None:
-    """Load a project, printing a located error and returning None when it cannot be read."""
+def load_or_report(path: str, as_json: bool = False) -> LayerGraph | None:
+    """Load a project, printing a located error and returning None when it cannot be read.
+
+    With ``as_json`` the error is also one JSON object on stdout (``errors`` 1, ``unreadable``
+    true), so a script reading ``--json`` output always gets JSON."""
     try:
         return load_checked(path)
     except DLStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if as_json:
+            problem = {"severity": "error", "node": None, "path": None, "message": str(exc)}
+            report = {"file": path, "unreadable": True, "errors": 1, "warnings": 0}
+            print(json.dumps({**report, "diagnostics": [{**problem, "fixes": []}]}, indent=2))
         return None
 
 
@@ -67,16 +76,19 @@ def diagnostic_dict(graph: LayerGraph, d) -> dict:
 
 
 def _run_validate(args) -> int:
-    graph = load_or_report(args.file)
+    graph = load_or_report(args.file, as_json=args.json)
     if graph is None:
         return EXIT_USAGE
     result = analyze(graph)
     diagnostics = list(result.diagnostics)
-    if not result.errors and (graph.metadata.get("training") or {}).get("dataset"):
+    training = graph.metadata.get("training")
+    wrong_type = training is not None and not isinstance(training, dict)
+    if wrong_type or (not result.errors and (training or {}).get("dataset")):
         # Only now pay for torch and the data set: the drawing itself is sound.
         from dlstudio.train.preflight import training_diagnostics
 
-        diagnostics += training_diagnostics(graph, result)
+        project_folder = Path(args.file).resolve().parent  # data paths are relative to it
+        diagnostics += training_diagnostics(graph, result, project_folder)
     errors = sum(1 for d in diagnostics if d.is_error)
     warnings = len(diagnostics) - errors
     if args.json:
@@ -165,7 +177,7 @@ def _run_summary(args) -> int:
     if args.batch < 1:
         print("error: --batch must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    graph = load_or_report(args.file)
+    graph = load_or_report(args.file, as_json=args.json)
     if graph is None:
         return EXIT_USAGE
     result = analyze(graph, batch_size=args.batch)
@@ -290,6 +302,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = streams
 
 
+def _quiet_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.__stdout__.fileno())  # type: ignore[union-attr]
+        os.close(null)
+
+
 def _main(argv: list[str]) -> int:
     try:
         # Inside the try: Ctrl-C while torch is still being imported is an interruption too.
@@ -302,6 +321,11 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("interrupted (Ctrl-C); nothing more was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`summary --json | head`): it has what it wanted. Point stdout at
+        # the null device so the interpreter's last flush cannot fail again on the way out.
+        _quiet_stdout()
+        return EXIT_OK
     except DLStudioError as exc:  # what a command did not handle itself
         print(f"error: {exc}", file=sys.stderr)
         return exit_code_for(exc)

@@ -7,6 +7,8 @@ shapes and dtypes, class count against the output size, loss against the kind of
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dlstudio.analysis import AnalysisResult
 from dlstudio.analysis.diagnostics import ERROR, WARNING, Diagnostic
 from dlstudio.core.graph import LayerGraph
@@ -15,15 +17,18 @@ from dlstudio.train.errors import DLStudioError
 from dlstudio.train.session import resolve_run
 
 
-def training_diagnostics(graph: LayerGraph, analysis: AnalysisResult) -> list[Diagnostic]:
+def training_diagnostics(
+    graph: LayerGraph, analysis: AnalysisResult, base_dir: str | Path | None = None
+) -> list[Diagnostic]:
     """Errors for what ``train`` would refuse, warnings for what it would accept but flag.
 
-    Empty when the project names no data set (there is nothing to check against)."""
-    training = graph.metadata.get("training") or {}
-    if not training.get("dataset"):
+    Relative data paths are taken from ``base_dir`` (the project file's folder), as train takes
+    them. Empty when the project names no data set (there is nothing to check against)."""
+    training = graph.metadata.get("training")
+    if training is None or (isinstance(training, dict) and not training.get("dataset")):
         return []
     try:
-        config, dataset = resolve_run(training)
+        config, dataset = resolve_run(training, base_dir)
     except DLStudioError as exc:
         return [Diagnostic(ERROR, None, f"training settings: {exc}")]
     inputs = [n for n in graph if n.type_id == "input"]
