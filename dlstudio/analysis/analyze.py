@@ -76,7 +76,7 @@ def analyze(
             info.outputs = {"out": context.input_specs[node_id]}
             info.ok = True
             info.param_count = info.trainable_params = info.macs = info.activation_bytes = 0
-        elif _infer(node, layer, info, diagnostics):
+        elif _infer(node, layer, info, diagnostics, bindings):
             if node.type_id == "input":
                 input_mask(node, info)
             else:
@@ -201,8 +201,14 @@ def _gather_inputs(graph, node, ports, info, infos, edge_specs) -> bool:
     return complete
 
 
-def _infer(node: LayerNode, layer: LayerType, info: NodeInfo, out: list[Diagnostic]) -> bool:
-    ctx = ShapeContext(node.name, layer.label, info.params, info.inputs)
+def _infer(
+    node: LayerNode,
+    layer: LayerType,
+    info: NodeInfo,
+    out: list[Diagnostic],
+    bindings: dict[str, int],
+) -> bool:
+    ctx = ShapeContext(node.name, layer.label, info.params, info.inputs, bindings)
     try:
         result = layer.infer(ctx)
     except ShapeError as exc:

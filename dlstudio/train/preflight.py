@@ -11,8 +11,12 @@ from pathlib import Path
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.analysis.diagnostics import ERROR, WARNING, Diagnostic
+from dlstudio.compile.codegen.names import class_name
+from dlstudio.compile.limits import check_fits
 from dlstudio.core.graph import LayerGraph
 from dlstudio.train.compat import check_inputs, check_target, target_warnings
+from dlstudio.train.config import TrainConfig
+from dlstudio.train.devices import resolve_device
 from dlstudio.train.errors import DLStudioError
 from dlstudio.train.session import resolve_run
 
@@ -45,4 +49,25 @@ def training_diagnostics(
         found.append(Diagnostic(ERROR, output_id, f"training data: {message}"))
     for message in target_warnings(dataset, config.loss, out_spec):
         found.append(Diagnostic(WARNING, output_id, f"training data: {message}"))
+    if not any(d.is_error for d in found):
+        found += _memory_diagnostics(graph, analysis, config)
     return found
+
+
+def _memory_diagnostics(
+    graph: LayerGraph, analysis: AnalysisResult, config: TrainConfig
+) -> list[Diagnostic]:
+    """The check train makes before its first step: weights, gradients, optimizer state and
+    activations at the batch size against the memory of the chosen device."""
+    try:
+        check_fits(
+            analysis,
+            "train",
+            name=class_name(graph.name),  # the name train gives the model
+            device=resolve_device(config.device),
+            batch_size=config.batch_size,
+            optimizer=config.optimizer,
+        )
+    except DLStudioError as exc:
+        return [Diagnostic(ERROR, None, f"training settings: {exc}")]
+    return []

@@ -128,3 +128,24 @@ def test_flatten_from_dim_0_of_a_symbolic_input_is_counted() -> None:
     assert not result.diagnostics
     # T binds to the Input's example length (32): 2^20 x 32 float32 values, twice (in and out).
     assert result.activation_bytes == 2 * 1048576 * 32 * 4
+
+
+def test_a_learned_position_table_shorter_than_the_example_sequence_is_an_error() -> None:
+    """transformer-classifier: 64 learned positions, a class token before T tokens. Train fails
+    on its first batch when T + 1 > 64, so the analysis says it first."""
+    from repo_paths import TEMPLATES_DIR
+
+    from dlstudio.layers.validation import load_checked
+
+    graph = load_checked(TEMPLATES_DIR / "transformer-classifier.json")
+    tokens = next(n for n in graph if n.type_id == "input")
+    graph.update_node(tokens.id, params={**tokens.params, "seq_len": 63})
+    assert not analyze(graph).has_errors
+    graph.update_node(tokens.id, params={**tokens.params, "seq_len": 64})
+    errors = analyze(graph).errors
+    assert [e.message for e in errors] == [
+        "pos_embed (PositionalEncoding) has positions for max_len 64 steps but the sequence "
+        "(N, T+1, 64) has 65 at the example length (T = 64): set max_len to 65 or more, or use "
+        "shorter sequences"
+    ]
+    assert errors[0].fixes[0].label == "set max_len to 65"
