@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from dlstudio.core.files import atomic_path
 from dlstudio.gui.dialogs.template_gallery import TEMPLATES_DIR
 from dlstudio.gui.theme import apply_theme, icon
 
@@ -154,7 +155,7 @@ def _screenshot_when_painted(window, path: Path, through: tuple[int, int] | None
     _select_showcase_node(window)
     app.processEvents()
     window.code_preview.refresh()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(path), "PNG")
+    with atomic_path(path) as tmp:
+        window.grab().save(str(tmp), "PNG")
     print(f"screenshot saved to {path}")
     app.quit()

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMessageBox, QWidget
 
 from dlstudio.core import LayerGraph
+from dlstudio.core.files import atomic_path
 from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
 from dlstudio.gui.folders import last_folder, remember_folder
 from dlstudio.gui.workers import TaskHandle, run_in_thread
@@ -36,8 +37,9 @@ def render_scene_png(scene: QGraphicsScene, path: str | Path, scale: float = 2.0
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
     scene.render(painter, QRectF(0, 0, size.width(), size.height()), source)
     painter.end()
-    if not image.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    with atomic_path(path) as tmp:
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"could not write {path}")
     return Path(path)
 
 
@@ -46,16 +48,17 @@ def render_scene_svg(scene: QGraphicsScene, path: str | Path, title: str = "") -
     from PySide6.QtSvg import QSvgGenerator
 
     source = _content_rect(scene)
-    generator = QSvgGenerator()
-    generator.setFileName(str(path))
-    generator.setSize(QSize(int(source.width()), int(source.height())))
-    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
-    generator.setTitle(title or "DL Studio model")
-    generator.setDescription("Exported from DL Studio")
-    painter = QPainter(generator)
-    painter.fillRect(QRectF(0, 0, source.width(), source.height()), QColor("#1e2024"))
-    scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
-    painter.end()
+    with atomic_path(path) as tmp:
+        generator = QSvgGenerator()
+        generator.setFileName(str(tmp))
+        generator.setSize(QSize(int(source.width()), int(source.height())))
+        generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+        generator.setTitle(title or "DL Studio model")
+        generator.setDescription("Exported from DL Studio")
+        painter = QPainter(generator)
+        painter.fillRect(QRectF(0, 0, source.width(), source.height()), QColor("#1e2024"))
+        scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
+        painter.end()
     return Path(path)
 
 

@@ -240,6 +240,9 @@ class ShapeContext:
     label: str
     params: Mapping[str, Any]
     inputs: Mapping[str, TensorSpec]
+    bindings: Mapping[str, int] = field(default_factory=dict)
+    """Example sizes of the symbols (``{"T": 32}``: the Input's example length), for rules
+    that must check a symbolic size against a fixed one (a positional table's max_len)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]

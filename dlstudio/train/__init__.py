@@ -51,15 +51,16 @@ _LAZY = {
     "resolve_run": "dlstudio.train.session",
     "CHECKPOINT_NAME": "dlstudio.train.trainer",
     "Trainer": "dlstudio.train.trainer",
-    "WeightLoadReport": "dlstudio.train.weights",
-    "load_weights": "dlstudio.train.weights",
-    "read_state_dict": "dlstudio.train.weights",
-    "save_weights": "dlstudio.train.weights",
+    "WeightsReport": "dlstudio.compile.weights",
+    "load_weights": "dlstudio.compile.weights",
+    "read_state_dict": "dlstudio.compile.weights",
+    "save_weights": "dlstudio.compile.weights",
 }
 """Public name -> the module that defines it. Loaded on first use (PEP 562), so importing a
 submodule such as ``dlstudio.train.data_paths`` does not import torch."""
 
 if TYPE_CHECKING:
+    from dlstudio.compile.weights import WeightsReport, load_weights, read_state_dict, save_weights
     from dlstudio.train.checkpoint import load_checkpoint, save_checkpoint
     from dlstudio.train.compat import check_inputs, check_target, target_warnings
     from dlstudio.train.config import TrainConfig
@@ -90,7 +91,6 @@ if TYPE_CHECKING:
     from dlstudio.train.run_state import RunResult
     from dlstudio.train.session import make_trainer, resolve_run
     from dlstudio.train.trainer import CHECKPOINT_NAME, Trainer
-    from dlstudio.train.weights import WeightLoadReport, load_weights, read_state_dict, save_weights
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -115,7 +115,7 @@ __all__ = [
     "TrainConfig",
     "TrainError",
     "Trainer",
-    "WeightLoadReport",
+    "WeightsReport",
     "check_inputs",
     "check_target",
     "choose_precision",

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dlstudio.compile.weights import load_weights
 from dlstudio.core.errors import DLStudioError, FileWriteError, ModelTooLargeError
 from dlstudio.core.files import ensure_folder
 from dlstudio.train.distributed.context import DistContext
 from dlstudio.train.distributed.launch import LaunchOptions, launch, report_worker_failure
 from dlstudio.train.events import RunControl
-from dlstudio.train.init_weights import start_from_weights
 from dlstudio.train.reporting import JsonlMetricsWriter, TextProgress
 from dlstudio.train.reproducible import seeded_build
 from dlstudio.train.session import make_trainer, resolve_run
@@ -185,7 +185,8 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
         )
         compiled = seeded_build(lambda: compile_project(graph, args.file), config.seed)
         if args.init_weights:
-            report = start_from_weights(compiled.module, args.init_weights, args.strict)
+            fit = "all" if args.strict else "some"
+            report = load_weights(compiled.module, args.init_weights, fit)
             _say(dist, f"starting from {report.summary()}")
     except ModelTooLargeError as exc:
         return _fail(dist, str(exc), 1)
@@ -230,7 +231,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
                 report_worker_failure(result.message)
             return 1
         if dist.is_main:
-            from dlstudio.train.weights import save_weights
+            from dlstudio.compile.weights import save_weights
 
             weights = save_weights(trainer.model, out / "weights.safetensors")
             _say(dist, f"weights: {weights}\ncheckpoint: {result.checkpoint}")

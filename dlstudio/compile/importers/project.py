@@ -13,6 +13,7 @@ from dlstudio.compile.emitters import HELPERS
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.project_weights import WEIGHTS_KEY
+from dlstudio.core.files import atomic_path
 from dlstudio.core.serialization import save_project
 from dlstudio.layers import get_layer_type
 
@@ -74,13 +75,8 @@ def write_import(result: ImportResult, project_path: str | Path) -> Path | None:
 
         weights_path = project_path.with_suffix(".safetensors")
         state = state_dict_of(result)
-        project_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = weights_path.with_name(f".{weights_path.name}.tmp")
-        try:
+        with atomic_path(weights_path) as tmp:
             save_file({k: v.clone() for k, v in state.items()}, str(tmp))
-            tmp.replace(weights_path)
-        finally:
-            tmp.unlink(missing_ok=True)
         result.graph.metadata[WEIGHTS_KEY] = weights_path.name
     save_project(result.graph, project_path)
     return weights_path

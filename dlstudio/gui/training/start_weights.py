@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from dlstudio.compile.weights import WeightsReport, load_weights
 from dlstudio.core import DLStudioError
-from dlstudio.train.init_weights import InitWeightsReport, match_weights, start_from_weights
-from dlstudio.train.weights import read_state_dict
 
 if TYPE_CHECKING:
     from dlstudio.gui.training.controller import TrainingController
@@ -18,20 +17,17 @@ if TYPE_CHECKING:
 WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
 
 
-def check_weights(controller: TrainingController, path: Path) -> InitWeightsReport:
-    """How ``path`` fits the current drawing; raises DLStudioError when nothing matches."""
+def check_weights(controller: TrainingController, path: Path) -> WeightsReport:
+    """How ``path`` fits the current drawing (loaded into a throwaway copy of the model, as the
+    run will); raises DLStudioError when the file is unreadable or nothing matches."""
     from dlstudio.compile import compile_graph
 
-    module = compile_graph(controller.document.graph).module
-    report = match_weights(module, read_state_dict(path), str(path))
-    if not report.matched:
-        start_from_weights(module, path)  # raises the message that says what to do
-    return report
+    return load_weights(compile_graph(controller.document.graph).module, path)
 
 
 def load_weights_into_model(
     controller: TrainingController, path: str | Path | None = None
-) -> InitWeightsReport | None:
+) -> WeightsReport | None:
     """Ask for a weights file (unless given), report how it matches, and make the Training
     panel start from it. None when cancelled or refused (the reason is shown)."""
     panel = controller.panel

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from dlstudio.compile import compile_graph, save_weights
 from dlstudio.compile.project_weights import load_attached_weights
+from dlstudio.compile.weights import load_weights
 from dlstudio.core import DLStudioError, LayerGraph
 from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate_model
 from dlstudio.gui.training.processes import run_on_processes
@@ -34,7 +35,6 @@ from dlstudio.train import (
     resolve_run,
 )
 from dlstudio.train.health import MIN_SECONDS, TIME_BUDGET, HealthMonitor
-from dlstudio.train.init_weights import start_from_weights
 from dlstudio.train.reproducible import seeded_build
 
 
@@ -132,7 +132,7 @@ class TrainingWorker(QObject):
         )
         load_attached_weights(compiled.module, request.graph, request.project_path)
         if request.init_weights is not None:
-            report = start_from_weights(compiled.module, request.init_weights)
+            report = load_weights(compiled.module, request.init_weights)
             self.event.emit(NoticeEvent(f"starting from {report.summary()}", 0))
         monitor = HealthMonitor(
             request.graph, compiled, self.event.emit, request.health_every, TIME_BUDGET, MIN_SECONDS
@@ -164,7 +164,7 @@ class TrainingWorker(QObject):
         if result.status == "failed" or not weights.exists():
             return RunOutcome(result, None, None, None)
         module = compile_graph(request.graph).module
-        start_from_weights(module, weights, strict=True)
+        load_weights(module, weights, fit="all")
         module.eval()
         predictions = None if self.closing else self._predict(module, dataset, config)
         if predictions is not None:

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from dlstudio.core.files import write_text_atomic
 from dlstudio.train.data.images import MNIST_FILES, read_idx
 from dlstudio.train.errors import DatasetError
 
@@ -72,7 +73,7 @@ def _verify(path: Path, expected: str | None) -> None:
             f"{path}: checksum mismatch (sha256 {actual}, expected {expected}); the file is "
             "damaged or not the original; delete it and download again"
         )
-    recorded.write_text(actual + "\n")
+    write_text_atomic(recorded, actual + "\n")
 
 
 def download_mnist(
