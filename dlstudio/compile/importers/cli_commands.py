@@ -141,6 +141,7 @@ def import_source(args: argparse.Namespace, verify: bool = False):
     ]
     check = verify_import(model, result, specs)
     result.graph.metadata[CHECK_KEY] = check.metadata()
+    result.check = check
     return result, check
 
 
