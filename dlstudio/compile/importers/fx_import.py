@@ -19,6 +19,7 @@ from torch import nn
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.call import Call
 from dlstudio.compile.importers.errors import ImportFailed
+from dlstudio.compile.importers.fx_export import capture
 from dlstudio.compile.importers.fx_trace import (
     InputSpec,
     Recorder,
@@ -46,8 +47,8 @@ def import_module(
     With ``blocks`` its submodules become block instances (:mod:`.hierarchy`); without, every
     layer is one node of a flat graph named by its module path (``layer1_0_conv1``)."""
     model.eval()
-    gm = trace(model)
     examples = example_inputs(model, inputs)
+    gm = capture_graph(model, examples)
     recorder = Recorder(gm, meta=True)
     try:
         # Shapes are all the walk needs: on the meta device nothing is computed (resnet50 in
@@ -68,6 +69,27 @@ def import_module(
     walker = _Walker(gm, recorder.values, inputs, name or type(model).__name__, source)
     walker.hierarchy = blocks
     return walker.run()
+
+
+def capture_graph(model: nn.Module, examples: list[torch.Tensor]) -> fx.GraphModule:
+    """The model's torch-level fx graph: captured by ``torch.export``; should that fail, by
+    torch.fx symbolic tracing, and when both fail the error gives torch.export's reason.
+
+    DL Studio's own exported Python is traced with torch.fx first: its helper modules stay
+    whole there, with their calls as written (an LSTM helper returns its state twice, as the
+    output and as the state, which no capture of values can tell apart)."""
+    if any(helper_name(m) is not None for m in model.modules()):
+        try:
+            return trace(model)
+        except ImportFailed:
+            pass
+    try:
+        return capture(model, examples)
+    except ImportFailed as exported:
+        try:
+            return trace(model)
+        except ImportFailed:
+            raise exported from None
 
 
 class _Walker:
@@ -274,7 +296,9 @@ class _Walker:
         stack = node.meta.get("nn_module_stack") or {}
         scope = next(reversed(stack.values()))[0] if stack else ""
         base = node.name.rstrip("0123456789").rstrip("_") or node.name
-        if node.op == "call_function":
+        if node.op == "call_function" and isinstance(node.target, torch._ops.OpOverload):
+            op = f"torch.{node.target.overloadpacket.__name__}"  # aten.roll.default: torch.roll
+        elif node.op == "call_function":
             target = node.target
             module = getattr(target, "__module__", None) or "torch"
             if module.startswith("torch._C") or module == "torch._VariableFunctions":
