@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     activations,
+    arithmetic,
     attention,
     conv,
     dense,
@@ -19,6 +20,7 @@ from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     recurrent,
     reshaping,
     sequence,
+    slicing,
     transformer,
 )
 from dlstudio.layers.registry import (
