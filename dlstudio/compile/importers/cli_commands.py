@@ -88,6 +88,13 @@ def run_import(args: argparse.Namespace) -> int:
     print(f"imported {args.source}: {len(result.graph)} nodes{blocks}, {count:,} values -> {out}")
     if weights is not None:
         print(f"weights: {weights}")
+    if result.renamed:
+        pairs = ", ".join(f"{a} -> {b}" for a, b in list(result.renamed.items())[:3])
+        more = ", ..." if len(result.renamed) > 3 else ""
+        print(
+            f"note: {len(result.renamed)} module name(s) are not Python names and were renamed "
+            f"({pairs}{more}); their state_dict keys differ from the source's accordingly"
+        )
     code = EXIT_OK
     if not result.ok:
         print(f"{len(result.issues)} operation(s) have no DL Studio layer:", file=sys.stderr)

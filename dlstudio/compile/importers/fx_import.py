@@ -206,9 +206,11 @@ class _Walker:
             return Tup((ref, *(TensorRef(node_id, port) for port in RETURNS_STATE[helper])))
         if mapped.type_id in ("lstm", "gru", "rnn"):  # torch's own: (out, h_n) or (out, (h, c))
             bidirectional = bool(mapped.params["bidirectional"])
-            hidden = _Hidden(node_id, bidirectional, call.where)
+            whole = not bidirectional and getattr(module, "num_layers", 1) == 1
+            hidden = _Hidden(node_id, bidirectional, call.where, whole=whole)
             if mapped.type_id == "lstm":
-                hidden = Tup((hidden, _Hidden(node_id, bidirectional, call.where, "cell")))
+                cell = _Hidden(node_id, bidirectional, call.where, "cell", whole)
+                hidden = Tup((hidden, cell))
             return Tup((ref, hidden))
         if mapped.type_id == "multihead_attention" and helper is None:
             return Tup((ref, Unavailable("attention weights", call.where)))
@@ -235,7 +237,8 @@ class _Walker:
                 if call.kwargs.get(key) is not None:
                     raise Unmapped(f"{key} is given; masks are not imported")
         if type_id in ("lstm", "gru", "rnn"):
-            return [("in", call.tensor(0)), *_initial_state(type_id, call, helper)]
+            module = self.gm.get_submodule(call.where) if helper is None else None
+            return [("in", call.tensor(0)), *_initial_state(type_id, call, helper, module)]
         return [("in", call.tensor(0))]
 
     def _placeholder(self, op: str, where: str, name: str, call: Call, detail: str) -> TensorRef:
@@ -310,13 +313,30 @@ class _Walker:
         return where, where, op
 
 
-def _initial_state(type_id: str, call: Call, helper: str | None) -> list[tuple[str, TensorRef]]:
-    """The h0 (and c0) wires of one of our recurrent helpers, which take them as (N, H);
-    torch's own ``hx`` (layers * directions, N, H) has no port to go to."""
+def _initial_state(
+    type_id: str, call: Call, helper: str | None, module: nn.Module | None = None
+) -> list[tuple[str, TensorRef]]:
+    """The h0 (and c0) wires of one of our recurrent helpers, which take them as (N, H).
+    torch's own ``hx`` is (layers * directions, N, H): it has a port to go to when both this
+    layer and the one whose final state it is have one layer and one direction, so that the
+    state is a single row (an encoder's ``(h, c)`` starting a decoder)."""
     if helper is None:
-        if call.get(1, "hx") is not None:
-            raise Unmapped("an initial hidden state is passed in")
-        return []
+        hx = call.get(1, "hx")
+        if hx is None:
+            return []
+        states = hx if isinstance(hx, tuple) else (hx,)
+        single = module is not None and module.num_layers == 1 and not module.bidirectional
+        ports = ("h0", "c0") if type_id == "lstm" else ("h0",)
+        if not single or len(states) != len(ports):
+            raise Unmapped(
+                "an initial hidden state is passed in to a stacked or bidirectional layer"
+            )
+        wires = []
+        for port, state in zip(ports, states, strict=True):
+            if not (isinstance(state, _Hidden) and state.whole):
+                raise Unmapped("the initial hidden state is not another layer's final state")
+            wires.append((port, TensorRef(state.node_id, state.port)))
+        return wires
     ports = ("h0", "c0") if type_id == "lstm" else ("h0",)
     wires = []
     for index, port in enumerate(ports, start=1):
@@ -335,6 +355,8 @@ class _Hidden:
     where: str
     port: str = "state"
     """The layer's port its last row is: ``state`` (h_n) or ``cell`` (an LSTM's c_n)."""
+    whole: bool = False
+    """True when the last row is all of it (one layer, one direction)."""
 
 
 def _getitem_target():

@@ -29,7 +29,7 @@ def load_model(source: str) -> nn.Module:
         namespace = _load_file(Path(target))
         obj = _find(namespace, attr, target)
     else:
-        if target == "torchvision" or target.startswith("torchvision."):
+        if target.split(".")[0] in USES_TORCHVISION:
             prepare_torchvision()
         try:
             namespace = importlib.import_module(target)
@@ -42,6 +42,8 @@ def load_model(source: str) -> nn.Module:
     return _instantiate(obj, source)
 
 
+USES_TORCHVISION = frozenset({"torchvision", "timm", "transformers"})
+"""Packages whose import imports torchvision."""
 TORCHVISION_NOTICE = (
     "notice: torchvision's compiled operators do not load against this torch; "
     "its model definitions are loaded without them"

@@ -51,6 +51,8 @@ class ImportResult:
     """With blocks: the weights by ``state_dict`` key (module paths), instead of by node."""
     source: str = ""
     """What was imported (``torchvision.models:resnet18``, a file name)."""
+    renamed: dict[str, str] = field(default_factory=dict)
+    """Module names that are not Python names -> the names they got in the project."""
     check: Any = None
     """The :class:`~.verify.Verification` against the source, once it has run."""
 
