@@ -31,7 +31,9 @@ def add_import_parser(subparsers) -> argparse.ArgumentParser:
             "replaced by a Placeholder node; the exit code is then 1."
         ),
     )
-    parser.add_argument("source", help="package.module:callable, file.py[:Class] or file.onnx")
+    parser.add_argument(
+        "source", help="package.module:callable, file.py[:Class], file.onnx or hf:PATH_OR_ID"
+    )
     parser.add_argument("--out", metavar="OUT.json", help="project file to write")
     parser.add_argument(
         "--input-shape",
@@ -50,6 +52,15 @@ def add_import_parser(subparsers) -> argparse.ArgumentParser:
         "--seq-len", type=int, default=16, help="example length for symbolic sizes (default 16)"
     )
     parser.add_argument("--vocab-size", type=int, default=0, help="token-id range for int64 inputs")
+    parser.add_argument(
+        "--task",
+        choices=("base", "sequence-classification", "causal-lm"),
+        default="base",
+        help="hf: sources: the head to load (default: the base model)",
+    )
+    parser.add_argument(
+        "--num-labels", type=int, default=0, help="hf: sources: classes of a classification head"
+    )
     parser.set_defaults(run=run_import)
     return parser
 
@@ -82,6 +93,13 @@ def run_import(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{Path(args.source.split(':')[-1]).stem or 'model'}.json")
     from dlstudio.compile.importers.project import state_dict_of, write_import
 
+    if result.tokenizer_from:
+        from dlstudio.compile.importers.hf_source import TOKENIZER_KEY, copy_tokenizer
+
+        folder = copy_tokenizer(result.tokenizer_from, out)
+        if folder is not None:
+            result.graph.metadata[TOKENIZER_KEY] = folder
+            print(f"tokenizer: {out.with_name(folder)}")
     weights = write_import(result, out)
     count = sum(t.numel() for t in state_dict_of(result).values())
     blocks = f" and {len(result.graph.blocks)} block definitions" if result.graph.blocks else ""
@@ -123,20 +141,37 @@ def import_source(args: argparse.Namespace, verify: bool = False):
         result = import_onnx(args.source)
         return (result, None) if verify else result
     from dlstudio.compile.importers.fx_import import InputSpec, import_module
+    from dlstudio.compile.importers.hf_source import is_hf, load_hf
 
-    model = load_model(args.source)
+    tokenizer_from = ""
+    if is_hf(args.source):
+        loaded = load_hf(
+            args.source,
+            getattr(args, "task", "base"),
+            getattr(args, "num_labels", 0),
+            args.seq_len,
+        )
+        model, tokenizer_from = loaded.model, loaded.reference
+        default_inputs = loaded.inputs
+        name = loaded.name
+    else:
+        model = load_model(args.source)
+        default_inputs = None
+        name = args.source.split(":")[-1].split(".")[-1] or type(model).__name__
     if args.input_shape:
         dtypes = list(args.dtype or [])
         inputs = []
         for i, text in enumerate(args.input_shape):
             dtype = dtypes[i] if i < len(dtypes) else "float32"
             inputs.append(InputSpec(parse_shape(text), dtype, args.seq_len, args.vocab_size))
+    elif default_inputs is not None:
+        inputs = default_inputs
     else:
         inputs = guess_inputs(model)
         shapes = "; ".join(",".join(str(d) for d in s.shape) for s in inputs)
         print(f"input shape {shapes} (from the first layer; set it with --input-shape)")
-    name = args.source.split(":")[-1].split(".")[-1] or type(model).__name__
     result = import_module(model, inputs, name=Path(name).stem, source=args.source)
+    result.tokenizer_from = tokenizer_from
     if not verify:
         return result
     from dlstudio.compile.importers.fx_trace import smallest_vocabulary

@@ -260,6 +260,7 @@ def _rename_numbers(state: _State, graph: LayerGraph) -> None:
         if node.name.isdigit():
             prefix = "block" if node.type_id == BLOCK_TYPE else get_layer_type(node.type_id).prefix
             renamed[node.name] = f"{prefix}{node.name}"
+            state.renamed[node.name] = renamed[node.name]
             node.name = renamed[node.name]
 
 

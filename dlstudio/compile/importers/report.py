@@ -53,6 +53,8 @@ class ImportResult:
     """What was imported (``torchvision.models:resnet18``, a file name)."""
     renamed: dict[str, str] = field(default_factory=dict)
     """Module names that are not Python names -> the names they got in the project."""
+    tokenizer_from: str = ""
+    """A Hugging Face folder or hub id whose tokenizer files go beside the project."""
     check: Any = None
     """The :class:`~.verify.Verification` against the source, once it has run."""
 

@@ -178,12 +178,15 @@ def _getitem(c: Call) -> Any:
 def _mean(c: Call) -> TensorRef:
     rank = len(c.in_shape())
     dim = c.get(1, "dim")
-    if c.get(2, "keepdim", False):
-        raise Unmapped("keepdim=True")
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     if dim is None:
         raise Unmapped("averages over every dimension, the batch included")
     dims = {c.dim(d, rank) for d in dims}
+    if c.get(2, "keepdim", False) and rank == 4 and dims == {2, 3}:
+        # x.mean((2, 3), keepdim=True): squeeze-and-excitation's pooling, (N, C, 1, 1)
+        return c.layer("adaptive_avgpool2d", {"output_size": 1}, c.tensor())
+    if c.get(2, "keepdim", False):
+        raise Unmapped("keepdim=True")
     if rank >= 3 and dims == set(range(2, rank)):
         return c.layer("global_avgpool", {}, c.tensor())
     if rank == 3 and dims == {1}:
