@@ -113,6 +113,11 @@ def run_import(args: argparse.Namespace) -> int:
             f"note: {len(result.renamed)} module name(s) are not Python names and were renamed "
             f"({pairs}{more}); their state_dict keys differ from the source's accordingly"
         )
+    for path, values in result.unused.items():
+        print(
+            f"note: {path} ({values:,} values) is not called in eval mode, so it is not part of "
+            "the project (its weights are not written)"
+        )
     code = EXIT_OK
     if not result.ok:
         print(f"{len(result.issues)} operation(s) have no DL Studio layer:", file=sys.stderr)
@@ -172,6 +177,9 @@ def import_source(args: argparse.Namespace, verify: bool = False):
         print(f"input shape {shapes} (from the first layer; set it with --input-shape)")
     result = import_module(model, inputs, name=Path(name).stem, source=args.source)
     result.tokenizer_from = tokenizer_from
+    from dlstudio.compile.importers.verify_torch import unused_modules
+
+    result.unused = unused_modules(model, result)
     if not verify:
         return result
     from dlstudio.compile.importers.fx_trace import smallest_vocabulary

@@ -53,6 +53,9 @@ class ImportResult:
     """What was imported (``torchvision.models:resnet18``, a file name)."""
     renamed: dict[str, str] = field(default_factory=dict)
     """Module names that are not Python names -> the names they got in the project."""
+    unused: dict[str, int] = field(default_factory=dict)
+    """Submodules of the source whose weights the import never met (not called in eval mode,
+    such as inception_v3's auxiliary head) -> their number of values."""
     tokenizer_from: str = ""
     """A Hugging Face folder or hub id whose tokenizer files go beside the project."""
     check: Any = None

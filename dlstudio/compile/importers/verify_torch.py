@@ -82,6 +82,37 @@ def module_values(module: nn.Module, arrays: Sequence[np.ndarray]) -> dict[str, 
     return values
 
 
+def unused_modules(source: nn.Module, result: ImportResult) -> dict[str, int]:
+    """The highest submodules of ``source`` none of whose weights are in the import (the
+    ``state_dict`` keys compared, renamed module names mapped) -> their number of values."""
+    from dlstudio.compile.importers.project import state_dict_of
+
+    imported = set(state_dict_of(result))
+    missing: dict[str, int] = {}
+    present: set[str] = set()
+    for key, tensor in source.state_dict().items():
+        parts = key.split(".")
+        mapped = ".".join(result.renamed.get(p, p) for p in parts)
+        owners = [".".join(parts[:i]) for i in range(1, len(parts))]
+        if mapped in imported:
+            present.update(owners)
+        else:
+            missing[key] = tensor.numel()
+    found: dict[str, int] = {}
+    for key, count in missing.items():
+        parts = key.split(".")
+        owner = next(
+            (
+                ".".join(parts[:i])
+                for i in range(1, len(parts))
+                if ".".join(parts[:i]) not in present
+            ),
+            key,
+        )
+        found[owner] = found.get(owner, 0) + count
+    return found
+
+
 def verify_import(
     source: nn.Module,
     result: ImportResult,

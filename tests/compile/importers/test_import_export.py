@@ -184,3 +184,38 @@ def test_hugging_face_errors_are_reasons(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "transformers could not load" in err and "Traceback" not in err
     assert not (tmp_path / "b.json").exists()
+
+
+class _AuxHead(nn.Module):
+    """inception_v3's shape: an auxiliary head used only in training."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(6, 4)
+        self.aux = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.body(x)
+        if self.training:
+            return self.fc(x), self.aux(x)
+        return self.fc(x)
+
+
+def test_modules_not_called_in_eval_are_named(tmp_path, capsys) -> None:
+    path = tmp_path / "aux.py"
+    path.write_text(
+        "import torch\nfrom torch import nn\n\n\n" + _source_of(_AuxHead) + "\n\ndef make():\n"
+        "    return AuxHead()\n"
+    )
+    out = tmp_path / "aux.json"
+    assert main(["import", f"{path}:make", "--input-shape", "6", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "note: aux (58 values) is not called in eval mode" in printed
+
+
+def _source_of(cls) -> str:
+    import inspect
+    import textwrap
+
+    return textwrap.dedent(inspect.getsource(cls)).replace("class _AuxHead", "class AuxHead")
