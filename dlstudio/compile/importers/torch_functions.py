@@ -140,8 +140,8 @@ def _cat(c: Call) -> TensorRef:
             return c.layer("cls_token", {}, c.as_ref(items[1]), weights={"token": token.detach()})
     c.dim(dim, rank)
     refs = [c.as_ref(i) for i in items]
-    if len(refs) < 2:
-        raise Unmapped("concatenates a single tensor")
+    if len(refs) == 1:
+        return refs[0]  # torch.cat([x]) is x (densenet's first dense layer)
     wires = [(f"in{i}", r) for i, r in enumerate(refs, start=1)]
     return c.layer("concat", {"inputs": len(refs), "axis": dim}, *wires)
 
