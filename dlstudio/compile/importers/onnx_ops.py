@@ -34,6 +34,37 @@ def _symmetric(pads: list[int], spatial: int) -> tuple[int, ...]:
     return tuple(begin)
 
 
+def _pads(w, node, attrs, kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
+    """Symmetric padding per spatial axis from ``pads`` or ``auto_pad`` (SAME_UPPER/LOWER
+    computed from the input size, as onnxruntime does; VALID is none)."""
+    spatial = len(kernel)
+    auto = attrs.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    if auto in ("NOTSET", ""):
+        return _symmetric(attrs.get("pads"), spatial)
+    if auto == "VALID":
+        return (0,) * spatial
+    size = w.shape(node.input[0])[2:]
+    strides = tuple(attrs.get("strides", [1] * spatial))
+    begin, end = [], []
+    for n, k, s, d in zip(size, kernel, strides, dilation, strict=True):
+        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        small, large = total // 2, total - total // 2
+        begin.append(small if auto == "SAME_UPPER" else large)
+        end.append(large if auto == "SAME_UPPER" else small)
+    if begin != end:
+        raise Unmapped(f"auto_pad {auto} pads unevenly ({begin} before, {end} after)")
+    return tuple(begin)
+
+
+def _training(attrs, opset: int) -> bool:
+    """Whether a node asks for training behaviour (``training_mode``, or before opset 7 the
+    absence of ``is_test``)."""
+    if attrs.get("training_mode", 0):
+        return True
+    return opset < 7 and not attrs.get("is_test", 0)
+
+
 # ---------------------------------------------------------------------- ops
 def _conv(w, node, inputs, attrs) -> TensorRef:
     x, weight = inputs[0], inputs[1]
@@ -45,14 +76,13 @@ def _conv(w, node, inputs, attrs) -> TensorRef:
     spatial = weight.ndim - 2
     if spatial not in (1, 2):
         raise Unmapped(f"{spatial}-D convolution")
-    if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-        raise Unmapped("auto_pad")
+    dilation = tuple(attrs.get("dilations", [1] * spatial))
     params = {
         "out_channels": weight.shape[0],
         "kernel_size": tuple(weight.shape[2:]),
         "stride": tuple(attrs.get("strides", [1] * spatial)),
-        "padding": _symmetric(attrs.get("pads"), spatial),
-        "dilation": tuple(attrs.get("dilations", [1] * spatial)),
+        "padding": _pads(w, node, attrs, tuple(weight.shape[2:]), dilation),
+        "dilation": dilation,
         "groups": attrs.get("group", 1),
         "bias": bias is not None,
     }
@@ -72,7 +102,10 @@ def _gemm(w, node, inputs, attrs) -> TensorRef:
     weight = b if attrs.get("transB", 0) else b.T
     weights = {"weight": _t(weight)}
     if c is not None:
-        weights["bias"] = _t(np.broadcast_to(c, (weight.shape[0],)))
+        units = weight.shape[0]
+        if c.size not in (1, units) or c.ndim > 2 or (c.ndim == 2 and c.shape[0] != 1):
+            raise Unmapped(f"adds a bias of shape {list(c.shape)}, not one value per unit")
+        weights["bias"] = _t(np.broadcast_to(c.reshape(-1), (units,)).copy())
     params = {"units": weight.shape[0], "bias": c is not None}
     return w.layer(node, "dense", params, w._ref(x), weights=weights)
 
@@ -163,11 +196,24 @@ def _unary(type_id: str):
 
 def _softmax(type_id: str):
     def mapper(w, node, inputs, attrs):
-        axis = attrs.get("axis", -1)
-        rank = len(w.shape(node.output[0]))
-        if axis % rank == 0:
+        shape = w.shape(node.output[0])
+        rank = len(shape)
+        if w.opset < 13:
+            # Before opset 13: the input is flattened to 2-D at ``axis`` (default 1) and
+            # normalised over everything from ``axis`` on; one axis when the rest are ones.
+            start = attrs.get("axis", 1) % rank
+            wide = [a for a in range(start, rank) if shape[a] != 1]
+            if len(wide) > 1:
+                raise Unmapped(
+                    f"normalises over the flattened axes {start}..{rank - 1} (before opset 13)"
+                )
+            axis = wide[0] if wide else rank - 1
+        else:
+            axis = attrs.get("axis", -1) % rank
+        if axis == 0:
             raise Unmapped("acts over the batch dimension")
-        return w.layer(node, type_id, {"dim": axis}, w._ref(inputs[0]))
+        dim = axis - rank
+        return w.layer(node, type_id, {"dim": dim}, w._ref(inputs[0]))
 
     return mapper
 
@@ -200,9 +246,14 @@ def _pool(kind: str):
         spatial = len(kernel)
         if attrs.get("ceil_mode", 0) or set(attrs.get("dilations", [1])) != {1}:
             raise Unmapped("ceil_mode or dilation")
-        if kind == "avg" and not attrs.get("count_include_pad", 0) and any(attrs.get("pads", [0])):
+        padding = _pads(w, node, attrs, kernel, (1,) * spatial)
+        if kind == "avg" and not attrs.get("count_include_pad", 0) and any(padding):
             raise Unmapped("count_include_pad=0 with padding")
-        params = {"kernel_size": kernel, "padding": _symmetric(attrs.get("pads"), spatial)}
+        if any(p > k // 2 for p, k in zip(padding, kernel, strict=True)):
+            raise Unmapped(f"pads {list(padding)} larger than half the kernel {list(kernel)}")
+        if attrs.get("storage_order", 0):
+            raise Unmapped("storage_order=1")
+        params = {"kernel_size": kernel, "padding": padding}
         stride = tuple(attrs.get("strides", [1] * spatial))
         if stride != kernel:
             params["stride"] = stride
@@ -218,7 +269,7 @@ def _global_pool(w, node, inputs, attrs):
 def _reduce_mean(w, node, inputs, attrs):
     axes = attrs.get("axes")
     if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
-        axes = inputs[1].tolist()
+        axes = np.atleast_1d(inputs[1]).tolist()
     rank = len(w.shape(node.input[0]))
     axes = sorted(a % rank for a in (axes or []))
     keep = attrs.get("keepdims", 1)
@@ -233,6 +284,10 @@ def _reduce_mean(w, node, inputs, attrs):
 
 def _batchnorm(w, node, inputs, attrs):
     x, scale, bias, mean, var = inputs[:5]
+    if _training(attrs, w.opset):
+        raise Unmapped("training mode (batch statistics)")
+    if not attrs.get("spatial", 1):
+        raise Unmapped("spatial=0 (statistics per position)")
     if not all(isinstance(v, np.ndarray) for v in (scale, bias, mean, var)):
         raise Unmapped("statistics are computed, not stored")
     rank = len(w.shape(node.input[0]))
@@ -338,6 +393,16 @@ def _identity(w, node, inputs, attrs):
     return inputs[0]
 
 
+def _dropout(w, node, inputs, attrs):
+    """Inference: the input passes through; training (``training_mode`` true) is refused."""
+    training = inputs[2] if len(inputs) > 2 else None
+    if training is not None and not (isinstance(training, np.ndarray) and not training.any()):
+        raise Unmapped("training_mode (drops values at random)")
+    if _training(attrs, w.opset):
+        raise Unmapped("training mode (is_test=0, before opset 7)")
+    return inputs[0]
+
+
 OPS = {
     "Conv": _conv,
     "Gemm": _gemm,
@@ -368,7 +433,7 @@ OPS = {
     "Concat": _concat,
     "Gather": _gather,
     "Identity": _identity,
-    "Dropout": _identity,
+    "Dropout": _dropout,
 }
 
 
@@ -376,7 +441,7 @@ def _unsqueeze(w, node, inputs, attrs):
     x = inputs[0]
     axes = attrs.get("axes")
     if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
-        axes = inputs[1].tolist()
+        axes = np.atleast_1d(inputs[1]).tolist()
     shape = w.shape(node.output[0])
     if isinstance(x, TensorRef) and list(axes or []) == [1] and shape and len(shape) == 3:
         return Deferred("unsqueeze1", x, node, inputs, shape)
