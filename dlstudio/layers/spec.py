@@ -217,6 +217,10 @@ def _as_shape(value: Any, name: str) -> tuple[Dim, ...]:
 
 
 # ------------------------------------------------------------------------ ports
+MAX_PORTS = 256
+"""The most ports a variadic layer grows (Concat of a DenseNet block, Split of a tensor)."""
+
+
 @dataclass(frozen=True)
 class PortSpec:
     """An input or output port."""
@@ -368,7 +372,7 @@ class LayerType:
         count = params.get(self.variadic_inputs, 2)
         if not isinstance(count, int) or isinstance(count, bool):
             count = 2
-        count = max(1, min(count, 16))
+        count = max(1, min(count, MAX_PORTS))
         return tuple(PortSpec(f"in{i}") for i in range(1, count + 1))
 
     def output_ports(self, params: Mapping[str, Any]) -> tuple[PortSpec, ...]:

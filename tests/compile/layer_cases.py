@@ -81,12 +81,32 @@ CASES: dict[str, list[Case]] = {
     "add": [
         Case({"in1": ((4, "T"), F), "in2": ((4, "T"), F)}),
         Case({"in1": ((3,), F), "in2": ((3,), F), "in3": ((3,), F)}, {"inputs": 3}),
+        Case({"in1": ((4, 1, 1), F), "in2": ((4, 5, 3), F)}),
+        Case({f"in{i}": ((2, "T"), F) for i in range(1, 10)}, {"inputs": 9}),
     ],
-    "multiply": [Case({"in1": ((4,), F), "in2": ((4,), F)})],
+    "multiply": [
+        Case({"in1": ((4,), F), "in2": ((4,), F)}),
+        # squeeze-and-excitation: channel weights (N, C, 1, 1) scale the maps (N, C, H, W)
+        Case({"in1": ((4, 5, 3), F), "in2": ((4, 1, 1), F)}),
+        Case({"in1": ((1, "T"), F), "in2": ((3, 1), F), "in3": ((3, "T"), F)}, {"inputs": 3}),
+    ],
     "concat": [
         Case({"in1": ((2, 5), F), "in2": ((3, 5), F), "in3": ((1, 5), F)}, {"inputs": 3}),
         Case({"in1": (("T", 2), F), "in2": (("T", 3), F)}, {"axis": -1}),
+        # DenseNet joins more than eight tensors
+        Case({f"in{i}": ((i, 3, 3), F) for i in range(1, 11)}, {"inputs": 10}),
     ],
+    "subtract": [
+        Case({"in1": ((4, "T"), F), "in2": ((4, 1), F)}),
+        Case({"in1": ((1, 1), F), "in2": ((3, 5), F)}),
+    ],
+    "divide": [Case({"in1": ((2, 3, 4), F), "in2": ((1, 3, 1), F)})],
+    "matmul": [
+        Case({"in1": ((2, "T", 4), F), "in2": ((2, 4, "S"), F)}),
+        Case({"in1": ((1, 3, 4), F), "in2": ((2, 4, 5), F)}),
+        Case({"in1": ((3, 4), F), "in2": ((4, 2), F)}),
+    ],
+    "parameter": [Case({}, {"shape": (3, 1, 1), "value": 0.5}), Case({}, {"init": "normal"})],
     "embedding": [
         Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),
         Case({"in": ((4,), I64)}, {"num_embeddings": 9, "embedding_dim": 3, "padding_idx": 0}),
@@ -182,6 +202,8 @@ def case_graph(type_id: str, case: Case, seq_lens: dict[str, int]) -> tuple[Laye
     b = ChainBuilder(f"case_{type_id}")
     layer_type = get_layer_type(type_id)
     input_ids = {}
+    if not case.inputs:  # a source layer (Parameter): the model still needs an Input
+        b.add("input", "input_unused", shape=(1,))
     for port, (shape, dtype) in case.inputs.items():
         symbol = next((d for d in shape if isinstance(d, str)), None)
         params: dict[str, Any] = {"shape": shape, "dtype": dtype}
