@@ -1,8 +1,10 @@
 """The ``import`` command: a PyTorch model or an ONNX file becomes a project with its weights.
 
-Exit codes: 0 everything translated; 1 written, but some operations have no layer (each listed
-with where it occurs; Placeholder nodes stand in for them); 2 nothing written (bad usage, a
-model that cannot be loaded or traced).
+Every PyTorch import is then compiled with its weights and run beside the source
+(:mod:`.verify_torch`). Exit codes: 0 everything translated and the outputs match; 1 written, but
+some operations have no layer (each listed with where it occurs; Placeholder nodes stand in for
+them) or the outputs differ (the first departing module is named); 2 nothing written (bad usage,
+a model that cannot be loaded or traced), with the reason and never a traceback.
 """
 
 from __future__ import annotations
@@ -67,43 +69,52 @@ def parse_shape(text: str) -> tuple[int | str, ...]:
 
 def run_import(args: argparse.Namespace) -> int:
     """Run ``import``; prints the report and returns the exit code."""
-    from dlstudio.compile.importers.errors import ImportFailed
-
     try:
-        result = import_source(args)
-    except ValueError as exc:
+        result, check = import_source(args, verify=True)
+    except (ValueError, DLStudioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (ImportFailed, DLStudioError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:  # a bug of ours or the model's: the reason, never a traceback
+        from dlstudio.compile.importers.verify import describe
+
+        print(f"error: importing {args.source} failed: {describe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.out or f"{Path(args.source.split(':')[-1]).stem or 'model'}.json")
-    from dlstudio.compile.importers.project import write_import
+    from dlstudio.compile.importers.project import state_dict_of, write_import
 
     weights = write_import(result, out)
-    from dlstudio.compile.importers.project import state_dict_of
-
     count = sum(t.numel() for t in state_dict_of(result).values())
     blocks = f" and {len(result.graph.blocks)} block definitions" if result.graph.blocks else ""
     print(f"imported {args.source}: {len(result.graph)} nodes{blocks}, {count:,} values -> {out}")
     if weights is not None:
         print(f"weights: {weights}")
-    if result.ok:
-        return EXIT_OK
-    print(f"{len(result.issues)} operation(s) have no DL Studio layer:", file=sys.stderr)
-    for line in result.report_lines():
-        print(f"  {line}", file=sys.stderr)
-    return EXIT_PROBLEMS
+    code = EXIT_OK
+    if not result.ok:
+        print(f"{len(result.issues)} operation(s) have no DL Studio layer:", file=sys.stderr)
+        for line in result.report_lines():
+            print(f"  {line}", file=sys.stderr)
+        code = EXIT_PROBLEMS
+    if check is not None and result.ok:
+        stream = sys.stdout if check.ok else sys.stderr
+        for line in check.lines():
+            print(line, file=stream)
+        if not check.ok:
+            print("the imported project does not compute what the source does", file=sys.stderr)
+            code = EXIT_PROBLEMS
+    return code
 
 
-def import_source(args: argparse.Namespace):
-    """The :class:`ImportResult` for the command's arguments."""
+def import_source(args: argparse.Namespace, verify: bool = False):
+    """The :class:`ImportResult` for the command's arguments and, with ``verify``, its
+    :class:`~.verify.Verification` against the source (kept in the project's metadata too);
+    None for ONNX files, which are not checked here."""
     from dlstudio.compile.importers.loader import guess_inputs, is_onnx, load_model
 
     if is_onnx(args.source):
         from dlstudio.compile.importers.onnx_import import import_onnx
 
-        return import_onnx(args.source)
+        result = import_onnx(args.source)
+        return (result, None) if verify else result
     from dlstudio.compile.importers.fx_import import InputSpec, import_module
 
     model = load_model(args.source)
@@ -118,4 +129,23 @@ def import_source(args: argparse.Namespace):
         shapes = "; ".join(",".join(str(d) for d in s.shape) for s in inputs)
         print(f"input shape {shapes} (from the first layer; set it with --input-shape)")
     name = args.source.split(":")[-1].split(".")[-1] or type(model).__name__
-    return import_module(model, inputs, name=Path(name).stem, source=args.source)
+    result = import_module(model, inputs, name=Path(name).stem, source=args.source)
+    if not verify:
+        return result
+    from dlstudio.compile.importers.fx_trace import smallest_vocabulary
+    from dlstudio.compile.importers.verify_torch import CHECK_KEY, verify_import
+
+    specs = [
+        s if s.dtype != "int64" or s.vocab_size else _with_vocab(s, smallest_vocabulary(model))
+        for s in inputs
+    ]
+    check = verify_import(model, result, specs)
+    result.graph.metadata[CHECK_KEY] = check.metadata()
+    result.check = check
+    return result, check
+
+
+def _with_vocab(spec, vocab: int):
+    from dataclasses import replace
+
+    return replace(spec, vocab_size=vocab)

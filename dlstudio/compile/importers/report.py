@@ -51,6 +51,8 @@ class ImportResult:
     """With blocks: the weights by ``state_dict`` key (module paths), instead of by node."""
     source: str = ""
     """What was imported (``torchvision.models:resnet18``, a file name)."""
+    check: Any = None
+    """The :class:`~.verify.Verification` against the source, once it has run."""
 
     @property
     def ok(self) -> bool:
