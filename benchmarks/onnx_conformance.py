@@ -28,7 +28,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch  # noqa: E402
 from onnx_backend_data import backend_data, light_cases, node_cases  # noqa: E402
-from onnx_conformance import BUILDER_OPS, model_ops, run_case  # noqa: E402
+from onnx_conformance import (  # noqa: E402
+    BUILDER_OPS,
+    model_ops,
+    run_case,
+    run_case_onnx2torch,
+)
 
 
 def main() -> int:
@@ -36,17 +41,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--as-is", action="store_true", help="keep every input an input")
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
+    parser.add_argument(
+        "--onnx2torch",
+        action="store_true",
+        help="measure onnx2torch instead (put it on PYTHONPATH; it is not a dependency)",
+    )
+    parser.add_argument("--opset", type=int, default=0, help="with --onnx2torch: convert first")
     parser.add_argument("--json", type=Path, help="write every case's outcome here")
     parser.add_argument("--write-passing", type=Path, help="write the exact node cases here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
+    if args.onnx2torch:
+        from torchvision_shim import import_torchvision_models
+
+        import_torchvision_models()  # onnx2torch imports torchvision
     data = backend_data()
     cases = [c for c in node_cases(data) + light_cases(data) if args.only in c.name]
     outcomes, builder = [], set()
     start = time.perf_counter()
     for case in cases:
-        outcome = run_case(case, stored=not args.as_is)
+        if args.onnx2torch:
+            outcome = run_case_onnx2torch(case, stored=not args.as_is, opset=args.opset)
+        else:
+            outcome = run_case(case, stored=not args.as_is)
         outcomes.append(outcome)
         if model_ops(case) <= BUILDER_OPS:
             builder.add(case.name)

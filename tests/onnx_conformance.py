@@ -1,12 +1,14 @@
 """One ONNX backend case through the importer, classified the way a user would meet it.
 
 A case is imported (with the weight inputs stored as initializers, as exported files hold them:
-every input after the first becomes an initializer holding the case's value), compiled with its
-weights, run on the case's inputs and compared with the case's expected outputs. The outcome is
+every input after the first becomes an initializer holding the case's value), checked against
+onnxruntime as the ``import`` command checks it, compiled with its weights, run on the case's
+inputs and compared with the case's expected outputs. The outcome is
 
-- ``exact``: the import claimed success and every output matches (shape and values);
-- ``wrong``: the import claimed success (exit 0) but an output differs;
-- ``refused``: the import said what it cannot do (exit 1 or 2), in one line;
+- ``exact``: the import claimed success (exit 0) and every output matches (shape and values);
+- ``wrong``: the import claimed success but an output differs;
+- ``refused``: the import said what it cannot do (exit 1 or 2), in one line: an operation
+  without a layer, or a project that does not compute what onnxruntime computes;
 - ``traceback``: anything else raised (a bug: a user would see a traceback).
 """
 
@@ -163,6 +165,7 @@ def _run(case: Case, stored: bool) -> Outcome:
 
     from dlstudio.compile.importers import compile_import
     from dlstudio.compile.importers.onnx_import import import_onnx
+    from dlstudio.compile.importers.verify_onnx import verify_onnx
     from dlstudio.core.errors import DLStudioError
 
     model, feeds = stored_model(case, stored)
@@ -182,11 +185,21 @@ def _run(case: Case, stored: bool) -> Outcome:
                 lines = result.report_lines()
                 more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
                 return Outcome(case.name, "refused", lines[0] + more)
+            check = verify_onnx(model, result)
+            if not check.ok:  # the command line exits 1 and says why
+                why = next((line for line in check.lines() if "DIFFERS" in line), "")
+                why = check.error or f"{why} (first departure: {check.first_departure})"
+                return Outcome(case.name, "refused", f"not verified: {why}"[:300])
             module = compile_import(result).module.eval()
             with torch.no_grad():
                 got = module(*[torch.from_numpy(np.array(f)) for f in feeds])
         except DLStudioError as exc:
             return Outcome(case.name, "refused", (str(exc).splitlines() or [""])[0][:300])
+    return compare(case, got)
+
+
+def compare(case: Case, got) -> Outcome:
+    """Exact when every output has the expected shape and values."""
     got = list(got) if isinstance(got, (tuple, list)) else [got]
     if len(got) != len(case.outputs):
         return Outcome(case.name, "wrong", f"{len(got)} outputs, expected {len(case.outputs)}")
@@ -201,3 +214,39 @@ def _run(case: Case, stored: bool) -> Outcome:
         elif not np.array_equal(have, want):
             return Outcome(case.name, "wrong", f"output {i}: values differ")
     return Outcome(case.name, "exact")
+
+
+def run_case_onnx2torch(case: Case, stored: bool = True, opset: int = 0) -> Outcome:
+    """The same case through onnx2torch (for the comparison in docs/import.md): a conversion
+    error is its refusal. ``opset``: convert the model to that opset first (0: as it is)."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(60)
+    try:
+        import onnx
+        import torch
+        from onnx2torch import convert
+
+        model, feeds = stored_model(case, stored)
+        if feeds is None:
+            init = {i.name for i in model.graph.initializer}
+            first = next(v for v in model.graph.input if v.name not in init)
+            dims = first.type.tensor_type.shape.dim
+            feeds = [light_input(tuple(d.dim_value or 1 for d in dims))]
+        if any(f is None for f in feeds) or any(o is None for o in case.outputs):
+            return Outcome(case.name, "refused", "a sequence or optional value")
+        try:
+            if opset:
+                model = onnx.version_converter.convert_version(model, opset)
+            module = convert(model).eval()
+        except Exception as exc:  # onnx2torch refuses by raising
+            return Outcome(case.name, "refused", f"{type(exc).__name__}: {str(exc)[:150]}")
+        with torch.no_grad():
+            got = module(*[torch.from_numpy(np.array(f)) for f in feeds])
+        return compare(case, got)
+    except _Timeout:
+        return Outcome(case.name, "traceback", "took longer than 60 s")
+    except Exception as exc:
+        return Outcome(case.name, "traceback", f"{type(exc).__name__}: {str(exc)[:150]}")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -164,6 +164,7 @@ class _OnnxWalker:
         node_id = self.builder.add(
             type_id, _local(where), params, wires, weights, local=_local(where)
         )
+        self.builder.result.source_names[node_id] = node.output[0]
         return TensorRef(node_id)
 
 

@@ -133,6 +133,7 @@ def _add(w, node, inputs, attrs) -> Any:
             and a.node_id in w.biasless
             and b.shape == (w.biasless[a.node_id],)
         ):
+            w.builder.result.source_names[a.node_id] = node.output[0]
             return _fold_bias(w, a, b)
         return _positions(w, node, a, b)
     return w.layer(node, "add", {"inputs": 2}, ("in1", w._ref(a)), ("in2", w._ref(b)))

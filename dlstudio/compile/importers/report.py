@@ -51,6 +51,9 @@ class ImportResult:
     """With blocks: the weights by ``state_dict`` key (module paths), instead of by node."""
     source: str = ""
     """What was imported (``torchvision.models:resnet18``, a file name)."""
+    source_names: dict[str, str] = field(default_factory=dict)
+    """Node id -> the source's name for the value the node computes (an ONNX value name), for
+    naming the first value that departs when the import is checked."""
     check: Any = None
     """The :class:`~.verify.Verification` against the source, once it has run."""
 
