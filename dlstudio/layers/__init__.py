@@ -20,6 +20,7 @@ from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     recurrent,
     reshaping,
     sequence,
+    slicing,
     transformer,
 )
 from dlstudio.layers.registry import (

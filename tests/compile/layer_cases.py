@@ -16,6 +16,8 @@ from dlstudio.layers import get_layer_type
 
 F = "float32"
 I64 = "int64"
+PARAM = "parameter"
+"""As an input's dtype: the port is fed by a Parameter of that shape (no batch)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "multiply": [
         Case({"in1": ((4,), F), "in2": ((4,), F)}),
+        Case({"in1": ((4, 1, 1), PARAM), "in2": ((4, 3, 3), F)}),  # LayerScale
         # squeeze-and-excitation: channel weights (N, C, 1, 1) scale the maps (N, C, H, W)
         Case({"in1": ((4, 5, 3), F), "in2": ((4, 1, 1), F)}),
         Case({"in1": ((1, "T"), F), "in2": ((3, 1), F), "in3": ((3, "T"), F)}, {"inputs": 3}),
@@ -106,6 +109,28 @@ CASES: dict[str, list[Case]] = {
         Case({"in1": ((1, 3, 4), F), "in2": ((2, 4, 5), F)}),
         Case({"in1": ((3, 4), F), "in2": ((4, 2), F)}),
     ],
+    "split": [
+        _one(("T", 24), outputs=3),
+        _one((5, "T"), outputs=2, dim=1),
+        _one((2, 8, 3), dim=2, outputs=3, sizes=(2, 5, 1)),
+    ],
+    "slice": [
+        _one((6, 4), start=1, end=5, step=2),
+        _one(("T", 4), end=-1),
+        _one(("T", 4), start=2),
+        _one(("T", 4), start=-2),
+        _one((3, 7), dim=-1, start=-5, end=-1, step=3),
+    ],
+    "squeeze": [_one((4, 1)), _one((1, "T"), dim=1)],
+    "unsqueeze": [_one((4,)), _one(("T", 4), dim=1), _one((3, 2), dim=-2)],
+    "transpose": [_one((2, "T", 4)), _one((2, 3, 4), dim0=1, dim1=3)],
+    "expand": [
+        _one((4, 1), shape=(-1, -1, 5)),
+        _one((1, 3), shape=(2, -1, 6, -1)),
+        Case({"in": ((1, 1, 4), PARAM), "like": (("T", 4), F)}, {"shape": (1, -1, -1)}),
+        Case({"in": ((3, 1), PARAM)}, {"shape": (2, -1, 5)}),
+    ],
+    "tile": [_one((2, 3), repeats=(1, 2, 3)), _one(("T",), repeats=(2, 1, 2))],
     "parameter": [Case({}, {"shape": (3, 1, 1), "value": 0.5}), Case({}, {"init": "normal"})],
     "embedding": [
         Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),
@@ -202,9 +227,12 @@ def case_graph(type_id: str, case: Case, seq_lens: dict[str, int]) -> tuple[Laye
     b = ChainBuilder(f"case_{type_id}")
     layer_type = get_layer_type(type_id)
     input_ids = {}
-    if not case.inputs:  # a source layer (Parameter): the model still needs an Input
+    if all(dtype == PARAM for _, dtype in case.inputs.values()):  # the model needs an Input
         b.add("input", "input_unused", shape=(1,))
     for port, (shape, dtype) in case.inputs.items():
+        if dtype == PARAM:  # a learned tensor without a batch (a class token, LayerScale)
+            input_ids[port] = b.add("parameter", f"input_{port}", shape=shape, init="normal")
+            continue
         symbol = next((d for d in shape if isinstance(d, str)), None)
         params: dict[str, Any] = {"shape": shape, "dtype": dtype}
         if symbol:

@@ -21,4 +21,19 @@ REFERENCES: dict[str, Reference] = {
     "matmul": lambda xs, p, w: torch.matmul(*xs),
     "concat": lambda xs, p, w: torch.cat(xs, dim=p["axis"]),
     "parameter": lambda xs, p, w: w[""],
+    "split": lambda xs, p, w: (
+        torch.split(xs[0], list(p["sizes"]), p["dim"])
+        if p["sizes"]
+        else torch.chunk(xs[0], p["outputs"], p["dim"])
+    ),
+    "slice": lambda xs, p, w: torch.narrow_copy(xs[0], 0, 0, xs[0].shape[0])[
+        (slice(None),) * (p["dim"] % xs[0].dim()) + (slice(p["start"], p["end"], p["step"]),)
+    ],
+    "squeeze": lambda xs, p, w: torch.squeeze(xs[0], p["dim"]),
+    "unsqueeze": lambda xs, p, w: torch.unsqueeze(xs[0], p["dim"]),
+    "transpose": lambda xs, p, w: torch.transpose(xs[0], p["dim0"], p["dim1"]),
+    "expand": lambda xs, p, w: xs[0].expand(
+        *((xs[1].shape[0], *p["shape"][1:]) if len(xs) > 1 else p["shape"])
+    ),
+    "tile": lambda xs, p, w: torch.tile(xs[0], p["repeats"]),
 }

@@ -18,6 +18,7 @@ from dlstudio.compile.emitters import (
     recurrent,
     reshaping,
     sequence,
+    slicing,
 )
 from dlstudio.compile.emitters.base import Emission, EmitContext, EmitError, Emitter, lit
 from dlstudio.compile.emitters.helpers import HELPERS, Helper, helper_closure
@@ -34,6 +35,7 @@ _FAMILIES = (
     recurrent,
     reshaping,
     sequence,
+    slicing,
 )
 for _family in _FAMILIES:
     for _id, _emitter in _family.EMITTERS.items():
