@@ -17,7 +17,7 @@ from onnx import numpy_helper
 
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.errors import ImportFailed
-from dlstudio.compile.importers.onnx_ops import OPS
+from dlstudio.compile.importers.onnx_ops import OPS, PLAIN
 from dlstudio.compile.importers.onnx_packed import register_all
 from dlstudio.compile.importers.onnx_run import example_feeds, run_all
 from dlstudio.compile.importers.report import ImportResult
@@ -142,7 +142,9 @@ class _OnnxWalker:
             raise Unmapped("reads a recurrent layer's raw output in a layout it does not give")
         if isinstance(value, Deferred):
             detail = getattr(value, "detail", "part of an unfinished pattern")
-            ref = self._placeholder(value.node, value.inputs, detail)
+            ref = self._plain(value)
+            if ref is None:
+                ref = self._placeholder(value.node, value.inputs, detail)
             value.__class__ = _Materialised  # the same object now stands for its placeholder
             value.ref = ref
             return ref
@@ -151,6 +153,17 @@ class _OnnxWalker:
         if isinstance(value, _Missing):
             raise Unmapped(value.detail)
         raise Unmapped("uses a constant where a layer needs a tensor")
+
+    def _plain(self, value: Deferred) -> TensorRef | None:
+        """The layer a pattern's node is on its own, when its pattern did not complete."""
+        mapper = PLAIN.get(value.node.op_type)
+        if mapper is None or value.kind.startswith("rnn_"):
+            return None
+        try:
+            ref = mapper(self, value.node, value.inputs, _attrs(value.node))
+        except (Unmapped, DLStudioError):
+            return None
+        return ref if isinstance(ref, TensorRef) else None
 
     def shape(self, name: str) -> tuple[int, ...] | None:
         """The concrete shape of a value from the example run."""
