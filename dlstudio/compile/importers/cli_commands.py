@@ -1,7 +1,7 @@
 """The ``import`` command: a PyTorch model or an ONNX file becomes a project with its weights.
 
-Every PyTorch import is then compiled with its weights and run beside the source
-(:mod:`.verify_torch`). Exit codes: 0 everything translated and the outputs match; 1 written, but
+Every import is then compiled with its weights and run beside the source (:mod:`.verify_torch`
+for PyTorch, :mod:`.verify_onnx` with onnxruntime for ONNX files). Exit codes: 0 everything translated and the outputs match; 1 written, but
 some operations have no layer (each listed with where it occurs; Placeholder nodes stand in for
 them) or the outputs differ (the first departing module is named); 2 nothing written (bad usage,
 a model that cannot be loaded or traced), with the reason and never a traceback.
@@ -136,15 +136,24 @@ def run_import(args: argparse.Namespace) -> int:
 
 def import_source(args: argparse.Namespace, verify: bool = False):
     """The :class:`ImportResult` for the command's arguments and, with ``verify``, its
-    :class:`~.verify.Verification` against the source (kept in the project's metadata too);
-    None for ONNX files, which are not checked here."""
+    :class:`~.verify.Verification` against the source (kept in the project's metadata too)."""
     from dlstudio.compile.importers.loader import guess_inputs, is_onnx, load_model
 
     if is_onnx(args.source):
         from dlstudio.compile.importers.onnx_import import import_onnx
 
-        result = import_onnx(args.source)
-        return (result, None) if verify else result
+        result = import_onnx(args.source, seq_len=args.seq_len)
+        if not verify:
+            return result
+        import onnx
+
+        from dlstudio.compile.importers.verify_onnx import verify_onnx
+        from dlstudio.compile.importers.verify_torch import CHECK_KEY
+
+        check = verify_onnx(onnx.load(args.source), result, args.seq_len)
+        result.graph.metadata[CHECK_KEY] = check.metadata()
+        result.check = check
+        return result, check
     from dlstudio.compile.importers.fx_import import InputSpec, import_module
     from dlstudio.compile.importers.hf_source import is_hf, load_hf
 

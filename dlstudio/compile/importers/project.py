@@ -30,6 +30,17 @@ def compile_import(result: ImportResult) -> CompiledModel:
     attrs = compiled.code.attrs
     for node_id, tensors in result.weights.items():
         sub = getattr(compiled.module, attrs[node_id])
+        if isinstance(sub, torch.nn.Parameter):  # a Parameter node: the tensor itself
+            value = tensors[""]
+            if tuple(value.shape) != tuple(sub.shape):
+                name = result.graph.node(node_id).name
+                raise ImportFailed(
+                    f"{name}: the imported value has shape {tuple(value.shape)}, the "
+                    f"Parameter {tuple(sub.shape)}"
+                )
+            with torch.no_grad():
+                sub.copy_(value)
+            continue
         try:
             sub.load_state_dict(tensors, strict=True)
         except RuntimeError as exc:
@@ -49,7 +60,9 @@ def state_dict_of(result: ImportResult) -> dict[str, torch.Tensor]:
     state = {}
     for node_id, tensors in result.weights.items():
         for key, tensor in tensors.items():
-            state[f"{attrs[node_id]}.{key}"] = tensor.detach().cpu().contiguous()
+            # A Parameter node's tensor (key "") is the attribute itself.
+            name = f"{attrs[node_id]}.{key}" if key else attrs[node_id]
+            state[name] = tensor.detach().cpu().contiguous()
     return state
 
 

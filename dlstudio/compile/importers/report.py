@@ -58,6 +58,9 @@ class ImportResult:
     such as inception_v3's auxiliary head) -> their number of values."""
     tokenizer_from: str = ""
     """A Hugging Face folder or hub id whose tokenizer files go beside the project."""
+    source_names: dict[str, str] = field(default_factory=dict)
+    """Node id -> the source's name for the value the node computes (an ONNX value name), for
+    naming the first value that departs when the import is checked."""
     check: Any = None
     """The :class:`~.verify.Verification` against the source, once it has run."""
 
