@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlstudio.train.data import builtin, generated, images, language, lessons, tabular
+from dlstudio.train.data import builtin, cifar, generated, images, language, lessons, tabular
 from dlstudio.train.data.base import TARGET_KINDS, Dataset, DataSplit
+from dlstudio.train.data.cifar import download_cifar
 from dlstudio.train.data.download import download_mnist, user_data_dir
+from dlstudio.train.data.fetch import DownloadCancelled
 from dlstudio.train.errors import DatasetError
 
 
@@ -36,6 +38,22 @@ def _mnist(fashion: bool) -> Callable[[dict[str, Any]], Dataset]:
                 )
             download_mnist(fashion=fashion, progress=options.get("progress"))
         return images.load_idx_folder(folder, {"fashion": fashion})
+
+    return load
+
+
+def _cifar(name: str) -> Callable[[dict[str, Any]], Dataset]:
+    def load(options: dict[str, Any]) -> Dataset:
+        archive = cifar.cifar_archive(name)
+        if not archive.exists():
+            if not options.get("download", False):
+                raise DatasetError(
+                    f"{name} is not in {archive.parent} yet; download it (`python -m dlstudio "
+                    f"datasets --download {name}`, or the option download: true), or put "
+                    f"{archive.name} there"
+                )
+            download_cifar(name, progress=options.get("progress"), cancel=options.get("cancel"))
+        return cifar.load_cifar_archive(archive, options)
 
     return load
 
@@ -86,6 +104,16 @@ _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
     ),
     "mnist": (_mnist(False), "MNIST 28x28 digits (download once)", "download"),
     "fashion_mnist": (_mnist(True), "Fashion-MNIST 28x28 clothes (download once)", "download"),
+    "cifar10": (
+        _cifar("cifar10"),
+        "CIFAR-10 32x32 colour images, 10 classes (download once)",
+        "download",
+    ),
+    "cifar100": (
+        _cifar("cifar100"),
+        "CIFAR-100 32x32 colour images, 100 classes (download once)",
+        "download, labels (fine or coarse)",
+    ),
 }
 
 
@@ -122,6 +150,8 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
             return images.load_idx_folder(path, opts)
         return images.load_image_folder(path, opts)
     name = path.name.lower()
+    if any(path.name == source.archive for source in cifar.CIFAR_SOURCES.values()):
+        return cifar.load_cifar_archive(path, opts)
     if "idx" in name and ("ubyte" in name or name.endswith(".gz")):
         return images.load_idx_folder(path.parent, opts)
     if name.endswith(".csv"):
@@ -144,6 +174,8 @@ __all__ = [
     "DataSplit",
     "Dataset",
     "DatasetInfo",
+    "DownloadCancelled",
+    "download_cifar",
     "download_mnist",
     "list_datasets",
     "load_dataset",
