@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlstudio.train.data import builtin, cifar, generated, images, language, lessons, tabular
+from dlstudio.train.data import (
+    builtin,
+    cifar,
+    generated,
+    images,
+    language,
+    lessons,
+    tables,
+    tabular,
+)
 from dlstudio.train.data.base import TARGET_KINDS, Dataset, DataSplit
 from dlstudio.train.data.cifar import download_cifar
 from dlstudio.train.data.download import download_mnist, user_data_dir
@@ -126,8 +135,11 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
     """A built-in data set by name, or a user file / folder by path.
 
     Files: ``.csv`` (a table; one with ``text`` and ``label`` columns, or ``kind: text``, is text
-    classification), ``.npy`` / ``.npz``, MNIST-style IDX files (a folder, or one of the files),
-    and folders of images with one sub-folder per class.
+    classification; with a ``tokenizer`` option it is read like the next ones), ``.tsv``,
+    ``.json``, ``.jsonl``, ``.parquet``, ``.arrow`` and ``save_to_disk`` folders (Hugging Face
+    ``datasets``; ``hf:NAME`` for the hub), ``.npy`` / ``.npz``, MNIST-style IDX files (a folder,
+    or one of the files), CIFAR python tarballs, and folders of images with one sub-folder per
+    class.
     """
     if options is not None and not isinstance(options, dict):
         raise DatasetError(
@@ -137,6 +149,8 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
     key = str(name_or_path)
     if key in _BUILTINS:
         return _BUILTINS[key][0](opts)
+    if key.startswith(tables.HUB_PREFIX):
+        return tables.load_table(key, opts)
     path = Path(key).expanduser()
     if not path.exists():
         if path.suffix == "" and "/" not in key and "\\" not in key:
@@ -146,6 +160,8 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
             )
         raise DatasetError(f"{path}: no such file or folder; check the path")
     if path.is_dir():
+        if tables.is_table_source(path):
+            return tables.load_table(path, opts)
         if images._find(path, images.MNIST_FILES["train_images"]) is not None:
             return images.load_idx_folder(path, opts)
         return images.load_image_folder(path, opts)
@@ -154,7 +170,7 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
         return cifar.load_cifar_archive(path, opts)
     if "idx" in name and ("ubyte" in name or name.endswith(".gz")):
         return images.load_idx_folder(path.parent, opts)
-    if name.endswith(".csv"):
+    if name.endswith(".csv") and not opts.get("tokenizer") and not opts.get("split_files"):
         kind = opts.get("kind")
         if kind is None:
             header = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()[:1]
@@ -163,9 +179,12 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
         return tabular.load_text_csv(path, opts) if kind == "text" else tabular.load_csv(path, opts)
     if name.endswith((".npy", ".npz")):
         return tabular.load_numpy(path, opts)
+    if tables.is_table_source(path):
+        return tables.load_table(path, opts)
     raise DatasetError(
-        f"{path}: unknown data file type; use .csv, .npy, .npz, MNIST IDX files, or a folder "
-        "of class sub-folders with images"
+        f"{path}: unknown data file type; use .csv, .tsv, .json, .jsonl, .parquet, .arrow, "
+        ".npy, .npz, MNIST IDX files, a CIFAR tarball, or a folder of class sub-folders with "
+        "images"
     )
 
 
