@@ -10,6 +10,7 @@ from typing import Any
 
 from dlstudio.core.errors import DLStudioError, FileWriteError, ModelTooLargeError
 from dlstudio.core.files import ensure_folder
+from dlstudio.train.data.hf_tokenizer import project_tokenizer_folder
 from dlstudio.train.distributed.context import DistContext
 from dlstudio.train.distributed.launch import LaunchOptions, launch, report_worker_failure
 from dlstudio.train.events import RunControl
@@ -182,6 +183,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
             deterministic=args.deterministic,
             compile=args.compile,
             sync_batchnorm=getattr(args, "sync_batchnorm", None),
+            tokenizer=project_tokenizer_folder(graph.metadata, args.file),
         )
         compiled = seeded_build(lambda: compile_project(graph, args.file), config.seed)
         if args.init_weights:

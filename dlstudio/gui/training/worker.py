@@ -33,6 +33,7 @@ from dlstudio.train import (
     make_trainer,
     resolve_run,
 )
+from dlstudio.train.data.hf_tokenizer import project_tokenizer_folder
 from dlstudio.train.health import MIN_SECONDS, TIME_BUDGET, HealthMonitor
 from dlstudio.train.init_weights import start_from_weights
 from dlstudio.train.reproducible import seeded_build
@@ -124,6 +125,7 @@ class TrainingWorker(QObject):
             base_dir=request.base_dir,
             device=request.device,
             threads=request.threads or None,
+            tokenizer=project_tokenizer_folder(request.graph.metadata, request.project_path),
         )
         self.event.emit(RunPrepared(config, dataset.summary()))
         # Initial weights come from the seed alone, as on the command line.

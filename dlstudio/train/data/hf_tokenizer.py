@@ -68,6 +68,21 @@ def project_tokenizer_source(metadata: dict[str, Any] | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def project_tokenizer_folder(
+    metadata: dict[str, Any] | None, project_path: str | Path | None
+) -> str | None:
+    """``metadata.tokenizer`` as a path against the project file's folder, or None."""
+    named = (metadata or {}).get("tokenizer")
+    if isinstance(named, dict):
+        named = named.get("path") or named.get("folder")
+    if not isinstance(named, str) or not named:
+        return None
+    path = Path(named).expanduser()
+    if not path.is_absolute() and project_path is not None:
+        path = Path(project_path).resolve().parent / path
+    return str(path)
+
+
 def load_project_tokenizer(metadata: dict[str, Any] | None, project_path: str | Path | None) -> Any:
     """The tokenizer a project carries (see :func:`project_tokenizer_source`), or None."""
     source = project_tokenizer_source(metadata)
