@@ -73,6 +73,11 @@ class Dataset:
     # Optional advice for a shape mismatch: given the model's expected shape (batch included) of
     # input ``i``, return e.g. "turn on resize to 28x28", or None.
     fix_hint: Callable[[int, tuple[Any, ...]], str | None] | None = None
+    augment: (
+        Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[torch.Tensor, ...]] | None
+    ) = None
+    """Applied to each training batch's inputs (never to validation), with the batch's own
+    random generator; e.g. :class:`~dlstudio.train.data.augment.ImageAugment`."""
 
     def __len__(self) -> int:
         return len(self.data)
