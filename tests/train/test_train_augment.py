@@ -148,3 +148,11 @@ def test_training_batches_are_augmented_the_same_for_the_same_seed(tmp_path: Pat
     assert len(runs[0]) == 2 * 3  # 12 training images in batches of 4, two epochs
     assert all(torch.equal(a, b) for a, b in zip(runs[0], runs[1], strict=True))
     assert not torch.equal(runs[0][0], runs[0][3])  # other steps draw other crops
+
+
+def test_worker_processes_decode_the_same_pixels(tmp_path: Path) -> None:
+    make_two_class_folder(tmp_path / "f", 3)
+    one = load_dataset(tmp_path / "f", {"size": 10})
+    two = load_dataset(tmp_path / "f", {"size": 10, "workers": 2})
+    assert torch.equal(one.data.inputs[0], two.data.inputs[0])
+    assert torch.equal(one.data.target, two.data.target)

@@ -13,6 +13,7 @@ from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.data.base import Dataset, DataSplit
 from dlstudio.train.data.options import int_option
 from dlstudio.train.errors import DatasetError
+from dlstudio.train.image_decode import decode_all
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -155,24 +156,11 @@ def _image_files(folder: Path, classes: list[str], where: Path) -> list[tuple[Pa
     return files
 
 
-def _decode(path: Path, size: int) -> tuple[Any, bool]:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            grey = img.mode in ("L", "1", "I;16", "I")
-            return img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR), grey
-    except (UnidentifiedImageError, OSError) as exc:
-        raise DatasetError(f"{path}: not a readable image ({exc}); remove or replace it") from None
-
-
-def _to_tensor(images: list[Any], channels: int) -> torch.Tensor:
-    arrays = [
-        np.asarray(img.convert("L") if channels == 1 else img, dtype=np.float32) / 255.0
-        for img in images
-    ]
-    x = torch.from_numpy(np.stack(arrays))
-    return x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2).contiguous()
+def _to_tensor(images: list[np.ndarray], channels: int) -> torch.Tensor:
+    x = torch.from_numpy(np.stack(images)).float().div_(255.0).permute(0, 3, 1, 2)
+    if channels == 1:  # ITU-R 601 luma, as PIL's convert("L")
+        x = (x * torch.tensor([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1)).sum(1, keepdim=True)
+    return x.contiguous()
 
 
 def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
@@ -202,15 +190,21 @@ def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
                 f"{split_dir}: class folders {', '.join(extra)} are not in {splits['train']}; "
                 "every class needs training images"
             )
-    decoded: dict[str, tuple[list[Any], torch.Tensor]] = {}
+    decoded: dict[str, tuple[list[np.ndarray], torch.Tensor]] = {}
     grey = True
-    for role, split_dir in splits.items():
-        files = _image_files(split_dir, classes, splits["train"])
+    listed = {role: _image_files(d, classes, splits["train"]) for role, d in splits.items()}
+    total = sum(len(files) for files in listed.values())
+    # One process unless asked: benchmarks/bench_data_loading.py found spawned decoders slower
+    # on a small machine (see dlstudio.train.image_decode).
+    workers = int_option(options, "workers", 0, 0, 64) if total > 1 else 0
+    for role, files in listed.items():
         pictures = []
-        for path, _label in files:
-            picture, is_grey = _decode(path, size)
+        results = decode_all([p for p, _label in files], size, workers)
+        for (path, _label), (pixels, is_grey, error) in zip(files, results, strict=True):
+            if pixels is None:
+                raise DatasetError(f"{path}: not a readable image ({error}); remove or replace it")
             grey = grey and is_grey
-            pictures.append(picture)
+            pictures.append(pixels)
         labels = torch.tensor([label for _p, label in files], dtype=torch.int64)
         decoded[role] = (pictures, labels)
     channels = int_option(options, "channels", 1 if grey else 3, 1, 3)
