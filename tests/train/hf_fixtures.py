@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import torch
+
 POSITIVE = ["great", "wonderful", "lovely", "excellent", "brilliant", "delightful"]
 NEGATIVE = ["awful", "terrible", "boring", "dreadful", "horrible", "dull"]
 SUBJECTS = ["the film", "this book", "the meal", "our trip", "the show", "that song"]
@@ -59,3 +61,49 @@ def write_sentences_csv(path: Path, count: int, seed: int = 0) -> Path:
         writer.writerow(["sentence", "label"])
         writer.writerows(labelled_sentences(count, seed))
     return path
+
+
+def make_small_bert_hub(folder: Path, seed: int = 0) -> Path:
+    """A folder standing for a hub model: a two-layer BERT built from a config, pretrained for a
+    few epochs on sentences of its own (seed 50) so its encoder has learned the words, saved with
+    ``save_pretrained`` as a bare encoder (like bert-base-cased: no classification head), and the
+    WordPiece tokenizer beside it. Needs torchvision's shim (transformers imports torchvision)."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from dlstudio.train import TrainConfig, Trainer, load_dataset
+
+    make_wordpiece_tokenizer(folder)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=2,
+    )
+    model = BertForSequenceClassification(config)
+    corpus = write_sentences_csv(folder.parent / "pretraining.csv", 200, seed=50)
+    data = load_dataset(corpus, {"tokenizer": str(folder)})
+    settings = TrainConfig(
+        epochs=4, batch_size=16, lr=3e-3, device="cpu", seed=seed, val_fraction=0
+    )
+    assert Trainer(Logits(model), settings).run(data).status == "completed"
+    model.bert.save_pretrained(str(folder))
+    return folder
+
+
+class Logits(torch.nn.Module):
+    """A transformers classifier as a module that returns its logits from positional inputs
+    (input_ids, attention_mask, token_type_ids: the order tokenized data sets give them)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        return self.model(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).logits
