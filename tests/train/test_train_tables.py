@@ -169,3 +169,19 @@ def test_model_inputs_are_fed_by_name(tokenizer_dir: Path, tmp_path: Path) -> No
     assert fresh.select_inputs(["tokens"])  # one token Input: the ids alone
     assert fresh.input_names == ["input_ids"] and len(fresh.data.inputs) == 1
     assert not fresh.select_inputs(["a", "b"])
+
+
+def test_a_tokenizer_attached_to_a_project_travels_with_it(
+    tokenizer_dir: Path, tmp_path: Path
+) -> None:
+    from dlstudio.train.data.hf_tokenizer import attach_tokenizer, load_project_tokenizer
+
+    metadata: dict[str, object] = {}
+    project = tmp_path / "first" / "model.json"
+    project.parent.mkdir()
+    assert attach_tokenizer(metadata, project, str(tokenizer_dir)) == "model.tokenizer"
+    moved = tmp_path / "moved"
+    (project.parent).rename(moved)  # the project folder moves; the relative name still holds
+    loaded = load_project_tokenizer(metadata, moved / "model.json")
+    text = "the show was quite dull"
+    assert loaded(text)["input_ids"] == _reference(tokenizer_dir)(text)["input_ids"]

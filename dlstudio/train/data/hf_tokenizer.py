@@ -92,6 +92,23 @@ def load_project_tokenizer(metadata: dict[str, Any] | None, project_path: str | 
     return load_tokenizer(source, base)
 
 
+def attach_tokenizer(
+    metadata: dict[str, Any], project_path: str | Path, source: str | Path | Any
+) -> str:
+    """Save a tokenizer (a folder, ``tokenizer.json``, hub id, or a loaded tokenizer) beside the
+    project as ``<project>.tokenizer/`` and name it in ``metadata["tokenizer"]``, so the project
+    carries it like its weights; returns the folder as written in the metadata."""
+    project = Path(project_path)
+    tokenizer = source if hasattr(source, "save_pretrained") else load_tokenizer(str(source))
+    folder = project.with_name(project.stem + ".tokenizer")
+    try:
+        tokenizer.save_pretrained(str(folder))
+    except OSError as exc:
+        raise DatasetError(f"cannot save the tokenizer to {folder}: {exc}") from None
+    metadata["tokenizer"] = folder.name
+    return folder.name
+
+
 def model_length(tokenizer: Any) -> int | None:
     """The longest input the tokenizer's model takes, or None when it does not say."""
     limit = getattr(tokenizer, "model_max_length", None)
