@@ -185,3 +185,21 @@ def test_a_tokenizer_attached_to_a_project_travels_with_it(
     loaded = load_project_tokenizer(metadata, moved / "model.json")
     text = "the show was quite dull"
     assert loaded(text)["input_ids"] == _reference(tokenizer_dir)(text)["input_ids"]
+
+
+def test_tokenizer_option_is_a_path_only_where_the_folder_exists(tmp_path: Path) -> None:
+    from dlstudio.train.data_paths import relative_training_paths, resolve_training_paths
+
+    (tmp_path / "tok").mkdir()
+    training = {"dataset": "s.csv", "dataset_options": {"tokenizer": "tok"}}
+    resolved = resolve_training_paths(training, tmp_path)
+    assert resolved["dataset_options"]["tokenizer"] == str(tmp_path / "tok")
+    hub = {"dataset": "s.csv", "dataset_options": {"tokenizer": "bert-base-cased"}}
+    assert (
+        resolve_training_paths(hub, tmp_path)["dataset_options"]["tokenizer"] == "bert-base-cased"
+    )
+    (tmp_path / "sub").mkdir()
+    moved = relative_training_paths(resolved, tmp_path, tmp_path / "sub")
+    assert moved["dataset_options"]["tokenizer"] == "../tok"
+    kept = relative_training_paths(hub, tmp_path, tmp_path / "sub")
+    assert kept["dataset_options"]["tokenizer"] == "bert-base-cased"
