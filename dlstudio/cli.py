@@ -265,6 +265,7 @@ TORCH_COMMANDS = {
     "train": ("dlstudio.train.cli_commands", "add_train_parser"),
     "datasets": ("dlstudio.train.cli_commands", "add_datasets_parser"),
     "tune": ("dlstudio.train.cli_tune", "add_tune_parser"),
+    "predict": ("dlstudio.train.cli_predict", "add_predict_parser"),
 }
 
 

@@ -154,6 +154,7 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
             threads=self.panel.threads(),
             project_path=path,
             processes=self.panel.processes(),
+            tensorboard=self.panel.data_tools.tensorboard_dir(record.folder),
         )
         self._worker = TrainingWorker(request, self._control)
         self._thread = QThread(self)
@@ -299,6 +300,8 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
             return
         if outcome.module is not None:
             self.trained[record.run_id] = outcome.module
+            if self._worker is not None:  # typed text goes to this run's model
+                self.panel.data_tools.set_trained(outcome.module, self._worker.request.graph)
         if outcome.predictions is not None:
             self._show_predictions(outcome.predictions)
         self._save_record(record)

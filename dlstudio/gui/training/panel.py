@@ -34,6 +34,7 @@ from dlstudio.core import GraphEvent
 from dlstudio.core.commands import SetMetadata
 from dlstudio.gui.document import Document
 from dlstudio.gui.theme import icon
+from dlstudio.gui.training.data_tools import DataContext, DataToolsBox
 from dlstudio.gui.training.devices import available_devices, split_device
 from dlstudio.gui.training.progress import STEP_PROGRESS_MS, Throttled
 from dlstudio.gui.vertical_scroll import VerticalScroll
@@ -52,7 +53,7 @@ def format_options(options: dict[str, Any]) -> str:
 def parse_options(text: str) -> dict[str, Any]:
     """The inverse of :func:`format_options`; a value that is not JSON stays a string."""
     options: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip() for p in _top_level_parts(text))):
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
             raise TrainError(f"data set option {part!r} is not written as name=value")
@@ -61,6 +62,26 @@ def parse_options(text: str) -> dict[str, Any]:
         except ValueError:
             options[key.strip()] = value.strip()
     return options
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """``text`` cut at the commas outside brackets, braces and quotes, so list and mapping
+    values (``crop_scale=[0.08, 1.0]``) stay whole."""
+    parts, depth, quote, start = [], 0, "", 0
+    for index, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
 
 
 class TrainingPanel(QWidget):
@@ -181,6 +202,8 @@ class TrainingPanel(QWidget):
         )
         form.addRow("CPU threads", self.threads_spin)
         layout.addWidget(hyper)
+        self.data_tools = DataToolsBox(self.data_context, settings)
+        layout.addWidget(self.data_tools)
         self.error_label = QLabel(self)
         self.error_label.setProperty("role", "error")
         self.error_label.setWordWrap(True)
@@ -299,6 +322,11 @@ class TrainingPanel(QWidget):
         meta["lr"] = self.lr_spin.value()
         meta["schedule"] = self.schedule_combo.currentText()
         return meta
+
+    def data_context(self) -> DataContext:
+        """The project as the data tools see it: the edited training settings and its file."""
+        metadata = {**self.document.graph.metadata, "training": self.edited_metadata()}
+        return DataContext(metadata, self.document.path)
 
     def threads(self) -> int:
         """CPU threads for the next run (0: chosen for this machine)."""
