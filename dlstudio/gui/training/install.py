@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.controller import TrainingController
 from dlstudio.gui.training.start_weights import load_weights_into_model
+from dlstudio.gui.training.trained_export import trained_weights_for
 from dlstudio.gui.tune import install_tune_ui
 
 _AREA = Qt.DockWidgetArea
@@ -184,6 +185,9 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     if scene_signal is not None:
         scene_signal.connect(lambda location: controller.show_attention(tuple(location)))
     controller.actions = actions
+    exports = getattr(window, "exports", None)
+    if exports is not None:  # Export > ONNX, Python and Weights offer the trained weights
+        exports.trained_weights = lambda graph: trained_weights_for(controller, graph)
 
     menus = getattr(getattr(window, "actions", None), "menus", {})
     file_menu = menus.get("file") if isinstance(menus, dict) else None
