@@ -3,7 +3,7 @@ clean stop when the window closes."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.gui.theme import icon
+from dlstudio.gui.training.close_guard import WindowCloseGuard
 from dlstudio.gui.training.controller import TrainingController
 from dlstudio.gui.training.start_weights import load_weights_into_model
 from dlstudio.gui.training.trained_export import trained_weights_for
@@ -25,34 +26,6 @@ MONITOR_HEIGHT = 380
 MONITOR_SHARE = 0.65
 """The share of the bottom row the monitor takes when training starts beside other panels
 (Problems): its four plots need the width more than a panel that says "No problems"."""
-
-
-class WindowCloseGuard(QObject):
-    """Stops a run when its window really closes (after an unsaved-changes prompt said yes).
-
-    The window's own ``closeEvent`` runs first, inside this filter, so a cancelled close leaves
-    the run going; an accepted one stops it and waits for the thread before the window goes.
-    """
-
-    def __init__(self, window: QMainWindow, controller: TrainingController) -> None:
-        super().__init__(window)
-        self.window = window
-        self.controller = controller
-        self._inside = False
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is not self.window or event.type() != QEvent.Type.Close or self._inside:
-            return False
-        if not self.controller.is_running:
-            return False
-        self._inside = True
-        try:
-            self.window.event(event)  # the window decides (it may ask to save)
-        finally:
-            self._inside = False
-        if event.isAccepted():
-            self.controller.shutdown()
-        return True
 
 
 def glyph_icon(kind: str) -> QIcon:

@@ -77,7 +77,7 @@ class TrainingPanel(QWidget):
         self._loading = False
         self._build()
         document.graph_event.connect(self._on_document_graph_event)
-        document.reset.connect(self.load_from_document)
+        document.reset.connect(self._on_document_reset)
         self.load_from_document()
         self.set_state("idle")
 
@@ -410,6 +410,11 @@ class TrainingPanel(QWidget):
     def _on_field_edited(self, *_args: Any) -> None:
         if not self._loading:
             self.commit()
+
+    def _on_document_reset(self) -> None:
+        # Another project: weights chosen for the last one would not be what the user meant.
+        self.set_init_weights(None)
+        self.load_from_document()
 
     def _on_document_graph_event(self, event: GraphEvent) -> None:
         if event.kind == GraphEvent.METADATA_CHANGED:
