@@ -30,9 +30,9 @@ def _mnist(fashion: bool) -> Callable[[dict[str, Any]], Dataset]:
             if not options.get("download", False):
                 name = "fashion_mnist" if fashion else "mnist"
                 raise DatasetError(
-                    f"{name} is not in {folder} yet; download it (`python -m dlstudio datasets "
-                    f"--download {name}`, or the option download: true), or choose the folder "
-                    "holding its IDX files"
+                    f"{name} is not in {folder} yet; download it (the Training panel's Download "
+                    f"button, `python -m dlstudio datasets --download {name}`, or the option "
+                    "download=true), or choose the folder holding its IDX files"
                 )
             download_mnist(fashion=fashion, progress=options.get("progress"))
         return images.load_idx_folder(folder, {"fashion": fashion})
