@@ -45,6 +45,9 @@ def check_inputs(
     allowed) and dtype. Example message: ``digits gives (N, 1, 8, 8) but Input expects
     (N, 1, 28, 28): turn on resize to 28x28``.
     """
+    if input_names:
+        # Tokenized text names its inputs (input_ids, attention_mask, ...): feed them by name.
+        dataset.select_inputs(list(input_names))
     specs = [_as_spec(e) for e in expected]
     names = list(input_names or [f"input {i + 1}" for i in range(len(specs))])
     problems: list[str] = []

@@ -134,6 +134,7 @@ class Trainer(RunEndings, BatchResizing):
     ) -> tuple[DataSplit, DataSplit | None]:
         cfg = self.config
         if isinstance(data, Dataset):
+            data.select_inputs(list(self.input_names or []))  # by name, before any check
             problems = check_target(data, cfg.loss, self.expected_output)
             if self.expected_inputs is not None:
                 problems = check_inputs(data, self.expected_inputs, self.input_names) + problems
