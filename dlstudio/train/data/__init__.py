@@ -57,8 +57,9 @@ def _cifar(name: str) -> Callable[[dict[str, Any]], Dataset]:
         if not archive.exists():
             if not options.get("download", False):
                 raise DatasetError(
-                    f"{name} is not in {archive.parent} yet; download it (`python -m dlstudio "
-                    f"datasets --download {name}`, or the option download: true), or put "
+                    f"{name} is not in {archive.parent} yet; download it (the Training panel's "
+                    f"Download button, `python -m dlstudio datasets --download {name}`, or the "
+                    "option download=true), or put "
                     f"{archive.name} there"
                 )
             download_cifar(name, progress=options.get("progress"), cancel=options.get("cancel"))
