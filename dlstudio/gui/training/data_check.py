@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shiboken6
 import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -230,12 +231,16 @@ class DataCheck(QObject):
         )
 
     def _on_task_done(self, report: DataReport) -> None:
+        if not shiboken6.isValid(self):  # the window closed while the check ran
+            return
         self.task = None
         self._accept(report)
         if report.key != self.key():
             self.schedule()
 
     def _on_task_failed(self, exc: BaseException, _trace: str) -> None:
+        if not shiboken6.isValid(self):
+            return
         self.task = None
         self._accept(DataReport(self.key(), error=f"could not check the data set: {exc}"))
 

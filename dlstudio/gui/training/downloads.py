@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from dlstudio.gui.workers import TaskHandle, run_in_thread
@@ -32,8 +33,11 @@ class Downloadable:
 
 
 def _mnist_present(folder: str) -> bool:
-    path = user_data_dir() / folder
-    return path.is_dir() and any(path.glob("train-images-idx3-ubyte*"))
+    path = user_data_dir() / folder  # a partial download (.part) is not the data set
+    return any(
+        (path / name).is_file()
+        for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz")
+    )
 
 
 DOWNLOADS: dict[str, Downloadable] = {
@@ -90,6 +94,9 @@ class DownloadRunner(QObject):
         cancel = self._cancel
 
         def report(name: str, done: int, total: int) -> None:
+            if not shiboken6.isValid(self):  # the window closed: stop downloading
+                cancel.set()
+                return
             self.progress.emit(name, done, total)
 
         self.task = run_in_thread(lambda: item.fetch(report, cancel), self._on_done, self._on_error)
@@ -109,6 +116,8 @@ class DownloadRunner(QObject):
             self._end(f"Download failed: {exc}")
 
     def _end(self, outcome: str) -> None:
+        if not shiboken6.isValid(self):
+            return
         name = self.current.name if self.current else ""
         self.task = None
         self.current = None
