@@ -14,6 +14,7 @@ from dlstudio.train.data import (
     images,
     language,
     lessons,
+    shapes,
     tables,
     tabular,
 )
@@ -71,6 +72,11 @@ def _cifar(name: str) -> Callable[[dict[str, Any]], Dataset]:
 _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
     "digits": (builtin.load_digits, "8x8 handwritten digits, 10 classes", "resize, flatten"),
     "iris": (builtin.load_iris, "iris flowers, 4 features, 3 classes", ""),
+    "shapes": (
+        shapes.load_shapes,
+        "generated colour images of 4 shapes at any size (e.g. 224x224)",
+        "size, n_samples, channels, seed",
+    ),
     "binary_to_decimal": (
         generated.binary_to_decimal,
         "binary digit strings -> decimal digit strings",
