@@ -60,7 +60,8 @@ def ask_weights(parent: QWidget, what: str, trained: TrainedWeights) -> str | No
     box.setWindowTitle(f"Export {what}")
     box.setText(f"Export the {trained.label}?")
     box.setInformativeText(
-        "The model was trained in this drawing. Choose Initial weights for the untrained model."
+        "That run trained the model as it is drawn now. Choose Initial weights for the "
+        "untrained model."
     )
     trained_button = box.addButton("Trained weights", QMessageBox.ButtonRole.AcceptRole)
     initial_button = box.addButton("Initial weights", QMessageBox.ButtonRole.ActionRole)

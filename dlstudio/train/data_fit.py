@@ -167,7 +167,7 @@ def _class_fix(graph: LayerGraph, head: str | None, dataset: Dataset) -> tuple[F
     if head is None or not classes or dataset.target_kind != "class":
         return ()
     name = graph.node(head).name
-    return (Fix.set_param(f"Set {name} to {classes} outputs (one per class)", "units", classes),)
+    return (Fix.set_param(f"Set {name} to {classes} outputs", "units", classes),)
 
 
 def _loss_fixes(message: str) -> tuple[Fix, ...]:

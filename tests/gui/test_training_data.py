@@ -25,9 +25,9 @@ def test_preview_shows_samples_shapes_and_class_counts(make_window, qtbot):
     report = _report(win, qtbot)
     box = win.training.panel.data_box
     assert report.errors == [] and report.error == ""
-    assert len(box.sample_labels) == 6
+    assert len(box.sample_labels) == 5
     assert all(not label.pixmap().isNull() for label in box.sample_labels)
-    assert box.sample_labels[0].pixmap().width() == 40
+    assert box.sample_labels[0].pixmap().width() == 36
     assert "1,797 samples" in box.summary_label.text()
     assert "image (N, 1, 28, 28) float32" in box.summary_label.text()
     # scikit-learn's digits hold 178 zeros and 182 ones.
@@ -112,5 +112,5 @@ def test_picker_takes_an_image_folder(make_window, qtbot, tmp_path, monkeypatch)
     assert "image (N, 1, 28, 28)" in report.shapes
     # LeNet's 10 scores for 2 classes: a warning with its fix.
     assert "set the last layer's output size to 2" in report.problems[0].message
-    assert box.fix_buttons[0].text() == "Set fc3 to 2 outputs (one per class)"
+    assert box.fix_buttons[0].text() == "Set fc3 to 2 outputs"
     assert panel.browse_file_action.text().startswith("Data File")

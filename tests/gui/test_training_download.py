@@ -97,7 +97,7 @@ def test_download_shows_progress_then_the_data_set(make_window, qtbot, server, m
     )
     assert check.current().errors == []
     assert "20 samples (+10 test)" in box.summary_label.text()
-    assert len(box.sample_labels) == 6
+    assert len(box.sample_labels) == 5
 
 
 def test_cancel_stops_the_download(make_window, qtbot, server, monkeypatch):

@@ -54,7 +54,7 @@ def test_the_input_shape_fix_sets_the_data_sets_shape():
     _apply(graph, shape_problem)
     # Now the class count is the only problem: 3 scores for digits' 10 classes.
     (classes,) = _diagnose(graph)
-    assert classes.fixes[0].label == "Set fc2 to 10 outputs (one per class)"
+    assert classes.fixes[0].label == "Set fc2 to 10 outputs"
     _apply(graph, classes)
     assert training_diagnostics(graph, analyze(graph)) == []
 

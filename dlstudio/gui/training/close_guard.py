@@ -22,7 +22,7 @@ CANCEL = "cancel"
 def ask_about_run(window: QMainWindow, controller: TrainingController) -> str:
     """Ask what to do with the running run: :data:`STOP`, :data:`KEEP` or :data:`CANCEL`."""
     record = controller.record
-    what = f"Run {record.run_id} of {record.model_name}" if record else "A training run"
+    what = f"{record.model_name} ({record.run_id})" if record else "A model"
     box = QMessageBox(window)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Training is running")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -21,8 +22,9 @@ from dlstudio.analysis import Diagnostic
 from dlstudio.gui.training.data_check import DataReport, Sample
 from dlstudio.gui.training.downloads import DOWNLOADS, Downloadable, DownloadRunner
 
-THUMB = 40
-"""Side of a previewed image, in pixels (its label goes under it)."""
+THUMB = 36
+"""Side of a previewed image, in pixels (its label goes under it); five fit the narrowest
+Training panel (1024x700 window)."""
 MAX_FIX_BUTTONS = 3
 
 
@@ -168,7 +170,9 @@ class DataBox(QWidget):
         first = next((p for p in problems if p.fixes), None)
         for index, fix in enumerate(first.fixes[:MAX_FIX_BUTTONS] if first else ()):
             button = QPushButton(fix.label, self)
-            button.setToolTip(f"Fix: {problem_text(first)}")
+            # A long label must not widen the side dock: the button takes the width it gets.
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            button.setToolTip(f"{fix.label}: fixes {problem_text(first)}")
             button.clicked.connect(lambda _=False, d=first, i=index: self.fix_requested.emit(d, i))
             self._fix_layout.addWidget(button)
             self.fix_buttons.append(button)

@@ -30,7 +30,7 @@ from dlstudio.train.data import Dataset
 from dlstudio.train.data_fit import data_diagnostics
 from dlstudio.train.errors import DLStudioError
 
-PREVIEW_SAMPLES = 6
+PREVIEW_SAMPLES = 5
 CHECK_DELAY_MS = 400
 """Quiet time after the last edit before the data set is checked again."""
 

@@ -204,15 +204,18 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
 
 
 def _on_train(window: QMainWindow, controller: TrainingController) -> None:
-    """Run > Train: bring the settings and the curves into view, then start."""
-    for dock in (controller.panel_dock, controller.monitor_dock):
-        dock.show()
-        dock.raise_()
+    """Run > Train: bring the settings into view and start; once started, the curves too (a
+    refused start, such as a data set that does not fit, leaves the docks as they were)."""
+    controller.panel_dock.show()
+    controller.panel_dock.raise_()
+    if controller.start() is None:
+        return
+    controller.monitor_dock.show()
+    controller.monitor_dock.raise_()
     controller.monitor.setCurrentWidget(controller.monitor.plot)
     if controller.monitor_dock.height() < MONITOR_HEIGHT:
         window.resizeDocks([controller.monitor_dock], [MONITOR_HEIGHT], Qt.Orientation.Vertical)
     _widen_monitor(window, controller.monitor_dock)
-    controller.start()
 
 
 def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
