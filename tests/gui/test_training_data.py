@@ -114,3 +114,17 @@ def test_picker_takes_an_image_folder(make_window, qtbot, tmp_path, monkeypatch)
     assert "set the last layer's output size to 2" in report.problems[0].message
     assert box.fix_buttons[0].text() == "Set fc3 to 2 outputs"
     assert panel.browse_file_action.text().startswith("Data File")
+
+
+def test_another_built_in_data_set_keeps_only_the_options_it_knows(make_window):
+    win = make_window("mlp-mnist")  # digits with resize=28, flatten=true
+    panel = win.training.panel
+    panel.dataset_combo.setCurrentIndex(panel.dataset_combo.findData("shapes"))
+    panel.dataset_combo.activated.emit(panel.dataset_combo.currentIndex())
+    assert win.document.graph.metadata["training"]["dataset"] == "shapes"
+    assert win.document.graph.metadata["training"]["dataset_options"] == {}
+    panel.options_edit.setText("size=28, n_samples=50")
+    panel.options_edit.editingFinished.emit()
+    panel.dataset_combo.setCurrentIndex(panel.dataset_combo.findData("digits"))
+    panel.dataset_combo.activated.emit(panel.dataset_combo.currentIndex())
+    assert win.document.graph.metadata["training"]["dataset_options"] == {}

@@ -400,7 +400,23 @@ class TrainingPanel(QWidget):
             self._on_browse_clicked()
             return
         self._describe_dataset()
+        self._keep_known_options()
         self._on_field_edited()
+
+    def _keep_known_options(self) -> None:
+        # Another built-in data set: drop the options it does not understand (shapes' size
+        # means nothing to cifar10).
+        info = next(
+            (i for i in list_datasets() if i.name == self.dataset_combo.currentData()), None
+        )
+        if info is None:
+            return
+        known = {part.split()[0] for part in info.options.split(",") if part.strip()}
+        try:
+            options = parse_options(self.options_edit.text())
+        except TrainError:
+            return
+        self.options_edit.setText(format_options({k: v for k, v in options.items() if k in known}))
 
     def _on_browse_clicked(self) -> None:
         self.browse_button.showMenu()
