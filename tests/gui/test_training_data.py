@@ -57,10 +57,12 @@ def test_a_mismatch_offers_its_fix_as_a_button(make_window, qtbot):
 def test_train_with_an_unsuitable_data_set_shows_the_problem_and_fix_at_once(make_window, qtbot):
     win = make_window("lenet5", dataset_options={}, epochs=1, batch_size=64)
     controller = win.training
+    controller.monitor.setCurrentWidget(controller.monitor.log)
     began = time.perf_counter()
     controller.actions["train"].trigger()  # F5
     assert time.perf_counter() - began < 5  # no compiling, no run: the check alone
     assert not controller.is_running and controller.record is None
+    assert controller.monitor.currentWidget() is controller.monitor.log  # nothing rearranged
     box = controller.data_problem_box
     assert box is not None and box.isVisible()
     assert box.windowTitle() == "The data set does not fit the model"
@@ -68,6 +70,7 @@ def test_train_with_an_unsuitable_data_set_shows_the_problem_and_fix_at_once(mak
     fix = next(b for b in box.findChildren(QPushButton) if b.text() == "Resize the images to 28x28")
     fix.click()  # applies the fix and trains
     assert controller.is_running
+    assert controller.monitor.currentWidget() is controller.monitor.plot  # the curves, in view
     win.wait_event(qtbot, StepEvent)
     win.wait_finished(qtbot)
     assert controller.record.status == "completed"

@@ -58,7 +58,12 @@ class DataFitMixin:
 
         def fix_and_train(diagnostic: Diagnostic, index: int) -> None:
             if self.apply_data_fix(diagnostic, index):
-                self.start()
+                # Through Run > Train where there is one, so the curves come forward too.
+                train = getattr(self, "actions", {}).get("train")
+                if train is not None:
+                    train.trigger()
+                else:
+                    self.start()
 
         def download() -> None:
             data_box.start_download()
