@@ -34,6 +34,8 @@ from dlstudio.core import GraphEvent
 from dlstudio.core.commands import SetMetadata
 from dlstudio.gui.document import Document
 from dlstudio.gui.theme import icon
+from dlstudio.gui.training.data_box import DataBox
+from dlstudio.gui.training.data_picker import install_source_menu
 from dlstudio.gui.training.data_tools import DataContext, DataToolsBox
 from dlstudio.gui.training.devices import available_devices, split_device
 from dlstudio.gui.training.progress import STEP_PROGRESS_MS, Throttled
@@ -98,7 +100,7 @@ class TrainingPanel(QWidget):
         self._loading = False
         self._build()
         document.graph_event.connect(self._on_document_graph_event)
-        document.reset.connect(self.load_from_document)
+        document.reset.connect(self._on_document_reset)
         self.load_from_document()
         self.set_state("idle")
 
@@ -129,10 +131,13 @@ class TrainingPanel(QWidget):
             self.dataset_combo.addItem(info.name, info.name)
             index = self.dataset_combo.count() - 1
             self.dataset_combo.setItemData(index, info.description, Qt.ItemDataRole.ToolTipRole)
-        self.dataset_combo.addItem("File…", _FILE)
+        self.dataset_combo.addItem("File or folder…", _FILE)
         self.browse_button = QToolButton(data)
         self.browse_button.setIcon(icon("open"))
         self.browse_button.setToolTip("Train on a file: CSV, NumPy, MNIST IDX or an image folder")
+        self.browse_file_action, self.browse_folder_action = install_source_menu(
+            self.browse_button, self._on_source_chosen
+        )
         row.addWidget(self.dataset_combo, 1)
         row.addWidget(self.browse_button)
         form.addRow("Data set", row)
@@ -143,6 +148,8 @@ class TrainingPanel(QWidget):
         self.options_edit = QLineEdit(data)
         self.options_edit.setPlaceholderText("e.g. resize=28, flatten=true")
         form.addRow("Options", self.options_edit)
+        self.data_box = DataBox(data)
+        form.addRow(self.data_box)
         start = QHBoxLayout()
         self.init_weights: Path | None = None
         """Weights the next run starts from (None: drawn from the seed)."""
@@ -253,7 +260,6 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(self.pause_requested)
         self.resume_button.clicked.connect(self.resume_requested)
         self.stop_button.clicked.connect(self.stop_requested)
-        self.browse_button.clicked.connect(self._on_browse_clicked)
         self.init_weights_button.clicked.connect(self._on_init_weights_clicked)
         self.init_weights_clear.clicked.connect(lambda: self.set_init_weights(None))
         self.dataset_combo.activated.connect(self._on_dataset_activated)
@@ -308,6 +314,8 @@ class TrainingPanel(QWidget):
     def _describe_dataset(self) -> None:
         text = self.dataset_combo.currentData(Qt.ItemDataRole.ToolTipRole) or ""
         self.dataset_description.setText(text)
+        data = self.dataset_combo.currentData()
+        self.data_box.set_dataset(data if isinstance(data, str) and data != _FILE else "")
 
     def edited_metadata(self) -> dict[str, Any]:
         """The settings the fields show, on top of the document's other training keys."""
@@ -420,24 +428,46 @@ class TrainingPanel(QWidget):
             self._on_browse_clicked()
             return
         self._describe_dataset()
+        self._keep_known_options()
         self._on_field_edited()
 
-    def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Train on a data file", "", "Data (*.csv *.npy *.npz *ubyte *.gz);;All files (*)"
+    def _keep_known_options(self) -> None:
+        # Another built-in data set: drop the options it does not understand (shapes' size
+        # means nothing to cifar10).
+        info = next(
+            (i for i in list_datasets() if i.name == self.dataset_combo.currentData()), None
         )
-        if not path:
-            self.load_from_document()
+        if info is None:
             return
+        known = {part.split()[0] for part in info.options.split(",") if part.strip()}
+        try:
+            options = parse_options(self.options_edit.text())
+        except TrainError:
+            return
+        self.options_edit.setText(format_options({k: v for k, v in options.items() if k in known}))
+
+    def _on_browse_clicked(self) -> None:
+        self.browse_button.showMenu()
+        if self.dataset_combo.currentData() == _FILE:  # the menu closed without a choice
+            self.load_from_document()
+
+    def _on_source_chosen(self, path: str) -> None:
+        """A data file or folder was chosen: train on it."""
         self._set_file_item(path)
         self._describe_dataset()
         meta = self.edited_metadata()
         meta["dataset"] = path
+        meta["dataset_options"] = {}  # another source: the last one's options rarely apply
         self.document.push(SetMetadata("training", meta))
 
     def _on_field_edited(self, *_args: Any) -> None:
         if not self._loading:
             self.commit()
+
+    def _on_document_reset(self) -> None:
+        # Another project: weights chosen for the last one would not be what the user meant.
+        self.set_init_weights(None)
+        self.load_from_document()
 
     def _on_document_graph_event(self, event: GraphEvent) -> None:
         if event.kind == GraphEvent.METADATA_CHANGED:

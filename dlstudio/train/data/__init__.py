@@ -14,6 +14,7 @@ from dlstudio.train.data import (
     images,
     language,
     lessons,
+    shapes,
     tables,
     tabular,
 )
@@ -41,9 +42,9 @@ def _mnist(fashion: bool) -> Callable[[dict[str, Any]], Dataset]:
             if not options.get("download", False):
                 name = "fashion_mnist" if fashion else "mnist"
                 raise DatasetError(
-                    f"{name} is not in {folder} yet; download it (`python -m dlstudio datasets "
-                    f"--download {name}`, or the option download: true), or choose the folder "
-                    "holding its IDX files"
+                    f"{name} is not in {folder} yet; download it (the Training panel's Download "
+                    f"button, `python -m dlstudio datasets --download {name}`, or the option "
+                    "download=true), or choose the folder holding its IDX files"
                 )
             download_mnist(fashion=fashion, progress=options.get("progress"))
         return images.load_idx_folder(folder, {"fashion": fashion})
@@ -57,8 +58,9 @@ def _cifar(name: str) -> Callable[[dict[str, Any]], Dataset]:
         if not archive.exists():
             if not options.get("download", False):
                 raise DatasetError(
-                    f"{name} is not in {archive.parent} yet; download it (`python -m dlstudio "
-                    f"datasets --download {name}`, or the option download: true), or put "
+                    f"{name} is not in {archive.parent} yet; download it (the Training panel's "
+                    f"Download button, `python -m dlstudio datasets --download {name}`, or the "
+                    "option download=true), or put "
                     f"{archive.name} there"
                 )
             download_cifar(name, progress=options.get("progress"), cancel=options.get("cancel"))
@@ -70,6 +72,11 @@ def _cifar(name: str) -> Callable[[dict[str, Any]], Dataset]:
 _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
     "digits": (builtin.load_digits, "8x8 handwritten digits, 10 classes", "resize, flatten"),
     "iris": (builtin.load_iris, "iris flowers, 4 features, 3 classes", ""),
+    "shapes": (
+        shapes.load_shapes,
+        "generated colour images of 4 shapes at any size (e.g. 224x224)",
+        "size, n_samples, channels, seed",
+    ),
     "binary_to_decimal": (
         generated.binary_to_decimal,
         "binary digit strings -> decimal digit strings",
