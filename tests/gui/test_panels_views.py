@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMessageBox, QToolButton
 
@@ -212,3 +213,29 @@ def test_teaching_warning_offers_each_fix_and_one_edits_the_training_settings(wi
         action.trigger()
     assert window.document.graph.node_by_name("log_softmax") is None
     assert window.problems.diagnostics == []
+
+
+def test_problem_messages_wrap_whole_and_counts_match_the_status_bar(window, qtbot):
+    window.files.load_template(LENET, ask=False)
+    graph = window.document.graph
+    window.scene.select_nodes([graph.node_by_name("flatten").id])
+    assert window.scene.delete_selection()  # fc1 unfed, everything before it leads nowhere
+    window.document.reanalyze()
+    problems = window.problems
+    errors = sum(d.is_error for d in problems.diagnostics)
+    warnings = sum(d.severity == "warning" for d in problems.diagnostics)
+    assert errors >= 1 and warnings >= 1
+    words = f"{errors} error{'s' * (errors > 1)}, {warnings} warning{'s' * (warnings > 1)}"
+    assert window.problems_dock.windowTitle() == f"Problems ({words})"
+    assert words in window.problems_label.text()
+
+    problems.resize(320, 400)
+    qtbot.wait(20)
+    metrics = problems.fontMetrics()
+    text_width = problems.header().sectionSize(0)  # more than the text gets: fewest lines
+    for row in range(problems.topLevelItemCount()):
+        item = problems.topLevelItem(row)
+        message = item.text(0)
+        assert metrics.horizontalAdvance(message) > text_width  # would not fit on one line
+        needed = metrics.boundingRect(0, 0, text_width, 10_000, Qt.TextFlag.TextWordWrap, message)
+        assert problems.visualItemRect(item).height() >= needed.height()
