@@ -50,6 +50,18 @@ class ImportModelDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        # Tab goes from field to field, as one fills in a form: Model, Input shape, OK,
+        # Cancel; Browse… comes last (it opens a dialog, and typing the path is the usual way).
+        chain = (
+            self.source_edit,
+            self.shape_edit,
+            buttons.button(QDialogButtonBox.StandardButton.Ok),
+            buttons.button(QDialogButtonBox.StandardButton.Cancel),
+            browse,
+        )
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+        self.browse_button = browse
         self.resize(560, self.sizeHint().height())
 
     def _on_browse_clicked(self) -> None:
