@@ -3,6 +3,8 @@ PyTorch models, the shape of one input sample."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -59,7 +61,7 @@ class ImportModelDialog(QDialog):
             buttons.button(QDialogButtonBox.StandardButton.Cancel),
             browse,
         )
-        for first, second in zip(chain, chain[1:], strict=False):
+        for first, second in pairwise(chain):
             QWidget.setTabOrder(first, second)
         self.browse_button = browse
         self.resize(560, self.sizeHint().height())
