@@ -19,6 +19,7 @@ from dlstudio.core.block_insert import insert_project_as_block
 from dlstudio.gui.blocks import library as block_library
 from dlstudio.gui.blocks.breadcrumb import BreadcrumbBar
 from dlstudio.gui.blocks.edits import free_definition_name
+from dlstudio.gui.folders import ask_open_file
 from dlstudio.layers.validation import check_node
 
 if TYPE_CHECKING:
@@ -215,9 +216,7 @@ class BlockEditor(QObject):
 
     def insert_project_dialog(self) -> str | None:
         """Ask for a project file (and, optionally, its weights), then insert it."""
-        path, _ = QFileDialog.getOpenFileName(
-            self.window, "Insert Project as Block", "", "DL Studio projects (*.json)"
-        )
+        path = ask_open_file(self.window, "Insert Project as Block", "DL Studio projects (*.json)")
         if not path:
             return None
         weights = None

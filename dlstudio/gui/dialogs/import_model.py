@@ -8,7 +8,6 @@ from itertools import pairwise
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -16,6 +15,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
+
+from dlstudio.gui.folders import ask_open_file
 
 MODEL_FILTER = "Models (*.py *.onnx);;Python (*.py);;ONNX (*.onnx)"
 
@@ -67,7 +68,7 @@ class ImportModelDialog(QDialog):
         self.resize(560, self.sizeHint().height())
 
     def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import model", "", MODEL_FILTER)
+        path = ask_open_file(self, "Import model", MODEL_FILTER)
         if path:
             self.source_edit.setText(path)
 
