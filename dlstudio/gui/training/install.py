@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QToolBar,
+    QToolButton,
 )
 
 from dlstudio.gui.theme import icon
@@ -173,6 +174,8 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
             "Start training from saved weights, matched by layer name and shape",
         ),
     }
+    # The one toolbar button with its name beside the icon: "press Train" must find a Train.
+    actions["train"].setProperty("toolbar_label", True)
     actions["health"].setCheckable(True)
     actions["health"].setChecked(True)
     actions["train"].triggered.connect(lambda: _on_train(window, controller))
@@ -214,6 +217,9 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
             toolbar.setObjectName("training_toolbar")
         toolbar.addSeparator()
         toolbar.addActions(run_actions)
+        button = toolbar.widgetForAction(actions["train"])
+        if isinstance(button, QToolButton):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
     def on_state(state: str) -> None:
         actions["train"].setEnabled(state == "idle")
