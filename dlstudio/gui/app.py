@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from dlstudio.core.files import atomic_path
 from dlstudio.gui.dialogs.template_gallery import TEMPLATES_DIR
+from dlstudio.gui.focus_return import install_dialog_focus_return
 from dlstudio.gui.theme import apply_theme, icon
 
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "lenet5.json"
@@ -48,6 +49,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("DL Studio")
     app.setWindowIcon(icon("app"))
     apply_theme(app)
+    install_dialog_focus_return(app)
     return app  # type: ignore[return-value]
 
 

@@ -29,6 +29,7 @@ from dlstudio.gui.panels import (
     ProblemsPanel,
     PropertiesPanel,
     SummaryTable,
+    count_text,
 )
 from dlstudio.gui.project_files import ProjectFiles
 from dlstudio.gui.recovery import AUTOSAVE_DELAY_MS, Autosaver, RecoveryStore, app_settings
@@ -320,14 +321,12 @@ class MainWindow(QMainWindow):
         self.params_label.setText(f"{result.total_params:,} parameters")
 
     def _on_problems_counts_changed(self, errors: int, warnings: int) -> None:
-        title = "Problems" + (f" ({errors + warnings})" if errors + warnings else "")
-        self.problems_dock.setWindowTitle(title)
-        if errors:
-            self.problems_label.setText(f"<span style='color:#f07b74'>● {errors} error(s)</span>")
-        elif warnings:
-            self.problems_label.setText(
-                f"<span style='color:#e0a526'>● {warnings} warning(s)</span>"
-            )
+        # The title and the status bar say the same counts, in the same words.
+        counts = count_text(errors, warnings)
+        self.problems_dock.setWindowTitle(f"Problems ({counts})" if counts else "Problems")
+        if errors or warnings:
+            colour = "#f07b74" if errors else "#e0a526"
+            self.problems_label.setText(f"<span style='color:{colour}'>● {counts}</span>")
         elif self.document.is_empty:
             self.problems_label.setText("<span style='color:#9aa0a8'>● empty model</span>")
         else:

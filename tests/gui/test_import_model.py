@@ -101,3 +101,27 @@ def test_import_is_checked_against_its_source_and_says_so(window, qtbot, tmp_pat
     assert figures["ok"] is True and figures["inputs"] == ["batch 1", "batch 3"]
     assert figures["outputs"]["output"]["largest_difference"] <= 1e-4
     assert result.check.ok
+
+
+def test_import_dialog_tabs_from_field_to_field(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from dlstudio.gui.dialogs.import_model import ImportModelDialog
+
+    dialog = ImportModelDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    dialog.source_edit.setFocus()
+    QTest.keyClicks(dialog.source_edit, "model.py:Net")
+    QTest.keyClick(dialog.source_edit, Qt.Key.Key_Tab)
+    QTest.keyClicks(QApplication.focusWidget(), "1,28,28")  # the user types on without looking
+    assert dialog.source() == "model.py:Net" and dialog.input_shape() == "1,28,28"
+    order = []
+    for _ in range(4):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        order.append(QApplication.focusWidget().text())
+    assert order == ["OK", "Cancel", "Browse…", "model.py:Net"]

@@ -113,3 +113,19 @@ def test_main_py_opens_a_file_and_saves_a_screenshot(data_dir, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_toolbar_has_a_labelled_train_button(window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolButton
+
+    window.install_training()
+    window.resize(1024, 700)
+    qtbot.wait(50)
+    train = window.training.actions["train"]
+    button = window.main_toolbar.widgetForAction(train)
+    assert isinstance(button, QToolButton) and button.isVisible()
+    assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+    assert button.text().replace("&", "") == "Train"
+    # Wide enough for its word: the label is not cut.
+    assert button.width() >= button.fontMetrics().horizontalAdvance("Train") + 20

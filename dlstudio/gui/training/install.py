@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QToolBar,
+    QToolButton,
 )
 
 from dlstudio.gui.theme import icon
@@ -22,10 +23,14 @@ from dlstudio.gui.tune import install_tune_ui
 
 _AREA = Qt.DockWidgetArea
 MONITOR_HEIGHT = 380
-"""Height the monitor dock grows to when training starts (the curves need room)."""
+"""Height the monitor dock grows to when training starts (the curves need room)..."""
+MONITOR_HEIGHT_SHARE = 0.45
+"""...but never more than this share of the window's height, so the canvas stays usable."""
 MONITOR_SHARE = 0.65
 """The share of the bottom row the monitor takes when training starts beside other panels
-(Problems): its four plots need the width more than a panel that says "No problems"."""
+(Problems): its four plots need the width more than a panel that says "No problems"..."""
+MIN_BESIDE_WIDTH = 240
+"""...but a panel beside it keeps at least this width, enough to read its messages."""
 
 
 def glyph_icon(kind: str) -> QIcon:
@@ -143,6 +148,8 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
             "Start training from saved weights, matched by layer name and shape",
         ),
     }
+    # The one toolbar button with its name beside the icon: "press Train" must find a Train.
+    actions["train"].setProperty("toolbar_label", True)
     actions["health"].setCheckable(True)
     actions["health"].setChecked(True)
     actions["train"].triggered.connect(lambda: _on_train(window, controller))
@@ -187,6 +194,9 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
             toolbar.setObjectName("training_toolbar")
         toolbar.addSeparator()
         toolbar.addActions(run_actions)
+        button = toolbar.widgetForAction(actions["train"])
+        if isinstance(button, QToolButton):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
     def on_state(state: str) -> None:
         actions["train"].setEnabled(state == "idle")
@@ -213,13 +223,15 @@ def _on_train(window: QMainWindow, controller: TrainingController) -> None:
     controller.monitor_dock.show()
     controller.monitor_dock.raise_()
     controller.monitor.setCurrentWidget(controller.monitor.plot)
-    if controller.monitor_dock.height() < MONITOR_HEIGHT:
-        window.resizeDocks([controller.monitor_dock], [MONITOR_HEIGHT], Qt.Orientation.Vertical)
+    height = min(MONITOR_HEIGHT, int(window.height() * MONITOR_HEIGHT_SHARE))
+    if controller.monitor_dock.height() < height:
+        window.resizeDocks([controller.monitor_dock], [height], Qt.Orientation.Vertical)
     _widen_monitor(window, controller.monitor_dock)
 
 
 def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
-    """Give the monitor MONITOR_SHARE of the bottom row when it shares it with other docks."""
+    """Give the monitor MONITOR_SHARE of the bottom row when it shares it with other docks,
+    leaving each of them at least MIN_BESIDE_WIDTH."""
     area = window.dockWidgetArea(monitor)
     if area != Qt.DockWidgetArea.BottomDockWidgetArea:
         return
@@ -237,11 +249,11 @@ def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
     if not beside:
         return
     total = monitor.width() + sum(dock.width() for dock in beside)
-    if monitor.width() >= MONITOR_SHARE * total:
+    rest = max(MIN_BESIDE_WIDTH, int(total * (1 - MONITOR_SHARE) / len(beside)))
+    wanted = max(total - rest * len(beside), min(total // 2, int(total * MONITOR_SHARE)))
+    if monitor.width() >= wanted:
         return
-    rest = int(total * (1 - MONITOR_SHARE) / len(beside))
+    rest = (total - wanted) // len(beside)
     window.resizeDocks(
-        [monitor, *beside],
-        [int(total * MONITOR_SHARE), *[rest] * len(beside)],
-        Qt.Orientation.Horizontal,
+        [monitor, *beside], [wanted, *[rest] * len(beside)], Qt.Orientation.Horizontal
     )

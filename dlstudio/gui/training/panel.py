@@ -106,8 +106,9 @@ class TrainingPanel(QWidget):
 
     # ---------------------------------------------------------------- build
     def _build(self) -> None:
-        # The settings scroll in a short window; Start/Pause/Stop, the progress and the banner
-        # stay in view below them.
+        # Start/Pause/Stop, the progress and the banner come first, at the top of the panel,
+        # and the settings scroll below them: nothing that changes size (the status line, the
+        # banner, the settings) sits above the buttons, so they never move under the pointer.
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 8)
         outer.setSpacing(8)
@@ -221,9 +222,9 @@ class TrainingPanel(QWidget):
         self.settings_scroll.setObjectName("training_settings_scroll")
         outer.addWidget(self.settings_scroll, 1)
         layout = QVBoxLayout()
-        layout.setContentsMargins(8, 0, 8, 0)
+        layout.setContentsMargins(8, 8, 8, 0)
         layout.setSpacing(8)
-        outer.addLayout(layout)
+        outer.insertLayout(0, layout)
 
         # Long data set and device names must not make the panel (and the side dock) wide.
         for combo in self.findChildren(QComboBox):
@@ -240,7 +241,11 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton("Pause", self)
         self.resume_button = QPushButton("Resume", self)
         self.stop_button = QPushButton("Stop", self)
-        for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+        run_buttons = (self.start_button, self.pause_button, self.resume_button, self.stop_button)
+        # One width for all: Pause and Resume swap places without moving Stop.
+        width = max(button.sizeHint().width() for button in run_buttons)
+        for button in run_buttons:
+            button.setMinimumWidth(width)
             buttons.addWidget(button)
         layout.addLayout(buttons)
         self.progress = QProgressBar(self)
@@ -251,10 +256,19 @@ class TrainingPanel(QWidget):
         self.progress_label = QLabel("Ready.", self)
         self.progress_label.setProperty("role", "dim")
         self.progress_label.setWordWrap(True)
+        # Three lines always reserved (the full text in the tooltip): a longer status must not
+        # move the settings below it.
+        lines = self.progress_label.fontMetrics().lineSpacing() * 3
+        self.progress_label.setFixedHeight(lines + 2)
+        self.progress_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.progress_label)
         self._step_progress = Throttled(self._show_progress, STEP_PROGRESS_MS, self)
-        # Below the controls, so a banner that grows never moves Start/Pause/Stop.
-        layout.addWidget(self.banner)
+        # At the bottom, under the settings: a banner that comes and goes only shortens the
+        # settings' scroll area, and moves neither the buttons nor the fields.
+        banner_row = QVBoxLayout()
+        banner_row.setContentsMargins(8, 0, 8, 0)
+        banner_row.addWidget(self.banner)
+        outer.addLayout(banner_row)
 
         self.start_button.clicked.connect(self.start_requested)
         self.pause_button.clicked.connect(self.pause_requested)
@@ -402,7 +416,7 @@ class TrainingPanel(QWidget):
         self.resume_button.setVisible(state == "paused")
 
     def show_banner(self, text: str) -> None:
-        """Show (or with "" hide) the note above the settings."""
+        """Show (or with "" hide) the note under the settings."""
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
 
@@ -421,6 +435,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(round(max(0.0, min(1.0, fraction)) * 1000))
         self.progress.setFormat(bar_text)
         self.progress_label.setText(text)
+        self.progress_label.setToolTip(text)
 
     # ---------------------------------------------------------------- slots
     def _on_dataset_activated(self, _index: int) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from dlstudio.compile.weights import WeightsReport, load_weights
 from dlstudio.core import DLStudioError
+from dlstudio.gui.folders import ask_open_file
 
 if TYPE_CHECKING:
     from dlstudio.gui.training.controller import TrainingController
@@ -32,9 +33,7 @@ def load_weights_into_model(
     panel start from it. None when cancelled or refused (the reason is shown)."""
     panel = controller.panel
     if path is None:
-        chosen, _ = QFileDialog.getOpenFileName(
-            panel, "Load weights into the model", "", WEIGHTS_FILTER
-        )
+        chosen = ask_open_file(panel, "Load weights into the model", WEIGHTS_FILTER)
         if not chosen:
             return None
         path = chosen
