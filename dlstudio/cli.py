@@ -235,7 +235,7 @@ def one_line(text: str, width: int = 90) -> str:
 # --------------------------------------------------------------------- main
 LIGHT_COMMANDS = {"validate": _add_validate, "summary": _add_summary, "templates": _add_templates}
 TORCH_COMMANDS = {
-    "export": ("dlstudio.compile.cli_commands", "add_export_parser"),
+    "export": ("dlstudio.train.cli_export", "add_export_parser"),
     "import": ("dlstudio.compile.importers.cli_commands", "add_import_parser"),
     "train": ("dlstudio.train.cli_commands", "add_train_parser"),
     "datasets": ("dlstudio.train.cli_commands", "add_datasets_parser"),

@@ -30,6 +30,7 @@ _WORKER_OPTIONS = (
     ("--resume", "resume", True),
     ("--init-weights", "init_weights", True),
     ("--threads", "threads", True),
+    ("--report-every", "report_every", True),
     ("--strict", "strict", False),
     ("--deterministic", "deterministic", False),
     ("--compile", "compile", False),
@@ -68,6 +69,14 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--strict", action="store_true", help="with --init-weights: every tensor must match"
     )
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: chosen)")
+    parser.add_argument(
+        "--report-every",
+        type=int,
+        dest="report_every",
+        metavar="STEPS",
+        help="report the loss (progress line, metrics.jsonl) at least every STEPS steps "
+        "(default 20; 1 writes every step's loss)",
+    )
     parser.add_argument(
         "--deterministic",
         action="store_true",
@@ -179,6 +188,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
             seed=args.seed,
             device=args.device,
             threads=args.threads,
+            report_every_steps=getattr(args, "report_every", None),
             deterministic=args.deterministic,
             compile=args.compile,
             sync_batchnorm=getattr(args, "sync_batchnorm", None),
