@@ -48,6 +48,20 @@ class LayerChange:
 
 
 @dataclass(frozen=True)
+class AlignedRow:
+    """One line of a side-by-side view: the layer in A, in B, or in both."""
+
+    kind: str
+    """``same``, or the kind of its :class:`LayerChange`."""
+    path_a: str | None
+    path_b: str | None
+    type_a: str | None
+    type_b: str | None
+    params: tuple[int | None, int | None]
+    depth: int
+
+
+@dataclass(frozen=True)
 class BlockDelta:
     """Parameters and MACs of one block path (``""`` is the whole model) in A and in B."""
 
@@ -76,6 +90,8 @@ class ModelDiff:
     changes: list[LayerChange] = field(default_factory=list)
     blocks: list[BlockDelta] = field(default_factory=list)
     """The whole model first, then every block path present in A or B, in B's order."""
+    rows: list[AlignedRow] = field(default_factory=list)
+    """Every layer of A and B side by side, in B's order (removed ones after their parent)."""
 
     @property
     def same(self) -> bool:
@@ -158,19 +174,76 @@ def diff_models(
     for path in removed:
         if path not in gone:
             changes.append(_change("removed", path, rows_a[path], None, ()))
-    changes.sort(key=lambda c: (order.get(c.path, _after(c.path, order)), c.kind))
+    places = _removed_places(list(rows_a), order, {old: new for new, old in renamed.items()})
+    changes.sort(key=lambda c: (order.get(c.path, places.get(c.path, len(order))), c.kind))
     blocks = _block_deltas(a, result_a, b, result_b)
-    return ModelDiff(a.name, b.name, changes, blocks)
+    rows = _aligned(rows_a, rows_b, changes, order, places)
+    return ModelDiff(a.name, b.name, changes, blocks, rows)
 
 
-def _after(path: str, order: dict[str, int]) -> float:
-    """A removed layer goes right after the B row of its nearest shared parent, or at the end."""
-    parent = path.rpartition(".")[0]
-    while parent:
-        if parent in order:
-            return order[parent] + 0.5
-        parent = parent.rpartition(".")[0]
-    return len(order) + 0.5
+def _aligned(
+    rows_a: dict[str, SummaryRow],
+    rows_b: dict[str, SummaryRow],
+    changes: list[LayerChange],
+    order: dict[str, int],
+    places: dict[str, float],
+) -> list[AlignedRow]:
+    kinds = {c.path: c for c in changes}
+    out: list[tuple[float, AlignedRow]] = []
+    for path, row in rows_b.items():
+        change = kinds.get(path)
+        kind = change.kind if change else "same"
+        old = None
+        if kind == "renamed":
+            old = next(v.before for v in change.values if v.name == "name")  # type: ignore[union-attr]
+        elif kind != "added":
+            old = path
+        row_a = rows_a.get(old) if old else None
+        out.append(
+            (
+                order[path],
+                AlignedRow(
+                    kind,
+                    old,
+                    path,
+                    row_a.type_label if row_a else None,
+                    row.type_label,
+                    (row_a.params if row_a else None, row.params),
+                    row.depth,
+                ),
+            )
+        )
+    for change in changes:
+        if change.kind == "removed":
+            row_a = rows_a[change.path]
+            aligned = AlignedRow(
+                "removed",
+                change.path,
+                None,
+                row_a.type_label,
+                None,
+                (row_a.params, None),
+                row_a.depth,
+            )
+            out.append((places[change.path], aligned))
+    return [row for _key, row in sorted(out, key=lambda pair: pair[0])]
+
+
+def _removed_places(
+    paths_a: list[str], order: dict[str, int], renamed: dict[str, str]
+) -> dict[str, float]:
+    """Where a layer only A has goes in B's order: right after the layer before it in A that
+    B still has (in A's order), so the side-by-side view shows it where it was."""
+    places: dict[str, float] = {}
+    previous = -1.0
+    for path in paths_a:
+        kept = renamed.get(path, path)
+        if kept in order:
+            previous = float(order[kept])
+        else:
+            previous += 1e-3  # several removed in a row keep their order
+            places[path] = previous
+    return places
 
 
 def _renames(

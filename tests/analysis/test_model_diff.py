@@ -68,6 +68,14 @@ def test_added_removed_renamed_and_changed_layers(tmp_path: Path) -> None:
     assert diff.of_kind("renamed")[0].values[0].before == "fc2"
     fc3 = next(c for c in diff.changes if c.path == "fc3")
     assert [(v.name, v.before, v.after) for v in fc3.values] == [("input in", "relu4", "hidden")]
+    # Side by side: the removed ReLU shows where it was, between fc2 (now hidden) and fc3.
+    assert [(r.kind, r.path_a, r.path_b) for r in diff.rows][-4:] == [
+        ("renamed", "fc2", "hidden"),
+        ("removed", "relu4", None),
+        ("changed", "fc3", "fc3"),
+        ("same", "logits", "logits"),
+    ]
+    assert len(diff.rows) == len(a) + 0  # every layer of A once (B has one fewer, none new)
     model = diff.blocks[0]
     assert model.params_delta == b_total(b) - b_total(a)
     lines = diff_lines(diff)
