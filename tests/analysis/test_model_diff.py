@@ -75,7 +75,7 @@ def test_added_removed_renamed_and_changed_layers(tmp_path: Path) -> None:
         ("changed", "fc3", "fc3"),
         ("same", "logits", "logits"),
     ]
-    assert len(diff.rows) == len(a) + 0  # every layer of A once (B has one fewer, none new)
+    assert len(diff.rows) == len(a)  # every layer of A once (B has one fewer, none new)
     model = diff.blocks[0]
     assert model.params_delta == b_total(b) - b_total(a)
     lines = diff_lines(diff)
