@@ -118,7 +118,7 @@ class CompareDialog(QDialog):
         self.view.set_diff(self.diff, self.other_label, document.display_name)
         self.error = ""
         self.status.setText(
-            "Marks on the canvas: + new, ~ changed or renamed (hover a mark for the details); "
+            "Marks on the canvas: + new, Δ changed or renamed (hover a mark for the details); "
             "layers only A has are listed above."
         )
         self._draw_overlay()

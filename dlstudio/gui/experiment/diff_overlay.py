@@ -1,5 +1,5 @@
 """A model difference as an overlay on the canvas: each layer that is new or changed in the
-model on screen gets a coloured outline and a mark (+ new, ~ changed or renamed); a block
+model on screen gets a coloured outline and a mark (+ new, Δ changed or renamed); a block
 instance with changes inside carries the mark of the most telling one. Layers only the other
 model has cannot be drawn here; the comparison's list shows them.
 
@@ -21,7 +21,7 @@ from dlstudio.gui.canvas import style as canvas_style
 from dlstudio.gui.experiment.diff_view import KIND_COLORS
 
 _RANK = {"added": 3, "changed": 2, "renamed": 1}
-_MARKS = {"added": "+", "changed": "~", "renamed": "~"}
+_MARKS = {"added": "+", "changed": "Δ", "renamed": "Δ"}
 
 
 def marks_for(
