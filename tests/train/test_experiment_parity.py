@@ -19,13 +19,19 @@ CASES = {
     "lenet5": {"val_fraction": 0.85},
     "lstm-classifier": {"dataset_options": {"seq_len": 12, "n_samples": 400}},
     "transformer-classifier": {"dataset_options": {"seq_len": 12, "n_samples": 400}},
+    # Frozen layers: a BatchNorm (its statistics must hold) and a whole block instance.
+    "resnet-cifar": {"val_fraction": 0.85, "frozen": ["bn1", "layer1"]},
 }
 
 
-def trimmed_project(template: str, folder: Path, **training: object) -> Path:
-    """A copy of a template with one epoch and the given training settings."""
+def trimmed_project(template: str, folder: Path, frozen: tuple = (), **training: object) -> Path:
+    """A copy of a template with one epoch, the given training settings and ``frozen`` layers
+    (Trainable off)."""
     data = json.loads((TEMPLATES_DIR / f"{template}.json").read_text(encoding="utf-8"))
     data["metadata"]["training"].update({"epochs": 1, **training})
+    for node in data["nodes"]:
+        if node["name"] in frozen:
+            node["trainable"] = False
     path = folder / f"{template}.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
@@ -57,6 +63,10 @@ def test_script_repeats_train_loss_for_loss(template: str, tmp_path: Path) -> No
 
     script = tmp_path / "train.py"
     assert cli(["export", str(project), "--train-script", str(script)]) == 0
+    if CASES[template].get("frozen"):
+        assert 'frozen = [model.get_submodule(name) for name in ["bn1", "layer1"]]' in (
+            script.read_text(encoding="utf-8")
+        )
     out = tmp_path / "script"
     run_script(script, "--out", str(out), "--threads", "1", "--device", "cpu", "--log-every", "0")
     got = step_losses(out / "metrics.jsonl")

@@ -42,18 +42,18 @@ class DataSection:
     embedded: bool
 
 
-def data_section(dataset: str, embed: bool) -> DataSection:
+def data_section(dataset: str, embed: bool, options: dict | None = None) -> DataSection:
     """``load_data``: DL Studio's loader for ``dataset`` (a built-in name or a file path)."""
     if not embed:
         imports = ["from dlstudio.train.data import DataSplit, load_dataset"]
         return DataSection(imports, _LOAD_DATA.format(call="load_dataset(name, options)"), False)
-    modules, call = _embedded_loader(dataset)
+    modules, call = _embedded_loader(dataset, options or {})
     bundle = bundle_modules([*COMMON_MODULES, *(_DATA + m for m in modules)])
     code = bundle.code + "\n\n\n" + _LOAD_DATA.format(call=call)
     return DataSection(bundle.imports, code, True)
 
 
-def _embedded_loader(dataset: str) -> tuple[tuple[str, ...], str]:
+def _embedded_loader(dataset: str, options: dict) -> tuple[tuple[str, ...], str]:
     """The modules and the call for ``dataset``; a file's kind is decided here, as
     :func:`dlstudio.train.data.load_dataset` decides it, so the script calls its loader."""
     if dataset in EMBEDDED_LOADERS:
@@ -67,7 +67,7 @@ def _embedded_loader(dataset: str) -> tuple[tuple[str, ...], str]:
     if name.endswith(".csv") and path.is_file():
         header = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()[:1]
         columns = {c.strip().lower() for c in header[0].split(",")} if header else set()
-        text = {"text", "label"} <= columns
+        text = options.get("kind", "text" if {"text", "label"} <= columns else "table") == "text"
         return ("tabular",), f"{'load_text_csv' if text else 'load_csv'}(Path(name), options)"
     if name.endswith((".npy", ".npz")):
         return ("tabular",), "load_numpy(Path(name), options)"

@@ -121,7 +121,7 @@ def build_experiment(
     )
     code = generate(graph)
     model_imports, model_code = _split_model_source(code.source)
-    data = data_section(str(config.dataset), embed_data)
+    data = data_section(str(config.dataset), embed_data, config.dataset_options)
     stem = Path(project_path).stem if project_path else code.class_name.lower()
     padding = _target_padding(code, graph)
     sections = [
