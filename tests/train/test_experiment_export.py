@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -122,6 +123,11 @@ def test_notebook_escapes_names_from_the_drawing(tmp_path: Path) -> None:
     graph = load_project(project)
     node = next(n for n in graph if n.type_id == "dense")
     node.name = "<b>fc*</b>"
-    notebook = build_notebook(build_experiment(graph, project), graph)
+    graph.name = 'x"""; PWNED = 1  # \\ <i>'
+    experiment = build_experiment(graph, project)
+    tree = ast.parse(experiment.script)  # the name cannot end the docstring and add code
+    assigned = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets}
+    assert "PWNED" not in assigned and "PWNED" in (ast.get_docstring(tree) or "")
+    notebook = build_notebook(experiment, graph)
     text = "\n".join(c.source for c in notebook.cells)
-    assert "<b>" not in text and "\\<b\\>fc\\*\\</b\\>" in text
+    assert "<b>" not in text and "<i>" not in text and "\\<b\\>fc\\*\\</b\\>" in text

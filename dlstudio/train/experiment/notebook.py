@@ -21,7 +21,10 @@ def build_notebook(experiment: Experiment, graph: LayerGraph) -> nbformat.Notebo
     cell trains with the default settings (``parse_args([...])`` takes flags as a list)."""
     title, _, about = experiment.docstring.partition("\n\n")
     cells = [
-        v4.new_markdown_cell(f"# {title.rstrip('.')}\n\n{' '.join(about.split())}"),
+        # The text names the project: shown as text, never as HTML.
+        v4.new_markdown_cell(
+            f"# {title.rstrip('.')}\n\n{' '.join(about.split()).replace('<', '&lt;')}"
+        ),
         v4.new_code_cell("from __future__ import annotations\n\n" + "\n".join(experiment.imports)),
     ]
     for section in experiment.sections:

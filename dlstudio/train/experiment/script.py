@@ -18,6 +18,7 @@ from typing import Any
 
 from dlstudio.analysis import analyze
 from dlstudio.compile.codegen import generate
+from dlstudio.compile.codegen.names import comment_text
 from dlstudio.core.graph import LayerGraph
 from dlstudio.train.config import TrainConfig
 from dlstudio.train.errors import TrainError
@@ -306,7 +307,7 @@ def _train_code(model: str, graph: LayerGraph, attrs: dict[str, str], padding: A
 
 
 def _docstring(model: str, name: str, config: TrainConfig, embedded: bool) -> str:
-    safe = name.replace("\\", "/").replace('"""', "'''")[:60]
+    safe = comment_text(name)[:60]
     needs = "torch and NumPy" + (
         " (the data set's loader is written below)" if embedded else " and an installed dlstudio"
     )
