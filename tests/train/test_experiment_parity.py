@@ -19,6 +19,13 @@ CASES = {
     "lenet5": {"val_fraction": 0.85},
     "lstm-classifier": {"dataset_options": {"seq_len": 12, "n_samples": 400}},
     "transformer-classifier": {"dataset_options": {"seq_len": 12, "n_samples": 400}},
+    # Regression (MSE) with warm-up, a cosine schedule and gradient clipping.
+    "gru-forecaster": {
+        "dataset_options": {"window": 20, "horizon": 1, "n_points": 600},
+        "schedule": "cosine",
+        "warmup_steps": 3,
+        "grad_clip": 1.0,
+    },
     # Frozen layers: a BatchNorm (its statistics must hold) and a whole block instance.
     "resnet-cifar": {"val_fraction": 0.85, "frozen": ["bn1", "layer1"]},
 }
