@@ -16,6 +16,7 @@ from dlstudio.cli import main as cli
 from dlstudio.compile.codegen import generate_source
 from dlstudio.core import load_project
 from dlstudio.layers import get_layer_type
+from dlstudio.train.errors import TrainError
 from dlstudio.train.experiment import build_experiment, build_notebook
 
 # Runs a script with every dlstudio import refused, as on a machine without DL Studio.
@@ -131,3 +132,12 @@ def test_notebook_escapes_names_from_the_drawing(tmp_path: Path) -> None:
     notebook = build_notebook(experiment, graph)
     text = "\n".join(c.source for c in notebook.cells)
     assert "<b>" not in text and "<i>" not in text and "\\<b\\>fc\\*\\</b\\>" in text
+
+
+@pytest.mark.parametrize("name", ["train settings", "data split"])
+def test_a_model_named_like_the_script_own_code_is_refused(tmp_path: Path, name: str) -> None:
+    project = trimmed_project("mlp-mnist", tmp_path)
+    graph = load_project(project)
+    graph.name = name  # the class would be TrainSettings / DataSplit
+    with pytest.raises(TrainError, match="rename the model"):
+        build_experiment(graph, project)

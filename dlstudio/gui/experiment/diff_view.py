@@ -136,14 +136,16 @@ class ModelDiffView(QWidget):
     def visible_kinds(self) -> list[str]:
         """The kinds of the rows shown (for tests and the status line)."""
         return [
-            self.layers.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-            for i in range(self.layers.topLevelItemCount())
-            if not self.layers.topLevelItem(i).isHidden()
+            item.data(0, Qt.ItemDataRole.UserRole) for item in self._items() if not item.isHidden()
         ]
 
+    def _items(self) -> list[QTreeWidgetItem]:
+        count = self.layers.topLevelItemCount()
+        items = [self.layers.topLevelItem(i) for i in range(count)]
+        return [item for item in items if item is not None]
+
     def _on_only_changes_toggled(self, only: bool) -> None:
-        for i in range(self.layers.topLevelItemCount()):
-            item = self.layers.topLevelItem(i)
+        for item in self._items():
             item.setHidden(only and item.data(0, Qt.ItemDataRole.UserRole) == "same")
 
 

@@ -124,8 +124,8 @@ def sort_imports(lines: list[str]) -> list[str]:
     groups: list[list[str]] = [[], [], []]
     for line in dict.fromkeys(lines):
         name = top(line)
-        group = 0 if name in sys.stdlib_module_names else 2 if name == "dlstudio" else 1
-        groups[group].append(line)
+        index = 0 if name in sys.stdlib_module_names else 2 if name == "dlstudio" else 1
+        groups[index].append(line)
     out: list[str] = []
     for group in groups:
         if group:

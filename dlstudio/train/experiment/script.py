@@ -194,9 +194,13 @@ def _merge_from_imports(lines: list[str]) -> list[str]:
 
 def _check_names(experiment: Experiment, model_code: str) -> None:
     """A model named like one of the script's functions (``train``) would replace it."""
-    model = {_name(n) for n in ast.parse(model_code).body} - {None}
-    rest = "\n\n\n".join(s.code for s in experiment.sections if s.title != "The model")
-    clash = sorted(model & ({_name(n) for n in ast.parse(rest).body} - {None}))
+    model = {name for n in ast.parse(model_code).body for name in _names(n)}
+    rest = (
+        "\n".join(line for line in experiment.imports if line)
+        + "\n"
+        + "\n\n\n".join(s.code for s in experiment.sections if s.title != "The model")
+    )
+    clash = sorted(model & {name for n in ast.parse(rest).body for name in _names(n)})
     if clash:
         raise TrainError(
             f"the model's code defines {', '.join(clash)}, which the training script needs for "
@@ -204,12 +208,15 @@ def _check_names(experiment: Experiment, model_code: str) -> None:
         )
 
 
-def _name(node: ast.stmt) -> str | None:
+def _names(node: ast.stmt) -> list[str]:
+    """The names a top-level statement defines (a class, a function, an assignment, imports)."""
     if isinstance(node, ast.FunctionDef | ast.ClassDef):
-        return node.name
-    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-        return node.targets[0].id
-    return None
+        return [node.name]
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    return []
 
 
 def _target_padding(code: Any, graph: LayerGraph) -> tuple[int, int] | None:
