@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from dlstudio.analysis import AnalysisResult, analyze
+from dlstudio.cli_diff import add_diff_parser
 from dlstudio.core import DLStudioError, LayerGraph, format_shape
 from dlstudio.core.errors import FileWriteError, ModelTooLargeError
 from dlstudio.core.terminal import SafeStream
@@ -258,9 +259,14 @@ def one_line(text: str, width: int = 90) -> str:
 
 
 # --------------------------------------------------------------------- main
-LIGHT_COMMANDS = {"validate": _add_validate, "summary": _add_summary, "templates": _add_templates}
+LIGHT_COMMANDS = {
+    "validate": _add_validate,
+    "summary": _add_summary,
+    "templates": _add_templates,
+    "diff": add_diff_parser,
+}
 TORCH_COMMANDS = {
-    "export": ("dlstudio.compile.cli_commands", "add_export_parser"),
+    "export": ("dlstudio.train.cli_export", "add_export_parser"),
     "import": ("dlstudio.compile.importers.cli_commands", "add_import_parser"),
     "train": ("dlstudio.train.cli_commands", "add_train_parser"),
     "datasets": ("dlstudio.train.cli_commands", "add_datasets_parser"),

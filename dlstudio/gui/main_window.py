@@ -21,6 +21,7 @@ from dlstudio.gui.canvas import GraphScene, GraphView
 from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.dock_layout import DockLayout
 from dlstudio.gui.document import Document
+from dlstudio.gui.experiment import install_experiment_ui
 from dlstudio.gui.exports import ExportActions
 from dlstudio.gui.model_import import ModelImporter
 from dlstudio.gui.panels import (
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.actions: WindowActions = build_actions(self)
         self._build_status_bar()
         self.blocks_ui = install_block_editor(self)
+        self.experiment_ui = install_experiment_ui(self)
         self._connect_signals()
         self.setAcceptDrops(True)
         self.resize(1440, 900)

@@ -32,6 +32,7 @@ _WORKER_OPTIONS = (
     ("--resume", "resume", True),
     ("--init-weights", "init_weights", True),
     ("--threads", "threads", True),
+    ("--report-every", "report_every", True),
     ("--strict", "strict", False),
     ("--deterministic", "deterministic", False),
     ("--compile", "compile", False),
@@ -76,6 +77,14 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="also write TensorBoard event files to DIR: scalars per step and per epoch, the "
         "hyper-parameters and the model graph (view with tensorboard --logdir DIR)",
+    )
+    parser.add_argument(
+        "--report-every",
+        type=int,
+        dest="report_every",
+        metavar="STEPS",
+        help="report the loss (progress line, metrics.jsonl) at least every STEPS steps "
+        "(default 20; 1 writes every step's loss)",
     )
     parser.add_argument(
         "--deterministic",
@@ -188,6 +197,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
             seed=args.seed,
             device=args.device,
             threads=args.threads,
+            report_every_steps=getattr(args, "report_every", None),
             deterministic=args.deterministic,
             compile=args.compile,
             sync_batchnorm=getattr(args, "sync_batchnorm", None),
