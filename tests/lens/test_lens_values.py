@@ -51,7 +51,11 @@ def test_every_node_has_the_modules_own_value_and_the_analysed_shape(template: s
         if node.type_id != "output":
             spec = next(iter(info.outputs.values()))
             assert len(first.shape) == len(spec.shape), node.name
-            fixed = [(d, s) for d, s in zip(first.shape[1:], spec.shape[1:]) if isinstance(s, int)]
+            fixed = [
+                (d, s)
+                for d, s in zip(first.shape[1:], spec.shape[1:], strict=False)
+                if isinstance(s, int)
+            ]
             assert all(d == s for d, s in fixed), (node.name, first.shape, spec.shape)
         if attr in hooked:
             reference = hooked[attr]
@@ -59,7 +63,7 @@ def test_every_node_has_the_modules_own_value_and_the_analysed_shape(template: s
             assert torch.equal(first, reference), node.name
             checked += 1
     assert checked >= 3
-    assert torch.equal(values[[n for n in graph if n.type_id == "output"][0].id][0], outputs[0])
+    assert torch.equal(values[next(n for n in graph if n.type_id == "output").id][0], outputs[0])
 
 
 def test_function_layers_are_captured_exactly() -> None:
