@@ -104,3 +104,17 @@ def test_a_cancelled_run_stops_and_leaves_no_tracer_behind() -> None:
     with pytest.raises(LensCancelled):
         capture(compiled, graph, inputs, cancelled=cancelled)
     assert sys.gettrace() is None or "coverage" in type(sys.gettrace()).__module__
+
+
+def test_a_session_refresh_stops_when_a_newer_one_is_asked_for() -> None:
+    from dlstudio.lens.pinning import PinRequest
+    from dlstudio.lens.session import LensSession
+
+    graph = load_project(TEMPLATES / "lenet5.json")
+    session = LensSession()
+    generation = session.next_generation()
+    done = session.refresh(graph, PinRequest(sample=2), generation)
+    assert done.results[0][1].example.label == "sample 2 of digits"
+    session.next_generation()
+    with pytest.raises(LensCancelled):
+        session.refresh(graph, PinRequest(sample=2), generation)
