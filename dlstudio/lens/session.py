@@ -116,7 +116,6 @@ class LensSession:
             )
         return LensRefresh(generation, tuple(results))
 
-
     def _pin(
         self,
         request: PinRequest,
