@@ -272,6 +272,9 @@ TORCH_COMMANDS = {
     "datasets": ("dlstudio.train.cli_commands", "add_datasets_parser"),
     "tune": ("dlstudio.train.cli_tune", "add_tune_parser"),
     "predict": ("dlstudio.train.cli_predict", "add_predict_parser"),
+    "inspect": ("dlstudio.lens.cli_commands", "add_inspect_parser"),
+    "explain": ("dlstudio.lens.cli_explain", "add_explain_parser"),
+    "embeddings": ("dlstudio.lens.cli_explain", "add_embeddings_parser"),
 }
 
 

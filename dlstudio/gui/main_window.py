@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
         """Tabs requested between construction and the first show (None once shown)."""
         self.training = None
         """The :class:`TrainingController` once :meth:`install_training` ran."""
+        self.lens = None
+        """The :class:`LensController` (the Lens dock), installed with the training UI."""
         if training:
             self.install_training()
 
@@ -98,9 +100,11 @@ class MainWindow(QMainWindow):
         """Add the training UI: its docks, Run actions and toolbar buttons. It imports torch
         (over a second), so the program calls this after the window's first paint."""
         if self.training is None:
+            from dlstudio.gui.lens import install_lens
             from dlstudio.gui.training import install_training_ui
 
             self.training = install_training_ui(self)
+            self.lens = install_lens(self, self.training)
             self.dock_layout.schedule()
         return self.training
 

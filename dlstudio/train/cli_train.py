@@ -145,6 +145,25 @@ def compile_project(graph: Any, project_path: str | Path | None = None) -> Any:
     return compiled
 
 
+def write_snapshot(graph: Any, project_file: str | Path, out: Path) -> Path:
+    """``out/model.json``: the project as it was trained, beside its weights, so the run folder
+    alone can be inspected, explained or exported (data paths relative to ``out``; the
+    project's own weights file is left out, the run's weights hold every tensor)."""
+    from dlstudio.core import save_project
+    from dlstudio.train.data_paths import relative_training_paths
+
+    snapshot = graph.copy()
+    meta = dict(snapshot.metadata)
+    meta.pop("weights", None)
+    if isinstance(meta.get("training"), dict):
+        base = Path(project_file).resolve().parent
+        meta["training"] = relative_training_paths(meta["training"], base, out)
+    snapshot.metadata = meta
+    path = out / "model.json"
+    save_project(snapshot, path)
+    return path
+
+
 def default_out(file: str) -> Path:
     """``PROJECT_run/`` next to the project file."""
     return Path(file).with_suffix("").with_name(Path(file).stem + "_run")
@@ -269,6 +288,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
             from dlstudio.compile.weights import save_weights
 
             weights = save_weights(trainer.model, out / "weights.safetensors")
+            write_snapshot(graph, args.file, out)
             _say(dist, f"weights: {weights}\ncheckpoint: {result.checkpoint}")
         return 0
     finally:

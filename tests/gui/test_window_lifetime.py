@@ -23,6 +23,8 @@ def _top_level_names() -> list[str]:
 
 def test_a_closed_window_leaves_no_top_level_widgets(qtbot, data_dir) -> None:
     create_application()
+    # Windows an earlier test closed go first (their deleteLater waits for an event loop).
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
     before = _top_level_names()
     win = MainWindow(autosave_delay_ms=60_000)

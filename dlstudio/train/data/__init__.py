@@ -102,7 +102,11 @@ _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
         "generated review sentences -> negative/positive",
         "n_samples, seq_len, seed",
     ),
-    "skipgram": (generated.skipgram, "center word -> context word pairs", "window"),
+    "skipgram": (
+        generated.skipgram,
+        "center word -> context word pairs (built-in text, or generated sentences)",
+        "window, sentences, seed",
+    ),
     "tagging": (
         lessons.tagging,
         "generated sentences -> the part of speech of every word (many-to-many)",

@@ -201,9 +201,19 @@ river froze . in summer the children swam in the river and ate bread by the mill
 
 
 def skipgram(options: dict[str, Any]) -> Dataset:
-    """Skip-gram pairs from a small built-in text: center word id -> one context word id."""
+    """Skip-gram pairs: center word id -> one context word id, from a small built-in text, or
+    with ``sentences`` > 0 from that many generated sentences (subjects, verbs, objects and
+    places in fixed roles, so words of one kind share their contexts: a clear test of what an
+    embedding learns)."""
+    from dlstudio.train.data.language import generated_sentences
+
     window = int_option(options, "window", 2, 1, 10)
-    words = tokenize(_CORPUS)
+    count = int_option(options, "sentences", 0, 0, 1_000_000)
+    if count:
+        rng = np.random.default_rng(seed_option(options))
+        words = [w for sentence in generated_sentences(rng, count) for w in sentence]
+    else:
+        words = tokenize(_CORPUS)
     vocab = Vocabulary.build([words])
     ids = [vocab.id(w) for w in words]
     centers, contexts = [], []
@@ -214,7 +224,8 @@ def skipgram(options: dict[str, Any]) -> Dataset:
                 contexts.append(ids[j])
     return Dataset(
         name="skipgram",
-        description=f"Word pairs (center -> context, window {window}) from a short built-in text.",
+        description=f"Word pairs (center -> context, window {window}) from "
+        + (f"{count} generated sentences." if count else "a short built-in text."),
         # One id per sample as a (1,) sequence, so Embedding -> Flatten -> Linear works as drawn.
         data=DataSplit((torch.tensor(centers).unsqueeze(1),), torch.tensor(contexts)),
         input_specs=[TensorSpec((1,), "int64")],
@@ -225,5 +236,5 @@ def skipgram(options: dict[str, Any]) -> Dataset:
         vocab_size=len(vocab),
         vocab=vocab.tokens,
         class_names=vocab.tokens,
-        options={"window": window},
+        options={"window": window, "sentences": count},
     )

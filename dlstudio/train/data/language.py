@@ -33,6 +33,11 @@ def _sentence(rng: np.random.Generator) -> list[str]:
     return [*words, "."]
 
 
+def generated_sentences(rng: np.random.Generator, count: int) -> list[list[str]]:
+    """``count`` generated sentences (the article, a subject, a verb, an object, a place)."""
+    return [_sentence(rng) for _ in range(count)]
+
+
 def next_token(options: dict[str, Any]) -> Dataset:
     """Windows of ``seq_len`` words from generated sentences; the target at every position is the
     word that follows it (``tokens[t + 1]``), as a GPT-style model is trained.

@@ -1,0 +1,162 @@
+"""The Lens dock: which example, which weights, and the chosen node's output drawn large."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dlstudio.lens.pinning import PinRequest
+
+PICK_MODES = ("Sample", "By class", "Image file", "Text")
+WEIGHT_LABELS = {
+    "current": "Current weights",
+    "random": "Random weights",
+    "both": "Random and trained, side by side",
+}
+
+
+def to_pixmap(picture: np.ndarray) -> QPixmap:
+    """An (H, W, 3) uint8 array as a pixmap (copied: the array may go)."""
+    data = np.ascontiguousarray(picture[..., :3])
+    h, w = data.shape[:2]
+    image = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(image.copy())
+
+
+class LensPanel(QWidget):
+    """Controls and the large view; the controller fills it."""
+
+    request_changed = Signal()
+    """The example or the weights choice changed: refresh."""
+    thumbnails_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lens_panel")
+        self.mode = QComboBox()
+        self.mode.addItems(PICK_MODES)
+        self.mode.setToolTip("Which example the lens runs through the model")
+        self.sample = QSpinBox()
+        self.sample.setRange(0, 10_000_000)
+        self.sample.setToolTip("Index of a sample of the project's data set")
+        self.class_index = QSpinBox()
+        self.class_index.setRange(0, 100_000)
+        self.class_index.setToolTip("The first sample of this class")
+        self.image_button = QPushButton("Choose image…")
+        self.image_path = ""
+        self.text = QLineEdit()
+        self.text.setPlaceholderText("Type a sentence and press Enter")
+        self.inputs = QStackedWidget()
+        for widget in (self.sample, self.class_index, self.image_button, self.text):
+            self.inputs.addWidget(widget)
+        self.weights = QComboBox()
+        for key, label in WEIGHT_LABELS.items():
+            self.weights.addItem(label, key)
+        self.weights.setToolTip(
+            "Current: the last run's weights where they fit the drawing, random before "
+            "training. Side by side shows what training changed."
+        )
+        self.thumbnails = QCheckBox("Thumbnails on the canvas")
+        self.title = QLabel("Select a layer to see its output")
+        self.title.setObjectName("lens_title")
+        self.title.setWordWrap(True)
+        self.stats = QLabel("")
+        self.stats.setWordWrap(True)
+        self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.pictures = QHBoxLayout()
+        self._picture_widgets: list[tuple[QLabel, QLabel]] = []
+        pick = QHBoxLayout()
+        pick.addWidget(self.mode)
+        pick.addWidget(self.inputs, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(pick)
+        layout.addWidget(self.weights)
+        layout.addWidget(self.thumbnails)
+        layout.addWidget(self.title)
+        layout.addWidget(self.stats)
+        layout.addLayout(self.pictures, 1)
+        layout.addWidget(self.status)
+        self.mode.currentIndexChanged.connect(self._on_mode_changed)
+        self.sample.valueChanged.connect(self.request_changed)
+        self.class_index.valueChanged.connect(self.request_changed)
+        self.text.returnPressed.connect(self.request_changed)
+        self.image_button.clicked.connect(self._on_image_button_clicked)
+        self.weights.currentIndexChanged.connect(self.request_changed)
+        self.thumbnails.toggled.connect(self.thumbnails_toggled)
+
+    def request(self) -> PinRequest:
+        """The example the controls name."""
+        mode = self.mode.currentIndex()
+        if mode == 1:
+            return PinRequest(class_index=self.class_index.value())
+        if mode == 2 and self.image_path:
+            from pathlib import Path
+
+            return PinRequest(image=Path(self.image_path))
+        if mode == 3 and self.text.text().strip():
+            return PinRequest(text=self.text.text().strip())
+        return PinRequest(sample=self.sample.value())
+
+    def weight_mode(self) -> str:
+        """``current``, ``random`` or ``both``."""
+        return str(self.weights.currentData())
+
+    def show_views(self, title: str, stats: str, pictures: list[tuple[str, np.ndarray]]) -> None:
+        """The node's name and statistics, and one picture per weights variant."""
+        self.title.setText(title)
+        self.stats.setText(stats)
+        while len(self._picture_widgets) < len(pictures):
+            caption, label = QLabel(), QLabel()
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+            column = QVBoxLayout()
+            column.addWidget(caption)
+            column.addWidget(label, 1)
+            self.pictures.addLayout(column)
+            self._picture_widgets.append((caption, label))
+        for index, (caption, label) in enumerate(self._picture_widgets):
+            if index < len(pictures):
+                text, picture = pictures[index]
+                caption.setText(text)
+                pixmap = to_pixmap(picture)
+                width = max(120, (self.width() - 24) // max(len(pictures), 1))
+                if pixmap.width() > width:
+                    pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+                label.setPixmap(pixmap)
+                caption.show()
+                label.show()
+            else:
+                caption.hide()
+                label.hide()
+
+    def clear_views(self, message: str) -> None:
+        """No picture; say why."""
+        self.show_views(message, "", [])
+
+    def _on_mode_changed(self, index: int) -> None:
+        self.inputs.setCurrentIndex(index)
+        self.request_changed.emit()
+
+    def _on_image_button_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Pin an image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp)"
+        )
+        if path:
+            self.image_path = path
+            self.image_button.setText(path.rsplit("/", 1)[-1])
+            self.request_changed.emit()

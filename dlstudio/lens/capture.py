@@ -1,0 +1,159 @@
+"""Every node's output on one example, from the compiled module itself.
+
+The generated ``forward()`` writes one line per node (``x = self.conv1(x)``, ``x = F.relu(x)``,
+``add = x + shortcut``), and :class:`~dlstudio.compile.codegen.GeneratedCode` knows which node
+each line belongs to. A line tracer on that one frame reads the variables a line assigned as soon
+as it has run, so layers written as function calls (which no forward hook can see) are captured
+as exactly as submodules, by the very code that trains and exports. Nothing is recomputed: the
+values are the module's own intermediate tensors.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any
+
+import torch
+
+from dlstudio.compile.build import CompiledModel
+from dlstudio.core.graph import LayerGraph
+
+
+@dataclass(frozen=True)
+class StepLine:
+    """One forward() line: the node that writes it and the variables it assigns."""
+
+    node_id: str
+    targets: tuple[str, ...]
+
+
+def step_lines(compiled: CompiledModel, graph: LayerGraph) -> dict[int, StepLine]:
+    """Line number of each forward() step -> its node and assigned variables."""
+    if compiled.code is None:
+        raise ValueError("the compiled model carries no generated code to follow")
+    ids = {node.name: node.id for node in graph}
+    source = compiled.code.source.splitlines()
+    lines: dict[int, StepLine] = {}
+    for number, name in compiled.code.line_nodes.items():
+        node_id = ids.get(name)
+        if node_id is None:
+            continue
+        lines[number] = StepLine(node_id, _assigned(source[number - 1]))
+    return lines
+
+
+def _assigned(line: str) -> tuple[str, ...]:
+    """The names a ``a, b = ...`` line assigns (none for an expression line)."""
+    try:
+        statement = ast.parse(line.strip()).body[0]
+    except (SyntaxError, IndexError):
+        return ()
+    if not isinstance(statement, ast.Assign):
+        return ()
+    names: list[str] = []
+    for target in statement.targets:
+        elements = target.elts if isinstance(target, ast.Tuple) else [target]
+        names += [e.id for e in elements if isinstance(e, ast.Name)]
+    return tuple(names)
+
+
+def _forward_code(compiled: CompiledModel) -> CodeType:
+    return type(compiled.module).forward.__code__
+
+
+def capture(
+    compiled: CompiledModel,
+    graph: LayerGraph,
+    inputs: tuple[torch.Tensor, ...],
+    *,
+    grad: bool = False,
+    cancelled: Callable[[], bool] | None = None,
+) -> tuple[dict[str, tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]:
+    """Run the compiled module once on ``inputs``; returns (node id -> the tensors its line
+    assigned, in port order; the module's outputs). Input nodes map to their argument.
+
+    ``grad`` keeps the autograd graph (for explanations); otherwise nothing is recorded.
+    ``cancelled`` is asked before every line: when it returns True the run stops with
+    :class:`LensCancelled`.
+    """
+    lines = step_lines(compiled, graph)
+    code = _forward_code(compiled)
+    values: dict[str, tuple[torch.Tensor, ...]] = {}
+    state: dict[str, Any] = {"pending": None}
+
+    def collect(frame: FrameType) -> None:
+        step = state["pending"]
+        if step is None:
+            return
+        found = tuple(frame.f_locals[t] for t in step.targets if t in frame.f_locals)
+        values[step.node_id] = tuple(v for v in _flatten(found) if isinstance(v, torch.Tensor))
+        state["pending"] = None
+
+    def local(frame: FrameType, event: str, _arg: Any) -> Callable | None:
+        if event in ("line", "return"):
+            collect(frame)
+            if event == "line":
+                if cancelled is not None and cancelled():
+                    raise LensCancelled()
+                state["pending"] = lines.get(frame.f_lineno)
+        return local
+
+    def global_trace(frame: FrameType, event: str, _arg: Any) -> Callable | None:
+        if event == "call" and frame.f_code is code:
+            return local
+        return None
+
+    inputs_by_node = _input_nodes(graph, compiled, inputs)
+    values.update({node_id: (tensor,) for node_id, tensor in inputs_by_node.items()})
+    module = compiled.module
+    previous = sys.gettrace()
+    context = torch.enable_grad() if grad else torch.no_grad()
+    sys.settrace(global_trace)
+    try:
+        with context:
+            outputs = module(*inputs)
+    finally:
+        sys.settrace(previous)
+    if isinstance(outputs, torch.Tensor):
+        outputs = (outputs,)
+    _fill_outputs(graph, compiled, values, tuple(outputs))
+    return values, tuple(outputs)
+
+
+class LensCancelled(Exception):
+    """A newer request replaced this one before it finished."""
+
+
+def _flatten(items: tuple[Any, ...]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, tuple | list):
+            out += _flatten(tuple(item))
+        else:
+            out.append(item)
+    return out
+
+
+def _input_nodes(
+    graph: LayerGraph, compiled: CompiledModel, inputs: tuple[torch.Tensor, ...]
+) -> dict[str, torch.Tensor]:
+    nodes = [node for node in graph if node.type_id == "input"]
+    if len(nodes) != len(inputs):
+        raise ValueError(f"the model has {len(nodes)} inputs, {len(inputs)} were given")
+    return {node.id: tensor for node, tensor in zip(nodes, inputs, strict=True)}
+
+
+def _fill_outputs(
+    graph: LayerGraph,
+    compiled: CompiledModel,
+    values: dict[str, tuple[torch.Tensor, ...]],
+    outputs: tuple[torch.Tensor, ...],
+) -> None:
+    """Output nodes show what the model returns for them."""
+    nodes = [node for node in graph if node.type_id == "output"]
+    for node, tensor in zip(nodes, outputs, strict=False):
+        values[node.id] = (tensor,)

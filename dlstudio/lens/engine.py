@@ -1,0 +1,111 @@
+"""The lens engine: every node's output on a pinned example, summarised for drawing.
+
+One engine serves the window (on a worker thread, cancelled by the next edit), ``inspect``,
+``explain`` and ``embeddings`` on the command line, so the numbers are checked once for all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from dlstudio.compile.build import CompiledModel
+from dlstudio.core.graph import LayerGraph
+from dlstudio.lens import render
+from dlstudio.lens.capture import capture
+from dlstudio.lens.examples import Example
+from dlstudio.lens.summary import NodeView, statistics, view_kind
+
+THUMBNAIL = 96
+"""Longest side of a canvas thumbnail, in pixels."""
+
+
+@dataclass
+class LensResult:
+    """What one lens run saw: a view per node (its first output) and the full values."""
+
+    example: Example
+    views: dict[str, NodeView]
+    values: dict[str, tuple[torch.Tensor, ...]] = field(repr=False)
+    outputs: tuple[torch.Tensor, ...] = field(repr=False)
+
+    def value(self, node_id: str, port_index: int = 0) -> np.ndarray:
+        """The full output of a node for the example (batch axis removed)."""
+        return self.values[node_id][port_index][0].detach().float().cpu().numpy()
+
+
+class LensEngine:
+    """Runs a compiled model on an example and turns each node's output into a view."""
+
+    def __init__(
+        self,
+        graph: LayerGraph,
+        compiled: CompiledModel,
+        class_names: list[str] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.compiled = compiled
+        self.class_names = class_names
+        compiled.module.eval()
+
+    def run(
+        self,
+        example: Example,
+        cancelled: Callable[[], bool] | None = None,
+        thumbnails: bool = True,
+    ) -> LensResult:
+        """Compute every node's output on ``example``; raises ``LensCancelled`` when
+        ``cancelled()`` turns True part-way."""
+        values, outputs = capture(self.compiled, self.graph, example.inputs, cancelled=cancelled)
+        views = {}
+        for node_id, tensors in values.items():
+            if not tensors:
+                continue
+            views[node_id] = self._view(node_id, tensors[0], example, thumbnails)
+        return LensResult(example, views, values, outputs)
+
+    def _view(
+        self, node_id: str, tensor: torch.Tensor, example: Example, thumbnails: bool
+    ) -> NodeView:
+        node = self.graph.node(node_id)
+        info = self.compiled.analysis.nodes.get(node_id) if self.compiled.analysis else None
+        port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
+        sample = tensor[0] if tensor.dim() > 0 else tensor
+        shape = tuple(int(d) for d in sample.shape)
+        dtype = str(sample.dtype).removeprefix("torch.")
+        kind = view_kind(shape, dtype, node.type_id, self._feeds_output(node_id))
+        low, high, mean, std = statistics(sample)
+        thumb = (
+            draw(sample, kind, example.tokens, self.class_names, THUMBNAIL) if thumbnails else None
+        )
+        return NodeView(node_id, node.name, port, shape, dtype, low, high, mean, std, kind, thumb)
+
+    def _feeds_output(self, node_id: str) -> bool:
+        return any(
+            self.graph.node(edge.dst.node).type_id == "output"
+            for edge in self.graph.edges
+            if edge.src.node == node_id
+        )
+
+
+def draw(
+    sample: torch.Tensor,
+    kind: str,
+    tokens: tuple[str, ...] | None,
+    class_names: list[str] | None,
+    longest: int = 512,
+) -> np.ndarray:
+    """The picture of one sample's value drawn as ``kind`` (see summary.VIEW_KINDS)."""
+    data = sample.detach().float().cpu().numpy()
+    if kind == "image":
+        return render.image(data, longest)
+    if kind == "feature_maps":
+        return render.feature_grid(data, longest)
+    if kind == "sequence":
+        return render.heat_strip(data, tokens, longest)
+    if kind == "classes":
+        return render.class_bars(data, class_names, width=max(longest, 200))
+    return render.histogram(data, width=max(longest, 160), height=max(longest // 2, 80))

@@ -1,0 +1,140 @@
+"""The lens beside an editor: one refresh per edit, the newest request wins.
+
+The window calls :meth:`LensSession.refresh` on a worker thread with a copy of the graph; an
+older refresh still running sees that a newer one was asked for and stops (``LensCancelled``).
+Data sets are loaded once per (name, options) and kept.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dlstudio.compile.build import compile_graph
+from dlstudio.core.graph import LayerGraph
+from dlstudio.lens.engine import LensEngine, LensResult
+from dlstudio.lens.examples import (
+    Example,
+    ExampleError,
+    dataset_example,
+    image_example,
+    text_example,
+)
+from dlstudio.lens.pinning import PinRequest
+from dlstudio.train.reproducible import seeded_build
+from dlstudio.train.session import resolve_run
+
+WEIGHT_MODES = ("current", "random", "both")
+"""``current``: the last run's weights where they fit the drawing (random before training);
+``random``: the seeded weights a run starts from; ``both``: side by side."""
+
+
+@dataclass(frozen=True)
+class LensRefresh:
+    """What one refresh produced: a result per weights variant, labelled."""
+
+    generation: int
+    results: tuple[tuple[str, LensResult], ...]
+    """(``random (seed 0)`` or ``trained``, result) in display order."""
+    problem: str = ""
+    """Why nothing could be shown (no data set, the drawing has errors...), else empty."""
+
+
+class LensSession:
+    """Refreshes on request; thread-safe for one GUI thread asking and workers answering."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest = 0
+        self._datasets: dict[str, Any] = {}
+
+    def next_generation(self) -> int:
+        """Number a new request; every older refresh still running will stop."""
+        with self._lock:
+            self._latest += 1
+            return self._latest
+
+    def is_stale(self, generation: int) -> bool:
+        """True once a newer request was numbered."""
+        with self._lock:
+            return generation != self._latest
+
+    def dataset(self, training: dict[str, Any] | None, base_dir: Path | None) -> Any:
+        """The project's data set, loaded once per name and options."""
+        if not isinstance(training, dict) or not training.get("dataset"):
+            raise ExampleError("no data set chosen: pick one in the Training panel")
+        key = json.dumps(
+            [training.get("dataset"), training.get("dataset_options"), str(base_dir)],
+            sort_keys=True,
+            default=str,
+        )
+        with self._lock:
+            cached = self._datasets.get(key)
+        if cached is None:
+            _config, cached = resolve_run(training, base_dir=base_dir)
+            with self._lock:
+                self._datasets[key] = cached
+        return cached
+
+    def refresh(
+        self,
+        graph: LayerGraph,
+        request: PinRequest,
+        generation: int,
+        mode: str = "current",
+        trained: dict[str, torch.Tensor] | None = None,
+        base_dir: Path | None = None,
+        example: Example | None = None,
+    ) -> LensRefresh:
+        """Compile ``graph`` and run the lens on the pinned example for the weight variants of
+        ``mode``. ``trained`` is the last run's state_dict (tensors that do not fit the drawing
+        any more keep their random values)."""
+        training = graph.metadata.get("training")
+        seed = training.get("seed", 0) if isinstance(training, dict) else 0
+        seed = seed if isinstance(seed, int) else 0
+        variants: list[tuple[str, dict[str, torch.Tensor] | None]] = []
+        if mode in ("random", "both") or trained is None:
+            variants.append((f"random (seed {seed})", None))
+        if mode in ("current", "both") and trained is not None:
+            variants.append(("trained", trained))
+        results = []
+        names: list[str] | None = None
+        for label, state in variants:
+            compiled = seeded_build(lambda: compile_graph(graph, base_dir=base_dir), seed)
+            if state is not None:
+                load_fitting(compiled.module, state)
+            if example is None:
+                example, names = self._pin(request, compiled.input_specs[0], training, base_dir)
+            engine = LensEngine(graph, compiled, names)
+            results.append(
+                (label, engine.run(example, cancelled=lambda: self.is_stale(generation)))
+            )
+        return LensRefresh(generation, tuple(results))
+
+    def _pin(
+        self,
+        request: PinRequest,
+        spec: Any,
+        training: dict[str, Any] | None,
+        base_dir: Path | None,
+    ) -> tuple[Example, list[str] | None]:
+        if request.image is not None:
+            return image_example(request.image, spec), None
+        dataset = self.dataset(training, base_dir)
+        names = getattr(dataset, "class_names", None)
+        if request.text is not None:
+            return text_example(request.text, spec, getattr(dataset, "vocab", None)), names
+        return dataset_example(dataset, request.sample, request.class_index), names
+
+
+def load_fitting(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> int:
+    """Copy the tensors of ``state`` whose key and shape fit ``module``; the count copied."""
+    own = module.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    module.load_state_dict(fitting, strict=False)
+    return len(fitting)

@@ -1,0 +1,82 @@
+"""What the lens shows of one node's output: its statistics, how to draw it, and a thumbnail.
+
+Summaries are small frozen dataclasses (they cross from the worker to the window); full tensors
+stay with the engine and are fetched for the node the user opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+VIEW_KINDS = ("image", "feature_maps", "sequence", "classes", "histogram")
+"""How a value is drawn: the image itself (1 or 3 channels), a grid of feature maps (C, H, W),
+a T x E heat strip with the tokens on the axis, a bar chart of the top classes, or a histogram."""
+
+CLASS_LAYERS = ("softmax", "log_softmax")
+"""Layers whose (N, K) output is a distribution over classes."""
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One node's output on the pinned example (the first sample of the batch)."""
+
+    node_id: str
+    name: str
+    port: str
+    shape: tuple[int, ...]
+    """Without the batch axis."""
+    dtype: str
+    minimum: float
+    maximum: float
+    mean: float
+    std: float
+    kind: str
+    thumbnail: np.ndarray | None = None
+    """(H, W, 3) uint8, at most :data:`THUMBNAIL` pixels on its longer side."""
+
+    def stats_text(self) -> str:
+        """The range, mean and standard deviation in one line, as every view shows them."""
+        return (
+            f"range {self.minimum:.4g} .. {self.maximum:.4g}, mean {self.mean:.4g}, "
+            f"std {self.std:.4g}"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form ``inspect`` writes to ``index.json``."""
+        return {
+            "node": self.name,
+            "port": self.port,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "min": self.minimum,
+            "max": self.maximum,
+            "mean": self.mean,
+            "std": self.std,
+            "kind": self.kind,
+        }
+
+
+def view_kind(shape: tuple[int, ...], dtype: str, layer: str, feeds_output: bool) -> str:
+    """How to draw a value of ``shape`` (without the batch axis) written by ``layer``."""
+    floating = dtype.startswith(("float", "bfloat"))
+    if len(shape) == 3 and floating:
+        return "image" if shape[0] in (1, 3) else "feature_maps"
+    if len(shape) == 2 and floating:
+        return "sequence"
+    scores = layer in CLASS_LAYERS or layer == "output" or feeds_output
+    if len(shape) == 1 and floating and scores and shape[0] > 1:
+        return "classes"
+    return "histogram"
+
+
+def statistics(value: torch.Tensor) -> tuple[float, float, float, float]:
+    """(min, max, mean, std) of a tensor, NaN-free: non-finite entries are left out."""
+    data = value.detach().to(torch.float64).flatten()
+    finite = data[torch.isfinite(data)]
+    if finite.numel() == 0:
+        return (float("nan"),) * 4
+    std = float(finite.std(unbiased=False)) if finite.numel() > 1 else 0.0
+    return float(finite.min()), float(finite.max()), float(finite.mean()), std

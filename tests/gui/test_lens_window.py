@@ -1,0 +1,148 @@
+"""The Lens dock: values of the selected layer on a pinned example, thumbnails, newest wins."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtWidgets import QApplication
+
+from dlstudio.core.commands import SetParam
+from dlstudio.gui.canvas.node_item import NodeItem
+from dlstudio.lens.capture import capture
+from dlstudio.lens.session import LensRefresh
+from tests.gui.fixtures_window import REPO_ROOT, data_dir, window  # noqa: F401
+
+TIMEOUT = 30_000
+
+
+def _open_lenet(win) -> None:
+    win.document.open(REPO_ROOT / "templates" / "lenet5.json")
+    win.lens.dock.show()
+    win.lens.dock.raise_()
+    QApplication.processEvents()
+
+
+def _refresh(qtbot, win):
+    """Ask for a refresh and wait until the newest one is shown (a debounced one may follow)."""
+    lens = win.lens
+    assert lens.refresh_now() is not None
+
+    def settled() -> bool:
+        last = lens.last
+        return (
+            not lens._timer.isActive()
+            and last is not None
+            and last.generation == lens.session._latest
+        )
+
+    qtbot.waitUntil(settled, timeout=TIMEOUT)
+    return lens.last
+
+
+def _select(win, name: str) -> str:
+    node = next(n for n in win.document.graph if n.name == name)
+    win.scene.select_nodes([node.id])
+    QApplication.processEvents()  # the panel follows the selection once the loop runs
+    return node.id
+
+
+def test_the_selected_layer_shows_its_output_on_the_pinned_sample(qtbot, window) -> None:  # noqa: F811
+    _open_lenet(window)
+    refresh = _refresh(qtbot, window)
+    assert refresh is not None, window.lens.panel.status.text()
+    assert refresh.results[0][0] == "random (seed 0)"
+    result = refresh.results[0][1]
+    assert result.example.label == "sample 0 of digits"
+    conv1 = _select(window, "conv1")
+    panel = window.lens.panel
+    assert panel.title.text().startswith("conv1: feature maps, shape (6, 28, 28)")
+    assert "range" in panel.stats.text() and "std" in panel.stats.text()
+    # the values are the module's own (checked against a fresh capture of the same weights)
+    value = result.value(conv1)
+    assert value.shape == (6, 28, 28) and np.isfinite(value).all()
+
+
+def test_another_sample_and_side_by_side_weights(qtbot, window) -> None:  # noqa: F811
+    _open_lenet(window)
+    panel = window.lens.panel
+    panel.sample.setValue(5)
+    model = window.document.graph.copy()
+    refresh = _refresh(qtbot, window)
+    assert refresh.results[0][1].example.label == "sample 5 of digits"
+    # a "trained" model: the controller takes the last run's state_dict
+    torch.manual_seed(1)
+    from dlstudio.compile import compile_graph
+
+    trained = compile_graph(model).module
+    window.training.trained["run-x"] = trained
+    panel.weights.setCurrentIndex(panel.weights.findData("both"))
+    refresh = _refresh(qtbot, window)
+    assert [label for label, _ in refresh.results] == ["random (seed 0)", "trained"]
+    _select(window, "fc1")
+    assert len([w for w in panel._picture_widgets if w[1].isVisible()]) == 2
+    trained_result = refresh.results[1][1]
+    values, _ = capture(trained_result_compiled(trained), model, trained_result.example.inputs)
+    fc1 = next(n.id for n in model if n.name == "fc1")
+    assert torch.equal(values[fc1][0], trained_result.values[fc1][0])
+
+
+def trained_result_compiled(module):
+    """The trained module in CompiledModel form, for an independent capture."""
+    from dlstudio.compile import compile_graph
+    from dlstudio.core import load_project
+
+    compiled = compile_graph(load_project(REPO_ROOT / "templates" / "lenet5.json"))
+    compiled.module.load_state_dict(module.state_dict())
+    compiled.module.eval()
+    return compiled
+
+
+def test_thumbnails_on_the_canvas_follow_the_toggle(qtbot, window) -> None:  # noqa: F811
+    _open_lenet(window)
+    _refresh(qtbot, window)
+    window.lens.panel.thumbnails.setChecked(True)
+    nodes = len(window.document.graph)
+    assert window.lens.thumbnail_count() == nodes
+    thumb = next(iter(window.lens._thumbnails.values()))
+    assert isinstance(thumb.parentItem(), NodeItem)
+    window.lens.panel.thumbnails.setChecked(False)
+    assert window.lens.thumbnail_count() == 0
+
+
+def test_an_older_refresh_is_never_shown(qtbot, window) -> None:  # noqa: F811
+    _open_lenet(window)
+    shown = _refresh(qtbot, window)
+    window.lens.session.next_generation()  # a newer request was made meanwhile
+    window.lens._on_refresh_done(LensRefresh(shown.generation, ()))
+    assert window.lens.last is shown
+
+
+def test_an_edit_recomputes_after_a_quiet_moment(qtbot, window) -> None:  # noqa: F811
+    _open_lenet(window)
+    _refresh(qtbot, window)
+    conv1 = next(n for n in window.document.graph if n.name == "conv1")
+    window.document.push(SetParam(conv1.id, "out_channels", 4))
+    lens = window.lens
+    qtbot.waitUntil(lens._timer.isActive, timeout=5000)  # debounced, not at once
+    asked = lens.session._latest
+    qtbot.waitUntil(
+        lambda: (
+            lens.session._latest > asked
+            and lens.last is not None
+            and lens.last.generation == lens.session._latest
+        ),
+        timeout=TIMEOUT,
+    )
+    refresh = lens.last
+    assert refresh.results[0][1].views[conv1.id].shape == (4, 28, 28)
+
+
+def test_a_drawing_with_errors_says_so_instead_of_computing(qtbot, window) -> None:  # noqa: F811
+    _open_lenet(window)
+    fc1 = next(n for n in window.document.graph if n.name == "fc1")
+    window.document.push(SetParam(fc1.id, "units", 3))  # fc2 then gets 3 inputs: fine
+    conv2 = next(n for n in window.document.graph if n.name == "conv2")
+    window.document.push(SetParam(conv2.id, "kernel_size", 30))  # larger than its input
+    assert window.document.analysis.errors
+    assert window.lens.refresh_now() is None
+    assert "no errors" in window.lens.panel.status.text()
