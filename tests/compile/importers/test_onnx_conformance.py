@@ -4,7 +4,7 @@ Every node case runs with its weight inputs stored as initializers, as exported 
 (see tests/onnx_conformance.py). No case may give a wrong answer while claiming success, none may
 raise, and every case in onnx_conformance_passing.txt must still match the case's expected
 outputs: the list may grow, never shrink (regenerate it with
-``benchmarks/onnx_conformance.py --write-passing``). Skipped, with the reason, when the onnx
+``benchmarks/bench_onnx_conformance.py --write-passing``). Skipped, with the reason, when the onnx
 wheel cannot be fetched from the package registry.
 """
 

@@ -1,7 +1,7 @@
 """The ONNX importer against the ONNX backend test suite (onnx 1.22.0's node cases and its light
 zoo files): every case imported, compiled, run and compared with the case's expected outputs.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/onnx_conformance.py [--as-is] [--only TEXT]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_onnx_conformance.py [--as-is] [--only TEXT]
         [--json OUT.json] [--write-passing FILE]
 
 By default the weight inputs are stored as initializers (every input after the first), as
