@@ -84,6 +84,8 @@ def render() -> str:
                 )
                 or "none"
             )
+            if layer.variadic_inputs:
+                ports_in = f"in1 ... inK (K = {layer.variadic_inputs})"
             optional = dict(layer.optional_outputs)
             ports_out = (
                 ", ".join(
@@ -92,6 +94,8 @@ def render() -> str:
                 )
                 or "none"
             )
+            if layer.variadic_outputs:
+                ports_out = f"out1 ... outK (K = {layer.variadic_outputs})"
             lines += [
                 f"### {layer.label} (`{layer.id}`)",
                 "",
