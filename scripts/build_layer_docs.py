@@ -55,8 +55,11 @@ def render() -> str:
         "**Padding masks.** An int64 Input of token ids may name its `padding_id` (the id that "
         "fills each sequence after its end, usually 0). Its padding mask then travels with the "
         "sequence through the layers that work step by step and keep the time axis at axis 1: "
-        "Embedding, Dense, activations, Dropout, LayerNorm, PositionalEncoding, Add, Multiply, "
-        "Concat, attention, the Transformer layers and recurrent layers with return_sequences. "
+        "Embedding, Dense and GPT-2's Conv1D, activations, Math, ConstantOp, Cast, Dropout, "
+        "StochasticDepth, LayerNorm, RMSNorm, PositionalEncoding, Add, Multiply, Subtract, "
+        "Divide, Concat, attention (ScaledDotProductAttention passes it on but hides padded "
+        "keys only through its mask port), the Transformer layers and recurrent layers with "
+        "return_sequences. "
         "Any other layer (Flatten, Permute, convolutions, pooling, ClassToken, SelectStep, a block "
         "instance) "
         "ends it. Where it arrives: MultiheadAttention hides padded keys, the Transformer "
@@ -87,6 +90,8 @@ def render() -> str:
                 )
                 or "none"
             )
+            if layer.variadic_inputs:
+                ports_in = f"in1 ... inK (K = {layer.variadic_inputs})"
             optional = dict(layer.optional_outputs)
             ports_out = (
                 ", ".join(
@@ -95,6 +100,8 @@ def render() -> str:
                 )
                 or "none"
             )
+            if layer.variadic_outputs:
+                ports_out = f"out1 ... outK (K = {layer.variadic_outputs})"
             lines += [
                 f"### {layer.label} (`{layer.id}`)",
                 "",

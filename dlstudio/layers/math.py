@@ -9,6 +9,7 @@ from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.registry import register
 from dlstudio.layers.rules import broadcast_shape, same_dtype
 from dlstudio.layers.spec import (
+    Fix,
     LayerType,
     ParamSpec,
     PortSpec,
@@ -45,8 +46,10 @@ def _float_input(ctx: ShapeContext, port: str = "in") -> TensorSpec:
     x = ctx.input(port)
     if not x.is_float:
         raise ctx.fail(
-            f"needs floating-point values but {port} is {x.dtype} {shape_text(x)}: insert a "
-            f"Cast to float32 before {ctx.name}",
+            f"needs floating-point values but {port} is {x.dtype} {shape_text(x)}",
+            Fix.insert(
+                f"insert a Cast to float32 before {ctx.name}", "cast", port, dtype="float32"
+            ),
             port=port,
         )
     return x
@@ -121,7 +124,10 @@ register(
 def _constant_shape(ctx: ShapeContext) -> ShapeResult:
     x = ctx.input()
     if x.dtype == "bool":
-        raise ctx.fail("does arithmetic, but its input is bool: insert a Cast before it")
+        raise ctx.fail(
+            "does arithmetic, but its input is bool",
+            Fix.insert(f"insert a Cast to float32 before {ctx.name}", "cast", dtype="float32"),
+        )
     # A Python float with an integer tensor gives torch's default float dtype.
     return ShapeResult({"out": x if x.is_float else TensorSpec(x.shape, "float32", x.mask)})
 
@@ -179,8 +185,8 @@ def _where_shape(ctx: ShapeContext) -> ShapeResult:
     condition = ctx.input("condition")
     if condition.dtype != "bool":
         raise ctx.fail(
-            f"needs a bool condition, but condition is {condition.dtype} "
-            f"{shape_text(condition)}: insert a Cast to bool on it",
+            f"needs a bool condition, but condition is {condition.dtype} {shape_text(condition)}",
+            Fix.insert("insert a Cast to bool on condition", "cast", "condition", dtype="bool"),
             port="condition",
         )
     items = [("condition", condition), ("in1", ctx.input("in1")), ("in2", ctx.input("in2"))]

@@ -9,6 +9,7 @@ from dlstudio.core.tensor_spec import Dim, TensorSpec
 from dlstudio.layers.registry import register
 from dlstudio.layers.rules import same_dtype
 from dlstudio.layers.spec import (
+    Fix,
     LayerType,
     ParamSpec,
     PortSpec,
@@ -39,7 +40,10 @@ def _reduce_shape(ctx: ShapeContext) -> ShapeResult:
             "example: use dimensions from 1 on"
         )
     if ctx["op"] == "mean" and not x.is_float:
-        raise ctx.fail(f"averages {x.dtype} values: insert a Cast to float32 before it")
+        raise ctx.fail(
+            f"averages {x.dtype} values",
+            Fix.insert(f"insert a Cast to float32 before {ctx.name}", "cast", dtype="float32"),
+        )
     if ctx["keepdim"]:
         shape = tuple(1 if i in dims else d for i, d in enumerate(x.shape))
     else:

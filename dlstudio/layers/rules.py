@@ -160,6 +160,9 @@ def same_dtype(ctx: ShapeContext, items: list[tuple[str, TensorSpec]]) -> str:
             raise ctx.fail(
                 f"needs inputs of one dtype, but {first_port} is {first.dtype} and "
                 f"{port} is {spec.dtype}",
+                Fix.insert(
+                    f"insert a Cast to {first.dtype} on {port}", "cast", port, dtype=first.dtype
+                ),
                 port=port,
             )
     return first.dtype

@@ -1,5 +1,5 @@
-"""ScaledDotProductAttention as ``F.scaled_dot_product_attention`` between two small helpers
-that split and merge heads, and GPT-2's Conv1D as a small module with transformers' layout."""
+"""ScaledDotProductAttention as ``F.scaled_dot_product_attention`` (inside a small helper that
+splits and joins heads), and GPT-2's Conv1D as a small module with transformers' layout."""
 
 from __future__ import annotations
 
@@ -8,22 +8,27 @@ from dlstudio.compile.emitters.helpers import Helper, register_helper
 
 register_helper(
     Helper(
-        "split_heads",
+        "multi_head_attention",
         '''
-def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    """(N, T, E) -> (N, heads, T, E / heads): each head attends over its own features."""
-    return x.unflatten(-1, (heads, -1)).transpose(1, 2)
+def multi_head_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    heads: int,
+    padding_mask: torch.Tensor | None = None,
+    **options,
+) -> torch.Tensor:
+    """Attention over (N, T, E) tensors as BERT and GPT-2 compute it: split E into heads, run
+    F.scaled_dot_product_attention (options: is_causal, scale, dropout_p, attn_mask) on each,
+    and join the heads again. padding_mask (N, S) is 1 at real key steps, 0 at padding."""
+    q, k, v = (x.unflatten(-1, (heads, -1)).transpose(1, 2) for x in (query, key, value))
+    if padding_mask is not None:
+        causal = options.pop("is_causal", False)
+        options["attn_mask"] = attention_mask(padding_mask, causal, q.size(2), k.size(2), q.dtype)
+    out = F.scaled_dot_product_attention(q, k, v, **options)  # (N, heads, T, D)
+    return out.transpose(1, 2).flatten(2)
 ''',
-    )
-)
-register_helper(
-    Helper(
-        "merge_heads",
-        '''
-def merge_heads(x: torch.Tensor) -> torch.Tensor:
-    """(N, heads, T, D) -> (N, T, heads * D): the heads' outputs side by side."""
-    return x.transpose(1, 2).flatten(2)
-''',
+        requires=("attention_mask",),
     )
 )
 register_helper(
@@ -48,37 +53,35 @@ class Conv1D(nn.Module):
 
 
 def scaled_dot_product_attention(ctx: EmitContext) -> Emission:
-    """``merge_heads(F.scaled_dot_product_attention(split_heads(q, h), ...))``."""
+    """``multi_head_attention(q, k, v, heads, ...)`` for (N, T, E) inputs; for inputs already
+    split into heads, ``F.scaled_dot_product_attention(q, k, v, ...)`` itself."""
+    q, k, v = (ctx.arg(port) for port in ("query", "key", "value"))
     merged = ctx["layout"] == "merged"
-    helpers: list[str] = []
-    args = []
-    for port in ("query", "key", "value"):
-        arg = ctx.arg(port)
-        if merged:
-            arg = f"split_heads({arg}, {lit(ctx['num_heads'])})"
-        args.append(arg)
     kwargs: dict[str, str] = {}
+    helpers: tuple[str, ...] = ("multi_head_attention",) if merged else ()
     mask = ctx.args.get("mask")
-    if mask is not None and ctx["mask_type"] == "padding":
-        q, k = ctx.arg("query"), ctx.arg("key")
+    padding = mask is not None and ctx["mask_type"] == "padding"
+    if padding and merged:
+        kwargs["padding_mask"] = mask
+    elif padding:
         causal = lit(ctx["causal"])
         kwargs["attn_mask"] = (
-            f"attention_mask({mask}, {causal}, {q}.shape[-2], {k}.shape[-2], {q}.dtype)"
+            f"attention_mask({mask}, {causal}, {q}.size(2), {k}.size(2), {q}.dtype)"
         )
-        helpers.append("attention_mask")
+        helpers = ("attention_mask",)
     elif mask is not None:
         kwargs["attn_mask"] = mask
-    elif ctx["causal"]:
+    if ctx["causal"] and not (padding and not merged):
         kwargs["is_causal"] = "True"
     if ctx["dropout"]:
         kwargs["dropout_p"] = f"{lit(ctx['dropout'])} if self.training else 0.0"
     if ctx["scale"] is not None:
         kwargs["scale"] = lit(ctx["scale"])
-    forward = call("F.scaled_dot_product_attention", *args, **kwargs)
     if merged:
-        forward = f"merge_heads({forward})"
-        helpers += ["split_heads", "merge_heads"]
-    return Emission(forward, helpers=tuple(helpers))
+        forward = call("multi_head_attention", q, k, v, lit(ctx["num_heads"]), **kwargs)
+    else:
+        forward = call("F.scaled_dot_product_attention", q, k, v, **kwargs)
+    return Emission(forward, helpers=helpers)
 
 
 def gpt2_conv1d(ctx: EmitContext) -> Emission:
