@@ -83,6 +83,8 @@ def test_notebook_is_valid_holds_the_script_code_and_runs(tmp_path: Path) -> Non
     # The model is explained with the layer catalogue's own words.
     text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     assert get_layer_type("dense").summary.replace("*", "\\*") in text
+    units = get_layer_type("dense").param_spec("units")
+    assert units is not None and units.help.replace("*", "\\*").replace("_", "\\_") in text
     # The cells run in order (the last with one epoch into tmp_path).
     namespace: dict[str, object] = {}
     for cell in code[:-1]:
