@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_experiment_parity import step_losses, trimmed_project
+from test_experiment_parity import run_script, step_losses, trimmed_project
 
 from dlstudio.cli import main as cli
 from dlstudio.compile.codegen import generate_source
@@ -143,3 +143,23 @@ def test_a_model_named_like_the_script_own_code_is_refused(tmp_path: Path, name:
     graph.name = name  # the class would be TrainSettings / DataSplit
     with pytest.raises(TrainError, match="rename the model"):
         build_experiment(graph, project)
+
+
+def test_resumed_script_ends_with_the_weights_of_one_never_stopped(tmp_path: Path) -> None:
+    import torch
+
+    options = {"seq_len": 12, "n_samples": 300}
+    project = trimmed_project("transformer-classifier", tmp_path, dataset_options=options)
+    script = tmp_path / "train.py"
+    assert cli(["export", str(project), "--train-script", str(script)]) == 0
+    flags = ["--threads", "1", "--device", "cpu", "--log-every", "0"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    run_script(script, "--epochs", "2", "--out", str(whole), *flags)
+    run_script(script, "--epochs", "1", "--out", str(parts), *flags)
+    resume = ["--resume", str(parts / "checkpoint.pt")]
+    run_script(script, "--epochs", "2", "--out", str(parts), *resume, *flags)
+    expected = torch.load(whole / "weights.pt", weights_only=True)
+    got = torch.load(parts / "weights.pt", weights_only=True)
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+    assert step_losses(parts / "metrics.jsonl") == step_losses(whole / "metrics.jsonl")
