@@ -163,3 +163,16 @@ def test_resumed_script_ends_with_the_weights_of_one_never_stopped(tmp_path: Pat
     assert expected.keys() == got.keys()
     assert all(torch.equal(expected[k], got[k]) for k in expected)
     assert step_losses(parts / "metrics.jsonl") == step_losses(whole / "metrics.jsonl")
+
+
+def test_export_usage_and_write_errors(tmp_path: Path, capsys) -> None:
+    project = str(trimmed_project("mlp-mnist", tmp_path))
+    assert cli(["export", project]) == 2
+    assert "--train-script" in capsys.readouterr().err
+    assert cli(["export", project, "--embed-data"]) == 2
+    assert "--embed-data goes with" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    assert cli(["export", project, "--train-script", str(blocker / "train.py")]) == 3
+    err = capsys.readouterr().err
+    assert "a-file" in err and "Traceback" not in err
