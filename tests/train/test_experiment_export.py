@@ -176,3 +176,15 @@ def test_export_usage_and_write_errors(tmp_path: Path, capsys) -> None:
     assert cli(["export", project, "--train-script", str(blocker / "train.py")]) == 3
     err = capsys.readouterr().err
     assert "a-file" in err and "Traceback" not in err
+
+
+def test_loaders_are_embedded_only_with_everything_they_import() -> None:
+    from dlstudio.train.experiment.bundle import COMMON_MODULES, bundle_modules
+
+    whole = bundle_modules([*COMMON_MODULES, "dlstudio.train.data.generated"])
+    compile(whole.code, "loaders", "exec")
+    assert "def toy_sentiment(" in whole.code and "class Vocabulary" in whole.code
+    # generated.py imports text.py's Vocabulary: without it the code would not run.
+    without_text = [m for m in COMMON_MODULES if not m.endswith(".text")]
+    with pytest.raises(TrainError, match=r"needs dlstudio\.train\.data\.text"):
+        bundle_modules([*without_text, "dlstudio.train.data.generated"])

@@ -40,9 +40,16 @@ def bundle_modules(names: list[str]) -> Bundle:
     imports: list[str] = []
     parts: list[str] = []
     defined: dict[str, str] = {}
-    for name in names:
+    for position, name in enumerate(names):
         source = inspect.getsource(importlib.import_module(name))
-        kept, module_imports, aliases = _strip(source, name)
+        kept, module_imports, aliases, needs = _strip(source, name)
+        missing = [m for m in needs if m not in names[:position]]
+        if missing:  # its code would name what the file does not hold
+            raise TrainError(
+                f"cannot write the data loaders into the script: {name} needs "
+                f"{', '.join(missing)}, which is not written before it; export with the "
+                "loaders imported from dlstudio instead (the default)"
+            )
         for line in module_imports:
             if line not in imports:
                 imports.append(line)
@@ -60,14 +67,16 @@ def bundle_modules(names: list[str]) -> Bundle:
     return Bundle(imports, "\n\n\n".join(parts))
 
 
-def _strip(source: str, name: str) -> tuple[str, list[str], list[str]]:
+def _strip(source: str, name: str) -> tuple[str, list[str], list[str], list[str]]:
     """The module without its docstring, ``__future__`` and import lines and ``__all__``;
-    its imports of other libraries; and ``b = a`` lines for DL Studio imports renamed ``as b``."""
+    its imports of other libraries; ``b = a`` lines for DL Studio imports renamed ``as b``;
+    and the DL Studio modules it imports from."""
     tree = ast.parse(source)
     lines = source.splitlines()
     drop: set[int] = set()
     imports: list[str] = []
     aliases: list[str] = []
+    needs: list[str] = []
     for index, node in enumerate(tree.body):
         span = range(node.lineno - 1, (node.end_lineno or node.lineno))
         docstring = (
@@ -85,6 +94,7 @@ def _strip(source: str, name: str) -> tuple[str, list[str], list[str]]:
                 continue
             if module.startswith("dlstudio"):
                 aliases += [f"{a.asname} = {a.name}" for a in node.names if a.asname]
+                needs.append(module)
                 continue
             for alias in node.names:
                 renamed = f" as {alias.asname}" if alias.asname else ""
@@ -99,7 +109,7 @@ def _strip(source: str, name: str) -> tuple[str, list[str], list[str]]:
                 renamed = f" as {alias.asname}" if alias.asname else ""
                 imports.append(f"import {alias.name}{renamed}")
     kept = [line for number, line in enumerate(lines) if number not in drop]
-    return "\n".join(kept), imports, aliases
+    return "\n".join(kept), imports, aliases, needs
 
 
 def _top_level_names(code: str) -> list[str]:
