@@ -7,9 +7,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
+import torch
 from test_experiment_parity import run_script, step_losses, trimmed_project
 
 from dlstudio.cli import main as cli
@@ -18,6 +20,7 @@ from dlstudio.core import load_project
 from dlstudio.layers import get_layer_type
 from dlstudio.train.errors import TrainError
 from dlstudio.train.experiment import build_experiment, build_notebook
+from dlstudio.train.experiment.data_text import EMBEDDED_LOADERS, data_section
 
 # Runs a script with every dlstudio import refused, as on a machine without DL Studio.
 WITHOUT_DLSTUDIO = (
@@ -146,8 +149,6 @@ def test_a_model_named_like_the_script_own_code_is_refused(tmp_path: Path, name:
 
 
 def test_resumed_script_ends_with_the_weights_of_one_never_stopped(tmp_path: Path) -> None:
-    import torch
-
     options = {"seq_len": 12, "n_samples": 300}
     project = trimmed_project("transformer-classifier", tmp_path, dataset_options=options)
     script = tmp_path / "train.py"
@@ -188,3 +189,23 @@ def test_loaders_are_embedded_only_with_everything_they_import() -> None:
     without_text = [m for m in COMMON_MODULES if not m.endswith(".text")]
     with pytest.raises(TrainError, match=r"needs dlstudio\.train\.data\.text"):
         bundle_modules([*without_text, "dlstudio.train.data.generated"])
+
+
+@pytest.mark.parametrize("name", sorted(EMBEDDED_LOADERS))
+def test_every_embeddable_loader_runs_as_written(name: str) -> None:
+    from dlstudio.train.data import load_dataset
+
+    section = data_section(name, embed=True)
+    namespace: dict[str, object] = {}
+    exec(compile("\n".join(section.imports) + "\n" + section.code, name, "exec"), namespace)
+    options = {"n_samples": 40} if name not in ("digits", "iris", "skipgram", "sine") else {}
+    if name == "next_token":
+        options = {"n_sentences": 20}
+    if name == "binary_to_decimal":
+        options = {"n_samples": 40, "bits": 6}
+    settings = SimpleNamespace(dataset=name, dataset_options=options, val_fraction=0.25, seed=3)
+    train, val = namespace["load_data"](settings)  # type: ignore[operator]
+    want_train, want_val = load_dataset(name, options).split(0.25, 3)
+    assert torch.equal(train.target, want_train.target) and torch.equal(val.target, want_val.target)
+    for got, want in zip(train.inputs, want_train.inputs, strict=True):
+        assert torch.equal(got, want)

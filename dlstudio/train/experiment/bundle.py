@@ -53,6 +53,12 @@ def bundle_modules(names: list[str]) -> Bundle:
         for line in module_imports:
             if line not in imports:
                 imports.append(line)
+        short = name.rsplit(".", 1)[-1]
+        for symbol in _top_level_names(kept):
+            if symbol in defined and symbol.startswith("_"):
+                # Two private helpers of the same name (lessons' and language's _PLACES): the
+                # later one is renamed, or it would replace the other for both modules.
+                kept = rename(kept, symbol, f"_{short}{symbol}")
         for symbol in _top_level_names(kept):
             if symbol in defined and defined[symbol] != name:
                 raise TrainError(
@@ -110,6 +116,31 @@ def _strip(source: str, name: str) -> tuple[str, list[str], list[str], list[str]
                 imports.append(f"import {alias.name}{renamed}")
     kept = [line for number, line in enumerate(lines) if number not in drop]
     return "\n".join(kept), imports, aliases, needs
+
+
+def rename(code: str, old: str, new: str) -> str:
+    """``code`` with the variable, function or class ``old`` called ``new`` everywhere it is
+    used as a name (found by the parser, so strings, attributes and comments stay)."""
+    tree = ast.parse(code)
+    spots: list[tuple[int, int, int]] = []  # (line, start column, end column)
+    lines = code.splitlines()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == old:
+            spots.append((node.lineno, node.col_offset, node.end_col_offset or 0))
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == old:
+            line = lines[node.lineno - 1]
+            start = line.index(old, node.col_offset)
+            spots.append((node.lineno, start, start + len(old)))
+    for number, start, end in sorted(spots, reverse=True):
+        line = lines[number - 1]
+        if line[start:end] != old:  # a position the parser gave differently: never guess
+            raise TrainError(f"cannot rename {old} in the data loaders; use the default export")
+        lines[number - 1] = line[:start] + new + line[end:]
+    out = "\n".join(lines)
+    left = [n for n in ast.walk(ast.parse(out)) if isinstance(n, ast.Name) and n.id == old]
+    if left:
+        raise TrainError(f"cannot rename {old} in the data loaders; use the default export")
+    return out
 
 
 def _top_level_names(code: str) -> list[str]:
