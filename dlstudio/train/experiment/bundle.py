@@ -3,7 +3,8 @@
 The loaders are copied, not rewritten: each module's text is taken as it is, its imports of
 other DL Studio modules are dropped (those modules come before it in the same file), and the
 imports of other libraries are gathered at the top. A name defined by two of the modules would
-change meaning once they share one file, so that is refused instead of written.
+change meaning once they share one file: a private one (``_PLACES``) is renamed in the later
+module (``_lessons_PLACES``), any other is refused instead of written.
 """
 
 from __future__ import annotations
