@@ -46,15 +46,15 @@ def run_export(args: argparse.Namespace) -> int:
     """Run ``export``: the model's forms first, then the experiment's; the exit code of
     :mod:`dlstudio.compile.cli_commands` (0 done, 1 problems, 2 bad input, 3 cannot write)."""
     experiment = args.train_script or args.notebook
+    if args.embed_data and not experiment:
+        print("error: --embed-data goes with --train-script or --notebook", file=sys.stderr)
+        return EXIT_USAGE
     if not (args.python or args.weights or args.onnx or experiment):
         print(
             "error: say what to export: --python, --weights, --onnx, --train-script and/or "
             "--notebook",
             file=sys.stderr,
         )
-        return EXIT_USAGE
-    if args.embed_data and not experiment:
-        print("error: --embed-data goes with --train-script or --notebook", file=sys.stderr)
         return EXIT_USAGE
     if args.python or args.weights or args.onnx:
         code = model_export.run_export(args)

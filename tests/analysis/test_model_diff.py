@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from repo_paths import TEMPLATES_DIR
 
 from dlstudio.analysis.model_diff import diff_models
 from dlstudio.analysis.model_diff_text import diff_lines
 from dlstudio.cli import main as cli
 from dlstudio.core import load_project
+from dlstudio.core.serialization import loads_project
 
 
 def template(name: str) -> dict[str, Any]:
@@ -139,3 +142,28 @@ def test_cli_diff_unreadable_file_is_one_message(tmp_path: Path, capsys) -> None
     assert cli(["diff", str(broken), str(TEMPLATES_DIR / "lenet5.json")]) == 2
     err = capsys.readouterr().err
     assert "broken.json" in err and "Traceback" not in err
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    layer=st.sampled_from(["conv1", "conv2", "fc1", "fc2"]),
+    size=st.integers(min_value=1, max_value=300),
+)
+def test_one_changed_setting_is_reported_both_ways(layer: str, size: int) -> None:
+    data = template("lenet5")
+    key = "out_channels" if layer.startswith("conv") else "units"
+    before = node(data, layer)["params"][key]
+    node(data, layer)["params"][key] = size
+    original = load_project(TEMPLATES_DIR / "lenet5.json")
+    edited = loads_project(json.dumps(data))
+    forward, backward = diff_models(original, edited), diff_models(edited, original)
+    if size == before:
+        assert forward.same and backward.same
+        return
+    mine = next(c for c in forward.changes if c.path == layer)
+    assert [(v.name, v.before, v.after) for v in mine.values] == [(key, before, size)]
+    theirs = next(c for c in backward.changes if c.path == layer)
+    assert [(v.name, v.before, v.after) for v in theirs.values] == [(key, size, before)]
+    assert {c.path for c in forward.changes} == {c.path for c in backward.changes}
+    assert forward.blocks[0].params_delta == -(backward.blocks[0].params_delta or 0)
+    assert all(c.kind == "changed" for c in forward.changes)

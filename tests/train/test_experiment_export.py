@@ -7,10 +7,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
-from test_experiment_parity import step_losses, trimmed_project
+import torch
+from test_experiment_parity import run_script, step_losses, trimmed_project
 
 from dlstudio.cli import main as cli
 from dlstudio.compile.codegen import generate_source
@@ -18,6 +20,7 @@ from dlstudio.core import load_project
 from dlstudio.layers import get_layer_type
 from dlstudio.train.errors import TrainError
 from dlstudio.train.experiment import build_experiment, build_notebook
+from dlstudio.train.experiment.data_text import EMBEDDED_LOADERS, data_section
 
 # Runs a script with every dlstudio import refused, as on a machine without DL Studio.
 WITHOUT_DLSTUDIO = (
@@ -83,6 +86,8 @@ def test_notebook_is_valid_holds_the_script_code_and_runs(tmp_path: Path) -> Non
     # The model is explained with the layer catalogue's own words.
     text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     assert get_layer_type("dense").summary.replace("*", "\\*") in text
+    units = get_layer_type("dense").param_spec("units")
+    assert units is not None and units.help.replace("*", "\\*").replace("_", "\\_") in text
     # The cells run in order (the last with one epoch into tmp_path).
     namespace: dict[str, object] = {}
     for cell in code[:-1]:
@@ -141,3 +146,66 @@ def test_a_model_named_like_the_script_own_code_is_refused(tmp_path: Path, name:
     graph.name = name  # the class would be TrainSettings / DataSplit
     with pytest.raises(TrainError, match="rename the model"):
         build_experiment(graph, project)
+
+
+def test_resumed_script_ends_with_the_weights_of_one_never_stopped(tmp_path: Path) -> None:
+    options = {"seq_len": 12, "n_samples": 300}
+    project = trimmed_project("transformer-classifier", tmp_path, dataset_options=options)
+    script = tmp_path / "train.py"
+    assert cli(["export", str(project), "--train-script", str(script)]) == 0
+    flags = ["--threads", "1", "--device", "cpu", "--log-every", "0"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    run_script(script, "--epochs", "2", "--out", str(whole), *flags)
+    run_script(script, "--epochs", "1", "--out", str(parts), *flags)
+    resume = ["--resume", str(parts / "checkpoint.pt")]
+    run_script(script, "--epochs", "2", "--out", str(parts), *resume, *flags)
+    expected = torch.load(whole / "weights.pt", weights_only=True)
+    got = torch.load(parts / "weights.pt", weights_only=True)
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+    assert step_losses(parts / "metrics.jsonl") == step_losses(whole / "metrics.jsonl")
+
+
+def test_export_usage_and_write_errors(tmp_path: Path, capsys) -> None:
+    project = str(trimmed_project("mlp-mnist", tmp_path))
+    assert cli(["export", project]) == 2
+    assert "--train-script" in capsys.readouterr().err
+    assert cli(["export", project, "--embed-data"]) == 2
+    assert "--embed-data goes with" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    assert cli(["export", project, "--train-script", str(blocker / "train.py")]) == 3
+    err = capsys.readouterr().err
+    assert "a-file" in err and "Traceback" not in err
+
+
+def test_loaders_are_embedded_only_with_everything_they_import() -> None:
+    from dlstudio.train.experiment.bundle import COMMON_MODULES, bundle_modules
+
+    whole = bundle_modules([*COMMON_MODULES, "dlstudio.train.data.generated"])
+    compile(whole.code, "loaders", "exec")
+    assert "def toy_sentiment(" in whole.code and "class Vocabulary" in whole.code
+    # generated.py imports text.py's Vocabulary: without it the code would not run.
+    without_text = [m for m in COMMON_MODULES if not m.endswith(".text")]
+    with pytest.raises(TrainError, match=r"needs dlstudio\.train\.data\.text"):
+        bundle_modules([*without_text, "dlstudio.train.data.generated"])
+
+
+@pytest.mark.parametrize("name", sorted(EMBEDDED_LOADERS))
+def test_every_embeddable_loader_runs_as_written(name: str) -> None:
+    from dlstudio.train.data import load_dataset
+
+    section = data_section(name, embed=True)
+    namespace: dict[str, object] = {}
+    exec(compile("\n".join(section.imports) + "\n" + section.code, name, "exec"), namespace)
+    options = {"n_samples": 40} if name not in ("digits", "iris", "skipgram", "sine") else {}
+    if name == "next_token":
+        options = {"n_sentences": 20}
+    if name == "binary_to_decimal":
+        options = {"n_samples": 40, "bits": 6}
+    settings = SimpleNamespace(dataset=name, dataset_options=options, val_fraction=0.25, seed=3)
+    train, val = namespace["load_data"](settings)  # type: ignore[operator]
+    want_train, want_val = load_dataset(name, options).split(0.25, 3)
+    assert torch.equal(train.target, want_train.target) and torch.equal(val.target, want_val.target)
+    for got, want in zip(train.inputs, want_train.inputs, strict=True):
+        assert torch.equal(got, want)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.analysis.model_diff import ModelDiff, diff_models
 from dlstudio.core import DLStudioError, LayerGraph, load_project
 from dlstudio.gui.experiment.diff_overlay import DiffOverlay
@@ -46,6 +47,7 @@ class CompareDialog(QDialog):
         self.resize(900, 560)
         self.other: LayerGraph | None = None
         self.other_label = ""
+        self._other_analysis: AnalysisResult | None = None
         self.diff: ModelDiff | None = None
         self.error = ""
         self.overlay = DiffOverlay(window.scene)
@@ -105,6 +107,7 @@ class CompareDialog(QDialog):
     def compare_with(self, graph: LayerGraph, label: str) -> bool:
         """Compare with ``graph`` (named ``label``) now and after every edit."""
         self.other, self.other_label = graph, label
+        self._other_analysis = analyze(graph)  # once: only the model on screen changes
         self.refresh()
         return True
 
@@ -114,7 +117,9 @@ class CompareDialog(QDialog):
             return
         document = self.window_.document
         current = document.graph
-        self.diff = diff_models(self.other, current, analysis_b=document.analysis)
+        self.diff = diff_models(
+            self.other, current, analysis_a=self._other_analysis, analysis_b=document.analysis
+        )
         self.view.set_diff(self.diff, self.other_label, document.display_name)
         self.error = ""
         self.status.setText(

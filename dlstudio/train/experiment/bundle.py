@@ -3,7 +3,8 @@
 The loaders are copied, not rewritten: each module's text is taken as it is, its imports of
 other DL Studio modules are dropped (those modules come before it in the same file), and the
 imports of other libraries are gathered at the top. A name defined by two of the modules would
-change meaning once they share one file, so that is refused instead of written.
+change meaning once they share one file: a private one (``_PLACES``) is renamed in the later
+module (``_lessons_PLACES``), any other is refused instead of written.
 """
 
 from __future__ import annotations
@@ -40,12 +41,25 @@ def bundle_modules(names: list[str]) -> Bundle:
     imports: list[str] = []
     parts: list[str] = []
     defined: dict[str, str] = {}
-    for name in names:
+    for position, name in enumerate(names):
         source = inspect.getsource(importlib.import_module(name))
-        kept, module_imports, aliases = _strip(source, name)
+        kept, module_imports, aliases, needs = _strip(source, name)
+        missing = [m for m in needs if m not in names[:position]]
+        if missing:  # its code would name what the file does not hold
+            raise TrainError(
+                f"cannot write the data loaders into the script: {name} needs "
+                f"{', '.join(missing)}, which is not written before it; export with the "
+                "loaders imported from dlstudio instead (the default)"
+            )
         for line in module_imports:
             if line not in imports:
                 imports.append(line)
+        short = name.rsplit(".", 1)[-1]
+        for symbol in _top_level_names(kept):
+            if symbol in defined and symbol.startswith("_"):
+                # Two private helpers of the same name (lessons' and language's _PLACES): the
+                # later one is renamed, or it would replace the other for both modules.
+                kept = rename(kept, symbol, f"_{short}{symbol}")
         for symbol in _top_level_names(kept):
             if symbol in defined and defined[symbol] != name:
                 raise TrainError(
@@ -60,14 +74,16 @@ def bundle_modules(names: list[str]) -> Bundle:
     return Bundle(imports, "\n\n\n".join(parts))
 
 
-def _strip(source: str, name: str) -> tuple[str, list[str], list[str]]:
+def _strip(source: str, name: str) -> tuple[str, list[str], list[str], list[str]]:
     """The module without its docstring, ``__future__`` and import lines and ``__all__``;
-    its imports of other libraries; and ``b = a`` lines for DL Studio imports renamed ``as b``."""
+    its imports of other libraries; ``b = a`` lines for DL Studio imports renamed ``as b``;
+    and the DL Studio modules it imports from."""
     tree = ast.parse(source)
     lines = source.splitlines()
     drop: set[int] = set()
     imports: list[str] = []
     aliases: list[str] = []
+    needs: list[str] = []
     for index, node in enumerate(tree.body):
         span = range(node.lineno - 1, (node.end_lineno or node.lineno))
         docstring = (
@@ -85,6 +101,7 @@ def _strip(source: str, name: str) -> tuple[str, list[str], list[str]]:
                 continue
             if module.startswith("dlstudio"):
                 aliases += [f"{a.asname} = {a.name}" for a in node.names if a.asname]
+                needs.append(module)
                 continue
             for alias in node.names:
                 renamed = f" as {alias.asname}" if alias.asname else ""
@@ -99,7 +116,32 @@ def _strip(source: str, name: str) -> tuple[str, list[str], list[str]]:
                 renamed = f" as {alias.asname}" if alias.asname else ""
                 imports.append(f"import {alias.name}{renamed}")
     kept = [line for number, line in enumerate(lines) if number not in drop]
-    return "\n".join(kept), imports, aliases
+    return "\n".join(kept), imports, aliases, needs
+
+
+def rename(code: str, old: str, new: str) -> str:
+    """``code`` with the variable, function or class ``old`` called ``new`` everywhere it is
+    used as a name (found by the parser, so strings, attributes and comments stay)."""
+    tree = ast.parse(code)
+    spots: list[tuple[int, int, int]] = []  # (line, start column, end column)
+    lines = code.splitlines()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == old:
+            spots.append((node.lineno, node.col_offset, node.end_col_offset or 0))
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == old:
+            line = lines[node.lineno - 1]
+            start = line.index(old, node.col_offset)
+            spots.append((node.lineno, start, start + len(old)))
+    for number, start, end in sorted(spots, reverse=True):
+        line = lines[number - 1]
+        if line[start:end] != old:  # a position the parser gave differently: never guess
+            raise TrainError(f"cannot rename {old} in the data loaders; use the default export")
+        lines[number - 1] = line[:start] + new + line[end:]
+    out = "\n".join(lines)
+    left = [n for n in ast.walk(ast.parse(out)) if isinstance(n, ast.Name) and n.id == old]
+    if left:
+        raise TrainError(f"cannot rename {old} in the data loaders; use the default export")
+    return out
 
 
 def _top_level_names(code: str) -> list[str]:

@@ -47,8 +47,9 @@ def build_notebook(experiment: Experiment, graph: LayerGraph) -> nbformat.Notebo
 
 
 def explain_model(graph: LayerGraph) -> str:
-    """The layers in the order of the drawing, then how each kind works: its explanation and
-    formula as the layer catalogue gives them (the text of the editor's help)."""
+    """The layers in the order of the drawing with the help of each parameter set, then how
+    each kind works: its explanation and formula as the layer catalogue gives them (the text
+    of the editor's help)."""
     lines = ["The layers, in order:", ""]
     kinds: list[str] = []
     for node in graph:
@@ -61,6 +62,11 @@ def explain_model(graph: LayerGraph) -> str:
             lines.append(f"- **{_md(node.name)}**: an instance of the block {_md(str(block))}")
             continue
         lines.append(f"- **{_md(node.name)}** ({layer.label}): {_md(layer.summary)}")
+        for name, value in node.params.items():
+            spec = layer.param_spec(name)
+            if spec is not None and spec.help:
+                shown = repr(value).replace("`", "'")  # inside a code span: shown as typed
+                lines.append(f"  - `{name}` = `{shown}`: {_md(spec.help)}")
         if node.type_id not in kinds:
             kinds.append(node.type_id)
     lines += ["", "### How the layers work"]
