@@ -131,3 +131,18 @@ def test_another_built_in_data_set_keeps_only_the_options_it_knows(make_window):
     panel.dataset_combo.setCurrentIndex(panel.dataset_combo.findData("digits"))
     panel.dataset_combo.activated.emit(panel.dataset_combo.currentIndex())
     assert win.document.graph.metadata["training"]["dataset_options"] == {}
+
+
+def test_a_hidden_panel_loads_no_data_until_it_is_shown(make_window, qtbot):
+    win = make_window("lenet5")
+    controller = win.training
+    _report(win, qtbot)
+    controller.panel_dock.hide()
+    panel = controller.panel
+    panel.options_edit.setText("resize=16")
+    panel.options_edit.editingFinished.emit()
+    qtbot.wait(700)  # longer than the check's quiet time
+    assert controller.data_check.current() is None and controller.data_check.task is None
+    controller.panel_dock.show()
+    report = _report(win, qtbot)
+    assert "(N, 1, 16, 16)" in report.shapes

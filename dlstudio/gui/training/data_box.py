@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -61,6 +61,8 @@ class DataBox(QWidget):
     """(diagnostic, fix index): apply that fix as one undoable edit."""
     download_finished = Signal(str, str)
     """Data-set name and outcome (``""``: done), after a download ended."""
+    shown = Signal()
+    """The box came on screen (its data set is worth checking now)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,6 +104,10 @@ class DataBox(QWidget):
         self.downloads.finished.connect(self._on_download_finished)
         self.dataset = ""
         self.show_report(None)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.shown.emit()
 
     def _dim_label(self) -> QLabel:
         label = QLabel(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,8 @@ class DataCheck(QObject):
         self.document = document
         self.report: DataReport | None = None
         self.task: TaskHandle | None = None
+        self.wanted: Callable[[], bool] = lambda: True
+        """Whether a background check is worth its cost now (the panel is on screen)."""
         self._structure = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -208,7 +211,9 @@ class DataCheck(QObject):
         return report
 
     def refresh(self) -> TaskHandle | None:
-        """Check again in the background (after an edit settled)."""
+        """Check again in the background (after an edit settled), if anyone looks."""
+        if not self.wanted():  # a hidden panel: Train checks for itself, showing it re-checks
+            return None
         if self.task is not None:  # one at a time: the running one re-checks when it ends
             return self.task
         key = self.key()

@@ -32,7 +32,13 @@ class DataFitMixin:
         self.data_check.report_ready.connect(data_box.show_report)
         data_box.fix_requested.connect(self.apply_data_fix)
         data_box.download_finished.connect(lambda *_: self.data_check.refresh())
+        self.data_check.wanted = data_box.isVisible
+        data_box.shown.connect(self._on_data_box_shown)
         self.data_check.schedule()
+
+    def _on_data_box_shown(self: TrainingController) -> None:
+        if self.data_check.current() is None:
+            self.data_check.schedule()
 
     def apply_data_fix(self: TrainingController, diagnostic: Diagnostic, index: int) -> bool:
         """Apply a data problem's fix (an option, the Input, the class count) as one edit."""
