@@ -22,6 +22,7 @@ from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.dock_layout import DockLayout
 from dlstudio.gui.document import Document
 from dlstudio.gui.exports import ExportActions
+from dlstudio.gui.find import install_find
 from dlstudio.gui.model_import import ModelImporter
 from dlstudio.gui.panels import (
     CodePreview,
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.actions: WindowActions = build_actions(self)
         self._build_status_bar()
         self.blocks_ui = install_block_editor(self)
+        self.find_bar = install_find(self)
         self._connect_signals()
         self.setAcceptDrops(True)
         self.resize(1440, 900)
