@@ -60,3 +60,30 @@ def test_ctrl_f_finds_by_shape_inside_blocks_with_next_and_previous(window, qtbo
     assert bar.matches == [] and bar.count_label.text() == "no match"
     QTest.keyClick(bar.edit, Qt.Key.Key_Escape)
     assert not bar.isVisible()
+
+
+def test_the_minimap_shows_when_the_graph_does_not_fit_and_moves_the_canvas(window, qtbot):
+    window.files.load_template(RESNET, ask=False)
+    window.resize(1366, 768)
+    qtbot.wait(50)
+    window.fit_view()
+    qtbot.wait(50)
+    minimap, view = window.minimap, window.view
+    assert not minimap.isVisible()  # everything in view: no overview needed
+    view.set_zoom(2.0)
+    view.center_on_node(window.document.graph.node_by_name("image").id)
+    qtbot.waitUntil(minimap.isVisible, timeout=1000)
+    # Click on fc in the overview: the canvas moves there.
+    fc = window.scene.node_item(window.document.graph.node_by_name("fc").id)
+    target = fc.sceneBoundingRect().center()
+    QTest.mouseClick(
+        minimap.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        minimap.mapFromScene(target),
+    )
+    centre = view.mapToScene(view.viewport().rect().center())
+    assert (centre - target).manhattanLength() < 40
+    assert minimap.visible_rect().contains(target) and view.zoom() == 2.0
+    window.actions.by_name["minimap"].setChecked(False)  # View > Minimap off
+    assert not minimap.isVisible()
