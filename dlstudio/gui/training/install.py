@@ -228,6 +228,10 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
         actions["stop"].setEnabled(state in ("running", "paused"))
 
     controller.state_changed.connect(on_state)
+    # Opening a tab of the monitor (Attention, Runs, Log...) makes it tall enough to read.
+    controller.monitor.currentChanged.connect(
+        lambda _index: grow_monitor(window, controller.monitor_dock)
+    )
     on_state(controller.state)
     window.installEventFilter(WindowCloseGuard(window, controller))
     app = QApplication.instance()
@@ -242,11 +246,19 @@ def _on_train(window: QMainWindow, controller: TrainingController) -> None:
         dock.show()
         dock.raise_()
     controller.monitor.setCurrentWidget(controller.monitor.plot)
-    height = min(MONITOR_HEIGHT, int(window.height() * MONITOR_HEIGHT_SHARE))
-    if controller.monitor_dock.height() < height:
-        window.resizeDocks([controller.monitor_dock], [height], Qt.Orientation.Vertical)
-    _widen_monitor(window, controller.monitor_dock)
+    grow_monitor(window, controller.monitor_dock)
     controller.start()
+
+
+def grow_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
+    """Give the monitor dock room to be read (curves, the attention map, runs, the log):
+    MONITOR_HEIGHT at most MONITOR_HEIGHT_SHARE of the window, and MONITOR_SHARE of the row."""
+    if monitor.isFloating() or not monitor.isVisible():
+        return
+    height = min(MONITOR_HEIGHT, int(window.height() * MONITOR_HEIGHT_SHARE))
+    if monitor.height() < height:
+        window.resizeDocks([monitor], [height], Qt.Orientation.Vertical)
+    _widen_monitor(window, monitor)
 
 
 def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
