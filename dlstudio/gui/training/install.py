@@ -28,7 +28,9 @@ MONITOR_SHARE = 0.65
 """The share of the bottom row the monitor takes when training starts beside other panels
 (Problems): its four plots need the width more than a panel that says "No problems"..."""
 MIN_BESIDE_WIDTH = 240
-"""...but a panel beside it keeps at least this width, enough to read its messages."""
+"""...but a panel beside it keeps at least this width, enough to read its messages..."""
+MONITOR_MIN_WIDTH = 340
+"""...unless the monitor would then be narrower than this (its two columns of plots)."""
 
 
 class WindowCloseGuard(QObject):
@@ -281,8 +283,10 @@ def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
     if not beside:
         return
     total = monitor.width() + sum(dock.width() for dock in beside)
-    rest = max(MIN_BESIDE_WIDTH, int(total * (1 - MONITOR_SHARE) / len(beside)))
-    wanted = max(total - rest * len(beside), min(total // 2, int(total * MONITOR_SHARE)))
+    share = int(total * MONITOR_SHARE)
+    # MONITOR_SHARE, less what the others need to keep MIN_BESIDE_WIDTH, but never less than
+    # the two columns of plots need (a narrow window: the others give way first).
+    wanted = min(share, max(total - MIN_BESIDE_WIDTH * len(beside), MONITOR_MIN_WIDTH))
     if monitor.width() >= wanted:
         return
     rest = (total - wanted) // len(beside)
