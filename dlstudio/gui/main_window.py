@@ -18,11 +18,13 @@ from dlstudio.core import DLStudioError
 from dlstudio.gui.blocks import DocumentLevel
 from dlstudio.gui.blocks.editor import install_block_editor
 from dlstudio.gui.canvas import GraphScene, GraphView
+from dlstudio.gui.canvas.minimap import install_minimap
 from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.dock_layout import DockLayout
 from dlstudio.gui.document import Document
 from dlstudio.gui.experiment import install_experiment_ui
 from dlstudio.gui.exports import ExportActions
+from dlstudio.gui.find import install_find
 from dlstudio.gui.model_import import ModelImporter
 from dlstudio.gui.panels import (
     CodePreview,
@@ -77,6 +79,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.blocks_ui = install_block_editor(self)
         self.experiment_ui = install_experiment_ui(self)
+        self.find_bar = install_find(self)
+        self.minimap = install_minimap(self)
         self._connect_signals()
         self.setAcceptDrops(True)
         self.resize(1440, 900)

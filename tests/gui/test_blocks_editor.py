@@ -208,7 +208,7 @@ def test_instance_node_shows_definition_key_params_count_and_badge(window, qtbot
     item = window.scene.node_item(graph.node_by_name("layer1").id)
     assert isinstance(item, BlockNodeItem)
     assert item.definition_name == "BasicBlock" and item.badge_text == "×3"
-    assert item.key_text == "channels 8"
+    assert item.key_text == "8ch"  # compact: in_channels (said by the wire) left out
     assert item.count_text == f"{3 * 1200:,} params"
     assert set(item.ports) == {("in", False), ("out", True)}
     assert item.boundingRect().width() > 190  # the stacked copies behind it

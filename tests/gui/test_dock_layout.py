@@ -93,7 +93,7 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
         monitor, problems = controller.monitor_dock, window.problems_dock
         # The curves get the larger share; Problems and the canvas stay usable.
         assert monitor.width() >= 0.5 * (monitor.width() + problems.width())
-        assert problems.width() >= 200
+        assert problems.width() >= 175
         assert window.view.height() >= 0.4 * window.height()
         plots = controller.monitor.plot
         # Short titles: the right-hand column (epoch loss, learning rate) keeps its share.
@@ -102,3 +102,20 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
     finally:
         controller.stop()
         qtbot.waitUntil(lambda: not controller.is_running, timeout=60_000)
+
+
+def test_opening_a_monitor_tab_gives_it_a_readable_height(window, qtbot):
+    window.files.load_template(REPO_ROOT / "templates" / "lenet5.json", ask=False)
+    window.install_training()
+    _settle(qtbot, window, QSize(1366, 768))
+    controller = window.training
+    dock, monitor = controller.monitor_dock, controller.monitor
+    dock.show()
+    dock.raise_()
+    _settle(qtbot, window, QSize(1366, 768))
+    short = dock.height()
+    assert short < 200  # the default bottom row: a strip for a plot or a log
+    monitor.setCurrentWidget(monitor.history)  # the user clicks the Runs tab
+    _settle(qtbot, window, QSize(1366, 768))
+    assert dock.height() >= 0.4 * window.height()
+    assert window.view.height() >= 0.3 * window.height()  # the canvas keeps its share

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from dlstudio.gui.dialogs import TemplateGallery, list_templates
 from tests.gui import fixtures_window
@@ -48,3 +49,35 @@ def test_gallery_lists_titles_and_opens_on_double_click(window, qtbot, monkeypat
     monkeypatch.setattr(TemplateGallery, "exec", lambda self: (self.select("mlp-mnist"), 1)[1])
     assert window.files.new_from_template_dialog()
     assert window.document.graph.name.startswith("mlp")
+
+
+def test_gallery_shows_pictures_and_whole_categories(window, qtbot):
+    from PySide6.QtGui import QColor
+
+    gallery = TemplateGallery(window)
+    qtbot.addWidget(gallery)
+    gallery.resize(900, 560)
+    gallery.show()
+    qtbot.waitUntil(gallery.icons_drawn, timeout=20_000)
+    templates = list_templates()
+    titles, headings = [], []
+    for row in range(gallery.list.count()):
+        item = gallery.list.item(row)
+        if item.data(Qt.ItemDataRole.UserRole):
+            titles.append(item.text())
+            picture = item.icon().pixmap(gallery.list.iconSize()).toImage()
+            colours = {
+                QColor(picture.pixel(x, y)).name()
+                for x in range(0, picture.width(), 3)
+                for y in range(0, picture.height(), 3)
+            }
+            assert len(colours) > 5, f"{item.text()}: a blank picture"
+        else:
+            headings.append(item.text())
+            # A heading row is the category whole: nothing cut at the list's edge.
+            width = gallery.list.fontMetrics().horizontalAdvance(item.text())
+            assert width < gallery.list.viewport().width()
+    assert titles == [t.title for t in templates]
+    assert headings == list(dict.fromkeys(t.category or "Other" for t in templates))
+    gallery.select("resnet18")
+    assert gallery.title.text() and not gallery.picture.pixmap().isNull()

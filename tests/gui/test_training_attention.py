@@ -96,3 +96,36 @@ def test_weights_option_adds_and_removes_the_port_on_the_canvas(make_window, qtb
     assert ("weights", True) in item.ports and ("out", True) in item.ports
     win.document.undo()
     assert ("weights", True) not in item.ports
+
+
+def test_token_labels_on_the_attention_axes_never_overlap(qtbot):
+    import numpy as np
+    from PySide6.QtGui import QFontMetricsF
+
+    from dlstudio.analysis.attention_sites import AttentionSite
+    from dlstudio.compile.attention_maps import AttentionMap
+    from dlstudio.gui.training.attention_view import AttentionView
+
+    view = AttentionView()
+    qtbot.addWidget(view)
+    view.resize(760, 330)  # the monitor's share of a 1366x768 window
+    view.show()
+    qtbot.waitExposed(view)
+    tokens = tuple(f"word{i}" for i in range(40))
+    site = AttentionSite(
+        "encoder.0.self_attn", ("n1",), "transformer_encoder_layer", "weights", False, 0, 0
+    )
+    weights = np.full((1, 40, 40), 1 / 40, dtype=np.float32)
+    amap = AttentionMap(site, weights, False, tokens, tokens)
+    view.source, view._sample = object(), 0
+    view._on_maps_ready(view.source, 0, [amap])
+    qtbot.wait(50)
+    box = view.plot.vb.sceneBoundingRect()
+    cell = min(box.width(), box.height()) / 40
+    metrics = QFontMetricsF(view.font())
+    for name, across in (("top", True), ("left", False)):
+        ticks = view.plot.getAxis(name)._tickLevels[0]
+        assert len(ticks) >= 2
+        gap = (ticks[1][0] - ticks[0][0]) * cell  # pixels between neighbouring labels
+        widest = max(metrics.horizontalAdvance(t) for _, t in ticks)
+        assert gap >= (widest if across else metrics.height()), (name, gap, len(ticks))

@@ -118,12 +118,23 @@ class BlockNodeItem(NodeItem):
             self._paint_badge(painter)
         painter.restore()
 
+    def _badge_width(self) -> float:
+        if not self.badge_text:
+            return 0.0
+        return QFontMetricsF(style.font("title")).horizontalAdvance(self.badge_text) + 12
+
+    def _title_reserve(self) -> float:
+        # The badge sits at the right of the name's row, where nothing else is drawn (on the
+        # parameter rows it covered the key parameters).
+        width = self._badge_width()
+        return width + 4 if width else 0.0
+
     def _paint_badge(self, painter: QPainter) -> None:
         painter.setFont(style.font("title"))
-        metrics = QFontMetricsF(style.font("title"))
-        width = metrics.horizontalAdvance(self.badge_text) + 12
-        top = 44 + self._text_top()
-        rect = QRectF(style.NODE_WIDTH - width - 8, top, width, 17)
+        width = self._badge_width()
+        top = 6 + self._text_top()
+        lock = 16 if not self.node.trainable else 0
+        rect = QRectF(style.NODE_WIDTH - width - 8 - lock, top, width, 17)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(style.category_color("Blocks"))
         painter.drawRoundedRect(rect, 8, 8)

@@ -84,6 +84,8 @@ def key_params_text(layer: LayerType, params: Mapping[str, Any]) -> str:
         return f"h{get('num_heads')}" + (" causal" if get("causal") else "")
     if tid == "positional_encoding":
         return str(get("mode"))
+    if layer.category == "Blocks":
+        return block_key_text(layer, params)
     parts = []
     for name in layer.key_params:
         value = get(name)
@@ -92,6 +94,44 @@ def key_params_text(layer: LayerType, params: Mapping[str, Any]) -> str:
         shown = _size(value) if isinstance(value, (tuple, list)) else str(value)
         parts.append(f"{name.replace('_', ' ')} {shown}")
     return ", ".join(parts)
+
+
+_BLOCK_SHORT = {
+    "channels": "{}ch",
+    "out_channels": "{}ch",
+    "width": "w{}",
+    "d_model": "d{}",
+    "embed_dim": "d{}",
+    "nhead": "h{}",
+    "num_heads": "h{}",
+    "dim_feedforward": "ff{}",
+    "patch_size": "p{}",
+    "stride": "s{}",
+    "units": "{} units",
+}
+"""Compact forms of common block parameters (``128ch s2``, ``d512 h8 ff2048``)."""
+
+
+def block_key_text(layer: LayerType, params: Mapping[str, Any]) -> str:
+    """A block instance's most telling parameters, compactly: what it makes (channels, width,
+    heads), its stride when not 1, and the true switches (``downsample``). Input sizes
+    (``in_channels``: the wire's shape says them) and rates (dropout) are left out."""
+    parts = []
+    for spec in layer.params:
+        name, value = spec.name, params.get(spec.name)
+        if name in ("block", "repeat", "weights"):  # said by the label, the badge, the file
+            continue
+        if value is None or name.startswith("in_") or isinstance(value, float):
+            continue
+        if isinstance(value, bool):
+            if value:
+                parts.append(name.replace("_", " "))
+            continue
+        if name == "stride" and value == 1:
+            continue
+        shown = _size(value) if isinstance(value, (tuple, list)) else str(value)
+        parts.append(_BLOCK_SHORT.get(name, name.replace("_", " ") + " {}").format(shown))
+    return " ".join(parts)
 
 
 def count_text(count: int | None) -> str:

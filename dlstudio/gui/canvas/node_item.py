@@ -287,7 +287,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(self._border_pen(selected))
         painter.drawPath(body)
         self._paint_ports(painter)
-        self._paint_texts(painter)
+        self._paint_texts(painter, lod)
         if frozen:
             paint_lock(painter, QPointF(style.NODE_WIDTH - 18, 7 + self._text_top()))
 
@@ -334,11 +334,15 @@ class NodeItem(QGraphicsItem):
         named = any(p.show_name and not p.is_output for p in self.ports.values())
         return 5.0 if named and self.flow != "LR" else 0.0
 
-    def _paint_texts(self, painter: QPainter) -> None:
+    def _title_reserve(self) -> float:
+        """Room kept free at the right of the name's row (a block's ``×N`` badge)."""
+        return 0.0
+
+    def _paint_texts(self, painter: QPainter, lod: float) -> None:
         top = self._text_top()
         left = style.STRIPE_WIDTH + 9
         width = style.NODE_WIDTH - left - 8
-        lock = 16 if not self.node.trainable else 0
+        lock = (16 if not self.node.trainable else 0) + self._title_reserve()
         painter.setFont(style.font("title"))
         painter.setPen(style.TEXT)
         metrics = QFontMetricsF(style.font("title"))
@@ -368,7 +372,8 @@ class NodeItem(QGraphicsItem):
                 row, room = QRectF(left + count_w, top + 44, width - count_w, 16), width - count_w
             key = fm.elidedText(self._key, Qt.TextElideMode.ElideRight, room)
             painter.drawText(row, _RIGHT, key)
-        self._paint_port_names(painter)
+        if style.readable("port", lod):  # port names are small: only once they are readable
+            self._paint_port_names(painter)
 
     def _paint_port_names(self, painter: QPainter) -> None:
         painter.setFont(style.font("port"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -93,9 +94,12 @@ def paint_large_name(painter: QPainter, name: str, lod: float, caption: str = ""
     if caption and style.NODE_HEIGHT * lod >= _CAPTION_MIN_BOX_PX:
         height = _paint_caption(painter, caption, lod)
     lines, size, _elide = _name_layout(name, lod)
-    size = min(size, height / (1.25 * len(lines)))
+    minimum = style.NAME_MIN_PX / lod
+    if len(lines) > 1 and minimum * 1.25 * len(lines) > height:
+        lines = (name,)  # two readable lines do not fit: one, past the box or shortened
+    size = max(minimum, min(size, height / (1.25 * len(lines))))
     font = QFont(style.font("name"))
-    font.setPixelSize(max(1, round(size)))
+    font.setPixelSize(max(1, math.ceil(size)))  # rounded up: never under the minimum
     painter.setFont(font)
     left = style.STRIPE_WIDTH * 2 + 4
     box = QRectF(left, 2, style.NODE_WIDTH - left - 4, height)
@@ -124,7 +128,7 @@ def _paint_caption(painter: QPainter, caption: str, lod: float) -> float:
     name."""
     font = QFont(style.font("label"))
     size = min(CAPTION_PX / lod, style.NODE_HEIGHT * 0.36)
-    font.setPixelSize(max(1, round(size)))
+    font.setPixelSize(max(1, math.ceil(size)))  # rounded up: never under CAPTION_PX
     left = style.STRIPE_WIDTH * 2 + 4
     width = style.NODE_WIDTH - left - 4
     metrics = QFontMetricsF(font)

@@ -15,9 +15,22 @@ STRIPE_WIDTH = 5.0
 PORT_RADIUS = 5.0
 GRID_SIZE = 20.0
 """Snap step for moved nodes; also the spacing of the background grid."""
-LOD_TEXT = 0.62
-"""Below this zoom the full node (name, type, key parameters, count) would be too small to read:
-nodes switch to the simplified form, a box with only the name, drawn large."""
+MIN_TEXT_PX = 9.0
+"""No canvas text is drawn smaller than this on screen: smaller text is left out (port names)
+or the node switches to its simplified form first."""
+TEXT_PX = {"title": 13.0, "label": 12.0, "params": 12.0, "count": 12.0, "port": 10.0, "wire": 12.0}
+"""Pixel sizes of the canvas fonts at 100 % zoom."""
+LOD_TEXT = MIN_TEXT_PX / min(TEXT_PX[r] for r in ("title", "label", "params", "count", "wire"))
+"""Below this zoom (75 %) the full node's texts (name, type, key parameters, count) and the
+wires' shapes would be drawn under MIN_TEXT_PX: nodes switch to the simplified form, a box with
+only the name, drawn large."""
+
+
+def readable(role: str, lod: float) -> bool:
+    """True when text of ``role`` is at least MIN_TEXT_PX on screen at zoom ``lod``."""
+    return TEXT_PX[role] * lod >= MIN_TEXT_PX - 1e-6
+
+
 LOD_NAMES = 0.1
 """Below this zoom a name at its smallest readable size would be taller than a layout row:
 nodes are plain boxes in their category's colour (names would only pile onto each other)."""
@@ -76,8 +89,7 @@ def font(role: str) -> QFont:
     ``name`` (a simplified node's name; callers set its pixel size for the zoom)."""
     f = QFont()
     f.setFamilies(["Inter", "Segoe UI", "Helvetica Neue", "DejaVu Sans", "sans-serif"])
-    sizes = {"title": 10.0, "label": 8.5, "params": 8.5, "count": 8.0, "port": 7.0, "wire": 7.5}
-    f.setPointSizeF(sizes.get(role, 10.0))
+    f.setPixelSize(round(TEXT_PX.get(role, 13.0)))  # pixels: the same on every screen
     if role in ("title", "name"):
         f.setWeight(QFont.Weight.DemiBold)
     if role in ("params", "wire"):

@@ -1,4 +1,5 @@
-"""New from template: a gallery of the bundled templates with title and description."""
+"""New from template: a gallery of the bundled templates, grouped by category, each with a
+picture of its graph, its title and description."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QIcon
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -18,10 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.gui.theme import icon
+from dlstudio.gui.dialogs.template_pictures import template_picture
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
 """The repository's ``templates/`` folder."""
+ICON_SIZE = QSize(72, 48)
+"""The small picture beside each template's title."""
+PREVIEW_SIZE = QSize(420, 260)
+"""The selected template's picture."""
 
 
 @dataclass(frozen=True)
@@ -62,17 +68,36 @@ class TemplateGallery(QDialog):
     def __init__(self, parent: QWidget | None = None, folder: Path = TEMPLATES_DIR) -> None:
         super().__init__(parent)
         self.setWindowTitle("New from Template")
-        self.resize(820, 520)
+        self.resize(900, 560)
         self.templates = list_templates(folder)
         self.list = QListWidget(self)
-        self.list.setIconSize(QSize(20, 20))
-        self.list.setMinimumWidth(260)
+        self.list.setIconSize(ICON_SIZE)
+        self.list.setMinimumWidth(300)
+        self.list.setSpacing(1)
+        self.list.setWordWrap(True)  # a long title takes two lines rather than an ellipsis
+        self._rows: list[int] = []
+        """The list row of each template (category headings take rows of their own)."""
+        category = None
         for info in self.templates:
-            text = f"{info.title}" + (f"   ·  {info.category}" if info.category else "")
-            item = QListWidgetItem(icon("template"), text)
+            if info.category != category:  # a heading: the category whole, on its own row
+                category = info.category
+                heading = QListWidgetItem(category or "Other")
+                heading.setFlags(Qt.ItemFlag.NoItemFlags)
+                font = QFont(heading.font())
+                font.setBold(True)
+                heading.setFont(font)
+                heading.setForeground(QColor("#9aa0a8"))
+                self.list.addItem(heading)
+            item = QListWidgetItem(info.title)
             item.setData(Qt.ItemDataRole.UserRole, str(info.path))
             item.setToolTip(info.description)
+            item.setSizeHint(QSize(0, ICON_SIZE.height() + 8))
+            self._rows.append(self.list.count())
             self.list.addItem(item)
+        self.picture = QLabel(self)
+        self.picture.setObjectName("template_picture")
+        self.picture.setFixedSize(PREVIEW_SIZE)
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title = QLabel(self)
         self.title.setProperty("role", "heading")
         self.description = QLabel(self)
@@ -81,6 +106,7 @@ class TemplateGallery(QDialog):
         self.file_label = QLabel(self)
         self.file_label.setProperty("role", "dim")
         detail = QVBoxLayout()
+        detail.addWidget(self.picture)
         detail.addWidget(self.title)
         detail.addWidget(self.description, 1)
         detail.addWidget(self.file_label)
@@ -98,7 +124,25 @@ class TemplateGallery(QDialog):
         self.list.currentRowChanged.connect(self._on_list_row_changed)
         self.list.itemDoubleClicked.connect(self._on_list_double_clicked)
         if self.templates:
-            self.list.setCurrentRow(0)
+            self.list.setCurrentRow(self._rows[0])
+        # The small pictures are drawn one per event-loop turn: the gallery opens at once.
+        self._pending = list(range(len(self.templates)))
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._draw_next_icon)
+        self._timer.start()
+
+    def _draw_next_icon(self) -> None:
+        if not self._pending:
+            self._timer.stop()
+            return
+        index = self._pending.pop(0)
+        item = self.list.item(self._rows[index])
+        item.setIcon(QIcon(template_picture(self.templates[index].path, ICON_SIZE)))
+
+    def icons_drawn(self) -> bool:
+        """True once every template's small picture is in the list."""
+        return not self._pending
 
     @property
     def chosen_path(self) -> Path | None:
@@ -108,16 +152,17 @@ class TemplateGallery(QDialog):
 
     def select(self, stem: str) -> None:
         """Select the template whose file is ``<stem>.json``."""
-        for row, info in enumerate(self.templates):
+        for index, info in enumerate(self.templates):
             if info.path.stem == stem:
-                self.list.setCurrentRow(row)
+                self.list.setCurrentRow(self._rows[index])
 
     def _on_list_row_changed(self, row: int) -> None:
-        if 0 <= row < len(self.templates):
-            info = self.templates[row]
+        if row in self._rows:
+            info = self.templates[self._rows.index(row)]
             self.title.setText(info.title)
             self.description.setText(info.description or "No description.")
             self.file_label.setText(info.path.name)
+            self.picture.setPixmap(template_picture(info.path, PREVIEW_SIZE))
 
     def _on_list_double_clicked(self, _item: QListWidgetItem) -> None:
         self.accept()

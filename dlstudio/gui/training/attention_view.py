@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dlstudio.gui.plot_menus import disable_plot_menus
@@ -34,10 +35,23 @@ EMPTY_TEXT = (
 )
 
 
-def _ticks(tokens: tuple[str, ...] | None, length: int) -> list[tuple[float, str]]:
-    """Tick positions at the centre of each cell, labelled ``3 s5`` (step and token)."""
-    step = max(1, -(-length // MAX_TICKS))
+def _ticks(
+    tokens: tuple[str, ...] | None, length: int, fits: int = MAX_TICKS
+) -> list[tuple[float, str]]:
+    """Tick positions at the centre of each cell, labelled ``3 s5`` (step and token): every
+    k-th one, so that at most ``fits`` (and MAX_TICKS) labels are drawn."""
+    step = max(1, -(-length // max(1, min(fits, MAX_TICKS))))
     return [(i + 0.5, f"{i} {tokens[i]}" if tokens else str(i)) for i in range(0, length, step)]
+
+
+def labels_that_fit(labels: list[str], room: float, metrics: QFontMetricsF, across: bool) -> int:
+    """How many of ``labels`` an axis ``room`` pixels long shows without overlapping them:
+    side by side (``across``, the key axis on top) by their widest, else by the line height."""
+    if across:
+        size = max((metrics.horizontalAdvance(text) for text in labels), default=0.0) + 10
+    else:
+        size = metrics.height() + 2
+    return max(1, int(room // max(1.0, size)))
 
 
 class AttentionView(QWidget):
@@ -280,10 +294,32 @@ class AttentionView(QWidget):
         self.image.setImage(matrix, levels=(0.0, max(top, 1e-6)))
         self.colorbar.setLevels((0.0, max(top, 1e-6)))
         self.image.setRect(0, 0, cols, rows)
-        self.plot.getAxis("top").setTicks([_ticks(current.key_tokens, cols)])
-        self.plot.getAxis("left").setTicks([_ticks(current.query_tokens, rows)])
         self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
         self.plot.setTitle(current.label, color=_FG, size="9pt")
+        self._set_ticks()
+
+    def _set_ticks(self) -> None:
+        """Label as many steps as the axes have room for (again at every resize): token
+        labels never print on top of each other."""
+        matrix, current = self.matrix, self.current
+        if matrix is None or current is None:
+            return
+        rows, cols = matrix.shape
+        box = self.plot.vb.sceneBoundingRect()
+        # The cells are square: the drawn heatmap is as wide as the box allows at its height.
+        cell = min(box.width() / max(1, cols), box.height() / max(1, rows))
+        metrics = QFontMetricsF(self.plot.getAxis("top").style.get("tickFont") or self.font())
+        top = _ticks(current.key_tokens, cols, cols)
+        left = _ticks(current.query_tokens, rows, rows)
+        fits_top = labels_that_fit([t for _, t in top], cell * cols, metrics, across=True)
+        fits_left = labels_that_fit([t for _, t in left], cell * rows, metrics, across=False)
+        self.plot.getAxis("top").setTicks([_ticks(current.key_tokens, cols, fits_top)])
+        self.plot.getAxis("left").setTicks([_ticks(current.query_tokens, rows, fits_left)])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # Queued: the plot lays itself out after this widget has its new size.
+        QTimer.singleShot(0, self, self._set_ticks)
 
 
 def _name(tokens: tuple[str, ...] | None, index: int) -> str:

@@ -30,7 +30,9 @@ MONITOR_SHARE = 0.65
 """The share of the bottom row the monitor takes when training starts beside other panels
 (Problems): its four plots need the width more than a panel that says "No problems"..."""
 MIN_BESIDE_WIDTH = 240
-"""...but a panel beside it keeps at least this width, enough to read its messages."""
+"""...but a panel beside it keeps at least this width, enough to read its messages..."""
+MONITOR_MIN_WIDTH = 340
+"""...unless the monitor would then be narrower than this (its two columns of plots)."""
 
 
 def glyph_icon(kind: str) -> QIcon:
@@ -205,6 +207,10 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
         actions["stop"].setEnabled(state in ("running", "paused"))
 
     controller.state_changed.connect(on_state)
+    # Opening a tab of the monitor (Attention, Runs, Log...) makes it tall enough to read.
+    controller.monitor.currentChanged.connect(
+        lambda _index: grow_monitor(window, controller.monitor_dock)
+    )
     on_state(controller.state)
     window.installEventFilter(WindowCloseGuard(window, controller))
     app = QApplication.instance()
@@ -223,10 +229,18 @@ def _on_train(window: QMainWindow, controller: TrainingController) -> None:
     controller.monitor_dock.show()
     controller.monitor_dock.raise_()
     controller.monitor.setCurrentWidget(controller.monitor.plot)
+    grow_monitor(window, controller.monitor_dock)
+
+
+def grow_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
+    """Give the monitor dock room to be read (curves, the attention map, runs, the log):
+    MONITOR_HEIGHT at most MONITOR_HEIGHT_SHARE of the window, and MONITOR_SHARE of the row."""
+    if monitor.isFloating() or not monitor.isVisible():
+        return
     height = min(MONITOR_HEIGHT, int(window.height() * MONITOR_HEIGHT_SHARE))
-    if controller.monitor_dock.height() < height:
-        window.resizeDocks([controller.monitor_dock], [height], Qt.Orientation.Vertical)
-    _widen_monitor(window, controller.monitor_dock)
+    if monitor.height() < height:
+        window.resizeDocks([monitor], [height], Qt.Orientation.Vertical)
+    _widen_monitor(window, monitor)
 
 
 def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
@@ -249,8 +263,10 @@ def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
     if not beside:
         return
     total = monitor.width() + sum(dock.width() for dock in beside)
-    rest = max(MIN_BESIDE_WIDTH, int(total * (1 - MONITOR_SHARE) / len(beside)))
-    wanted = max(total - rest * len(beside), min(total // 2, int(total * MONITOR_SHARE)))
+    share = int(total * MONITOR_SHARE)
+    # MONITOR_SHARE, less what the others need to keep MIN_BESIDE_WIDTH, but never less than
+    # the two columns of plots need (a narrow window: the others give way first).
+    wanted = min(share, max(total - MIN_BESIDE_WIDTH * len(beside), MONITOR_MIN_WIDTH))
     if monitor.width() >= wanted:
         return
     rest = (total - wanted) // len(beside)
