@@ -120,3 +120,17 @@ def test_augmentation_preview_shows_originals_and_changed_copies(window, qtbot, 
     first, changed = dialog.images[0].pixmap().toImage(), dialog.images[1].pixmap().toImage()
     assert first.size() == changed.size() and first != changed
     dialog.close()
+
+
+def test_runs_on_several_processes_get_the_tensorboard_folder(tmp_path) -> None:
+    from dlstudio.gui.training.processes import launcher_command
+    from dlstudio.gui.training.worker import RunRequest
+    from tests.gui.fixtures_training import iris_mlp
+
+    request = RunRequest(
+        iris_mlp(), {}, "cpu", tmp_path / "run", tensorboard=tmp_path / "run" / "tensorboard"
+    )
+    command = launcher_command(request, 2, tmp_path / "launch.json")
+    assert command[command.index("--tensorboard") + 1] == str(tmp_path / "run" / "tensorboard")
+    plain = RunRequest(iris_mlp(), {}, "cpu", tmp_path / "run")
+    assert "--tensorboard" not in launcher_command(plain, 2, tmp_path / "launch.json")
