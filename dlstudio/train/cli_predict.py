@@ -45,6 +45,9 @@ def run_predict(args: argparse.Namespace) -> int:
     from dlstudio.train.predict import TextEncoder, default_weights, fixed_lengths, predict_text
     from dlstudio.train.session import resolve_run
 
+    if not all(text.strip() for text in args.text):
+        print("error: --text is empty; give the sentence to classify", file=sys.stderr)
+        return EXIT_USAGE
     try:
         graph = load_project(args.file)
         base_dir = Path(args.file).resolve().parent
