@@ -134,3 +134,16 @@ def test_runs_on_several_processes_get_the_tensorboard_folder(tmp_path) -> None:
     assert command[command.index("--tensorboard") + 1] == str(tmp_path / "run" / "tensorboard")
     plain = RunRequest(iris_mlp(), {}, "cpu", tmp_path / "run")
     assert "--tensorboard" not in launcher_command(plain, 2, tmp_path / "launch.json")
+
+
+def test_typed_options_keep_lists_and_mappings_whole() -> None:
+    from dlstudio.gui.training.options_text import format_options, parse_options
+
+    options = {
+        "size": 16,
+        "crop_scale": [0.08, 1.0],
+        "split_files": {"validation": "val.jsonl", "test": "a, b.jsonl"},
+        "tokenizer": "bert-base-cased",
+    }
+    assert parse_options(format_options(options)) == options
+    assert parse_options("crop_scale=[0.5, 1], flip=0.5") == {"crop_scale": [0.5, 1], "flip": 0.5}
