@@ -240,3 +240,20 @@ def test_an_unreachable_hub_name_is_one_message(tmp_path: Path) -> None:
         "dlstudio.train.errors.DatasetError: hf:no-such-user/no-such-set: cannot"
     )
     assert "network connection" in last
+
+
+def test_missing_texts_and_labels_are_named_by_row(tmp_path: Path) -> None:
+    rows = [{"text": "good", "label": "a"}, {"text": None, "label": "b"}]
+    with pytest.raises(DatasetError, match=r"row 2, column 'text': no text"):
+        load_dataset(_write_jsonl(tmp_path / "t.jsonl", rows), {})
+    rows = [{"text": "good", "label": "a"}, {"text": "bad", "label": None}]
+    with pytest.raises(DatasetError, match=r"row 2, column 'label': no label"):
+        load_dataset(_write_jsonl(tmp_path / "l.jsonl", rows), {})
+
+
+def test_hub_names_in_a_project_are_never_paths(tmp_path: Path) -> None:
+    from dlstudio.train.data_paths import relative_training_paths, resolve_training_paths
+
+    training = {"dataset": "hf:imdb"}
+    assert resolve_training_paths(training, tmp_path)["dataset"] == "hf:imdb"
+    assert relative_training_paths(training, tmp_path, tmp_path / "x")["dataset"] == "hf:imdb"
