@@ -70,9 +70,12 @@ def test_text_classifier_with_tokenizer_tensorboard_and_typed_text(
             node.params["vocab_size"] = vocab
         if node.type_id == "embedding":
             node.params["num_embeddings"] = vocab
-    graph.metadata["tokenizer"] = str(tokenizer)
     graph.metadata["training"].update(
-        dataset=str(csv), dataset_options={}, epochs=5, batch_size=16, lr=0.003
+        dataset=str(csv),
+        dataset_options={"tokenizer": str(tokenizer)},
+        epochs=5,
+        batch_size=16,
+        lr=0.003,
     )
     win = window(graph)
     tools = win.training.panel.data_tools

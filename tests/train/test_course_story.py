@@ -39,8 +39,8 @@ class Net(ResNet):
 
 def test_resnet18_fine_tuned_with_augmentation_then_onnx(tmp_path: Path) -> None:
     import_torchvision_models()
-    make_two_class_folder(tmp_path / "shapes" / "train", 24, size=40, seed=1)
-    make_two_class_folder(tmp_path / "shapes" / "val", 8, size=40, seed=2)
+    make_two_class_folder(tmp_path / "pictures" / "train", 24, size=40, seed=1)
+    make_two_class_folder(tmp_path / "pictures" / "val", 8, size=40, seed=2)
     (tmp_path / "net.py").write_text(RESNET18_FILE)
     project = tmp_path / "r18.json"
     torch.manual_seed(0)
@@ -49,7 +49,7 @@ def test_resnet18_fine_tuned_with_augmentation_then_onnx(tmp_path: Path) -> None
     document = json.loads(project.read_text())
     options = {"size": 32, "normalize": "imagenet", "crop_scale": [0.6, 1.0], "flip": 0.5}
     document["metadata"]["training"] = {
-        "dataset": "shapes",
+        "dataset": "pictures",
         "dataset_options": options,
         "epochs": 5,
         "batch_size": 16,
@@ -69,7 +69,7 @@ def test_resnet18_fine_tuned_with_augmentation_then_onnx(tmp_path: Path) -> None
 
     from dlstudio.train import load_dataset
 
-    data = load_dataset(tmp_path / "shapes", options)
+    data = load_dataset(tmp_path / "pictures", options)
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     scores = session.run(None, {name: data.validation.inputs[0].numpy()})[0]
