@@ -37,11 +37,11 @@ def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_predict(args: argparse.Namespace) -> int:
     """0: printed; 1: the model cannot classify text; 2: bad input (file, weights, tokenizer)."""
+    from dlstudio.compile.weights import load_weights
     from dlstudio.core import load_project
     from dlstudio.train.cli_train import compile_project
     from dlstudio.train.data.hf_tokenizer import load_tokenizer, project_tokenizer_source
     from dlstudio.train.errors import TrainError
-    from dlstudio.compile.weights import load_weights
     from dlstudio.train.predict import TextEncoder, default_weights, fixed_lengths, predict_text
     from dlstudio.train.session import resolve_run
 
