@@ -79,7 +79,11 @@ def test_text_classifier_with_tokenizer_tensorboard_and_typed_text(
     )
     win = window(graph)
     tools = win.training.panel.data_tools
-    assert not tools.predict_button.isEnabled()  # nothing trained yet
+    # Before training, typed text goes to the drawing as it is (random weights here).
+    tools.text_edit.setText("the film was great")
+    with qtbot.waitSignal(tools.prediction_finished, timeout=30_000) as shown:
+        qtbot.mouseClick(tools.predict_button, Qt.MouseButton.LeftButton)
+    assert shown.args[0].split()[0] in ("negative", "positive")
     tools.tensorboard_check.setChecked(True)
     qtbot.mouseClick(win.training.panel.start_button, Qt.MouseButton.LeftButton)
     record = win.wait_finished(qtbot)

@@ -287,7 +287,7 @@ class TrainingPanel(QWidget):
     def data_context(self) -> DataContext:
         """The project as the data tools see it: the edited training settings and its file."""
         metadata = {**self.document.graph.metadata, "training": self.edited_metadata()}
-        return DataContext(metadata, self.document.path)
+        return DataContext(metadata, self.document.path, self.document.graph.copy())
 
     def threads(self) -> int:
         """CPU threads for the next run (0: chosen for this machine)."""
