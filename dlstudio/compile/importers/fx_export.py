@@ -32,13 +32,13 @@ from torch import nn
 from dlstudio.compile.importers.aten_ops import translate
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.torch_helpers import helper_name
-from dlstudio.compile.importers.torch_modules import CONTAINERS, MODULE_MAPPERS
+from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
 
 
 def is_leaf(module: nn.Module) -> bool:
     """Modules kept whole: ours, those with a mapper, and childless torch.nn modules (which
     become one placeholder by name); containers and everything else are traced through."""
-    if helper_name(module) is not None or type(module) in MODULE_MAPPERS:
+    if helper_name(module) is not None or module_mapper(module) is not None:
         return True
     if isinstance(module, CONTAINERS):
         return False
@@ -100,10 +100,12 @@ class _Rewrite:
         signature = self.program.graph_signature
         owners = {**signature.inputs_to_parameters, **signature.inputs_to_buffers}
         owners.update(getattr(signature, "inputs_to_lifted_tensor_constants", {}))
+        self.owned = set(owners)
         groups = self._groups()
         group_of = {n: g for g in groups for n in g.nodes}
         last_of = {g.nodes[-1]: g for g in groups}
         user_outputs = self._user_outputs()
+        self.dynamic = self._dynamic()
         for node in self.program.graph.nodes:
             if node.op == "placeholder":
                 if node.name in owners:
@@ -112,8 +114,10 @@ class _Rewrite:
                     new = self.graph.placeholder(node.name)
                     self.env[node] = new
             elif node.op == "output":
-                outs = tuple(self.env[n] if isinstance(n, fx.Node) else n for n in user_outputs)
+                outs = tuple(self.lookup(n) if isinstance(n, fx.Node) else n for n in user_outputs)
                 self.graph.output(outs[0] if len(outs) == 1 else outs)
+            elif node not in self.dynamic:
+                continue  # computed from constants alone: folded where something uses it
             elif node in group_of:
                 if node in last_of:
                     self._module_call(last_of[node], group_of)
@@ -124,13 +128,42 @@ class _Rewrite:
         # The root holds only what the graph uses: the leaf modules, the tensors read, and the
         # constants the code made (a dict root: module paths may hold any character).
         root: dict[str, Any] = dict(self.constants)
-        state = {**dict(self.model.named_parameters()), **dict(self.model.named_buffers())}
+        state = _named_tensors(self.model)
         for node in self.graph.nodes:
             if node.op == "call_module":
                 root[str(node.target)] = self.modules[str(node.target)]
             elif node.op == "get_attr" and str(node.target) not in root:
                 root[str(node.target)] = state[str(node.target)]
         return fx.GraphModule(root, self.graph, type(self.model).__name__)
+
+    def _dynamic(self) -> set[fx.Node]:
+        """The nodes whose values depend on the model's inputs."""
+        dynamic: set[fx.Node] = set()
+        for node in self.program.graph.nodes:
+            if (node.op == "placeholder" and node.name not in self.owned) or any(
+                arg in dynamic for arg in node.all_input_nodes
+            ):
+                dynamic.add(node)
+        return dynamic
+
+    def lookup(self, node: fx.Node) -> Any:
+        """The new graph's value for ``node``; a value computed from constants alone (position
+        ids, an all-ones mask) becomes a constant, taken from the example run."""
+        if node in self.env:
+            return self.env[node]
+        if node.target is torch.ops.aten.expand.default:
+            # a class token expanded to the batch: the pattern ClassToken is made of stays
+            self.env[node] = self._function(node)
+            return self.env[node]
+        value = self._node_values()[node]
+        if isinstance(value, torch.Tensor):
+            value = _fold_batch(value.detach())
+            name = f"_folded_{node.name}"
+            self.constants[name] = value
+            self.env[node] = self.graph.get_attr(name)
+        else:
+            self.env[node] = value
+        return self.env[node]
 
     def _user_outputs(self) -> list[Any]:
         (output,) = [n for n in self.program.graph.nodes if n.op == "output"]
@@ -171,14 +204,14 @@ class _Rewrite:
         inputs: list[fx.Node] = []
         for node in group.nodes:
             for arg in node.all_input_nodes:
-                if arg in members or arg in inputs or self.env[arg].op == "get_attr":
+                if arg in members or arg in inputs or arg.name in self.owned:
                     continue  # inside the call, seen already, or a parameter
                 inputs.append(arg)
         tensor_inputs = [n for n in inputs if _is_tensor(n)]
         module = self.modules[group.path]
         simple = len(tensor_inputs) == 1 and len(outside) <= 1 and _takes_one_tensor(module)
         if simple:
-            args: tuple = (self.env[tensor_inputs[0]],)
+            args: tuple = (self.lookup(tensor_inputs[0]),)
             kwargs: dict = {}
         else:
             args, kwargs = self._recorded_arguments(group, tensor_inputs)
@@ -208,7 +241,7 @@ class _Rewrite:
             if isinstance(value, torch.Tensor):
                 best = min(candidates, key=lambda n: _distance(values.get(n), value), default=None)
                 if best is not None and _close(values.get(best), value):
-                    return self.env[best]
+                    return self.lookup(best)
                 raise ImportFailed(
                     f"{group.path}: an argument of its call is not a value of the capture"
                 )
@@ -284,7 +317,7 @@ class _Rewrite:
         if self._values is not None:
             return self._values
         program = self.program
-        state = {**dict(self.model.named_parameters()), **dict(self.model.named_buffers())}
+        state = _named_tensors(self.model)
         feeds = []
         user = iter(self.examples)
         for spec in program.graph_signature.input_specs:
@@ -309,8 +342,8 @@ class _Rewrite:
 
     # -------------------------------------------------------------- functions
     def _function(self, node: fx.Node) -> Any:
-        args = _map_args(node.args, self.env)
-        kwargs = _map_args(dict(node.kwargs), self.env)
+        args = _map_args(node.args, self.lookup)
+        kwargs = _map_args(dict(node.kwargs), self.lookup)
         target, args, kwargs = translate(node.target, args, kwargs)
         new = self.graph.create_node(
             "call_method" if isinstance(target, str) else "call_function",
@@ -408,11 +441,28 @@ class _ClassName:
         self.__name__ = cls if isinstance(cls, str) else getattr(cls, "__name__", str(cls))
 
 
-def _map_args(value: Any, env: dict) -> Any:
+def _map_args(value: Any, lookup) -> Any:
     if isinstance(value, fx.Node):
-        return env[value]
+        return lookup(value)
     if isinstance(value, (tuple, list)):
-        return type(value)(_map_args(v, env) for v in value)
+        return type(value)(_map_args(v, lookup) for v in value)
     if isinstance(value, dict):
-        return {k: _map_args(v, env) for k, v in value.items()}
+        return {k: _map_args(v, lookup) for k, v in value.items()}
+    return value
+
+
+def _named_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters and buffers by every name they have (a tied weight under each of its keys)."""
+    named = dict(model.named_parameters(remove_duplicate=False))
+    named.update(model.named_buffers(remove_duplicate=False))
+    return named
+
+
+def _fold_batch(value: torch.Tensor) -> torch.Tensor:
+    """A constant with a row per example of the capture's batch, all the same (token type ids
+    expanded to the batch), kept as one row that broadcasts over any batch."""
+    from dlstudio.compile.importers.fx_trace import TRACE_BATCH
+
+    if value.dim() >= 1 and value.shape[0] == TRACE_BATCH and bool((value == value[:1]).all()):
+        return value[:1].clone()
     return value

@@ -31,7 +31,7 @@ from dlstudio.compile.importers.hierarchy import regroup
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.torch_functions import FUNCTIONS, METHODS
 from dlstudio.compile.importers.torch_helpers import RETURNS_STATE, helper_name, map_helper
-from dlstudio.compile.importers.torch_modules import MODULE_MAPPERS
+from dlstudio.compile.importers.torch_modules import module_mapper
 from dlstudio.compile.importers.values import Param, Tup, Unavailable, Unmapped
 
 
@@ -184,8 +184,8 @@ class _Walker:
         helper = helper_name(module)
         if helper is not None:
             mapped = map_helper(module)
-        elif type(module) in MODULE_MAPPERS:
-            mapped = MODULE_MAPPERS[type(module)](module)
+        elif module_mapper(module) is not None:
+            mapped = module_mapper(module)(module)
         else:
             raise Unmapped()
         weights = mapped.weights

@@ -206,12 +206,15 @@ def _pool(type_id: str) -> Mapper:
         kernel = c.get(1, "kernel_size")
         stride = c.get(2, "stride")
         padding = c.get(3, "padding", 0)
-        if type_id.startswith("max"):
-            if c.get(4, "dilation", 1) not in (1, (1, 1), [1, 1]) or c.get(5, "ceil_mode", False):
-                raise Unmapped("dilation or ceil_mode")
-        elif c.get(4, "ceil_mode", False) or not c.get(5, "count_include_pad", True):
-            raise Unmapped("ceil_mode or count_include_pad=False")
         params = {"kernel_size": kernel, "padding": padding}
+        if type_id.startswith("max"):
+            params["dilation"] = c.get(4, "dilation", 1)
+            params["ceil_mode"] = bool(c.get(5, "ceil_mode", False))
+        else:
+            if c.get(6, "divisor_override") is not None:
+                raise Unmapped("a divisor_override")
+            params["ceil_mode"] = bool(c.get(4, "ceil_mode", False))
+            params["count_include_pad"] = bool(c.get(5, "count_include_pad", True))
         if stride not in (None, [], ()) and stride != kernel:
             params["stride"] = stride
         return c.layer(type_id, params, c.tensor())
@@ -244,6 +247,39 @@ _ACTIVATIONS = {
     "sigmoid": (torch.sigmoid, F.sigmoid),
 }
 
+
+def _sdpa(c: Call) -> TensorRef:
+    """``F.scaled_dot_product_attention(q, k, v, ...)`` on (N, heads, T, D) tensors."""
+    if c.get(4, "dropout_p", 0.0):
+        raise Unmapped("dropout on the attention weights in eval")
+    if c.get(7, "enable_gqa", False):
+        raise Unmapped("grouped-query attention")
+    params: dict[str, Any] = {"layout": "split", "causal": bool(c.get(5, "is_causal", False))}
+    scale = c.get(6, "scale")
+    if scale is not None:
+        params["scale"] = float(scale)
+    wires = [(port, c.tensor(i, port)) for i, port in enumerate(("query", "key", "value"))]
+    mask = c.get(3, "attn_mask")
+    if isinstance(mask, Expanded):
+        mask = mask.param
+    if isinstance(mask, Param):
+        table = mask.tensor
+        if (table.dtype == torch.bool and bool(table.all())) or (
+            table.is_floating_point() and not bool(table.any())
+        ):
+            mask = None  # every key may be attended (the model was given no mask): no mask
+        else:
+            raise Unmapped("a mask computed from constants")
+    if mask is not None:
+        ref = c.as_ref(mask)
+        index = c.args.index(mask) if mask in c.args else None
+        value = c.ins[index] if index is not None and index < len(c.ins) else None
+        dtype = getattr(value, "dtype", None)
+        params["mask_type"] = "boolean" if dtype == torch.bool else "additive"
+        wires.append(("mask", ref))
+    return c.layer("scaled_dot_product_attention", params, *wires)
+
+
 FUNCTIONS: dict[Any, Mapper] = {
     F.gelu: _gelu,
     F.leaky_relu: _leaky_relu,
@@ -268,6 +304,7 @@ FUNCTIONS: dict[Any, Mapper] = {
     torch.mean: _mean,
     F.adaptive_avg_pool2d: _adaptive_avg_pool2d,
     F.max_pool2d: _pool("maxpool2d"),
+    F.scaled_dot_product_attention: _sdpa,
     F.avg_pool2d: _pool("avgpool2d"),
     F.max_pool1d: _pool("maxpool1d"),
     F.avg_pool1d: _pool("avgpool1d"),
