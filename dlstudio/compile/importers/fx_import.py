@@ -98,6 +98,8 @@ class _Walker:
         self.values = values
         self.inputs = inputs
         self.builder = GraphBuilder(name, source)
+        # a symbolic length: attention heads are matched as a pattern (torch_heads.py)
+        self.builder.symbolic = any(isinstance(d, str) for spec in inputs for d in spec.shape)
         self.env: dict[fx.Node, Any] = {}
         self.materialised: dict[int, TensorRef] = {}
         self.hierarchy = True

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from dlstudio.compile.importers import torch_heads as heads
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import Call, flatten_span
 from dlstudio.compile.importers.values import Expanded, Param, Tup, Unmapped, Unsqueezed
@@ -26,7 +27,8 @@ def _unary(type_id: str) -> Mapper:
 
 
 def _passthrough(c: Call) -> Any:
-    return c.tensor()
+    value = c.get(0, "input")
+    return value if isinstance(value, heads.Heads) else c.tensor()
 
 
 def _gelu(c: Call) -> TensorRef:
@@ -60,8 +62,13 @@ def _flatten(c: Call) -> TensorRef:
     return c.layer("flatten", {"start_dim": start, "end_dim": end}, c.tensor())
 
 
-def _reshape(c: Call) -> TensorRef:
+def _reshape(c: Call) -> Any:
+    pattern = heads.reshape(c)
+    if pattern is not None:
+        return pattern
     before, after = c.in_shape(), c.out_shape
+    if tuple(after) == tuple(before):
+        return c.tensor()  # a view to the same shape (GPT-2's input_ids.view(-1, T))
     if not after or after[0] != before[0]:
         raise Unmapped("changes the batch dimension")
     span = flatten_span(before, after)
@@ -81,19 +88,25 @@ def _dims_args(c: Call) -> tuple[int, ...]:
     return tuple(rest) or tuple(c.kwargs.get("dims", ()))
 
 
-def _permute(c: Call) -> TensorRef:
+def _permute(c: Call) -> Any:
     rank = len(c.in_shape())
     dims = tuple(d % rank for d in _dims_args(c))
+    pattern = heads.swap(c, dims)
+    if pattern is not None:
+        return pattern
     if not dims or dims[0] != 0:
         raise Unmapped("moves the batch dimension")
     return c.layer("permute", {"dims": dims}, c.tensor())
 
 
-def _transpose(c: Call) -> TensorRef:
+def _transpose(c: Call) -> Any:
     rank = len(c.in_shape())
     a, b = c.dim(c.get(1, "dim0"), rank), c.dim(c.get(2, "dim1"), rank)
     dims = list(range(rank))
     dims[a], dims[b] = dims[b], dims[a]
+    pattern = heads.swap(c, tuple(dims))
+    if pattern is not None:
+        return pattern
     return c.layer("permute", {"dims": tuple(dims)}, c.tensor())
 
 
@@ -248,36 +261,31 @@ _ACTIVATIONS = {
 }
 
 
-def _sdpa(c: Call) -> TensorRef:
-    """``F.scaled_dot_product_attention(q, k, v, ...)`` on (N, heads, T, D) tensors."""
+def _sdpa(c: Call) -> Any:
+    """``F.scaled_dot_product_attention(q, k, v, ...)``: on heads split from (N, T, E)
+    projections (:mod:`.torch_heads`) or on (N, heads, T, D) tensors."""
     if c.get(4, "dropout_p", 0.0):
         raise Unmapped("dropout on the attention weights in eval")
     if c.get(7, "enable_gqa", False):
         raise Unmapped("grouped-query attention")
-    params: dict[str, Any] = {"layout": "split", "causal": bool(c.get(5, "is_causal", False))}
+    causal, mask = heads.constant_mask(c.get(3, "attn_mask"))
+    params: dict[str, Any] = {"causal": causal or bool(c.get(5, "is_causal", False))}
     scale = c.get(6, "scale")
     if scale is not None:
         params["scale"] = float(scale)
-    wires = [(port, c.tensor(i, port)) for i, port in enumerate(("query", "key", "value"))]
-    mask = c.get(3, "attn_mask")
-    if isinstance(mask, Expanded):
-        mask = mask.param
-    if isinstance(mask, Param):
-        table = mask.tensor
-        if (table.dtype == torch.bool and bool(table.all())) or (
-            table.is_floating_point() and not bool(table.any())
-        ):
-            mask = None  # every key may be attended (the model was given no mask): no mask
-        else:
-            raise Unmapped("a mask computed from constants")
     if mask is not None:
-        ref = c.as_ref(mask)
         index = c.args.index(mask) if mask in c.args else None
         value = c.ins[index] if index is not None and index < len(c.ins) else None
-        dtype = getattr(value, "dtype", None)
-        params["mask_type"] = "boolean" if dtype == torch.bool else "additive"
-        wires.append(("mask", ref))
-    return c.layer("scaled_dot_product_attention", params, *wires)
+        params["mask_type"] = (
+            "boolean" if getattr(value, "dtype", None) == torch.bool else "additive"
+        )
+    merged = heads.attention(c, params, mask)
+    if merged is not None:
+        return merged
+    wires = [(port, c.tensor(i, port)) for i, port in enumerate(("query", "key", "value"))]
+    if mask is not None:
+        wires.append(("mask", c.as_ref(mask)))
+    return c.layer("scaled_dot_product_attention", {**params, "layout": "split"}, *wires)
 
 
 FUNCTIONS: dict[Any, Mapper] = {
@@ -305,6 +313,7 @@ FUNCTIONS: dict[Any, Mapper] = {
     F.adaptive_avg_pool2d: _adaptive_avg_pool2d,
     F.max_pool2d: _pool("maxpool2d"),
     F.scaled_dot_product_attention: _sdpa,
+    torch.split: heads.split,
     F.avg_pool2d: _pool("avgpool2d"),
     F.max_pool1d: _pool("maxpool1d"),
     F.avg_pool1d: _pool("avgpool1d"),
@@ -327,6 +336,7 @@ METHODS: dict[str, Mapper] = {
     "permute": _permute,
     "transpose": _transpose,
     "contiguous": _passthrough,
+    "split": heads.split,
     "add": _add,
     "add_": _add,
     "mul": _mul,

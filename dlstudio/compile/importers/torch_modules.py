@@ -98,6 +98,9 @@ def _gpt2_conv1d(m: nn.Module) -> Mapped:
 
 NAMED_MAPPERS: dict[str, ModuleMapper] = {
     "transformers.pytorch_utils.Conv1D": _gpt2_conv1d,
+    "transformers.activations.NewGELUActivation": lambda m: Mapped("gelu", {"approximate": "tanh"}),
+    "transformers.activations.GELUTanh": lambda m: Mapped("gelu", {"approximate": "tanh"}),
+    "transformers.activations.GELUActivation": lambda m: Mapped("gelu", {}),
 }
 """Mappers for classes of optional packages, by ``module.qualname`` (nothing is imported)."""
 
