@@ -1,10 +1,11 @@
-"""PyTorch module -> graph, through ``torch.fx``.
+"""PyTorch module -> graph.
 
-The module is traced symbolically (known torch modules and our own exported helpers stay whole,
-everything else is traced through) and run once on an example input, so every call's concrete
-inputs and output are known. Each tensor-producing call then becomes a catalogue layer named by
-its module path; calls that only compute sizes (``x.shape[0]``, ``h // p``) fold to constants.
-What has no layer becomes a Placeholder and an issue in the report.
+The module is captured (:func:`capture_graph`: ``torch.export``, rewritten by :mod:`.fx_export`
+as a torch-level fx graph where known torch modules and our own exported helpers are whole calls;
+``torch.fx`` tracing for DL Studio's own exported Python) and run once on an example input, so
+every call's concrete inputs and output are known. Each tensor-producing call then becomes a
+catalogue layer named by its module path; calls that only compute sizes (``x.shape[0]``,
+``h // p``) fold to constants. What has no layer becomes a Placeholder and an issue in the report.
 """
 
 from __future__ import annotations
