@@ -7,18 +7,23 @@ from __future__ import annotations
 
 from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     activations,
+    arithmetic,
     attention,
     conv,
     dense,
     embedding,
+    feature_norms,
     io,
     merge,
     normalization,
+    padding,
     placeholder,
     pooling,
     recurrent,
     reshaping,
+    sdpa,
     sequence,
+    slicing,
     transformer,
 )
 from dlstudio.layers.registry import (

@@ -71,3 +71,33 @@ def test_import_errors_are_shown_not_raised(window, qtbot, monkeypatch):  # noqa
     with qtbot.waitSignal(window.model_importer.failed, timeout=30000) as blocker:
         window.model_importer.start("no_such_module_xyz:make")
     assert "cannot import 'no_such_module_xyz'" in blocker.args[0]
+
+
+GOOD = textwrap.dedent(
+    """
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(6, 3)
+
+        def forward(self, x):
+            return torch.tanh(self.fc(x))
+    """
+)
+
+
+def test_import_is_checked_against_its_source_and_says_so(window, qtbot, tmp_path):  # noqa: F811
+    path = tmp_path / "good.py"
+    path.write_text(GOOD)
+    with qtbot.waitSignal(window.model_importer.imported, timeout=60000) as blocker:
+        window.model_importer.start(f"{path}:Net", "6")
+    result = blocker.args[0]
+    assert "matches its source" in window.statusBar().currentMessage()
+    figures = window.document.graph.metadata["import_check"]
+    assert figures["ok"] is True and figures["inputs"] == ["batch 1", "batch 3"]
+    assert figures["outputs"]["output"]["largest_difference"] <= 1e-4
+    assert result.check.ok
