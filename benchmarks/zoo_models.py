@@ -37,6 +37,8 @@ def hf_model(key: str) -> tuple[nn.Module, list[InputSpec]]:
         }
         small.update(image_size=32, patch_size=8, num_labels=10)
     config = config_cls(**small) if size == "small" else config_cls()
+    if hasattr(config, "use_cache"):
+        config.use_cache = False  # as the hf: import does: no key/value cache in the outputs
     model = cls(config)
     if name.startswith("ViT"):
         side = config.image_size

@@ -37,14 +37,17 @@ def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_predict(args: argparse.Namespace) -> int:
     """0: printed; 1: the model cannot classify text; 2: bad input (file, weights, tokenizer)."""
+    from dlstudio.compile.weights import load_weights
     from dlstudio.core import load_project
     from dlstudio.train.cli_train import compile_project
     from dlstudio.train.data.hf_tokenizer import load_tokenizer, project_tokenizer_source
     from dlstudio.train.errors import TrainError
-    from dlstudio.train.init_weights import start_from_weights
     from dlstudio.train.predict import TextEncoder, default_weights, fixed_lengths, predict_text
     from dlstudio.train.session import resolve_run
 
+    if not all(text.strip() for text in args.text):
+        print("error: --text is empty; give the sentence to classify", file=sys.stderr)
+        return EXIT_USAGE
     try:
         graph = load_project(args.file)
         base_dir = Path(args.file).resolve().parent
@@ -54,8 +57,11 @@ def run_predict(args: argparse.Namespace) -> int:
         compiled = compile_project(graph, args.file)
         weights = Path(args.weights) if args.weights else default_weights(args.file)
         if weights is not None:
-            report = start_from_weights(compiled.module, weights, True)
-            print(f"weights: {report.summary()}", file=sys.stderr)
+            report = load_weights(compiled.module, weights)
+            if not report.ok:
+                problems = "; ".join(report.messages()[:4])
+                raise TrainError(f"{weights} does not fit this model ({problems})")
+            print(f"weights: {weights}", file=sys.stderr)
         encoder = TextEncoder.for_dataset(tokenizer, dataset)
         class_names = _class_names(graph.metadata, dataset)
         results = []

@@ -18,7 +18,13 @@ _HUB_OR_PATH_OPTIONS = ("tokenizer",)
 """Options that name a folder, or else a hub id: treated as a path only where one exists."""
 
 
+HUB_PREFIX = "hf:"
+"""``hf:NAME`` names a Hugging Face hub data set: a name, never a path."""
+
+
 def _is_builtin(value: str) -> bool:
+    if value.startswith(HUB_PREFIX):
+        return True
     # Imported here: the data sets import torch, and the editor imports this module before its
     # first paint.
     from dlstudio.train.data import list_datasets

@@ -70,13 +70,20 @@ def test_text_classifier_with_tokenizer_tensorboard_and_typed_text(
             node.params["vocab_size"] = vocab
         if node.type_id == "embedding":
             node.params["num_embeddings"] = vocab
-    graph.metadata["tokenizer"] = str(tokenizer)
     graph.metadata["training"].update(
-        dataset=str(csv), dataset_options={}, epochs=5, batch_size=16, lr=0.003
+        dataset=str(csv),
+        dataset_options={"tokenizer": str(tokenizer)},
+        epochs=5,
+        batch_size=16,
+        lr=0.003,
     )
     win = window(graph)
     tools = win.training.panel.data_tools
-    assert not tools.predict_button.isEnabled()  # nothing trained yet
+    # Before training, typed text goes to the drawing as it is (random weights here).
+    tools.text_edit.setText("the film was great")
+    with qtbot.waitSignal(tools.prediction_finished, timeout=30_000) as shown:
+        qtbot.mouseClick(tools.predict_button, Qt.MouseButton.LeftButton)
+    assert shown.args[0].split()[0] in ("negative", "positive")
     tools.tensorboard_check.setChecked(True)
     qtbot.mouseClick(win.training.panel.start_button, Qt.MouseButton.LeftButton)
     record = win.wait_finished(qtbot)
@@ -120,3 +127,30 @@ def test_augmentation_preview_shows_originals_and_changed_copies(window, qtbot, 
     first, changed = dialog.images[0].pixmap().toImage(), dialog.images[1].pixmap().toImage()
     assert first.size() == changed.size() and first != changed
     dialog.close()
+
+
+def test_runs_on_several_processes_get_the_tensorboard_folder(tmp_path) -> None:
+    from dlstudio.gui.training.processes import launcher_command
+    from dlstudio.gui.training.worker import RunRequest
+    from tests.gui.fixtures_training import iris_mlp
+
+    request = RunRequest(
+        iris_mlp(), {}, "cpu", tmp_path / "run", tensorboard=tmp_path / "run" / "tensorboard"
+    )
+    command = launcher_command(request, 2, tmp_path / "launch.json")
+    assert command[command.index("--tensorboard") + 1] == str(tmp_path / "run" / "tensorboard")
+    plain = RunRequest(iris_mlp(), {}, "cpu", tmp_path / "run")
+    assert "--tensorboard" not in launcher_command(plain, 2, tmp_path / "launch.json")
+
+
+def test_typed_options_keep_lists_and_mappings_whole() -> None:
+    from dlstudio.gui.training.options_text import format_options, parse_options
+
+    options = {
+        "size": 16,
+        "crop_scale": [0.08, 1.0],
+        "split_files": {"validation": "val.jsonl", "test": "a, b.jsonl"},
+        "tokenizer": "bert-base-cased",
+    }
+    assert parse_options(format_options(options)) == options
+    assert parse_options("crop_scale=[0.5, 1], flip=0.5") == {"crop_scale": [0.5, 1], "flip": 0.5}

@@ -39,8 +39,8 @@ class Net(ResNet):
 
 def test_resnet18_fine_tuned_with_augmentation_then_onnx(tmp_path: Path) -> None:
     import_torchvision_models()
-    make_two_class_folder(tmp_path / "shapes" / "train", 24, size=40, seed=1)
-    make_two_class_folder(tmp_path / "shapes" / "val", 8, size=40, seed=2)
+    make_two_class_folder(tmp_path / "pictures" / "train", 24, size=40, seed=1)
+    make_two_class_folder(tmp_path / "pictures" / "val", 8, size=40, seed=2)
     (tmp_path / "net.py").write_text(RESNET18_FILE)
     project = tmp_path / "r18.json"
     torch.manual_seed(0)
@@ -49,7 +49,7 @@ def test_resnet18_fine_tuned_with_augmentation_then_onnx(tmp_path: Path) -> None
     document = json.loads(project.read_text())
     options = {"size": 32, "normalize": "imagenet", "crop_scale": [0.6, 1.0], "flip": 0.5}
     document["metadata"]["training"] = {
-        "dataset": "shapes",
+        "dataset": "pictures",
         "dataset_options": options,
         "epochs": 5,
         "batch_size": 16,
@@ -69,7 +69,7 @@ def test_resnet18_fine_tuned_with_augmentation_then_onnx(tmp_path: Path) -> None
 
     from dlstudio.train import load_dataset
 
-    data = load_dataset(tmp_path / "shapes", options)
+    data = load_dataset(tmp_path / "pictures", options)
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     scores = session.run(None, {name: data.validation.inputs[0].numpy()})[0]
@@ -126,3 +126,84 @@ def test_small_bert_with_its_tokenizer_frozen_encoder_and_typed_sentences(tmp_pa
     expected = dict(zip(data.class_names, direct.tolist(), strict=True))
     assert by_name == pytest.approx(expected, abs=1e-5)
     assert np.isclose(sum(by_name.values()), 1.0)
+
+
+def test_bert_imported_with_its_tokenizer_frozen_trained_predicted_and_exported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The course's text story on the command line: import hf:FOLDER with a 2-label head (its
+    tokenizer comes along), freeze the encoder, train on a CSV, predict typed sentences, export
+    to ONNX and compare onnxruntime with the trained model at two lengths."""
+    import_torchvision_models()
+    hub = make_small_bert_hub(tmp_path / "hub")
+    project = tmp_path / "sentiment.json"
+    torch.manual_seed(0)
+    source = f"hf:{hub}"
+    args = ["import", source, "--task", "sequence-classification", "--num-labels", "2"]
+    assert main([*args, "--out", str(project)]) == 0
+    document = json.loads(project.read_text())
+    assert document["metadata"]["tokenizer"] == "sentiment.tokenizer"
+    encoder = next(n for n in document["nodes"] if n["name"] == "bert")
+    encoder["trainable"] = False  # freeze the encoder: only the new head learns
+    write_sentences_csv(tmp_path / "reviews.csv", 240, seed=1)
+    document["metadata"]["training"] = {
+        "dataset": "reviews.csv",
+        "epochs": 5,
+        "batch_size": 16,
+        "lr": 0.003,
+        "optimizer": "adam",
+    }
+    project.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert main(["train", str(project), "--threads", "1"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "sentiment_run" / "metrics.jsonl").open()]
+    finished = next(r for r in records if r["event"] == "finished")
+    assert finished["best"]["accuracy"] >= 0.9, finished
+    weights = tmp_path / "sentiment_run" / "weights.safetensors"
+    from safetensors.torch import load_file
+
+    trained, imported = load_file(str(weights)), load_file(str(tmp_path / "sentiment.safetensors"))
+    frozen = [k for k in imported if k.startswith("bert.")]
+    assert frozen and all(torch.equal(trained[k], imported[k]) for k in frozen)
+    assert not torch.equal(trained["classifier.weight"], imported["classifier.weight"])
+
+    typed = labelled_sentences(10, seed=123)
+    capsys.readouterr()
+    args = ["predict", str(project), "--json"]
+    for text, _label in typed:
+        args += ["--text", text]
+    assert main(args) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    right = sum(
+        line["classes"][0]["class"] == label for line, (_t, label) in zip(lines, typed, strict=True)
+    )
+    assert right >= 9
+
+    onnx_path = tmp_path / "sentiment.onnx"
+    assert main(["export", str(project), "--onnx", str(onnx_path), "--from", str(weights)]) == 0
+    import onnxruntime
+    from transformers import AutoTokenizer
+
+    from dlstudio.compile import compile_graph
+    from dlstudio.compile.weights import load_weights
+    from dlstudio.core import load_project
+
+    compiled = compile_graph(load_project(project))
+    assert load_weights(compiled.module, weights).ok
+    compiled.module.eval()
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    assert names[0] == "input_ids"
+    tokenizer = AutoTokenizer.from_pretrained(str(tmp_path / "sentiment.tokenizer"))
+    lengths = set()
+    for text in ("the film was great", "our trip was really dreadful and quite long"):
+        ids = tokenizer(text, return_tensors="pt")["input_ids"]
+        lengths.add(ids.shape[1])
+        feeds = {"input_ids": ids.numpy()}
+        if "attention_mask" in names:
+            feeds["attention_mask"] = np.ones_like(feeds["input_ids"])
+        ours = session.run(None, feeds)[0]
+        with torch.no_grad():
+            reference = compiled.module(ids).numpy()
+        assert np.allclose(ours, reference, atol=1e-4)
+    assert len(lengths) == 2  # one exported model, two lengths

@@ -281,3 +281,24 @@ def test_a_pickle_that_calls_functions_is_refused(tmp_path: Path) -> None:
     path.write_bytes(buffer.getvalue())
     with pytest.raises(DatasetError, match=r"\.print is not allowed in a CIFAR file"):
         load_dataset(path)
+
+
+def test_datasets_command_downloads_cifar_through_the_mirror(
+    server: tuple[str, Served],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dlstudio.cli import main
+
+    url, served = server
+    served.files["cifar-10-python.tar.gz"] = make_cifar_tarball()
+    monkeypatch.setenv(MIRROR_ENV, url.removesuffix("cifar10/"))
+    monkeypatch.setenv("DLSTUDIO_DATA_DIR", str(tmp_path))
+    assert main(["datasets"]) == 0
+    listing = capsys.readouterr().out
+    assert "cifar10 " in listing and "cifar100 " in listing
+    assert main(["datasets", "--download", "cifar10"]) == 1  # not the published file
+    err = capsys.readouterr().err
+    assert "\rcifar-10-python.tar.gz: 0.1 MB 100%" in err  # the progress line
+    assert "checksum mismatch (md5" in err

@@ -71,6 +71,8 @@ def test_predict_explains_a_project_without_a_tokenizer(
     path.write_text(json.dumps(project))
     assert main(["predict", str(path), "--text", "hello"]) == 1
     assert "has no tokenizer" in capsys.readouterr().err
+    assert main(["predict", str(path), "--text", "  "]) == 2
+    assert "--text is empty" in capsys.readouterr().err
 
 
 def test_word_vocabulary_encodes_like_the_lesson_data(tmp_path: Path) -> None:

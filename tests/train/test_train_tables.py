@@ -203,3 +203,57 @@ def test_tokenizer_option_is_a_path_only_where_the_folder_exists(tmp_path: Path)
     assert moved["dataset_options"]["tokenizer"] == "../tok"
     kept = relative_training_paths(hub, tmp_path, tmp_path / "sub")
     assert kept["dataset_options"]["tokenizer"] == "bert-base-cased"
+
+
+def test_hub_names_load_a_dataset_repository_with_its_splits(tmp_path: Path) -> None:
+    """``hf:NAME`` goes through datasets.load_dataset as a hub name does; a local folder laid
+    out like a hub repository (data files named by split) stands for the hub here."""
+    repo = tmp_path / "reviews"
+    repo.mkdir()
+    rows = labelled_sentences(16, seed=4)
+    _write_jsonl(repo / "train.jsonl", [{"text": t, "label": y} for t, y in rows[:12]])
+    _write_jsonl(repo / "test.jsonl", [{"text": t, "label": y} for t, y in rows[12:]])
+    data = load_dataset(f"hf:{repo}", {"seq_len": 6})
+    assert len(data) == 12 and len(data.test) == 4
+    assert data.test.target.tolist() == [int(y == "positive") for _t, y in rows[12:]]
+
+
+def test_an_unreachable_hub_name_is_one_message(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "from dlstudio.train import load_dataset\nload_dataset('hf:no-such-user/no-such-set')\n"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path),
+    }
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "dlstudio.train.errors.DatasetError: hf:no-such-user/no-such-set: cannot"
+    )
+    assert "network connection" in last
+
+
+def test_missing_texts_and_labels_are_named_by_row(tmp_path: Path) -> None:
+    rows = [{"text": "good", "label": "a"}, {"text": None, "label": "b"}]
+    with pytest.raises(DatasetError, match=r"row 2, column 'text': no text"):
+        load_dataset(_write_jsonl(tmp_path / "t.jsonl", rows), {})
+    rows = [{"text": "good", "label": "a"}, {"text": "bad", "label": None}]
+    with pytest.raises(DatasetError, match=r"row 2, column 'label': no label"):
+        load_dataset(_write_jsonl(tmp_path / "l.jsonl", rows), {})
+
+
+def test_hub_names_in_a_project_are_never_paths(tmp_path: Path) -> None:
+    from dlstudio.train.data_paths import relative_training_paths, resolve_training_paths
+
+    training = {"dataset": "hf:imdb"}
+    assert resolve_training_paths(training, tmp_path)["dataset"] == "hf:imdb"
+    assert relative_training_paths(training, tmp_path, tmp_path / "x")["dataset"] == "hf:imdb"

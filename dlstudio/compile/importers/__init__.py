@@ -1,4 +1,4 @@
-"""Model import: PyTorch modules (through torch.fx) and ONNX files become DL Studio graphs with
+"""Model import: PyTorch modules (captured with torch.export) and ONNX files become DL Studio graphs with
 their weights, and an honest report of whatever had no catalogue layer."""
 
 from __future__ import annotations

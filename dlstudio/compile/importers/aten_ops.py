@@ -66,6 +66,10 @@ def translate(target: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple, dict]
         return F.max_pool2d, args, kwargs
     if target is aten.avg_pool2d.default:
         return F.avg_pool2d, args, kwargs
+    if target in (aten.split.Tensor, aten.split_with_sizes.default):
+        return torch.split, args, kwargs
+    if target is aten.scaled_dot_product_attention.default:
+        return F.scaled_dot_product_attention, args, kwargs
     if target is aten.adaptive_avg_pool2d.default:
         return F.adaptive_avg_pool2d, args[:2], {}
     return target, args, kwargs

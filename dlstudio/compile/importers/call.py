@@ -50,6 +50,11 @@ class Call:
             return self.builder_reshape(value)
         if isinstance(value, Param):
             raise Unmapped(f"uses the parameter {value.path} directly")
+        if type(value).__name__ == "Heads":
+            raise Unmapped(
+                "uses attention heads split with a reshape; only the pattern that ends in "
+                "scaled_dot_product_attention is imported on a symbolic length"
+            )
         if isinstance(value, Unavailable):
             raise Unmapped(f"uses the {value.what} of {value.where}, which the layer does not give")
         raise Unmapped(f"takes a constant ({type(value).__name__}) where a layer needs a tensor")

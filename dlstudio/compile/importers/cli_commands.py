@@ -25,10 +25,12 @@ def add_import_parser(subparsers) -> argparse.ArgumentParser:
         help="turn a PyTorch model or an ONNX file into a project",
         description=(
             "Import a model: package.module:callable (anything returning an nn.Module, such as "
-            "torchvision.models:resnet18), file.py[:ClassName], or model.onnx. PyTorch models "
-            "are traced with torch.fx. The project is written with its weights beside it "
+            "torchvision.models:resnet18), file.py[:ClassName], model.onnx, or hf:FOLDER (a "
+            "Hugging Face save_pretrained folder, or a hub id when online). PyTorch models are "
+            "captured with torch.export. The project is written with its weights beside it "
             "(OUT.safetensors). Every operation without a DL Studio layer is listed and "
-            "replaced by a Placeholder node; the exit code is then 1."
+            "replaced by a Placeholder node, and every PyTorch import is run beside its source "
+            "at two batch sizes: the exit code is 0 only when the outputs match."
         ),
     )
     parser.add_argument(

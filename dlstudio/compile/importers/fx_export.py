@@ -31,14 +31,26 @@ from torch import nn
 
 from dlstudio.compile.importers.aten_ops import translate
 from dlstudio.compile.importers.errors import ImportFailed
+from dlstudio.compile.importers.fx_export_values import (
+    at,
+    close,
+    distance,
+    fold_batch,
+    map_args,
+    module_stack,
+    named_tensors,
+    positions,
+    takes_one_tensor,
+    tensors_in,
+)
 from dlstudio.compile.importers.torch_helpers import helper_name
-from dlstudio.compile.importers.torch_modules import CONTAINERS, MODULE_MAPPERS
+from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
 
 
 def is_leaf(module: nn.Module) -> bool:
     """Modules kept whole: ours, those with a mapper, and childless torch.nn modules (which
     become one placeholder by name); containers and everything else are traced through."""
-    if helper_name(module) is not None or type(module) in MODULE_MAPPERS:
+    if helper_name(module) is not None or module_mapper(module) is not None:
         return True
     if isinstance(module, CONTAINERS):
         return False
@@ -100,10 +112,12 @@ class _Rewrite:
         signature = self.program.graph_signature
         owners = {**signature.inputs_to_parameters, **signature.inputs_to_buffers}
         owners.update(getattr(signature, "inputs_to_lifted_tensor_constants", {}))
+        self.owned = set(owners)
         groups = self._groups()
         group_of = {n: g for g in groups for n in g.nodes}
         last_of = {g.nodes[-1]: g for g in groups}
         user_outputs = self._user_outputs()
+        self.dynamic = self._dynamic()
         for node in self.program.graph.nodes:
             if node.op == "placeholder":
                 if node.name in owners:
@@ -112,8 +126,10 @@ class _Rewrite:
                     new = self.graph.placeholder(node.name)
                     self.env[node] = new
             elif node.op == "output":
-                outs = tuple(self.env[n] if isinstance(n, fx.Node) else n for n in user_outputs)
+                outs = tuple(self.lookup(n) if isinstance(n, fx.Node) else n for n in user_outputs)
                 self.graph.output(outs[0] if len(outs) == 1 else outs)
+            elif node not in self.dynamic:
+                continue  # computed from constants alone: folded where something uses it
             elif node in group_of:
                 if node in last_of:
                     self._module_call(last_of[node], group_of)
@@ -124,13 +140,42 @@ class _Rewrite:
         # The root holds only what the graph uses: the leaf modules, the tensors read, and the
         # constants the code made (a dict root: module paths may hold any character).
         root: dict[str, Any] = dict(self.constants)
-        state = {**dict(self.model.named_parameters()), **dict(self.model.named_buffers())}
+        state = named_tensors(self.model)
         for node in self.graph.nodes:
             if node.op == "call_module":
                 root[str(node.target)] = self.modules[str(node.target)]
             elif node.op == "get_attr" and str(node.target) not in root:
                 root[str(node.target)] = state[str(node.target)]
         return fx.GraphModule(root, self.graph, type(self.model).__name__)
+
+    def _dynamic(self) -> set[fx.Node]:
+        """The nodes whose values depend on the model's inputs."""
+        dynamic: set[fx.Node] = set()
+        for node in self.program.graph.nodes:
+            if (node.op == "placeholder" and node.name not in self.owned) or any(
+                arg in dynamic for arg in node.all_input_nodes
+            ):
+                dynamic.add(node)
+        return dynamic
+
+    def lookup(self, node: fx.Node) -> Any:
+        """The new graph's value for ``node``; a value computed from constants alone (position
+        ids, an all-ones mask) becomes a constant, taken from the example run."""
+        if node in self.env:
+            return self.env[node]
+        if node.target is torch.ops.aten.expand.default:
+            # a class token expanded to the batch: the pattern ClassToken is made of stays
+            self.env[node] = self._function(node)
+            return self.env[node]
+        value = self._node_values()[node]
+        if isinstance(value, torch.Tensor):
+            value = fold_batch(value.detach())
+            name = f"folded_{node.name}"
+            self.constants[name] = value
+            self.env[node] = self.graph.get_attr(name)
+        else:
+            self.env[node] = value
+        return self.env[node]
 
     def _user_outputs(self) -> list[Any]:
         (output,) = [n for n in self.program.graph.nodes if n.op == "output"]
@@ -140,7 +185,7 @@ class _Rewrite:
 
     def _attr(self, target: str) -> fx.Node:
         if target in self.program.constants:  # a tensor the code made: kept on the module
-            name = "_constant_" + "".join(c if c.isalnum() else "_" for c in target)
+            name = "constant_" + "".join(c if c.isalnum() else "_" for c in target)
             self.constants[name] = self.program.constants[target]
             target = name
         return self.graph.get_attr(target)
@@ -171,19 +216,19 @@ class _Rewrite:
         inputs: list[fx.Node] = []
         for node in group.nodes:
             for arg in node.all_input_nodes:
-                if arg in members or arg in inputs or self.env[arg].op == "get_attr":
+                if arg in members or arg in inputs or arg.name in self.owned:
                     continue  # inside the call, seen already, or a parameter
                 inputs.append(arg)
         tensor_inputs = [n for n in inputs if _is_tensor(n)]
         module = self.modules[group.path]
-        simple = len(tensor_inputs) == 1 and len(outside) <= 1 and _takes_one_tensor(module)
+        simple = len(tensor_inputs) == 1 and len(outside) <= 1 and takes_one_tensor(module)
         if simple:
-            args: tuple = (self.env[tensor_inputs[0]],)
+            args: tuple = (self.lookup(tensor_inputs[0]),)
             kwargs: dict = {}
         else:
             args, kwargs = self._recorded_arguments(group, tensor_inputs)
         call = self.graph.call_module(group.path, args, kwargs)
-        call.meta["nn_module_stack"] = _stack(group.stack)
+        call.meta["nn_module_stack"] = module_stack(group.stack)
         if len(outside) == 1 and simple:
             self.env[outside[0]] = call
             return
@@ -194,7 +239,7 @@ class _Rewrite:
             value: fx.Node = call
             for index in path:
                 value = self.graph.call_function(operator.getitem, (value, index))
-                value.meta["nn_module_stack"] = _stack(group.stack)
+                value.meta["nn_module_stack"] = module_stack(group.stack)
             self.env[node] = value
 
     def _recorded_arguments(self, group: _Group, candidates: list[fx.Node]) -> tuple[tuple, dict]:
@@ -206,9 +251,9 @@ class _Rewrite:
 
         def match(value: Any) -> Any:
             if isinstance(value, torch.Tensor):
-                best = min(candidates, key=lambda n: _distance(values.get(n), value), default=None)
-                if best is not None and _close(values.get(best), value):
-                    return self.env[best]
+                best = min(candidates, key=lambda n: distance(values.get(n), value), default=None)
+                if best is not None and close(values.get(best), value):
+                    return self.lookup(best)
                 raise ImportFailed(
                     f"{group.path}: an argument of its call is not a value of the capture"
                 )
@@ -223,7 +268,7 @@ class _Rewrite:
     def _output_position(self, group: _Group, node: fx.Node) -> tuple[int, ...]:
         _, _, output = self._recorded_calls()[(group.path, group.call)]
         value = self._node_values().get(node)
-        found = _positions(output, value)
+        found = positions(output, value)
         if not found:
             raise ImportFailed(f"{group.path}: one of its outputs could not be located")
         if len(found) > 1:
@@ -231,7 +276,7 @@ class _Rewrite:
             # next module was given, by identity in the eager run, is the one meant.
             given = self._given_to(node)
             for position in found:
-                if id(_at(output, position)) in given:
+                if id(at(output, position)) in given:
                     return position
         return found[0]
 
@@ -245,7 +290,7 @@ class _Rewrite:
                 call = int(key.rsplit("@", 1)[1]) if "@" in key else 0
                 if (path, call) in calls:
                     args, kwargs, _ = calls[(path, call)]
-                    ids.update(id(t) for t in _tensors_in((args, kwargs)))
+                    ids.update(id(t) for t in tensors_in((args, kwargs)))
         return ids
 
     def _recorded_calls(self) -> dict[tuple[str, int], tuple[tuple, dict, Any]]:
@@ -284,7 +329,7 @@ class _Rewrite:
         if self._values is not None:
             return self._values
         program = self.program
-        state = {**dict(self.model.named_parameters()), **dict(self.model.named_buffers())}
+        state = named_tensors(self.model)
         feeds = []
         user = iter(self.examples)
         for spec in program.graph_signature.input_specs:
@@ -309,8 +354,8 @@ class _Rewrite:
 
     # -------------------------------------------------------------- functions
     def _function(self, node: fx.Node) -> Any:
-        args = _map_args(node.args, self.env)
-        kwargs = _map_args(dict(node.kwargs), self.env)
+        args = map_args(node.args, self.lookup)
+        kwargs = map_args(dict(node.kwargs), self.lookup)
         target, args, kwargs = translate(node.target, args, kwargs)
         new = self.graph.create_node(
             "call_method" if isinstance(target, str) else "call_function",
@@ -319,100 +364,10 @@ class _Rewrite:
             kwargs,
             name=node.name,
         )
-        new.meta["nn_module_stack"] = _stack(node.meta.get("nn_module_stack") or {})
+        new.meta["nn_module_stack"] = module_stack(node.meta.get("nn_module_stack") or {})
         return new
 
 
 def _is_tensor(node: fx.Node) -> bool:
     value = node.meta.get("val")
     return isinstance(value, torch.Tensor) or node.op == "placeholder"
-
-
-def _takes_one_tensor(module: nn.Module) -> bool:
-    # Modules whose forward takes more than the input tensor, or returns a tuple, need the
-    # recorded call: attention (query, key, value, masks), recurrent layers (hx).
-    return (
-        not isinstance(
-            module,
-            (
-                nn.MultiheadAttention,
-                nn.RNNBase,
-                nn.TransformerEncoderLayer,
-                nn.TransformerDecoderLayer,
-            ),
-        )
-        and helper_name(module) is None
-    )
-
-
-def _distance(a: Any, b: Any) -> float:
-    """Largest difference of two tensors; infinite when they cannot be the same value."""
-    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
-        return float("inf")
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return float("inf")
-    if not a.numel():
-        return 0.0
-    if not a.is_floating_point():
-        return 0.0 if torch.equal(a, b) else float("inf")
-    return float((a.double() - b.double()).abs().max())
-
-
-def _close(a: Any, b: Any) -> bool:
-    """The same value, allowing for rounding: the eager run may take a fused kernel (the
-    transformer layers' fast path in eval) where the capture took the plain operations."""
-    distance = _distance(a, b)
-    if distance == float("inf"):
-        return False
-    scale = float(b.abs().max()) if b.is_floating_point() and b.numel() else 0.0
-    return distance <= 1e-4 * scale + 1e-6
-
-
-def _positions(structure: Any, value: Any) -> list[tuple[int, ...]]:
-    """Every index path in ``structure`` holding a tensor equal to ``value``."""
-    if isinstance(structure, torch.Tensor):
-        return [()] if _close(value, structure) else []
-    if isinstance(structure, (tuple, list)):
-        return [(i, *p) for i, item in enumerate(structure) for p in _positions(item, value)]
-    return []
-
-
-def _at(structure: Any, position: tuple[int, ...]) -> Any:
-    for index in position:
-        structure = structure[index]
-    return structure
-
-
-def _tensors_in(value: Any) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, (tuple, list)):
-        return [t for v in value for t in _tensors_in(v)]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors_in(v)]
-    return []
-
-
-def _stack(stack: dict) -> dict:
-    """The module stack with class names only (``BasicBlock``), as torch.fx records it."""
-    return {
-        key: (path, _ClassName(str(cls).rsplit(".", 1)[-1] if isinstance(cls, str) else cls))
-        for key, (path, cls) in stack.items()
-    }
-
-
-class _ClassName:
-    """Stands for a class in a module stack: only its ``__name__`` is read."""
-
-    def __init__(self, cls: Any) -> None:
-        self.__name__ = cls if isinstance(cls, str) else getattr(cls, "__name__", str(cls))
-
-
-def _map_args(value: Any, env: dict) -> Any:
-    if isinstance(value, fx.Node):
-        return env[value]
-    if isinstance(value, (tuple, list)):
-        return type(value)(_map_args(v, env) for v in value)
-    if isinstance(value, dict):
-        return {k: _map_args(v, env) for k, v in value.items()}
-    return value

@@ -1,10 +1,11 @@
-"""PyTorch module -> graph, through ``torch.fx``.
+"""PyTorch module -> graph.
 
-The module is traced symbolically (known torch modules and our own exported helpers stay whole,
-everything else is traced through) and run once on an example input, so every call's concrete
-inputs and output are known. Each tensor-producing call then becomes a catalogue layer named by
-its module path; calls that only compute sizes (``x.shape[0]``, ``h // p``) fold to constants.
-What has no layer becomes a Placeholder and an issue in the report.
+The module is captured (:func:`capture_graph`: ``torch.export``, rewritten by :mod:`.fx_export`
+as a torch-level fx graph where known torch modules and our own exported helpers are whole calls;
+``torch.fx`` tracing for DL Studio's own exported Python) and run once on an example input, so
+every call's concrete inputs and output are known. Each tensor-producing call then becomes a
+catalogue layer named by its module path; calls that only compute sizes (``x.shape[0]``,
+``h // p``) fold to constants. What has no layer becomes a Placeholder and an issue in the report.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dlstudio.compile.importers.hierarchy import regroup
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.torch_functions import FUNCTIONS, METHODS
 from dlstudio.compile.importers.torch_helpers import RETURNS_STATE, helper_name, map_helper
-from dlstudio.compile.importers.torch_modules import MODULE_MAPPERS
+from dlstudio.compile.importers.torch_modules import module_mapper
 from dlstudio.compile.importers.values import Param, Tup, Unavailable, Unmapped
 
 
@@ -98,6 +99,8 @@ class _Walker:
         self.values = values
         self.inputs = inputs
         self.builder = GraphBuilder(name, source)
+        # a symbolic length: attention heads are matched as a pattern (torch_heads.py)
+        self.builder.symbolic = any(isinstance(d, str) for spec in inputs for d in spec.shape)
         self.env: dict[fx.Node, Any] = {}
         self.materialised: dict[int, TensorRef] = {}
         self.hierarchy = True
@@ -184,8 +187,8 @@ class _Walker:
         helper = helper_name(module)
         if helper is not None:
             mapped = map_helper(module)
-        elif type(module) in MODULE_MAPPERS:
-            mapped = MODULE_MAPPERS[type(module)](module)
+        elif module_mapper(module) is not None:
+            mapped = module_mapper(module)(module)
         else:
             raise Unmapped()
         weights = mapped.weights

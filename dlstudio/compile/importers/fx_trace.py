@@ -12,7 +12,7 @@ from torch import nn
 
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.torch_helpers import helper_name
-from dlstudio.compile.importers.torch_modules import CONTAINERS, MODULE_MAPPERS
+from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
 from dlstudio.core.tensor_spec import Dim
 
 TRACE_BATCH = 2
@@ -56,7 +56,7 @@ class _Tracer(fx.Tracer):
     """Keeps known modules whole; traces through containers and user modules."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        if helper_name(m) is not None or type(m) in MODULE_MAPPERS:
+        if helper_name(m) is not None or module_mapper(m) is not None:
             return True
         if isinstance(m, CONTAINERS):
             return False

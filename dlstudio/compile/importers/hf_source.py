@@ -89,6 +89,8 @@ def load_hf(source: str, task: str = "base", num_labels: int = 0, seq_len: int =
             f"{type(exc).__name__}: {words}"
         ) from exc
     model.eval()
+    if hasattr(model.config, "use_cache"):
+        model.config.use_cache = False  # no key/value cache in the outputs: one forward pass
     return HFSource(model, [model_input(model, seq_len)], reference, _name(reference))
 
 

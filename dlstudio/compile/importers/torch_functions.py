@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from dlstudio.compile.importers import torch_heads as heads
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import Call, flatten_span
 from dlstudio.compile.importers.values import Expanded, Param, Tup, Unmapped, Unsqueezed
@@ -26,7 +27,8 @@ def _unary(type_id: str) -> Mapper:
 
 
 def _passthrough(c: Call) -> Any:
-    return c.tensor()
+    value = c.get(0, "input")
+    return value if isinstance(value, heads.Heads) else c.tensor()
 
 
 def _gelu(c: Call) -> TensorRef:
@@ -60,8 +62,13 @@ def _flatten(c: Call) -> TensorRef:
     return c.layer("flatten", {"start_dim": start, "end_dim": end}, c.tensor())
 
 
-def _reshape(c: Call) -> TensorRef:
+def _reshape(c: Call) -> Any:
+    pattern = heads.reshape(c)
+    if pattern is not None:
+        return pattern
     before, after = c.in_shape(), c.out_shape
+    if tuple(after) == tuple(before):
+        return c.tensor()  # a view to the same shape (GPT-2's input_ids.view(-1, T))
     if not after or after[0] != before[0]:
         raise Unmapped("changes the batch dimension")
     span = flatten_span(before, after)
@@ -81,19 +88,25 @@ def _dims_args(c: Call) -> tuple[int, ...]:
     return tuple(rest) or tuple(c.kwargs.get("dims", ()))
 
 
-def _permute(c: Call) -> TensorRef:
+def _permute(c: Call) -> Any:
     rank = len(c.in_shape())
     dims = tuple(d % rank for d in _dims_args(c))
+    pattern = heads.swap(c, dims)
+    if pattern is not None:
+        return pattern
     if not dims or dims[0] != 0:
         raise Unmapped("moves the batch dimension")
     return c.layer("permute", {"dims": dims}, c.tensor())
 
 
-def _transpose(c: Call) -> TensorRef:
+def _transpose(c: Call) -> Any:
     rank = len(c.in_shape())
     a, b = c.dim(c.get(1, "dim0"), rank), c.dim(c.get(2, "dim1"), rank)
     dims = list(range(rank))
     dims[a], dims[b] = dims[b], dims[a]
+    pattern = heads.swap(c, tuple(dims))
+    if pattern is not None:
+        return pattern
     return c.layer("permute", {"dims": tuple(dims)}, c.tensor())
 
 
@@ -206,12 +219,15 @@ def _pool(type_id: str) -> Mapper:
         kernel = c.get(1, "kernel_size")
         stride = c.get(2, "stride")
         padding = c.get(3, "padding", 0)
-        if type_id.startswith("max"):
-            if c.get(4, "dilation", 1) not in (1, (1, 1), [1, 1]) or c.get(5, "ceil_mode", False):
-                raise Unmapped("dilation or ceil_mode")
-        elif c.get(4, "ceil_mode", False) or not c.get(5, "count_include_pad", True):
-            raise Unmapped("ceil_mode or count_include_pad=False")
         params = {"kernel_size": kernel, "padding": padding}
+        if type_id.startswith("max"):
+            params["dilation"] = c.get(4, "dilation", 1)
+            params["ceil_mode"] = bool(c.get(5, "ceil_mode", False))
+        else:
+            if c.get(6, "divisor_override") is not None:
+                raise Unmapped("a divisor_override")
+            params["ceil_mode"] = bool(c.get(4, "ceil_mode", False))
+            params["count_include_pad"] = bool(c.get(5, "count_include_pad", True))
         if stride not in (None, [], ()) and stride != kernel:
             params["stride"] = stride
         return c.layer(type_id, params, c.tensor())
@@ -244,6 +260,34 @@ _ACTIVATIONS = {
     "sigmoid": (torch.sigmoid, F.sigmoid),
 }
 
+
+def _sdpa(c: Call) -> Any:
+    """``F.scaled_dot_product_attention(q, k, v, ...)``: on heads split from (N, T, E)
+    projections (:mod:`.torch_heads`) or on (N, heads, T, D) tensors."""
+    if c.get(4, "dropout_p", 0.0):
+        raise Unmapped("dropout on the attention weights in eval")
+    if c.get(7, "enable_gqa", False):
+        raise Unmapped("grouped-query attention")
+    causal, mask = heads.constant_mask(c.get(3, "attn_mask"))
+    params: dict[str, Any] = {"causal": causal or bool(c.get(5, "is_causal", False))}
+    scale = c.get(6, "scale")
+    if scale is not None:
+        params["scale"] = float(scale)
+    if mask is not None:
+        index = c.args.index(mask) if mask in c.args else None
+        value = c.ins[index] if index is not None and index < len(c.ins) else None
+        params["mask_type"] = (
+            "boolean" if getattr(value, "dtype", None) == torch.bool else "additive"
+        )
+    merged = heads.attention(c, params, mask)
+    if merged is not None:
+        return merged
+    wires = [(port, c.tensor(i, port)) for i, port in enumerate(("query", "key", "value"))]
+    if mask is not None:
+        wires.append(("mask", c.as_ref(mask)))
+    return c.layer("scaled_dot_product_attention", {**params, "layout": "split"}, *wires)
+
+
 FUNCTIONS: dict[Any, Mapper] = {
     F.gelu: _gelu,
     F.leaky_relu: _leaky_relu,
@@ -268,6 +312,8 @@ FUNCTIONS: dict[Any, Mapper] = {
     torch.mean: _mean,
     F.adaptive_avg_pool2d: _adaptive_avg_pool2d,
     F.max_pool2d: _pool("maxpool2d"),
+    F.scaled_dot_product_attention: _sdpa,
+    torch.split: heads.split,
     F.avg_pool2d: _pool("avgpool2d"),
     F.max_pool1d: _pool("maxpool1d"),
     F.avg_pool1d: _pool("avgpool1d"),
@@ -290,6 +336,7 @@ METHODS: dict[str, Mapper] = {
     "permute": _permute,
     "transpose": _transpose,
     "contiguous": _passthrough,
+    "split": heads.split,
     "add": _add,
     "add_": _add,
     "mul": _mul,

@@ -73,19 +73,42 @@ def _layernorm(m: nn.LayerNorm) -> Mapped:
 
 def _pool(type_id: str, kind: str) -> ModuleMapper:
     def mapper(m: nn.Module) -> Mapped:
-        if getattr(m, "ceil_mode", False):
-            raise Unmapped("ceil_mode=True")
-        if kind == "max" and set(_pair(m.dilation)) != {1}:
-            raise Unmapped(f"dilation={m.dilation}")
-        if kind == "avg" and (not m.count_include_pad or getattr(m, "divisor_override", None)):
-            raise Unmapped("count_include_pad=False or a divisor_override")
-        params = {"kernel_size": m.kernel_size, "padding": m.padding}
+        if kind == "avg" and getattr(m, "divisor_override", None):
+            raise Unmapped("a divisor_override")
+        params = {"kernel_size": m.kernel_size, "padding": m.padding, "ceil_mode": m.ceil_mode}
+        if kind == "max":
+            params["dilation"] = m.dilation
+        else:
+            params["count_include_pad"] = m.count_include_pad
         stride = m.stride
         if stride is not None and _same_size(stride, m.kernel_size) is False:
             params["stride"] = stride
         return Mapped(type_id, params)
 
     return mapper
+
+
+def _groupnorm(m: nn.GroupNorm) -> Mapped:
+    return Mapped("groupnorm", {"num_groups": m.num_groups, "eps": m.eps, "affine": m.affine})
+
+
+def _gpt2_conv1d(m: nn.Module) -> Mapped:
+    return Mapped("gpt2_conv1d", {"units": m.nf})
+
+
+NAMED_MAPPERS: dict[str, ModuleMapper] = {
+    "transformers.pytorch_utils.Conv1D": _gpt2_conv1d,
+    "transformers.activations.NewGELUActivation": lambda m: Mapped("gelu", {"approximate": "tanh"}),
+    "transformers.activations.GELUTanh": lambda m: Mapped("gelu", {"approximate": "tanh"}),
+    "transformers.activations.GELUActivation": lambda m: Mapped("gelu", {}),
+}
+"""Mappers for classes of optional packages, by ``module.qualname`` (nothing is imported)."""
+
+
+def module_mapper(module: nn.Module) -> ModuleMapper | None:
+    """The mapper for ``module``'s class, if DL Studio has a layer for it."""
+    cls = type(module)
+    return MODULE_MAPPERS.get(cls) or NAMED_MAPPERS.get(f"{cls.__module__}.{cls.__qualname__}")
 
 
 def _same_size(a: Any, b: Any) -> bool:
@@ -220,6 +243,7 @@ MODULE_MAPPERS: dict[type, ModuleMapper] = {
     nn.AvgPool1d: _pool("avgpool1d", "avg"),
     nn.AvgPool2d: _pool("avgpool2d", "avg"),
     nn.AdaptiveAvgPool2d: _adaptive_avgpool,
+    nn.GroupNorm: _groupnorm,
     nn.Flatten: _flatten,
     nn.Embedding: _embedding,
     nn.MultiheadAttention: _attention,

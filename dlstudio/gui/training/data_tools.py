@@ -44,6 +44,9 @@ class DataContext:
 
     metadata: dict[str, Any]
     project_path: Path | None
+    graph: Any = None
+    """The drawing as it is now: typed text goes to it (with the weights the project carries)
+    until a run has trained it."""
 
 
 def load_training_data(context: DataContext) -> Any:
@@ -69,15 +72,21 @@ def augmented_preview(context: DataContext, count: int = 6) -> tuple[torch.Tenso
 
 
 def classify_text(
-    context: DataContext, module: torch.nn.Module, graph: Any, text: str
+    context: DataContext, module: torch.nn.Module | None, graph: Any, text: str
 ) -> list[Any]:
-    """The trained model's classes for ``text``, most likely first (runs on a pool thread)."""
+    """The model's classes for ``text``, most likely first (runs on a pool thread): the trained
+    ``module`` of the last run, or else the drawing with the weights the project carries (an
+    imported, already fine-tuned model)."""
     from dlstudio.compile import compile_graph
+    from dlstudio.compile.project_weights import load_attached_weights
     from dlstudio.train.data.hf_tokenizer import load_project_tokenizer
     from dlstudio.train.predict import TextEncoder, fixed_lengths, predict_text
 
     compiled = compile_graph(graph)
-    compiled.module.load_state_dict(module.state_dict())
+    if module is not None:
+        compiled.module.load_state_dict(module.state_dict())
+    else:
+        load_attached_weights(compiled.module, graph, context.project_path)
     dataset = load_training_data(context)
     tokenizer = load_project_tokenizer(context.metadata, context.project_path)
     encoder = TextEncoder.for_dataset(tokenizer, dataset)
@@ -162,8 +171,6 @@ class DataToolsBox(QGroupBox):
         self.text_edit = QLineEdit(self)
         self.text_edit.setPlaceholderText("Type a sentence to classify")
         self.predict_button = QPushButton("Predict", self)
-        self.predict_button.setEnabled(False)
-        self.predict_button.setToolTip("Classify the text with the last trained model")
         row.addWidget(self.text_edit, 1)
         row.addWidget(self.predict_button)
         layout.addLayout(row)
@@ -171,6 +178,7 @@ class DataToolsBox(QGroupBox):
         self.prediction_label.setProperty("role", "dim")
         self.prediction_label.setWordWrap(True)
         layout.addWidget(self.prediction_label)
+        self.set_trained(None, None)
         self.preview_button.clicked.connect(self._on_preview_clicked)
         self.predict_button.clicked.connect(self._on_predict_clicked)
         self.text_edit.returnPressed.connect(self._on_predict_clicked)
@@ -180,20 +188,28 @@ class DataToolsBox(QGroupBox):
         return run_folder / TENSORBOARD_FOLDER if self.tensorboard_check.isChecked() else None
 
     def set_trained(self, module: torch.nn.Module | None, graph: Any) -> None:
-        """The model typed text goes to: the last run's trained module and its graph snapshot."""
+        """The model typed text goes to: the last run's trained module and its graph snapshot
+        (None: the drawing with the project's own weights)."""
         self._run = (module, graph) if module is not None else None
-        self.predict_button.setEnabled(self._run is not None)
+        self.predict_button.setToolTip(
+            "Classify the text with the last trained model"
+            if self._run is not None
+            else "Classify the text with the model as drawn, with the weights the project carries"
+        )
 
     def _on_predict_clicked(self) -> None:
         text = self.text_edit.text()
-        if self._run is None or not self.predict_button.isEnabled():
+        if not self.predict_button.isEnabled():
             return
-        module, graph = self._run
+        if not text.strip():
+            self._show_prediction("Type a sentence first.")
+            return
         try:
             context = self._context()
         except DLStudioError as exc:  # e.g. options that do not parse
             self._show_prediction(f"Cannot classify: {exc}")
             return
+        module, graph = self._run if self._run is not None else (None, context.graph)
         self.predict_button.setEnabled(False)
         self.prediction_label.setText("Classifying…")
         run_in_thread(
@@ -212,7 +228,7 @@ class DataToolsBox(QGroupBox):
 
     def _show_prediction(self, text: str) -> None:
         self.prediction_label.setText(text)
-        self.predict_button.setEnabled(self._run is not None)
+        self.predict_button.setEnabled(True)
         self.prediction_finished.emit(text)
 
     def _on_preview_clicked(self) -> None:

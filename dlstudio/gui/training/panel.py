@@ -7,7 +7,6 @@ therefore opens with its default data set and settings, and Train works at once)
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from dlstudio.gui.training.data_box import DataBox
 from dlstudio.gui.training.data_picker import install_source_menu
 from dlstudio.gui.training.data_tools import DataContext, DataToolsBox
 from dlstudio.gui.training.devices import available_devices, split_device
+from dlstudio.gui.training.options_text import format_options, parse_options
 from dlstudio.gui.training.progress import STEP_PROGRESS_MS, Throttled
 from dlstudio.gui.vertical_scroll import VerticalScroll
 from dlstudio.train import TrainConfig, TrainError, list_datasets
@@ -45,45 +45,6 @@ from dlstudio.train.config import OPTIMIZERS, SCHEDULES
 from dlstudio.train.threads import auto_threads
 
 _FILE = "__file__"
-
-
-def format_options(options: dict[str, Any]) -> str:
-    """``{"resize": 28, "flatten": True}`` -> ``resize=28, flatten=true``."""
-    return ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items() if v is not None)
-
-
-def parse_options(text: str) -> dict[str, Any]:
-    """The inverse of :func:`format_options`; a value that is not JSON stays a string."""
-    options: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in _top_level_parts(text))):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise TrainError(f"data set option {part!r} is not written as name=value")
-        try:
-            options[key.strip()] = json.loads(value.strip())
-        except ValueError:
-            options[key.strip()] = value.strip()
-    return options
-
-
-def _top_level_parts(text: str) -> list[str]:
-    """``text`` cut at the commas outside brackets, braces and quotes, so list and mapping
-    values (``crop_scale=[0.08, 1.0]``) stay whole."""
-    parts, depth, quote, start = [], 0, "", 0
-    for index, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth = max(0, depth - 1)
-        elif char == "," and depth == 0:
-            parts.append(text[start:index])
-            start = index + 1
-    parts.append(text[start:])
-    return parts
 
 
 class TrainingPanel(QWidget):
@@ -348,7 +309,7 @@ class TrainingPanel(QWidget):
     def data_context(self) -> DataContext:
         """The project as the data tools see it: the edited training settings and its file."""
         metadata = {**self.document.graph.metadata, "training": self.edited_metadata()}
-        return DataContext(metadata, self.document.path)
+        return DataContext(metadata, self.document.path, self.document.graph.copy())
 
     def threads(self) -> int:
         """CPU threads for the next run (0: chosen for this machine)."""

@@ -32,6 +32,7 @@ from dlstudio.train import (
     RunResult,
     StepEvent,
 )
+from dlstudio.train.data.hf_tokenizer import project_tokenizer_folder
 from dlstudio.train.data_paths import resolve_training_paths
 
 _EVENTS: dict[str, type] = {
@@ -63,6 +64,8 @@ def launcher_command(request: Any, processes: int, project: Path) -> list[str]:
         command += ["--init-weights", str(request.init_weights)]
     if request.threads:
         command += ["--threads", str(request.threads)]
+    if getattr(request, "tensorboard", None) is not None:
+        command += ["--tensorboard", str(request.tensorboard)]
     return command
 
 
@@ -74,6 +77,9 @@ def run_on_processes(
     folder.mkdir(parents=True, exist_ok=True)
     graph = request.graph.copy()
     graph.metadata["training"] = resolve_training_paths(request.training, request.base_dir)
+    tokenizer = project_tokenizer_folder(graph.metadata, request.project_path)
+    if tokenizer is not None:  # launch.json lives in the run folder, not beside the project
+        graph.metadata["tokenizer"] = tokenizer
     project = folder / "launch.json"
     save_project(graph, project)
     env = dict(os.environ)

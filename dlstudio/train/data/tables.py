@@ -21,10 +21,8 @@ from dlstudio.train.data.base import Dataset, DataSplit
 from dlstudio.train.data.hf_tokenizer import encode_texts, load_tokenizer
 from dlstudio.train.data.options import int_option
 from dlstudio.train.data.text import Vocabulary, tokenize
+from dlstudio.train.data_paths import HUB_PREFIX
 from dlstudio.train.errors import DatasetError
-
-HUB_PREFIX = "hf:"
-"""``hf:imdb`` names a data set on the Hugging Face hub (loaded when online)."""
 
 TABLE_SUFFIXES = {
     ".csv": "csv",
@@ -191,6 +189,12 @@ class _ColumnMapper:
         feature = train.features[self.target]
         names = getattr(feature, "names", None)
         cells = list(train[self.target])
+        missing = next((row for row, cell in enumerate(cells, start=1) if cell is None), None)
+        if missing is not None:
+            raise DatasetError(
+                f"{self.source}, row {missing}, column {self.target!r}: no label; fill it in or "
+                "remove the row"
+            )
         self.class_names: list[str] | None = None
         self.lookup: dict[Any, int] | None = None
         task = self.options.get("task")
@@ -224,15 +228,15 @@ class _ColumnMapper:
         if self.target not in split.column_names:
             raise DatasetError(f"{self.source}, split {name!r}: no target column {self.target!r}")
         if self.tokenizer is not None:
-            texts = [str(t) for t in split[self.text]]
-            pairs = [str(t) for t in split[self.pair]] if self.pair else None
+            texts = self._texts(split, self.text, name)
+            pairs = self._texts(split, self.pair, name) if self.pair else None
             encoded = encode_texts(self.tokenizer, texts, self.length, pairs)
             if self.length is None:
                 self.length = int(encoded["input_ids"].shape[1])  # later splits use the same
             inputs = tuple(encoded.values())
             self.input_names = list(encoded)
         elif self.vocab is not None:
-            words = [tokenize(str(t)) for t in split[self.text]]
+            words = [tokenize(t) for t in self._texts(split, self.text, name)]
             inputs = (self.vocab.encode_all(words, int(self.length or 1)),)
             self.input_names = ["tokens"]
         else:
@@ -240,6 +244,16 @@ class _ColumnMapper:
             inputs = (torch.from_numpy(values.astype(np.float32)),)
             self.input_names = ["features"]
         return DataSplit(inputs, self._target_tensor(split[self.target], name))
+
+    def _texts(self, split: Any, column: str | None, name: str) -> list[str]:
+        cells = list(split[column])
+        for row, cell in enumerate(cells, start=1):
+            if cell is None:
+                raise DatasetError(
+                    f"{self.source}, split {name!r}, row {row}, column {column!r}: no text; "
+                    "fill it in or remove the row"
+                )
+        return [str(c) for c in cells]
 
     def _target_tensor(self, cells: list[Any], name: str) -> torch.Tensor:
         if self.class_names is None:

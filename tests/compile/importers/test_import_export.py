@@ -168,10 +168,28 @@ def test_hugging_face_folder_writes_weights_under_its_keys_and_the_tokenizer(
         source["bert.embeddings.word_embeddings.weight"],
     )
     assert torch.equal(saved["classifier.weight"], source["classifier.weight"])
-    if code == 1:  # until attention has a layer: every gap is named, nothing passes as done
-        assert "scaled_dot_product_attention" in captured.err
-    else:
-        assert code == 0 and metadata["import_check"]["ok"]
+    assert code == 0, captured.err
+    assert metadata["import_check"]["ok"] is True
+    assert metadata["import_check"]["inputs"] == ["batch 1, length 16", "batch 3, length 9"]
+    assert "output: matches" in captured.out
+
+
+def test_gpt2_with_its_fused_projection_and_causal_mask_imports_exactly() -> None:
+    from dlstudio.compile.importers.loader import prepare_torchvision
+
+    prepare_torchvision()
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(
+        n_embd=16, n_layer=1, n_head=2, vocab_size=40, n_positions=32, use_cache=False
+    )
+    model = transformers.GPT2LMHeadModel(config)
+    specs = [InputSpec(("T",), "int64", 12, 40)]
+    result, _ = _exact(model, specs)
+    types = {n.type_id for d in result.graph.blocks.values() for n in d.graph}
+    assert {"gpt2_conv1d", "split", "scaled_dot_product_attention"} <= types
+    keys = set(compile_import(result).module.state_dict())
+    assert "transformer.h.0.attn.c_attn.weight" in keys and "lm_head.weight" in keys
 
 
 def test_hugging_face_errors_are_reasons(tmp_path, capsys) -> None:

@@ -1,0 +1,119 @@
+"""Helpers of the torch.export rewrite (:mod:`.fx_export`): matching recorded values to the
+capture's, module stacks as torch.fx records them, folding constants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.fx as fx
+from torch import nn
+
+from dlstudio.compile.importers.torch_helpers import helper_name
+
+
+def takes_one_tensor(module: nn.Module) -> bool:
+    # Modules whose forward takes more than the input tensor, or returns a tuple, need the
+    # recorded call: attention (query, key, value, masks), recurrent layers (hx).
+    return (
+        not isinstance(
+            module,
+            (
+                nn.MultiheadAttention,
+                nn.RNNBase,
+                nn.TransformerEncoderLayer,
+                nn.TransformerDecoderLayer,
+            ),
+        )
+        and helper_name(module) is None
+    )
+
+
+def distance(a: Any, b: Any) -> float:
+    """Largest difference of two tensors; infinite when they cannot be the same value."""
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+        return float("inf")
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return float("inf")
+    if not a.numel():
+        return 0.0
+    if not a.is_floating_point():
+        return 0.0 if torch.equal(a, b) else float("inf")
+    return float((a.double() - b.double()).abs().max())
+
+
+def close(a: Any, b: Any) -> bool:
+    """The same value, allowing for rounding: the eager run may take a fused kernel (the
+    transformer layers' fast path in eval) where the capture took the plain operations."""
+    gap = distance(a, b)
+    if gap == float("inf"):
+        return False
+    scale = float(b.abs().max()) if b.is_floating_point() and b.numel() else 0.0
+    return gap <= 1e-4 * scale + 1e-6
+
+
+def positions(structure: Any, value: Any) -> list[tuple[int, ...]]:
+    """Every index path in ``structure`` holding a tensor equal to ``value``."""
+    if isinstance(structure, torch.Tensor):
+        return [()] if close(value, structure) else []
+    if isinstance(structure, (tuple, list)):
+        return [(i, *p) for i, item in enumerate(structure) for p in positions(item, value)]
+    return []
+
+
+def at(structure: Any, position: tuple[int, ...]) -> Any:
+    for index in position:
+        structure = structure[index]
+    return structure
+
+
+def tensors_in(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in tensors_in(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in tensors_in(v)]
+    return []
+
+
+def module_stack(stack: dict) -> dict:
+    """The module stack with class names only (``BasicBlock``), as torch.fx records it."""
+    return {
+        key: (path, _ClassName(str(cls).rsplit(".", 1)[-1] if isinstance(cls, str) else cls))
+        for key, (path, cls) in stack.items()
+    }
+
+
+class _ClassName:
+    """Stands for a class in a module stack: only its ``__name__`` is read."""
+
+    def __init__(self, cls: Any) -> None:
+        self.__name__ = cls if isinstance(cls, str) else getattr(cls, "__name__", str(cls))
+
+
+def map_args(value: Any, lookup) -> Any:
+    if isinstance(value, fx.Node):
+        return lookup(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(map_args(v, lookup) for v in value)
+    if isinstance(value, dict):
+        return {k: map_args(v, lookup) for k, v in value.items()}
+    return value
+
+
+def named_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters and buffers by every name they have (a tied weight under each of its keys)."""
+    named = dict(model.named_parameters(remove_duplicate=False))
+    named.update(model.named_buffers(remove_duplicate=False))
+    return named
+
+
+def fold_batch(value: torch.Tensor) -> torch.Tensor:
+    """A constant with a row per example of the capture's batch, all the same (token type ids
+    expanded to the batch), kept as one row that broadcasts over any batch."""
+    from dlstudio.compile.importers.fx_trace import TRACE_BATCH
+
+    if value.dim() >= 1 and value.shape[0] == TRACE_BATCH and bool((value == value[:1]).all()):
+        return value[:1].clone()
+    return value
