@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,22 +79,28 @@ def image_example(path: str | Path, spec: TensorSpec) -> Example:
     return Example((tensor.unsqueeze(0),), Path(path).name)
 
 
-def text_example(text: str, spec: TensorSpec, vocab: list[str] | None, pad_id: int = 0) -> Example:
-    """A typed sentence as token ids through the project's vocabulary (lower-cased words and
-    punctuation, as the built-in text data sets split them), padded or cut to a fixed length."""
-    if not vocab:
-        raise ExampleError(
-            "this model's data set has no vocabulary to turn typed text into token ids"
-        )
-    words = re.findall(r"[\w']+|[^\w\s]", text.lower())
-    index = {w: i for i, w in enumerate(vocab)}
-    unknown = index.get("<unk>", index.get("[UNK]"))
-    missing = [w for w in words if w not in index]
-    if missing and unknown is None:
-        raise ExampleError(f"words not in the vocabulary: {', '.join(missing[:8])}")
-    ids = [index.get(w, unknown) for w in words]
-    shape = spec.shape[1:] if spec.shape and spec.shape[0] == "N" else spec.shape
-    length = shape[0] if shape and isinstance(shape[0], int) else len(ids)
-    ids = (ids + [pad_id] * length)[:length]
-    tokens = tuple(vocab[i] for i in ids)
-    return Example((torch.tensor([ids], dtype=torch.int64),), f'"{text}"', None, tokens)
+def text_example(
+    text: str,
+    compiled: Any,
+    dataset: Any | None,
+    tokenizer: Any | None = None,
+) -> Example:
+    """A typed sentence as the model's inputs, read as training read its texts: through the
+    project's tokenizer (input_ids, attention_mask... fed to the Inputs by name), or the data
+    set's word vocabulary for the small lessons."""
+    from dlstudio.train.predict import TextEncoder, feed_by_name, fixed_lengths
+
+    if not text.strip():
+        raise ExampleError("the text is empty; type a sentence")
+    try:
+        encoder = TextEncoder.for_dataset(tokenizer, dataset)
+        encoded = encoder.encode(text, fixed_lengths(compiled.input_specs))
+        inputs = feed_by_name(encoded, compiled.input_names)
+    except DLStudioError as exc:
+        raise ExampleError(str(exc)) from None
+    ids = encoded["input_ids"][0].tolist()
+    if encoder.vocab is not None:
+        tokens = tuple(encoder.vocab.tokens[i] for i in ids)
+    else:
+        tokens = tuple(str(t) for t in tokenizer.convert_ids_to_tokens(ids))
+    return Example(inputs, f'"{text}"', None, tokens)

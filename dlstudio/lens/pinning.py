@@ -13,6 +13,7 @@ from dlstudio.lens.examples import (
     text_example,
 )
 from dlstudio.lens.project import OpenProject
+from dlstudio.train.data.hf_tokenizer import load_project_tokenizer
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ def pin_example(project: OpenProject, request: PinRequest) -> Example:
     if request.image is not None:
         return image_example(request.image, specs[0])
     if request.text is not None:
-        vocab = getattr(project.dataset, "vocab", None)
-        return text_example(request.text, specs[0], vocab)
+        tokenizer = load_project_tokenizer(project.graph.metadata, project.path)
+        return text_example(request.text, project.compiled, project.dataset, tokenizer)
     if project.dataset is None:
         raise ExampleError(
             f"no data set to take a sample from ({project.data_problem}); pick one in the "

@@ -14,7 +14,7 @@ from dlstudio.core.graph import LayerGraph
 from dlstudio.layers.validation import load_checked
 from dlstudio.train.cli_train import compile_project
 from dlstudio.train.reproducible import seeded_build
-from dlstudio.train.session import resolve_run
+from dlstudio.train.session import resolve_project_run
 
 DEFAULT_SEED = 0
 
@@ -61,7 +61,7 @@ def open_project(
     dataset, problem = None, "the project names no data set"
     if with_data and isinstance(training, dict) and training.get("dataset"):
         try:
-            _config, dataset = resolve_run(training, base_dir=Path(path).resolve().parent)
+            _config, dataset = resolve_project_run(graph.metadata, Path(path).resolve().parent)
             problem = ""
         except DLStudioError as exc:
             problem = str(exc)

@@ -26,8 +26,9 @@ from dlstudio.lens.examples import (
     text_example,
 )
 from dlstudio.lens.pinning import PinRequest
+from dlstudio.train.data.hf_tokenizer import load_project_tokenizer
 from dlstudio.train.reproducible import seeded_build
-from dlstudio.train.session import resolve_run
+from dlstudio.train.session import resolve_project_run
 
 WEIGHT_MODES = ("current", "random", "both")
 """``current``: the last run's weights where they fit the drawing (random before training);
@@ -64,19 +65,25 @@ class LensSession:
         with self._lock:
             return generation != self._latest
 
-    def dataset(self, training: dict[str, Any] | None, base_dir: Path | None) -> Any:
-        """The project's data set, loaded once per name and options."""
+    def dataset(self, metadata: dict[str, Any], base_dir: Path | None) -> Any:
+        """The project's data set, loaded once per name, options and tokenizer."""
+        training = metadata.get("training")
         if not isinstance(training, dict) or not training.get("dataset"):
             raise ExampleError("no data set chosen: pick one in the Training panel")
         key = json.dumps(
-            [training.get("dataset"), training.get("dataset_options"), str(base_dir)],
+            [
+                training.get("dataset"),
+                training.get("dataset_options"),
+                metadata.get("tokenizer"),
+                str(base_dir),
+            ],
             sort_keys=True,
             default=str,
         )
         with self._lock:
             cached = self._datasets.get(key)
         if cached is None:
-            _config, cached = resolve_run(training, base_dir=base_dir)
+            _config, cached = resolve_project_run(metadata, base_dir)
             with self._lock:
                 self._datasets[key] = cached
         return cached
@@ -109,7 +116,7 @@ class LensSession:
             if state is not None:
                 load_fitting(compiled.module, state)
             if example is None:
-                example, names = self._pin(request, compiled.input_specs[0], training, base_dir)
+                example, names = self._pin(request, compiled, graph.metadata, base_dir)
             engine = LensEngine(graph, compiled, names)
             results.append(
                 (label, engine.run(example, cancelled=lambda: self.is_stale(generation)))
@@ -119,16 +126,19 @@ class LensSession:
     def _pin(
         self,
         request: PinRequest,
-        spec: Any,
-        training: dict[str, Any] | None,
+        compiled: Any,
+        metadata: dict[str, Any],
         base_dir: Path | None,
     ) -> tuple[Example, list[str] | None]:
         if request.image is not None:
-            return image_example(request.image, spec), None
-        dataset = self.dataset(training, base_dir)
+            return image_example(request.image, compiled.input_specs[0]), None
+        dataset = self.dataset(metadata, base_dir)
+        self._last_dataset = dataset
         names = getattr(dataset, "class_names", None)
         if request.text is not None:
-            return text_example(request.text, spec, getattr(dataset, "vocab", None)), names
+            project_file = base_dir / "project.json" if base_dir is not None else None
+            tokenizer = load_project_tokenizer(metadata, project_file)
+            return text_example(request.text, compiled, dataset, tokenizer), names
         return dataset_example(dataset, request.sample, request.class_index), names
 
 

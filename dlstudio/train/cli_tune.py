@@ -115,7 +115,15 @@ def run_tune(args: argparse.Namespace) -> int:
         epochs=args.epochs,
     )
     try:
-        tuner = Tuner(graph, dims, folder, settings, [_print_trial], control)
+        tuner = Tuner(
+            graph,
+            dims,
+            folder,
+            settings,
+            [_print_trial],
+            control,
+            base_dir=Path(args.file).resolve().parent,
+        )
     except DLStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

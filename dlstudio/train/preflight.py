@@ -18,7 +18,7 @@ from dlstudio.train.compat import check_inputs, check_target, target_warnings
 from dlstudio.train.config import TrainConfig
 from dlstudio.train.devices import resolve_device
 from dlstudio.train.errors import DLStudioError
-from dlstudio.train.session import resolve_run
+from dlstudio.train.session import resolve_project_run
 
 
 def training_diagnostics(
@@ -32,7 +32,7 @@ def training_diagnostics(
     if training is None or (isinstance(training, dict) and not training.get("dataset")):
         return []
     try:
-        config, dataset = resolve_run(training, base_dir)
+        config, dataset = resolve_project_run(graph.metadata, base_dir)
     except DLStudioError as exc:
         return [Diagnostic(ERROR, None, f"training settings: {exc}")]
     inputs = [n for n in graph if n.type_id == "input"]

@@ -90,6 +90,24 @@ def _is_builtin_name(name: str) -> bool:
     return name in {info.name for info in list_datasets()}
 
 
+def resolve_project_run(
+    metadata: dict[str, Any] | None, base_dir: str | Path | None = None, **overrides: Any
+) -> tuple[TrainConfig, Dataset]:
+    """:func:`resolve_run` for a whole project: its training settings and the tokenizer it
+    carries (``metadata.tokenizer``, a folder beside the project file, read from ``base_dir``).
+    Every place that loads a project's data set goes through here, so an imported Hugging Face
+    model's texts are tokenized the same way everywhere."""
+    from dlstudio.train.data.hf_tokenizer import project_tokenizer_folder
+
+    metadata = metadata if isinstance(metadata, dict) else {}
+    if overrides.get("tokenizer") is None and base_dir is not None:
+        # project_tokenizer_folder takes the project file; any name in its folder will do.
+        tokenizer = project_tokenizer_folder(metadata, Path(base_dir) / "project.json")
+        if tokenizer is not None:
+            overrides["tokenizer"] = tokenizer
+    return resolve_run(metadata.get("training"), base_dir, **overrides)
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -41,13 +43,10 @@ def test_rollout_gives_one_share_per_token_of_a_transformer() -> None:
     graph = load_project(TEMPLATES_DIR / "transformer-classifier.json")
     torch.manual_seed(0)
     compiled = compile_graph(graph)
-    vocab = ["<pad>", "the", "plot", "was", "dull", "but", "music", "great"]
-    example = text_example(
-        "the plot was dull but the music was great",
-        compiled.input_specs[0],
-        vocab + [f"w{i}" for i in range(27)],
-    )
+    vocab = ["<pad>", "<unk>", "the", "plot", "was", "dull", "but", "music", "great"]
+    lesson = SimpleNamespace(vocab=vocab + [f"w{i}" for i in range(26)], options={"seq_len": 16})
+    example = text_example("the plot was dull but the music was great", compiled, lesson)
     result = attention_rollout(graph, compiled, example.inputs)
-    assert result.heat.shape == (9,)  # the Input takes any length: the sentence's
+    assert result.heat.shape == (16,)  # padded to the data set's length, as training reads it
     assert result.heat.max() == pytest.approx(1.0) and (result.heat >= 0).all()
     assert example.tokens[:3] == ("the", "plot", "was")

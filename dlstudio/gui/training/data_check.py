@@ -1,7 +1,7 @@
 """Checking the chosen data set against the drawing before training: in the background on
 every change, and at once when Train is pressed.
 
-The check loads the data set as a run would (:func:`dlstudio.train.resolve_run`), compares it
+The check loads the data set as a run would (:func:`dlstudio.train.session.resolve_project_run`), compares it
 with the analysed Input and Output nodes (:func:`dlstudio.train.data_fit.data_diagnostics`,
 each problem with its fixes) and builds the preview (a few samples, shapes, class counts).
 Results are kept per (training settings, drawing), so Train after an idle moment costs nothing.
@@ -26,10 +26,10 @@ from dlstudio.core import GraphEvent, LayerGraph
 from dlstudio.core.tensor_spec import format_shape
 from dlstudio.gui.document import Document
 from dlstudio.gui.workers import TaskHandle, run_in_thread
-from dlstudio.train import resolve_run
 from dlstudio.train.data import Dataset
 from dlstudio.train.data_fit import data_diagnostics
 from dlstudio.train.errors import DLStudioError
+from dlstudio.train.session import resolve_project_run
 
 PREVIEW_SAMPLES = 5
 CHECK_DELAY_MS = 400
@@ -77,7 +77,7 @@ def check_data(
     if not isinstance(training, dict) or not training.get("dataset"):
         return DataReport(key)
     try:
-        config, dataset = resolve_run(training, base_dir)
+        config, dataset = resolve_project_run(graph.metadata, base_dir)
     except (DLStudioError, ValueError, OSError) as exc:
         return DataReport(key, error=str(exc), dataset=str(training.get("dataset")))
     problems: tuple[Diagnostic, ...] = ()

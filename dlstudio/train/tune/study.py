@@ -29,7 +29,7 @@ from dlstudio.train.data import Dataset
 from dlstudio.train.errors import TrainError
 from dlstudio.train.events import EpochEvent, Event, FinishedEvent, RunControl, StepEvent
 from dlstudio.train.history import RunRecord, RunStore
-from dlstudio.train.session import make_trainer, resolve_run
+from dlstudio.train.session import make_trainer, resolve_project_run
 from dlstudio.train.tune.space import Dimension, applied
 
 MINIMIZED = ("loss", "mae")
@@ -144,8 +144,11 @@ class Tuner:
         callbacks: Sequence[TuneCallback] = (),
         control: TuneControl | None = None,
         store: RunStore | None = None,
+        base_dir: Path | None = None,
     ) -> None:
         self.graph = graph.copy()
+        self.base_dir = base_dir
+        """The project file's folder: relative data paths and the tokenizer are read from it."""
         self.dims = list(dims)
         self.folder = Path(folder)
         self.settings = settings
@@ -158,8 +161,9 @@ class Tuner:
         self.study = self._open_study()
 
     def _prepare(self) -> tuple[TrainConfig, Dataset]:
-        base, dataset = resolve_run(
-            self.graph.metadata.get("training"),
+        base, dataset = resolve_project_run(
+            self.graph.metadata,
+            self.base_dir,
             epochs=self.settings.epochs,
             device=self.settings.device,
         )
