@@ -29,6 +29,9 @@ from dlstudio.core.graph import LayerGraph
 
 TOLERANCE = 1e-4
 EXPORTERS = ("torchscript", "dynamo")
+EXAMPLE_BATCH, CHECK_BATCH = 2, 3
+"""The export traces at one batch size and onnxruntime is checked at another, so a batch size
+frozen into the file is caught (the README promises the file takes any batch)."""
 
 
 @dataclass
@@ -78,9 +81,9 @@ def export_onnx(
     bindings = dict(compiled.analysis.bindings) if compiled.analysis else {}
     inputs = compiled.code.inputs
     symbols = [s for i in inputs for s in i.symbols]
-    example = make_inputs(inputs, 2, bindings, torch.Generator().manual_seed(0))
+    example = make_inputs(inputs, EXAMPLE_BATCH, bindings, torch.Generator().manual_seed(0))
     check_bindings = _check_bindings(module, inputs, bindings, symbols)
-    check = make_inputs(inputs, 3, check_bindings, torch.Generator().manual_seed(1))
+    check = make_inputs(inputs, CHECK_BATCH, check_bindings, torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = _as_tuple(module(*check))
     seq_len = check_bindings[symbols[0]] if symbols else None
@@ -95,23 +98,25 @@ def export_onnx(
                 if diff > tolerance:
                     raise _AttemptFailed(
                         f"exported, but onnxruntime differs from PyTorch by {diff:.3g} "
-                        f"(more than {tolerance:g}) at batch 3"
+                        f"(more than {tolerance:g}) at batch {CHECK_BATCH}"
                         + (f", length {seq_len}" if seq_len else "")
                     )
         except _AttemptFailed as exc:
             attempts.append(f"{exporter}: {exc}")
             continue
         attempts.append(f"{exporter}: ok, max abs diff {diff:.3g}")
-        where = "batch 3" + (f" and length {seq_len}" if seq_len else "")
+        where = f"batch {CHECK_BATCH}" + (f" and length {seq_len}" if seq_len else "")
         message = (
             f"exported {path.name} with the {exporter} exporter; onnxruntime matches PyTorch "
             f"at {where} (max abs diff {diff:.2g} <= {tolerance:g})"
         )
         return ExportReport(
-            str(path), exporter, diff, 3, seq_len, message, True, tolerance, attempts
+            str(path), exporter, diff, CHECK_BATCH, seq_len, message, True, tolerance, attempts
         )
     message = "ONNX export failed with every exporter:\n" + "\n".join(f"  - {a}" for a in attempts)
-    return ExportReport(str(path), None, None, 3, seq_len, message, False, tolerance, attempts)
+    return ExportReport(
+        str(path), None, None, CHECK_BATCH, seq_len, message, False, tolerance, attempts
+    )
 
 
 def _as_tuple(value) -> tuple[torch.Tensor, ...]:
@@ -129,7 +134,7 @@ def _check_bindings(module, inputs, bindings: dict[str, int], symbols: list[str]
             continue
         try:
             with torch.no_grad():
-                module(*make_inputs(inputs, 3, candidate))
+                module(*make_inputs(inputs, CHECK_BATCH, candidate))
         except Exception:
             continue
         return candidate
