@@ -64,7 +64,7 @@ class BlockClasses:
         self._classes = _dependency_order(self._classes)
         self._inline = {cls.name for cls in self._classes if self._inlinable(cls)}
         for cls in self._classes:
-            cls.source, cls.helpers = self._render(cls, with_comments=True)
+            cls.source, cls.helpers = self._render(cls)
 
     # ----------------------------------------------------------------- public
     @property
@@ -175,7 +175,7 @@ class BlockClasses:
                 args.append(f"{name}={lit(value)}")
         return f"{use.class_name}({', '.join(args)})"
 
-    def _render(self, cls: _Class, with_comments: bool) -> tuple[str, list[str]]:
+    def _render(self, cls: _Class) -> tuple[str, list[str]]:
         plan = self._class_plan(cls)
         text = class_text(cls.name, cls.definition, plan, self._comments(cls, plan))
         helpers: list[str] = []
