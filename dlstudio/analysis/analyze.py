@@ -26,7 +26,7 @@ from dlstudio.analysis.teaching import teaching_diagnostics
 from dlstudio.analysis.tying import check_tied_weights
 from dlstudio.core.blocks import condition_holds, condition_problem, resolve_inner_params
 from dlstudio.core.expressions import ExpressionError
-from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
+from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
 from dlstudio.core.tensor_spec import DTYPE_SIZES, TensorSpec, bind_dim
 from dlstudio.layers.spec import LayerType, ShapeContext, ShapeError, StatContext
 
@@ -54,7 +54,7 @@ def analyze(
         context.bindings = bindings
     sample = {"N": 1, **bindings}
     infos: dict[str, NodeInfo] = {}
-    edge_specs = {}
+    edge_specs: dict[Edge, TensorSpec] = {}
     for node_id in order:
         node = graph.node(node_id)
         info = NodeInfo(node_id, params.get(node_id, {}))
@@ -126,8 +126,8 @@ def _resolve_params(
             continue
         if is_instance(node):
             values, problem = resolve_instance(node, context.root, context.env)
-            if problem:
-                out.append(Diagnostic(ERROR, node.id, problem))
+            if problem or values is None:
+                out.append(Diagnostic(ERROR, node.id, problem or f"{node.name}: unresolved"))
             else:
                 resolved[node.id] = values
             continue
@@ -241,12 +241,12 @@ def _concrete(spec: TensorSpec, bindings: dict[str, int]) -> tuple[int, ...] | N
     shape = spec.shape
     if all(type(d) is int for d in shape[1:]):  # the common case: only the batch is symbolic
         if shape and shape[0] == "N":
-            return (1, *shape[1:])  # type: ignore[return-value]
+            return (1, *(int(d) for d in shape[1:]))
         if all(type(d) is int for d in shape):
-            return shape  # type: ignore[return-value]
+            return tuple(int(d) for d in shape)
     # Symbols anywhere, the batch folded into another dimension (Flatten from dim 0) ...
     dims = [bind_dim(d, bindings) for d in shape]
-    return None if any(d is None for d in dims) else tuple(dims)  # type: ignore[return-value]
+    return tuple(d for d in dims if d is not None) if None not in dims else None
 
 
 def _count(node, layer, info, sample, batch_size, out: list[Diagnostic]) -> None:
@@ -274,5 +274,6 @@ def _count(node, layer, info, sample, batch_size, out: list[Diagnostic]) -> None
     info.trainable_params = info.param_count if node.trainable else 0
     info.activation_bytes = sum(
         prod(shape) * batch_size * DTYPE_SIZES.get(info.outputs[port].dtype, 4)
-        for port, shape in outs.items()  # type: ignore[misc]
+        for port, shape in outs.items()
+        if shape is not None  # checked above; says so to the type checker
     )

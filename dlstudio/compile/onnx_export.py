@@ -18,6 +18,7 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -79,6 +80,7 @@ def export_onnx(
     module = copy.deepcopy(compiled.module).cpu().eval()
     compiled = dataclasses.replace(compiled, module=module)
     bindings = dict(compiled.analysis.bindings) if compiled.analysis else {}
+    assert compiled.code is not None  # compile_graph always generates the source
     inputs = compiled.code.inputs
     symbols = [s for i in inputs for s in i.symbols]
     example = make_inputs(inputs, EXAMPLE_BATCH, bindings, torch.Generator().manual_seed(0))
@@ -164,10 +166,10 @@ def _dynamic_shapes(compiled: CompiledModel) -> tuple[dict[int, object], ...]:
 
 
 def _export(exporter: str, compiled: CompiledModel, example: tuple, path: Path) -> None:
-    kwargs = dict(
-        input_names=compiled.input_names,
-        output_names=compiled.output_names,
-    )
+    kwargs: dict[str, Any] = {
+        "input_names": compiled.input_names,
+        "output_names": compiled.output_names,
+    }
     sink = io.StringIO()
     try:
         with (

@@ -323,7 +323,8 @@ class UngroupBlock(_Recorded):
                 if src is None or dst_node.id not in ids:
                     continue
                 steps.append(Connect(Edge(src, PortRef(ids[dst_node.id], edge.dst.port))))
-            current_sources = {"in": results.get("out")} if settings.repeat > 1 else {}
+            out = results.get("out")
+            current_sources = {"in": out} if settings.repeat > 1 and out is not None else {}
         for edge in consumers:
             src = results.get(edge.src.port)
             if src is not None:

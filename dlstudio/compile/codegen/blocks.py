@@ -144,7 +144,7 @@ class BlockClasses:
             given = raw.get(p.name)
             value = use.values[p.name]
             if is_expression(given):
-                values[p.name] = parse(given)
+                values[p.name] = parse(str(given))
             elif type(value) is int:
                 values[p.name] = Num(value)
             else:
@@ -247,7 +247,7 @@ class BlockClasses:
                 dims = []
                 for d, dim in enumerate(spec.shape):
                     values = {
-                        u[k].shape[d] if u[k] is not None and len(u[k].shape) > d else None
+                        s.shape[d] if (s := u[k]) is not None and len(s.shape) > d else None
                         for u in specs_by_use
                     }
                     if len(values) == 1:

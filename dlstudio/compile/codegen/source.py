@@ -114,7 +114,7 @@ def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, st
 def check_compilable(graph: LayerGraph, analysis: AnalysisResult) -> None:
     """Raise :class:`CompileError` listing every problem that blocks compiling, by node."""
     names = {node.id: node.name for node in graph}
-    problems = [(names.get(d.node_id), d.message) for d in analysis.errors]
+    problems = [(names.get(d.node_id or ""), d.message) for d in analysis.errors]
     inner = [n for d in graph.blocks.values() for n in d.graph]
     for node in [*graph, *inner]:
         if node.type_id in STRUCTURAL or node.type_id == BLOCK_TYPE:
