@@ -1,0 +1,29 @@
+"""Generated code keeps the habits of the code it reproduces: a sequence longer than the
+position table fails with an assertion naming max_len (as nanoGPT's block_size check does),
+in the exported file as in the compiled module."""
+
+from __future__ import annotations
+
+import runpy
+
+import pytest
+import torch
+from repo_paths import TEMPLATES_DIR
+
+from dlstudio.compile import compile_graph, export_python
+from dlstudio.layers.validation import load_checked
+
+
+@pytest.mark.parametrize(("name", "extra"), [("gpt-mini", 0), ("transformer-classifier", 1)])
+def test_a_too_long_sequence_fails_naming_max_len(name: str, extra: int, tmp_path) -> None:
+    graph = load_checked(TEMPLATES_DIR / f"{name}.json")
+    vocab = next(n for n in graph if n.type_id == "input").params["vocab_size"]
+    module = compile_graph(graph).module.eval()
+    with torch.no_grad():
+        module(torch.randint(0, vocab, (1, 64 - extra)))  # the longest that fits
+        with pytest.raises(AssertionError, match=rf"length {65}: max_len is 64"):
+            module(torch.randint(0, vocab, (1, 65 - extra)))
+    exported = runpy.run_path(str(export_python(graph, tmp_path / "model.py")))
+    model_class = next(v for k, v in exported.items() if k == module.__class__.__name__)
+    with torch.no_grad(), pytest.raises(AssertionError, match="max_len is 64"):
+        model_class().eval()(torch.randint(0, vocab, (2, 100)))
