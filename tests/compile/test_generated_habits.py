@@ -27,3 +27,15 @@ def test_a_too_long_sequence_fails_naming_max_len(name: str, extra: int, tmp_pat
     model_class = next(v for k, v in exported.items() if k == module.__class__.__name__)
     with torch.no_grad(), pytest.raises(AssertionError, match="max_len is 64"):
         model_class().eval()(torch.randint(0, vocab, (2, 100)))
+
+
+def test_block_shape_comments_agree_with_the_class_defaults() -> None:
+    """gpt-mini's blocks run at d_model 64 and dim_feedforward 256, while the class's defaults
+    are 512 and 2048 (nn.TransformerEncoderLayer's): the comments name the parameters."""
+    from dlstudio.compile import generate_source
+
+    source = generate_source(load_checked(TEMPLATES_DIR / "gpt-mini.json"))
+    block = source[source.index("class TransformerEncoderPreLN") : source.index("class GptMini(")]
+    assert "d_model: int = 512" in block and "dim_feedforward: int = 2048" in block
+    comments = [line.split("#", 1)[1].strip() for line in block.splitlines() if "  # (" in line]
+    assert comments and set(comments) == {"(N, T, d_model)", "(N, T, dim_feedforward)"}

@@ -16,7 +16,12 @@ from typing import Any
 
 from dlstudio.analysis import AnalysisResult, NodeInfo
 from dlstudio.compile.codegen.block_text import class_text, is_numbered_chain
-from dlstudio.compile.codegen.block_values import ValueWriter, dim_name, inferred_sources
+from dlstudio.compile.codegen.block_values import (
+    ValueWriter,
+    default_breaking_name,
+    dim_name,
+    inferred_sources,
+)
 from dlstudio.compile.codegen.names import NameAllocator, class_name
 from dlstudio.compile.codegen.plan import ForwardPlan, plan_forward
 from dlstudio.compile.emitters import Emission, lit
@@ -251,7 +256,8 @@ class BlockClasses:
                         for u in specs_by_use
                     }
                     if len(values) == 1:
-                        dims.append(str(dim))
+                        named = default_breaking_name(cls.definition, cls.uses, dim)
+                        dims.append(named or str(dim))
                     else:
                         dims.append(
                             dim_name(cls.definition, cls.uses, step.node_id, k, d, spec.rank)
