@@ -51,6 +51,7 @@ class GraphBuilder(builder.GraphBuilder):
         training: dict[str, Any],
         category: str,
         direction: str = "TB",
+        init: str | None = None,
     ) -> LayerGraph:
         """Attach the gallery metadata, validate (the training settings count: the loss) and
         lay out (every definition too); returns the finished graph."""
@@ -60,6 +61,8 @@ class GraphBuilder(builder.GraphBuilder):
             "description": " ".join(description.split()),
             "training": training,
         }
+        if init is not None:  # the initialisation of the model reproduced (see codegen/init.py)
+            self.graph.metadata["init"] = init
         result = analyze(self.graph)
         if result.diagnostics:
             problems = "\n  ".join(d.message for d in result.diagnostics)
@@ -273,6 +276,7 @@ def resnet18() -> LayerGraph:
         data set is set; for a ResNet that trains here, open "Small ResNet".""",
         IMAGENET_TRAINING,
         "Vision",
+        init="torchvision_resnet",
     )
 
 
@@ -304,6 +308,7 @@ def resnet50() -> LayerGraph:
         is set.""",
         IMAGENET_TRAINING,
         "Vision",
+        init="torchvision_resnet",
     )
 
 
@@ -364,6 +369,7 @@ def resnet_small() -> LayerGraph:
         to see how depth changes things.""",
         _training(dataset="digits", dataset_options={"resize": 28}, epochs=6, batch_size=32),
         "Vision",
+        init="torchvision_resnet",
     )
 
 
@@ -818,13 +824,15 @@ def gpt_mini() -> LayerGraph:
         causal=True,
     )
     x = b.layer("layernorm", "final_norm", x)
-    x = b.layer("dense", "lm_head", x, units=GPT_VOCAB)
+    # GPT-2's head: no bias, its weight is the token embedding's table (weight tying).
+    x = b.layer("dense", "lm_head", x, units=GPT_VOCAB, bias=False, tie_weight="token_embed")
     b.output(x, "logits")
     return b.finish(
         "GPT-mini (decoder-only language model)",
         GPT_DESCRIPTION,
         GPT_TRAINING,
         "Transformers",
+        init="gpt2",
     )
 
 

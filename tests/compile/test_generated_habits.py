@@ -39,3 +39,31 @@ def test_block_shape_comments_agree_with_the_class_defaults() -> None:
     assert "d_model: int = 512" in block and "dim_feedforward: int = 2048" in block
     comments = [line.split("#", 1)[1].strip() for line in block.splitlines() if "  # (" in line]
     assert comments and set(comments) == {"(N, T, d_model)", "(N, T, dim_feedforward)"}
+
+
+def test_gpt_mini_starts_as_gpt2_does() -> None:
+    """normal(0, 0.02) weights and zero biases in every Linear, Embedding and fused attention
+    projection, and a language-model head that is the token embedding (weight tying)."""
+    torch.manual_seed(0)
+    module = compile_graph(load_checked(TEMPLATES_DIR / "gpt-mini.json")).module
+    assert module.lm_head.weight is module.token_embed.weight and module.lm_head.bias is None
+    weights = [module.token_embed.weight]
+    for sub in module.modules():
+        if isinstance(sub, torch.nn.Linear):
+            weights.append(sub.weight)
+            assert sub.bias is None or not sub.bias.any()
+        if isinstance(getattr(sub, "in_proj_weight", None), torch.Tensor):
+            weights.append(sub.in_proj_weight)
+    assert len(weights) >= 8
+    for weight in weights:
+        assert abs(float(weight.std()) - 0.02) < 0.002 and abs(float(weight.mean())) < 0.002
+    # PyTorch's own default would give the 43 x 64 table std 1 and the 64-input Linears 0.072.
+
+
+def test_an_unknown_init_scheme_is_a_compile_error() -> None:
+    from dlstudio.compile import CompileError
+
+    graph = load_checked(TEMPLATES_DIR / "lenet5.json")
+    graph.metadata["init"] = "xavier-ish"
+    with pytest.raises(CompileError, match="'xavier-ish'; use one of pytorch, torchvision_resnet"):
+        compile_graph(graph)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.compile.codegen.blocks import BlockClasses
 from dlstudio.compile.codegen.format import INDENT, wrap_call
+from dlstudio.compile.codegen.init import init_lines
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
 from dlstudio.compile.codegen.names import (
     NameAllocator,
@@ -254,6 +255,7 @@ def _model_class(
                 f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
             )
     lines += tied_weight_lines(graph, analysis, {s.node_id: s.attr for s in plan.steps}, INDENT * 2)
+    lines += init_lines(graph, INDENT * 2)
     args = "".join(f", {a}: torch.Tensor" for a in plan.args)
     returns = "torch.Tensor"
     if len(plan.returns) > 1:
