@@ -113,11 +113,9 @@ def _check_placeholders(graph: LayerGraph, out: list[Diagnostic]) -> None:
 
 def _check_ports(graph, types, ports, out) -> None:
     nodes = graph.nodes
-    outputs = {id(t): {p.name for p in t.outputs} for t in types.values()}
-    inputs = {node_id: {p.name for p in node_ports} for node_id, node_ports in ports.items()}
     for edge in graph.edges:
         src_type, dst_type = types.get(edge.src.node), types.get(edge.dst.node)
-        if src_type is not None and edge.src.port not in outputs[id(src_type)]:
+        if src_type is not None and all(p.name != edge.src.port for p in src_type.outputs):
             src = nodes[edge.src.node]
             out.append(
                 Diagnostic(
@@ -130,7 +128,7 @@ def _check_ports(graph, types, ports, out) -> None:
             )
         elif src_type is not None and src_type.optional_outputs:
             _check_optional_output(nodes[edge.src.node], src_type, edge, out)
-        if dst_type is not None and edge.dst.port not in inputs[edge.dst.node]:
+        if dst_type is not None and all(p.name != edge.dst.port for p in ports[edge.dst.node]):
             dst = nodes[edge.dst.node]
             out.append(
                 Diagnostic(
