@@ -23,13 +23,14 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from graphs import resnet_like
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 from dlstudio.core import LayerGraph, MoveNodes, SetParam, load_project
 from dlstudio.gui.canvas import GraphScene, GraphView
-from dlstudio.gui.canvas.samples import resnet_like
 from dlstudio.gui.document import Document
 from dlstudio.layers.validation import check_node
 

@@ -191,12 +191,18 @@ def _run_summary(args) -> int:
 
 
 def _print_table(data: dict, flops: bool = False) -> None:
-    head = ("Layer", "Type", "Output shape", "Params", "MACs")
-    rows = [(*head, "FLOPs") if flops else head]
+    head: tuple[str, ...] = ("Layer", "Type", "Output shape", "Params", "MACs")
+    rows: list[tuple[str, ...]] = [(*head, "FLOPs") if flops else head]
     for layer in data["layers"]:
         shape = format_shape(tuple(layer["output_shape"])) if layer["output_shape"] else "-"
         name = "  " * layer["depth"] + layer["name"]  # indented by depth in the tree
-        row = (name, layer["type"], shape, _num(layer["params"]), _num(layer["macs"]))
+        row: tuple[str, ...] = (
+            name,
+            layer["type"],
+            shape,
+            _num(layer["params"]),
+            _num(layer["macs"]),
+        )
         rows.append((*row, _num(layer["flops"])) if flops else row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):

@@ -51,6 +51,7 @@ class GraphBuilder(builder.GraphBuilder):
         training: dict[str, Any],
         category: str,
         direction: str = "TB",
+        init: str | None = None,
     ) -> LayerGraph:
         """Attach the gallery metadata, validate (the training settings count: the loss) and
         lay out (every definition too); returns the finished graph."""
@@ -60,6 +61,8 @@ class GraphBuilder(builder.GraphBuilder):
             "description": " ".join(description.split()),
             "training": training,
         }
+        if init is not None:  # the initialisation of the model reproduced (see codegen/init.py)
+            self.graph.metadata["init"] = init
         result = analyze(self.graph)
         if result.diagnostics:
             problems = "\n  ".join(d.message for d in result.diagnostics)
@@ -274,6 +277,7 @@ def resnet18() -> LayerGraph:
         offers to set fc to 4). For a ResNet that learns well here, open "Small ResNet".""",
         _shapes_training(500, 3, 16, 0.001),
         "Vision",
+        init="torchvision_resnet",
     )
 
 
@@ -306,6 +310,7 @@ def resnet50() -> LayerGraph:
         too little to learn much from scratch.""",
         _shapes_training(300, 2, 16, 0.001),
         "Vision",
+        init="torchvision_resnet",
     )
 
 
@@ -368,6 +373,7 @@ def resnet_small() -> LayerGraph:
         to see how depth changes things.""",
         _training(dataset="digits", dataset_options={"resize": 28}, epochs=6, batch_size=32),
         "Vision",
+        init="torchvision_resnet",
     )
 
 
@@ -822,13 +828,15 @@ def gpt_mini() -> LayerGraph:
         causal=True,
     )
     x = b.layer("layernorm", "final_norm", x)
-    x = b.layer("dense", "lm_head", x, units=GPT_VOCAB)
+    # GPT-2's head: no bias, its weight is the token embedding's table (weight tying).
+    x = b.layer("dense", "lm_head", x, units=GPT_VOCAB, bias=False, tie_weight="token_embed")
     b.output(x, "logits")
     return b.finish(
         "GPT-mini (decoder-only language model)",
         GPT_DESCRIPTION,
         GPT_TRAINING,
         "Transformers",
+        init="gpt2",
     )
 
 

@@ -5,10 +5,7 @@ Shape inference, statistics, code generation and export all follow the order com
 
 from __future__ import annotations
 
-import heapq
 from math import prod
-
-import networkx as nx
 
 from dlstudio.analysis.blocks import (
     BlockContext,
@@ -26,7 +23,7 @@ from dlstudio.analysis.teaching import teaching_diagnostics
 from dlstudio.analysis.tying import check_tied_weights
 from dlstudio.core.blocks import condition_holds, condition_problem, resolve_inner_params
 from dlstudio.core.expressions import ExpressionError
-from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
+from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
 from dlstudio.core.tensor_spec import DTYPE_SIZES, TensorSpec, bind_dim
 from dlstudio.layers.spec import LayerType, ShapeContext, ShapeError, StatContext
 
@@ -46,15 +43,15 @@ def analyze(
     types = known_types(graph, diagnostics, lambda n: instance_type(n, context, diagnostics))
     params = _resolve_params(graph, types, context, diagnostics)
     ports = {nid: layer.input_ports(params.get(nid, {})) for nid, layer in types.items()}
-    g, cyclic = check_structure(graph, types, ports, diagnostics, inside_block=context.depth > 0)
-    order = _topological_order(graph, g, cyclic)
+    order = check_structure(graph, types, ports, diagnostics, inside_block=context.depth > 0)
     # The caller's sizes win: a block's own Input examples only bind symbols it introduces.
     bindings = {**_example_bindings(graph, params), **context.bindings}
     if context.depth == 0:
         context.bindings = bindings
     sample = {"N": 1, **bindings}
+    shapes: dict[int, tuple[TensorSpec, tuple[int, ...] | None]] = {}
     infos: dict[str, NodeInfo] = {}
-    edge_specs = {}
+    edge_specs: dict[Edge, TensorSpec] = {}
     for node_id in order:
         node = graph.node(node_id)
         info = NodeInfo(node_id, params.get(node_id, {}))
@@ -81,7 +78,7 @@ def analyze(
                 input_mask(node, info)
             else:
                 carry_masks(node, info)
-            _count(node, layer, info, sample, batch_size, diagnostics)
+            _count(node, layer, info, sample, batch_size, diagnostics, shapes)
     if context.depth == 0:
         check_expanded_size(graph, infos, diagnostics)
     check_tied_weights(graph, infos, diagnostics)
@@ -126,8 +123,8 @@ def _resolve_params(
             continue
         if is_instance(node):
             values, problem = resolve_instance(node, context.root, context.env)
-            if problem:
-                out.append(Diagnostic(ERROR, node.id, problem))
+            if problem or values is None:
+                out.append(Diagnostic(ERROR, node.id, problem or f"{node.name}: unresolved"))
             else:
                 resolved[node.id] = values
             continue
@@ -144,31 +141,6 @@ def _resolve_params(
         if not problems:
             resolved[node.id] = values
     return resolved
-
-
-def _topological_order(graph: LayerGraph, g: nx.DiGraph, cyclic: set[str]) -> list[str]:
-    """Topological order, ties broken by document order (so generated code is stable).
-
-    Nodes on a cycle, and everything downstream of one, are left out."""
-    if cyclic:
-        blocked = set(cyclic)
-        for node_id in cyclic:
-            blocked |= nx.descendants(g, node_id)
-        g = g.subgraph([n for n in g if n not in blocked])
-    position = {node_id: i for i, node_id in enumerate(graph.nodes)}
-    indegree = {n: d for n, d in g.in_degree()}
-    ready = [position[n] for n, d in indegree.items() if d == 0]
-    heapq.heapify(ready)
-    ids = list(graph.nodes)
-    order = []
-    while ready:
-        node_id = ids[heapq.heappop(ready)]
-        order.append(node_id)
-        for succ in g.successors(node_id):
-            indegree[succ] -= 1
-            if indegree[succ] == 0:
-                heapq.heappush(ready, position[succ])
-    return order
 
 
 def _example_bindings(graph: LayerGraph, params: dict[str, dict]) -> dict[str, int]:
@@ -241,20 +213,28 @@ def _concrete(spec: TensorSpec, bindings: dict[str, int]) -> tuple[int, ...] | N
     shape = spec.shape
     if all(type(d) is int for d in shape[1:]):  # the common case: only the batch is symbolic
         if shape and shape[0] == "N":
-            return (1, *shape[1:])  # type: ignore[return-value]
+            return (1, *(int(d) for d in shape[1:]))
         if all(type(d) is int for d in shape):
-            return shape  # type: ignore[return-value]
+            return tuple(int(d) for d in shape)
     # Symbols anywhere, the batch folded into another dimension (Flatten from dim 0) ...
     dims = [bind_dim(d, bindings) for d in shape]
-    return None if any(d is None for d in dims) else tuple(dims)  # type: ignore[return-value]
+    return tuple(d for d in dims if d is not None) if None not in dims else None
 
 
-def _count(node, layer, info, sample, batch_size, out: list[Diagnostic]) -> None:
+def _count(node, layer, info, sample, batch_size, out: list[Diagnostic], shapes) -> None:
     """Parameters, MACs (one example) and output memory (whole batch) of one node.
 
-    ``sample`` binds N to 1 and each symbol to its Input's example length."""
-    ins = {p: _concrete(s, sample) for p, s in info.inputs.items()}
-    outs = {p: _concrete(s, sample) for p, s in info.outputs.items()}
+    ``sample`` binds N to 1 and each symbol to its Input's example length; ``shapes`` keeps
+    each spec's concrete shape by identity (a node's output spec is its successor's input)."""
+
+    def concrete(spec: TensorSpec) -> tuple[int, ...] | None:
+        known = shapes.get(id(spec))
+        if known is None:  # the spec is kept with its shape, so its id is never reused
+            known = shapes[id(spec)] = (spec, _concrete(spec, sample))
+        return known[1]
+
+    ins = {p: concrete(s) for p, s in info.inputs.items()}
+    outs = {p: concrete(s) for p, s in info.outputs.items()}
     if any(v is None for v in (*ins.values(), *outs.values())):
         return  # an unbound symbol: counts stay unknown, shapes are still fine
     ctx = StatContext(info.params, ins, outs, info.inferred)  # type: ignore[arg-type]
@@ -274,5 +254,6 @@ def _count(node, layer, info, sample, batch_size, out: list[Diagnostic]) -> None
     info.trainable_params = info.param_count if node.trainable else 0
     info.activation_bytes = sum(
         prod(shape) * batch_size * DTYPE_SIZES.get(info.outputs[port].dtype, 4)
-        for port, shape in outs.items()  # type: ignore[misc]
+        for port, shape in outs.items()
+        if shape is not None  # checked above; says so to the type checker
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from dlstudio.analysis.result import AnalysisResult
 from dlstudio.analysis.tree import summary_rows
-from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.core.blocks import BLOCK_TYPE, BlockDefinition
 from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
 from dlstudio.layers import get_layer_type, has_layer_type
 
@@ -109,7 +109,7 @@ def _trace(root: LayerGraph, location: tuple[str, ...], port: str, inputs: list[
     return) and out of them (a block's Input is the instance's input port). None when the
     walk ends elsewhere (a missing wire, a broken block)."""
     try:
-        frames = [(root, None)]
+        frames: list[tuple[LayerGraph, tuple[str, BlockDefinition] | None]] = [(root, None)]
         graph = root
         for instance in location[:-1]:
             definition = root.blocks[str(graph.node(instance).params.get("block"))]

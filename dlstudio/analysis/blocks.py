@@ -182,7 +182,8 @@ def analyze_instance(
             if spec is None:
                 return
             outputs[port] = spec
-        specs = {"in": outputs.get("out")} if repeat > 1 else {}
+        out_spec = outputs.get("out")
+        specs = {"in": out_spec} if repeat > 1 and out_spec is not None else {}
     info.outputs = outputs
     info.ok = True
     info.layers = sum(_layers(sub, context) for sub in info.children)

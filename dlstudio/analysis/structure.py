@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 
 import networkx as nx
@@ -46,17 +47,49 @@ def check_structure(
     ports: dict[str, tuple[PortSpec, ...]],
     out: list[Diagnostic],
     inside_block: bool = False,
-) -> tuple[nx.DiGraph, set[str]]:
-    """Append structure diagnostics to ``out``; returns the networkx view of the graph (one
-    edge per connected pair of nodes) and the ids of nodes that lie on a cycle."""
-    g = nx.DiGraph()
-    g.add_nodes_from(graph.nodes)
-    g.add_edges_from((e.src.node, e.dst.node) for e in graph.edges)
+) -> list[str]:
+    """Append structure diagnostics to ``out``; returns the order to walk the nodes in
+    (topological, ties broken by document order so generated code is stable), leaving out the
+    nodes on a cycle and everything downstream of one."""
     _check_ports(graph, types, ports, out)
-    cyclic = set() if nx.is_directed_acyclic_graph(g) else _check_cycles(graph, g, out)
-    _check_endpoints(graph, types, g, out, inside_block)
+    order = _document_topological_order(graph, set())
+    if len(order) < len(graph):  # a cycle: networkx names it (the rare path)
+        g = nx.DiGraph()
+        g.add_nodes_from(graph.nodes)
+        g.add_edges_from((e.src.node, e.dst.node) for e in graph.edges)
+        blocked = _check_cycles(graph, g, out)
+        for node_id in list(blocked):
+            blocked |= nx.descendants(g, node_id)
+        order = _document_topological_order(graph, blocked)
+    _check_endpoints(graph, types, out, inside_block)
     _check_placeholders(graph, out)
-    return g, cyclic
+    return order
+
+
+def _document_topological_order(graph: LayerGraph, blocked: set[str]) -> list[str]:
+    """Kahn's algorithm over the graph's edge indexes (linear), the next node always the
+    earliest ready one in document order; ``blocked`` nodes are left out, and so is any node
+    that a cycle keeps from becoming ready."""
+    ids = [n for n in graph.nodes if n not in blocked]
+    position = {node_id: i for i, node_id in enumerate(ids)}
+    successors: dict[str, set[str]] = {}
+    indegree = dict.fromkeys(ids, 0)
+    for node_id in ids:
+        targets = {e.dst.node for e in graph.edges_out_of(node_id)} - blocked
+        successors[node_id] = targets
+        for target in targets:
+            indegree[target] += 1
+    ready = [position[n] for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        node_id = ids[heapq.heappop(ready)]
+        order.append(node_id)
+        for succ in successors[node_id]:
+            indegree[succ] -= 1
+            if indegree[succ] == 0:
+                heapq.heappush(ready, position[succ])
+    return order
 
 
 def _check_placeholders(graph: LayerGraph, out: list[Diagnostic]) -> None:
@@ -146,7 +179,7 @@ def _check_cycles(graph: LayerGraph, g: nx.DiGraph, out: list[Diagnostic]) -> se
     return cyclic
 
 
-def _check_endpoints(graph, types, g, out, inside_block: bool) -> None:
+def _check_endpoints(graph, types, out, inside_block: bool) -> None:
     outputs = [n.id for n in graph if n.type_id == "output"]
     what = "the block" if inside_block else "the model"
     if len(graph) and not any(n.type_id == "input" for n in graph):
@@ -173,7 +206,7 @@ def _check_endpoints(graph, types, g, out, inside_block: bool) -> None:
         node_id = stack.pop()
         if node_id not in used:
             used.add(node_id)
-            stack.extend(g.predecessors(node_id))
+            stack.extend(e.src.node for e in graph.edges_into(node_id))
     for node in graph:
         if node.id not in used and node.id in types:
             out.append(

@@ -74,6 +74,7 @@ class AttentionProbe:
         # instead of holding a second copy of a large model.
         self.compiled.module.load_state_dict(trained.state_dict(), assign=True)
         self.compiled.module.eval()
+        assert self.compiled.analysis is not None  # compile_graph always analyses
         self.sites = attention_sites(probed, self.compiled.analysis)
         self._modules = self._site_modules()
 
@@ -111,10 +112,10 @@ class AttentionProbe:
                 handle.remove()
         out = []
         for site in self.sites:
-            path = self._modules.get(site)
-            if path is None or path not in captured:
+            module_path = self._modules.get(site)
+            if module_path is None or module_path not in captured:
                 continue
-            weights = captured[path][_PORTS[site.port]][0].float().cpu().numpy()
+            weights = captured[module_path][_PORTS[site.port]][0].float().cpu().numpy()
             per_head = weights.ndim == 3
             if not per_head:
                 weights = weights[None]

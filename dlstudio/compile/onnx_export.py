@@ -18,6 +18,7 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -29,6 +30,9 @@ from dlstudio.core.graph import LayerGraph
 
 TOLERANCE = 1e-4
 EXPORTERS = ("torchscript", "dynamo")
+EXAMPLE_BATCH, CHECK_BATCH = 2, 3
+"""The export traces at one batch size and onnxruntime is checked at another, so a batch size
+frozen into the file is caught (the README promises the file takes any batch)."""
 
 
 @dataclass
@@ -76,11 +80,12 @@ def export_onnx(
     module = copy.deepcopy(compiled.module).cpu().eval()
     compiled = dataclasses.replace(compiled, module=module)
     bindings = dict(compiled.analysis.bindings) if compiled.analysis else {}
+    assert compiled.code is not None  # compile_graph always generates the source
     inputs = compiled.code.inputs
     symbols = [s for i in inputs for s in i.symbols]
-    example = make_inputs(inputs, 2, bindings, torch.Generator().manual_seed(0))
+    example = make_inputs(inputs, EXAMPLE_BATCH, bindings, torch.Generator().manual_seed(0))
     check_bindings = _check_bindings(module, inputs, bindings, symbols)
-    check = make_inputs(inputs, 3, check_bindings, torch.Generator().manual_seed(1))
+    check = make_inputs(inputs, CHECK_BATCH, check_bindings, torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = tuple(
             t.detach() for t in _as_tuple(module(*check))
@@ -97,23 +102,25 @@ def export_onnx(
                 if diff > tolerance:
                     raise _AttemptFailed(
                         f"exported, but onnxruntime differs from PyTorch by {diff:.3g} "
-                        f"(more than {tolerance:g}) at batch 3"
+                        f"(more than {tolerance:g}) at batch {CHECK_BATCH}"
                         + (f", length {seq_len}" if seq_len else "")
                     )
         except _AttemptFailed as exc:
             attempts.append(f"{exporter}: {exc}")
             continue
         attempts.append(f"{exporter}: ok, max abs diff {diff:.3g}")
-        where = "batch 3" + (f" and length {seq_len}" if seq_len else "")
+        where = f"batch {CHECK_BATCH}" + (f" and length {seq_len}" if seq_len else "")
         message = (
             f"exported {path.name} with the {exporter} exporter; onnxruntime matches PyTorch "
             f"at {where} (max abs diff {diff:.2g} <= {tolerance:g})"
         )
         return ExportReport(
-            str(path), exporter, diff, 3, seq_len, message, True, tolerance, attempts
+            str(path), exporter, diff, CHECK_BATCH, seq_len, message, True, tolerance, attempts
         )
     message = "ONNX export failed with every exporter:\n" + "\n".join(f"  - {a}" for a in attempts)
-    return ExportReport(str(path), None, None, 3, seq_len, message, False, tolerance, attempts)
+    return ExportReport(
+        str(path), None, None, CHECK_BATCH, seq_len, message, False, tolerance, attempts
+    )
 
 
 def _as_tuple(value) -> tuple[torch.Tensor, ...]:
@@ -131,7 +138,7 @@ def _check_bindings(module, inputs, bindings: dict[str, int], symbols: list[str]
             continue
         try:
             with torch.no_grad():
-                module(*make_inputs(inputs, 3, candidate))
+                module(*make_inputs(inputs, CHECK_BATCH, candidate))
         except Exception:
             continue
         return candidate
@@ -161,10 +168,10 @@ def _dynamic_shapes(compiled: CompiledModel) -> tuple[dict[int, object], ...]:
 
 
 def _export(exporter: str, compiled: CompiledModel, example: tuple, path: Path) -> None:
-    kwargs = dict(
-        input_names=compiled.input_names,
-        output_names=compiled.output_names,
-    )
+    kwargs: dict[str, Any] = {
+        "input_names": compiled.input_names,
+        "output_names": compiled.output_names,
+    }
     sink = io.StringIO()
     try:
         with (

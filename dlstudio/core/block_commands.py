@@ -13,7 +13,6 @@ from typing import Any
 from dlstudio.core.blocks import (
     BLOCK_TYPE,
     BlockDefinition,
-    BlockParam,
     check_definition_name,
     condition_holds,
     instance_settings,
@@ -97,31 +96,6 @@ class AddDefinition(Command):
     def undo(self, graph: LayerGraph) -> None:
         del graph.blocks[self.definition.name]
         graph.notify_blocks_changed(self.definition.name)
-
-
-class SetBlockParams(Command):
-    """Replace a definition's parameter list (add, remove or change parameters)."""
-
-    def __init__(self, name: str, params: Sequence[BlockParam]) -> None:
-        self.name = name
-        self.params = tuple(params)
-        self.text = f"set the parameters of {name}"
-        self._old: tuple[BlockParam, ...] = ()
-
-    def do(self, graph: LayerGraph) -> None:
-        definition = graph.blocks[self.name]
-        self._old = definition.params
-        definition.params = self.params
-        try:
-            _refuse_problems(graph)
-        except GraphEditError:
-            definition.params = self._old
-            raise
-        graph.notify_blocks_changed(self.name)
-
-    def undo(self, graph: LayerGraph) -> None:
-        graph.blocks[self.name].params = self._old
-        graph.notify_blocks_changed(self.name)
 
 
 class RenameDefinition(Command):
@@ -349,7 +323,8 @@ class UngroupBlock(_Recorded):
                 if src is None or dst_node.id not in ids:
                     continue
                 steps.append(Connect(Edge(src, PortRef(ids[dst_node.id], edge.dst.port))))
-            current_sources = {"in": results.get("out")} if settings.repeat > 1 else {}
+            out = results.get("out")
+            current_sources = {"in": out} if settings.repeat > 1 and out is not None else {}
         for edge in consumers:
             src = results.get(edge.src.port)
             if src is not None:

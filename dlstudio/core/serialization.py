@@ -205,6 +205,7 @@ def read_nodes_and_edges(
     """Read ``data["nodes"]`` and ``data["edges"]`` into ``graph``; locations start ``prefix``."""
     nodes = data.get("nodes")
     r.expect(isinstance(nodes, list), f"{prefix}nodes", "nodes must be a list")
+    assert isinstance(nodes, list)  # r.expect raised otherwise
     names: set[str] = set()
     for i, item in enumerate(nodes):
         at = f"{prefix}nodes[{i}]"

@@ -45,10 +45,6 @@ class TensorSpec:
         """True for floating-point tensors (activations), False for token ids and masks."""
         return self.dtype.startswith("float") or self.dtype == "bfloat16"
 
-    def is_static(self, dim: int) -> bool:
-        """True when dimension ``dim`` is a concrete integer."""
-        return isinstance(self.shape[dim], int)
-
     def numel(self, bindings: dict[str, int]) -> int | None:
         """Element count with symbols bound (``{"N": 32, "T": 50}``); None if a symbol is unbound."""
         sizes = [bind_dim(d, bindings) for d in self.shape]

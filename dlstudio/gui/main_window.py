@@ -13,13 +13,10 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from dlstudio.analysis import AnalysisResult, Diagnostic
-from dlstudio.analysis.fixes import command_for_fix
-from dlstudio.core import DLStudioError
 from dlstudio.gui.blocks import DocumentLevel
 from dlstudio.gui.blocks.editor import install_block_editor
 from dlstudio.gui.canvas import GraphScene, GraphView
 from dlstudio.gui.canvas.minimap import install_minimap
-from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.dock_layout import DockLayout
 from dlstudio.gui.document import Document
 from dlstudio.gui.experiment import install_experiment_ui
@@ -137,10 +134,6 @@ class MainWindow(QMainWindow):
         # Side panels run the full height; the bottom panels share the canvas's width.
         self.setCorner(Qt.Corner.BottomLeftCorner, _AREA.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, _AREA.RightDockWidgetArea)
-
-    def apply_default_sizes(self) -> None:
-        """Give the docks their proportions for the current window size."""
-        self.dock_layout.apply()
 
     def reset_layout(self) -> None:
         """View > Reset Layout: every panel back where a fresh start puts it."""
@@ -265,12 +258,7 @@ class MainWindow(QMainWindow):
     def show_node(self, node_id: str) -> None:
         """Select a node of the graph the canvas shows and bring it into view."""
         self.scene.select_nodes([node_id])
-        if hasattr(self.view, "center_on_node"):
-            self.view.center_on_node(node_id)
-        else:
-            item = self.scene.node_item(node_id)
-            if item is not None:
-                self.view.ensureVisible(item, 80, 80)
+        self.view.center_on_node(node_id)
 
     def fit_view(self) -> None:
         """Zoom so the whole graph is visible."""
@@ -297,18 +285,7 @@ class MainWindow(QMainWindow):
         undoable edit; a problem inside a block is fixed in its definition."""
         if len(diagnostic.location) > 1:
             return self.blocks_ui.apply_fix(diagnostic, index)
-        if hasattr(self.scene, "apply_fix"):
-            return bool(self.scene.apply_fix(diagnostic, index))
-        if diagnostic.node_id is None or not 0 <= index < len(diagnostic.fixes):
-            return False
-        try:
-            command = command_for_fix(
-                self.document.graph, diagnostic.node_id, diagnostic.fixes[index]
-            )
-        except DLStudioError as exc:
-            self._on_status_message(str(exc))
-            return False
-        return self.document.push(place_new_nodes(self.document.graph, command))
+        return bool(self.scene.apply_fix(diagnostic, index))
 
     # ----------------------------------------------------------------- slots
     def _on_document_state_changed(self) -> None:

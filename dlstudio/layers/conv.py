@@ -126,7 +126,7 @@ def _conv_shape(spatial: int):
             if isinstance(out, int) and out < 1:
                 raise ctx.fail(
                     f"kernel {pair_text(kernel)} (dilation {pair_text(dilation)}, padding "
-                    f"{pad}) does not fit the {pair_text(tuple(x.shape[2:]))} input "
+                    f"{pad}) does not fit the {pair_text(x.shape[2:])} input "
                     f"{shape_text(x)}: use a smaller kernel or more padding"
                 )
             dims.append(out)

@@ -39,7 +39,8 @@ def _projection(want: TensorSpec, got: TensorSpec, port: str) -> tuple[Fix, ...]
             ),
         )
     if len(a) == 4 and all(isinstance(d, int) for d in (*a[1:], *b[1:])):
-        stride = b[2] // a[2] if a[2] and b[2] % a[2] == 0 else 0
+        a2, b2 = int(a[2]), int(b[2])
+        stride = b2 // a2 if a2 and b2 % a2 == 0 else 0
         if stride and b[3] == a[3] * stride:
             label = f"insert Conv2d({a[1]}, 1x1" + (f", stride {stride}" if stride > 1 else "")
             return (

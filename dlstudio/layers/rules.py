@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import prod
 
 from dlstudio.core.tensor_spec import Dim, TensorSpec
@@ -116,7 +117,7 @@ def reshape_fix(ctx: ShapeContext, spec: TensorSpec, port: str = "in") -> tuple[
     return ()
 
 
-def pair_text(values: tuple[int, ...]) -> str:
+def pair_text(values: Sequence[object]) -> str:
     """``5x5`` for a kernel or stride."""
     return "x".join(str(v) for v in values)
 

@@ -53,10 +53,7 @@ def open_project(
     compiled = seeded_build(lambda: compile_project(graph, path), seed)
     described = f"random (seed {seed})"
     if weights is not None:
-        report = load_weights(compiled.module, weights)
-        if not report.loaded or report.missing or report.mismatched:
-            problems = "; ".join(report.messages()[:4]) or "no tensor matched"
-            raise WeightsFileError(f"{weights} does not fit {graph.name}: {problems}")
+        load_weights(compiled.module, weights, fit="all")  # every tensor must fit
         described = str(weights)
     dataset, problem = None, "the project names no data set"
     if with_data and isinstance(training, dict) and training.get("dataset"):

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dlstudio.compile.weights import load_weights
+from dlstudio.compile.weights import Fit, load_weights
 from dlstudio.core.errors import DLStudioError, FileWriteError, ModelTooLargeError
 from dlstudio.core.files import ensure_folder
 from dlstudio.train.data.hf_tokenizer import project_tokenizer_folder
@@ -224,7 +224,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
         )
         compiled = seeded_build(lambda: compile_project(graph, args.file), config.seed)
         if args.init_weights:
-            fit = "all" if args.strict else "some"
+            fit: Fit = "all" if args.strict else "some"
             report = load_weights(compiled.module, args.init_weights, fit)
             _say(dist, f"starting from {report.summary()}")
     except ModelTooLargeError as exc:

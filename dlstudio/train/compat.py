@@ -21,7 +21,7 @@ def _as_spec(item: ExpectedInput) -> TensorSpec:
     return TensorSpec(tuple(shape), dtype)
 
 
-def _dims_fit(expected: tuple[Any, ...], got: tuple[int, ...], bound: dict[str, int]) -> bool:
+def _dims_fit(expected: tuple[Any, ...], got: tuple[Any, ...], bound: dict[str, int]) -> bool:
     if len(expected) != len(got):
         return False
     for want, have in zip(expected, got, strict=True):

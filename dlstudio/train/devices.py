@@ -61,6 +61,8 @@ class Precision:
     @property
     def label(self) -> str:
         """``bf16``, ``fp16`` or ``fp32``, for logs."""
+        if self.autocast_dtype is None:
+            return "fp32"
         return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.autocast_dtype, "fp32")
 
 

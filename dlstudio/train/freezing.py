@@ -61,8 +61,3 @@ def hold_statistics(modules: Iterable[nn.Module]) -> None:
         for sub in module.modules():
             if isinstance(sub, _NormBase) and sub.track_running_stats:
                 sub.eval()
-
-
-def has_state(module: nn.Module) -> bool:
-    """True when the module holds parameters or buffers (something freezing can keep)."""
-    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())

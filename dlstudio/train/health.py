@@ -321,8 +321,8 @@ class HealthMonitor:
         # One transfer for everything: stack on the device, then read back once.
         parts: list[torch.Tensor] = []
         layout: list[tuple[str, str]] = []
-        for node_id, stats in act.items():
-            parts.append(stats.reshape(-1))
+        for node_id, sampled in act.items():
+            parts.append(sampled.reshape(-1))
             layout.append((node_id, "act"))
         for node_id, norm in out_grad.items():
             parts.append(norm.reshape(1))

@@ -76,9 +76,14 @@ def node_warnings(
             f"{name}: {zero_fraction:.0%} of its outputs are zero, the ReLU is mostly dead "
             "(lower the learning rate, check the bias before it, or try LeakyReLU)"
         )
-    if grad_norm is not None and grad_norm < VANISHING_NORM:
+    if grad_norm is not None and not math.isfinite(grad_norm):  # NaN compares false to all
+        out.append(
+            f"{name}: gradient norm is {grad_norm} (not finite); its weights will be ruined "
+            "(lower the learning rate or turn on gradient clipping)"
+        )
+    elif grad_norm is not None and grad_norm < VANISHING_NORM:
         out.append(f"{name}: gradient norm {grad_norm:.2g} has vanished; its weights barely learn")
-    elif grad_norm is not None and (grad_norm > EXPLODING_NORM or not math.isfinite(grad_norm)):
+    elif grad_norm is not None and grad_norm > EXPLODING_NORM:
         out.append(
             f"{name}: gradient norm {grad_norm:.3g} is exploding "
             "(lower the learning rate or turn on gradient clipping)"

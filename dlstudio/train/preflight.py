@@ -40,8 +40,9 @@ def training_diagnostics(
     specs = [analysis.nodes[n.id].outputs.get("out") for n in inputs]
     out_spec = analysis.nodes[outputs[0].id].inputs.get("in") if outputs else None
     found: list[Diagnostic] = []
-    if all(s is not None for s in specs):
-        for message in check_inputs(dataset, specs, [n.name for n in inputs]):
+    known = [s for s in specs if s is not None]
+    if len(known) == len(specs):
+        for message in check_inputs(dataset, known, [n.name for n in inputs]):
             node = next((n.id for n in inputs if f" {n.name} expects" in message), None)
             found.append(Diagnostic(ERROR, node, f"training data: {message}"))
     output_id = outputs[0].id if outputs else None

@@ -7,6 +7,7 @@ A mixin of :class:`~dlstudio.train.trainer.Trainer` (its attributes are the Trai
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -27,6 +28,7 @@ class BatchResizing:
     scheduler: Any
     _n_train: int
     _steps_per_epoch: int
+    _emit: Callable[[Any], None]
 
     def _retry_smaller(self) -> bool:
         """After running out of device memory: halve the batch and carry on, if allowed."""

@@ -5,6 +5,7 @@ A mixin of :class:`~dlstudio.train.trainer.Trainer`, kept apart so the loop read
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +16,30 @@ from dlstudio.train.faults import (
     layer_failure_message,
     non_finite_message,
 )
+from dlstudio.train.kept_checkpoint import CheckpointKeeper
 from dlstudio.train.run_state import LayerFailure, NonFiniteLoss, Progress, RunResult
 
 
 class RunEndings:
-    """Saving checkpoints and the endings of a run (attributes are the Trainer's)."""
+    """Saving checkpoints and the endings of a run (attributes are the Trainer's, declared here
+    so a type checker holds both sides to them)."""
 
     _progress: Progress
     _history: list[Any]
+    _keeper: CheckpointKeeper
+    _train_metrics: Any
+    config: Any
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    scaler: Any
+    dist: Any
+    callbacks: list[Any]
+    _flush: Callable[..., Any]
 
     @property
     def _last_checkpoint(self) -> Path | None:
-        return self._keeper.path  # type: ignore[attr-defined]
+        return self._keeper.path
 
     def _save(self) -> None:
         p = self._progress

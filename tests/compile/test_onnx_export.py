@@ -129,3 +129,39 @@ def test_attention_with_a_padding_mask_keeps_lengths_free(tmp_path) -> None:
     assert report.exporter == "torchscript"
     assert report.checked_seq_len not in (None, 7)
     assert _dims(path) == [["N", "T"], ["N", "T"]]
+
+
+def test_parity_runs_onnxruntime_at_another_batch_and_length_than_the_export(
+    tmp_path, monkeypatch
+) -> None:
+    """What onnxruntime is really fed, against what the exporter traced: the batch size and the
+    sequence length must differ, or a size frozen into the file would go unseen."""
+    import onnxruntime
+
+    traced: list[tuple[int, ...]] = []
+    fed: list[tuple[int, ...]] = []
+    real_export, real_run = onnx_export_module._export, onnxruntime.InferenceSession.run
+
+    def export(exporter, compiled, example, path):
+        traced.extend(tuple(t.shape) for t in example)
+        return real_export(exporter, compiled, example, path)
+
+    def run(self, names, feed, *args, **kwargs):
+        fed.extend(tuple(v.shape) for v in feed.values())
+        return real_run(self, names, feed, *args, **kwargs)
+
+    monkeypatch.setattr(onnx_export_module, "_export", export)
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", run)
+    b = ChainBuilder("seq")
+    b.chain(
+        ("input", "series", {"shape": ("T", 3), "seq_len": 6}),
+        ("gru", "gru", {"hidden_size": 4}),
+        ("dense", "fc", {"units": 2}),
+        ("output", "out", {}),
+    )
+    report = export_onnx(b.graph, tmp_path / "m.onnx")
+    assert report.ok, report.message
+    assert len(traced) == len(fed) == 1
+    (traced_batch, traced_len, _), (fed_batch, fed_len, _) = traced[0], fed[0]
+    assert fed_batch != traced_batch and fed_len != traced_len
+    assert (report.checked_batch, report.checked_seq_len) == (fed_batch, fed_len)

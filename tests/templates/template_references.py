@@ -336,7 +336,8 @@ class TransformerClassifier(nn.Module):
 
 
 class GPTMini(nn.Module):
-    """Decoder-only: embedding, learned positions (64), 2 causal pre-norm layers, LN, head."""
+    """Decoder-only: embedding, learned positions (64), 2 causal pre-norm layers, LN, a head
+    tied to the embedding (as GPT-2)."""
 
     def __init__(self, vocab: int = 43) -> None:  # the next_token data set's words
         super().__init__()
@@ -346,7 +347,8 @@ class GPTMini(nn.Module):
             _encoder_layer(64, 4, 256, activation="gelu", norm_first=True) for _ in range(2)
         )
         self.norm = nn.LayerNorm(64)
-        self.head = nn.Linear(64, vocab)
+        self.head = nn.Linear(64, vocab, bias=False)
+        self.head.weight = self.embed.weight  # GPT-2's weight tying
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.embed(tokens) + self.pos[: tokens.shape[1]]

@@ -174,4 +174,27 @@ def test_warning_thresholds():
     assert "vanished" in node_warnings("d", "dense", None, 1e-8, 0.0)[0]
     assert "exploding" in node_warnings("d", "dense", None, 5e3, 0.0)[0]
     assert "not finite" in node_warnings("d", "dense", None, None, float("nan"))[0]
+    for bad in (float("nan"), float("inf")):
+        assert node_warnings("d", "dense", None, bad, 0.0) == (
+            f"d: gradient norm is {bad} (not finite); its weights will be ruined (lower the "
+            "learning rate or turn on gradient clipping)",
+        )
     assert not node_warnings("d", "dense", None, 0.5, 0.0)
+
+
+def test_nan_gradients_are_reported_by_the_monitor(iris):
+    """A gradient that turns NaN on its way into fc1 (the loss itself still finite): the
+    sampled norm is NaN and the node says so."""
+    graph = iris_mlp()
+    compiled = compile_graph(graph)
+    compiled.module.fc1.weight.register_hook(lambda grad: grad * float("nan"))
+    seen: list[object] = []
+    monitor = HealthMonitor(graph, compiled, seen.append, every=1)
+    config = TrainConfig(epochs=1, batch_size=16, lr=0.01, report_every_steps=1)
+    Trainer(compiled.module, config, callbacks=[monitor.on_event, seen.append]).run(iris)
+    monitor.close()
+    first = next(e for e in seen if isinstance(e, HealthEvent))
+    fc1 = first.node("n2")
+    assert fc1.grad_norm != fc1.grad_norm  # NaN
+    assert any("fc1: gradient norm is nan (not finite)" in w for w in fc1.warnings)
+    assert not first.node("n4").warnings  # fc2's own gradient is still finite

@@ -55,6 +55,21 @@ def dim_name(
     return "?"
 
 
+def default_breaking_name(definition: BlockDefinition, uses: list[Any], value: Any) -> str | None:
+    """The one block parameter whose value is ``value`` in every use while its default is not:
+    a shape comment then names it (``(N, T, d_model)``), so the comment stays true for the
+    class's own defaults. None when no parameter, or more than one, fits."""
+    if type(value) is not int:
+        return None
+    envs = [u.values for u in uses]
+    matches = [
+        p.name
+        for p in definition.params
+        if p.kind == "int" and p.default != value and all(env.get(p.name) == value for env in envs)
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
 def parameter_sources(
     definition: BlockDefinition, envs: list[dict[str, Any]]
 ) -> Iterator[tuple[str, list]]:

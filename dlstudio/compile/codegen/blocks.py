@@ -16,7 +16,12 @@ from typing import Any
 
 from dlstudio.analysis import AnalysisResult, NodeInfo
 from dlstudio.compile.codegen.block_text import class_text, is_numbered_chain
-from dlstudio.compile.codegen.block_values import ValueWriter, dim_name, inferred_sources
+from dlstudio.compile.codegen.block_values import (
+    ValueWriter,
+    default_breaking_name,
+    dim_name,
+    inferred_sources,
+)
 from dlstudio.compile.codegen.names import NameAllocator, class_name
 from dlstudio.compile.codegen.plan import ForwardPlan, plan_forward
 from dlstudio.compile.emitters import Emission, lit
@@ -64,7 +69,7 @@ class BlockClasses:
         self._classes = _dependency_order(self._classes)
         self._inline = {cls.name for cls in self._classes if self._inlinable(cls)}
         for cls in self._classes:
-            cls.source, cls.helpers = self._render(cls, with_comments=True)
+            cls.source, cls.helpers = self._render(cls)
 
     # ----------------------------------------------------------------- public
     @property
@@ -144,7 +149,7 @@ class BlockClasses:
             given = raw.get(p.name)
             value = use.values[p.name]
             if is_expression(given):
-                values[p.name] = parse(given)
+                values[p.name] = parse(str(given))
             elif type(value) is int:
                 values[p.name] = Num(value)
             else:
@@ -175,7 +180,7 @@ class BlockClasses:
                 args.append(f"{name}={lit(value)}")
         return f"{use.class_name}({', '.join(args)})"
 
-    def _render(self, cls: _Class, with_comments: bool) -> tuple[str, list[str]]:
+    def _render(self, cls: _Class) -> tuple[str, list[str]]:
         plan = self._class_plan(cls)
         text = class_text(cls.name, cls.definition, plan, self._comments(cls, plan))
         helpers: list[str] = []
@@ -247,11 +252,12 @@ class BlockClasses:
                 dims = []
                 for d, dim in enumerate(spec.shape):
                     values = {
-                        u[k].shape[d] if u[k] is not None and len(u[k].shape) > d else None
+                        s.shape[d] if (s := u[k]) is not None and len(s.shape) > d else None
                         for u in specs_by_use
                     }
                     if len(values) == 1:
-                        dims.append(str(dim))
+                        named = default_breaking_name(cls.definition, cls.uses, dim)
+                        dims.append(named or str(dim))
                     else:
                         dims.append(
                             dim_name(cls.definition, cls.uses, step.node_id, k, d, spec.rank)

@@ -26,7 +26,7 @@ def wrap_call(prefix: str, call: str, limit: int = 100) -> list[str]:
     if not isinstance(tree, ast.Call):
         return [prefix + call]
     func = ast.get_source_segment(call, tree.func)
-    args = [ast.get_source_segment(call, a) for a in tree.args]
+    args = [ast.get_source_segment(call, a) or "" for a in tree.args]
     args += [f"{k.arg}={ast.get_source_segment(call, k.value)}" for k in tree.keywords]
     inner = indent + INDENT
     joined = inner + ", ".join(args)

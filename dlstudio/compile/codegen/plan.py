@@ -149,9 +149,9 @@ def plan_forward(
 
     for node in graph:
         if node.type_id == "output":
-            edge = graph.incoming_edge(PortRef(node.id, "in"))
-            if edge is not None:
-                plan.returns.append(variables[edge.src])
+            returned = graph.incoming_edge(PortRef(node.id, "in"))
+            if returned is not None:
+                plan.returns.append(variables[returned.src])
     return plan
 
 

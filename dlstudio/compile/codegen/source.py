@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.compile.codegen.blocks import BlockClasses
 from dlstudio.compile.codegen.format import INDENT, signature_lines, statement_lines, wrap_call
+from dlstudio.compile.codegen.init import init_lines
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
 from dlstudio.compile.codegen.names import (
     NameAllocator,
@@ -120,7 +121,7 @@ def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, st
 def check_compilable(graph: LayerGraph, analysis: AnalysisResult) -> None:
     """Raise :class:`CompileError` listing every problem that blocks compiling, by node."""
     names = {node.id: node.name for node in graph}
-    problems = [(names.get(d.node_id), d.message) for d in analysis.errors]
+    problems = [(names.get(d.node_id or ""), d.message) for d in analysis.errors]
     inner = [n for d in graph.blocks.values() for n in d.graph]
     for node in [*graph, *inner]:
         if node.type_id in STRUCTURAL or node.type_id == BLOCK_TYPE:
@@ -274,6 +275,7 @@ def _model_class(
                 f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
             )
     lines += tied_weight_lines(graph, analysis, {s.node_id: s.attr for s in plan.steps}, INDENT * 2)
+    lines += init_lines(graph, INDENT * 2)
     returns = "torch.Tensor"
     if len(plan.returns) > 1:
         returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"

@@ -227,7 +227,8 @@ class TransformerDecoderLayer(nn.Module):
 def multihead_attention(ctx: EmitContext) -> Emission:
     """The ``MultiheadAttention`` helper; key and value only when wired."""
     defaults = {"dropout": 0.0, "bias": True, "causal": False}
-    cls, kwargs, outputs = "MultiheadAttention", options(ctx.params, defaults), ("out",)
+    outputs: tuple[str, ...] = ("out",)
+    cls, kwargs = "MultiheadAttention", options(ctx.params, defaults)
     if ctx["attention_weights"] != "off":  # the weights output: a subclass returning them too
         cls, kwargs, outputs = weights_variant(ctx, cls, kwargs)
     module = call(cls, lit(ctx["embed_dim"]), lit(ctx["num_heads"]), **kwargs)
@@ -248,7 +249,8 @@ def _block(cls: str, causal_default: bool):
             "causal": causal_default,
             "layer_norm_eps": 1e-5,
         }
-        helper, kwargs, outputs = cls, options(ctx.params, defaults), ("out",)
+        outputs: tuple[str, ...] = ("out",)
+        helper, kwargs = cls, options(ctx.params, defaults)
         if ctx["attention_weights"] != "off":  # the weights output: a subclass returning them
             helper, kwargs, outputs = weights_variant(ctx, cls, kwargs)
         module = call(helper, lit(ctx["d_model"]), lit(ctx["nhead"]), **kwargs)

@@ -25,6 +25,10 @@ class SinusoidalPositionalEncoding(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # As nanoGPT does: a longer sequence has no position code, so say so plainly.
+        assert x.size(1) <= self.pe.size(0), (
+            f"cannot encode a sequence of length {x.size(1)}: max_len is {self.pe.size(0)}"
+        )
         return self.dropout(x + self.pe[: x.size(1)])
 ''',
     )
@@ -43,6 +47,10 @@ class LearnedPositionalEncoding(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # As nanoGPT does: a longer sequence has no position vectors, so say so plainly.
+        assert x.size(1) <= self.weight.size(0), (
+            f"cannot encode a sequence of length {x.size(1)}: max_len is {self.weight.size(0)}"
+        )
         return self.dropout(x + self.weight[: x.size(1)])
 ''',
     )

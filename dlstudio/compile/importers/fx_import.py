@@ -33,6 +33,7 @@ from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.torch_functions import FUNCTIONS, METHODS
 from dlstudio.compile.importers.torch_helpers import RETURNS_STATE, helper_name, map_helper
 from dlstudio.compile.importers.torch_modules import module_mapper
+from dlstudio.compile.importers.tying import tie_shared_weights
 from dlstudio.compile.importers.values import Param, Tup, Unavailable, Unmapped
 
 
@@ -69,7 +70,7 @@ def import_module(
         ) from exc
     walker = _Walker(gm, recorder.values, inputs, name or type(model).__name__, source)
     walker.hierarchy = blocks
-    return walker.run()
+    return tie_shared_weights(walker.run())
 
 
 def capture_graph(model: nn.Module, examples: list[torch.Tensor]) -> fx.GraphModule:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
-from dlstudio.analysis.diagnostics import ERROR, Diagnostic
+from dlstudio.analysis.diagnostics import Diagnostic
 from dlstudio.analysis.fixes import command_for_fix
 from dlstudio.core import (
     AddNode,
@@ -296,12 +296,6 @@ class GraphScene(SceneMirror):
         """True when the clipboard holds copied layers."""
         data = QGuiApplication.clipboard().mimeData()
         return data is not None and data.hasFormat(editing.NODES_MIME)
-
-    def first_error(self) -> Diagnostic | None:
-        """The first error the canvas shows, if any."""
-        if self._result is None:
-            return None
-        return next((d for d in self._result.diagnostics if d.severity == ERROR), None)
 
     # ----------------------------------------------------------------- input
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:

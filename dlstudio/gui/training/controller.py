@@ -78,8 +78,6 @@ class TrainingController(RunResultsMixin, AttentionMixin, DataFitMixin, QObject)
         self.state = "idle"
         self.record: RunRecord | None = None
         self.trained: dict[str, torch.nn.Module] = {}
-        self.last_predictions: Predictions | None = None
-        self.last_error: FailedEvent | None = None
         self.task: TaskHandle | None = None
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
@@ -293,7 +291,6 @@ class TrainingController(RunResultsMixin, AttentionMixin, DataFitMixin, QObject)
         )
 
     def _on_failed(self, event: FailedEvent) -> None:
-        self.last_error = event
         if self.record is not None:
             self.record.status = "failed"
             self.record.message = event.message
@@ -366,7 +363,6 @@ class TrainingController(RunResultsMixin, AttentionMixin, DataFitMixin, QObject)
         self.monitor.confusion.set_predictions(None)
         self.monitor.samples.set_predictions(None)
         self.monitor.attention.set_source(None)
-        self.last_predictions = None
         self.panel.show_banner("")
         self.panel.set_progress(0.0, "Ready.", "")
 
@@ -390,7 +386,6 @@ class TrainingController(RunResultsMixin, AttentionMixin, DataFitMixin, QObject)
         self.panel.show_step_progress(*self.progress_clock.describe(event, epochs))
 
     def _show_predictions(self, predictions: Predictions) -> None:
-        self.last_predictions = predictions
         self.monitor.confusion.set_predictions(predictions)
         self.monitor.samples.set_predictions(predictions)
 
@@ -398,7 +393,6 @@ class TrainingController(RunResultsMixin, AttentionMixin, DataFitMixin, QObject)
         self.monitor.plot.reset()
         self.overlay.clear()
         self.monitor.reset_health()
-        self.last_error = None
         self.panel.set_progress(0.0, "Compiling the model and loading the data…", "starting")
 
     def _set_state(self, state: str) -> None:

@@ -9,6 +9,7 @@ workers together see exactly the single-process batches.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, cast
 
 import torch
 from torch.utils.data.distributed import DistributedSampler
@@ -25,7 +26,12 @@ class GlobalOrderSampler(DistributedSampler):
 
     def __init__(self, n: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         super().__init__(
-            range(n), num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=False
+            cast(Any, range(n)),  # the sampler only needs a length
+            num_replicas=world_size,
+            rank=rank,
+            shuffle=True,
+            seed=seed,
+            drop_last=False,
         )
         self.n = n
         self.num_samples = len(range(rank, n, world_size))

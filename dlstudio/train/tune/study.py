@@ -194,7 +194,7 @@ class Tuner:
                 storage=storage,
                 study_name=name,
                 pruner=pruner,
-                direction=self.direction,
+                direction="maximize" if self.direction == "maximize" else "minimize",
                 load_if_exists=True,
             )
         except (ValueError, ImportError, optuna.exceptions.OptunaError) as exc:
