@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QToolButton,
+    QWidget,
+)
 
 from dlstudio.analysis.tree import summary_rows
 
@@ -181,6 +189,7 @@ def install_find(window: MainWindow) -> FindBar:
     """Put the find bar above the canvas and Find / Find Next / Find Previous in Edit."""
     bar = FindBar(window, window.blocks_ui.canvas)
     column = window.blocks_ui.canvas.layout()
+    assert isinstance(column, QBoxLayout), "the canvas column is a box layout"
     column.insertWidget(1, bar)  # under the breadcrumb, above the canvas
     actions = []
     for name, text, keys, slot in (
@@ -196,12 +205,9 @@ def install_find(window: MainWindow) -> FindBar:
         action.triggered.connect(lambda _checked=False, s=slot: s())
         window.actions.by_name[name] = action
         actions.append(action)
+    menus = [a.menu() for a in window.menuBar().actions()]
     edit = next(
-        (
-            a.menu()
-            for a in window.menuBar().actions()
-            if isinstance(a.menu(), QMenu) and a.menu().title().replace("&", "") == "Edit"
-        ),
+        (m for m in menus if isinstance(m, QMenu) and m.title().replace("&", "") == "Edit"),
         None,
     )
     if isinstance(edit, QMenu):

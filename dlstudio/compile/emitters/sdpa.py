@@ -61,7 +61,7 @@ def scaled_dot_product_attention(ctx: EmitContext) -> Emission:
     helpers: tuple[str, ...] = ("multi_head_attention",) if merged else ()
     mask = ctx.args.get("mask")
     padding = mask is not None and ctx["mask_type"] == "padding"
-    if padding and merged:
+    if padding and merged and mask is not None:
         kwargs["padding_mask"] = mask
     elif padding:
         causal = lit(ctx["causal"])

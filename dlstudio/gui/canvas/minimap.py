@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
@@ -99,7 +99,7 @@ class MiniMap(QGraphicsView):
 
     _syncing = False
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         visible = self.visible_rect()
         painter.setBrush(QColor(90, 169, 255, 40))
         pen = QPen(style.NODE_BORDER_SELECTED, 1.5)
