@@ -8,7 +8,18 @@ from math import prod
 Dim = int | str
 """One dimension: a concrete size, or a symbol such as ``"N"`` or an expression like ``"T-2"``."""
 
-DTYPE_SIZES = {"float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "bool": 1}
+DTYPE_SIZES = {
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "float64": 8,
+    "int64": 8,
+    "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+}
 
 
 def format_shape(shape: tuple[Dim, ...]) -> str:

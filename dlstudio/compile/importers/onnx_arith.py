@@ -41,7 +41,8 @@ def constant(w, node, value: np.ndarray, index: int) -> TensorRef:
 
 def operands(w, node, values) -> list[TensorRef]:
     """Each value as a graph tensor: tensors as they are, constants as Parameters. The result
-    must keep the batch in front: a constant may not add leading dimensions."""
+    must keep the batch in front: a constant may not add leading dimensions, nor (with a batch
+    axis) hold values that differ along it."""
     out_rank = len(w.shape(node.output[0]) or ())
     tensors = [v for v in values if not isinstance(v, np.ndarray)]
     if not tensors:
@@ -52,7 +53,8 @@ def operands(w, node, values) -> list[TensorRef]:
                 "broadcasts a tensor to more dimensions (the batch would no longer be first)"
             )
     for v in values:
-        if isinstance(v, np.ndarray) and v.ndim == out_rank > 0 and v.shape[0] != 1:
+        spans = isinstance(v, np.ndarray) and v.ndim == out_rank > 0 and v.shape[0] != 1
+        if spans and w.batch:
             raise Unmapped(
                 f"a constant of shape {list(v.shape)} spans the batch (axis 0): its values "
                 "would differ from sample to sample"

@@ -184,7 +184,7 @@ def _softmax(type_id: str):
             axis = wide[0] if wide else rank - 1
         else:
             axis = attrs.get("axis", -1) % rank
-        if axis == 0:
+        if axis == 0 and w.batch:
             raise Unmapped("acts over the batch dimension")
         dim = axis - rank
         return w.layer(node, type_id, {"dim": dim}, w._ref(inputs[0]))
@@ -235,7 +235,9 @@ def _reshape(w, node, inputs, attrs):
 
 def _transpose(w, node, inputs, attrs):
     perm = tuple(attrs.get("perm", ()))
-    if not perm or perm[0] != 0:
+    if not perm:
+        perm = tuple(reversed(range(len(w.shape(node.input[0])))))
+    if perm[0] != 0 and w.batch:
         raise Unmapped("moves the batch dimension")
     return w.layer(node, "permute", {"dims": perm}, w._ref(inputs[0]))
 
