@@ -2,9 +2,9 @@
 
 An int64 Input with a ``padding_id`` starts a mask. The mask travels with the sequence through
 the layers that work step by step and keep the time axis where it was (axis 1, batch first):
-an Embedding, a Dense on every step, activations, dropout, LayerNorm, positional codes,
-attention, the Transformer layers, recurrent layers returning every step, and merges of such
-sequences. Anything else (Flatten, Permute, convolutions, pooling, picking one step) ends it,
+an Embedding, a Dense (or GPT-2's Conv1D) on every step, activations and value-by-value
+math, dropout, LayerNorm and RMSNorm, positional codes, attention, the Transformer layers,
+recurrent layers returning every step, and merges and arithmetic of such sequences. Anything else (Flatten, Permute, convolutions, pooling, picking one step) ends it,
 and so do the layers that use it up: mean over time, SelectStep and a recurrent layer's
 last step.
 The rule is a list, not a guess from shapes, so a transposed (N, E, T) tensor whose E happens
@@ -38,10 +38,19 @@ KEEPS_TIME_AXIS = frozenset(
         "sigmoid",
         "softmax",
         "tanh",
+        "rmsnorm",
+        "stochastic_depth",
+        "math",
+        "constant_op",
+        "cast",
+        "gpt2_conv1d",
         "add",
         "multiply",
+        "subtract",
+        "divide",
         "concat",
         "multihead_attention",
+        "scaled_dot_product_attention",
         "transformer_encoder_layer",
         "transformer_decoder_layer",
         "rnn",

@@ -243,8 +243,9 @@ def _parity(compiled: CompiledModel, path: Path, check: tuple, expected: tuple) 
                 f"output {name} has shape {tuple(actual.shape)} in onnxruntime but "
                 f"{tuple(wanted.shape)} in PyTorch; the exporter froze a size"
             )
-        if actual.size:
-            diff = max(diff, float(abs(actual - wanted.numpy()).max()))
+        if actual.size:  # as float64, so bool and integer outputs compare too
+            gap = actual.astype("float64") - wanted.numpy().astype("float64")
+            diff = max(diff, float(abs(gap).max()))
     return diff
 
 

@@ -51,6 +51,23 @@ def window_out(dim: Dim, kernel: int, stride: int, padding: int, dilation: int =
     return f"{_wrap(add_dim(dim, 2 * padding - span))}//{stride}+1"
 
 
+def window_out_ceil(dim: Dim, kernel: int, stride: int, padding: int, dilation: int = 1) -> Dim:
+    """Output length of a pooling window with ``ceil_mode`` (PyTorch's rule: round up, but
+    the last window must start inside the input or its left padding). None for a symbolic
+    length where that last condition depends on the length."""
+    span = dilation * (kernel - 1) + 1
+    if isinstance(dim, int):
+        out = -(-(dim + 2 * padding - span) // stride) + 1
+        if (out - 1) * stride >= dim + padding:
+            out -= 1
+        return out
+    if padding or span < stride:
+        return None  # type: ignore[return-value]
+    if stride == 1:
+        return add_dim(dim, 1 - span)
+    return f"{_wrap(add_dim(dim, stride - 1 - span))}//{stride}+1"
+
+
 def is_float(ctx: ShapeContext, port: str = "in") -> TensorSpec:
     """The input on ``port``, which must carry floating-point values."""
     spec = ctx.input(port)
@@ -143,6 +160,9 @@ def same_dtype(ctx: ShapeContext, items: list[tuple[str, TensorSpec]]) -> str:
             raise ctx.fail(
                 f"needs inputs of one dtype, but {first_port} is {first.dtype} and "
                 f"{port} is {spec.dtype}",
+                Fix.insert(
+                    f"insert a Cast to {first.dtype} on {port}", "cast", port, dtype=first.dtype
+                ),
                 port=port,
             )
     return first.dtype

@@ -127,6 +127,8 @@ class HealthMonitor:
         body: list[tuple[int, str]] = []
         for number in range(first + 1, len(lines) + 1):
             text = lines[number - 1].split("  # ", 1)[0].strip()
+            if text.startswith("#"):
+                continue  # a step's shape comment, above a long line
             if text.startswith("return") or not text:
                 break
             body.append((number, text))

@@ -42,6 +42,28 @@ def test_mask_travels_with_the_sequence_and_ends_with_its_time_axis() -> None:
     assert specs["fc"]["out"].mask is None
 
 
+def test_mask_travels_through_the_layers_of_published_attention() -> None:
+    """BERT's and GPT-2's pieces keep the time axis; a Split or a Transpose ends the mask."""
+    b = ChainBuilder()
+    ids = b.chain(
+        ("input", "tokens", TOKENS),
+        ("embedding", "emb", {"num_embeddings": 20, "embedding_dim": 8}),
+        ("rmsnorm", "norm", {}),
+        ("gpt2_conv1d", "c_fc", {"units": 8}),
+        ("math", "act", {"function": "erf"}),
+        ("constant_op", "scale", {"op": "x * c", "value": 0.5}),
+        ("stochastic_depth", "drop_path", {}),
+        ("output", "out", {}),
+    )
+    halves, rest = b.add("split", "halves", dim=2), b.add("output", "rest")
+    b.wire(ids[-2], halves)
+    b.wire(halves, rest, src_port="out1")
+    _, specs = _specs(b, [*ids, halves])
+    for name in ("emb", "norm", "c_fc", "act", "scale", "drop_path"):
+        assert specs[name]["out"].mask == ids[0], name
+    assert specs["halves"]["out1"].mask is None
+
+
 def test_no_padding_id_no_mask_and_a_recurrent_last_step_ends_it() -> None:
     b = ChainBuilder()
     ids = b.chain(

@@ -142,3 +142,22 @@ def test_add_of_mismatched_shapes_offers_a_projection() -> None:
     assert error.fixes[0].label == "insert Conv2d(16, 1x1, stride 2) on in2 to project it"
     _apply(b.graph, error)
     assert not analyze(b.graph).errors
+
+
+def test_a_where_on_integer_ids_offers_a_cast_that_fixes_it() -> None:
+    b = ChainBuilder("where")
+    mask = b.add("input", "mask", shape=("T",), dtype="int64", seq_len=4, vocab_size=2)
+    x = b.add("input", "x", shape=("T",), seq_len=4)
+    zeros = b.add("constant_op", "zeros", op="x * c", value=0.0)
+    where = b.add("where", "keep")
+    out = b.add("output", "y")
+    b.wire(x, zeros)
+    b.wire(mask, where, dst_port="condition")
+    b.wire(x, where, dst_port="in1")
+    b.wire(zeros, where, dst_port="in2")
+    b.wire(where, out)
+    [error] = analyze(b.graph).errors
+    assert error.fixes[0].label == "insert a Cast to bool on condition"
+    _apply(b.graph, error)
+    assert not analyze(b.graph).errors
+    assert any(n.type_id == "cast" and n.params == {"dtype": "bool"} for n in b.graph)

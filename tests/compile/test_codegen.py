@@ -12,6 +12,8 @@ import models
 import pytest
 import torch
 from graph_builders import ChainBuilder, lenet5
+from layer_cases import CASES, case_graph
+from layer_references import REFERENCES
 
 from dlstudio.analysis import analyze
 from dlstudio.compile import CompileError, compile_graph, generate_source
@@ -181,9 +183,25 @@ def test_generated_files_are_ruff_clean(tmp_path) -> None:
     ruff = Path(sys.executable).with_name("ruff")
     if not ruff.exists():
         pytest.skip("ruff is not installed next to this Python")
-    for graph in (lenet5(), models.sequence_model(), models.residual_block(), models.lstm_states()):
-        (tmp_path / f"{graph.name.replace(' ', '_')}.py").write_text(generate_source(graph))
+    graphs = [lenet5(), models.sequence_model(), models.residual_block(), models.lstm_states()]
+    for type_id in REFERENCES:  # every case of the layers checked against torch's functions
+        graphs += [case_graph(type_id, case, {"T": 5, "S": 3})[0] for case in CASES[type_id]]
+    for i, graph in enumerate(graphs):
+        (tmp_path / f"m{i}_{graph.name.replace(' ', '_')}.py").write_text(generate_source(graph))
     options = ["--isolated", "--line-length", "100"]
     lint = [str(ruff), "check", *options, "--select", "E,F,W,I,B,UP,SIM,RUF", str(tmp_path)]
     subprocess.run(lint, check=True, capture_output=True)
     subprocess.run([str(ruff), "format", *options, "--check", str(tmp_path)], check=True)
+
+
+def test_long_forward_lines_wrap_and_still_map_to_their_nodes() -> None:
+    """A Concat of ten inputs wraps as ruff format would; every line of it names the node."""
+    graph, node_id = case_graph("concat", CASES["concat"][2], {})
+    code = compile_graph(graph).code
+    lines = code.source.splitlines()
+    start = lines.index("        x = torch.cat(")
+    assert lines[start - 1] == "        # (N, 55, 3, 3)"  # the shape, above the long statement
+    end = lines.index("        )", start)
+    name = graph.node(node_id).name
+    assert all(code.line_nodes[number + 1] == name for number in range(start, end + 1))
+    assert max(len(line) for line in lines) <= 100

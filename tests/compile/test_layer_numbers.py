@@ -11,6 +11,9 @@ from layer_references import REFERENCES
 from dlstudio.compile import compile_graph, export_onnx, make_inputs
 
 LENGTHS = {"T": 5, "S": 3}
+ONNX_FIRST_CASE_ONLY = {"rmsnorm"}
+"""Layers whose export takes the slow exporter (dynamo) and whose other cases change nothing
+the exporter sees: their first case is exported, the rest are checked against torch only."""
 
 
 def _cases() -> list[tuple[str, int]]:
@@ -28,12 +31,12 @@ def test_outputs_equal_torch_and_onnxruntime(type_id: str, index: int, tmp_path)
     attr = compiled.code.attrs[node_id]
     weights = {k[len(attr) + 1 :]: v for k, v in state.items() if k.split(".")[0] == attr}
     fed = iter(inputs)
-    operands = [  # in port order: the Inputs' tensors and the Parameters' values
-        state[compiled.code.attrs[graph.node_by_name(f"input_{port}").id]]
-        if dtype == PARAM
-        else next(fed)
-        for port, (_, dtype) in case.inputs.items()
-    ]
+    operands = []  # in port order: the Inputs' tensors (made bool) and the Parameters' values
+    for port, (_, dtype) in case.inputs.items():
+        if dtype == PARAM:
+            operands.append(state[compiled.code.attrs[graph.node_by_name(f"input_{port}").id]])
+        else:
+            operands.append(next(fed).bool() if dtype == "bool" else next(fed))
     with torch.no_grad():
         got = module(*inputs)
         params = dict(compiled.analysis.nodes[node_id].params)
@@ -44,6 +47,7 @@ def test_outputs_equal_torch_and_onnxruntime(type_id: str, index: int, tmp_path)
     for g, e in zip(got, expected, strict=True):
         assert g.shape == e.shape and g.dtype == e.dtype, (g.shape, e.shape)
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-6)
-    if any(dtype != PARAM for _, dtype in case.inputs.values()):  # a batch to keep free
-        report = export_onnx(compiled, tmp_path / "layer.onnx", exporters=("torchscript",))
+    exported_once = type_id in ONNX_FIRST_CASE_ONLY and index > 0
+    if any(dtype != PARAM for _, dtype in case.inputs.values()) and not exported_once:
+        report = export_onnx(compiled, tmp_path / "layer.onnx")
         assert report.ok, report.message

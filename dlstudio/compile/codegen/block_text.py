@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from dlstudio.compile.codegen.format import INDENT, wrap_call
+from dlstudio.compile.codegen.format import INDENT, statement_lines, wrap_call
 from dlstudio.compile.codegen.names import comment_text
 from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan
 from dlstudio.compile.emitters import lit
@@ -58,13 +58,8 @@ def class_text(
         returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
     lines += ["", f"{INDENT}def forward(self{args}) -> {returns}:"]
     for step, comment in zip(plan.steps, comments, strict=True):
-        code = f"{INDENT * 2}{', '.join(step.targets)} = {step.emission.forward}"
-        note = f"  # {comment_text(comment)}"
-        if len(code) + len(note) > _LINE:
-            lines.append(f"{INDENT * 2}#{note[3:]}")  # the shape above a long line
-            lines.append(code)
-        else:
-            lines.append(code + note)
+        code = f"{', '.join(step.targets)} = {step.emission.forward}"
+        lines += statement_lines(INDENT * 2, code, comment_text(comment), _LINE)
     lines.append(f"{INDENT * 2}return {', '.join(plan.returns)}")
     return "\n".join(lines)
 

@@ -32,4 +32,70 @@ def wrap_call(prefix: str, call: str, limit: int = 100) -> list[str]:
     joined = inner + ", ".join(args)
     if len(joined) <= limit:
         return [f"{prefix}{func}(", joined, f"{indent})"]
-    return [f"{prefix}{func}(", *(f"{inner}{a}," for a in args), f"{indent})"]
+    lines = [f"{prefix}{func}("]
+    for node, text in zip([*tree.args, *tree.keywords], args, strict=True):
+        lines += _exploded_item(inner, node, text, limit)
+    return [*lines, f"{indent})"]
+
+
+def _exploded_item(indent: str, node: ast.AST, text: str, limit: int) -> list[str]:
+    """One argument of an exploded call, ``text,``; a list that is still too long is exploded
+    too, one element per line, as ruff format does."""
+    value = node.value if isinstance(node, ast.keyword) else node
+    if len(indent) + len(text) + 1 <= limit or not isinstance(value, ast.List):
+        return [f"{indent}{text},"]
+    label = text[: len(text) - len(ast.unparse(value))] if isinstance(node, ast.keyword) else ""
+    items = [ast.unparse(e) for e in value.elts]
+    inner = indent + INDENT
+    if len(inner) + len(", ".join(items)) <= limit:
+        return [f"{indent}{label}[", inner + ", ".join(items), f"{indent}],"]
+    return [f"{indent}{label}[", *(f"{inner}{item}," for item in items), f"{indent}],"]
+
+
+def signature_lines(
+    indent: str, head: str, params: list[str], tail: str, limit: int = 100
+) -> list[str]:
+    """``def head(params) tail`` as ruff format lays it out: one line, or the parameters on
+    one indented line, or one per line."""
+    one = f"{indent}{head}({', '.join(params)}){tail}"
+    if len(one) <= limit:
+        return [one]
+    inner = indent + INDENT
+    joined = inner + ", ".join(params)
+    if len(joined) <= limit:
+        return [f"{indent}{head}(", joined, f"{indent}){tail}"]
+    return [f"{indent}{head}(", *(f"{inner}{p}," for p in params), f"{indent}){tail}"]
+
+
+def statement_lines(indent: str, code: str, comment: str, limit: int = 100) -> list[str]:
+    """``code  # comment`` as ruff format leaves it: on one line when it fits; else the comment
+    goes above the line, and a call still too long is wrapped."""
+    note = f"  # {comment}"
+    if len(indent) + len(code) + len(note) <= limit:
+        return [f"{indent}{code}{note}"]
+    above = f"{indent}# {comment}"
+    if len(indent) + len(code) <= limit or " = " not in code:
+        return [above, f"{indent}{code}"]
+    targets, expression = code.split(" = ", 1)
+    operands = _operator_chain(expression)
+    if operands is None:
+        return [above, *wrap_call(f"{indent}{targets} = ", expression, limit)]
+    symbol, first, rest = operands
+    inner = indent + INDENT
+    body = [f"{inner}{first}", *(f"{inner}{symbol} {o}" for o in rest)]
+    return [above, f"{indent}{targets} = (", *body, f"{indent})"]
+
+
+def _operator_chain(expression: str) -> tuple[str, str, list[str]] | None:
+    """``a + b + c`` as ("+", "a", ["b", "c"]): a sum or product of several tensors (Add with
+    many inputs), which ruff format breaks one operand per line; None for anything else."""
+    tree = ast.parse(expression, mode="eval").body
+    if not isinstance(tree, ast.BinOp) or not isinstance(tree.op, (ast.Add, ast.Mult)):
+        return None
+    kind, operands = type(tree.op), []
+    while isinstance(tree, ast.BinOp) and isinstance(tree.op, kind):
+        operands.append(tree.right)
+        tree = tree.left
+    operands.append(tree)
+    texts = [ast.unparse(o) for o in reversed(operands)]
+    return ("+" if kind is ast.Add else "*"), texts[0], texts[1:]

@@ -7,13 +7,14 @@ submodules are declared in the order forward() uses them, and a ``__main__`` smo
 
 from __future__ import annotations
 
+import ast
 import re
 import textwrap
 from dataclasses import dataclass
 
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.compile.codegen.blocks import BlockClasses
-from dlstudio.compile.codegen.format import INDENT, wrap_call
+from dlstudio.compile.codegen.format import INDENT, signature_lines, statement_lines, wrap_call
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
 from dlstudio.compile.codegen.names import (
     NameAllocator,
@@ -104,11 +105,16 @@ def _prefix(node: LayerNode) -> str:
 
 
 def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, str]:
-    """Each forward() step is one line, right after the ``def forward`` of the model class."""
-    lines = text.splitlines()
-    start = lines.index(f"class {model}(nn.Module):")
-    head = next(i for i in range(start, len(lines)) if lines[i].startswith("    def forward("))
-    return {head + 2 + k: name for k, name in enumerate(step_names)}
+    """Line number (from 1) of each line of the model's forward() -> the node it computes: its
+    statements are the steps in order (one line each, or several when a long call wraps)."""
+    tree = ast.parse(text)
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model)
+    forward = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward")
+    out: dict[int, str] = {}
+    for statement, name in zip(forward.body, step_names, strict=False):
+        for number in range(statement.lineno, (statement.end_lineno or statement.lineno) + 1):
+            out[number] = name
+    return out
 
 
 def check_compilable(graph: LayerGraph, analysis: AnalysisResult) -> None:
@@ -147,12 +153,19 @@ def _module_docstring(graph: LayerGraph, model: str, inputs: list[InputDescripti
     )
     return "\n".join(
         [
-            f'"""{model}: the network drawn in DL Studio as "{comment_text(graph.name)[:50]}".',
+            *_first_docstring_line(model, comment_text(graph.name)[:50]),
             "",
             *textwrap.wrap(about, 99),
             '"""',
         ]
     )
+
+
+def _first_docstring_line(model: str, name: str) -> list[str]:
+    line = f'"""{model}: the network drawn in DL Studio as "{name}".'
+    if len(line) <= 100:
+        return [line]
+    return [f'"""{model}:', f'the network drawn in DL Studio as "{name}".']
 
 
 def _imports(body: str) -> str:
@@ -239,8 +252,15 @@ def _model_class(
         lines += [
             f'{INDENT}"""{model}: {analysis.total_params:,} parameters.',
             "",
-            f"{INDENT}Inputs: {comment_text(ins)}",
-            f"{INDENT}Outputs: {comment_text(', '.join(outputs))}",
+            *textwrap.wrap(
+                f"Inputs: {comment_text(ins)}", 96, initial_indent=INDENT, subsequent_indent=INDENT
+            ),
+            *textwrap.wrap(
+                f"Outputs: {comment_text(', '.join(outputs))}",
+                96,
+                initial_indent=INDENT,
+                subsequent_indent=INDENT,
+            ),
             f'{INDENT}"""',
             "",
         ]
@@ -254,17 +274,24 @@ def _model_class(
                 f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
             )
     lines += tied_weight_lines(graph, analysis, {s.node_id: s.attr for s in plan.steps}, INDENT * 2)
-    args = "".join(f", {a}: torch.Tensor" for a in plan.args)
     returns = "torch.Tensor"
     if len(plan.returns) > 1:
         returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
-    lines += ["", f"{INDENT}def forward(self{args}) -> {returns}:"]
+    params = ["self", *(f"{a}: torch.Tensor" for a in plan.args)]
+    lines += ["", *signature_lines(INDENT, "def forward", params, f" -> {returns}:")]
     for step in plan.steps:
-        targets = ", ".join(step.targets)
-        code = f"{targets} = {step.emission.forward}"
-        lines.append(f"{INDENT * 2}{code}  # {comment_text(step.comment)}")
-    lines.append(f"{INDENT * 2}return {', '.join(plan.returns)}")
+        code = f"{', '.join(step.targets)} = {step.emission.forward}"
+        lines += statement_lines(INDENT * 2, code, comment_text(step.comment))
+    lines += _return_lines(INDENT * 2, plan.returns)
     return "\n".join(lines)
+
+
+def _return_lines(indent: str, names: list[str]) -> list[str]:
+    """``return a, b``; a tuple too long for one line in parentheses, as ruff format writes it."""
+    one = f"{indent}return {', '.join(names)}"
+    if len(one) <= 100 or len(names) < 2:
+        return [one]
+    return signature_lines(indent, "return ", names, "")
 
 
 def _example_inputs(
@@ -308,8 +335,10 @@ def _example_inputs(
                 "  # the others end in padding"
             )
     names = [d.name for d in inputs]
-    returned = f"({names[0]},)" if len(names) == 1 else ", ".join(names) or "()"
-    lines.append(f"{INDENT}return {returned}")
+    if len(names) == 1:
+        lines.append(f"{INDENT}return ({names[0]},)")
+    else:
+        lines += _return_lines(INDENT, names) if names else [f"{INDENT}return ()"]
     return "\n".join(lines)
 
 
