@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from dlstudio.compile.importers import onnx_arith as arith
+from dlstudio.compile.importers import onnx_math_ops as math_ops
 from dlstudio.compile.importers import onnx_shape_ops as shape_ops
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import flatten_span
@@ -161,7 +162,7 @@ def _erf(w, node, inputs, attrs) -> Any:
     x = inputs[0]
     if isinstance(x, Deferred) and x.kind == "x/sqrt2":
         return Deferred("erf", x.base, node, inputs, w.shape(node.output[0]))
-    raise Unmapped()
+    return math_ops.math(w, node, inputs, attrs)
 
 
 def _unary(type_id: str):
@@ -352,6 +353,7 @@ def _tile(w, node, inputs, attrs):
 OPS.update({"Unsqueeze": _unsqueeze, "Expand": _expand, "Tile": _tile})
 OPS.update({"Sub": arith.binary, "Sum": arith.variadic("add")})
 OPS.update({k: v for k, v in shape_ops.OPS.items() if k not in OPS})
+OPS.update({k: v for k, v in math_ops.OPS.items() if k not in OPS})
 
 PLAIN = {
     "Add": arith.binary,
@@ -361,6 +363,8 @@ PLAIN = {
     "Reshape": _reshape,
     "Transpose": _transpose,
     "Softmax": _softmax("softmax"),
+    "Erf": math_ops.math,
+    "Where": math_ops.where,
     "Unsqueeze": shape_ops.unsqueeze,
     "Slice": shape_ops.slice_,
 }

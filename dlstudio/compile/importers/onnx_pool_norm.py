@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dlstudio.compile.importers.onnx_math_ops import reduce
 from dlstudio.compile.importers.values import Unmapped
 
 
@@ -57,12 +58,14 @@ def _pool(kind: str):
     def mapper(w, node, inputs, attrs):
         kernel = tuple(attrs["kernel_shape"])
         spatial = len(kernel)
-        if attrs.get("ceil_mode", 0) or set(attrs.get("dilations", [1])) != {1}:
-            raise Unmapped("ceil_mode or dilation")
-        padding = _pads(w, node, attrs, kernel, (1,) * spatial)
-        if kind == "avg" and not attrs.get("count_include_pad", 0) and any(padding):
-            raise Unmapped("count_include_pad=0 with padding")
-        if any(p > k // 2 for p, k in zip(padding, kernel, strict=True)):
+        dilation = tuple(attrs.get("dilations", [1] * spatial))
+        if kind == "avg" and set(dilation) != {1}:
+            raise Unmapped("dilation (an average pool has none in torch)")
+        if spatial not in (1, 2):
+            raise Unmapped(f"{spatial}-D pooling")
+        padding = _pads(w, node, attrs, kernel, dilation)
+        reach = [(k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True)]
+        if any(p > r // 2 for p, r in zip(padding, reach, strict=True)):
             raise Unmapped(f"pads {list(padding)} larger than half the kernel {list(kernel)}")
         if attrs.get("storage_order", 0):
             raise Unmapped("storage_order=1")
@@ -70,6 +73,12 @@ def _pool(kind: str):
         stride = tuple(attrs.get("strides", [1] * spatial))
         if stride != kernel:
             params["stride"] = stride
+        if attrs.get("ceil_mode", 0):
+            params["ceil_mode"] = True
+        if kind == "max" and set(dilation) != {1}:
+            params["dilation"] = dilation
+        if kind == "avg" and any(padding):
+            params["count_include_pad"] = bool(attrs.get("count_include_pad", 0))
         return w.layer(node, f"{kind}pool{spatial}d", params, w._ref(inputs[0]))
 
     return mapper
@@ -84,6 +93,8 @@ def _reduce_mean(w, node, inputs, attrs):
     if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
         axes = np.atleast_1d(inputs[1]).tolist()
     rank = len(w.shape(node.input[0]))
+    if rank == 0:
+        return reduce(w, node, inputs, attrs)
     axes = sorted(a % rank for a in (axes or []))
     keep = attrs.get("keepdims", 1)
     if not keep and rank >= 3 and axes == list(range(2, rank)):
@@ -92,7 +103,7 @@ def _reduce_mean(w, node, inputs, attrs):
         return w.layer(node, "adaptive_avgpool2d", {"output_size": 1}, w._ref(inputs[0]))
     if not keep and rank == 3 and axes == [1]:
         return w.layer(node, "mean_over_time", {}, w._ref(inputs[0]))
-    raise Unmapped(f"averages over axes {axes}")
+    return reduce(w, node, inputs, attrs)
 
 
 def _batchnorm(w, node, inputs, attrs):

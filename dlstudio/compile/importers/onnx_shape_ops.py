@@ -1,6 +1,5 @@
 """ONNX operators that take tensors apart or change their dimensions -> Split, Slice, Squeeze,
-Unsqueeze, Expand and Tile layers, plus Cast to the dtype a value already has, and
-ConvTranspose. The batch (axis 0) is never split, sliced, squeezed or tiled: a node that would
+Unsqueeze, Expand and Tile layers, and ConvTranspose. The batch (axis 0) is never split, sliced, squeezed or tiled: a node that would
 is refused with that reason."""
 
 from __future__ import annotations
@@ -119,15 +118,6 @@ def tile(w, node, inputs, attrs):
     return w.layer(node, "tile", {"repeats": tuple(repeats)}, w._ref(inputs[0]))
 
 
-def cast(w, node, inputs, attrs):
-    """Cast to the dtype the value already has: nothing to do."""
-    before, after = w.values.get(node.input[0]), w.values.get(node.output[0])
-    if before is not None and after is not None and before.dtype == after.dtype:
-        return inputs[0]
-    kinds = f"{getattr(before, 'dtype', '?')} to {getattr(after, 'dtype', '?')}"
-    raise Unmapped(f"casts {kinds}")
-
-
 def conv_transpose(w, node, inputs, attrs):
     """ConvTranspose (2-D, stored weights, symmetric pads) -> ConvTranspose2d."""
     weight = inputs[1]
@@ -167,7 +157,6 @@ OPS = {
     "Unsqueeze": unsqueeze,
     "Expand": expand,
     "Tile": tile,
-    "Cast": cast,
     "ConvTranspose": conv_transpose,
 }
 """The plain mappers; the patterns in :mod:`.onnx_patterns` fall back to them."""
