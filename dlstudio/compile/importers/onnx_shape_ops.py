@@ -37,6 +37,20 @@ def _not_batch(w, axes: list[int], rank: int, what: str) -> list[int]:
     return axes
 
 
+def _step(w, ref: TensorRef) -> TensorRef:
+    """One layer of a chain standing for one node: only the last computes the node's value."""
+    w.builder.result.source_names.pop(ref.node_id, None)
+    return ref
+
+
+def _last(w, node, ref) -> TensorRef:
+    """The chain's last layer computes the node's value (a chain of none leaves it alone)."""
+    names = w.builder.result.source_names
+    if isinstance(ref, TensorRef) and ref.node_id not in names:
+        names[ref.node_id] = node.output[0]
+    return ref
+
+
 def split(w, node, inputs, attrs):
     """Split into pieces of the sizes the example run gave (``split``/``num_outputs``)."""
     rank = len(w.shape(node.input[0]))
@@ -73,8 +87,8 @@ def slice_(w, node, inputs, attrs):
             "end": None if end >= _END else max(int(end), -_END),
             "step": step,
         }
-        ref = w.layer(node, "slice", params, ref)
-    return ref
+        ref = _step(w, w.layer(node, "slice", params, ref))
+    return _last(w, node, ref)
 
 
 def squeeze(w, node, inputs, attrs):
@@ -85,8 +99,8 @@ def squeeze(w, node, inputs, attrs):
         axes = [a for a in range(int(w.batch), len(before)) if before[a] == 1]
     ref = w._ref(inputs[0])
     for axis in sorted(_not_batch(w, axes, len(before), "squeezes"), reverse=True):
-        ref = w.layer(node, "squeeze", {"dim": axis}, ref)
-    return ref
+        ref = _step(w, w.layer(node, "squeeze", {"dim": axis}, ref))
+    return _last(w, node, ref)
 
 
 def unsqueeze(w, node, inputs, attrs):
@@ -95,8 +109,8 @@ def unsqueeze(w, node, inputs, attrs):
     axes = _axes(w, node, inputs, attrs)
     ref = w._ref(inputs[0])
     for axis in sorted(_not_batch(w, axes or [], len(after), "inserts")):
-        ref = w.layer(node, "unsqueeze", {"dim": axis}, ref)
-    return ref
+        ref = _step(w, w.layer(node, "unsqueeze", {"dim": axis}, ref))
+    return _last(w, node, ref)
 
 
 def expand(w, node, inputs, attrs):
