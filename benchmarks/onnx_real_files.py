@@ -58,6 +58,9 @@ def _torchvision(name: str, size: int):
 
 
 def _bert():
+    from torchvision_shim import import_torchvision_models
+
+    import_torchvision_models()  # transformers imports torchvision when it is installed
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)

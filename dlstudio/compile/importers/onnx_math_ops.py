@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dlstudio.compile.importers.onnx_arith import operands
+from dlstudio.compile.importers.onnx_arith import constant, operands
 from dlstudio.compile.importers.values import Unmapped
 
 _REDUCE = {"ReduceSum": "sum", "ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min"}
@@ -97,7 +97,7 @@ def where(w, node, inputs, attrs):
     condition = inputs[0]
     if isinstance(condition, np.ndarray):
         raise Unmapped("the condition is a constant")
-    a, b = operands(w, node, inputs[1:3])
+    a, b = operands(w, node, inputs[1:3], first=1)
     return w.layer(node, "where", {}, ("condition", w._ref(condition)), ("in1", a), ("in2", b))
 
 
@@ -206,3 +206,43 @@ OPS = {
     "LRN": lrn,
 }
 """The plain mappers (ReduceMean and Erf keep their patterns first, see :mod:`.onnx_ops`)."""
+
+
+def attention(w, node, inputs, attrs):
+    """Attention (opset 23) without a cache, soft cap or grouped heads ->
+    ScaledDotProductAttention: 4-D (N, heads, T, D) inputs as layout split, 3-D (N, T, E) as
+    merged with ``q_num_heads``; a boolean or additive mask on the mask port."""
+    if any(len(inputs) > i and inputs[i] is not None for i in (4, 5, 6)):
+        raise Unmapped("a key/value cache or padded key lengths")
+    if attrs.get("softcap", 0.0) or attrs.get("qk_matmul_output_mode", 0):
+        raise Unmapped("softcap or a scores output")
+    if attrs.get("q_num_heads", 0) != attrs.get("kv_num_heads", 0):
+        raise Unmapped("grouped heads (fewer key/value heads than query heads)")
+    ranks = {
+        v.ndim if isinstance(v, np.ndarray) else len(w.shape(name) or ())
+        for name, v in zip(node.input[:3], inputs[:3], strict=True)
+    }
+    rank = ranks.pop()
+    if ranks or rank not in (3, 4):
+        raise Unmapped("queries, keys and values of different ranks")
+    params = {"layout": "split" if rank == 4 else "merged", "causal": bool(attrs.get("is_causal"))}
+    if rank == 3:
+        params["num_heads"] = attrs.get("q_num_heads") or 1
+    if "scale" in attrs:
+        params["scale"] = float(attrs["scale"])
+    q, k, v = operands(w, node, inputs[:3], matrices=True)
+    wires = [("query", q), ("key", k), ("value", v)]
+    mask = inputs[3] if len(inputs) > 3 else None
+    if mask is not None:
+        kind = mask.dtype if isinstance(mask, np.ndarray) else w.values[node.input[3]].dtype
+        params["mask_type"] = "boolean" if kind == np.bool_ else "additive"
+        if isinstance(mask, np.ndarray) and kind != np.bool_:
+            wires.append(("mask", constant(w, node, mask, 4)))
+        elif isinstance(mask, np.ndarray):
+            raise Unmapped("a constant boolean mask")
+        else:
+            wires.append(("mask", w._ref(mask)))
+    return w.layer(node, "scaled_dot_product_attention", params, *wires)
+
+
+OPS["Attention"] = attention

@@ -244,6 +244,8 @@ def _transpose(w, node, inputs, attrs):
 
 
 def _concat(w, node, inputs, attrs):
+    if len(inputs) == 1:  # densenet's first dense layer concatenates one tensor
+        return w._ref(inputs[0])
     axis = attrs["axis"]
     rank = len(w.shape(node.output[0]))
     if axis % rank == 0:
