@@ -43,7 +43,8 @@ def _template(path):
     compiled = compile_graph(load_project(path))
     inputs = compiled.code.inputs
     example = make_inputs(inputs, 2, {s: 8 for d in inputs for s in d.symbols})
-    return compiled.module.eval(), example, compiled.input_names
+    lengths = [bool(d.symbols) for d in inputs]
+    return compiled.module.eval(), example, compiled.input_names, lengths
 
 
 def _torchvision(name: str, size: int):
@@ -52,7 +53,7 @@ def _torchvision(name: str, size: int):
 
         torch.manual_seed(0)
         model = getattr(import_torchvision_models(), name)().eval()
-        return model, (torch.randn(2, 3, size, size),), ["image"]
+        return model, (torch.randn(2, 3, size, size),), ["image"], [False]
 
     return build
 
@@ -81,7 +82,7 @@ def _bert():
         def forward(self, input_ids):
             return self.bert(input_ids=input_ids).last_hidden_state
 
-    return Encoder().eval(), (torch.randint(0, 100, (2, 8)),), ["input_ids"]
+    return Encoder().eval(), (torch.randint(0, 100, (2, 8)),), ["input_ids"], [True]
 
 
 MODELS = {
@@ -95,11 +96,11 @@ MODELS = {
 }
 
 
-def export(model, example, names, path: Path, dynamo: bool) -> None:
-    """Write ``model`` with a free batch axis (and a free length for token inputs)."""
+def export(model, example, names, lengths, path: Path, dynamo: bool) -> None:
+    """Write ``model`` with a free batch axis (and a free length where ``lengths`` says)."""
     axes = {}
-    for name, tensor in zip(names, example, strict=True):
-        axes[name] = {0: "N"} | ({1: "T"} if tensor.dtype == torch.int64 else {})
+    for name, free in zip(names, lengths, strict=True):
+        axes[name] = {0: "N"} | ({1: "T"} if free else {})
     kwargs = {"dynamo": dynamo, "input_names": list(names)}
     if dynamo:
         batch = torch.export.Dim("N", min=1, max=64)
@@ -124,14 +125,14 @@ def main() -> int:
     for name, build in MODELS.items():
         if args.only not in name:
             continue
-        model, example, names = build()
+        model, example, names, lengths = build()
         for exporter in exporters:
             total += 1
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"{name}.onnx"
                 try:
-                    export(model, example, names, path, exporter == "dynamo")
+                    export(model, example, names, lengths, path, exporter == "dynamo")
                 except Exception as exc:
                     print(f"{name:22s} {exporter:11s} export failed: {str(exc)[:120]}")
                     continue
