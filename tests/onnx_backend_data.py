@@ -89,12 +89,14 @@ def _sorted_pb(folder: Path, stem: str) -> list[Path]:
     return sorted(folder.glob(f"{stem}_*.pb"), key=lambda p: int(p.stem.split("_")[-1]))
 
 
-def node_cases(data: Path) -> list[Case]:
-    """Every node case (its first data set), by folder name."""
+def node_cases(data: Path, names: set[str] | None = None) -> list[Case]:
+    """Every node case (its first data set), by folder name; only ``names`` when given."""
     import onnx
 
     cases = []
     for folder in sorted((data / "node").iterdir()):
+        if names is not None and folder.name not in names:
+            continue
         sets = sorted(folder.glob("test_data_set_*"))
         if not (folder / "model.onnx").exists() or not sets:
             continue

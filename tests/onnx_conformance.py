@@ -164,8 +164,7 @@ def _run(case: Case, stored: bool) -> Outcome:
     import torch
 
     from dlstudio.compile.importers import compile_import
-    from dlstudio.compile.importers.onnx_import import import_onnx
-    from dlstudio.compile.importers.verify_onnx import verify_onnx
+    from dlstudio.compile.importers.verify_onnx import import_verified
     from dlstudio.core.errors import DLStudioError
 
     model, feeds = stored_model(case, stored)
@@ -180,12 +179,11 @@ def _run(case: Case, stored: bool) -> Outcome:
         path = Path(tmp) / f"{case.name}.onnx"
         onnx.save(model, str(path))
         try:
-            result = import_onnx(path)
+            result, check = import_verified(path)
             if not result.ok:
                 lines = result.report_lines()
                 more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
                 return Outcome(case.name, "refused", lines[0] + more)
-            check = verify_onnx(model, result)
             if not check.ok:  # the command line exits 1 and says why
                 why = next((line for line in check.lines() if "DIFFERS" in line), "")
                 why = check.error or f"{why} (first departure: {check.first_departure})"

@@ -14,7 +14,8 @@ def make_inputs(
     bindings: dict[str, int],
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, ...]:
-    """One tensor per input: float32 normal noise, or int64 ids below the input's vocabulary
+    """One tensor per input: normal noise (floats), 0 and 1 (other integers, bool), or int64
+    ids below the input's vocabulary
     (with a padding id: real ids, then padding from a random length on, except in the first
     sequence, which is full)."""
     sizes = {"N": batch_size, **bindings}
@@ -34,7 +35,7 @@ def make_inputs(
         elif description.vocab is not None:
             tensors.append(torch.randint(0, description.vocab, shape, generator=generator))
         else:
-            tensors.append(torch.randn(shape, generator=generator))
+            tensors.append(_values(shape, description.spec.dtype, generator))
     return tuple(tensors)
 
 
@@ -51,3 +52,11 @@ def _padded_ids(
     lengths[0] = shape[1]
     padded = torch.arange(shape[1]).unsqueeze(0) >= lengths.unsqueeze(1)
     return ids.masked_fill(padded, pad)
+
+
+def _values(shape: list[int], dtype: str, generator: torch.Generator | None) -> torch.Tensor:
+    """Normal noise in a float dtype; 0s and 1s in an integer or bool one."""
+    if dtype.startswith("float"):
+        return torch.randn(shape, generator=generator).to(getattr(torch, dtype))
+    ones = torch.randint(0, 2, shape, generator=generator)
+    return ones.bool() if dtype == "bool" else ones.to(getattr(torch, dtype))

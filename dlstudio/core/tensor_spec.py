@@ -15,6 +15,9 @@ DTYPE_SIZES = {
     "float64": 8,
     "int64": 8,
     "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "uint8": 1,
     "bool": 1,
 }
 

@@ -6,12 +6,19 @@ from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.registry import register
 from dlstudio.layers.spec import Fix, LayerType, ParamSpec, PortSpec, ShapeContext, ShapeResult
 
+DTYPES = ("float32", "int64", "float16", "float64", "int32", "int16", "int8", "uint8", "bool")
+"""What an Input can hold: float32 features, int64 token ids, and the other dtypes imported
+models take (half precision, bytes of an image, masks)."""
+
 
 def _input_shape(ctx: ShapeContext) -> ShapeResult:
     pad = ctx["padding_id"]
     if pad is not None:
         _check_padding(ctx, pad)
-    return ShapeResult({"out": TensorSpec(("N", *ctx["shape"]), ctx["dtype"])})
+    shape = tuple(ctx["shape"])
+    if not ctx["batch"]:
+        return ShapeResult({"out": TensorSpec(shape, ctx["dtype"])})
+    return ShapeResult({"out": TensorSpec(("N", *shape), ctx["dtype"])})
 
 
 def _check_padding(ctx: ShapeContext, pad: int) -> None:
@@ -55,9 +62,11 @@ INPUT = register(
             "int64. A token input may name its padding id: the steps holding it are padding, and "
             "the padding mask travels with the sequence, so attention, the Transformer layers, "
             "mean over time and the recurrent layers skip those steps, and a loss on one "
-            "prediction per step ignores them. Padding goes at the end of each sequence."
+            "prediction per step ignores them. Padding goes at the end of each sequence. An "
+            "imported model that computes on one tensor of fixed shape has no batch axis: its "
+            "Input's shape is the whole tensor (batch axis off)."
         ),
-        formula="x : (N, *shape)",
+        formula="x : (N, *shape), or x : shape without the batch axis",
         infer=_input_shape,
         inputs=(),
         outputs=(PortSpec("out", "the input tensor"),),
@@ -67,14 +76,16 @@ INPUT = register(
                 "shape",
                 (1, 28, 28),
                 "Shape of one sample without the batch, e.g. "
-                "[1, 28, 28] for an MNIST image or ['T'] for a sequence of T token ids.",
+                "[1, 28, 28] for an MNIST image or ['T'] for a sequence of T token ids "
+                "([] for one number per sample).",
             ),
             ParamSpec(
                 "dtype",
                 "choice",
                 "float32",
-                "float32 for features and images; int64 for token ids fed to an Embedding.",
-                choices=("float32", "int64"),
+                "float32 for features and images; int64 for token ids fed to an Embedding; the "
+                "others for imported models that take them.",
+                choices=DTYPES,
             ),
             ParamSpec(
                 "seq_len",
@@ -106,6 +117,14 @@ INPUT = register(
                 minimum=0,
                 maximum=10_000_000,
                 optional=True,
+            ),
+            ParamSpec(
+                "batch",
+                "bool",
+                True,
+                "Add the batch dimension N in front. Off: the shape is the whole tensor, for an "
+                "imported model that computes on one fixed-shape tensor (no batch axis).",
+                label="batch axis",
             ),
         ),
         name_prefix="input",

@@ -211,8 +211,8 @@ def _as_shape(value: Any, name: str) -> tuple[Dim, ...]:
             if size < 1:
                 raise ParamError(f"{name}: sizes must be at least 1, got {size}")
             dims.append(size)
-    if not dims or len(dims) > 6:
-        raise ParamError(f"{name} must have between 1 and 6 sizes, got {len(dims)}")
+    if len(dims) > 6:
+        raise ParamError(f"{name} must have at most 6 sizes, got {len(dims)}")
     return tuple(dims)
 
 

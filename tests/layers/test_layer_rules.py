@@ -569,7 +569,12 @@ def test_shape_errors_name_every_offending_value(type_id, params, inputs, words)
         ("conv2d", {"kernel_size": (3, 3, 3)}, "kernel_size must be one number or 2 numbers"),
         ("conv2d", {"padding": "full"}, "padding must be a whole number"),
         ("dropout", {"p": 1.5}, "p must be at most 0.99, got 1.5"),
-        ("input", {"dtype": "int8"}, "dtype must be one of 'float32', 'int64'; got 'int8'"),
+        (
+            "input",
+            {"dtype": "complex64"},
+            "dtype must be one of 'float32', 'int64', 'float16', 'float64', 'int32', 'int16', "
+            "'int8', 'uint8', 'bool'; got 'complex64'",
+        ),
         ("input", {"shape": ("N", 3)}, "N is the batch"),
         ("relu", {"alpha": 1}, "has no parameter 'alpha'"),
         ("dense", {"bias": "yes"}, "bias must be true or false"),

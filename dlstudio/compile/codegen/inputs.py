@@ -31,7 +31,9 @@ class InputDescription:
     @property
     def symbols(self) -> tuple[str, ...]:
         """The symbolic sizes after the batch, such as ``("T",)``."""
-        return tuple(d for d in self.spec.shape[1:] if isinstance(d, str))
+        batched = bool(self.spec.shape) and self.spec.shape[0] == "N"
+        rest = self.spec.shape[1:] if batched else self.spec.shape
+        return tuple(d for d in rest if isinstance(d, str))
 
 
 def token_vocab(graph: LayerGraph, analysis: AnalysisResult, input_id: str) -> int:

@@ -311,14 +311,24 @@ def _example_inputs(
         f'{INDENT}"""{doc}."""',
     ]
     for description in inputs:
-        dims = ["config.batch_size" if config else "batch_size"]
-        for dim in description.spec.shape[1:]:
+        shape = description.spec.shape
+        batched = bool(shape) and shape[0] == "N"
+        dims = ["config.batch_size" if config else "batch_size"] if batched else []
+        for dim in shape[1:] if batched else shape:
             dims.append(f"config.{symbol_fields[dim]}" if isinstance(dim, str) else lit(dim))
+        size = f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+        dtype = description.spec.dtype
         if description.vocab is not None:
             high = f"config.{vocab_fields[description.name]}"
-            value = f"torch.randint(0, {high}, ({', '.join(dims)}))"
+            value = f"torch.randint(0, {high}, {size})"
+        elif dtype == "bool":
+            value = f"torch.rand({size}) < 0.5"
+        elif dtype != "float32" and not dtype.startswith("float"):
+            value = f"torch.randint(0, 2, {size}, dtype=torch.{dtype})"
+        elif dtype != "float32":
+            value = f"torch.randn({size}, dtype=torch.{dtype})"
         else:
-            value = f"torch.randn({', '.join(dims)})"
+            value = f"torch.randn({', '.join(dims) or '()'})"
         lines.append(f"{INDENT}{description.name} = {value}")
         if description.padding_id is not None and len(dims) == 2:
             half = f"{dims[1]} // 2"

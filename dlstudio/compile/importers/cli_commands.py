@@ -144,15 +144,12 @@ def import_source(args: argparse.Namespace, verify: bool = False):
     if is_onnx(args.source):
         from dlstudio.compile.importers.onnx_import import import_onnx
 
-        result = import_onnx(args.source, seq_len=args.seq_len)
         if not verify:
-            return result
-        import onnx
-
-        from dlstudio.compile.importers.verify_onnx import verify_onnx
+            return import_onnx(args.source, seq_len=args.seq_len)
+        from dlstudio.compile.importers.verify_onnx import import_verified
         from dlstudio.compile.importers.verify_torch import CHECK_KEY
 
-        check = verify_onnx(onnx.load(args.source), result, args.seq_len)
+        result, check = import_verified(args.source, args.seq_len)
         result.graph.metadata[CHECK_KEY] = check.metadata()
         result.check = check
         return result, check

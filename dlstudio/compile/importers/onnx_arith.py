@@ -39,20 +39,30 @@ def constant(w, node, value: np.ndarray, index: int) -> TensorRef:
     return TensorRef(node_id)
 
 
-def operands(w, node, values) -> list[TensorRef]:
-    """Each value as a graph tensor: tensors as they are, constants as Parameters. The result
-    must keep the batch in front: a constant may not add leading dimensions."""
+def operands(w, node, values, matrices: bool = False, first: int = 0) -> list[TensorRef]:
+    """Each value (the node's inputs from ``first`` on) as a graph tensor: tensors as they are,
+    constants as Parameters. The result must keep the batch in front: a constant may not add
+    leading dimensions, nor (with a batch axis) hold values that differ along it."""
+    names = list(node.input[first:])
     out_rank = len(w.shape(node.output[0]) or ())
     tensors = [v for v in values if not isinstance(v, np.ndarray)]
     if not tensors:
         raise Unmapped("computes only from constants")
-    for name, v in zip(node.input, values, strict=False):
+    for name, v in zip(names, values, strict=False):
         if not isinstance(v, np.ndarray) and len(w.shape(name) or ()) != out_rank:
             raise Unmapped(
                 "broadcasts a tensor to more dimensions (the batch would no longer be first)"
             )
+    stored = {i.name for i in w.model.graph.initializer}
+    values = [
+        _collapse(v, v.ndim - 2 if matrices else v.ndim)
+        if isinstance(v, np.ndarray) and name not in stored
+        else v
+        for name, v in zip(names, values, strict=False)
+    ]
     for v in values:
-        if isinstance(v, np.ndarray) and v.ndim == out_rank > 0 and v.shape[0] != 1:
+        spans = isinstance(v, np.ndarray) and v.ndim == out_rank > 0 and v.shape[0] != 1
+        if spans and w.batch:
             raise Unmapped(
                 f"a constant of shape {list(v.shape)} spans the batch (axis 0): its values "
                 "would differ from sample to sample"
@@ -61,6 +71,17 @@ def operands(w, node, values) -> list[TensorRef]:
         constant(w, node, v, i) if isinstance(v, np.ndarray) else w._ref(v)
         for i, v in enumerate(values, start=1)
     ]
+
+
+def _collapse(value: np.ndarray, axes: int) -> np.ndarray:
+    """A value computed from constants and sizes (``zeros.expand(input.shape)``) with one size
+    1 wherever all its slices are equal: broadcasting gives the same numbers at the example's
+    sizes, and the right ones at any other batch size or length. Only the first ``axes`` axes
+    broadcast (a matrix product's last two do not)."""
+    for axis in range(max(axes, 0)):
+        if value.shape[axis] > 1 and (value == value.take([0], axis=axis)).all():
+            value = value.take([0], axis=axis)
+    return value
 
 
 def binary(w, node, inputs, attrs) -> TensorRef:
@@ -89,7 +110,7 @@ def matmul(w, node, inputs, attrs) -> TensorRef:
     """MatMul of two tensors, or of a tensor and a constant that is not a 2-D weight matrix."""
     if len(w.shape(node.input[0]) or ()) < 2 and not isinstance(inputs[0], np.ndarray):
         raise Unmapped("multiplies a vector (no batch dimension)")
-    a, b = operands(w, node, inputs[:2])
+    a, b = operands(w, node, inputs[:2], matrices=True)
     _same_dtype(w, node)
     return w.layer(node, "matmul", {}, ("in1", a), ("in2", b))
 

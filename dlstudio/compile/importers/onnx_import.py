@@ -23,29 +23,45 @@ from dlstudio.compile.importers.onnx_run import example_feeds, run_all
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.values import Deferred, Unmapped
 from dlstudio.core.errors import DLStudioError
+from dlstudio.layers.io import DTYPES
+from dlstudio.layers.spec import ParamError
 
-_ELEM = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64"}
 
-
-def import_onnx(path: str | Path, seq_len: int = 16) -> ImportResult:
-    """Import the ONNX model at ``path``; see the module docstring."""
+def import_onnx(path: str | Path, seq_len: int = 16, batch: bool | None = None) -> ImportResult:
+    """Import the ONNX model at ``path``; see the module docstring. ``batch``: whether the
+    inputs' first axis is the batch (None: yes, unless an input is a single number)."""
     path = Path(path)
     try:
         model = onnx.load(str(path))
     except Exception as exc:
         raise ImportFailed(f"{path} is not an ONNX model DL Studio can read: {exc}") from exc
-    stored = {i.name for i in model.graph.initializer}
-    for value in model.graph.input:
-        if value.name not in stored:
-            _check_input(value)
+    inputs = graph_inputs(model)
+    for value in inputs:
+        _check_type(value)
+    if batch is None:
+        batch = all(len(v.type.tensor_type.shape.dim) > 0 for v in inputs)
+    if batch:
+        for value in inputs:
+            if not value.type.tensor_type.shape.dim:
+                raise ImportFailed(
+                    f"input {value.name} is a single number (rank 0): it has no batch axis"
+                )
     feeds = example_feeds(model, seq_len)
     values = run_all(model, feeds)
-    return _OnnxWalker(model, values, path.stem, str(path), seq_len).run()
+    return _OnnxWalker(model, values, path.stem, str(path), seq_len, batch).run()
+
+
+def graph_inputs(model: onnx.ModelProto) -> list:
+    """The inputs fed at run time (initializers listed as inputs left out)."""
+    stored = {i.name for i in model.graph.initializer}
+    return [v for v in model.graph.input if v.name not in stored]
 
 
 class _OnnxWalker:
-    def __init__(self, model, values, name, source, seq_len) -> None:
+    def __init__(self, model, values, name, source, seq_len, batch: bool = True) -> None:
         self.model = model
+        self.batch = batch
+        """Whether the inputs' first axis is the batch (else the model has none)."""
         self.values = values
         self.seq_len = seq_len
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
@@ -78,16 +94,20 @@ class _OnnxWalker:
 
     def _input(self, value) -> TensorRef:
         t = value.type.tensor_type
-        dtype = _ELEM[t.elem_type]
-        dims = list(t.shape.dim)[1:]
+        dtype = _dtype_name(t.elem_type)
+        dims = list(t.shape.dim)[1:] if self.batch else list(t.shape.dim)
         shape = [d.dim_value if d.dim_value else (d.dim_param or "T") for d in dims]
         shape = [s if isinstance(s, int) else _symbol(s) for s in shape]
-        params: dict[str, Any] = {"shape": tuple(shape), "dtype": dtype}
+        params: dict[str, Any] = {"shape": tuple(shape), "dtype": dtype, "batch": self.batch}
         if any(isinstance(d, str) for d in shape):
             params["seq_len"] = self.seq_len
         if dtype == "int64":
             params["vocab_size"] = 2
-        return TensorRef(self.builder.add("input", value.name, params, local=value.name))
+        try:
+            node_id = self.builder.add("input", value.name, params, local=value.name)
+        except (DLStudioError, ParamError) as exc:  # more dimensions than an Input has
+            raise ImportFailed(f"input {value.name}: {exc}") from exc
+        return TensorRef(node_id)
 
     # ------------------------------------------------------------------ nodes
     def _node(self, node) -> None:
@@ -104,7 +124,7 @@ class _OnnxWalker:
             outputs = mapper(self, node, inputs, _attrs(node))
         except Unmapped as exc:
             outputs = self._stand_in(node, inputs, exc.detail)
-        except DLStudioError as exc:  # a value the layer's parameters cannot take
+        except (DLStudioError, ParamError) as exc:  # a value the layer cannot take
             outputs = self._stand_in(node, inputs, str(exc).splitlines()[0])
         if not isinstance(outputs, list):
             outputs = [outputs]
@@ -124,14 +144,12 @@ class _OnnxWalker:
             except Unmapped:
                 continue
         shape = self.shape(node.output[0])
+        shape = (shape[1:] if self.batch else shape) if shape else None
         where = node.name or node.output[0]
+        if shape is not None and len(shape) > 6:
+            shape = None  # more dimensions than a Placeholder records; it still stands in
         return self.builder.placeholder(
-            f"ONNX {node.op_type}",
-            where,
-            refs,
-            shape[1:] if shape else None,
-            detail,
-            local=_local(where),
+            f"ONNX {node.op_type}", where, refs, shape, detail, local=_local(where)
         )
 
     # ---------------------------------------------------------------- helpers
@@ -141,9 +159,9 @@ class _OnnxWalker:
         if isinstance(value, Deferred) and value.kind.startswith("rnn_"):
             raise Unmapped("reads a recurrent layer's raw output in a layout it does not give")
         if isinstance(value, Deferred):
-            detail = getattr(value, "detail", "part of an unfinished pattern")
-            ref = self._plain(value)
+            ref, detail = self._plain(value)
             if ref is None:
+                detail = getattr(value, "detail", detail or "part of an unfinished pattern")
                 ref = self._placeholder(value.node, value.inputs, detail)
             value.__class__ = _Materialised  # the same object now stands for its placeholder
             value.ref = ref
@@ -154,16 +172,19 @@ class _OnnxWalker:
             raise Unmapped(value.detail)
         raise Unmapped("uses a constant where a layer needs a tensor")
 
-    def _plain(self, value: Deferred) -> TensorRef | None:
-        """The layer a pattern's node is on its own, when its pattern did not complete."""
+    def _plain(self, value: Deferred) -> tuple[TensorRef | None, str]:
+        """The layer a pattern's node is on its own, when its pattern did not complete (or
+        None and why not)."""
         mapper = PLAIN.get(value.node.op_type)
         if mapper is None or value.kind.startswith("rnn_"):
-            return None
+            return None, ""
         try:
             ref = mapper(self, value.node, value.inputs, _attrs(value.node))
-        except (Unmapped, DLStudioError):
-            return None
-        return ref if isinstance(ref, TensorRef) else None
+        except Unmapped as exc:
+            return None, exc.detail
+        except (DLStudioError, ParamError) as exc:
+            return None, str(exc).splitlines()[0]
+        return (ref, "") if isinstance(ref, TensorRef) else (None, "")
 
     def shape(self, name: str) -> tuple[int, ...] | None:
         """The concrete shape of a value from the example run."""
@@ -200,22 +221,15 @@ class _Missing:
         )
 
 
-def _check_input(value) -> None:
+def _check_type(value) -> None:
     """Refuse, by name, an input DL Studio's Input layer cannot declare."""
     if value.type.WhichOneof("value") != "tensor_type":
         kind = value.type.WhichOneof("value") or "untyped"
         raise ImportFailed(f"input {value.name} is a {kind.replace('_type', '')}, not a tensor")
-    t = value.type.tensor_type
-    dtype = _ELEM.get(t.elem_type)
-    if dtype is None:
+    name = _dtype_name(value.type.tensor_type.elem_type)
+    if name not in DTYPES:
         raise ImportFailed(
-            f"input {value.name} is {_dtype_name(t.elem_type)}: "
-            "DL Studio's inputs are float32 or int64"
-        )
-    if len(t.shape.dim) < 2:
-        raise ImportFailed(
-            f"input {value.name} has rank {len(t.shape.dim)}: DL Studio's inputs are a batch "
-            "of samples with at least one dimension each (rank 2 or more)"
+            f"input {value.name} is {name}: DL Studio's inputs are {', '.join(DTYPES)}"
         )
 
 

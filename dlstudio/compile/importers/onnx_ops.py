@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from dlstudio.compile.importers import onnx_arith as arith
+from dlstudio.compile.importers import onnx_math_ops as math_ops
 from dlstudio.compile.importers import onnx_shape_ops as shape_ops
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import flatten_span
@@ -161,7 +162,7 @@ def _erf(w, node, inputs, attrs) -> Any:
     x = inputs[0]
     if isinstance(x, Deferred) and x.kind == "x/sqrt2":
         return Deferred("erf", x.base, node, inputs, w.shape(node.output[0]))
-    raise Unmapped()
+    return math_ops.math(w, node, inputs, attrs)
 
 
 def _unary(type_id: str):
@@ -184,7 +185,7 @@ def _softmax(type_id: str):
             axis = wide[0] if wide else rank - 1
         else:
             axis = attrs.get("axis", -1) % rank
-        if axis == 0:
+        if axis == 0 and w.batch:
             raise Unmapped("acts over the batch dimension")
         dim = axis - rank
         return w.layer(node, type_id, {"dim": dim}, w._ref(inputs[0]))
@@ -235,12 +236,16 @@ def _reshape(w, node, inputs, attrs):
 
 def _transpose(w, node, inputs, attrs):
     perm = tuple(attrs.get("perm", ()))
-    if not perm or perm[0] != 0:
+    if not perm:
+        perm = tuple(reversed(range(len(w.shape(node.input[0])))))
+    if perm[0] != 0 and w.batch:
         raise Unmapped("moves the batch dimension")
     return w.layer(node, "permute", {"dims": perm}, w._ref(inputs[0]))
 
 
 def _concat(w, node, inputs, attrs):
+    if len(inputs) == 1:  # densenet's first dense layer concatenates one tensor
+        return w._ref(inputs[0])
     axis = attrs["axis"]
     rank = len(w.shape(node.output[0]))
     if axis % rank == 0:
@@ -350,6 +355,7 @@ def _tile(w, node, inputs, attrs):
 OPS.update({"Unsqueeze": _unsqueeze, "Expand": _expand, "Tile": _tile})
 OPS.update({"Sub": arith.binary, "Sum": arith.variadic("add")})
 OPS.update({k: v for k, v in shape_ops.OPS.items() if k not in OPS})
+OPS.update({k: v for k, v in math_ops.OPS.items() if k not in OPS})
 
 PLAIN = {
     "Add": arith.binary,
@@ -359,6 +365,8 @@ PLAIN = {
     "Reshape": _reshape,
     "Transpose": _transpose,
     "Softmax": _softmax("softmax"),
+    "Erf": math_ops.math,
+    "Where": math_ops.where,
     "Unsqueeze": shape_ops.unsqueeze,
     "Slice": shape_ops.slice_,
 }

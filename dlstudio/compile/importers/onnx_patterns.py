@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from dlstudio.compile.importers.builder import TensorRef
+from dlstudio.compile.importers.onnx_math_ops import where
 from dlstudio.compile.importers.onnx_ops import (
     _div,
     _local,
@@ -145,12 +146,7 @@ def _parts_of(d: Deferred) -> dict:
     return parts
 
 
-FALLBACK = {"scaled": _div, "masked": lambda w, node, inputs, attrs: _raise(), "probs": None}
-
-
-def _raise():
-    raise Unmapped()
-
+FALLBACK = {"scaled": _div, "masked": where, "probs": None}
 
 FALLBACK["probs"] = _softmax("softmax")
 _PATTERNS_B = dict(

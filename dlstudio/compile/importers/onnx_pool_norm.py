@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dlstudio.compile.importers.onnx_math_ops import reduce
 from dlstudio.compile.importers.values import Unmapped
 
 
@@ -14,24 +15,25 @@ def _t(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array).copy())
 
 
-def _symmetric(pads: list[int], spatial: int) -> tuple[int, ...]:
-    pads = list(pads or [0] * (2 * spatial))
-    begin, end = pads[:spatial], pads[spatial:]
-    if begin != end:
-        raise Unmapped(f"asymmetric padding {pads}")
-    return tuple(begin)
-
-
 def _pads(w, node, attrs, kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
     """Symmetric padding per spatial axis from ``pads`` or ``auto_pad`` (SAME_UPPER/LOWER
     computed from the input size, as onnxruntime does; VALID is none)."""
+    begin, end = _sides(w, node, attrs, kernel, dilation)
+    if begin != end:
+        raise Unmapped(f"asymmetric padding ({list(begin)} before, {list(end)} after)")
+    return begin
+
+
+def _sides(w, node, attrs, kernel, dilation) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The padding before and after each spatial axis (``pads``, or ``auto_pad``)."""
     spatial = len(kernel)
     auto = attrs.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
     if auto in ("NOTSET", ""):
-        return _symmetric(attrs.get("pads"), spatial)
+        pads = list(attrs.get("pads") or [0] * (2 * spatial))
+        return tuple(pads[:spatial]), tuple(pads[spatial:])
     if auto == "VALID":
-        return (0,) * spatial
+        return (0,) * spatial, (0,) * spatial
     size = w.shape(node.input[0])[2:]
     strides = tuple(attrs.get("strides", [1] * spatial))
     begin, end = [], []
@@ -40,9 +42,30 @@ def _pads(w, node, attrs, kernel: tuple[int, ...], dilation: tuple[int, ...]) ->
         small, large = total // 2, total - total // 2
         begin.append(small if auto == "SAME_UPPER" else large)
         end.append(large if auto == "SAME_UPPER" else small)
-    if begin != end:
-        raise Unmapped(f"auto_pad {auto} pads unevenly ({begin} before, {end} after)")
-    return tuple(begin)
+    return tuple(begin), tuple(end)
+
+
+def _pad_first(w, node, x, kind: str, attrs, kernel, dilation, begin, end):
+    """Uneven padding as a Pad layer before the pool. A max pool pads with the edge values
+    (every window reaching into the padding holds the edge itself, when windows are contiguous
+    and the padding is narrower than the kernel); an average pool that counts the padding pads
+    with zeros."""
+    if kind == "max" and (
+        set(dilation) != {1}
+        or any(max(b, e) >= k for b, e, k in zip(begin, end, kernel, strict=True))
+    ):
+        raise Unmapped(f"uneven padding ({list(begin)} before, {list(end)} after) with dilation")
+    if kind == "avg" and not attrs.get("count_include_pad", 0):
+        raise Unmapped(
+            f"uneven padding ({list(begin)} before, {list(end)} after) left out of the average"
+        )
+    torch_pads = []
+    for b, e in reversed(list(zip(begin, end, strict=True))):
+        torch_pads.extend((b, e))
+    mode = "replicate" if kind == "max" else "constant"
+    ref = w.layer(node, "pad", {"pads": tuple(torch_pads), "mode": mode}, w._ref(x))
+    w.builder.result.source_names.pop(ref.node_id)  # the pool's value is the node's output
+    return ref
 
 
 def _training(attrs, opset: int) -> bool:
@@ -57,12 +80,19 @@ def _pool(kind: str):
     def mapper(w, node, inputs, attrs):
         kernel = tuple(attrs["kernel_shape"])
         spatial = len(kernel)
-        if attrs.get("ceil_mode", 0) or set(attrs.get("dilations", [1])) != {1}:
-            raise Unmapped("ceil_mode or dilation")
-        padding = _pads(w, node, attrs, kernel, (1,) * spatial)
-        if kind == "avg" and not attrs.get("count_include_pad", 0) and any(padding):
-            raise Unmapped("count_include_pad=0 with padding")
-        if any(p > k // 2 for p, k in zip(padding, kernel, strict=True)):
+        dilation = tuple(attrs.get("dilations", [1] * spatial))
+        if kind == "avg" and set(dilation) != {1}:
+            raise Unmapped("dilation (an average pool has none in torch)")
+        if spatial not in (1, 2):
+            raise Unmapped(f"{spatial}-D pooling")
+        begin, end = _sides(w, node, attrs, kernel, dilation)
+        x = inputs[0]
+        if begin != end:
+            x = _pad_first(w, node, x, kind, attrs, kernel, dilation, begin, end)
+            begin = end = (0,) * spatial
+        padding = begin
+        reach = [(k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True)]
+        if any(p > r // 2 for p, r in zip(padding, reach, strict=True)):
             raise Unmapped(f"pads {list(padding)} larger than half the kernel {list(kernel)}")
         if attrs.get("storage_order", 0):
             raise Unmapped("storage_order=1")
@@ -70,7 +100,13 @@ def _pool(kind: str):
         stride = tuple(attrs.get("strides", [1] * spatial))
         if stride != kernel:
             params["stride"] = stride
-        return w.layer(node, f"{kind}pool{spatial}d", params, w._ref(inputs[0]))
+        if attrs.get("ceil_mode", 0):
+            params["ceil_mode"] = True
+        if kind == "max" and set(dilation) != {1}:
+            params["dilation"] = dilation
+        if kind == "avg" and any(padding):
+            params["count_include_pad"] = bool(attrs.get("count_include_pad", 0))
+        return w.layer(node, f"{kind}pool{spatial}d", params, w._ref(x))
 
     return mapper
 
@@ -84,6 +120,8 @@ def _reduce_mean(w, node, inputs, attrs):
     if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
         axes = np.atleast_1d(inputs[1]).tolist()
     rank = len(w.shape(node.input[0]))
+    if rank == 0:
+        return reduce(w, node, inputs, attrs)
     axes = sorted(a % rank for a in (axes or []))
     keep = attrs.get("keepdims", 1)
     if not keep and rank >= 3 and axes == list(range(2, rank)):
@@ -92,7 +130,7 @@ def _reduce_mean(w, node, inputs, attrs):
         return w.layer(node, "adaptive_avgpool2d", {"output_size": 1}, w._ref(inputs[0]))
     if not keep and rank == 3 and axes == [1]:
         return w.layer(node, "mean_over_time", {}, w._ref(inputs[0]))
-    raise Unmapped(f"averages over axes {axes}")
+    return reduce(w, node, inputs, attrs)
 
 
 def _batchnorm(w, node, inputs, attrs):

@@ -1,6 +1,5 @@
 """ONNX operators that take tensors apart or change their dimensions -> Split, Slice, Squeeze,
-Unsqueeze, Expand and Tile layers, plus Cast to the dtype a value already has, and
-ConvTranspose. The batch (axis 0) is never split, sliced, squeezed or tiled: a node that would
+Unsqueeze, Expand and Tile layers, and ConvTranspose. The batch (axis 0) is never split, sliced, squeezed or tiled: a node that would
 is refused with that reason."""
 
 from __future__ import annotations
@@ -31,17 +30,31 @@ def _axes(w, node, inputs, attrs, index: int = 1) -> list[int] | None:
     return None if axes is None else list(axes)
 
 
-def _not_batch(axes: list[int], rank: int, what: str) -> list[int]:
+def _not_batch(w, axes: list[int], rank: int, what: str) -> list[int]:
     axes = [a % rank for a in axes]
-    if 0 in axes:
+    if 0 in axes and w.batch:
         raise Unmapped(f"{what} the batch dimension (axis 0)")
     return axes
+
+
+def _step(w, ref: TensorRef) -> TensorRef:
+    """One layer of a chain standing for one node: only the last computes the node's value."""
+    w.builder.result.source_names.pop(ref.node_id, None)
+    return ref
+
+
+def _last(w, node, ref) -> TensorRef:
+    """The chain's last layer computes the node's value (a chain of none leaves it alone)."""
+    names = w.builder.result.source_names
+    if isinstance(ref, TensorRef) and ref.node_id not in names:
+        names[ref.node_id] = node.output[0]
+    return ref
 
 
 def split(w, node, inputs, attrs):
     """Split into pieces of the sizes the example run gave (``split``/``num_outputs``)."""
     rank = len(w.shape(node.input[0]))
-    (axis,) = _not_batch([attrs.get("axis", 0)], rank, "splits")
+    (axis,) = _not_batch(w, [attrs.get("axis", 0)], rank, "splits")
     sizes = [w.shape(name)[axis] for name in node.output]
     if len(sizes) < 2:
         return [w._ref(inputs[0])]
@@ -62,7 +75,7 @@ def slice_(w, node, inputs, attrs):
         axes = _list(inputs[3]) if len(inputs) > 3 and inputs[3] is not None else None
         steps = _list(inputs[4]) if len(inputs) > 4 and inputs[4] is not None else None
     rank = len(w.shape(node.input[0]))
-    axes = _not_batch(list(axes or range(len(starts))), rank, "slices")
+    axes = _not_batch(w, list(axes or range(len(starts))), rank, "slices")
     steps = list(steps or [1] * len(starts))
     if any(s < 1 for s in steps):
         raise Unmapped(f"steps {steps} (only forward steps have a layer)")
@@ -74,8 +87,8 @@ def slice_(w, node, inputs, attrs):
             "end": None if end >= _END else max(int(end), -_END),
             "step": step,
         }
-        ref = w.layer(node, "slice", params, ref)
-    return ref
+        ref = _step(w, w.layer(node, "slice", params, ref))
+    return _last(w, node, ref)
 
 
 def squeeze(w, node, inputs, attrs):
@@ -83,11 +96,11 @@ def squeeze(w, node, inputs, attrs):
     before = w.shape(node.input[0])
     axes = _axes(w, node, inputs, attrs)
     if axes is None:
-        axes = [a for a in range(1, len(before)) if before[a] == 1]
+        axes = [a for a in range(int(w.batch), len(before)) if before[a] == 1]
     ref = w._ref(inputs[0])
-    for axis in sorted(_not_batch(axes, len(before), "squeezes"), reverse=True):
-        ref = w.layer(node, "squeeze", {"dim": axis}, ref)
-    return ref
+    for axis in sorted(_not_batch(w, axes, len(before), "squeezes"), reverse=True):
+        ref = _step(w, w.layer(node, "squeeze", {"dim": axis}, ref))
+    return _last(w, node, ref)
 
 
 def unsqueeze(w, node, inputs, attrs):
@@ -95,37 +108,28 @@ def unsqueeze(w, node, inputs, attrs):
     after = w.shape(node.output[0])
     axes = _axes(w, node, inputs, attrs)
     ref = w._ref(inputs[0])
-    for axis in sorted(_not_batch(axes or [], len(after), "inserts")):
-        ref = w.layer(node, "unsqueeze", {"dim": axis}, ref)
-    return ref
+    for axis in sorted(_not_batch(w, axes or [], len(after), "inserts")):
+        ref = _step(w, w.layer(node, "unsqueeze", {"dim": axis}, ref))
+    return _last(w, node, ref)
 
 
 def expand(w, node, inputs, attrs):
     """Expand to the example's output shape, keeping the batch (-1) and the rank."""
     before, after = w.shape(node.input[0]), w.shape(node.output[0])
-    if len(before) != len(after) or before[0] != after[0]:
+    if len(before) != len(after) or (w.batch and before[0] != after[0]):
         raise Unmapped(f"broadcasts {list(before)} to {list(after)} (the batch would move)")
     if before == after:
         return w._ref(inputs[0])
-    target = [-1] + [-1 if b == a else a for b, a in zip(before[1:], after[1:], strict=True)]
+    target = [-1 if b == a else a for b, a in zip(before, after, strict=True)]
     return w.layer(node, "expand", {"shape": tuple(target)}, w._ref(inputs[0]))
 
 
 def tile(w, node, inputs, attrs):
     """Tile with the batch repeated once."""
     repeats = _list(inputs[1])
-    if not repeats or repeats[0] != 1:
+    if not repeats or (w.batch and repeats[0] != 1):
         raise Unmapped(f"repeats {repeats} (the batch would be repeated)")
     return w.layer(node, "tile", {"repeats": tuple(repeats)}, w._ref(inputs[0]))
-
-
-def cast(w, node, inputs, attrs):
-    """Cast to the dtype the value already has: nothing to do."""
-    before, after = w.values.get(node.input[0]), w.values.get(node.output[0])
-    if before is not None and after is not None and before.dtype == after.dtype:
-        return inputs[0]
-    kinds = f"{getattr(before, 'dtype', '?')} to {getattr(after, 'dtype', '?')}"
-    raise Unmapped(f"casts {kinds}")
 
 
 def conv_transpose(w, node, inputs, attrs):
@@ -167,7 +171,6 @@ OPS = {
     "Unsqueeze": unsqueeze,
     "Expand": expand,
     "Tile": tile,
-    "Cast": cast,
     "ConvTranspose": conv_transpose,
 }
 """The plain mappers; the patterns in :mod:`.onnx_patterns` fall back to them."""
