@@ -107,7 +107,8 @@ def check_target(dataset: Dataset, loss: str, output: ExpectedInput | None = Non
         problems.append(
             f"{dataset.name} has class targets but the loss is {loss}: set loss to cross_entropy"
         )
-    shape_problem = _target_shape_problem(dataset, loss, output)
+    # With the wrong kind of loss, its shape rule says nothing new: fixing the loss comes first.
+    shape_problem = None if problems else _target_shape_problem(dataset, loss, output)
     if shape_problem:
         problems.append(shape_problem)
     scores, classes = _scores_and_classes(dataset, loss, output)

@@ -116,6 +116,7 @@ def test_every_setting_is_a_flag(tmp_path: Path) -> None:
 
 def test_export_without_data_set_is_one_clear_error(tmp_path: Path, capsys) -> None:
     data = json.loads(Path("templates/resnet18.json").read_text(encoding="utf-8"))
+    data["metadata"]["training"].pop("dataset", None)  # settings, but no data set chosen
     project = tmp_path / "r.json"
     project.write_text(json.dumps(data), encoding="utf-8")
     assert cli(["export", str(project), "--train-script", str(tmp_path / "t.py")]) == 2
@@ -182,13 +183,17 @@ def test_export_usage_and_write_errors(tmp_path: Path, capsys) -> None:
 def test_loaders_are_embedded_only_with_everything_they_import() -> None:
     from dlstudio.train.experiment.bundle import COMMON_MODULES, bundle_modules
 
-    whole = bundle_modules([*COMMON_MODULES, "dlstudio.train.data.generated"])
+    loaders = ["dlstudio.train.data.language", "dlstudio.train.data.generated"]
+    whole = bundle_modules([*COMMON_MODULES, *loaders])
     compile(whole.code, "loaders", "exec")
     assert "def toy_sentiment(" in whole.code and "class Vocabulary" in whole.code
     # generated.py imports text.py's Vocabulary: without it the code would not run.
     without_text = [m for m in COMMON_MODULES if not m.endswith(".text")]
     with pytest.raises(TrainError, match=r"needs dlstudio\.train\.data\.text"):
-        bundle_modules([*without_text, "dlstudio.train.data.generated"])
+        bundle_modules([*without_text, *loaders])
+    # generated.py's skipgram reads language.py's sentences: written after it, not at all.
+    with pytest.raises(TrainError, match=r"needs dlstudio\.train\.data\.language"):
+        bundle_modules([*COMMON_MODULES, "dlstudio.train.data.generated"])
 
 
 @pytest.mark.parametrize("name", sorted(EMBEDDED_LOADERS))

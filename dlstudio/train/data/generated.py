@@ -13,6 +13,7 @@ import torch
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.data.base import Dataset, DataSplit
+from dlstudio.train.data.language import generated_sentences
 from dlstudio.train.data.options import float_option, int_option, seed_option
 from dlstudio.train.data.text import PAD, Vocabulary, tokenize
 
@@ -205,8 +206,6 @@ def skipgram(options: dict[str, Any]) -> Dataset:
     with ``sentences`` > 0 from that many generated sentences (subjects, verbs, objects and
     places in fixed roles, so words of one kind share their contexts: a clear test of what an
     embedding learns)."""
-    from dlstudio.train.data.language import generated_sentences
-
     window = int_option(options, "window", 2, 1, 10)
     count = int_option(options, "sentences", 0, 0, 1_000_000)
     if count:
