@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every check: lint, formatting, import layering and the test suite
+# Run every check: lint, formatting, import layering, types and the test suite
 # (creates or refreshes ./.venv first). Extra arguments go to pytest, e.g. ./test.sh -k lenet
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,6 +9,7 @@ export PYTHONDONTWRITEBYTECODE=1
 echo "== ruff check"; .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check --quiet .
 echo "== import-linter"; .venv/bin/lint-imports
+echo "== mypy"; scripts/typecheck.sh
 echo "== pytest"
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
