@@ -168,6 +168,9 @@ def test_hugging_face_folder_writes_weights_under_its_keys_and_the_tokenizer(
         source["bert.embeddings.word_embeddings.weight"],
     )
     assert torch.equal(saved["classifier.weight"], source["classifier.weight"])
+    # Hugging Face's own key, "self" included (a submodule may be called self).
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(saved[key], source[key])
     assert code == 0, captured.err
     assert metadata["import_check"]["ok"] is True
     assert metadata["import_check"]["inputs"] == ["batch 1, length 16", "batch 3, length 9"]
