@@ -191,8 +191,10 @@ def test_gpt2_with_its_fused_projection_and_causal_mask_imports_exactly() -> Non
     result, _ = _exact(model, specs)
     types = {n.type_id for d in result.graph.blocks.values() for n in d.graph}
     assert {"gpt2_conv1d", "split", "scaled_dot_product_attention"} <= types
-    keys = set(compile_import(result).module.state_dict())
-    assert "transformer.h.0.attn.c_attn.weight" in keys and "lm_head.weight" in keys
+    # Every key is transformers', the position table (wpe) included, at its full size.
+    state = compile_import(result).module.state_dict()
+    assert set(state) == set(model.state_dict())
+    assert state["transformer.wpe.weight"].shape == (32, 16)
 
 
 def test_hugging_face_errors_are_reasons(tmp_path, capsys) -> None:
