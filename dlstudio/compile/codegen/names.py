@@ -72,6 +72,8 @@ MODULE_ATTRIBUTES = frozenset(
         "type",
         "xpu",
         "zero_grad",
+        # transformers, once imported, adds this method to every nn.Module
+        "smart_apply",
     ]
 )
 
