@@ -234,7 +234,7 @@ def test_modules_not_called_in_eval_are_named(tmp_path, capsys) -> None:
     out = tmp_path / "aux.json"
     assert main(["import", f"{path}:make", "--input-shape", "6", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "note: aux (58 values) is not called in eval mode" in printed
+    assert "note: aux (58 values) is not part of the project: it is not called in eval" in printed
 
 
 def _source_of(cls) -> str:
