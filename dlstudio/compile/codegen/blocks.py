@@ -221,7 +221,8 @@ class BlockClasses:
                 # connection) is the block's identity, as torchvision's blocks call it.
                 attrs[node.id] = allocator.allocate("identity", "x")
             else:
-                attrs[node.id] = allocator.allocate(node.name, node.type_id)
+                submodule = node.type_id not in ("input", "output")
+                attrs[node.id] = allocator.allocate(node.name, node.type_id, submodule)
         wrap = ValueWriter(self._inferred_sources.get(use.definition.name, {}), rename)
         plan = plan_forward(graph, use.analysis, attrs, allocator, self.emit, wrap)
         lines = (

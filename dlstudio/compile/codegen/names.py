@@ -72,6 +72,8 @@ MODULE_ATTRIBUTES = frozenset(
         "type",
         "xpu",
         "zero_grad",
+        # transformers, once imported, adds this method to every nn.Module
+        "smart_apply",
     ]
 )
 
@@ -127,15 +129,32 @@ def class_name(text: str, fallback: str = "Model") -> str:
     return name
 
 
+ATTRIBUTE_ONLY = frozenset({"self"})
+"""Reserved names a submodule may still have (``self.self``): forward() names its value
+otherwise (:func:`variable_for`)."""
+
+
+def variable_for(attr: str, allocator: NameAllocator) -> str:
+    """The forward() variable holding a layer's output: its attribute name, unless that is one
+    of :data:`ATTRIBUTE_ONLY`."""
+    return allocator.allocate(f"{attr}_out", "out") if attr in ATTRIBUTE_ONLY else attr
+
+
 class NameAllocator:
     """Hands out unique identifiers, never reserved ones; ``taken`` seeds the used set."""
 
     def __init__(self, taken: set[str] | frozenset[str] = frozenset()) -> None:
         self._used: set[str] = set(taken)
 
-    def allocate(self, text: str, fallback: str) -> str:
-        """A fresh identifier close to ``text``: ``relu``, then ``relu_2``; ``input`` -> ``input_``."""
+    def allocate(self, text: str, fallback: str, attribute: bool = False) -> str:
+        """A fresh identifier close to ``text``: ``relu``, then ``relu_2``; ``input`` -> ``input_``.
+
+        With ``attribute`` (a submodule's name, never a variable) the names of
+        :data:`ATTRIBUTE_ONLY` are kept: Hugging Face's ``attention.self``."""
         base = identifier_base(text, identifier_base(fallback, "layer"))
+        if attribute and base in ATTRIBUTE_ONLY and base not in self._used:
+            self._used.add(base)
+            return base
         candidate = base if base not in RESERVED else f"{base}_"
         suffix = 2
         while candidate in self._used or candidate in RESERVED or not candidate.isidentifier():

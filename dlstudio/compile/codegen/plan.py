@@ -14,7 +14,7 @@ from typing import Any
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.compile.codegen.masks import mask_comment, mask_emission, padding_masks
-from dlstudio.compile.codegen.names import NameAllocator
+from dlstudio.compile.codegen.names import NameAllocator, variable_for
 from dlstudio.compile.emitters import EMITTERS, Emission, EmitContext, EmitError
 from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BLOCK_TYPE
@@ -136,7 +136,7 @@ def plan_forward(
             if "x" not in targets and chains(ref, position):
                 name = "x"
             elif port == emission.outputs[0]:
-                name = attrs[node_id]
+                name = variable_for(attrs[node_id], allocator)
             else:
                 name = allocator.allocate(f"{attrs[node_id]}_{port}", attrs[node_id])
             variables[ref] = name

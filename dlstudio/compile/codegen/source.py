@@ -68,7 +68,10 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
         model = f"{model}Model"  # never shadow a helper class the model needs
     config = f"{model}Config"
     allocator = NameAllocator({model, config, *HELPERS})
-    attrs = {node.id: allocator.allocate(node.name, _prefix(node)) for node in graph}
+    attrs = {
+        node.id: allocator.allocate(node.name, _prefix(node), node.type_id not in _IO)
+        for node in graph
+    }
     block_classes = BlockClasses(graph, analysis, {model, config, *HELPERS})
     plan = plan_forward(graph, analysis, attrs, allocator, block_classes.emit)
     inputs = describe_inputs(graph, analysis, attrs)
@@ -97,6 +100,9 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
     return GeneratedCode(
         text, model, config, inputs, output_names, attrs, node_names, symbol_fields, line_nodes
     )
+
+
+_IO = ("input", "output")
 
 
 def _prefix(node: LayerNode) -> str:

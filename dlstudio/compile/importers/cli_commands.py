@@ -117,8 +117,8 @@ def run_import(args: argparse.Namespace) -> int:
         )
     for path, values in result.unused.items():
         print(
-            f"note: {path} ({values:,} values) is not called in eval mode, so it is not part of "
-            "the project (its weights are not written)"
+            f"note: {path} ({values:,} values) is not part of the project: it is not called in "
+            "eval mode, or its output depends on no input and was kept as a constant"
         )
     code = EXIT_OK
     if not result.ok:

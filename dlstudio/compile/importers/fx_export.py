@@ -35,10 +35,13 @@ from dlstudio.compile.importers.fx_export_values import (
     at,
     close,
     distance,
+    export_failure,
     fold_batch,
+    is_positions,
     map_args,
     module_stack,
     named_tensors,
+    position_rows,
     positions,
     takes_one_tensor,
     tensors_in,
@@ -71,20 +74,6 @@ def capture(model: nn.Module, examples: list[torch.Tensor]) -> fx.GraphModule:
     return _Rewrite(model, program, examples).run()
 
 
-def export_failure(model: nn.Module, exc: BaseException) -> str:
-    """Why ``torch.export`` failed, in its own words, with the module path when it says one."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    first = lines[0] if lines else type(exc).__name__
-    if len(first) > 300:
-        first = first[:300] + "..."
-    where = ""
-    for line in lines:
-        if 'File "' in line and "site-packages/torch/" not in line:
-            where = f" (at {line.split('File ', 1)[1]})"
-            break
-    return f"torch.export could not capture {type(model).__name__}: {type(exc).__name__}: {first}{where}"
-
-
 @dataclass
 class _Group:
     """The ATen operations of one call of a leaf module."""
@@ -115,6 +104,7 @@ class _Rewrite:
         self.owned = set(owners)
         groups = self._groups()
         group_of = {n: g for g in groups for n in g.nodes}
+        self.group_of = group_of
         last_of = {g.nodes[-1]: g for g in groups}
         user_outputs = self._user_outputs()
         self.dynamic = self._dynamic()
@@ -163,6 +153,10 @@ class _Rewrite:
         ids, an all-ones mask) becomes a constant, taken from the example run."""
         if node in self.env:
             return self.env[node]
+        table = self._position_table(node)
+        if table is not None:
+            self.env[node] = table
+            return table
         if node.target is torch.ops.aten.expand.default:
             # a class token expanded to the batch: the pattern ClassToken is made of stays
             self.env[node] = self._function(node)
@@ -176,6 +170,37 @@ class _Rewrite:
         else:
             self.env[node] = value
         return self.env[node]
+
+    def _position_table(self, node: fx.Node) -> fx.Node | None:
+        """An nn.Embedding given the positions 0..T-1 (BERT's position_ids) read as the first
+        T rows of its table, so the table keeps its key and size."""
+        while (
+            node.op == "call_function"
+            and getattr(getattr(node.target, "overloadpacket", None), "__name__", "")
+            in ("to", "_to_copy", "clone", "alias")
+            and node.args
+            and isinstance(node.args[0], fx.Node)
+            and node not in self.group_of
+        ):
+            node = node.args[0]  # GPT-2's wpe(positions).to(device)
+        group = self.group_of.get(node)
+        if group is None or not isinstance(self.modules.get(group.path), nn.Embedding):
+            return None
+        members = set(group.nodes)
+        ids = [
+            a
+            for n in group.nodes
+            for a in n.all_input_nodes
+            if a not in members and a.name not in self.owned
+        ]
+        values = self._node_values()
+        if len(ids) != 1 or not is_positions(values.get(ids[0])):
+            return None
+        steps = int(values[ids[0]].shape[-1])
+        weight = self.graph.get_attr(f"{group.path}.weight")
+        rows = self.graph.call_function(position_rows, (weight, steps))
+        rows.meta["nn_module_stack"] = module_stack(group.stack)
+        return rows
 
     def _user_outputs(self) -> list[Any]:
         (output,) = [n for n in self.program.graph.nodes if n.op == "output"]

@@ -117,3 +117,34 @@ def fold_batch(value: torch.Tensor) -> torch.Tensor:
     if value.dim() >= 1 and value.shape[0] == TRACE_BATCH and bool((value == value[:1]).all()):
         return value[:1].clone()
     return value
+
+
+def position_rows(weight: torch.Tensor, steps: int) -> torch.Tensor:
+    """``embedding(arange(steps))`` as (1, steps, E): a position table read in order."""
+    return weight[:steps].unsqueeze(0)
+
+
+def is_positions(ids: Any) -> bool:
+    """True for token positions 0, 1, ..., T - 1 (one row, or the same row for every example)."""
+    if not isinstance(ids, torch.Tensor) or ids.dtype not in (torch.int64, torch.int32):
+        return False
+    if ids.dim() == 1:
+        ids = ids.unsqueeze(0)
+    if ids.dim() != 2:
+        return False
+    steps = torch.arange(ids.shape[-1], dtype=ids.dtype)
+    return bool((ids == steps).all())
+
+
+def export_failure(model: nn.Module, exc: BaseException) -> str:
+    """Why ``torch.export`` failed, in its own words, with the module path when it says one."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    if len(first) > 300:
+        first = first[:300] + "..."
+    where = ""
+    for line in lines:
+        if 'File "' in line and "site-packages/torch/" not in line:
+            where = f" (at {line.split('File ', 1)[1]})"
+            break
+    return f"torch.export could not capture {type(model).__name__}: {type(exc).__name__}: {first}{where}"

@@ -181,9 +181,9 @@ def _fill(
 def _python_name(state: _State, name: str, keyed: bool) -> str:
     """``name`` as the generated code will name its submodule: digits stay (an
     ``nn.Sequential`` index), anything else not an identifier is made one."""
-    from dlstudio.compile.codegen.names import RESERVED, identifier_base
+    from dlstudio.compile.codegen.names import ATTRIBUTE_ONLY, RESERVED, identifier_base
 
-    if name.isdigit() or (name.isidentifier() and name not in RESERVED):
+    if name.isdigit() or (name.isidentifier() and name not in RESERVED) or name in ATTRIBUTE_ONLY:
         return name
     new = identifier_base(name, "layer")
     if new in RESERVED:

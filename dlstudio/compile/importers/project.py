@@ -73,7 +73,9 @@ def _attrs(result: ImportResult) -> dict[str, str]:
         model = f"{model}Model"
     allocator = NameAllocator({model, f"{model}Config", *HELPERS})
     return {
-        node.id: allocator.allocate(node.name, get_layer_type(node.type_id).prefix)
+        node.id: allocator.allocate(
+            node.name, get_layer_type(node.type_id).prefix, node.type_id not in ("input", "output")
+        )
         for node in graph
     }
 

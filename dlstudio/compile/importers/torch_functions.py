@@ -17,7 +17,8 @@ from torch.nn import functional as F
 from dlstudio.compile.importers import torch_heads as heads
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import Call, flatten_span
-from dlstudio.compile.importers.values import Expanded, Param, Tup, Unmapped, Unsqueezed
+from dlstudio.compile.importers.fx_export_values import position_rows
+from dlstudio.compile.importers.values import Expanded, Param, Rows, Tup, Unmapped, Unsqueezed
 
 Mapper = Callable[[Call], Any]
 
@@ -114,6 +115,10 @@ def _add(c: Call) -> TensorRef:
     a, b = c.get(0, "input"), c.get(1, "other")
     if c.kwargs.get("alpha", 1) != 1:
         raise Unmapped("alpha is not 1")
+    if isinstance(b, Rows) and isinstance(a, (TensorRef, Unsqueezed)):
+        return _table_rows(c, a, b)
+    if isinstance(a, Rows) and isinstance(b, (TensorRef, Unsqueezed)):
+        return _table_rows(c, b, a)
     if isinstance(b, Param) and isinstance(a, (TensorRef, Unsqueezed)):
         return _positions(c, a, b)
     if isinstance(a, Param) and isinstance(b, (TensorRef, Unsqueezed)):
@@ -133,6 +138,24 @@ def _positions(c: Call, x: Any, param: Param) -> TensorRef:
     weights = {"weight": table.detach()[0]}
     c.name = c.local = param.path.split(".")[-1]  # named after the table: pos_embedding
     return c.layer("positional_encoding", params, c.as_ref(x), weights=weights)
+
+
+def _rows(c: Call) -> Rows:
+    weight = c.args[0]
+    if not isinstance(weight, Param):
+        raise Unmapped("reads positions from a table that is not a parameter")
+    return Rows(weight)
+
+
+def _table_rows(c: Call, x: Any, rows: Rows) -> TensorRef:
+    """``x + embedding(positions)``: a learned positional encoding holding the whole table,
+    under the embedding's own key (BERT's ``embeddings.position_embeddings.weight``)."""
+    table = rows.param.tensor
+    if table.dim() != 2 or table.shape[1] != c.out_shape[-1]:
+        raise Unmapped(f"adds rows of {rows.param.path} of shape {tuple(table.shape)}")
+    params = {"mode": "learned", "max_len": table.shape[0], "dropout": 0.0}
+    c.name = c.local = rows.param.path.split(".")[-2]  # named after the table's module
+    return c.layer("positional_encoding", params, c.as_ref(x), weights={"weight": table.detach()})
 
 
 def _mul(c: Call) -> TensorRef:
@@ -314,6 +337,7 @@ FUNCTIONS: dict[Any, Mapper] = {
     F.max_pool2d: _pool("maxpool2d"),
     F.scaled_dot_product_attention: _sdpa,
     torch.split: heads.split,
+    position_rows: _rows,
     F.avg_pool2d: _pool("avgpool2d"),
     F.max_pool1d: _pool("maxpool1d"),
     F.avg_pool1d: _pool("avgpool1d"),

@@ -64,3 +64,11 @@ class Deferred:
     node: Any
     inputs: list[Any]
     shape: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The first rows of a position table (``embedding(arange(T))``), awaiting the add that
+    makes it a learned positional encoding."""
+
+    param: Param

@@ -168,6 +168,9 @@ def test_hugging_face_folder_writes_weights_under_its_keys_and_the_tokenizer(
         source["bert.embeddings.word_embeddings.weight"],
     )
     assert torch.equal(saved["classifier.weight"], source["classifier.weight"])
+    # Hugging Face's own key, "self" included (a submodule may be called self).
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(saved[key], source[key])
     assert code == 0, captured.err
     assert metadata["import_check"]["ok"] is True
     assert metadata["import_check"]["inputs"] == ["batch 1, length 16", "batch 3, length 9"]
@@ -188,8 +191,10 @@ def test_gpt2_with_its_fused_projection_and_causal_mask_imports_exactly() -> Non
     result, _ = _exact(model, specs)
     types = {n.type_id for d in result.graph.blocks.values() for n in d.graph}
     assert {"gpt2_conv1d", "split", "scaled_dot_product_attention"} <= types
-    keys = set(compile_import(result).module.state_dict())
-    assert "transformer.h.0.attn.c_attn.weight" in keys and "lm_head.weight" in keys
+    # Every key is transformers', the position table (wpe) included, at its full size.
+    state = compile_import(result).module.state_dict()
+    assert set(state) == set(model.state_dict())
+    assert state["transformer.wpe.weight"].shape == (32, 16)
 
 
 def test_hugging_face_errors_are_reasons(tmp_path, capsys) -> None:
@@ -229,7 +234,7 @@ def test_modules_not_called_in_eval_are_named(tmp_path, capsys) -> None:
     out = tmp_path / "aux.json"
     assert main(["import", f"{path}:make", "--input-shape", "6", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "note: aux (58 values) is not called in eval mode" in printed
+    assert "note: aux (58 values) is not part of the project: it is not called in eval" in printed
 
 
 def _source_of(cls) -> str:
