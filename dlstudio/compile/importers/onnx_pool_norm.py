@@ -59,7 +59,7 @@ def _pad_first(w, node, x, kind: str, attrs, kernel, dilation, begin, end):
         raise Unmapped(
             f"uneven padding ({list(begin)} before, {list(end)} after) left out of the average"
         )
-    torch_pads = []
+    torch_pads: list[int] = []
     for b, e in reversed(list(zip(begin, end, strict=True))):
         torch_pads.extend((b, e))
     mode = "replicate" if kind == "max" else "constant"
