@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from dlstudio.core import GraphEvent
 from dlstudio.core.commands import SetMetadata
 from dlstudio.gui.document import Document
+from dlstudio.gui.folders import ask_open_file
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.data_box import DataBox
 from dlstudio.gui.training.data_picker import install_source_menu
@@ -364,8 +364,8 @@ class TrainingPanel(QWidget):
         self.init_weights_clear.setEnabled(self.init_weights is not None)
 
     def _on_init_weights_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Start from weights", "", "Weights (*.safetensors *.pt *.pth);;All files (*)"
+        path = ask_open_file(
+            self, "Start from weights", "Weights (*.safetensors *.pt *.pth);;All files (*)"
         )
         if path:
             self.set_init_weights(path)
