@@ -480,7 +480,8 @@ def seq2seq_lstm() -> LayerGraph:
         form: an LSTM encoder reads 12 binary digits and keeps only its last hidden state, a
         RepeatVector hands that summary to each of the 4 output steps, a decoder LSTM unrolls
         the answer, and the same Dense layer scores the 12 tokens (padding and 0-9) at every
-        step, so 111101001010 becomes 3914. As in the lecture's exercise, the examples are
+        step, so 111101001010 becomes 3914. It trains on the built-in binary_to_decimal data
+        set. As in the lecture's exercise, the examples are
         20,000 numbers drawn at random from the 4,096 possible, so most validation numbers also
         occur in training: it gets over 90% of them exactly right (all four digits) after
         about 30 epochs, a minute or two on a CPU. That measures how well it fits the table.
@@ -541,7 +542,9 @@ def seq2seq_state() -> LayerGraph:
         answer so far, shifted right with a BOS token first (teacher forcing), and a Dense
         layer scores the 12 tokens at each of the 4 output places. Validation is teacher
         forced too, so it measures next-digit prediction given the true digits before it;
-        generating an answer digit by digit would feed back the model's own guesses.""",
+        generating an answer digit by digit would feed back the model's own guesses. It trains
+        on the built-in binary_to_decimal data set (20,000 12-bit numbers and their decimal
+        digits) for 20 epochs, a minute or two on a CPU.""",
         _digits_training(epochs=20, teacher_forcing=True),
         "Sequences",
     )
@@ -593,8 +596,8 @@ def word2vec() -> LayerGraph:
         vector (its embedding), a Dense layer scores every word in the vocabulary as a
         context word, and LogSoftmax turns the scores into log-probabilities. Words used in
         similar contexts (cat and dog, river and mill) end up with similar vectors: after
-        training, the Embedding's table is the prize, not the predictions. Trained on
-        center/context pairs from a short built-in text with the negative log-likelihood
+        training, the Embedding's table is the prize, not the predictions. Trained on the
+        built-in skipgram data set, center/context pairs from a short built-in text with the negative log-likelihood
         loss (nll), which takes log-probabilities.""",
         _training(
             dataset="skipgram",
@@ -780,8 +783,8 @@ GPT_DESCRIPTION = """A decoder-only Transformer, the design of GPT (Radford et a
     a final LayerNorm, and a Dense "language-model head" that scores the next word at every
     position. Trained so that the output at position t predicts word t + 1, it becomes a
     generator: feed it a prompt, take the most likely next word, append, repeat. About
-    106,000 parameters; the model reads up to 64 words. The default data set is generated
-    sentences such as "a farmer feeds the small mouse near the mill ." Their structure can be
+    106,000 parameters; the model reads up to 64 words. The default data set, next_token, is
+    generated sentences such as "a farmer feeds the small mouse near the mill ." Their structure can be
     learnt (a verb follows its subject, a sentence ends with a full stop) but the nouns and
     verbs are drawn at random, so no model gets every word right: validation is on sentences
     it never saw, and token accuracy rises from about 20% (always guessing "the") towards the
