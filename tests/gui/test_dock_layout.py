@@ -75,7 +75,8 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
     window.files.load_template(REPO_ROOT / "templates" / "lenet5.json", ask=False)
     _settle(qtbot, window, QSize(1024, 700))
     controller = window.training
-    controller.actions["train"].trigger()
+    with qtbot.waitSignal(controller.run_started, timeout=60_000):
+        controller.actions["train"].trigger()
     try:
         for _ in range(5):
             QApplication.processEvents()
