@@ -32,7 +32,7 @@ def test_a_data_warning_is_amber_and_listed_in_problems(window, qtbot):
     problems = window.problems
     assert problems.topLevelItemCount() == 1
     row = problems.topLevelItem(0)
-    assert row.text(0).startswith("Data set: training data: the model outputs 5 scores")
+    assert row.text(0).startswith("Data set: the model outputs 5 scores")
     assert row.text(1) == "fc2"
     assert problems.note_text == ""
     problems.fix_button_for(0).click()  # "Set fc2 to 3 outputs"

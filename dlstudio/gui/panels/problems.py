@@ -138,7 +138,7 @@ class ProblemsPanel(QTreeWidget):
                 node_name = diagnostic.path
             message = diagnostic.message
             if diagnostic in self.data_problems:
-                message = f"Data set: {message}"
+                message = f"Data set: {message.removeprefix('training data: ')}"
                 node_name = node_name or "data set"
             item = QTreeWidgetItem(self, [message, node_name, ""])
             item.setIcon(0, severity_icon(diagnostic.severity))
