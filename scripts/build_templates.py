@@ -402,8 +402,9 @@ def vit_tiny() -> LayerGraph:
         block), each patch becomes a 64-dim token, a learned class token is put in front and
         learned position embeddings are added. Two pre-norm encoder blocks (4 heads, GELU
         feed-forward of 128; one block repeated twice) let every patch attend to every other; the class token's final vector, after LayerNorm, feeds
-        a 10-class Dense head. About 72,000 parameters. Trains on the built-in digits at 28x28
-        in a couple of minutes on a CPU; it needs more data than a CNN to shine, which is the
+        a 10-class Dense head. About 72,000 parameters. It opens on the built-in digits data set
+        (8x8 scans resized to 28x28), and its 15 epochs reach about 97% validation accuracy in
+        well under a minute on a CPU; it needs more data than a CNN to shine, which is the
         lesson.""",
         _training(
             dataset="digits",
