@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
+import graph_builders
 from PIL import Image
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
@@ -162,6 +163,19 @@ def test_f5_checks_the_data_set_on_a_worker_with_a_busy_bar(make_window, qtbot, 
     assert panel.progress.maximum() == 1000
     win.wait_finished(qtbot)
     assert controller.record.status == "completed"
+
+
+def test_another_project_while_f5_checks_starts_no_run(make_window, qtbot):
+    win = make_window("iris-mlp", epochs=1)
+    controller = win.training
+    controller.panel_dock.hide()
+    win.document.push(SetMetadata("training", {**controller.panel.metadata(), "epochs": 2}))
+    controller.actions["train"].trigger()
+    assert controller.waiting_for_data
+    win.document.replace_graph(graph_builders.iris_mlp())  # File > New or Open, say
+    assert not controller.waiting_for_data and controller.panel.start_button.isEnabled()
+    qtbot.wait(800)  # the check's report arrives: nothing starts
+    assert not controller.is_running and controller.record is None
 
 
 def test_a_hidden_panel_loads_no_data_until_it_is_shown(make_window, qtbot):

@@ -41,6 +41,7 @@ class DataFitMixin:
         self.waiting_for_data = False
         """Train was pressed and waits for the data set's check (see :meth:`_data_fits`)."""
         self.data_check.report_ready.connect(self._on_data_report)
+        self.document.reset.connect(self._stop_waiting_for_data)  # another project: no run
         self.data_check.schedule()
 
     def _on_data_box_shown(self: TrainingController) -> None:
@@ -79,10 +80,14 @@ class DataFitMixin:
     def _on_data_report(self: TrainingController, report: object) -> None:
         if not self.waiting_for_data or self.data_check.current() is None:
             return  # not waited for, or a report for settings that have changed since
-        self.waiting_for_data = False
-        self.data_check.forced = False
-        self.panel.show_busy("")
+        self._stop_waiting_for_data()
         self._train_again()
+
+    def _stop_waiting_for_data(self: TrainingController) -> None:
+        if self.waiting_for_data:
+            self.waiting_for_data = False
+            self.data_check.forced = False
+            self.panel.show_busy("")
 
     def _train_again(self: TrainingController) -> None:
         # Through Run > Train where there is one, so the curves come forward too.
