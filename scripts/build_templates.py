@@ -408,8 +408,9 @@ def vit_tiny() -> LayerGraph:
         block), each patch becomes a 64-dim token, a learned class token is put in front and
         learned position embeddings are added. Two pre-norm encoder blocks (4 heads, GELU
         feed-forward of 128; one block repeated twice) let every patch attend to every other; the class token's final vector, after LayerNorm, feeds
-        a 10-class Dense head. About 72,000 parameters. Trains on the built-in digits at 28x28
-        in a couple of minutes on a CPU; it needs more data than a CNN to shine, which is the
+        a 10-class Dense head. About 72,000 parameters. It opens on the built-in digits data set
+        (8x8 scans resized to 28x28), and its 15 epochs reach about 97% validation accuracy in
+        well under a minute on a CPU; it needs more data than a CNN to shine, which is the
         lesson.""",
         _training(
             dataset="digits",
@@ -486,7 +487,8 @@ def seq2seq_lstm() -> LayerGraph:
         form: an LSTM encoder reads 12 binary digits and keeps only its last hidden state, a
         RepeatVector hands that summary to each of the 4 output steps, a decoder LSTM unrolls
         the answer, and the same Dense layer scores the 12 tokens (padding and 0-9) at every
-        step, so 111101001010 becomes 3914. As in the lecture's exercise, the examples are
+        step, so 111101001010 becomes 3914. It trains on the built-in binary_to_decimal data
+        set. As in the lecture's exercise, the examples are
         20,000 numbers drawn at random from the 4,096 possible, so most validation numbers also
         occur in training: it gets over 90% of them exactly right (all four digits) after
         about 30 epochs, a minute or two on a CPU. That measures how well it fits the table.
@@ -547,7 +549,9 @@ def seq2seq_state() -> LayerGraph:
         answer so far, shifted right with a BOS token first (teacher forcing), and a Dense
         layer scores the 12 tokens at each of the 4 output places. Validation is teacher
         forced too, so it measures next-digit prediction given the true digits before it;
-        generating an answer digit by digit would feed back the model's own guesses.""",
+        generating an answer digit by digit would feed back the model's own guesses. It trains
+        on the built-in binary_to_decimal data set (20,000 12-bit numbers and their decimal
+        digits) for 20 epochs, a minute or two on a CPU.""",
         _digits_training(epochs=20, teacher_forcing=True),
         "Sequences",
     )
@@ -599,8 +603,8 @@ def word2vec() -> LayerGraph:
         vector (its embedding), a Dense layer scores every word in the vocabulary as a
         context word, and LogSoftmax turns the scores into log-probabilities. Words used in
         similar contexts (cat and dog, river and mill) end up with similar vectors: after
-        training, the Embedding's table is the prize, not the predictions. Trained on
-        center/context pairs from a short built-in text with the negative log-likelihood
+        training, the Embedding's table is the prize, not the predictions. Trained on the
+        built-in skipgram data set, center/context pairs from a short built-in text with the negative log-likelihood
         loss (nll), which takes log-probabilities.""",
         _training(
             dataset="skipgram",
@@ -786,8 +790,8 @@ GPT_DESCRIPTION = """A decoder-only Transformer, the design of GPT (Radford et a
     a final LayerNorm, and a Dense "language-model head" that scores the next word at every
     position. Trained so that the output at position t predicts word t + 1, it becomes a
     generator: feed it a prompt, take the most likely next word, append, repeat. About
-    106,000 parameters; the model reads up to 64 words. The default data set is generated
-    sentences such as "a farmer feeds the small mouse near the mill ." Their structure can be
+    106,000 parameters; the model reads up to 64 words. The default data set, next_token, is
+    generated sentences such as "a farmer feeds the small mouse near the mill ." Their structure can be
     learnt (a verb follows its subject, a sentence ends with a full stop) but the nouns and
     verbs are drawn at random, so no model gets every word right: validation is on sentences
     it never saw, and token accuracy rises from about 20% (always guessing "the") towards the

@@ -42,7 +42,10 @@ def main() -> None:
     app = create_application()
     from dlstudio.gui.main_window import MainWindow
 
+    wanted = sys.argv[1:]  # e.g. 1024x700; none: every size
     for width, height in SIZES:
+        if wanted and f"{width}x{height}" not in wanted:
+            continue
         window = MainWindow()
         window.resize(width, height)
         window.show()
@@ -51,7 +54,9 @@ def main() -> None:
         settle(app, 1.0)
         window.training.actions["train"].trigger()
         deadline = time.monotonic() + 300
-        while window.training.is_running and time.monotonic() < deadline:
+        training = window.training
+        # Train checks the data set on a worker first, then the run starts.
+        while (training.waiting_for_data or training.is_running) and time.monotonic() < deadline:
             settle(app, 0.2)
         settle(app, 1.0)
         path = OUT / f"training-{width}x{height}.png"

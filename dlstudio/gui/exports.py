@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRectF, QSize, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMessageBox, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QMessageBox, QWidget
 
 from dlstudio.core import LayerGraph
 from dlstudio.core.files import atomic_path
@@ -24,7 +24,7 @@ from dlstudio.gui.export_weights import (
     TrainedWeightsSource,
     ask_weights,
 )
-from dlstudio.gui.folders import last_folder, remember_folder
+from dlstudio.gui.folders import ask_save_file
 from dlstudio.gui.workers import TaskHandle, run_in_thread
 
 IMAGE_MARGIN = 40.0
@@ -127,12 +127,9 @@ class ExportActions(QObject):
 
     def _ask_path(self, title: str, suffix: str, filters: str) -> Path | None:
         name = f"{(self.document.path.stem if self.document.path else '') or self.document.graph.name or 'model'}{suffix}"
-        folder = self.document.path.parent if self.document.path else last_folder()
-        path, _ = QFileDialog.getSaveFileName(self.window, title, str(folder / name), filters)
-        if not path:
-            return None
-        remember_folder(path)
-        return Path(path)
+        fallback = self.document.path.parent if self.document.path else None
+        path = ask_save_file(self.window, title, name, filters, fallback)
+        return Path(path) if path else None
 
     def _check_graph(self) -> bool:
         if self.document.is_empty:

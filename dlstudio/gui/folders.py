@@ -36,3 +36,15 @@ def ask_open_file(parent: QWidget, title: str, filters: str, fallback: Path | No
     if path:
         remember_folder(path)
     return path
+
+
+def ask_save_file(
+    parent: QWidget, title: str, name: str, filters: str, fallback: Path | None = None
+) -> str:
+    """A file to save as ``name`` (the suggested file name), from a dialog starting in the last
+    folder used (else ``fallback``); the choice's folder is remembered. "" when cancelled."""
+    start = last_folder(fallback) / name
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(start), filters)
+    if path:
+        remember_folder(path)
+    return path

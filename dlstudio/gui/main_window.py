@@ -321,8 +321,7 @@ class MainWindow(QMainWindow):
 
     def _on_scene_selection_changed(self, ids: list[str]) -> None:
         self.properties.set_selection(ids)
-        if len(ids) == 1:
-            self.summary.select_location((*self.level.path, ids[0]))
+        self.summary.select_locations([(*self.level.path, node_id) for node_id in ids])
 
     def _on_palette_layer_activated(self, type_id: str) -> None:
         if self.add_layer_at_center(type_id) is not None:

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 """The repository's ``resources/`` folder (icons)."""
@@ -53,6 +53,7 @@ QCheckBox::indicator:checked { background: #3d7bd9; border-color: #3d7bd9;
     image: url(@ICONS@/checkmark.svg); }
 QCheckBox::indicator:disabled { border-color: #3a3d43; background: #25272b; }
 QLabel[role="error"] { color: #f07b74; }
+QLabel[role="warning"] { color: #e8b54a; }
 QLabel[role="dim"] { color: #8b9099; }
 QLabel[role="heading"] { font-size: 13pt; font-weight: 600; }
 QLabel[role="formula"] { font-family: monospace; background: #1d1f22; padding: 6px;
@@ -107,6 +108,15 @@ def monospace_font(point_size: float = 10.0) -> QFont:
     font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     font.setPointSizeF(point_size)
     return font
+
+
+def set_role(widget: QWidget, role: str) -> None:
+    """Give ``widget`` the style sheet's ``role`` (error, warning, dim...) and restyle it now
+    (Qt applies a changed property only when the widget is polished again)."""
+    if widget.property("role") != role:
+        widget.setProperty("role", role)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
 
 
 @cache

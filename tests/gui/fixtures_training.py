@@ -81,6 +81,9 @@ class TrainingWindow(QMainWindow):
 
     def wait_finished(self, qtbot, timeout: int = RUN_TIMEOUT_MS) -> Any:
         """Wait for the run's thread to end; the run's record."""
+        training = self.training
+        if training.waiting_for_data:  # Start checks the data set on a worker first
+            qtbot.waitUntil(lambda: not training.waiting_for_data, timeout=timeout)
         if self.training.is_running:
             with qtbot.waitSignal(self.training.run_finished, timeout=timeout):
                 pass
@@ -109,6 +112,11 @@ def make_window(qtbot, training_data_dir: Path) -> Iterator[Callable[..., Traini
         win.show()
         qtbot.waitExposed(win)
         windows.append(win)
+        # The shown panel checks its data set on a worker; Start waits for that check, so a
+        # test's start() begins the run at once only after it.
+        win.training.panel.commit()  # the fields' form of the settings, as Start writes it
+        check = win.training.data_check
+        qtbot.waitUntil(lambda: check.current() is not None, timeout=RUN_TIMEOUT_MS)
         return win
 
     yield make

@@ -132,6 +132,20 @@ def test_summary_tree_expands_instances_into_copies_and_layers(window, qtbot):
     assert summary.top_level_items()[2].isExpanded()
 
 
+def test_summary_highlights_every_selected_layer(window, qtbot):
+    graph = block_model(repeat=2)
+    _open(window, graph)
+    summary = window.summary
+    names = ("stem", "flat", "fc")
+    window.scene.select_nodes(graph.node_by_name(n).id for n in names)
+    selected = {item.text(0) for item in summary.tree.selectedItems()}
+    assert selected == set(names)
+    window.scene.select_nodes([graph.node_by_name("fc").id])
+    assert [item.text(0) for item in summary.tree.selectedItems()] == ["fc"]
+    window.scene.select_nodes([])
+    assert summary.tree.selectedItems() == []
+
+
 def test_insert_project_as_block_with_weights_is_one_undo_step(window, qtbot, tmp_path):
     project = residual_model()
     path = tmp_path / "residual.json"

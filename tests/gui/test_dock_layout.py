@@ -75,7 +75,8 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
     window.files.load_template(REPO_ROOT / "templates" / "lenet5.json", ask=False)
     _settle(qtbot, window, QSize(1024, 700))
     controller = window.training
-    controller.actions["train"].trigger()
+    with qtbot.waitSignal(controller.run_started, timeout=60_000):
+        controller.actions["train"].trigger()
     try:
         for _ in range(5):
             QApplication.processEvents()
@@ -99,6 +100,11 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
         # Short titles: the right-hand column (epoch loss, learning rate) keeps its share.
         for right in (plots.val_plot, plots.lr_plot):
             assert right.geometry().width() >= 0.3 * plots.graphics.width()
+        # Every plot whole inside the view: none cut at the right.
+        qtbot.wait(20)
+        for plot in (plots.loss_plot, plots.val_plot, plots.metric_plot, plots.lr_plot):
+            right_edge = plot.mapRectToScene(plot.boundingRect()).right()
+            assert right_edge <= plots.graphics.viewport().width()
     finally:
         controller.stop()
         qtbot.waitUntil(lambda: not controller.is_running, timeout=60_000)

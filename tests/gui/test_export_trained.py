@@ -22,8 +22,9 @@ def _train_iris(window, qtbot) -> torch.nn.Module:
     graph.metadata["training"] = {"dataset": "iris", "epochs": 1, "batch_size": 16, "lr": 0.05}
     window.document.replace_graph(graph)
     controller = window.training
-    record = controller.start()
-    assert record is not None
+    with qtbot.waitSignal(controller.run_started, timeout=60_000) as started:
+        controller.start()  # checks the data set on a worker first, then starts
+    record = started.args[0]
     with qtbot.waitSignal(controller.run_finished, timeout=60_000):
         pass
     return controller.trained[record.run_id]

@@ -4,11 +4,16 @@ once instead of failing in the worker."""
 
 from __future__ import annotations
 
+import threading
 import time
 
+import graph_builders
 from PIL import Image
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
+from dlstudio.core.commands import SetMetadata
+from dlstudio.gui.training import data_check as data_check_module
+from dlstudio.gui.training.data_check import check_data
 from dlstudio.train import StepEvent
 
 pytest_plugins = ["tests.gui.fixtures_training"]
@@ -68,8 +73,8 @@ def test_train_with_an_unsuitable_data_set_shows_the_problem_and_fix_at_once(mak
     assert box.windowTitle() == "The data set does not fit the model"
     assert "turn on resize to 28x28" in box.text()
     fix = next(b for b in box.findChildren(QPushButton) if b.text() == "Resize the images to 28x28")
-    fix.click()  # applies the fix and trains
-    assert controller.is_running
+    fix.click()  # applies the fix, checks the data again (on a worker) and trains
+    qtbot.waitUntil(lambda: controller.is_running, timeout=30_000)
     assert controller.monitor.currentWidget() is controller.monitor.plot  # the curves, in view
     win.wait_event(qtbot, StepEvent)
     win.wait_finished(qtbot)
@@ -131,6 +136,46 @@ def test_another_built_in_data_set_keeps_only_the_options_it_knows(make_window):
     panel.dataset_combo.setCurrentIndex(panel.dataset_combo.findData("digits"))
     panel.dataset_combo.activated.emit(panel.dataset_combo.currentIndex())
     assert win.document.graph.metadata["training"]["dataset_options"] == {}
+
+
+def test_f5_checks_the_data_set_on_a_worker_with_a_busy_bar(make_window, qtbot, monkeypatch):
+    win = make_window("iris-mlp", epochs=1)
+    controller = win.training
+    controller.panel_dock.hide()  # no check in the background: F5 must ask for one
+    win.document.push(SetMetadata("training", {**controller.panel.metadata(), "epochs": 2}))
+    assert controller.data_check.current() is None
+    threads: list[threading.Thread] = []
+
+    def recording_check(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return check_data(*args, **kwargs)
+
+    monkeypatch.setattr(data_check_module, "check_data", recording_check)
+    panel = controller.panel
+    controller.actions["train"].trigger()  # F5
+    assert not controller.is_running and controller.waiting_for_data
+    assert panel.progress.maximum() == 0  # the busy bar
+    assert panel.progress_label.text() == "Checking the data set…"
+    assert not panel.start_button.isEnabled()
+    with qtbot.waitSignal(controller.run_started, timeout=30_000):
+        pass  # the report came, it fits: the run starts by itself
+    assert threads and threading.main_thread() not in threads
+    assert panel.progress.maximum() == 1000
+    win.wait_finished(qtbot)
+    assert controller.record.status == "completed"
+
+
+def test_another_project_while_f5_checks_starts_no_run(make_window, qtbot):
+    win = make_window("iris-mlp", epochs=1)
+    controller = win.training
+    controller.panel_dock.hide()
+    win.document.push(SetMetadata("training", {**controller.panel.metadata(), "epochs": 2}))
+    controller.actions["train"].trigger()
+    assert controller.waiting_for_data
+    win.document.replace_graph(graph_builders.iris_mlp())  # File > New or Open, say
+    assert not controller.waiting_for_data and controller.panel.start_button.isEnabled()
+    qtbot.wait(800)  # the check's report arrives: nothing starts
+    assert not controller.is_running and controller.record is None
 
 
 def test_a_hidden_panel_loads_no_data_until_it_is_shown(make_window, qtbot):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
 from safetensors.torch import load_file
 
 pytest_plugins = ["tests.gui.fixtures_training"]
@@ -65,8 +66,7 @@ def test_transfer_recipe_through_start_from_weights(
     win.document.open(project)  # the relative data path starts at the project's folder
     panel = win.training.panel
     monkeypatch.setattr(
-        "dlstudio.gui.training.panel.QFileDialog.getOpenFileName",
-        lambda *_a, **_k: (str(source), ""),
+        QFileDialog, "getOpenFileName", staticmethod(lambda *_a, **_k: (str(source), ""))
     )
     qtbot.mouseClick(panel.init_weights_button, Qt.MouseButton.LeftButton)
     assert panel.init_weights == source and panel.init_weights_label.text() == source.name

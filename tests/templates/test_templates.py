@@ -86,6 +86,13 @@ def test_metadata_for_the_gallery(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_description_says_what_it_trains_on(name: str) -> None:
+    """The gallery names the data set the template opens with (as the Training panel lists it)."""
+    meta = load(name).metadata
+    assert meta["training"]["dataset"] in meta["description"]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_committed_file_is_what_the_script_builds(name: str) -> None:
     built = dumps_project(build_script().TEMPLATES[name]())
     committed = (TEMPLATES / f"{name}.json").read_text(encoding="utf-8")

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -25,7 +24,7 @@ from dlstudio.analysis.model_diff import ModelDiff, diff_models
 from dlstudio.core import DLStudioError, LayerGraph, load_project
 from dlstudio.gui.experiment.diff_overlay import DiffOverlay
 from dlstudio.gui.experiment.diff_view import ModelDiffView
-from dlstudio.gui.folders import last_folder, remember_folder
+from dlstudio.gui.folders import ask_open_file
 
 if TYPE_CHECKING:  # dlstudio.train imports torch: the window opens before it is loaded
     from dlstudio.train.history import RunRecord, RunStore
@@ -142,11 +141,8 @@ class CompareDialog(QDialog):
 
     # ------------------------------------------------------------------ slots
     def _on_file_button_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Compare with project", str(last_folder()), "DL Studio projects (*.json)"
-        )
+        path = ask_open_file(self, "Compare with project", "DL Studio projects (*.json)")
         if path:
-            remember_folder(path)
             self.compare_with_file(path)
 
     def _on_runs_activated(self, index: int) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
-from dlstudio.gui.folders import last_folder, remember_folder
+from dlstudio.gui.folders import ask_save_file
 from dlstudio.gui.workers import TaskHandle, run_in_thread
 
 
@@ -81,10 +81,6 @@ class ExperimentExports(QObject):
     def _ask_path(self, kind: str, suffix: str, filters: str) -> Path | None:
         stem = (self.document.path.stem if self.document.path else "") or "train"
         name = f"{stem}_train{suffix}"
-        folder = self.document.path.parent if self.document.path else last_folder()
-        title = f"Export training {kind}"
-        chosen, _ = QFileDialog.getSaveFileName(self.window, title, str(folder / name), filters)
-        if not chosen:
-            return None
-        remember_folder(chosen)
-        return Path(chosen)
+        fallback = self.document.path.parent if self.document.path else None
+        chosen = ask_save_file(self.window, f"Export training {kind}", name, filters, fallback)
+        return Path(chosen) if chosen else None

@@ -8,7 +8,6 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.folders import ask_open_file
 from dlstudio.lens.pinning import PinRequest
 
 PICK_MODES = ("Sample", "By class", "Image file", "Text")
@@ -153,9 +153,7 @@ class LensPanel(QWidget):
         self.request_changed.emit()
 
     def _on_image_button_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Pin an image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp)"
-        )
+        path = ask_open_file(self, "Pin an image", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp)")
         if path:
             self.image_path = path
             self.image_button.setText(path.rsplit("/", 1)[-1])

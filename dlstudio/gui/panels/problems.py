@@ -1,5 +1,6 @@
 """The problems list: every diagnostic with its severity icon; click to go to the node, "Fix" to
-apply the first suggested repair."""
+apply the first suggested repair. Problems of the training data set (found by the Training
+panel's check) are listed too, marked "Data set"."""
 
 from __future__ import annotations
 
@@ -107,13 +108,26 @@ class ProblemsPanel(QTreeWidget):
         self.note_text = ""
         """The note shown when no problem is listed ("" while problems are listed)."""
         self.diagnostics: list[Diagnostic] = []
+        self.data_problems: tuple[Diagnostic, ...] = ()
+        """What the training data set's check found wrong with the drawing (see
+        :meth:`set_data_problems`)."""
         document.analysis_ready.connect(self._on_document_analysis_ready)
+        document.reset.connect(lambda: self.set_data_problems(()))
         self._on_document_analysis_ready(document.analysis)
+
+    def set_data_problems(self, problems: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+        """List these data-set problems (a 1000-way output for a 4-class set...) with the
+        drawing's own; an empty list takes them away."""
+        problems = tuple(problems)
+        if problems != self.data_problems:
+            self.data_problems = problems
+            self._on_document_analysis_ready(self.document.analysis)
 
     def _on_document_analysis_ready(self, result: AnalysisResult) -> None:
         graph = self.document.graph
         self.diagnostics = sorted(
-            result.diagnostics, key=lambda d: _SEVERITY_ORDER.get(d.severity, 3)
+            [*result.diagnostics, *self.data_problems],
+            key=lambda d: _SEVERITY_ORDER.get(d.severity, 3),
         )
         self.clear()
         for diagnostic in self.diagnostics:
@@ -122,9 +136,13 @@ class ProblemsPanel(QTreeWidget):
                 node_name = graph.node(diagnostic.node_id).name
             if diagnostic.path:
                 node_name = diagnostic.path
-            item = QTreeWidgetItem(self, [diagnostic.message, node_name, ""])
+            message = diagnostic.message
+            if diagnostic in self.data_problems:
+                message = f"Data set: {message.removeprefix('training data: ')}"
+                node_name = node_name or "data set"
+            item = QTreeWidgetItem(self, [message, node_name, ""])
             item.setIcon(0, severity_icon(diagnostic.severity))
-            item.setToolTip(0, diagnostic.message)
+            item.setToolTip(0, message)
             item.setData(0, _DIAG_ROLE, diagnostic)
             if diagnostic.fixes and diagnostic.node_id:
                 self.setItemWidget(item, 2, self._fix_button(diagnostic))

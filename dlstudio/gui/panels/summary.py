@@ -175,16 +175,26 @@ class SummaryTable(QWidget):
 
     def select_location(self, location: str | tuple[str, ...]) -> bool:
         """Select (and reveal) the row of a node; False when it has none."""
-        item = self.item_of(location)
-        if item is None:
-            return False
-        parent = item.parent()
-        while parent is not None:
-            parent.setExpanded(True)
-            parent = parent.parent()
-        self.tree.setCurrentItem(item)
-        self.tree.scrollToItem(item)
-        return True
+        return self.select_locations([location]) == 1
+
+    def select_locations(self, locations: list[str | tuple[str, ...]]) -> int:
+        """Select (and reveal) the rows of these nodes, and only those, the first one current;
+        returns how many have a row (an empty list clears the selection)."""
+        items = [item for item in map(self.item_of, locations) if item is not None]
+        self.tree.clearSelection()
+        for index, item in enumerate(items):
+            parent = item.parent()
+            while parent is not None:
+                parent.setExpanded(True)
+                parent = parent.parent()
+            if index == 0:
+                # Current first (it selects its row in single-selection mode), then the others:
+                # the view's mode limits the user's clicks, not what the canvas selected.
+                self.tree.setCurrentItem(item)
+            item.setSelected(True)
+        if items:
+            self.tree.scrollToItem(items[0])
+        return len(items)
 
     def _on_tree_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         location = item.data(0, _LOCATION_ROLE)

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
+from dlstudio.gui.folders import ask_save_file
 from dlstudio.gui.training.evaluation import Predictions
 from dlstudio.gui.training.history import RunRecord
 from dlstudio.gui.training.jobs import evaluate_run, export_run
@@ -60,10 +61,10 @@ class RunResultsMixin:
             self._show_error("Nothing to export", "Train a model first (Run ▸ Train).")
             return None
         if path is None:
-            name, _ = QFileDialog.getSaveFileName(
+            name = ask_save_file(
                 self.window,
                 "Export trained model",
-                str(Path.home() / f"{record.model_name}.onnx"),
+                f"{record.model_name}.onnx",
                 "ONNX model (*.onnx);;Python code + weights (*.py)",
             )
             if not name:

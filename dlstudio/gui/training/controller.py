@@ -1,4 +1,5 @@
-"""The training controller: owns the worker thread of a run and routes its events to the views.
+"""The training controller: owns the worker thread of a run and routes its events to the views
+(how each event is shown: :mod:`~dlstudio.gui.training.run_events`).
 
 One run at a time. Start takes a snapshot of the graph (``graph.copy()``), so the user keeps
 editing while it trains; the panel's banner says so. The worker lives in its own QThread and
@@ -28,24 +29,19 @@ from dlstudio.gui.training.monitor import TrainingMonitor
 from dlstudio.gui.training.overlay import HealthOverlay
 from dlstudio.gui.training.panel import TrainingPanel
 from dlstudio.gui.training.progress import ProgressClock, clock
-from dlstudio.gui.training.worker import RunOutcome, RunPrepared, RunRequest, TrainingWorker
+from dlstudio.gui.training.run_events import RunEventsMixin
+from dlstudio.gui.training.worker import RunRequest, TrainingWorker
 from dlstudio.gui.workers import TaskHandle
 from dlstudio.train import (
-    EpochEvent,
-    FailedEvent,
-    FinishedEvent,
-    NoticeEvent,
-    PausedEvent,
     RunControl,
     StepEvent,
     TrainError,
 )
-from dlstudio.train.health import HealthEvent
 
 SHUTDOWN_WAIT_MS = 60_000
 
 
-class TrainingController(RunResultsMixin, AttentionMixin, DataFitMixin, QObject):
+class TrainingController(RunEventsMixin, RunResultsMixin, AttentionMixin, DataFitMixin, QObject):
     """Start, pause, resume, stop, evaluate and export runs of the document's model."""
 
     run_started = Signal(object)
@@ -222,95 +218,6 @@ class TrainingController(RunResultsMixin, AttentionMixin, DataFitMixin, QObject)
             QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
             self._on_thread_finished()
         return finished
-
-    # --------------------------------------------------------------- events
-    def _on_worker_event(self, event: object) -> None:
-        record = self.record
-        if isinstance(event, StepEvent):
-            self.monitor.plot.add_step(event)
-            if record is not None:
-                record.add_step(event)
-            self._show_progress(event)
-        elif isinstance(event, EpochEvent):
-            self._on_epoch(event)
-        elif isinstance(event, HealthEvent):
-            self._on_health(event)
-        elif isinstance(event, PausedEvent):
-            if self.state != "stopping":
-                self._set_state("paused")
-            self.monitor.append_log(f"Paused at step {event.step}.")
-            self.panel.set_progress(
-                self.panel.progress.value() / 1000, f"Paused at step {event.step}."
-            )
-        elif isinstance(event, NoticeEvent):
-            self.monitor.append_log(event.message, "warning")
-        elif isinstance(event, FinishedEvent):
-            self._on_finished(event)
-        elif isinstance(event, FailedEvent):
-            self._on_failed(event)
-        elif isinstance(event, RunOutcome):
-            self._on_outcome(event)
-        elif isinstance(event, RunPrepared):
-            if record is not None:
-                record.settings = event.config.to_metadata()
-            self.monitor.append_log(f"Data: {event.dataset}")
-        self.event_received.emit(event)
-
-    def _on_epoch(self, event: EpochEvent) -> None:
-        self.progress_clock.epoch_done(event)
-        self.monitor.plot.add_epoch(event)
-        if self.record is not None:
-            self.record.add_epoch(event)
-            self._save_record(self.record)
-        shown = " ".join(
-            f"{split} {k} {v:.4g}"
-            for split, m in (("train", event.train), ("val", event.val))
-            for k, v in m.items()
-        )
-        self.monitor.append_log(
-            f"Epoch {event.epoch}: {shown} ({event.seconds:.1f} s, "
-            f"{event.samples_per_s:,.0f} samples/s)"
-        )
-
-    def _on_health(self, event: HealthEvent) -> None:
-        # After New or Open the canvas shows another graph whose node ids may coincide.
-        if self.document.graph is self._run_graph:
-            self.overlay.show_event(event)
-        self.monitor.show_health(event)
-
-    def _on_finished(self, event: FinishedEvent) -> None:
-        if self.record is not None:
-            self.record.status = event.reason
-            self.record.best = dict(event.best)
-            self.record.checkpoint = event.checkpoint
-        best = ", ".join(f"{k} {v:.4g}" for k, v in event.best.items())
-        self.monitor.append_log(
-            f"Finished ({event.reason.replace('_', ' ')}) after {event.epochs} epoch(s), "
-            f"{event.steps} steps" + (f"; best {best}" if best else ""),
-            "ok",
-        )
-
-    def _on_failed(self, event: FailedEvent) -> None:
-        if self.record is not None:
-            self.record.status = "failed"
-            self.record.message = event.message
-        self.monitor.append_log(f"Failed: {event.message}", "error")
-        if self._worker is None or not self._worker.closing:
-            self._show_error("Training failed", event.message, self._failure_details(event))
-
-    def _on_outcome(self, outcome: RunOutcome) -> None:
-        record = self.record
-        if record is None:
-            return
-        if outcome.module is not None:
-            self.trained[record.run_id] = outcome.module
-            if self._worker is not None:  # typed text goes to this run's model
-                self.panel.data_tools.set_trained(outcome.module, self._worker.request.graph)
-        if outcome.predictions is not None:
-            self._show_predictions(outcome.predictions)
-        self._save_record(record)
-        self.monitor.history.set_records(self.store.load_all())
-        self.monitor.plot.redraw_now()
 
     def _on_thread_finished(self) -> None:
         if self._thread is None:

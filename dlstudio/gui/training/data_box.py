@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.analysis import Diagnostic
+from dlstudio.gui.theme import set_role
 from dlstudio.gui.training.data_check import DataReport, Sample
 from dlstudio.gui.training.downloads import DOWNLOADS, Downloadable, DownloadRunner
 
@@ -173,6 +174,9 @@ class DataBox(QWidget):
             text = "\n".join(("⚠ " if not p.is_error else "") + problem_text(p) for p in problems)
         self.problem_label.setText(text)
         self.problem_label.setVisible(bool(text))
+        # Amber for what only warns (training can go on), red for what stops it.
+        stops = bool(report is not None and (report.error or report.errors))
+        set_role(self.problem_label, "error" if stops else "warning")
         first = next((p for p in problems if p.fixes), None)
         for index, fix in enumerate(first.fixes[:MAX_FIX_BUTTONS] if first else ()):
             button = QPushButton(fix.label, self)

@@ -181,6 +181,8 @@ class DataCheck(QObject):
         self.task: TaskHandle | None = None
         self.wanted: Callable[[], bool] = lambda: True
         """Whether a background check is worth its cost now (the panel is on screen)."""
+        self.forced = False
+        """Check in the background even when not :attr:`wanted` (Train waits for it)."""
         self._structure = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -212,7 +214,7 @@ class DataCheck(QObject):
 
     def refresh(self) -> TaskHandle | None:
         """Check again in the background (after an edit settled), if anyone looks."""
-        if not self.wanted():  # a hidden panel: Train checks for itself, showing it re-checks
+        if not (self.wanted() or self.forced):  # a hidden panel: showing it or Train checks
             return None
         if self.task is not None:  # one at a time: the running one re-checks when it ends
             return self.task

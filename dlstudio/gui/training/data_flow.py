@@ -1,5 +1,9 @@
 """Train checks the data set first: a mismatch is shown at once with its fixes as buttons.
 
+Loading a data set can take seconds, so when no check of the current settings has arrived
+yet, Train asks for one on a worker, shows that it is checking, and starts (or shows the
+problem) when the report comes: the GUI thread never loads data.
+
 A mixin of :class:`~dlstudio.gui.training.controller.TrainingController` (kept apart so each
 file stays readable); the check itself is :mod:`dlstudio.gui.training.data_check`.
 """
@@ -15,7 +19,7 @@ from dlstudio.analysis.fixes import command_for_fix
 from dlstudio.core.errors import DLStudioError
 from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.training.data_box import data_problem_box
-from dlstudio.gui.training.data_check import DataCheck
+from dlstudio.gui.training.data_check import DataCheck, DataReport
 
 if TYPE_CHECKING:
     from dlstudio.gui.training.controller import TrainingController
@@ -34,6 +38,10 @@ class DataFitMixin:
         data_box.download_finished.connect(lambda *_: self.data_check.refresh())
         self.data_check.wanted = data_box.isVisible
         data_box.shown.connect(self._on_data_box_shown)
+        self.waiting_for_data = False
+        """Train was pressed and waits for the data set's check (see :meth:`_data_fits`)."""
+        self.data_check.report_ready.connect(self._on_data_report)
+        self.document.reset.connect(self._stop_waiting_for_data)  # another project: no run
         self.data_check.schedule()
 
     def _on_data_box_shown(self: TrainingController) -> None:
@@ -56,20 +64,47 @@ class DataFitMixin:
         return ok
 
     def _data_fits(self: TrainingController) -> bool:
-        """Check the data set against the drawing now; show what does not fit, with its fixes."""
-        report = self.data_check.check_now()
+        """Whether the data set fits the drawing, by the current check's report; what does not
+        fit is shown with its fixes. Without a current report: False, and a check starts on a
+        worker; Train goes on when it arrives (:meth:`_on_data_report`)."""
+        report = self.data_check.current()
+        if report is None:
+            if not self.waiting_for_data:
+                self.waiting_for_data = True
+                self.data_check.forced = True
+                self.panel.show_busy("Checking the data set…")
+                self.data_check.refresh()
+            return False
+        return self._report_fits(report)
+
+    def _on_data_report(self: TrainingController, report: object) -> None:
+        if not self.waiting_for_data or self.data_check.current() is None:
+            return  # not waited for, or a report for settings that have changed since
+        self._stop_waiting_for_data()
+        self._train_again()
+
+    def _stop_waiting_for_data(self: TrainingController) -> None:
+        if self.waiting_for_data:
+            self.waiting_for_data = False
+            self.data_check.forced = False
+            self.panel.show_busy("")
+
+    def _train_again(self: TrainingController) -> None:
+        # Through Run > Train where there is one, so the curves come forward too.
+        train = getattr(self, "actions", {}).get("train")
+        if train is not None:
+            train.trigger()
+        else:
+            self.start()
+
+    def _report_fits(self: TrainingController, report: DataReport) -> bool:
         if not report.error and not report.errors:
             return True
         data_box = self.panel.data_box
 
         def fix_and_train(diagnostic: Diagnostic, index: int) -> None:
             if self.apply_data_fix(diagnostic, index):
-                # Through Run > Train where there is one, so the curves come forward too.
-                train = getattr(self, "actions", {}).get("train")
-                if train is not None:
-                    train.trigger()
-                else:
-                    self.start()
+                self._train_again()
 
         def download() -> None:
             data_box.start_download()

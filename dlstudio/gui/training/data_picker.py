@@ -8,7 +8,7 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton
 
-from dlstudio.gui.folders import last_folder, remember_folder
+from dlstudio.gui.folders import ask_open_file, last_folder, remember_folder
 
 DATA_FILTER = "Data (*.csv *.npy *.npz *ubyte *.gz *.tar.gz);;All files (*)"
 
@@ -30,11 +30,8 @@ def install_source_menu(
     button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 
     def pick_file() -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            button, "Train on a data file", str(last_folder()), DATA_FILTER
-        )
+        path = ask_open_file(button, "Train on a data file", DATA_FILTER)
         if path:
-            remember_folder(path)
             chosen(path)
 
     def pick_folder() -> None:

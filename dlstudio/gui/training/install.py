@@ -77,6 +77,19 @@ def _run_menu(window: QMainWindow) -> QMenu:
     return window.menuBar().addMenu("&Run")
 
 
+def _list_data_problems(window: QMainWindow, controller: TrainingController) -> None:
+    """The Problems panel lists the data set's problems while the check that found them is
+    current (a later edit takes them away until the next check)."""
+    check = controller.data_check
+
+    def sync(*_args: object) -> None:
+        report = check.current()
+        window.problems.set_data_problems(report.problems if report is not None else ())
+
+    check.report_ready.connect(sync)
+    window.document.analysis_ready.connect(sync)
+
+
 def install_training_ui(window: QMainWindow) -> TrainingController:
     """Give ``window`` (with ``document`` and ``scene`` attributes) the training UI.
 
@@ -101,6 +114,8 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
         window.addDockWidget(_AREA.RightDockWidgetArea, panel_dock)
         window.addDockWidget(_AREA.BottomDockWidgetArea, monitor_dock)
     controller.panel_dock, controller.monitor_dock = panel_dock, monitor_dock
+    if hasattr(window, "problems"):
+        _list_data_problems(window, controller)
 
     actions = {
         "train": _action(

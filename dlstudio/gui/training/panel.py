@@ -1,5 +1,7 @@
 """The Training panel: data set, hyper-parameters, device, Start / Pause / Resume / Stop, progress.
 
+The Data group (data set, options, preview, start weights) is :class:`DataArea`.
+
 The fields mirror ``graph.metadata["training"]``; every edit is pushed back as one undoable
 :class:`~dlstudio.core.commands.SetMetadata` command, and undo refreshes the fields (a template
 therefore opens with its default data set and settings, and Train works at once).
@@ -15,16 +17,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,18 +32,15 @@ from dlstudio.core import GraphEvent
 from dlstudio.core.commands import SetMetadata
 from dlstudio.gui.document import Document
 from dlstudio.gui.theme import icon
-from dlstudio.gui.training.data_box import DataBox
-from dlstudio.gui.training.data_picker import install_source_menu
+from dlstudio.gui.training.data_area import FILE_ITEM, DataArea
 from dlstudio.gui.training.data_tools import DataContext, DataToolsBox
 from dlstudio.gui.training.devices import available_devices, split_device
 from dlstudio.gui.training.options_text import format_options, parse_options
 from dlstudio.gui.training.progress import STEP_PROGRESS_MS, Throttled
 from dlstudio.gui.vertical_scroll import VerticalScroll
-from dlstudio.train import TrainConfig, TrainError, list_datasets
+from dlstudio.train import TrainConfig, TrainError
 from dlstudio.train.config import OPTIMIZERS, SCHEDULES
 from dlstudio.train.threads import auto_threads
-
-_FILE = "__file__"
 
 
 class TrainingPanel(QWidget):
@@ -85,54 +81,20 @@ class TrainingPanel(QWidget):
         )
         self.banner.hide()
 
-        data = QGroupBox("Data", self)
-        form = QFormLayout(data)
-        row = QHBoxLayout()
-        self.dataset_combo = QComboBox(data)
-        for info in list_datasets():
-            self.dataset_combo.addItem(info.name, info.name)
-            index = self.dataset_combo.count() - 1
-            self.dataset_combo.setItemData(index, info.description, Qt.ItemDataRole.ToolTipRole)
-        self.dataset_combo.addItem("File or folder…", _FILE)
-        self.browse_button = QToolButton(data)
-        self.browse_button.setIcon(icon("open"))
-        self.browse_button.setToolTip("Train on a file: CSV, NumPy, MNIST IDX or an image folder")
-        self.browse_file_action, self.browse_folder_action = install_source_menu(
-            self.browse_button, self._on_source_chosen
-        )
-        row.addWidget(self.dataset_combo, 1)
-        row.addWidget(self.browse_button)
-        form.addRow("Data set", row)
-        self.dataset_description = QLabel(data)
-        self.dataset_description.setProperty("role", "dim")
-        self.dataset_description.setWordWrap(True)
-        form.addRow("", self.dataset_description)
-        self.options_edit = QLineEdit(data)
-        self.options_edit.setPlaceholderText("e.g. resize=28, flatten=true")
-        form.addRow("Options", self.options_edit)
-        self.data_box = DataBox(data)
-        form.addRow(self.data_box)
-        start = QHBoxLayout()
-        self.init_weights: Path | None = None
-        """Weights the next run starts from (None: drawn from the seed)."""
-        self.init_weights_label = QLabel(data)
-        self.init_weights_label.setProperty("role", "dim")
-        self.init_weights_button = QPushButton("Start from weights…", data)
-        self.init_weights_button.setToolTip(
-            "Start the next run from saved weights (.safetensors or .pt), matched by layer name "
-            "and shape; layers that do not match keep their seeded initial values"
-        )
-        self.init_weights_clear = QToolButton(data)
-        self.init_weights_clear.setText("✕")
-        self.init_weights_clear.setToolTip("Start from the seed's random weights again")
-        # The file name on its own (wrapping) line: a long name must not widen the panel.
-        self.init_weights_label.setWordWrap(True)
-        start.addWidget(self.init_weights_button)
-        start.addWidget(self.init_weights_clear)
-        start.addStretch(1)
-        form.addRow("Weights", self.init_weights_label)
-        form.addRow("", start)
-        self.set_init_weights(None)
+        self.data_area = DataArea(self)
+        data = self.data_area
+        # The data set's and the weights' widgets, by the names the rest of the program knows.
+        self.dataset_combo = data.dataset_combo
+        self.browse_button = data.browse_button
+        self.browse_file_action = data.browse_file_action
+        self.browse_folder_action = data.browse_folder_action
+        self.dataset_description = data.dataset_description
+        self.options_edit = data.options_edit
+        self.data_box = data.data_box
+        self.init_weights_label = data.init_weights_label
+        self.init_weights_button = data.init_weights_button
+        self.init_weights_clear = data.init_weights_clear
+        data.source_chosen.connect(self._on_source_chosen)
         layout.addWidget(data)
 
         hyper = QGroupBox("Hyper-parameters", self)
@@ -235,8 +197,6 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(self.pause_requested)
         self.resume_button.clicked.connect(self.resume_requested)
         self.stop_button.clicked.connect(self.stop_requested)
-        self.init_weights_button.clicked.connect(self._on_init_weights_clicked)
-        self.init_weights_clear.clicked.connect(lambda: self.set_init_weights(None))
         self.dataset_combo.activated.connect(self._on_dataset_activated)
         self.options_edit.editingFinished.connect(self._on_field_edited)
         for spin in (self.epochs_spin, self.batch_spin, self.lr_spin):
@@ -264,10 +224,10 @@ class TrainingPanel(QWidget):
             name = meta.get("dataset")
             index = self.dataset_combo.findData(name) if name else -1
             if name and index < 0:
-                self._set_file_item(str(name))
+                self.data_area.set_file_item(str(name))
             elif index >= 0:
                 self.dataset_combo.setCurrentIndex(index)
-            self._describe_dataset()
+            self.data_area.describe_dataset()
             options = meta.get("dataset_options")
             self.options_edit.setText(format_options(options if isinstance(options, dict) else {}))
             self.epochs_spin.setValue(config.epochs)
@@ -278,25 +238,11 @@ class TrainingPanel(QWidget):
         finally:
             self._loading = False
 
-    def _set_file_item(self, path: str) -> None:
-        index = self.dataset_combo.findData(path)
-        if index < 0:
-            self.dataset_combo.insertItem(self.dataset_combo.count() - 1, path, path)
-            index = self.dataset_combo.count() - 2
-            self.dataset_combo.setItemData(index, path, Qt.ItemDataRole.ToolTipRole)
-        self.dataset_combo.setCurrentIndex(index)
-
-    def _describe_dataset(self) -> None:
-        text = self.dataset_combo.currentData(Qt.ItemDataRole.ToolTipRole) or ""
-        self.dataset_description.setText(text)
-        data = self.dataset_combo.currentData()
-        self.data_box.set_dataset(data if isinstance(data, str) and data != _FILE else "")
-
     def edited_metadata(self) -> dict[str, Any]:
         """The settings the fields show, on top of the document's other training keys."""
         meta = self.metadata()
-        dataset = self.dataset_combo.currentData()
-        if dataset and dataset != _FILE:
+        dataset = self.data_area.dataset()
+        if dataset:
             meta["dataset"] = dataset
         meta["dataset_options"] = parse_options(self.options_edit.text())
         meta["epochs"] = self.epochs_spin.value()
@@ -315,21 +261,14 @@ class TrainingPanel(QWidget):
         """CPU threads for the next run (0: chosen for this machine)."""
         return int(self.threads_spin.value())
 
+    @property
+    def init_weights(self) -> Path | None:
+        """Weights the next run starts from (None: drawn from the seed)."""
+        return self.data_area.init_weights
+
     def set_init_weights(self, path: str | Path | None) -> None:
         """Start the next runs from ``path`` (None: from the seed's random weights)."""
-        self.init_weights = Path(path) if path else None
-        self.init_weights_label.setText(
-            self.init_weights.name if self.init_weights else "random, from the seed"
-        )
-        self.init_weights_label.setToolTip(str(self.init_weights or ""))
-        self.init_weights_clear.setEnabled(self.init_weights is not None)
-
-    def _on_init_weights_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Start from weights", "", "Weights (*.safetensors *.pt *.pth);;All files (*)"
-        )
-        if path:
-            self.set_init_weights(path)
+        self.data_area.set_init_weights(path)
 
     def device(self) -> str:
         """The chosen device (a run-time setting, not stored in the project)."""
@@ -376,6 +315,18 @@ class TrainingPanel(QWidget):
         self.pause_button.setVisible(state != "paused")
         self.resume_button.setVisible(state == "paused")
 
+    def show_busy(self, text: str) -> None:
+        """Show ``text`` under a busy bar, Start disabled (the data set is being checked); ""
+        ends it."""
+        if text:
+            self.start_button.setEnabled(False)
+            self.progress.setRange(0, 0)  # Qt's busy indicator
+            self.set_progress(0.0, text, "")
+        else:
+            self.progress.setRange(0, 1000)
+            self.set_progress(0.0, "Ready.", "")
+            self.set_state(self.state)
+
     def show_banner(self, text: str) -> None:
         """Show (or with "" hide) the note under the settings."""
         self.banner.setText(text)
@@ -400,37 +351,22 @@ class TrainingPanel(QWidget):
 
     # ---------------------------------------------------------------- slots
     def _on_dataset_activated(self, _index: int) -> None:
-        if self.dataset_combo.currentData() == _FILE:
+        if self.dataset_combo.currentData() == FILE_ITEM:
             self._on_browse_clicked()
             return
-        self._describe_dataset()
-        self._keep_known_options()
+        self.data_area.describe_dataset()
+        self.data_area.keep_known_options()
         self._on_field_edited()
-
-    def _keep_known_options(self) -> None:
-        # Another built-in data set: drop the options it does not understand (shapes' size
-        # means nothing to cifar10).
-        info = next(
-            (i for i in list_datasets() if i.name == self.dataset_combo.currentData()), None
-        )
-        if info is None:
-            return
-        known = {part.split()[0] for part in info.options.split(",") if part.strip()}
-        try:
-            options = parse_options(self.options_edit.text())
-        except TrainError:
-            return
-        self.options_edit.setText(format_options({k: v for k, v in options.items() if k in known}))
 
     def _on_browse_clicked(self) -> None:
         self.browse_button.showMenu()
-        if self.dataset_combo.currentData() == _FILE:  # the menu closed without a choice
+        if self.dataset_combo.currentData() == FILE_ITEM:  # the menu closed without a choice
             self.load_from_document()
 
     def _on_source_chosen(self, path: str) -> None:
         """A data file or folder was chosen: train on it."""
-        self._set_file_item(path)
-        self._describe_dataset()
+        self.data_area.set_file_item(path)
+        self.data_area.describe_dataset()
         meta = self.edited_metadata()
         meta["dataset"] = path
         meta["dataset_options"] = {}  # another source: the last one's options rarely apply

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from dlstudio.gui.plot_menus import disable_plot_menus
@@ -35,6 +36,12 @@ SMOOTHING = 0.9
 OVERLAY_COLORS = ("#c678dd", "#56b6c2", "#e5c07b", "#98c379", "#e06c75", "#61afef")
 _BG = "#1d1f22"
 _FG = "#a9aeb6"
+
+
+def short_title(title: str) -> str:
+    """A plot title for a narrow monitor: "Training loss per step" -> "Loss/step"."""
+    title = title.replace("Training loss", "Loss").replace("Learning rate", "LR")
+    return title.replace(" per ", "/")
 
 
 class _EpochAxis(pg.AxisItem):
@@ -95,6 +102,8 @@ def redraw_period_ms(cost_s: float) -> int:
 class _TimedGraphics(pg.GraphicsLayoutWidget):
     """A plot canvas that times its own painting."""
 
+    resized = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.paint_seconds = 0.0
@@ -105,6 +114,14 @@ class _TimedGraphics(pg.GraphicsLayoutWidget):
         super().paintEvent(event)
         self.paint_seconds = time.perf_counter() - start
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
+
+    def fit_layout(self) -> None:
+        """Lay the plots out in the view again (after their minimum sizes changed)."""
+        self.setRange(self.range, padding=0, disableAutoPixel=False)
+
 
 class LossPlot(QWidget):
     """Four linked-by-meaning plots: training loss, validation loss, metric, learning rate."""
@@ -114,9 +131,15 @@ class LossPlot(QWidget):
         self.graphics = _TimedGraphics(self)
         self.graphics.setBackground(_BG)
         self.graphics.ci.layout.setSpacing(6)
+        self.graphics.resized.connect(self.fit_titles)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
+        self._titles: dict[int, str] = {}
+        """Each plot's full title, by ``id(plot)``."""
+        self.short_titles = False
+        """Whether the plots show their short titles (a narrow monitor, see :meth:`fit_titles`)."""
+        self._long_minimum = 0.0
         self.loss_plot = self._plot(0, 0, "Training loss per step", "step")
         self.val_plot = self._plot(0, 1, "Loss per epoch", "epoch")
         self.metric_plot = self._plot(1, 0, "Metric per epoch", "epoch")
@@ -160,7 +183,7 @@ class LossPlot(QWidget):
     def _plot(self, row: int, col: int, title: str, x_label: str) -> pg.PlotItem:
         axis = {"bottom": _EpochAxis(orientation="bottom")} if x_label == "epoch" else {}
         plot = self.graphics.addPlot(row=row, col=col, axisItems=axis)
-        plot.setTitle(f"<span style='color:#c2c6cc;font-size:9pt'>{title}</span>", size="9pt")
+        self._set_title(plot, title)
         plot.showGrid(x=True, y=True, alpha=0.12)
         for name in ("left", "bottom"):
             plot.getAxis(name).setTextPen(_FG)
@@ -174,6 +197,40 @@ class LossPlot(QWidget):
         plot.setClipToView(True)
         disable_plot_menus(plot, self)
         return plot
+
+    def _set_title(self, plot: pg.PlotItem, title: str) -> None:
+        self._titles[id(plot)] = title
+        shown = short_title(title) if self.short_titles else title
+        plot.setTitle(f"<span style='color:#c2c6cc;font-size:9pt'>{shown}</span>", size="9pt")
+
+    def title_of(self, plot: pg.PlotItem) -> str:
+        """The title ``plot`` shows now (short in a narrow monitor)."""
+        title = self._titles[id(plot)]
+        return short_title(title) if self.short_titles else title
+
+    def fit_titles(self) -> None:
+        """Short titles when the full ones would make the two columns wider than the monitor
+        (a title is as wide as its text, and pyqtgraph cuts off what does not fit at the
+        right); the full ones again once they fit."""
+        width = self.graphics.viewport().width()
+        if not self.short_titles and self._minimum_width() > width:
+            self._long_minimum = self._minimum_width()
+            self._show_short_titles(True)
+        elif self.short_titles and self._long_minimum <= width:
+            self._show_short_titles(False)
+
+    def _minimum_width(self) -> float:
+        layout = self.graphics.ci.layout
+        layout.invalidate()
+        return layout.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+
+    def _show_short_titles(self, short: bool) -> None:
+        self.short_titles = short
+        for plot in (self.loss_plot, self.val_plot, self.metric_plot, self.lr_plot):
+            self._set_title(plot, self._titles[id(plot)])
+        # The layout kept the width the long titles needed; fit it to the view once the new
+        # titles' sizes have reached it (on the next turn of the event loop).
+        QTimer.singleShot(0, self.graphics, self.graphics.fit_layout)
 
     def _legend(self, plot: pg.PlotItem) -> None:
         if plot.legend is None:
@@ -245,11 +302,8 @@ class LossPlot(QWidget):
             )
             extra = {"symbol": "o", "symbolSize": 6, "symbolBrush": "#63d297"} if validation else {}
             self._metric_curves[key] = self.metric_plot.plot(pen=pen, name=key, **extra)
-            self.metric_plot.setTitle(
-                f"<span style='color:#c2c6cc;font-size:9pt'>"
-                f"{key.split(' ', 1)[1].replace('_', ' ').capitalize()} per epoch</span>",
-                size="9pt",
-            )
+            name = key.split(" ", 1)[1].replace("_", " ").capitalize()
+            self._set_title(self.metric_plot, f"{name} per epoch")
         return self._metrics[key]
 
     # ------------------------------------------------------------- overlays
