@@ -250,3 +250,7 @@ def test_an_image_input_shows_only_what_it_uses(window):
     # A token setting left on a float input stays visible, so its problem can be fixed.
     window.document.push(SetParam(node.id, "padding_id", 0))
     assert shown() == {"shape", "dtype", "padding_id"}
+    window.document.undo()
+    # The batch switch shows only where it is off (an imported model without a batch axis).
+    window.document.push(SetParam(node.id, "batch", False))
+    assert shown() == {"shape", "dtype", "batch"}

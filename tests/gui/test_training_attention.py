@@ -55,7 +55,11 @@ def test_attention_heatmap_after_training_the_transformer(make_window, qtbot, me
     assert np.allclose(view.matrix, view.current.weights[1])
     ticks = view.plot.getAxis("top")._tickLevels[0]
     first = view.source.split.inputs[0][0].tolist()
-    assert [t[1] for t in ticks][:2] == [f"0 s{first[0] - 2}", f"1 s{first[1] - 2}"]
+    # Every label names its position and the token there (as many as fit without touching).
+    assert len(ticks) >= 2 and ticks[0][1] == f"0 s{first[0] - 2}"
+    for value, label in ticks:
+        position = int(round(value))
+        assert label == f"{position} s{first[position] - 2}"
 
     # Another sample: other maps, still rows of 1.
     before = view.matrix.copy()

@@ -1,6 +1,7 @@
 """Which parameters a layer's current setting leaves unused, so the properties panel can leave
 them out: an image Input shows no token fields (vocabulary size, padding id), an Input without
-a symbolic size such as T no example length."""
+a symbolic size such as T no example length, and an Input with the usual batch axis no batch
+switch (it is off only for imported models that compute on one fixed-shape tensor)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def unused_params(type_id: str, values: Mapping[str, Any]) -> frozenset[str]:
     if type_id != "input":
         return frozenset()
     unused: set[str] = set()
+    if values.get("batch", True) is True:
+        unused.add("batch")
     if values.get("dtype") != "int64":
         unused.update(k for k, idle in _TOKEN_PARAMS.items() if values.get(k) == idle)
     shape = values.get("shape")
