@@ -72,15 +72,16 @@ def capture(
     *,
     grad: bool = False,
     cancelled: Callable[[], bool] | None = None,
+    lines: dict[int, StepLine] | None = None,
 ) -> tuple[dict[str, tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]:
     """Run the compiled module once on ``inputs``; returns (node id -> the tensors its line
     assigned, in port order; the module's outputs). Input nodes map to their argument.
 
     ``grad`` keeps the autograd graph (for explanations); otherwise nothing is recorded.
     ``cancelled`` is asked before every line: when it returns True the run stops with
-    :class:`LensCancelled`.
+    :class:`LensCancelled`. ``lines`` (from :func:`step_lines`) saves parsing the source again.
     """
-    lines = step_lines(compiled, graph)
+    lines = step_lines(compiled, graph) if lines is None else lines
     code = _forward_code(compiled)
     values: dict[str, tuple[torch.Tensor, ...]] = {}
     state: dict[str, Any] = {"pending": None}

@@ -15,7 +15,7 @@ import torch
 from dlstudio.compile.build import CompiledModel
 from dlstudio.core.graph import LayerGraph
 from dlstudio.lens import render
-from dlstudio.lens.capture import capture
+from dlstudio.lens.capture import capture, step_lines
 from dlstudio.lens.examples import Example
 from dlstudio.lens.summary import NodeView, statistics, view_kind
 
@@ -49,6 +49,8 @@ class LensEngine:
         self.graph = graph
         self.compiled = compiled
         self.class_names = class_names
+        self._outputs_fed: set[str] = set()
+        self._lines = step_lines(compiled, graph)
         compiled.module.eval()
 
     def run(
@@ -59,13 +61,26 @@ class LensEngine:
     ) -> LensResult:
         """Compute every node's output on ``example``; raises ``LensCancelled`` when
         ``cancelled()`` turns True part-way."""
-        values, outputs = capture(self.compiled, self.graph, example.inputs, cancelled=cancelled)
+        values, outputs = self.capture(example, cancelled)
+        self._outputs_fed = {
+            edge.src.node
+            for edge in self.graph.edges
+            if self.graph.node(edge.dst.node).type_id == "output"
+        }
         views = {}
         for node_id, tensors in values.items():
             if not tensors:
                 continue
             views[node_id] = self._view(node_id, tensors[0], example, thumbnails)
         return LensResult(example, views, values, outputs)
+
+    def capture(
+        self, example: Example, cancelled: Callable[[], bool] | None = None
+    ) -> tuple[dict[str, tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]:
+        """Every node's tensors on ``example`` (no statistics, no pictures)."""
+        return capture(
+            self.compiled, self.graph, example.inputs, cancelled=cancelled, lines=self._lines
+        )
 
     def _view(
         self, node_id: str, tensor: torch.Tensor, example: Example, thumbnails: bool
@@ -76,19 +91,12 @@ class LensEngine:
         sample = tensor[0] if tensor.dim() > 0 else tensor
         shape = tuple(int(d) for d in sample.shape)
         dtype = str(sample.dtype).removeprefix("torch.")
-        kind = view_kind(shape, dtype, node.type_id, self._feeds_output(node_id))
+        kind = view_kind(shape, dtype, node.type_id, node_id in self._outputs_fed)
         low, high, mean, std = statistics(sample)
         thumb = (
             draw(sample, kind, example.tokens, self.class_names, THUMBNAIL) if thumbnails else None
         )
         return NodeView(node_id, node.name, port, shape, dtype, low, high, mean, std, kind, thumb)
-
-    def _feeds_output(self, node_id: str) -> bool:
-        return any(
-            self.graph.node(edge.dst.node).type_id == "output"
-            for edge in self.graph.edges
-            if edge.src.node == node_id
-        )
 
 
 def draw(
