@@ -205,21 +205,47 @@ def captioned(picture: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     return np.asarray(canvas)
 
 
-def scatter(
-    coords: np.ndarray, labels: Sequence[str], size: int = 640, highlight: int | None = None
-) -> np.ndarray:
-    """Points with their labels (an embedding map); ``highlight`` is drawn in the accent."""
-    canvas = Image.new("RGB", (size, size), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
+def scatter_positions(coords: np.ndarray, size: int = 640) -> np.ndarray:
+    """Where :func:`scatter` draws each point, in pixels (x right, y down)."""
     if len(coords) == 0:
-        return np.asarray(canvas)
+        return np.zeros((0, 2))
     low, high = coords.min(axis=0), coords.max(axis=0)
     span = np.where(high - low < 1e-12, 1.0, high - low)
     margin = 40
     points = (coords - low) / span * (size - 2 * margin) + margin
-    for i, ((x, y), label) in enumerate(zip(points, labels, strict=False)):
-        y = size - y
-        color = BAR_TOP if i == highlight else BAR
+    points[:, 1] = size - points[:, 1]
+    return points
+
+
+def scatter(
+    coords: np.ndarray, labels: Sequence[str], size: int = 640, highlight: Sequence[int] = ()
+) -> np.ndarray:
+    """Points with their labels (an embedding map); ``highlight`` points in the accent."""
+    canvas = Image.new("RGB", (size, size), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    for i, ((x, y), label) in enumerate(zip(scatter_positions(coords, size), labels, strict=False)):
+        color = BAR_TOP if i in highlight else BAR
         draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=color)
         draw.text((x + 5, y - 6), str(label)[:16], fill=INK, font=_font())
     return np.asarray(canvas)
+
+
+def filter_grid(weight: np.ndarray, longest: int = 480, max_filters: int = 64) -> np.ndarray:
+    """A convolution's kernels (out, in, kh, kw) as small pictures: in colour when they read
+    three channels (an RGB input), else the first input channel; each scaled on its own, so the
+    pattern shows whatever its size."""
+    kernels = weight[:max_filters]
+    count, channels, kh, kw = kernels.shape
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    gap = 1
+    canvas = np.full((rows * (kh + gap) - gap, columns * (kw + gap) - gap, 3), 255, np.uint8)
+    for index, kernel in enumerate(kernels):
+        r, c = divmod(index, columns)
+        top, left = r * (kh + gap), c * (kw + gap)
+        if channels == 3:
+            tile = (normalise(kernel).transpose(1, 2, 0) * 255).round().astype(np.uint8)
+        else:
+            tile = colormap(normalise(kernel[0]))
+        canvas[top : top + kh, left : left + kw] = tile
+    return _scaled(canvas, longest)

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from dlstudio.compile.build import compile_graph
 from dlstudio.core.graph import LayerGraph
+from dlstudio.lens.embeddings import EmbeddingTable, embedding_layers, embedding_table, project
 from dlstudio.lens.engine import LensEngine, LensResult
 from dlstudio.lens.examples import (
     Example,
@@ -25,9 +27,14 @@ from dlstudio.lens.examples import (
     image_example,
     text_example,
 )
+from dlstudio.lens.filters import filters_picture
 from dlstudio.lens.pinning import PinRequest
 from dlstudio.train.reproducible import seeded_build
 from dlstudio.train.session import resolve_run
+
+MAP_WORDS = 2000
+"""At most this many rows of an embedding table are mapped (the most frequent ids come first in
+the built-in vocabularies)."""
 
 WEIGHT_MODES = ("current", "random", "both")
 """``current``: the last run's weights where they fit the drawing (random before training);
@@ -43,6 +50,20 @@ class LensRefresh:
     """(``random (seed 0)`` or ``trained``, result) in display order."""
     problem: str = ""
     """Why nothing could be shown (no data set, the drawing has errors...), else empty."""
+    filters: tuple[str, np.ndarray] | None = None
+    """The first convolution's module path and a picture of its kernels (the last variant's
+    weights), when the model has one."""
+    embedding: EmbeddingMap | None = None
+    """The first Embedding's table and its 2-D map (the last variant's weights)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingMap:
+    """An Embedding table projected for drawing."""
+
+    table: EmbeddingTable
+    coords: np.ndarray
+    """(V, 2), PCA."""
 
 
 class LensSession:
@@ -52,6 +73,7 @@ class LensSession:
         self._lock = threading.Lock()
         self._latest = 0
         self._datasets: dict[str, Any] = {}
+        self._last_dataset: Any = None
 
     def next_generation(self) -> int:
         """Number a new request; every older refresh still running will stop."""
@@ -114,7 +136,15 @@ class LensSession:
             results.append(
                 (label, engine.run(example, cancelled=lambda: self.is_stale(generation)))
             )
-        return LensRefresh(generation, tuple(results))
+        module = compiled.module
+        filters = filters_picture(module)
+        embedding = None
+        if embedding_layers(module):
+            names = {graph.node(n).name: a for n, a in compiled.node_attrs.items()}
+            vocab = getattr(self._last_dataset, "vocab", None)
+            table = embedding_table(module, None, vocab, names)
+            embedding = EmbeddingMap(table, project(table.vectors[:MAP_WORDS], "pca"))
+        return LensRefresh(generation, tuple(results), "", filters, embedding)
 
     def _pin(
         self,
@@ -126,6 +156,7 @@ class LensSession:
         if request.image is not None:
             return image_example(request.image, spec), None
         dataset = self.dataset(training, base_dir)
+        self._last_dataset = dataset
         names = getattr(dataset, "class_names", None)
         if request.text is not None:
             return text_example(request.text, spec, getattr(dataset, "vocab", None)), names

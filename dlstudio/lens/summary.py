@@ -79,7 +79,9 @@ def statistics(value: torch.Tensor) -> tuple[float, float, float, float]:
     when something is not."""
     data = value.detach()
     if data.numel() <= SMALL and data.device.type == "cpu":
-        return _small_statistics(data.numpy() if data.is_floating_point() else data.double().numpy())
+        return _small_statistics(
+            data.numpy() if data.is_floating_point() else data.double().numpy()
+        )
     if not data.is_floating_point():
         data = data.to(torch.float64)
     data = data.flatten()

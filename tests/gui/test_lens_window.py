@@ -146,3 +146,32 @@ def test_a_drawing_with_errors_says_so_instead_of_computing(qtbot, window) -> No
     assert window.document.analysis.errors
     assert window.lens.refresh_now() is None
     assert "no errors" in window.lens.panel.status.text()
+
+
+def test_filters_and_embeddings_tabs(qtbot, window) -> None:  # noqa: F811
+    _open_lenet(window)
+    _refresh(qtbot, window)
+    panel = window.lens.panel
+    assert panel.filters_title.text().startswith("conv1: the first convolution's kernels")
+    assert not panel.filters_picture.pixmap().isNull()
+    assert panel.embeddings.map is None  # LeNet has no Embedding
+    window.document.open(REPO_ROOT / "templates" / "word2vec.json")
+    refresh = _refresh(qtbot, window)
+    page = panel.embeddings
+    assert refresh.filters is None and "no 2-D convolution" in panel.filters_title.text()
+    assert page.map is not None and page.map.table.words[:3] == refresh.embedding.table.words[:3]
+    found = page.show_neighbours("cat")
+    assert len(found) == 8 and "nearest to cat" in page.answer.text()
+    page.analogy.setText("king, queen, him")
+    page.analogy.returnPressed.emit()
+    assert page.answer.text().startswith("king - queen + him: ")
+    page.word.setText("zebra")
+    page.word.returnPressed.emit()
+    assert "'zebra' is not in the vocabulary" in page.answer.text()
+    # a click on a drawn point asks for that word's neighbours
+    from dlstudio.gui.lens.embedding_page import MAP_SIZE
+    from dlstudio.lens import render
+
+    x, y = render.scatter_positions(page.map.coords, MAP_SIZE)[5]
+    page._on_picture_clicked(float(x), float(y))
+    assert page.word.text() == page.map.table.words[5]

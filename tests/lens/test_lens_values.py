@@ -118,3 +118,20 @@ def test_a_session_refresh_stops_when_a_newer_one_is_asked_for() -> None:
     session.next_generation()
     with pytest.raises(LensCancelled):
         session.refresh(graph, PinRequest(sample=2), generation)
+
+
+def test_the_filters_picture_shows_each_kernel_of_the_first_convolution() -> None:
+    import numpy as np
+
+    from dlstudio.lens import render
+    from dlstudio.lens.filters import filters_picture
+
+    graph, compiled, _ = _compiled("lenet5")
+    path, picture = filters_picture(compiled.module, longest=60)
+    assert path == compiled.node_attrs[next(n.id for n in graph if n.name == "conv1")]
+    assert picture.shape[2] == 3
+    # 6 kernels of 5x5 on a 3x2 grid with 1-pixel gaps, unscaled: each kernel's own pixels
+    weight = compiled.module.get_submodule(path).weight.detach().numpy()
+    grid = render.filter_grid(weight, longest=17)
+    assert grid.shape[:2] == (11, 17)
+    np.testing.assert_array_equal(grid[0:5, 0:5], render.colormap(render.normalise(weight[0, 0])))

@@ -11,7 +11,8 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QGraphicsPixmapItem, QMainWindow
 
 from dlstudio.core.errors import DLStudioError
-from dlstudio.gui.lens.panel import LensPanel, to_pixmap
+from dlstudio.gui.lens.panel import LensPanel
+from dlstudio.gui.lens.pixmaps import to_pixmap
 from dlstudio.gui.workers import run_in_thread
 from dlstudio.lens.capture import LensCancelled
 from dlstudio.lens.engine import draw
@@ -100,6 +101,8 @@ class LensController(QObject):
         self.last = refresh
         example = refresh.results[0][1].example if refresh.results else None
         self.panel.status.setText(f"Example: {example.label}" if example else "")
+        self.panel.show_filters(refresh.filters)
+        self.panel.embeddings.set_map(refresh.embedding)
         self._show_selected()
         if self.panel.thumbnails.isChecked():
             self._draw_thumbnails()

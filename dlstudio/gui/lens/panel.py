@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,10 +14,13 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from dlstudio.gui.lens.embedding_page import EmbeddingPage
+from dlstudio.gui.lens.pixmaps import to_pixmap
 from dlstudio.lens.pinning import PinRequest
 
 PICK_MODES = ("Sample", "By class", "Image file", "Text")
@@ -27,14 +29,6 @@ WEIGHT_LABELS = {
     "random": "Random weights",
     "both": "Random and trained, side by side",
 }
-
-
-def to_pixmap(picture: np.ndarray) -> QPixmap:
-    """An (H, W, 3) uint8 array as a pixmap (copied: the array may go)."""
-    data = np.ascontiguousarray(picture[..., :3])
-    h, w = data.shape[:2]
-    image = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())
 
 
 class LensPanel(QWidget):
@@ -84,13 +78,29 @@ class LensPanel(QWidget):
         pick = QHBoxLayout()
         pick.addWidget(self.mode)
         pick.addWidget(self.inputs, 1)
+        layer_page = QWidget()
+        layer = QVBoxLayout(layer_page)
+        layer.addWidget(self.title)
+        layer.addWidget(self.stats)
+        layer.addLayout(self.pictures, 1)
+        self.filters_title = QLabel("The model has no 2-D convolution")
+        self.filters_title.setWordWrap(True)
+        self.filters_picture = QLabel()
+        self.filters_picture.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        filters_page = QWidget()
+        filters = QVBoxLayout(filters_page)
+        filters.addWidget(self.filters_title)
+        filters.addWidget(self.filters_picture, 1)
+        self.embeddings = EmbeddingPage()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(layer_page, "Layer")
+        self.tabs.addTab(filters_page, "Filters")
+        self.tabs.addTab(self.embeddings, "Embeddings")
         layout = QVBoxLayout(self)
         layout.addLayout(pick)
         layout.addWidget(self.weights)
         layout.addWidget(self.thumbnails)
-        layout.addWidget(self.title)
-        layout.addWidget(self.stats)
-        layout.addLayout(self.pictures, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
         self.sample.valueChanged.connect(self.request_changed)
@@ -143,6 +153,19 @@ class LensPanel(QWidget):
             else:
                 caption.hide()
                 label.hide()
+
+    def show_filters(self, filters: tuple[str, np.ndarray] | None) -> None:
+        """The first convolution's kernels, or why there are none."""
+        if filters is None:
+            self.filters_title.setText("The model has no 2-D convolution")
+            self.filters_picture.clear()
+            return
+        path, picture = filters
+        self.filters_title.setText(
+            f"{path}: the first convolution's kernels, each scaled on its own (in colour when "
+            "they read an RGB image)"
+        )
+        self.filters_picture.setPixmap(to_pixmap(picture))
 
     def clear_views(self, message: str) -> None:
         """No picture; say why."""
