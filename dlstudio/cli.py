@@ -11,26 +11,38 @@ never reach the terminal as control sequences.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
 from dlstudio.analysis import AnalysisResult, analyze
+from dlstudio.cli_diff import add_diff_parser
 from dlstudio.core import DLStudioError, LayerGraph, format_shape
 from dlstudio.core.errors import FileWriteError, ModelTooLargeError
 from dlstudio.core.terminal import SafeStream
 from dlstudio.layers.validation import load_checked
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+FLOPS_PER_MAC = 2
+"""A multiply-accumulate is one multiply and one add: FLOPs are about twice the MACs."""
 
 
-def load_or_report(path: str) -> LayerGraph | None:
-    """Load a project, printing a located error and returning None when it cannot be read."""
+def load_or_report(path: str, as_json: bool = False) -> LayerGraph | None:
+    """Load a project, printing a located error and returning None when it cannot be read.
+
+    With ``as_json`` the error is also one JSON object on stdout (``errors`` 1, ``unreadable``
+    true), so a script reading ``--json`` output always gets JSON."""
     try:
         return load_checked(path)
     except DLStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if as_json:
+            problem = {"severity": "error", "node": None, "path": None, "message": str(exc)}
+            report = {"file": path, "unreadable": True, "errors": 1, "warnings": 0}
+            print(json.dumps({**report, "diagnostics": [{**problem, "fixes": []}]}, indent=2))
         return None
 
 
@@ -65,16 +77,19 @@ def diagnostic_dict(graph: LayerGraph, d) -> dict:
 
 
 def _run_validate(args) -> int:
-    graph = load_or_report(args.file)
+    graph = load_or_report(args.file, as_json=args.json)
     if graph is None:
         return EXIT_USAGE
     result = analyze(graph)
     diagnostics = list(result.diagnostics)
-    if not result.errors and (graph.metadata.get("training") or {}).get("dataset"):
+    training = graph.metadata.get("training")
+    wrong_type = training is not None and not isinstance(training, dict)
+    if wrong_type or (not result.errors and (training or {}).get("dataset")):
         # Only now pay for torch and the data set: the drawing itself is sound.
         from dlstudio.train.preflight import training_diagnostics
 
-        diagnostics += training_diagnostics(graph, result)
+        project_folder = Path(args.file).resolve().parent  # data paths are relative to it
+        diagnostics += training_diagnostics(graph, result, project_folder)
     errors = sum(1 for d in diagnostics if d.is_error)
     warnings = len(diagnostics) - errors
     if args.json:
@@ -101,7 +116,7 @@ def _add_summary(sub) -> None:
         "summary",
         help="per-layer table of shapes, parameters and MACs",
         description="Print each layer's output shape, parameter count and "
-        "multiply-accumulates, and the totals.",
+        "multiply-accumulates (one MAC per multiply-add, biases free), and the totals.",
     )
     p.add_argument("file", help="project file (.json)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
@@ -111,6 +126,11 @@ def _add_summary(sub) -> None:
         default=1,
         metavar="N",
         help="batch size for the activation-memory figure (default 1)",
+    )
+    p.add_argument(
+        "--flops",
+        action="store_true",
+        help="also give floating-point operations (2 per MAC: a multiply and an add)",
     )
     p.set_defaults(run=_run_summary)
 
@@ -136,6 +156,7 @@ def summary_dict(graph: LayerGraph, result: AnalysisResult) -> dict:
                 "params": row.params,
                 "trainable": row.node.trainable if row.node else True,
                 "macs": row.macs,
+                "flops": None if row.macs is None else FLOPS_PER_MAC * row.macs,
             }
         )
     names = {n.id: n.name for n in graph}
@@ -145,6 +166,7 @@ def summary_dict(graph: LayerGraph, result: AnalysisResult) -> dict:
         "trainable_params": result.trainable_params,
         "frozen_params": result.frozen_params,
         "total_macs": result.total_macs,
+        "total_flops": FLOPS_PER_MAC * result.total_macs,
         "batch_size": result.batch_size,
         "activation_bytes": result.activation_bytes,
         "layers": layers,
@@ -156,7 +178,7 @@ def _run_summary(args) -> int:
     if args.batch < 1:
         print("error: --batch must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    graph = load_or_report(args.file)
+    graph = load_or_report(args.file, as_json=args.json)
     if graph is None:
         return EXIT_USAGE
     result = analyze(graph, batch_size=args.batch)
@@ -164,17 +186,19 @@ def _run_summary(args) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        _print_table(data)
+        _print_table(data, flops=args.flops)
     return EXIT_PROBLEMS if result.has_errors else EXIT_OK
 
 
-def _print_table(data: dict) -> None:
-    rows = [("Layer", "Type", "Output shape", "Params", "MACs")]
+def _print_table(data: dict, flops: bool = False) -> None:
+    head = ("Layer", "Type", "Output shape", "Params", "MACs")
+    rows = [(*head, "FLOPs") if flops else head]
     for layer in data["layers"]:
         shape = format_shape(tuple(layer["output_shape"])) if layer["output_shape"] else "-"
         name = "  " * layer["depth"] + layer["name"]  # indented by depth in the tree
-        rows.append((name, layer["type"], shape, _num(layer["params"]), _num(layer["macs"])))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        row = (name, layer["type"], shape, _num(layer["params"]), _num(layer["macs"]))
+        rows.append((*row, _num(layer["flops"])) if flops else row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         print(
             "  ".join(
@@ -189,6 +213,8 @@ def _print_table(data: dict) -> None:
     print(f"Trainable params: {data['trainable_params']:,}")
     print(f"Frozen params:    {data['frozen_params']:,}")
     print(f"MACs per example: {data['total_macs']:,}")
+    if flops:
+        print(f"FLOPs per example: {data['total_flops']:,} (2 per MAC)")
     mib = data["activation_bytes"] / 2**20
     print(f"Activations at batch {data['batch_size']}: {mib:,.2f} MiB")
     for d in data["diagnostics"]:
@@ -233,13 +259,19 @@ def one_line(text: str, width: int = 90) -> str:
 
 
 # --------------------------------------------------------------------- main
-LIGHT_COMMANDS = {"validate": _add_validate, "summary": _add_summary, "templates": _add_templates}
+LIGHT_COMMANDS = {
+    "validate": _add_validate,
+    "summary": _add_summary,
+    "templates": _add_templates,
+    "diff": add_diff_parser,
+}
 TORCH_COMMANDS = {
-    "export": ("dlstudio.compile.cli_commands", "add_export_parser"),
+    "export": ("dlstudio.train.cli_export", "add_export_parser"),
     "import": ("dlstudio.compile.importers.cli_commands", "add_import_parser"),
     "train": ("dlstudio.train.cli_commands", "add_train_parser"),
     "datasets": ("dlstudio.train.cli_commands", "add_datasets_parser"),
     "tune": ("dlstudio.train.cli_tune", "add_tune_parser"),
+    "predict": ("dlstudio.train.cli_predict", "add_predict_parser"),
     "inspect": ("dlstudio.lens.cli_commands", "add_inspect_parser"),
     "explain": ("dlstudio.lens.cli_explain", "add_explain_parser"),
     "embeddings": ("dlstudio.lens.cli_explain", "add_embeddings_parser"),
@@ -280,6 +312,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = streams
 
 
+def _quiet_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.__stdout__.fileno())  # type: ignore[union-attr]
+        os.close(null)
+
+
 def _main(argv: list[str]) -> int:
     try:
         # Inside the try: Ctrl-C while torch is still being imported is an interruption too.
@@ -292,6 +331,11 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("interrupted (Ctrl-C); nothing more was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`summary --json | head`): it has what it wanted. Point stdout at
+        # the null device so the interpreter's last flush cannot fail again on the way out.
+        _quiet_stdout()
+        return EXIT_OK
     except DLStudioError as exc:  # what a command did not handle itself
         print(f"error: {exc}", file=sys.stderr)
         return exit_code_for(exc)

@@ -35,7 +35,13 @@ def render() -> str:
         "hand. The same text is the help shown in the editor's palette and properties panel.",
         "",
         "**How MACs are counted.** The summary's MACs are multiply-accumulates for one example "
-        "(batch 1), with every sequence length at its Input's example length. A Dense or a "
+        "(batch 1): one MAC per multiply-add, biases free, and FLOPs about 2 x MACs "
+        "(`summary --flops` prints both; `summary --json` has `macs` and `flops`). Every "
+        "sequence length is at the model's Input example length, inside blocks too: a block's "
+        "own Input example length only sizes a symbol the caller does not set, so a "
+        "transformer block costs more at a longer sequence. For reference, ResNet-50 counts "
+        "4.11 G MACs against the published 4.09 G, because BatchNorm, residual adds and "
+        "pooling are counted. A Dense or a "
         "convolution counts one MAC per weight use (in x out per position; biases are free); "
         "attention counts its four projections plus one MAC per query-key pair and feature "
         "for the scores and again for the weighted sum; a recurrent layer counts its gate "

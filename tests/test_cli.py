@@ -66,12 +66,27 @@ def test_summary_json_has_totals_layers_and_diagnostics(tmp_path, capsys):
         "params": 156,
         "trainable": True,
         "macs": 117600,
+        "flops": 235200,
     }
+    assert data["total_flops"] == 2 * data["total_macs"]
     assert data["diagnostics"] == []
     assert main(["summary", str(_broken_lenet(tmp_path)), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["diagnostics"][0]["node"] == "fc1"
     assert data["diagnostics"][0]["severity"] == "error"
+
+
+def test_summary_flops_are_two_per_mac(tmp_path, capsys):
+    """conv1 of LeNet-5: 6 x 28 x 28 outputs x 25 multiply-adds = 117,600 MACs, 235,200 FLOPs."""
+    path = tmp_path / "lenet.json"
+    save_project(lenet5(), path)
+    assert main(["summary", str(path)]) == 0
+    assert "FLOPs" not in capsys.readouterr().out
+    assert main(["summary", str(path), "--flops"]) == 0
+    out = capsys.readouterr().out
+    conv1 = next(line for line in out.splitlines() if line.startswith("conv1 "))
+    assert conv1.split()[-2:] == ["117,600", "235,200"]
+    assert "FLOPs per example: 845,648 (2 per MAC)" in out
 
 
 def test_summary_table_and_module_entry_point(tmp_path):

@@ -42,6 +42,10 @@ def test_escape_sequences_in_names_never_reach_the_terminal(tmp_path, capsys):
         (lambda d: d["nodes"][0].update(position=[int("9" * 310), 0]), "finite number"),
         (lambda d: d["nodes"][1].update(name="a\ud800"), "lone surrogate"),
         (lambda d: d["metadata"].update(title="\ud800"), "lone surrogate"),
+        (
+            lambda d: d["nodes"][1].update(name="conv1\nerror: model: forged line"),
+            "holds a line break (U+000A) at character 5; a name is one line of text",
+        ),
     ],
 )
 def test_hostile_files_exit_2_with_a_located_message(tmp_path, capsys, mutate, words):
@@ -77,3 +81,51 @@ def test_a_real_process_prints_no_traceback_for_a_surrogate_file(tmp_path):
     )
     assert result.returncode == EXIT_USAGE
     assert "Traceback" not in result.stderr and "lone surrogate" in result.stderr
+
+
+def test_a_line_break_cannot_enter_a_name_by_renaming_either():
+    from graph_builders import lenet5
+
+    from dlstudio.core import GraphEditError, RenameNode, UndoStack
+
+    graph = lenet5()
+    with pytest.raises(GraphEditError, match="holds a line break"):
+        UndoStack(graph).push(RenameNode(graph.node_by_name("conv1").id, "a\rb"))
+    assert graph.node_by_name("conv1") is not None
+
+
+@pytest.mark.parametrize("command", ["validate", "summary"])
+def test_json_is_printed_for_an_unreadable_file_too(tmp_path, capsys, command):
+    path = tmp_path / "broken.json"
+    path.write_text("{not json", encoding="utf-8")
+    assert main([command, str(path), "--json"]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["unreadable"] is True and report["errors"] == 1
+    assert report["diagnostics"][0]["message"].startswith(f"{path}")
+    assert captured.err.startswith("error: ")
+
+
+def test_training_settings_that_are_a_list_are_an_error_not_a_traceback(tmp_path, capsys):
+    doc = _lenet()
+    doc["metadata"]["training"] = ["digits"]
+    assert main(["validate", str(_write(tmp_path, doc))]) == EXIT_PROBLEMS
+    out = capsys.readouterr().out
+    assert "metadata.training must be a mapping of settings, got list ['digits']" in out
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`summary --json | head -1`: the pipe closes while the summary is still being written."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    project = str(TEMPLATES_DIR / "resnet50.json")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlstudio", "summary", project, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None and process.stdout.read(20).startswith(b"{")
+    process.stdout.close()  # what head does after its first lines
+    _out, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
+    assert process.returncode == 0

@@ -13,6 +13,7 @@ import networkx as nx
 from dlstudio.analysis.blocks import (
     BlockContext,
     analyze_instance,
+    check_expanded_size,
     instance_type,
     is_instance,
     resolve_instance,
@@ -47,7 +48,8 @@ def analyze(
     ports = {nid: layer.input_ports(params.get(nid, {})) for nid, layer in types.items()}
     g, cyclic = check_structure(graph, types, ports, diagnostics, inside_block=context.depth > 0)
     order = _topological_order(graph, g, cyclic)
-    bindings = {**context.bindings, **_example_bindings(graph, params)}
+    # The caller's sizes win: a block's own Input examples only bind symbols it introduces.
+    bindings = {**_example_bindings(graph, params), **context.bindings}
     if context.depth == 0:
         context.bindings = bindings
     sample = {"N": 1, **bindings}
@@ -56,6 +58,7 @@ def analyze(
     for node_id in order:
         node = graph.node(node_id)
         info = NodeInfo(node_id, params.get(node_id, {}))
+        info.layers = 0 if node.type_id in ("input", "output") else 1
         infos[node_id] = info
         layer = types.get(node_id)
         if layer is None or node_id not in params:
@@ -73,12 +76,14 @@ def analyze(
             info.outputs = {"out": context.input_specs[node_id]}
             info.ok = True
             info.param_count = info.trainable_params = info.macs = info.activation_bytes = 0
-        elif _infer(node, layer, info, diagnostics):
+        elif _infer(node, layer, info, diagnostics, bindings):
             if node.type_id == "input":
                 input_mask(node, info)
             else:
                 carry_masks(node, info)
             _count(node, layer, info, sample, batch_size, diagnostics)
+    if context.depth == 0:
+        check_expanded_size(graph, infos, diagnostics)
     check_tied_weights(graph, infos, diagnostics)
     diagnostics += teaching_diagnostics(graph, infos, top_level=context.depth == 0)
     return AnalysisResult(order, infos, edge_specs, diagnostics, batch_size, bindings)
@@ -196,8 +201,14 @@ def _gather_inputs(graph, node, ports, info, infos, edge_specs) -> bool:
     return complete
 
 
-def _infer(node: LayerNode, layer: LayerType, info: NodeInfo, out: list[Diagnostic]) -> bool:
-    ctx = ShapeContext(node.name, layer.label, info.params, info.inputs)
+def _infer(
+    node: LayerNode,
+    layer: LayerType,
+    info: NodeInfo,
+    out: list[Diagnostic],
+    bindings: dict[str, int],
+) -> bool:
+    ctx = ShapeContext(node.name, layer.label, info.params, info.inputs, bindings)
     try:
         result = layer.infer(ctx)
     except ShapeError as exc:
@@ -229,7 +240,11 @@ def _concrete(spec: TensorSpec, bindings: dict[str, int]) -> tuple[int, ...] | N
     """The per-example shape with symbols bound, or None when a symbol is unbound."""
     shape = spec.shape
     if all(type(d) is int for d in shape[1:]):  # the common case: only the batch is symbolic
-        return (1, *shape[1:]) if shape and shape[0] == "N" else shape  # type: ignore[return-value]
+        if shape and shape[0] == "N":
+            return (1, *shape[1:])  # type: ignore[return-value]
+        if all(type(d) is int for d in shape):
+            return shape  # type: ignore[return-value]
+    # Symbols anywhere, the batch folded into another dimension (Flatten from dim 0) ...
     dims = [bind_dim(d, bindings) for d in shape]
     return None if any(d is None for d in dims) else tuple(dims)  # type: ignore[return-value]
 

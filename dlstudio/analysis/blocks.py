@@ -12,6 +12,7 @@ from dlstudio.analysis.diagnostics import ERROR, Diagnostic
 from dlstudio.analysis.result import AnalysisResult, NodeInfo
 from dlstudio.core.blocks import (
     BLOCK_TYPE,
+    MAX_NESTING,
     RESERVED_KEYS,
     BlockDefinition,
     instance_settings,
@@ -23,7 +24,11 @@ from dlstudio.core.graph import LayerGraph, LayerNode
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.spec import LayerType, ParamSpec, PortSpec, ShapeContext, ShapeResult
 
-MAX_DEPTH = 64
+MAX_DEPTH = MAX_NESTING
+MAX_EXPANDED_LAYERS = 100_000
+"""A model may expand to this many layers (every block instance replaced by its copies' layers).
+Nested repeats multiply (1000 copies of a block of 1000 copies ...): a bigger model could not
+be summarised, compiled or drawn in reasonable time and memory, so validation refuses it."""
 
 Analyzer = Callable[..., AnalysisResult]
 
@@ -162,6 +167,8 @@ def analyze_instance(
     for copy in range(repeat):
         inner_specs = {in_ports[port]: spec for port, spec in specs.items() if port in in_ports}
         sub = _analyse_definition(definition, values, inner_specs, context, analyzer)
+        if copy == 0 and _too_large(node, repeat, _layers(sub, context), out):
+            return
         info.children.append(sub)
         prefix = node.name if repeat == 1 else f"{node.name}.{copy}"
         if id(sub) not in lifted:
@@ -178,11 +185,55 @@ def analyze_instance(
         specs = {"in": outputs.get("out")} if repeat > 1 else {}
     info.outputs = outputs
     info.ok = True
+    info.layers = sum(_layers(sub, context) for sub in info.children)
     totals = [_totals(sub, context) for sub in info.children]
     info.param_count = sum(t[0] for t in totals)
     info.trainable_params = sum(t[1] for t in totals) if node.trainable else 0
     info.macs = sum(t[2] for t in totals)
     info.activation_bytes = sum(t[3] for t in totals)
+
+
+def _layers(sub: AnalysisResult, context: BlockContext) -> int:
+    key = ("layers", id(sub))
+    if key not in context.shared:
+        context.shared[key] = sub.expanded_layers
+    return context.shared[key]
+
+
+def _too_large(node: LayerNode, repeat: int, per_copy: int, out: list[Diagnostic]) -> bool:
+    """True (with an error) when ``repeat`` copies of ``per_copy`` layers pass the limit."""
+    if repeat * per_copy <= MAX_EXPANDED_LAYERS:
+        return False
+    out.append(
+        Diagnostic(
+            ERROR,
+            node.id,
+            f"{node.name}: {repeat:,} copies of a block of {per_copy:,} layers expand to "
+            f"{repeat * per_copy:,} layers; a model may have at most {MAX_EXPANDED_LAYERS:,}: "
+            "lower repeat here or in the blocks inside",
+        )
+    )
+    return True
+
+
+def check_expanded_size(
+    graph: LayerGraph, infos: Mapping[str, NodeInfo], out: list[Diagnostic]
+) -> None:
+    """An error when the whole model expands past :data:`MAX_EXPANDED_LAYERS` layers (each
+    instance may be within the limit and their sum not)."""
+    total = sum(i.layers for i in infos.values())
+    if total > MAX_EXPANDED_LAYERS:
+        biggest = max(infos.values(), key=lambda i: i.layers)
+        name = graph.node(biggest.node_id).name
+        out.append(
+            Diagnostic(
+                ERROR,
+                biggest.node_id,
+                f"the model expands to {total:,} layers (blocks replaced by their copies; "
+                f"{name} alone {biggest.layers:,}); at most {MAX_EXPANDED_LAYERS:,} are "
+                "allowed: lower the repeat counts",
+            )
+        )
 
 
 def _totals(sub: AnalysisResult, context: BlockContext) -> tuple[int, int, int, int]:

@@ -33,6 +33,9 @@ class NodeInfo:
     enabled: bool = True
     """False for a layer whose ``when`` condition is false for this block's values: it is left
     out and its input passes through unchanged."""
+    layers: int = 0
+    """How many layers this node stands for once every block is expanded: 1 for a layer, 0 for
+    an Input or Output, the sum over its copies' layers for a block instance."""
     children: list[AnalysisResult] = field(default_factory=list)
     """For a block instance: the analysis of its definition, one per copy (``repeat``); copies
     with the same parameters and input specs share one result."""
@@ -69,6 +72,11 @@ class AnalysisResult:
     def diagnostics_for(self, node_id: str) -> list[Diagnostic]:
         """The diagnostics attached to one node."""
         return [d for d in self.diagnostics if d.node_id == node_id]
+
+    @property
+    def expanded_layers(self) -> int:
+        """Layers of the model with every block instance replaced by its copies' layers."""
+        return sum(i.layers for i in self.nodes.values())
 
     @property
     def total_params(self) -> int:

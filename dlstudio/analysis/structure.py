@@ -82,7 +82,10 @@ def _check_ports(graph, types, ports, out) -> None:
     nodes = graph.nodes
     for edge in graph.edges:
         src_type, dst_type = types.get(edge.src.node), types.get(edge.dst.node)
-        if src_type is not None and all(p.name != edge.src.port for p in src_type.outputs):
+        src_ports = src_type.outputs if src_type is not None else ()
+        if src_type is not None and src_type.variadic_outputs:
+            src_ports = src_type.output_ports(nodes[edge.src.node].params)
+        if src_type is not None and all(p.name != edge.src.port for p in src_ports):
             src = nodes[edge.src.node]
             out.append(
                 Diagnostic(

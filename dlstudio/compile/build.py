@@ -14,7 +14,7 @@ from dlstudio.analysis.memory import estimate_memory
 from dlstudio.compile.codegen import GeneratedCode, generate
 from dlstudio.compile.errors import CompileError
 from dlstudio.compile.limits import check_fits
-from dlstudio.compile.weights import load_weights
+from dlstudio.compile.weights import WeightsMismatchError, load_weights
 from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.core.errors import DLStudioError, ModelTooLargeError
 from dlstudio.core.graph import LayerGraph
@@ -110,17 +110,10 @@ def load_instance_weights(
         if not file.is_absolute() and base_dir is not None:
             file = Path(base_dir) / file
         try:
-            report = load_weights(module.get_submodule(attrs[node.id]), file)
+            load_weights(module.get_submodule(attrs[node.id]), file, fit="all")
+        except WeightsMismatchError as exc:
+            problems = "; ".join(exc.report.messages()[:5]) or "no tensor matched"
+            message = f"{node.name}: the weights in {file} do not fit the block: {problems}"
+            raise CompileError(graph.name, [(node.name, message)]) from exc
         except DLStudioError as exc:
             raise CompileError(graph.name, [(node.name, f"{node.name}: {exc}")]) from exc
-        if not report.loaded or report.missing or report.mismatched:
-            problems = "; ".join(report.messages()[:5]) or "no tensor matched"
-            raise CompileError(
-                graph.name,
-                [
-                    (
-                        node.name,
-                        f"{node.name}: the weights in {file} do not fit the block: {problems}",
-                    )
-                ],
-            )

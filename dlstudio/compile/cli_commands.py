@@ -88,15 +88,16 @@ def _export(graph, args: argparse.Namespace) -> int:
 
     from dlstudio.compile.build import compile_graph
     from dlstudio.compile.onnx_export import export_onnx
-    from dlstudio.compile.weights import load_weights, save_weights
+    from dlstudio.compile.weights import WeightsMismatchError, load_weights, save_weights
 
     torch.manual_seed(args.seed)
     compiled = compile_graph(graph)
     if args.source_weights:
-        report = load_weights(compiled.module, args.source_weights)
-        if not report.ok:
+        try:
+            report = load_weights(compiled.module, args.source_weights, fit="all")
+        except WeightsMismatchError as exc:
             print(f"error: {args.source_weights} does not fit {graph.name}:", file=sys.stderr)
-            for line in report.messages():
+            for line in exc.report.messages():
                 print(f"  {line}", file=sys.stderr)
             return EXIT_PROBLEMS
         print(report.summary())

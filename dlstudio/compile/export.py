@@ -7,13 +7,13 @@ from pathlib import Path
 from dlstudio.analysis import AnalysisResult
 from dlstudio.compile.codegen import generate_source
 from dlstudio.compile.onnx_export import ExportReport, export_onnx
-from dlstudio.compile.weights import LoadReport, load_weights, save_weights
+from dlstudio.compile.weights import WeightsReport, load_weights, save_weights
 from dlstudio.core.graph import LayerGraph
 from dlstudio.core.serialization import write_text_atomic
 
 __all__ = [
     "ExportReport",
-    "LoadReport",
+    "WeightsReport",
     "export_onnx",
     "export_python",
     "load_weights",

@@ -2,19 +2,21 @@
 
 Compiling, training and exporting call :func:`check_fits` first, so a model that needs 8 GiB on
 a 4 GiB machine is refused with both figures instead of failing deep inside torch (or taking the
-machine down). ``DLSTUDIO_MEMORY_LIMIT`` (bytes, or with a K/M/G/T suffix) caps what is
+machine down). On the CPU the memory available is the smallest of the kernel's figure, the
+room left in the process's control groups and under its address-space limit (see
+:mod:`dlstudio.compile.host_memory`). ``DLSTUDIO_MEMORY_LIMIT`` (bytes, or with a K/M/G/T suffix) caps what is
 considered available, for shared machines.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 
 from dlstudio.analysis.memory import MemoryEstimate, estimate_memory, format_bytes
 from dlstudio.analysis.result import AnalysisResult
+from dlstudio.compile.host_memory import host_available
 from dlstudio.core.errors import ModelTooLargeError
 
 LIMIT_ENV = "DLSTUDIO_MEMORY_LIMIT"
@@ -35,9 +37,7 @@ def available_memory(device: str | torch.device = "cpu") -> int | None:
             int(torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory())
         )
     else:
-        figures += [f for f in (_meminfo_available(), _cgroup_available()) if f is not None]
-        if not figures:
-            figures += [f for f in (_physical_memory(),) if f is not None]
+        figures += host_available()
     limit = _env_limit()
     if limit is not None:
         figures.append(limit)
@@ -68,34 +68,6 @@ def check_fits(
             available=available,
         )
     return estimate
-
-
-def _meminfo_available() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _cgroup_available() -> int | None:
-    root = Path("/sys/fs/cgroup")
-    try:
-        limit = (root / "memory.max").read_text().strip()
-        if limit == "max":
-            return None
-        return max(0, int(limit) - int((root / "memory.current").read_text().strip()))
-    except (OSError, ValueError):
-        return None
-
-
-def _physical_memory() -> int | None:
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def _env_limit() -> int | None:

@@ -82,7 +82,9 @@ def export_onnx(
     check_bindings = _check_bindings(module, inputs, bindings, symbols)
     check = make_inputs(inputs, 3, check_bindings, torch.Generator().manual_seed(1))
     with torch.no_grad():
-        expected = _as_tuple(module(*check))
+        expected = tuple(
+            t.detach() for t in _as_tuple(module(*check))
+        )  # views of weights keep grad
     seq_len = check_bindings[symbols[0]] if symbols else None
     attempts: list[str] = []
     for exporter in exporters:
@@ -241,8 +243,9 @@ def _parity(compiled: CompiledModel, path: Path, check: tuple, expected: tuple) 
                 f"output {name} has shape {tuple(actual.shape)} in onnxruntime but "
                 f"{tuple(wanted.shape)} in PyTorch; the exporter froze a size"
             )
-        if actual.size:
-            diff = max(diff, float(abs(actual - wanted.numpy()).max()))
+        if actual.size:  # as float64, so bool and integer outputs compare too
+            gap = actual.astype("float64") - wanted.numpy().astype("float64")
+            diff = max(diff, float(abs(gap).max()))
     return diff
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from dlstudio.compile.errors import ExportError
-from dlstudio.compile.weights import LoadReport, load_weights
+from dlstudio.compile.weights import WeightsReport, load_weights
 from dlstudio.core.graph import LayerGraph
 
 WEIGHTS_KEY = "weights"
@@ -28,7 +28,7 @@ def attached_weights_path(graph: LayerGraph, project_path: str | Path | None) ->
 
 def load_attached_weights(
     module: torch.nn.Module, graph: LayerGraph, project_path: str | Path | None
-) -> LoadReport | None:
+) -> WeightsReport | None:
     """Load the project's own weights into ``module``; None when it names none.
 
     A named file that is missing is an :class:`ExportError` saying which file and what to do."""

@@ -1,66 +1,53 @@
-"""Saving and loading weights: safetensors or a ``.pt`` state_dict, never arbitrary pickles.
+"""Saving and loading weights: the one reader every place weights enter goes through.
 
-Loading reports what did not fit by node name, so a user who changed the drawing after
-training sees ``fc1: weight has shape (120, 400) in the file but (120, 256) in the model``.
+Export ``--from``, ``train --init-weights``, the window's Load Weights and Start from weights,
+block weights and a project's attached weights all call :func:`load_weights`, so they accept the
+same files and raise the same errors. Accepted: ``.safetensors``; a ``.pt``/``.pth`` plain
+``state_dict``; one wrapped as ``model_state_dict``, ``state_dict``, ``model`` (our own training
+checkpoints), ``model_state`` or ``weights``; keys prefixed by DataParallel (``module.``) or
+torch.compile (``_orig_mod.``). Reading never unpickles code (``weights_only=True`` or
+safetensors). An unreadable file raises :class:`WeightsFileError`; a readable one that does not
+fit as asked raises :class:`WeightsMismatchError` (a kind of it) and loads nothing.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import torch
 
 from dlstudio.compile.errors import ExportError, WeightsFileError
+from dlstudio.compile.weights_report import (
+    RESUME_HINT,
+    WeightsMismatchError,
+    WeightsReport,
+    owner,
+    tensor_name,
+)
 from dlstudio.core.files import atomic_path
 
+__all__ = [
+    "RESUME_HINT",
+    "Fit",
+    "WeightsFileError",
+    "WeightsMismatchError",
+    "WeightsReport",
+    "load_weights",
+    "match_weights",
+    "read_state_dict",
+    "save_weights",
+    "unshared",
+]
 
-@dataclass
-class LoadReport:
-    """What loading a weights file did: keys loaded, and the ones that did not fit."""
-
-    path: str
-    loaded: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    """Keys the model has and the file lacks (they keep their current values)."""
-    unexpected: list[str] = field(default_factory=list)
-    """Keys in the file the model does not have (ignored)."""
-    mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
-    """``(key, shape in file, shape in model)``; these keep their current values."""
-
-    @property
-    def ok(self) -> bool:
-        """True when every key matched."""
-        return not (self.missing or self.unexpected or self.mismatched)
-
-    def messages(self) -> list[str]:
-        """One line per problem, naming the node (the key's first part)."""
-        lines = []
-        for key in self.missing:
-            lines.append(f"{_node(key)}: {_param(key)} is not in the file (kept as initialised)")
-        for key in self.unexpected:
-            lines.append(f"{_node(key)}: {_param(key)} is in the file but not in the model")
-        for key, in_file, in_model in self.mismatched:
-            lines.append(
-                f"{_node(key)}: {_param(key)} has shape {in_file} in the file but {in_model} "
-                "in the model (kept as initialised)"
-            )
-        return lines
-
-    def summary(self) -> str:
-        """A one-paragraph description for the CLI and the GUI."""
-        head = f"loaded {len(self.loaded)} tensors from {self.path}"
-        problems = self.messages()
-        return head if not problems else head + "; " + "; ".join(problems)
-
-
-def _node(key: str) -> str:
-    return key.split(".", 1)[0]
-
-
-def _param(key: str) -> str:
-    return key.split(".", 1)[1] if "." in key else key
+WRAPPER_KEYS = ("model_state_dict", "state_dict", "model", "model_state", "weights")
+"""Keys under which checkpoints of common trainers (and ours: ``model``) nest the weights."""
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+"""Added in front of every key by DataParallel / DistributedDataParallel and by torch.compile."""
+Fit = Literal["some", "all"]
+"""``some``: load what fits, refuse a file of which nothing fits; ``all``: refuse unless every
+tensor of the file and of the model fits."""
 
 
 def unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -97,17 +84,18 @@ def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors in a weights file or a training checkpoint, loaded without unpickling code."""
+    """The tensors in a weights file or a checkpoint (wrappers removed, keys as stored), loaded
+    without unpickling code; anything else raises :class:`WeightsFileError`."""
     path = Path(path)
     if not path.exists():
-        raise WeightsFileError(f"weights file {path} does not exist")
+        raise WeightsFileError(f"weights file {path} does not exist; check the path")
     if not path.is_file():
         raise WeightsFileError(f"{path} is not a file; give a .safetensors or .pt weights file")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            data = load_file(str(path), device="cpu")
+            data: Any = load_file(str(path), device="cpu")
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # protocol notices; refusals still raise
@@ -119,47 +107,97 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             f"{first[:300]}); use a .safetensors file or one saved with "
             "torch.save(model.state_dict(), path)"
         ) from None
-    # A training checkpoint nests the weights; accept the usual keys.
-    for key in ("model", "model_state", "model_state_dict", "state_dict", "weights"):
-        if isinstance(data, dict) and isinstance(data.get(key), dict):
-            data = data[key]
+    for _ in range(2):  # e.g. {"state_dict": {...}} or {"model": {"state_dict": {...}}}
+        if not isinstance(data, dict) or _is_state_dict(data):
             break
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items()
-    ):
+        inner = next((data[k] for k in WRAPPER_KEYS if isinstance(data.get(k), dict)), None)
+        if inner is None:
+            break
+        data = inner
+    if not isinstance(data, dict) or not _is_state_dict(data):
         raise WeightsFileError(
-            f"{path} holds no state_dict (a mapping of text names to tensors); save weights "
-            "with torch.save(model.state_dict(), path)"
+            f"{path} holds no state_dict (a mapping of text names to tensors, plain or under "
+            f"one of {', '.join(WRAPPER_KEYS)}); save weights with "
+            "torch.save(model.state_dict(), path)"
         )
     return data
 
 
-def load_weights(module: torch.nn.Module, path: str | Path) -> LoadReport:
-    """Load what fits from ``path`` into ``module`` and report the rest by node name."""
-    state = read_state_dict(path)
-    own = module.state_dict()
-    report = LoadReport(str(path))
-    fitting = {}
-    for key, tensor in state.items():
-        if key not in own:
-            report.unexpected.append(key)
-        elif tensor.is_complex() != own[key].is_complex() or tensor.is_sparse:
+def _is_state_dict(data: dict[Any, Any]) -> bool:
+    return all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items())
+
+
+def _own_key(key: str, target: dict[str, torch.Tensor]) -> str:
+    """``key`` without wrapper prefixes, unless the model itself has the prefixed name."""
+    while key not in target and key.startswith(WRAPPER_PREFIXES):
+        key = key.split(".", 1)[1]
+    return key
+
+
+def match_weights(
+    module: torch.nn.Module, source: dict[str, torch.Tensor], path: str | Path
+) -> tuple[WeightsReport, dict[str, torch.Tensor]]:
+    """Compare ``source`` with ``module.state_dict()`` by key and shape (nothing is loaded):
+    the report and the tensors that fit, under the model's keys."""
+    target = module.state_dict()
+    renamed = {_own_key(key, target): tensor for key, tensor in source.items()}
+    fitting: dict[str, torch.Tensor] = {}
+    mismatched = []
+    for key, tensor in renamed.items():
+        if key not in target:
+            continue
+        if tensor.is_complex() != target[key].is_complex() or tensor.is_sparse:
             raise WeightsFileError(
                 f"{path}: {key} holds {'sparse' if tensor.is_sparse else tensor.dtype} values, "
-                f"which cannot be copied into the model's {own[key].dtype} {_param(key)} of "
-                f"{_node(key)}"
+                f"which cannot be copied into the model's {target[key].dtype} "
+                f"{tensor_name(key)} of {owner(key)}"
             )
-        elif tuple(tensor.shape) != tuple(own[key].shape):
-            report.mismatched.append((key, tuple(tensor.shape), tuple(own[key].shape)))
-        else:
+        if tuple(tensor.shape) == tuple(target[key].shape):
             fitting[key] = tensor
-    report.missing = [k for k in own if k not in state]
+        else:
+            mismatched.append((key, tuple(tensor.shape), tuple(target[key].shape)))
+    report = WeightsReport(
+        path=str(path),
+        loaded=list(fitting),
+        missing=[k for k in target if k not in renamed],
+        unexpected=[k for k in renamed if k not in target],
+        mismatched=mismatched,
+    )
+    return report, fitting
+
+
+def load_weights(module: torch.nn.Module, path: str | Path, fit: Fit = "some") -> WeightsReport:
+    """Copy the tensors of ``path`` that match ``module`` by key and shape into it and report
+    the rest by module path.
+
+    Raises :class:`WeightsFileError` for a file that cannot be read, and
+    :class:`WeightsMismatchError` (loading nothing) when no tensor fits, or with ``fit="all"``
+    when any tensor is missing, unexpected or of another shape.
+    """
+    source = read_state_dict(path)
+    report, fitting = match_weights(module, source, path)
+    target = module.state_dict()
+    if target and not fitting:
+        file_keys = ", ".join(list(source)[:4]) + (", ..." if len(source) > 4 else "")
+        model_keys = ", ".join(list(target)[:4]) + (", ..." if len(target) > 4 else "")
+        details = "".join(f"\n  {line}" for line in report.messages()[:8])
+        raise WeightsMismatchError(
+            f"{path}: none of its {len(source)} tensors matches the model by name and shape "
+            f"(file: {file_keys or 'no tensors'}; model: {model_keys}).{details}\nUse weights "
+            f"saved from a model with the same layer names, or rename the layers; {RESUME_HINT}",
+            report,
+        )
+    if fit == "all" and not report.ok:
+        raise WeightsMismatchError(
+            f"{path}: the weights do not fit the model exactly, nothing was loaded.\n"
+            f"{report.summary()}",
+            report,
+        )
     try:
         module.load_state_dict(fitting, strict=False)
-    except (RuntimeError, TypeError, ValueError) as exc:  # e.g. complex or sparse tensors
+    except (RuntimeError, TypeError, ValueError) as exc:  # e.g. dtypes that cannot be cast
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise WeightsFileError(
             f"{path}: the tensors cannot be copied into the model ({first[:300]})"
         ) from None
-    report.loaded = sorted(fitting)
     return report

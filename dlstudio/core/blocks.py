@@ -240,50 +240,69 @@ def used_definitions(graph: LayerGraph) -> Iterator[str]:
             yield node.params["block"]
 
 
+MAX_NESTING = 64
+"""Blocks may nest this many levels deep (a definition inside a definition ...); deeper
+documents are refused when loaded, so no walk over the tree can run out of stack."""
+
+
+def _children(blocks: Mapping[str, BlockDefinition], name: str) -> list[str]:
+    return [c for c in dict.fromkeys(used_definitions(blocks[name].graph)) if c in blocks]
+
+
 def find_recursion(blocks: Mapping[str, BlockDefinition]) -> list[str] | None:
-    """A cycle of definitions that contain themselves (``[A, B, A]``), or None."""
-    state: dict[str, int] = {}
-    stack: list[str] = []
+    """A cycle of definitions that contain themselves (``[A, B, A]``), or None.
 
-    def visit(name: str) -> list[str] | None:
-        state[name] = 1
-        stack.append(name)
-        for child in used_definitions(blocks[name].graph):
-            if child not in blocks:
-                continue
-            if state.get(child) == 1:
-                return [*stack[stack.index(child) :], child]
-            if child not in state:
-                cycle = visit(child)
-                if cycle:
-                    return cycle
-        stack.pop()
-        state[name] = 2
-        return None
-
-    for name in blocks:
-        if name not in state:
-            cycle = visit(name)
-            if cycle:
-                return cycle
+    Iterative (an explicit stack), so a document nesting thousands of definitions deep is
+    answered, not a RecursionError."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in blocks:
+        if start in state:
+            continue
+        path = [start]
+        pending = [iter(_children(blocks, start))]
+        state[start] = 1
+        while pending:
+            child = next(pending[-1], None)
+            if child is None:
+                state[path.pop()] = 2
+                pending.pop()
+            elif state.get(child) == 1:
+                return [*path[path.index(child) :], child]
+            elif child not in state:
+                state[child] = 1
+                path.append(child)
+                pending.append(iter(_children(blocks, child)))
     return None
 
 
+def nesting_depth(blocks: Mapping[str, BlockDefinition], roots: list[str]) -> int:
+    """How many definitions deep the deepest chain from ``roots`` goes (0 without blocks);
+    the definitions must not contain themselves (see :func:`find_recursion`)."""
+    depth: dict[str, int] = {}
+    for name in definition_order(blocks, roots):  # children before their users
+        depth[name] = 1 + max((depth[c] for c in _children(blocks, name)), default=0)
+    return max((depth[r] for r in roots if r in depth), default=0)
+
+
 def definition_order(blocks: Mapping[str, BlockDefinition], roots: list[str]) -> list[str]:
-    """Definitions reachable from ``roots``, each after every definition it uses."""
+    """Definitions reachable from ``roots``, each after every definition it uses (iterative:
+    any depth)."""
     order: list[str] = []
     seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in seen or name not in blocks:
-            return
-        seen.add(name)
-        for child in used_definitions(blocks[name].graph):
-            visit(child)
-        order.append(name)
-
-    for name in roots:
-        visit(name)
+    for root in roots:
+        if root in seen or root not in blocks:
+            continue
+        seen.add(root)
+        stack = [(root, iter(_children(blocks, root)))]
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                order.append(name)
+                stack.pop()
+            elif child not in seen:
+                seen.add(child)
+                stack.append((child, iter(_children(blocks, child))))
     return order
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from dlstudio.core.blocks import (
     BLOCK_TYPE,
+    MAX_NESTING,
     PARAM_KINDS,
     BlockDefinition,
     BlockParam,
@@ -19,7 +20,9 @@ from dlstudio.core.blocks import (
     condition_problem,
     find_recursion,
     instance_settings,
+    nesting_depth,
     resolve_inner_params,
+    used_definitions,
 )
 from dlstudio.core.errors import GraphEditError
 from dlstudio.core.expressions import ExpressionError, is_expression, names, parse
@@ -124,12 +127,24 @@ def block_problems(root: LayerGraph) -> list[tuple[str, str]]:
     """Every block problem of the document as (location in the file, message)."""
     cycle = find_recursion(root.blocks)
     if cycle:
-        path = " -> ".join(cycle)
+        shown = (
+            cycle if len(cycle) <= 12 else [*cycle[:10], f"... {len(cycle) - 11} more", cycle[-1]]
+        )
+        path = " -> ".join(shown)
         return [
             (
                 "blocks",
                 f"block {cycle[0]} contains itself ({path}); blocks cannot nest in "
                 "themselves: replace the inner instance with other layers",
+            )
+        ]
+    depth = nesting_depth(root.blocks, list(used_definitions(root)))
+    if depth > MAX_NESTING:
+        return [
+            (
+                "blocks",
+                f"blocks nest {depth} levels deep (a block inside a block ...); at most "
+                f"{MAX_NESTING} are allowed: ungroup some of the inner blocks",
             )
         ]
     problems: list[tuple[str, str]] = []

@@ -13,6 +13,7 @@ from typing import Any
 
 from dlstudio.core.errors import GraphEditError
 from dlstudio.core.graph import Edge, LayerGraph, LayerNode
+from dlstudio.core.terminal import one_line_problem
 
 
 class Command:
@@ -139,6 +140,9 @@ class RenameNode(Command):
     def do(self, graph: LayerGraph) -> None:
         if not self.name.strip():
             raise GraphEditError("a layer name cannot be empty")
+        problem = one_line_problem(self.name)
+        if problem:
+            raise GraphEditError(f"the name {self.name!r} {problem}")
         clash = graph.node_by_name(self.name)
         if clash is not None and clash.id != self.node_id:
             raise GraphEditError(f"another layer is already named {self.name!r}")

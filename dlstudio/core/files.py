@@ -105,6 +105,34 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def keep_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Make ``target`` a copy of ``source`` atomically, leaving ``source`` where it is (a hard
+    link where the file system allows one, else a byte copy); returns the file written.
+
+    Unlike moving ``source`` aside, no moment exists at which ``source`` is missing, so a
+    process killed at any point leaves ``source`` readable.
+    """
+    origin = resolve_target(source)
+    final = resolve_target(target)
+    remove_stale_temps(final)
+    tmp = final.parent / f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    try:
+        os.link(origin, tmp)
+    except OSError:  # no hard links here (some network and FAT file systems): copy the bytes
+        with atomic_path(final) as copy:
+            shutil.copyfile(origin, copy)
+        return final
+    try:
+        os.replace(tmp, final)
+        _fsync_path(final.parent)
+    except BaseException as exc:
+        _unlink_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise FileWriteError(str(final), describe_os_error(exc, final)) from None
+        raise
+    return final
+
+
 def resolve_target(path: str | os.PathLike[str]) -> Path:
     """The file a write to ``path`` must replace: symlinks (also dangling ones) followed."""
     return Path(os.path.realpath(os.path.abspath(os.fspath(path))))

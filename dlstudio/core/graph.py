@@ -95,6 +95,9 @@ class LayerGraph:
         self._nodes: dict[str, LayerNode] = {}
         self._edges: list[Edge] = []
         self._incoming: dict[PortRef, Edge] = {}
+        # Per-node indexes, each in the order of ``_edges``, so the walkers stay linear.
+        self._into: dict[str, list[Edge]] = {}
+        self._out_of: dict[str, list[Edge]] = {}
         self._listeners: list[Listener] = []
         self.revision = 0
         """Bumped on every change: a cheap key for caches of derived results."""
@@ -131,16 +134,19 @@ class LayerGraph:
         return self._incoming.get(dst)
 
     def edges_into(self, node_id: str) -> list[Edge]:
-        """Edges that end at this node."""
-        return [e for e in self._edges if e.dst.node == node_id]
+        """Edges that end at this node (in edge order; indexed, not a scan)."""
+        return list(self._into.get(node_id, ()))
 
     def edges_out_of(self, node_id: str) -> list[Edge]:
-        """Edges that start at this node."""
-        return [e for e in self._edges if e.src.node == node_id]
+        """Edges that start at this node (in edge order; indexed, not a scan)."""
+        return list(self._out_of.get(node_id, ()))
 
     def edges_touching(self, node_id: str) -> list[Edge]:
-        """Edges at either end of this node."""
-        return [e for e in self._edges if node_id in (e.src.node, e.dst.node)]
+        """Edges at either end of this node, in edge order."""
+        touching = {*self._into.get(node_id, ()), *self._out_of.get(node_id, ())}
+        if len(touching) <= 1:
+            return list(touching)
+        return [e for e in self._edges if e in touching]
 
     def node_by_name(self, name: str) -> LayerNode | None:
         """The node with this display name, if any."""
@@ -183,6 +189,8 @@ class LayerGraph:
         for edge in self._edges:
             other._edges.append(edge)
             other._incoming[edge.dst] = edge
+            other._into.setdefault(edge.dst.node, []).append(edge)
+            other._out_of.setdefault(edge.src.node, []).append(edge)
         return other
 
     # --------------------------------------------------------------- listeners
@@ -220,6 +228,8 @@ class LayerGraph:
             raise GraphEditError(f"{node.name} still has wires; disconnect them first")
         index = list(self._nodes).index(node_id)
         del self._nodes[node_id]
+        self._into.pop(node_id, None)
+        self._out_of.pop(node_id, None)
         self._emit(GraphEvent(GraphEvent.NODE_REMOVED, node_id=node_id))
         return node, index
 
@@ -236,10 +246,14 @@ class LayerGraph:
                 f"input {edge.dst.port!r} of {dst_name} already has a wire; "
                 "disconnect it first (an input takes one tensor)"
             )
-        if index is None:
+        if index is None or index >= len(self._edges):
             self._edges.append(edge)
-        else:
+            self._into.setdefault(edge.dst.node, []).append(edge)
+            self._out_of.setdefault(edge.src.node, []).append(edge)
+        else:  # an undone removal put back in place: keep the indexes in edge order
             self._edges.insert(index, edge)
+            self._into[edge.dst.node] = [e for e in self._edges if e.dst.node == edge.dst.node]
+            self._out_of[edge.src.node] = [e for e in self._edges if e.src.node == edge.src.node]
         self._incoming[edge.dst] = edge
         self._emit(GraphEvent(GraphEvent.EDGE_ADDED, edge=edge))
 
@@ -251,6 +265,8 @@ class LayerGraph:
             raise GraphEditError(f"there is no wire {edge}") from None
         del self._edges[index]
         self._incoming.pop(edge.dst, None)
+        self._into[edge.dst.node].remove(edge)
+        self._out_of[edge.src.node].remove(edge)
         self._emit(GraphEvent(GraphEvent.EDGE_REMOVED, edge=edge))
         return index
 

@@ -19,6 +19,7 @@ from dlstudio.core import files
 from dlstudio.core.blocks_io import blocks_to_json, check_blocks, read_blocks
 from dlstudio.core.errors import ProjectFileError
 from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
+from dlstudio.core.terminal import one_line_problem
 
 FORMAT_NAME = "dlstudio-project"
 FORMAT_VERSION = 2
@@ -211,6 +212,8 @@ def read_nodes_and_edges(
         node_id = r.string(item.get("id"), f"{at}.id", required=True)
         r.expect(node_id not in graph, f"{at}.id", f"node id {node_id!r} is used twice")
         name = r.string(item.get("name", node_id), f"{at}.name", required=True)
+        problem = one_line_problem(name)
+        r.expect(problem is None, f"{at}.name", f"the name {name!r} {problem}")
         r.expect(name not in names, f"{at}.name", f"the name {name!r} is used by two nodes")
         names.add(name)
         params = item.get("params", {})

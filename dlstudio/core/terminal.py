@@ -19,6 +19,21 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+_LINE_BREAK = re.compile("[\n\r]")
+
+
+def one_line_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a name shown on one line (a line break would forge a line of
+    output; other control characters are escaped where shown), or None."""
+    bad = _LINE_BREAK.search(text)
+    if bad is None:
+        return None
+    return (
+        f"holds a line break (U+{ord(bad.group()):04X}) at character {bad.start()}; a name is "
+        "one line of text"
+    )
+
+
 def escape_controls(text: str) -> str:
     """``text`` with every character that could control a terminal written as an escape."""
     return _UNSAFE.sub(_escape, text)

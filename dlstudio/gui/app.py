@@ -11,7 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from dlstudio.core.files import atomic_path
 from dlstudio.gui.dialogs.template_gallery import TEMPLATES_DIR
+from dlstudio.gui.focus_return import install_dialog_focus_return
 from dlstudio.gui.theme import apply_theme, icon
 
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "lenet5.json"
@@ -47,6 +49,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("DL Studio")
     app.setWindowIcon(icon("app"))
     apply_theme(app)
+    install_dialog_focus_return(app)
     return app  # type: ignore[return-value]
 
 
@@ -154,7 +157,7 @@ def _screenshot_when_painted(window, path: Path, through: tuple[int, int] | None
     _select_showcase_node(window)
     app.processEvents()
     window.code_preview.refresh()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(path), "PNG")
+    with atomic_path(path) as tmp:
+        window.grab().save(str(tmp), "PNG")
     print(f"screenshot saved to {path}")
     app.quit()

@@ -16,7 +16,14 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMessageBox, QWidget
 
 from dlstudio.core import LayerGraph
+from dlstudio.core.files import atomic_path
 from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
+from dlstudio.gui.export_weights import (
+    INITIAL_LABEL,
+    TrainedWeights,
+    TrainedWeightsSource,
+    ask_weights,
+)
 from dlstudio.gui.folders import last_folder, remember_folder
 from dlstudio.gui.workers import TaskHandle, run_in_thread
 
@@ -36,8 +43,9 @@ def render_scene_png(scene: QGraphicsScene, path: str | Path, scale: float = 2.0
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
     scene.render(painter, QRectF(0, 0, size.width(), size.height()), source)
     painter.end()
-    if not image.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    with atomic_path(path) as tmp:
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"could not write {path}")
     return Path(path)
 
 
@@ -46,16 +54,17 @@ def render_scene_svg(scene: QGraphicsScene, path: str | Path, title: str = "") -
     from PySide6.QtSvg import QSvgGenerator
 
     source = _content_rect(scene)
-    generator = QSvgGenerator()
-    generator.setFileName(str(path))
-    generator.setSize(QSize(int(source.width()), int(source.height())))
-    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
-    generator.setTitle(title or "DL Studio model")
-    generator.setDescription("Exported from DL Studio")
-    painter = QPainter(generator)
-    painter.fillRect(QRectF(0, 0, source.width(), source.height()), QColor("#1e2024"))
-    scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
-    painter.end()
+    with atomic_path(path) as tmp:
+        generator = QSvgGenerator()
+        generator.setFileName(str(tmp))
+        generator.setSize(QSize(int(source.width()), int(source.height())))
+        generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+        generator.setTitle(title or "DL Studio model")
+        generator.setDescription("Exported from DL Studio")
+        painter = QPainter(generator)
+        painter.fillRect(QRectF(0, 0, source.width(), source.height()), QColor("#1e2024"))
+        scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
+        painter.end()
     return Path(path)
 
 
@@ -111,6 +120,10 @@ class ExportActions(QObject):
         self.busy: TaskHandle | None = None
         self.last_report: Any = None
         """The latest ONNX :class:`ExportReport` (for tests and the status bar)."""
+        self.trained_weights: TrainedWeightsSource | None = None
+        """Set by the training UI: the trained weights that fit the drawing, if any."""
+        self.last_weights_label = ""
+        """Which weights the latest export wrote (as its dialog said)."""
 
     def _ask_path(self, title: str, suffix: str, filters: str) -> Path | None:
         name = f"{(self.document.path.stem if self.document.path else '') or self.document.graph.name or 'model'}{suffix}"
@@ -136,6 +149,20 @@ class ExportActions(QObject):
             return False
         return True
 
+    def _choose_weights(
+        self, what: str, weights: str | None
+    ) -> tuple[str, TrainedWeights | None] | None:
+        """The weights an export writes: trained ones of a run of this drawing by default
+        (``weights`` None asks, offering them first), else the initial ones; None: cancelled."""
+        trained = self.trained_weights(self.document.graph) if self.trained_weights else None
+        if trained is None or weights == "initial":
+            return INITIAL_LABEL, None
+        if weights is None:
+            weights = ask_weights(self.window, what, trained)
+            if weights is None:
+                return None
+        return (trained.label, trained) if weights == "trained" else (INITIAL_LABEL, None)
+
     def _run(self, what: str, job: Callable[[], Any], on_done: Callable[[Any], None]) -> TaskHandle:
         self.started.emit(f"Exporting {what}…")
 
@@ -152,23 +179,36 @@ class ExportActions(QObject):
         return self.busy
 
     # ----------------------------------------------------------------- ONNX
-    def export_onnx(self, path: Path | None = None) -> TaskHandle | None:
-        """Export to ONNX in a worker and show the parity result."""
+    def export_onnx(
+        self, path: Path | None = None, weights: str | None = None
+    ) -> TaskHandle | None:
+        """Export to ONNX in a worker and show the parity result and the weights written.
+
+        ``weights``: ``"trained"`` or ``"initial"``; None asks when a run trained this drawing.
+        """
         if not self._check_graph():
             return None
+        chosen = self._choose_weights("ONNX", weights)
+        if chosen is None:
+            return None
+        label, trained = chosen
         path = path or self._ask_path("Export ONNX", ".onnx", "ONNX models (*.onnx)")
         if path is None:
             return None
         graph = self.document.graph.copy()
 
         def job() -> Any:
-            from dlstudio.compile import export_onnx
+            from dlstudio.compile import compile_graph, export_onnx
 
-            return export_onnx(graph, path)
+            compiled = compile_graph(graph)
+            if trained is not None:
+                compiled.module.load_state_dict(trained.state_dict(), strict=True)
+            return export_onnx(compiled, path)
 
         def done(report: Any) -> None:
             self.last_report = report
-            text = f"{path}\n\n{describe_parity(report)}"
+            self.last_weights_label = label
+            text = f"{path}\n\nWeights: {label}\n\n{describe_parity(report)}"
             if getattr(report, "passed", True):
                 QMessageBox.information(self.window, "ONNX export", text)
                 self.finished.emit(f"Exported {path.name}: parity OK")
@@ -179,26 +219,47 @@ class ExportActions(QObject):
         return self._run("ONNX", job, done)
 
     # --------------------------------------------------------------- Python
-    def export_python(self, path: Path | None = None) -> TaskHandle | None:
-        """Write the generated PyTorch source to a .py file."""
+    def export_python(
+        self, path: Path | None = None, weights: str | None = None
+    ) -> TaskHandle | None:
+        """Write the generated PyTorch source to a .py file; with trained weights (the default
+        after a run of this drawing) also ``<name>.safetensors`` beside it."""
         if not self._check_graph():
             return None
+        chosen = self._choose_weights("Python", weights)
+        if chosen is None:
+            return None
+        label, trained = chosen
         path = path or self._ask_path("Export Python code", ".py", "Python files (*.py)")
         if path is None:
             return None
         graph = self.document.graph.copy()
 
         def job() -> Path:
-            from dlstudio.compile import export_python
+            from dlstudio.compile import compile_graph, export_python, save_weights
 
-            return export_python(graph, path)
+            written = export_python(graph, path)
+            if trained is not None:
+                compiled = compile_graph(graph)
+                compiled.module.load_state_dict(trained.state_dict(), strict=True)
+                save_weights(compiled.module, Path(written).with_suffix(".safetensors"))
+            return written
 
         def done(written: Path) -> None:
+            self.last_weights_label = label
+            if trained is not None:
+                weights_file = Path(written).with_suffix(".safetensors").name
+                note = (
+                    f"Weights: {label}, written to {weights_file} beside it; load them with "
+                    f"model.load_state_dict(safetensors.torch.load_file('{weights_file}'))."
+                )
+            else:
+                note = "Weights: none written (the code starts from initial weights)."
             QMessageBox.information(
                 self.window,
                 "Python export",
                 f"Wrote the model's PyTorch code to\n{written}\n\nIt defines the model class "
-                "as DL Studio trains it; exported weights load into it.",
+                f"as DL Studio trains it; exported weights load into it.\n\n{note}",
             )
             self.finished.emit(f"Exported {Path(written).name}")
 
@@ -206,15 +267,25 @@ class ExportActions(QObject):
 
     # -------------------------------------------------------------- weights
     def export_weights(
-        self, path: Path | None = None, model_source: Callable[[LayerGraph], Any] | None = None
+        self,
+        path: Path | None = None,
+        model_source: Callable[[LayerGraph], Any] | None = None,
+        weights: str | None = None,
     ) -> TaskHandle | None:
         """Save the model's weights (safetensors or .pt by the file's suffix).
 
-        ``model_source`` builds the module to save from a graph snapshot; by default a freshly
-        compiled (untrained) model. The training panel passes its trained model here.
+        ``model_source`` builds the module to save from a graph snapshot; by default the
+        trained weights of a run of this drawing (``weights`` None asks, ``"initial"`` skips
+        them), else a freshly compiled (untrained) model.
         """
         if not self._check_graph():
             return None
+        label, trained = INITIAL_LABEL, None
+        if model_source is None:
+            chosen = self._choose_weights("Weights", weights)
+            if chosen is None:
+                return None
+            label, trained = chosen
         path = path or self._ask_path(
             "Export weights", ".safetensors", "safetensors (*.safetensors);;PyTorch (*.pt)"
         )
@@ -226,10 +297,20 @@ class ExportActions(QObject):
             from dlstudio.compile import compile_graph, save_weights
 
             model = model_source(graph) if model_source else compile_graph(graph)
-            save_weights(getattr(model, "module", model), path)  # CompiledModel or a module
+            module = getattr(model, "module", model)  # CompiledModel or a module
+            if trained is not None:
+                module.load_state_dict(trained.state_dict(), strict=True)
+            save_weights(module, path)
             return path
 
-        return self._run("Weights", job, lambda p: self.finished.emit(f"Exported {Path(p).name}"))
+        def done(written: Path) -> None:
+            self.last_weights_label = label
+            QMessageBox.information(
+                self.window, "Weights export", f"Wrote {written}\n\nWeights: {label}"
+            )
+            self.finished.emit(f"Exported {Path(written).name} ({label})")
+
+        return self._run("Weights", job, done)
 
     # --------------------------------------------------------------- images
     def export_image(self, path: Path | None = None) -> Path | None:

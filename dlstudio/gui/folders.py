@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtWidgets import QFileDialog, QWidget
+
 from dlstudio.gui.recovery import app_settings
 
 _KEY = "files/last_folder"
@@ -25,3 +27,12 @@ def remember_folder(path: str | Path) -> None:
     folder = Path(path).parent
     if folder.is_dir():
         app_settings().setValue(_KEY, str(folder))
+
+
+def ask_open_file(parent: QWidget, title: str, filters: str, fallback: Path | None = None) -> str:
+    """A file to open, from a dialog starting in the last folder used; the choice's folder is
+    remembered for the next dialog. "" when cancelled."""
+    path, _ = QFileDialog.getOpenFileName(parent, title, str(last_folder(fallback)), filters)
+    if path:
+        remember_folder(path)
+    return path

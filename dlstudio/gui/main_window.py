@@ -21,6 +21,7 @@ from dlstudio.gui.canvas import GraphScene, GraphView
 from dlstudio.gui.canvas.placement import place_new_nodes
 from dlstudio.gui.dock_layout import DockLayout
 from dlstudio.gui.document import Document
+from dlstudio.gui.experiment import install_experiment_ui
 from dlstudio.gui.exports import ExportActions
 from dlstudio.gui.model_import import ModelImporter
 from dlstudio.gui.panels import (
@@ -29,6 +30,7 @@ from dlstudio.gui.panels import (
     ProblemsPanel,
     PropertiesPanel,
     SummaryTable,
+    count_text,
 )
 from dlstudio.gui.project_files import ProjectFiles
 from dlstudio.gui.recovery import AUTOSAVE_DELAY_MS, Autosaver, RecoveryStore, app_settings
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         self.actions: WindowActions = build_actions(self)
         self._build_status_bar()
         self.blocks_ui = install_block_editor(self)
+        self.experiment_ui = install_experiment_ui(self)
         self._connect_signals()
         self.setAcceptDrops(True)
         self.resize(1440, 900)
@@ -324,14 +327,12 @@ class MainWindow(QMainWindow):
         self.params_label.setText(f"{result.total_params:,} parameters")
 
     def _on_problems_counts_changed(self, errors: int, warnings: int) -> None:
-        title = "Problems" + (f" ({errors + warnings})" if errors + warnings else "")
-        self.problems_dock.setWindowTitle(title)
-        if errors:
-            self.problems_label.setText(f"<span style='color:#f07b74'>● {errors} error(s)</span>")
-        elif warnings:
-            self.problems_label.setText(
-                f"<span style='color:#e0a526'>● {warnings} warning(s)</span>"
-            )
+        # The title and the status bar say the same counts, in the same words.
+        counts = count_text(errors, warnings)
+        self.problems_dock.setWindowTitle(f"Problems ({counts})" if counts else "Problems")
+        if errors or warnings:
+            colour = "#f07b74" if errors else "#e0a526"
+            self.problems_label.setText(f"<span style='color:{colour}'>● {counts}</span>")
         elif self.document.is_empty:
             self.problems_label.setText("<span style='color:#9aa0a8'>● empty model</span>")
         else:

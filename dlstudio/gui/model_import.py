@@ -1,7 +1,10 @@
 """Importing a model into the editor: the import runs on a pool thread, then the result opens as
 a new, unsaved document laid out by the auto layout. Every operation without a layer is a
 Placeholder node, so the Problems panel lists them; the weights go to the data folder and the
-project names them by absolute path (``metadata["weights"]``), so they load when it trains."""
+project names them by absolute path (``metadata["weights"]``), so they load when it trains.
+A PyTorch import is run beside its source (docs/import.md): the figures go to the project's
+metadata and the status bar, and a project that does not compute what its source does is said
+so in a message naming the first module that departs."""
 
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ def import_to_data_dir(source: str, input_shape: str = "") -> object:
         seq_len=16,
         vocab_size=0,
     )
-    result = import_source(args)
+    result, _check = import_source(args, verify=True)
     state = state_dict_of(result)
     if state:
         from safetensors.torch import save_file
@@ -39,6 +42,15 @@ def import_to_data_dir(source: str, input_shape: str = "") -> object:
         save_file({k: v.clone() for k, v in state.items()}, str(path))
         result.graph.metadata[WEIGHTS_KEY] = str(path)
     return result
+
+
+def verdict(check) -> str:
+    """The verification in a few words, for the status bar."""
+    if not check.ok:
+        where = f" (first departure: {check.first_departure})" if check.first_departure else ""
+        return f"does NOT match its source{where}"
+    worst = max(check.outputs, key=lambda o: o.difference / o.scale if o.scale else 0.0)
+    return f"matches its source (largest difference {worst.difference:.2g})"
 
 
 class ModelImporter(QObject):
@@ -82,10 +94,17 @@ class ModelImporter(QObject):
             if count
             else ""
         )
+        check = result.check
+        if check is not None and result.ok:
+            tail = f"; {verdict(check)}"
         self.window.statusBar().showMessage(
             f"Imported {Path(result.source).name or result.source}: {len(result.graph)} nodes{tail}",
             10000,
         )
+        if check is not None and result.ok and not check.ok:
+            self.window.files.show_error(
+                "The imported model does not match its source", "\n".join(check.lines())
+            )
         self.imported.emit(result)
 
     def _on_task_error(self, error: BaseException, trace: str) -> None:

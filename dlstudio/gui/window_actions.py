@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar, QToolButton, QWidget
 
 from dlstudio.gui.theme import icon
 
@@ -55,6 +55,9 @@ class WindowActions:
             if n:
                 bar.addSeparator()
             bar.addActions(self.toolbar_groups[i][1])
+        for _, actions in self.toolbar_groups:
+            for action in actions:
+                label_toolbar_button(bar, action)
 
     def __getattr__(self, name: str) -> QAction:
         try:
@@ -248,10 +251,27 @@ def _build_menus(window: MainWindow, a: WindowActions) -> None:
     help_menu.addActions([a.user_guide, a.about])
 
 
+TOOLBAR_LABEL = "toolbar_label"
+"""Property of an action whose toolbar button shows its name beside the icon (Train)."""
+
+
+def label_toolbar_button(bar: QToolBar, action: QAction) -> None:
+    """Show ``action``'s name beside its icon when it asks for it (TOOLBAR_LABEL)."""
+    button = bar.widgetForAction(action)
+    if isinstance(button, QToolButton) and action.property(TOOLBAR_LABEL):
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
+
 def _group_width(bar: QToolBar, actions: list[QAction]) -> int:
-    """Pixels a toolbar group takes: its buttons and the separator before it."""
+    """Pixels a toolbar group takes: its buttons (a labelled one with its text) and the
+    separator before it."""
     button = bar.iconSize().width() + 14
-    return len(actions) * button + 13
+    labels = sum(
+        bar.fontMetrics().horizontalAdvance(a.iconText()) + 8
+        for a in actions
+        if a.property(TOOLBAR_LABEL)
+    )
+    return len(actions) * button + labels + 13
 
 
 def _build_toolbar(window: MainWindow, a: WindowActions) -> None:

@@ -7,18 +7,26 @@ from __future__ import annotations
 
 from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     activations,
+    arithmetic,
     attention,
     conv,
     dense,
     embedding,
+    feature_norms,
     io,
+    math,
     merge,
     normalization,
+    padding,
     placeholder,
     pooling,
     recurrent,
+    reduce,
     reshaping,
+    resize,
+    sdpa,
     sequence,
+    slicing,
     transformer,
 )
 from dlstudio.layers.registry import (

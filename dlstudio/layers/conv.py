@@ -148,8 +148,15 @@ def _conv_macs(ctx: StatContext) -> int:
     return prod(ctx.out_shape()[1:]) * per_position
 
 
-def _transpose_shape(ctx: ShapeContext) -> ShapeResult:
-    x = _check_input(ctx, 2)
+def _transpose_shape(spatial: int):
+    def rule(ctx: ShapeContext) -> ShapeResult:
+        return _transposed(ctx, spatial)
+
+    return rule
+
+
+def _transposed(ctx: ShapeContext, spatial: int) -> ShapeResult:
+    x = _check_input(ctx, spatial)
     in_channels = static_size(ctx, x.shape[1], "number of input channels")
     _check_groups(ctx, in_channels)
     dims = []
@@ -157,7 +164,7 @@ def _transpose_shape(ctx: ShapeContext) -> ShapeResult:
         if ctx["output_padding"][i] >= max(ctx["stride"][i], ctx["dilation"][i]):
             raise ctx.fail(
                 f"output_padding {ctx['output_padding'][i]} must be smaller than the "
-                f"stride or the dilation ({ctx['stride'][i]})"
+                f"stride ({ctx['stride'][i]}) or the dilation ({ctx['dilation'][i]})"
             )
         grow = (
             ctx["dilation"][i] * (ctx["kernel_size"][i] - 1)
@@ -239,20 +246,40 @@ CONV2D = register(
     )
 )
 
+_TRANSPOSE_EXPLANATION = (
+    "The gradient of a convolution used as a layer: each input position spreads a learned "
+    "kernel into the output, so stride 2 doubles the size. Used in decoders, autoencoders, "
+    "segmentation networks and WaveNet-style upsamplers. L_out = (L-1)*stride - 2*padding + "
+    "dilation*(k-1) + output_padding + 1; groups splits the channels as in a convolution."
+)
+
+CONV_TRANSPOSE1D = register(
+    LayerType(
+        id="conv_transpose1d",
+        label="ConvTranspose1d",
+        category="Convolution",
+        summary="Transposed convolution over sequences (N, C, L): upsamples with learned filters.",
+        explanation=_TRANSPOSE_EXPLANATION,
+        formula="L_out = (L - 1)s - 2p + d(k - 1) + output_padding + 1",
+        infer=_transpose_shape(1),
+        count_params=_transpose_params,
+        count_macs=_transpose_macs,
+        params=_conv_params(1, transposed=True),
+        name_prefix="deconv",
+        key_params=("out_channels", "kernel_size", "stride"),
+        inferred=("in_channels",),
+    )
+)
+
 CONV_TRANSPOSE2D = register(
     LayerType(
         id="conv_transpose2d",
         label="ConvTranspose2d",
         category="Convolution",
         summary="Transposed ('de-') convolution: upsamples feature maps with learned filters.",
-        explanation=(
-            "The gradient of a convolution used as a layer: each input pixel spreads a learned "
-            "kernel into the output, so stride 2 doubles the size. Used in decoders, autoencoders "
-            "and segmentation networks. H_out = (H-1)*stride - 2*padding + dilation*(k-1) + "
-            "output_padding + 1."
-        ),
+        explanation=_TRANSPOSE_EXPLANATION,
         formula="H_out = (H - 1)s - 2p + d(k - 1) + output_padding + 1",
-        infer=_transpose_shape,
+        infer=_transpose_shape(2),
         count_params=_transpose_params,
         count_macs=_transpose_macs,
         params=_conv_params(2, transposed=True),

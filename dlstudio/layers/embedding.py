@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlstudio.core.tensor_spec import TensorSpec
+from dlstudio.core.tensor_spec import TensorSpec, bind_dim
 from dlstudio.layers.registry import register
 from dlstudio.layers.rules import add_dim, static_size
 from dlstudio.layers.sequence import sequence_input
@@ -110,6 +110,15 @@ def _positional_shape(ctx: ShapeContext) -> ShapeResult:
             f"has positions for max_len {max_len} steps but the sequence {shape_text(x)} has "
             f"{steps}: set max_len to {steps} or more",
             Fix.set_param(f"set max_len to {steps}", "max_len", steps),
+        )
+    example = bind_dim(steps, dict(ctx.bindings)) if not isinstance(steps, int) else None
+    if example is not None and example > max_len:  # the run would fail on its first batch
+        sizes = ", ".join(f"{k} = {v}" for k, v in sorted(ctx.bindings.items()) if k != "N")
+        raise ctx.fail(
+            f"has positions for max_len {max_len} steps but the sequence {shape_text(x)} has "
+            f"{example} at the example length ({sizes}): set max_len to {example} or more, or "
+            "use shorter sequences",
+            Fix.set_param(f"set max_len to {example}", "max_len", example),
         )
     return ShapeResult({"out": x}, {"d_model": d_model})
 

@@ -6,8 +6,9 @@ from math import prod
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.registry import register
-from dlstudio.layers.rules import add_dims
+from dlstudio.layers.rules import add_dims, broadcast_shape, same_dtype
 from dlstudio.layers.spec import (
+    MAX_PORTS,
     Fix,
     LayerType,
     ParamSpec,
@@ -17,7 +18,7 @@ from dlstudio.layers.spec import (
     shape_text,
 )
 
-_INPUTS = ParamSpec("inputs", "int", 2, "Number of input ports.", minimum=2, maximum=8)
+_INPUTS = ParamSpec("inputs", "int", 2, "Number of input ports.", minimum=2, maximum=MAX_PORTS)
 
 
 def _ordered_inputs(ctx: ShapeContext) -> list[tuple[str, TensorSpec]]:
@@ -56,22 +57,15 @@ def _projection(want: TensorSpec, got: TensorSpec, port: str) -> tuple[Fix, ...]
 
 def _elementwise_shape(ctx: ShapeContext) -> ShapeResult:
     items = _ordered_inputs(ctx)
-    first_port, first = items[0]
+    first = items[0][1]
+    fixes: tuple[Fix, ...] = ()
     for port, spec in items[1:]:
-        if spec.shape != first.shape:
-            raise ctx.fail(
-                f"needs inputs of the same shape, but {first_port} is {shape_text(first)} and "
-                f"{port} is {shape_text(spec)}",
-                *_projection(first, spec, port),
-                port=port,
-            )
-        if spec.dtype != first.dtype:
-            raise ctx.fail(
-                f"needs inputs of one dtype, but {first_port} is {first.dtype} and "
-                f"{port} is {spec.dtype}",
-                port=port,
-            )
-    return ShapeResult({"out": first})
+        if spec.rank == first.rank and spec.shape != first.shape:
+            fixes = _projection(first, spec, port)
+            break
+    shape = broadcast_shape(ctx, items, fixes)
+    same_dtype(ctx, items)
+    return ShapeResult({"out": first.with_shape(shape)})
 
 
 def _elementwise_macs(ctx: StatContext) -> int:
@@ -82,19 +76,23 @@ for _id, _label, _summary, _formula, _explanation in (
     (
         "add",
         "Add",
-        "Element-wise sum: the skip connection of ResNet.",
+        "Element-wise sum with broadcasting: the skip connection of ResNet.",
         "y = x1 + x2 + ...",
-        "Adds tensors of equal shape. A residual (skip) connection adds a block's input to its "
+        "Adds tensors value by value. A residual (skip) connection adds a block's input to its "
         "output, so the block only learns a correction and gradients flow straight back through "
-        "the sum: what makes 100-layer ResNets trainable.",
+        "the sum: what makes 100-layer ResNets trainable. Shapes broadcast as in NumPy: aligned "
+        "on the last dimension, a size of 1 (or a missing leading dimension) is repeated to "
+        "match, so a (C, 1, 1) Parameter adds one bias per channel.",
     ),
     (
         "multiply",
         "Multiply",
-        "Element-wise product (gating).",
+        "Element-wise product with broadcasting (gating, squeeze-and-excitation).",
         "y = x1 * x2 * ...",
-        "Multiplies tensors of equal shape value by value; used for gating, as in GLU layers "
-        "and attention-style weighting.",
+        "Multiplies tensors value by value; used for gating, as in GLU layers and attention-"
+        "style weighting. Shapes broadcast as in NumPy (aligned on the last dimension, sizes "
+        "equal or 1): squeeze-and-excitation multiplies (N, C, H, W) feature maps by (N, C, 1, "
+        "1) channel weights, and LayerScale multiplies by a learned (C, 1, 1) Parameter.",
     ),
 ):
     register(

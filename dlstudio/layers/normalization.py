@@ -1,4 +1,4 @@
-"""Normalisation and regularisation: BatchNorm1d/2d, LayerNorm, Dropout."""
+"""Normalisation and regularisation: BatchNorm1d/2d, LayerNorm, Dropout, StochasticDepth."""
 
 from __future__ import annotations
 
@@ -190,6 +190,40 @@ register(
             ),
         ),
         name_prefix="dropout",
+        key_params=("p",),
+    )
+)
+
+
+register(
+    LayerType(
+        id="stochastic_depth",
+        label="StochasticDepth",
+        category="Normalization",
+        summary="Drops whole residual branches at random while training (DropPath).",
+        explanation=(
+            "While training, zeroes the whole input of an example (mode row) or of the whole "
+            "batch (mode batch) with probability p and scales what survives by 1/(1-p); at "
+            "evaluation it passes its input through. Placed on a residual branch before the "
+            "Add, it trains a network of random depth, as in EfficientNet, ConvNeXt and Swin "
+            "(torchvision's StochasticDepth, timm's DropPath). Its random draws follow torch's "
+            "seed, so the same seed gives the same run."
+        ),
+        formula="y = x * m / (1 - p),  m ~ Bernoulli(1 - p) per example (row) or per batch",
+        infer=_identity_shape,
+        params=(
+            ParamSpec(
+                "p", "float", 0.1, "Probability of dropping the branch.", minimum=0.0, maximum=1.0
+            ),
+            ParamSpec(
+                "mode",
+                "choice",
+                "row",
+                "row: an independent draw per example; batch: one draw for the whole batch.",
+                choices=("row", "batch"),
+            ),
+        ),
+        name_prefix="drop_path",
         key_params=("p",),
     )
 )

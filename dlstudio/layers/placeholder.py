@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.layers.registry import register
-from dlstudio.layers.spec import LayerType, ParamSpec, ShapeContext, ShapeResult
+from dlstudio.layers.spec import MAX_PORTS, LayerType, ParamSpec, ShapeContext, ShapeResult
 
 
 def _placeholder_shape(ctx: ShapeContext) -> ShapeResult:
@@ -46,7 +46,7 @@ PLACEHOLDER = register(
                 "Shape the original operation produced, without the batch.",
                 optional=True,
             ),
-            ParamSpec("inputs", "int", 1, "Number of tensor inputs.", minimum=1, maximum=8),
+            ParamSpec("inputs", "int", 1, "Number of tensor inputs.", minimum=1, maximum=MAX_PORTS),
         ),
         name_prefix="placeholder",
         key_params=("op",),

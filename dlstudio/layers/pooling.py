@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 
 from dlstudio.layers.registry import register
-from dlstudio.layers.rules import is_float, pair_text, reshape_fix, window_out
+from dlstudio.layers.rules import is_float, pair_text, reshape_fix, window_out, window_out_ceil
 from dlstudio.layers.spec import (
     LayerType,
     ParamSpec,
@@ -18,8 +18,8 @@ from dlstudio.layers.spec import (
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
 
 
-def _pool_params(spatial: int) -> tuple[ParamSpec, ...]:
-    return (
+def _pool_params(spatial: int, kind: str) -> tuple[ParamSpec, ...]:
+    common = (
         ParamSpec("kernel_size", "size", 2, "Window size.", length=spatial, maximum=1024),
         ParamSpec(
             "stride",
@@ -34,10 +34,37 @@ def _pool_params(spatial: int) -> tuple[ParamSpec, ...]:
             "padding",
             "size",
             0,
-            "Padding on each side (at most half the kernel).",
+            "Padding on each side (at most half the kernel; use a Pad layer for more).",
             length=spatial,
             minimum=0,
             maximum=512,
+        ),
+        ParamSpec(
+            "ceil_mode",
+            "bool",
+            False,
+            "Round the output size up: a last, partial window at the end is kept.",
+        ),
+    )
+    if kind == "max":
+        return (
+            *common,
+            ParamSpec(
+                "dilation",
+                "size",
+                1,
+                "Spacing between the window's elements.",
+                length=spatial,
+                maximum=1024,
+            ),
+        )
+    return (
+        *common,
+        ParamSpec(
+            "count_include_pad",
+            "bool",
+            True,
+            "Count the zero padding in each window's average (torch's default).",
         ),
     )
 
@@ -52,13 +79,22 @@ def _pool_shape(spatial: int):
             )
         kernel, padding = ctx["kernel_size"], ctx["padding"]
         stride = ctx["stride"] or kernel
+        dilation = ctx.params.get("dilation") or (1,) * spatial
         dims = []
         for i, size in enumerate(x.shape[2:]):
             if padding[i] * 2 > kernel[i]:
                 raise ctx.fail(
-                    f"padding {padding[i]} must be at most half the kernel ({kernel[i]})"
+                    f"padding {padding[i]} must be at most half the kernel ({kernel[i]}): "
+                    "put a Pad layer before it for more"
                 )
-            out = window_out(size, kernel[i], stride[i], padding[i])
+            args = (size, kernel[i], stride[i], padding[i], dilation[i])
+            out = window_out_ceil(*args) if ctx["ceil_mode"] else window_out(*args)
+            if out is None:
+                raise ctx.fail(
+                    f"rounds up (ceil_mode) over dimension {i + 2} of {shape_text(x)}, whose "
+                    "size is not fixed; with a free size it needs padding 0 and a kernel at "
+                    "least the stride"
+                )
             if isinstance(out, int) and out < 1:
                 raise ctx.fail(
                     f"window {pair_text(kernel)} is larger than the input "
@@ -92,7 +128,7 @@ def _register_pool(kind: str, spatial: int) -> None:
             formula=f"y = {'max' if is_max else 'mean'} over each kernel window of x",
             infer=_pool_shape(spatial),
             count_macs=_pool_macs,
-            params=_pool_params(spatial),
+            params=_pool_params(spatial, kind),
             name_prefix="pool",
             key_params=("kernel_size", "stride"),
         )

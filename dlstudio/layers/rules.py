@@ -51,6 +51,23 @@ def window_out(dim: Dim, kernel: int, stride: int, padding: int, dilation: int =
     return f"{_wrap(add_dim(dim, 2 * padding - span))}//{stride}+1"
 
 
+def window_out_ceil(dim: Dim, kernel: int, stride: int, padding: int, dilation: int = 1) -> Dim:
+    """Output length of a pooling window with ``ceil_mode`` (PyTorch's rule: round up, but
+    the last window must start inside the input or its left padding). None for a symbolic
+    length where that last condition depends on the length."""
+    span = dilation * (kernel - 1) + 1
+    if isinstance(dim, int):
+        out = -(-(dim + 2 * padding - span) // stride) + 1
+        if (out - 1) * stride >= dim + padding:
+            out -= 1
+        return out
+    if padding or span < stride:
+        return None  # type: ignore[return-value]
+    if stride == 1:
+        return add_dim(dim, 1 - span)
+    return f"{_wrap(add_dim(dim, stride - 1 - span))}//{stride}+1"
+
+
 def is_float(ctx: ShapeContext, port: str = "in") -> TensorSpec:
     """The input on ``port``, which must carry floating-point values."""
     spec = ctx.input(port)
@@ -102,3 +119,47 @@ def reshape_fix(ctx: ShapeContext, spec: TensorSpec, port: str = "in") -> tuple[
 def pair_text(values: tuple[int, ...]) -> str:
     """``5x5`` for a kernel or stride."""
     return "x".join(str(v) for v in values)
+
+
+def broadcast_shape(
+    ctx: ShapeContext, items: list[tuple[str, TensorSpec]], fixes: tuple[Fix, ...] = ()
+) -> tuple[Dim, ...]:
+    """The shape that NumPy's (and torch's) broadcasting gives ``items`` (port, spec): shapes
+    are aligned on their last dimension, and at each position the sizes must agree or be 1.
+
+    A symbol broadcasts against 1 and against itself; a symbol beside a different size cannot
+    be proved equal, so it is refused like two different numbers."""
+    rank = max(spec.rank for _, spec in items)
+    result: list[Dim] = []
+    for axis in range(rank):
+        sizes = [
+            (port, spec.shape[axis - rank + spec.rank])
+            for port, spec in items
+            if axis - rank + spec.rank >= 0
+        ]
+        distinct = {size for _, size in sizes if size != 1}
+        if len(distinct) > 1:
+            clash = ", ".join(f"{port} has {size}" for port, size in sizes)
+            clash = " and ".join(clash.rsplit(", ", 1))
+            shapes = " with ".join(f"{port} {shape_text(spec)}" for port, spec in items)
+            raise ctx.fail(
+                f"cannot broadcast {shapes}: sizes must be equal or 1 at each position, but at "
+                f"axis {axis} {clash}",
+                *fixes,
+                port=items[-1][0],
+            )
+        result.append(distinct.pop() if distinct else 1)
+    return tuple(result)
+
+
+def same_dtype(ctx: ShapeContext, items: list[tuple[str, TensorSpec]]) -> str:
+    """The one dtype of ``items``; an error naming each port's dtype when they differ."""
+    first_port, first = items[0]
+    for port, spec in items[1:]:
+        if spec.dtype != first.dtype:
+            raise ctx.fail(
+                f"needs inputs of one dtype, but {first_port} is {first.dtype} and "
+                f"{port} is {spec.dtype}",
+                port=port,
+            )
+    return first.dtype

@@ -217,6 +217,10 @@ def _as_shape(value: Any, name: str) -> tuple[Dim, ...]:
 
 
 # ------------------------------------------------------------------------ ports
+MAX_PORTS = 256
+"""The most ports a variadic layer grows (Concat of a DenseNet block, Split of a tensor)."""
+
+
 @dataclass(frozen=True)
 class PortSpec:
     """An input or output port."""
@@ -236,6 +240,9 @@ class ShapeContext:
     label: str
     params: Mapping[str, Any]
     inputs: Mapping[str, TensorSpec]
+    bindings: Mapping[str, int] = field(default_factory=dict)
+    """Example sizes of the symbols (``{"T": 32}``: the Input's example length), for rules
+    that must check a symbolic size against a fixed one (a positional table's max_len)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -323,6 +330,8 @@ class LayerType:
     """Parameters shown on the node in the canvas."""
     variadic_inputs: str | None = None
     """Name of an int parameter giving the number of inputs ``in1..inK`` (Add, Concat)."""
+    variadic_outputs: str | None = None
+    """Name of an int parameter giving the number of outputs ``out1..outK`` (Split)."""
     inferred: tuple[str, ...] = ()
     """Names of values inferred from inputs (shown read-only in the properties panel)."""
     optional_outputs: tuple[tuple[str, str], ...] = ()
@@ -365,15 +374,14 @@ class LayerType:
         """Input ports for these parameters (variadic layers grow ``in1..inK``)."""
         if self.variadic_inputs is None:
             return self.inputs
-        count = params.get(self.variadic_inputs, 2)
-        if not isinstance(count, int) or isinstance(count, bool):
-            count = 2
-        count = max(1, min(count, 16))
+        count = _port_count(params, self, self.variadic_inputs)
         return tuple(PortSpec(f"in{i}") for i in range(1, count + 1))
 
     def output_ports(self, params: Mapping[str, Any]) -> tuple[PortSpec, ...]:
         """Output ports for these parameters (optional outputs only while their parameter is
         on; a parameter missing from ``params`` counts at its default)."""
+        if self.variadic_outputs is not None:
+            return tuple(PortSpec(f"out{i}") for i in range(1, _port_count(params, self) + 1))
         if not self.optional_outputs:
             return self.outputs
         off = set()
@@ -387,6 +395,17 @@ class LayerType:
     def help_text(self) -> str:
         """Summary, explanation and formula, for tooltips and the help panel."""
         return f"{self.label}: {self.summary}\n\n{self.explanation}\n\nFormula: {self.formula}"
+
+
+def _port_count(params: Mapping[str, Any], layer: LayerType, name: str | None = None) -> int:
+    """The number of variadic ports that parameter ``name`` (the outputs' by default) asks
+    for, within 1..MAX_PORTS; its default where the value is missing or not a number."""
+    name = name or layer.variadic_outputs
+    spec = layer.param_spec(name) if name else None
+    count = params.get(name, spec.default if spec else 2) if name else 2
+    if not isinstance(count, int) or isinstance(count, bool):
+        count = spec.default if spec else 2
+    return max(1, min(count, MAX_PORTS))
 
 
 def shape_text(spec: TensorSpec) -> str:

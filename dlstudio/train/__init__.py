@@ -23,7 +23,9 @@ _LAZY = {
     "Dataset": "dlstudio.train.data",
     "DatasetInfo": "dlstudio.train.data",
     "DataSplit": "dlstudio.train.data",
+    "download_cifar": "dlstudio.train.data",
     "download_mnist": "dlstudio.train.data",
+    "DownloadCancelled": "dlstudio.train.data",
     "list_datasets": "dlstudio.train.data",
     "load_dataset": "dlstudio.train.data",
     "user_data_dir": "dlstudio.train.data",
@@ -51,15 +53,16 @@ _LAZY = {
     "resolve_run": "dlstudio.train.session",
     "CHECKPOINT_NAME": "dlstudio.train.trainer",
     "Trainer": "dlstudio.train.trainer",
-    "WeightLoadReport": "dlstudio.train.weights",
-    "load_weights": "dlstudio.train.weights",
-    "read_state_dict": "dlstudio.train.weights",
-    "save_weights": "dlstudio.train.weights",
+    "WeightsReport": "dlstudio.compile.weights",
+    "load_weights": "dlstudio.compile.weights",
+    "read_state_dict": "dlstudio.compile.weights",
+    "save_weights": "dlstudio.compile.weights",
 }
 """Public name -> the module that defines it. Loaded on first use (PEP 562), so importing a
 submodule such as ``dlstudio.train.data_paths`` does not import torch."""
 
 if TYPE_CHECKING:
+    from dlstudio.compile.weights import WeightsReport, load_weights, read_state_dict, save_weights
     from dlstudio.train.checkpoint import load_checkpoint, save_checkpoint
     from dlstudio.train.compat import check_inputs, check_target, target_warnings
     from dlstudio.train.config import TrainConfig
@@ -67,6 +70,8 @@ if TYPE_CHECKING:
         Dataset,
         DatasetInfo,
         DataSplit,
+        DownloadCancelled,
+        download_cifar,
         download_mnist,
         list_datasets,
         load_dataset,
@@ -90,7 +95,6 @@ if TYPE_CHECKING:
     from dlstudio.train.run_state import RunResult
     from dlstudio.train.session import make_trainer, resolve_run
     from dlstudio.train.trainer import CHECKPOINT_NAME, Trainer
-    from dlstudio.train.weights import WeightLoadReport, load_weights, read_state_dict, save_weights
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -99,6 +103,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "DatasetInfo",
+    "DownloadCancelled",
     "EpochEvent",
     "Event",
     "FailedEvent",
@@ -115,12 +120,13 @@ __all__ = [
     "TrainConfig",
     "TrainError",
     "Trainer",
-    "WeightLoadReport",
+    "WeightsReport",
     "check_inputs",
     "check_target",
     "choose_precision",
     "compute_loss",
     "configure_cpu_threads",
+    "download_cifar",
     "download_mnist",
     "list_datasets",
     "load_checkpoint",

@@ -8,15 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dlstudio.compile.weights import load_weights
 from dlstudio.core.errors import DLStudioError, FileWriteError, ModelTooLargeError
 from dlstudio.core.files import ensure_folder
+from dlstudio.train.data.hf_tokenizer import project_tokenizer_folder
 from dlstudio.train.distributed.context import DistContext
 from dlstudio.train.distributed.launch import LaunchOptions, launch, report_worker_failure
 from dlstudio.train.events import RunControl
-from dlstudio.train.init_weights import start_from_weights
 from dlstudio.train.reporting import JsonlMetricsWriter, TextProgress
 from dlstudio.train.reproducible import seeded_build
 from dlstudio.train.session import make_trainer, resolve_run
+from dlstudio.train.tensorboard import TensorBoardWriter, example_inputs
 
 # Options passed on to each worker: (flag, attribute, takes a value).
 _WORKER_OPTIONS = (
@@ -30,10 +32,12 @@ _WORKER_OPTIONS = (
     ("--resume", "resume", True),
     ("--init-weights", "init_weights", True),
     ("--threads", "threads", True),
+    ("--report-every", "report_every", True),
     ("--strict", "strict", False),
     ("--deterministic", "deterministic", False),
     ("--compile", "compile", False),
     ("--sync-batchnorm", "sync_batchnorm", False),
+    ("--tensorboard", "tensorboard", True),
 )
 
 
@@ -68,6 +72,20 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--strict", action="store_true", help="with --init-weights: every tensor must match"
     )
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: chosen)")
+    parser.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="also write TensorBoard event files to DIR: scalars per step and per epoch, the "
+        "hyper-parameters and the model graph (view with tensorboard --logdir DIR)",
+    )
+    parser.add_argument(
+        "--report-every",
+        type=int,
+        dest="report_every",
+        metavar="STEPS",
+        help="report the loss (progress line, metrics.jsonl) at least every STEPS steps "
+        "(default 20; 1 writes every step's loss)",
+    )
     parser.add_argument(
         "--deterministic",
         action="store_true",
@@ -104,7 +122,7 @@ def worker_arguments(args: argparse.Namespace) -> list[str]:
         value = getattr(args, name, None)
         if value is None or value is False:
             continue
-        if name in ("out", "resume", "init_weights"):
+        if name in ("out", "resume", "init_weights", "tensorboard"):
             value = str(Path(value).resolve())
         out += [flag, str(value)] if takes_value else [flag]
     return out
@@ -198,13 +216,16 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
             seed=args.seed,
             device=args.device,
             threads=args.threads,
+            report_every_steps=getattr(args, "report_every", None),
             deterministic=args.deterministic,
             compile=args.compile,
             sync_batchnorm=getattr(args, "sync_batchnorm", None),
+            tokenizer=project_tokenizer_folder(graph.metadata, args.file),
         )
         compiled = seeded_build(lambda: compile_project(graph, args.file), config.seed)
         if args.init_weights:
-            report = start_from_weights(compiled.module, args.init_weights, args.strict)
+            fit = "all" if args.strict else "some"
+            report = load_weights(compiled.module, args.init_weights, fit)
             _say(dist, f"starting from {report.summary()}")
     except ModelTooLargeError as exc:
         return _fail(dist, str(exc), 1)
@@ -214,6 +235,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
     workers = f" on {dist.world_size} processes" if dist.active else ""
     callbacks: list[Any] = []
     metrics = None
+    board = None
     if dist.is_main:
         try:
             ensure_folder(out)
@@ -223,6 +245,16 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
         except OSError as exc:
             return _fail(dist, f"--out cannot write {out}: {exc.strerror or exc}", 3)
         callbacks = [TextProgress(config.epochs), metrics]
+        if getattr(args, "tensorboard", None):
+            try:
+                board = TensorBoardWriter(args.tensorboard, config, str(config.dataset or ""))
+            except DLStudioError as exc:
+                metrics.close()
+                return _fail(dist, str(exc), 3)
+            note = board.add_graph(compiled.module, example_inputs(dataset, compiled.input_names))
+            if note:
+                _say(dist, note)
+            callbacks.append(board)
     _say(dist, f"{dataset.summary()}; writing to {out}{workers}")
     control = RunControl()
     try:
@@ -232,6 +264,8 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
     except DLStudioError as exc:
         if metrics is not None:
             metrics.close()
+        if board is not None:
+            board.close()
         return _fail(dist, str(exc), 1 if isinstance(exc, ModelTooLargeError) else 2)
     # First Ctrl-C stops cleanly after the current batch (and saves a checkpoint).
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
@@ -241,6 +275,8 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
         signal.signal(signal.SIGINT, previous)
         if metrics is not None:
             metrics.close()
+        if board is not None:
+            board.close()
     try:
         if result.status == "failed":
             if not dist.is_main:
@@ -249,7 +285,7 @@ def _train_here(args: argparse.Namespace, dist: DistContext) -> int:
                 report_worker_failure(result.message)
             return 1
         if dist.is_main:
-            from dlstudio.train.weights import save_weights
+            from dlstudio.compile.weights import save_weights
 
             weights = save_weights(trainer.model, out / "weights.safetensors")
             write_snapshot(graph, args.file, out)

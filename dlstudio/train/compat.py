@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +46,9 @@ def check_inputs(
     allowed) and dtype. Example message: ``digits gives (N, 1, 8, 8) but Input expects
     (N, 1, 28, 28): turn on resize to 28x28``.
     """
+    if input_names:
+        # Tokenized text names its inputs (input_ids, attention_mask, ...): feed them by name.
+        dataset.select_inputs(list(input_names))
     specs = [_as_spec(e) for e in expected]
     names = list(input_names or [f"input {i + 1}" for i in range(len(specs))])
     problems: list[str] = []
@@ -103,6 +107,9 @@ def check_target(dataset: Dataset, loss: str, output: ExpectedInput | None = Non
         problems.append(
             f"{dataset.name} has class targets but the loss is {loss}: set loss to cross_entropy"
         )
+    shape_problem = _target_shape_problem(dataset, loss, output)
+    if shape_problem:
+        problems.append(shape_problem)
     scores, classes = _scores_and_classes(dataset, loss, output)
     if scores is not None and scores < classes:
         problems.append(
@@ -111,6 +118,34 @@ def check_target(dataset: Dataset, loss: str, output: ExpectedInput | None = Non
             f"layer's output size to {classes}"
         )
     return problems
+
+
+def _target_shape_problem(dataset: Dataset, loss: str, output: ExpectedInput | None) -> str | None:
+    """The loss's own shape rule (``compute_loss``) applied to the output spec and the targets,
+    so what the first batch would refuse is said before training. Symbolic sizes fit anything."""
+    if output is None:
+        return None
+    out = tuple(_as_spec(output).shape[1:])
+    target = tuple(int(d) for d in dataset.data.target.shape[1:])
+
+    def fits(model: tuple[Any, ...], data: tuple[int, ...]) -> bool:
+        pairs = zip(model, data, strict=False)
+        return len(model) == len(data) and all(not isinstance(m, int) or m == d for m, d in pairs)
+
+    if loss in CLASS_LOSSES:
+        if len(out) == len(target) + 1 and fits(out[:-1], target):
+            return None
+        fix = "the output needs one score per class as its last dimension"
+    else:
+        if fits(out, target) or not all(isinstance(d, int) for d in out):
+            return None
+        if math.prod(out) == math.prod(target):  # (N, 1) against (N,): reshaped, as train does
+            return None
+        fix = "make the last layer give one value per target"
+    return (
+        f"{loss}: the model outputs {format_shape(('N', *out))} but the targets are "
+        f"{format_shape(('N', *target))}; {fix}"
+    )
 
 
 def target_warnings(dataset: Dataset, loss: str, output: ExpectedInput | None = None) -> list[str]:

@@ -105,6 +105,11 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 out.append(f"{name} must be a number of 0 or more, got {value!r}")
+        if isinstance(self.ignore_index, bool) or not isinstance(self.ignore_index, int):
+            out.append(
+                "ignore_index must be a whole number (the target class the loss skips, -100 by "
+                f"default), got {self.ignore_index!r}"
+            )
         if isinstance(self.lr, int | float) and self.lr == 0:
             out.append("lr must be above 0, got 0")
         if not isinstance(self.val_fraction, int | float) or not 0 <= self.val_fraction < 1:

@@ -11,8 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-PATH_OPTIONS = ("targets",)
+PATH_OPTIONS = ("targets", "tokenizer")
 """Data set options that name a file (besides the data set itself)."""
+
+_HUB_OR_PATH_OPTIONS = ("tokenizer",)
+"""Options that name a folder, or else a hub id: treated as a path only where one exists."""
 
 
 def _is_builtin(value: str) -> bool:
@@ -42,7 +45,7 @@ def resolve_training_paths(training: dict[str, Any], base_dir: Path | None) -> d
     options = meta.get("dataset_options")
     if isinstance(options, dict):
         meta["dataset_options"] = {
-            k: resolve_data_path(v, base_dir) if k in PATH_OPTIONS else v
+            k: _resolve_option(k, v, base_dir) if k in PATH_OPTIONS else v
             for k, v in options.items()
         }
     return meta
@@ -73,7 +76,22 @@ def relative_training_paths(
     options = meta.get("dataset_options")
     if isinstance(options, dict):
         meta["dataset_options"] = {
-            k: relative_data_path(v, old_base, new_base) if k in PATH_OPTIONS else v
+            k: _relative_option(k, v, old_base, new_base) if k in PATH_OPTIONS else v
             for k, v in options.items()
         }
     return meta
+
+
+def _resolve_option(key: str, value: Any, base_dir: Path | None) -> Any:
+    resolved = resolve_data_path(value, base_dir)
+    if key in _HUB_OR_PATH_OPTIONS and resolved != value and not Path(resolved).exists():
+        return value  # a hub id such as "bert-base-cased", not a folder beside the project
+    return resolved
+
+
+def _relative_option(key: str, value: Any, old_base: Path | None, new_base: Path) -> Any:
+    if key in _HUB_OR_PATH_OPTIONS and isinstance(value, str):
+        path = Path(value).expanduser()
+        if not (path if path.is_absolute() else (old_base or Path.cwd()) / path).exists():
+            return value
+    return relative_data_path(value, old_base, new_base)

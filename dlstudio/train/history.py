@@ -12,14 +12,13 @@ Layout under :func:`runs_dir` (``<user data dir>/runs``, the data dir overridabl
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dlstudio.core import LayerGraph, load_project, save_project
+from dlstudio.core.files import write_text_atomic
 from dlstudio.train.data import user_data_dir
 from dlstudio.train.events import EpochEvent, StepEvent
 
@@ -165,12 +164,9 @@ class RunStore:
         return record
 
     def save(self, record: RunRecord) -> None:
-        """Write ``run.json`` atomically (a crash never leaves half a file)."""
-        text = json.dumps(record.to_json(), indent=1)
-        fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".json", dir=record.folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, record.folder / RUN_FILE)
+        """Write ``run.json`` atomically (:func:`dlstudio.core.files.write_text_atomic`: fsync,
+        mode kept, symlinks written through, no temp file left)."""
+        write_text_atomic(record.folder / RUN_FILE, json.dumps(record.to_json(), indent=1))
 
     def load_all(self) -> list[RunRecord]:
         """Every readable run, oldest first; unreadable folders are skipped."""

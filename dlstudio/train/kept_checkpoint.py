@@ -5,6 +5,11 @@ end of an epoch checks the weights left by its last step. A checkpoint is good o
 computed on its weights was NaN or infinite. Saving therefore keeps the one before
 (``checkpoint.prev.pt``) until the new one has been checked, and a non-finite loss on the newest
 checkpoint's own weights puts the previous one back.
+
+A process killed at any moment leaves a loadable ``checkpoint.pt``: the previous one is kept by
+a hard link (``checkpoint.pt`` never moves aside), and the new one is written to a temporary
+name, flushed to disk and renamed over ``checkpoint.pt`` in one step; putting the previous one
+back is one rename too.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 from torch import nn
 
+from dlstudio.core.files import keep_copy
 from dlstudio.train.checkpoint import load_checkpoint, save_checkpoint
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -42,7 +48,7 @@ class CheckpointKeeper:
             return None
         current = self.folder / CHECKPOINT_NAME
         if self.path == current and current.exists():
-            os.replace(current, self.folder / PREVIOUS_NAME)
+            keep_copy(current, self.folder / PREVIOUS_NAME)
             self._previous = self._step
         self.path = save_checkpoint(current, **state)
         self._step = step

@@ -40,7 +40,12 @@ def resolve_run(
     A data set named in ``overrides`` that differs from the project's does not inherit the
     project's ``dataset_options``. Task, loss and metric come from the data set when neither
     the project nor the overrides set them (so ``--dataset sine`` trains with MSE).
+
+    ``tokenizer`` in ``overrides`` is the project's own tokenizer folder
+    (:func:`~dlstudio.train.data.hf_tokenizer.project_tokenizer_folder`): text data sets are
+    tokenized with it unless their options name another. It is not stored in the settings.
     """
+    project_tokenizer = overrides.pop("tokenizer", None)
     if training is not None and not isinstance(training, dict):
         raise TrainError(
             f"metadata.training must be a mapping of settings, got {type(training).__name__} "
@@ -67,13 +72,22 @@ def resolve_run(
         )
     options = dict(meta.get("dataset_options") or {}) if name == meta.get("dataset") else {}
     options.update(overrides.pop("dataset_options", None) or {})
-    dataset = load_dataset(name, options)
+    load_options = dict(options)
+    if project_tokenizer and not options.get("tokenizer") and not _is_builtin_name(name):
+        load_options["tokenizer"] = str(project_tokenizer)
+    dataset = load_dataset(name, load_options)
     explicit = {k for k, v in overrides.items() if v is not None} | set(meta)
     for key in ("task", "loss", "metric"):
         if key not in explicit:
             overrides[key] = getattr(dataset, key)
     overrides.update(dataset=str(name), dataset_options=options)
     return TrainConfig.from_metadata(meta, **overrides), dataset
+
+
+def _is_builtin_name(name: str) -> bool:
+    from dlstudio.train.data import list_datasets
+
+    return name in {info.name for info in list_datasets()}
 
 
 def _short(value: Any) -> str:

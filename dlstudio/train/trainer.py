@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,6 +19,7 @@ from dlstudio.train.checkpoint import (
 )
 from dlstudio.train.compat import ExpectedInput, check_inputs, check_target, target_warnings
 from dlstudio.train.config import CLASS_LOSSES, TrainConfig
+from dlstudio.train.data.augment import batch_generator
 from dlstudio.train.data.base import Dataset, DataSplit
 from dlstudio.train.devices import (
     choose_precision,
@@ -99,6 +101,7 @@ class Trainer(RunEndings, BatchResizing):
         """(input position, padding id) when the trained output carries that Input's padding
         mask: per-step targets at padded steps are ignored by the loss and the metrics."""
         self.device = torch.device("cpu")
+        self._augment: Any = None
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -133,7 +136,9 @@ class Trainer(RunEndings, BatchResizing):
         self, data: Dataset | tuple[DataSplit, DataSplit | None]
     ) -> tuple[DataSplit, DataSplit | None]:
         cfg = self.config
+        self._augment = data.augment if isinstance(data, Dataset) else None
         if isinstance(data, Dataset):
+            data.select_inputs(list(self.input_names or []))  # by name, before any check
             problems = check_target(data, cfg.loss, self.expected_output)
             if self.expected_inputs is not None:
                 problems = check_inputs(data, self.expected_inputs, self.input_names) + problems
@@ -296,6 +301,11 @@ class Trainer(RunEndings, BatchResizing):
             index, share = batch[:1], 0.0
         inputs = tuple([x[index] for x in train.inputs])
         target = train.target[index]
+        if self._augment is not None:
+            # Seeded by the step, so a resumed run draws the same augmentations.
+            inputs = self._augment(
+                inputs, batch_generator(self.config.seed, self.dist.rank, p.step)
+            )
         if not self._data_on_device:
             inputs = tuple(x.pin_memory().to(self.device, non_blocking=True) for x in inputs)
             target = target.pin_memory().to(self.device, non_blocking=True)

@@ -16,6 +16,8 @@ from dlstudio.layers import get_layer_type
 
 F = "float32"
 I64 = "int64"
+PARAM = "parameter"
+"""As an input's dtype: the port is fed by a Parameter of that shape (no batch)."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,28 @@ CASES: dict[str, list[Case]] = {
         _one((4, 5, 5), out_channels=2, kernel_size=3, stride=2, padding=1, output_padding=1),
         _one((2, 4, 6), out_channels=4, kernel_size=2, stride=2, groups=2, bias=False),
     ],
-    "maxpool1d": [_one((3, "T")), _one((3, 11), kernel_size=3, stride=2, padding=1)],
-    "maxpool2d": [_one((3, 8, 8)), _one((3, 9, 7), kernel_size=3, stride=2, padding=1)],
-    "avgpool1d": [_one((3, 10), kernel_size=3, stride=1)],
-    "avgpool2d": [_one((3, 8, 8)), _one((2, 9, 9), kernel_size=3, stride=2, padding=1)],
+    "maxpool1d": [
+        _one((3, "T")),
+        _one((3, 11), kernel_size=3, stride=2, padding=1),
+        _one((2, "T"), kernel_size=2, stride=2, ceil_mode=True),
+    ],
+    "maxpool2d": [
+        _one((3, 8, 8)),
+        _one((3, 9, 7), kernel_size=3, stride=2, padding=1),
+        _one((2, 8, 9), kernel_size=3, stride=2, ceil_mode=True),  # GoogLeNet, SqueezeNet
+        _one((2, 9, 9), kernel_size=2, stride=2, padding=1, dilation=2, ceil_mode=True),
+    ],
+    "avgpool1d": [
+        _one((3, 10), kernel_size=3, stride=1),
+        _one((2, "T"), kernel_size=3, stride=2, ceil_mode=True),
+        _one((2, 7), kernel_size=3, stride=2, padding=1, count_include_pad=False),
+    ],
+    "avgpool2d": [
+        _one((3, 8, 8)),
+        _one((2, 9, 9), kernel_size=3, stride=2, padding=1),
+        _one((2, 7, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True),
+        _one((2, 5, 5), kernel_size=3, stride=1, padding=1, count_include_pad=False),
+    ],
     "adaptive_avgpool2d": [_one((3, 9, 7), output_size=(2, 3)), _one((3, 5, 5))],
     "global_avgpool": [_one((3, 5, 5)), _one((4, "T"))],
     "batchnorm1d": [_one((6,)), _one((6, "T"), affine=False, eps=1e-3, momentum=0.2)],
@@ -81,12 +101,160 @@ CASES: dict[str, list[Case]] = {
     "add": [
         Case({"in1": ((4, "T"), F), "in2": ((4, "T"), F)}),
         Case({"in1": ((3,), F), "in2": ((3,), F), "in3": ((3,), F)}, {"inputs": 3}),
+        Case({"in1": ((4, 1, 1), F), "in2": ((4, 5, 3), F)}),
+        Case({f"in{i}": ((2, "T"), F) for i in range(1, 10)}, {"inputs": 9}),
     ],
-    "multiply": [Case({"in1": ((4,), F), "in2": ((4,), F)})],
+    "multiply": [
+        Case({"in1": ((4,), F), "in2": ((4,), F)}),
+        Case({"in1": ((4, 1, 1), PARAM), "in2": ((4, 3, 3), F)}),  # LayerScale
+        # squeeze-and-excitation: channel weights (N, C, 1, 1) scale the maps (N, C, H, W)
+        Case({"in1": ((4, 5, 3), F), "in2": ((4, 1, 1), F)}),
+        Case({"in1": ((1, "T"), F), "in2": ((3, 1), F), "in3": ((3, "T"), F)}, {"inputs": 3}),
+    ],
     "concat": [
         Case({"in1": ((2, 5), F), "in2": ((3, 5), F), "in3": ((1, 5), F)}, {"inputs": 3}),
         Case({"in1": (("T", 2), F), "in2": (("T", 3), F)}, {"axis": -1}),
+        # DenseNet joins more than eight tensors
+        Case({f"in{i}": ((i, 3, 3), F) for i in range(1, 11)}, {"inputs": 10}),
     ],
+    "subtract": [
+        Case({"in1": ((4, "T"), F), "in2": ((4, 1), F)}),
+        Case({"in1": ((1, 1), F), "in2": ((3, 5), F)}),
+    ],
+    "divide": [Case({"in1": ((2, 3, 4), F), "in2": ((1, 3, 1), F)})],
+    "matmul": [
+        Case({"in1": ((2, "T", 4), F), "in2": ((2, 4, "S"), F)}),
+        Case({"in1": ((1, 3, 4), F), "in2": ((2, 4, 5), F)}),
+        Case({"in1": ((3, 4), F), "in2": ((4, 2), F)}),
+    ],
+    "split": [
+        _one(("T", 24), outputs=3),
+        _one((5, "T"), outputs=2, dim=1),
+        _one((2, 8, 3), dim=2, outputs=3, sizes=(2, 5, 1)),
+    ],
+    "slice": [
+        _one((6, 4), start=1, end=5, step=2),
+        _one(("T", 4), end=-1),
+        _one(("T", 4), start=2),
+        _one(("T", 4), start=-2),
+        _one((3, 7), dim=-1, start=-5, end=-1, step=3),
+    ],
+    "squeeze": [_one((4, 1)), _one((1, "T"), dim=1)],
+    "unsqueeze": [_one((4,)), _one(("T", 4), dim=1), _one((3, 2), dim=-2)],
+    "transpose": [_one((2, "T", 4)), _one((2, 3, 4), dim0=1, dim1=3)],
+    "expand": [
+        _one((4, 1), shape=(-1, -1, 5)),
+        _one((1, 3), shape=(2, -1, 6, -1)),
+        Case({"in": ((1, 1, 4), PARAM), "like": (("T", 4), F)}, {"shape": (1, -1, -1)}),
+        Case({"in": ((3, 1), PARAM)}, {"shape": (2, -1, 5)}),
+    ],
+    "tile": [_one((2, 3), repeats=(1, 2, 3)), _one(("T",), repeats=(2, 1, 2))],
+    "groupnorm": [
+        _one((6, 4, 4), num_groups=3),
+        _one((4, "T"), num_groups=2, affine=False, eps=1e-3),
+        _one((4,), num_groups=1),
+    ],
+    "instancenorm1d": [_one((3, "T")), _one((3, 7), affine=True, track_running_stats=True)],
+    "instancenorm2d": [_one((3, 5, 4), affine=True), _one((2, 4, 4), eps=1e-3)],
+    "rmsnorm": [_one(("T", 8)), _one((6,), eps=1e-6, elementwise_affine=False)],
+    "local_response_norm": [_one((7, 4, 4)), _one((5, "T"), size=3, alpha=0.01, beta=0.5, k=2.0)],
+    "stochastic_depth": [_one((3, 4, 4), p=0.2), _one(("T", 4), p=0.5, mode="batch")],
+    "pad": [
+        _one((3, 5, 4), pads=(1, 2, 0, 3), value=0.5),
+        _one((3, 5, 4), pads=(2, 1, 1, 3), mode="reflect"),
+        _one((2, "T"), pads=(1, 2), mode="replicate"),
+        _one((2, 4, 5), pads=(2, 2, 1, 0), mode="circular"),
+        _one((3, 6), pads=(-1, 2)),
+    ],
+    "scaled_dot_product_attention": [
+        Case(
+            {"query": (("T", 8), F), "key": (("S", 8), F), "value": (("S", 6), F)},
+            {"num_heads": 2},
+        ),
+        Case(
+            {"query": (("T", 8), F), "key": (("T", 8), F), "value": (("T", 8), F)},
+            {"num_heads": 4, "causal": True, "dropout": 0.1},
+        ),
+        Case(
+            {
+                "query": (("T", 8), F),
+                "key": (("T", 8), F),
+                "value": (("T", 8), F),
+                "mask": (("T",), I64),
+            },
+            {"num_heads": 2, "causal": True},
+        ),
+        Case(
+            {"query": ((4, 8), F), "key": ((5, 8), F), "value": ((5, 8), F), "mask": ((5,), I64)},
+            {"num_heads": 2},
+        ),
+        Case(
+            {
+                "query": ((4, 6), F),
+                "key": ((5, 6), F),
+                "value": ((5, 6), F),
+                "mask": ((1, 1, 5), F),
+            },
+            {"num_heads": 3, "mask_type": "additive"},
+        ),
+        Case(
+            {"query": ((2, "T", 4), F), "key": ((2, "T", 4), F), "value": ((2, "T", 3), F)},
+            {"layout": "split", "causal": True, "scale": 0.5},
+        ),
+    ],
+    "gpt2_conv1d": [_one(("T", 8), units=24), _one((5,), units=3)],
+    "conv_transpose1d": [
+        _one((4, "T"), out_channels=2, kernel_size=3, stride=2, padding=1, output_padding=1),
+        _one((4, 6), out_channels=6, kernel_size=2, stride=3, groups=2, dilation=2, bias=False),
+    ],
+    "math": [_one((3, "T"), function=f) for f in ("exp", "neg", "abs", "sin", "cos", "erf")]
+    + [
+        _one((4,), function="pow", exponent=3.0),
+        _one((4,), function="pow", exponent=-2.0),
+        _one((4,), function="clamp", min=-0.5),
+        _one((4,), function="clamp", min=-0.5, max=0.25),
+        Case({"in": ((4,), I64)}, {"function": "clamp", "max": 3.0}),
+    ],
+    "constant_op": [
+        _one((3, "T"), op=op, value=v)
+        for op, v in (
+            ("x + c", 0.5),
+            ("x - c", 2.0),
+            ("c - x", 1.0),
+            ("x * c", 0.125),
+            ("x / c", 4.0),
+            ("c / x", -3.0),
+        )
+    ]
+    + [Case({"in": (("T",), I64)}, {"op": "c - x", "value": 1.0})],
+    "cast": [
+        _one((3,), dtype="int64"),
+        _one((3,), dtype="float16"),
+        _one((3,), dtype="bool"),
+        Case({"in": (("T",), I64)}, {"dtype": "float32"}),
+    ],
+    "where": [
+        Case({"condition": ((1, "T"), "bool"), "in1": ((3, "T"), F), "in2": ((3, 1), F)}),
+    ],
+    "reduce": [
+        _one((3, 4, 5), dims=(2, 3), keepdim=True),
+        _one((3, "T"), op="sum", dims=(-1,)),
+        _one((3, 4), op="max", dims=(1,)),
+        _one((3, 4), op="min", dims=(2, 1)),
+    ],
+    "einsum": [
+        Case({"in1": ((2, "T", 4), F), "in2": ((2, "S", 4), F)}, {"equation": "bhqd,bhkd->bhqk"}),
+        Case({"in1": ((3, 4), F), "in2": ((4, 5), F)}),
+        Case({"in1": (("T", 4), F), "in2": (("T", 4), F)}, {"equation": "btd,btd->bt"}),
+    ],
+    "resize": [
+        _one((2, 3, 4)),
+        _one((2, 3, 4), mode="linear", scale_factor=1.5, align_corners=True),
+        _one((2, "T"), mode="linear", scale_factor=3.0),
+        _one((2, 5, 5), mode="bicubic", scale_factor=None, size=(7, 3)),
+        _one((2, 5, 4), mode="nearest-exact", scale_factor=0.5),
+    ],
+    "parameter": [Case({}, {"shape": (3, 1, 1), "value": 0.5}), Case({}, {"init": "normal"})],
     "embedding": [
         Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),
         Case({"in": ((4,), I64)}, {"num_embeddings": 9, "embedding_dim": 3, "padding_idx": 0}),
@@ -182,7 +350,17 @@ def case_graph(type_id: str, case: Case, seq_lens: dict[str, int]) -> tuple[Laye
     b = ChainBuilder(f"case_{type_id}")
     layer_type = get_layer_type(type_id)
     input_ids = {}
+    if all(dtype == PARAM for _, dtype in case.inputs.values()):  # the model needs an Input
+        b.add("input", "input_unused", shape=(1,))
     for port, (shape, dtype) in case.inputs.items():
+        if dtype == PARAM:  # a learned tensor without a batch (a class token, LayerScale)
+            input_ids[port] = b.add("parameter", f"input_{port}", shape=shape, init="normal")
+            continue
+        if dtype == "bool":  # 0/1 ids made bool: an Input holds float32 or int64 only
+            ids = b.add("input", f"input_{port}", shape=shape, dtype=I64, vocab_size=2)
+            input_ids[port] = b.add("cast", f"bool_{port}", dtype="bool")
+            b.wire(ids, input_ids[port])
+            continue
         symbol = next((d for d in shape if isinstance(d, str)), None)
         params: dict[str, Any] = {"shape": shape, "dtype": dtype}
         if symbol:

@@ -166,3 +166,31 @@ def test_copy_is_independent_and_silent():
     snapshot.update_node(snapshot.node_by_name("conv1").id, params={"out_channels": 1})
     assert graph.node_by_name("conv1").params["out_channels"] == 6
     assert heard == []
+
+
+def test_edge_indexes_keep_edge_order_through_an_undone_disconnect():
+    """edges_into / edges_out_of are indexes, not scans: an undone removal puts the wire back
+    at its place in each node's list too."""
+    graph = LayerGraph("fan")
+    for node_id, type_id in (("x", "relu"), ("a", "relu"), ("b", "relu"), ("s", "add")):
+        graph.insert_node(LayerNode(node_id, type_id, node_id, {}))
+    wires = [
+        Edge(PortRef("x", "out"), PortRef("a", "in")),
+        Edge(PortRef("x", "out"), PortRef("s", "in1")),
+        Edge(PortRef("x", "out"), PortRef("b", "in")),
+        Edge(PortRef("a", "out"), PortRef("s", "in2")),
+    ]
+    for wire in wires:
+        graph.insert_edge(wire)
+    stack = UndoStack(graph)
+    stack.push(Disconnect(wires[0]))
+    stack.push(Disconnect(wires[1]))
+    assert graph.edges_out_of("x") == [wires[2]] and graph.edges_into("s") == [wires[3]]
+    stack.undo_all()
+    assert graph.edges_out_of("x") == wires[:3]
+    assert graph.edges_into("s") == [wires[1], wires[3]]
+    assert graph.edges_touching("a") == [wires[0], wires[3]]
+    stack.push(RemoveNode("x"))
+    assert graph.edges_into("a") == [] and graph.edges_out_of("x") == []
+    stack.undo()
+    assert graph.edges_out_of("x") == wires[:3] and graph.edges_into("a") == [wires[0]]

@@ -68,3 +68,8 @@ def _no_unanswered_message_boxes(monkeypatch):
 
     for name in ("warning", "question", "critical", "information"):
         monkeypatch.setattr(QMessageBox, name, staticmethod(unexpected))
+
+    def unexpected_exec(box) -> int:
+        raise AssertionError(f"unexpected message box {box.windowTitle()!r}: {box.text()}")
+
+    monkeypatch.setattr(QMessageBox, "exec", unexpected_exec)

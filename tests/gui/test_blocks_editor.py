@@ -320,3 +320,40 @@ def test_an_optional_layer_says_so_on_the_canvas(window) -> None:
     assert item.label_text.endswith("if downsample")
     assert "Only when downsample" in item.toolTip()
     assert window.scene.node_item(inner.node_by_name("conv1").id).label_text == "Conv2d"
+
+
+def _view_state(window) -> tuple[float, float, float]:
+    view = window.view
+    centre = view.mapToScene(view.viewport().rect().center())
+    return round(view.zoom(), 3), centre.x(), centre.y()
+
+
+def test_leaving_a_block_restores_the_outer_zoom_and_position(window, qtbot):
+    window.files.load_template(fixtures_window.REPO_ROOT / "templates" / "resnet18.json", ask=False)
+    window.resize(1366, 768)
+    qtbot.wait(100)
+    layer2 = window.document.graph.node_by_name("layer2").id
+
+    def round_trip() -> tuple[float, float, float]:
+        inside_before = _view_state(window)
+        assert window.scene.open_block(layer2)
+        qtbot.waitUntil(lambda: window.level.path == (layer2,))
+        qtbot.wait(50)
+        assert _view_state(window)[0] != inside_before[0]  # the block fits at its own zoom
+        assert window.blocks_ui.go_back()
+        qtbot.wait(300)
+        return _view_state(window)
+
+    # Left fitted: comes back fitted to the whole model.
+    window.fit_view()
+    after = round_trip()
+    assert window.view.fitted
+    window.fit_view()
+    assert after == _view_state(window)
+    # Left zoomed in on layer2: comes back at that zoom, there.
+    window.view.set_zoom(1.3)
+    window.view.centerOn(window.scene.node_item(layer2))
+    before = _view_state(window)
+    after = round_trip()
+    assert not window.view.fitted and after[0] == before[0] == 1.3
+    assert abs(after[1] - before[1]) < 3 and abs(after[2] - before[2]) < 3

@@ -84,13 +84,17 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
         scroll = panel.settings_scroll
         assert scroll.widget().width() <= scroll.viewport().width()  # nothing cut off at the right
         assert panel.width() >= panel.minimumSizeHint().width()
-        # The settings scroll; Stop and the progress stay in view below them.
+        # Stop and the progress stay in view above the settings, which show several rows.
         for widget in (panel.stop_button, panel.progress, panel.progress_label):
             assert widget.isVisible() and not widget.visibleRegion().isEmpty()
             bottom = widget.mapTo(panel, widget.rect().bottomLeft()).y()
             assert bottom <= panel.height()
+        assert scroll.viewport().height() >= 5 * panel.epochs_spin.height()
         monitor, problems = controller.monitor_dock, window.problems_dock
-        assert monitor.width() >= 0.6 * (monitor.width() + problems.width())
+        # The curves get the larger share; Problems and the canvas stay usable.
+        assert monitor.width() >= 0.5 * (monitor.width() + problems.width())
+        assert problems.width() >= 200
+        assert window.view.height() >= 0.4 * window.height()
         plots = controller.monitor.plot
         # Short titles: the right-hand column (epoch loss, learning rate) keeps its share.
         for right in (plots.val_plot, plots.lr_plot):

@@ -71,3 +71,57 @@ def test_import_errors_are_shown_not_raised(window, qtbot, monkeypatch):  # noqa
     with qtbot.waitSignal(window.model_importer.failed, timeout=30000) as blocker:
         window.model_importer.start("no_such_module_xyz:make")
     assert "cannot import 'no_such_module_xyz'" in blocker.args[0]
+
+
+GOOD = textwrap.dedent(
+    """
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(6, 3)
+
+        def forward(self, x):
+            return torch.tanh(self.fc(x))
+    """
+)
+
+
+def test_import_is_checked_against_its_source_and_says_so(window, qtbot, tmp_path):  # noqa: F811
+    path = tmp_path / "good.py"
+    path.write_text(GOOD)
+    with qtbot.waitSignal(window.model_importer.imported, timeout=60000) as blocker:
+        window.model_importer.start(f"{path}:Net", "6")
+    result = blocker.args[0]
+    assert "matches its source" in window.statusBar().currentMessage()
+    figures = window.document.graph.metadata["import_check"]
+    assert figures["ok"] is True and figures["inputs"] == ["batch 1", "batch 3"]
+    assert figures["outputs"]["output"]["largest_difference"] <= 1e-4
+    assert result.check.ok
+
+
+def test_import_dialog_tabs_from_field_to_field(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from dlstudio.gui.dialogs.import_model import ImportModelDialog
+
+    dialog = ImportModelDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    dialog.source_edit.setFocus()
+    QTest.keyClicks(dialog.source_edit, "model.py:Net")
+    QTest.keyClick(dialog.source_edit, Qt.Key.Key_Tab)
+    QTest.keyClicks(QApplication.focusWidget(), "1,28,28")  # the user types on without looking
+    assert dialog.source() == "model.py:Net" and dialog.input_shape() == "1,28,28"
+    order = []
+    for _ in range(4):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        order.append(QApplication.focusWidget().text())
+    assert order == ["OK", "Cancel", "Browse…", "model.py:Net"]

@@ -32,8 +32,9 @@ def test_menus_hold_the_standard_commands(window):
     assert window.actions.undo.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
     assert window.actions.copy.shortcut() == QKeySequence(QKeySequence.StandardKey.Copy)
     assert window.actions.save.shortcut() == QKeySequence(QKeySequence.StandardKey.Save)
-    export = [a.text() for a in _menu(window, "Export").actions() if a.text()]
-    assert len(export) == 4
+    export = [a.text().replace("&", "") for a in _menu(window, "Export").actions() if a.text()]
+    assert export[:4] == ["ONNX…", "Python Code…", "Weights…", "Picture (PNG/SVG)…"]
+    assert export[4:6] == ["Training Script…", "Training Notebook…"]
     assert _menu(window, "Run") is window.run_menu
     toolbar_icons = [a for a in window.main_toolbar.actions() if not a.isSeparator()]
     assert toolbar_icons and all(not a.icon().isNull() for a in toolbar_icons)
@@ -113,3 +114,19 @@ def test_main_py_opens_a_file_and_saves_a_screenshot(data_dir, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_toolbar_has_a_labelled_train_button(window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolButton
+
+    window.install_training()
+    window.resize(1024, 700)
+    qtbot.wait(50)
+    train = window.training.actions["train"]
+    button = window.main_toolbar.widgetForAction(train)
+    assert isinstance(button, QToolButton) and button.isVisible()
+    assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+    assert button.text().replace("&", "") == "Train"
+    # Wide enough for its word: the label is not cut.
+    assert button.width() >= button.fontMetrics().horizontalAdvance("Train") + 20

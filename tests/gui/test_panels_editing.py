@@ -225,3 +225,28 @@ def test_any_typed_text_is_either_valid_or_a_param_error(text):
         except ParamError:
             continue
         assert spec.validate(value) == value
+
+
+def test_an_image_input_shows_only_what_it_uses(window):
+    window.files.load_template(LENET, ask=False)
+    node = _select(window, "image")  # shape 1, 28, 28 and float32
+    panel = window.properties
+
+    def shown() -> set[str]:
+        return {n for n, e in panel.editors.items() if e.container.isVisibleTo(panel)}
+
+    assert shown() == {"shape", "dtype"}
+    dtype = panel.editors["dtype"].editor
+    assert isinstance(dtype, QComboBox)
+    dtype.setCurrentText("int64")
+    dtype.activated.emit(dtype.currentIndex())  # the user picks int64 in the list
+    assert window.document.graph.node(node.id).params["dtype"] == "int64"
+    assert shown() == {"shape", "dtype", "vocab_size", "padding_id"}
+    type_into(panel.editors["shape"].editor, "T")  # a sequence of T token ids
+    assert "seq_len" in shown()
+    window.document.undo()
+    window.document.undo()
+    assert shown() == {"shape", "dtype"}
+    # A token setting left on a float input stays visible, so its problem can be fixed.
+    window.document.push(SetParam(node.id, "padding_id", 0))
+    assert shown() == {"shape", "dtype", "padding_id"}

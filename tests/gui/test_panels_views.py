@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMessageBox, QToolButton
 
 from dlstudio.core.commands import SetMetadata
+from dlstudio.gui.canvas.placement import overlaps
 from dlstudio.gui.exports import describe_parity
 from dlstudio.gui.panels.summary import human_bytes, human_count
 from dlstudio.gui.workers import run_in_thread
@@ -212,3 +214,61 @@ def test_teaching_warning_offers_each_fix_and_one_edits_the_training_settings(wi
         action.trigger()
     assert window.document.graph.node_by_name("log_softmax") is None
     assert window.problems.diagnostics == []
+
+
+def test_problem_messages_wrap_whole_and_counts_match_the_status_bar(window, qtbot):
+    window.files.load_template(LENET, ask=False)
+    graph = window.document.graph
+    window.scene.select_nodes([graph.node_by_name("flatten").id])
+    assert window.scene.delete_selection()  # fc1 unfed, everything before it leads nowhere
+    window.document.reanalyze()
+    problems = window.problems
+    errors = sum(d.is_error for d in problems.diagnostics)
+    warnings = sum(d.severity == "warning" for d in problems.diagnostics)
+    assert errors >= 1 and warnings >= 1
+    words = f"{errors} error{'s' * (errors > 1)}, {warnings} warning{'s' * (warnings > 1)}"
+    assert window.problems_dock.windowTitle() == f"Problems ({words})"
+    assert words in window.problems_label.text()
+
+    problems.resize(320, 400)
+    qtbot.wait(20)
+    metrics = problems.fontMetrics()
+    text_width = problems.header().sectionSize(0)  # more than the text gets: fewest lines
+    for row in range(problems.topLevelItemCount()):
+        item = problems.topLevelItem(row)
+        message = item.text(0)
+        assert metrics.horizontalAdvance(message) > text_width  # would not fit on one line
+        needed = metrics.boundingRect(0, 0, text_width, 10_000, Qt.TextFlag.TextWordWrap, message)
+        assert problems.visualItemRect(item).height() >= needed.height()
+
+
+def test_the_flatten_fix_goes_between_its_neighbours(window, qtbot):
+    window.files.load_template(LENET, ask=False)
+    graph = window.document.graph
+    flatten, pool2, fc1 = (graph.node_by_name(n) for n in ("flatten", "pool2", "fc1"))
+    column = sorted(
+        (n for n in graph if abs(n.position[0] - pool2.position[0]) < 1),
+        key=lambda n: n.position[1],
+    )
+    assert [n.name for n in column] == ["relu2", "pool2", "flatten", "fc1"]
+    # The student's CNN: pool2 wired straight into fc1, right under it (no room between).
+    window.scene.select_nodes([flatten.id])
+    assert window.scene.delete_selection()
+    from dlstudio.core import MoveNodes
+
+    window.document.push(MoveNodes({fc1.id: flatten.position}))
+    assert window.scene.connect_ports((pool2.id, "out"), (fc1.id, "in"))
+    window.document.reanalyze()
+    diagnostic = next(d for d in window.problems.diagnostics if d.is_error)
+    assert "Flatten" in diagnostic.fixes[0].label
+    assert window.apply_fix(diagnostic)
+    new = graph.node_by_name(next(n.name for n in graph if n.type_id == "flatten"))
+    x = pool2.position[0]
+    order = sorted((n for n in graph if abs(n.position[0] - x) < 1), key=lambda n: n.position[1])
+    assert [n.name for n in order] == ["relu2", "pool2", new.name, "fc1"]  # reads in flow order
+    positions = [n.position for n in graph]
+    assert not any(  # and nothing overlaps
+        overlaps(a, b) for i, a in enumerate(positions) for b in positions[i + 1 :]
+    )
+    window.document.undo()  # one step: the new node and the moves
+    assert graph.node(fc1.id).position == flatten.position

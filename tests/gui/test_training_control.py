@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from dlstudio.core.commands import SetMetadata, SetParam
+from dlstudio.gui.training import close_guard
 from dlstudio.train import FailedEvent, FinishedEvent, PausedEvent, StepEvent
 
 pytest_plugins = ["tests.gui.fixtures_training"]
@@ -76,7 +77,9 @@ def test_worker_error_shows_dialog_and_window_keeps_working(
 ):
     win = make_window(name, **settings)
     controller = win.training
-    controller.start()
+    # Train reports these before starting (test_training_data.py); the worker must still
+    # handle them (a file deleted between the check and the run).
+    controller.start(check_data=False)
     failed = win.wait_event(qtbot, FailedEvent)
     win.wait_finished(qtbot)
 
@@ -92,13 +95,59 @@ def test_worker_error_shows_dialog_and_window_keeps_working(
     assert controller.panel.epochs_spin.value() == 2
 
 
-def test_closing_the_window_during_a_run_stops_it_cleanly(make_window, qtbot, qtlog):
+def _answer_quit_question(monkeypatch, answer: str) -> list[str]:
+    asked: list[str] = []
+
+    def ask(_window, controller) -> str:
+        asked.append(controller.record.run_id)
+        return answer
+
+    monkeypatch.setattr(close_guard, "ask_about_run", ask)
+    return asked
+
+
+def test_closing_the_window_during_a_run_asks_then_stops_it_cleanly(
+    make_window, qtbot, qtlog, monkeypatch
+):
     win = make_window("iris-mlp", **LONG)
     controller = win.training
     record = controller.start()
     win.wait_event(qtbot, StepEvent)
 
+    asked = _answer_quit_question(monkeypatch, close_guard.CANCEL)
+    assert not win.close()  # Cancel: the window stays and the run goes on
+    assert asked == [record.run_id] and controller.is_running and win.isVisible()
+
+    _answer_quit_question(monkeypatch, close_guard.STOP)
     assert win.close()
     assert not controller.is_running
     assert record.status == "stopped"
+    assert (record.folder / "checkpoint.pt").exists() and record.weights_path.exists()
     assert not any("QThread" in message.message for message in qtlog.records)
+
+
+def test_keep_training_closes_the_window_when_the_run_ends(make_window, qtbot, monkeypatch):
+    win = make_window("iris-mlp", epochs=3, batch_size=16)
+    controller = win.training
+    record = controller.start()
+    win.wait_event(qtbot, StepEvent)
+    _answer_quit_question(monkeypatch, close_guard.KEEP)
+    assert not win.close()
+    assert controller.is_running and win.isVisible()
+    win.wait_finished(qtbot)
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=10_000)
+    assert record.status == "completed"
+
+
+def test_start_from_weights_is_cleared_when_another_project_opens(make_window, tmp_path):
+    import graph_builders
+
+    win = make_window("iris-mlp")
+    panel = win.training.panel
+    panel.set_init_weights(tmp_path / "other-project.safetensors")
+    assert panel.init_weights is not None
+    win.document.push(SetMetadata("training", {**panel.metadata(), "epochs": 2}))
+    assert panel.init_weights is not None  # edits keep it
+    win.document.replace_graph(graph_builders.iris_mlp())
+    assert panel.init_weights is None
+    assert panel.init_weights_label.text() == "random, from the seed"

@@ -100,7 +100,7 @@ def test_load_weights_into_model_reports_and_sets_the_start(
     state = {k: v for k, v in module.state_dict().items() if k.startswith("fc1.")}
     torch.save(state, tmp_path / "part.pt")
     report = start_weights.load_weights_into_model(win.training, tmp_path / "part.pt")
-    assert report is not None and sorted(report.matched) == ["fc1.bias", "fc1.weight"]
+    assert report is not None and sorted(report.loaded) == ["fc1.bias", "fc1.weight"]
     assert win.training.panel.init_weights == tmp_path / "part.pt"
     assert "fc2: not in the file" in shown[-1]
     torch.save({"other.weight": torch.zeros(1)}, tmp_path / "none.pt")

@@ -241,3 +241,59 @@ def test_step_progress_shows_the_first_at_once_then_the_latest_each_interval(qtb
     assert shown == [1, 3]
     throttled.offer(5)
     assert shown == [1, 3, 5]
+
+
+class _AlwaysFirstClass(torch.nn.Module):
+    """Predicts class 0 for every sample: wrong exactly where the label is not 0."""
+
+    def __init__(self, n_classes: int) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        logits = torch.zeros(len(x), self.n_classes)
+        logits[:, 0] = 1.0
+        return logits
+
+
+def test_the_sample_grid_starts_with_the_mistakes():
+    from dlstudio.gui.training.evaluation import choose_split, evaluate_model
+    from dlstudio.train import TrainConfig, load_dataset
+
+    dataset = load_dataset("iris", {})
+    config = TrainConfig(dataset="iris", val_fraction=0.3)
+    name, split = choose_split(dataset, config, test=True)
+    labels = split.target.tolist()
+    assert labels[0] == 0 or labels.index(0) < 8  # right answers come early in split order
+    result = evaluate_model(_AlwaysFirstClass(3), split, dataset, config, name, max_samples=8)
+    wrong_in_order = [i for i, label in enumerate(labels) if label != 0]
+    flags = [s.correct for s in result.samples]
+    assert len(flags) == 8 and flags == sorted(flags)  # every mistake before every right one
+    assert flags.count(False) == min(8, len(wrong_in_order))
+    names = result.class_names
+    expected = [names[labels[i]] for i in wrong_in_order[:8]]
+    assert [s.truth for s in result.samples if not s.correct] == expected
+
+
+def test_the_confusion_matrix_names_its_axes(qtbot):
+    from dlstudio.gui.training.evaluation import choose_split, evaluate_model
+    from dlstudio.gui.training.results import ConfusionMatrixView
+    from dlstudio.train import TrainConfig, load_dataset
+
+    dataset = load_dataset("iris", {})
+    config = TrainConfig(dataset="iris", val_fraction=0.3)
+    name, split = choose_split(dataset, config, test=True)
+    matrix = ConfusionMatrixView()
+    qtbot.addWidget(matrix)
+    matrix.resize(360, 300)
+    matrix.show()
+    matrix.set_predictions(evaluate_model(_AlwaysFirstClass(3), split, dataset, config, name))
+    qtbot.wait(20)
+    table = matrix.table.geometry()
+    across, down = matrix.predicted_title, matrix.true_title
+    assert across.isVisible() and "predicted" in across.text()
+    assert down.isVisible() and "true" in down.text()
+    assert across.geometry().bottom() < table.top()  # above the columns
+    assert down.geometry().right() < table.left()  # left of the rows
+    assert down.height() > down.width()  # written upwards, as matrix axes are

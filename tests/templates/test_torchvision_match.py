@@ -105,11 +105,11 @@ def test_exported_resnet18_is_a_block_file_that_runs_with_only_torch(tmp_path: P
 
 def test_a_torchvision_state_dict_starts_the_template_as_it_is(tmp_path: Path) -> None:
     """Transfer learning's usual start: torchvision's weights file, `--init-weights`, strict."""
-    from dlstudio.train.init_weights import start_from_weights
+    from dlstudio.compile.weights import load_weights
 
     _, theirs = _modules("resnet18")
     torch.save(theirs.state_dict(), tmp_path / "resnet18-torchvision.pt")
     fresh = compile_graph(load_checked(TEMPLATES / "resnet18.json")).module
-    report = start_from_weights(fresh, tmp_path / "resnet18-torchvision.pt", strict=True)
-    assert len(report.matched) == len(theirs.state_dict()) and not report.missing
+    report = load_weights(fresh, tmp_path / "resnet18-torchvision.pt", fit="all")
+    assert len(report.loaded) == len(theirs.state_dict()) and not report.missing
     assert torch.equal(fresh.layer2[0].downsample[0].weight, theirs.layer2[0].downsample[0].weight)

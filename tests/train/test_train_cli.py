@@ -56,7 +56,7 @@ def test_train_writes_metrics_checkpoint_and_weights_then_resumes(
 
     fresh = compile_graph(load_project(project)).module
     report = load_weights(fresh, out / "weights.safetensors")
-    assert not report.missing and not report.mismatched and len(report.matched) == 10
+    assert not report.missing and not report.mismatched and len(report.loaded) == 10
 
     resumed = tmp_path / "resumed"
     code = _run(

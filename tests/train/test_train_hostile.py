@@ -16,13 +16,13 @@ import pytest
 import torch
 
 from dlstudio.compile.limits import LIMIT_ENV
+from dlstudio.compile.weights import WeightsFileError, save_weights
 from dlstudio.core.files import TEMP_SUFFIX
 from dlstudio.train import TrainConfig, load_weights, read_state_dict, resolve_run
 from dlstudio.train.checkpoint import load_checkpoint, save_checkpoint
 from dlstudio.train.cli_commands import add_train_parser
 from dlstudio.train.data import load_dataset
 from dlstudio.train.errors import DatasetError, TrainError
-from dlstudio.train.weights import save_weights
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,7 +91,7 @@ def test_digits_resize_still_accepts_sensible_values():
     assert load_dataset("digits", {"resize": "12"}).input_specs[0].shape == (1, 12, 12)
 
 
-def test_crafted_weights_are_train_errors(tmp_path):
+def test_crafted_weights_are_weights_file_errors(tmp_path):
     model = torch.nn.Linear(3, 2)
     good = tmp_path / "good.safetensors"
     save_weights(model, good)
@@ -99,9 +99,9 @@ def test_crafted_weights_are_train_errors(tmp_path):
     torch.save({0: torch.zeros(2)}, tmp_path / "ints.pt")
     torch.save({"weight": torch.zeros(2, 3, dtype=torch.complex64)}, tmp_path / "complex.pt")
     for name in ("cut.safetensors", "ints.pt"):
-        with pytest.raises(TrainError, match=name):
+        with pytest.raises(WeightsFileError, match=name):
             read_state_dict(tmp_path / name)
-    with pytest.raises(TrainError, match="complex64 values, which cannot be copied"):
+    with pytest.raises(WeightsFileError, match="complex64 values, which cannot be copied"):
         load_weights(model, tmp_path / "complex.pt")
 
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlstudio.compile.weights import WeightsFileError
 from dlstudio.train import (
     MetricTracker,
     TrainConfig,
@@ -149,14 +150,14 @@ def test_load_weights_matches_by_key_and_shape(tmp_path: Path, suffix: str) -> N
     torch.manual_seed(1)
     target = Net(hidden=5)  # fc1 is 5x3 and fc2 2x5 now: only fc2.bias fits
     report = load_weights(target, path)
-    assert report.matched == ["fc2.bias"]
+    assert report.loaded == ["fc2.bias"]
     assert sorted(m[0] for m in report.mismatched) == ["fc1.bias", "fc1.weight", "fc2.weight"]
     assert torch.equal(target.fc2.bias, source.fc2.bias)
-    assert "(kept the model's)" in report.summary()
+    assert "(kept as initialised)" in report.summary()
 
     same = Net(hidden=4)
     report = load_weights(same, path)
-    assert len(report.matched) == 4 and not report.missing and not report.unexpected
+    assert len(report.loaded) == 4 and not report.missing and not report.unexpected
     assert torch.equal(same.fc1.weight, source.fc1.weight)
 
 
@@ -164,7 +165,7 @@ def test_load_weights_reports_missing_and_unexpected(tmp_path: Path) -> None:
     path = tmp_path / "w.pt"
     torch.save({"module.fc1.weight": torch.ones(4, 3), "head.weight": torch.ones(1)}, path)
     report = load_weights(Net(), path)
-    assert report.matched == ["fc1.weight"]  # the DataParallel prefix is dropped
+    assert report.loaded == ["fc1.weight"]  # the DataParallel prefix is dropped
     assert report.unexpected == ["head.weight"]
     assert report.missing == ["fc1.bias", "fc2.weight", "fc2.bias"]
 
@@ -176,7 +177,7 @@ class NotWeights:
 def test_pickled_objects_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.pt"
     torch.save({"x": NotWeights()}, path)
-    with pytest.raises(TrainError, match=r"evil\.pt: cannot read weights"):
+    with pytest.raises(WeightsFileError, match=r"evil\.pt is not a weights file .* read safely"):
         load_weights(Net(), path)
 
 

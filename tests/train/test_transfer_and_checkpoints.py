@@ -25,8 +25,8 @@ from train_projects import (
 )
 
 from dlstudio.compile import compile_graph
-from dlstudio.train import TrainConfig, Trainer, TrainError, load_checkpoint, load_dataset
-from dlstudio.train.init_weights import start_from_weights
+from dlstudio.compile.weights import WeightsMismatchError, load_weights
+from dlstudio.train import TrainConfig, Trainer, load_checkpoint, load_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,8 +73,8 @@ def test_transfer_recipe_frozen_features_and_a_new_head_from_the_cli(
 def test_nothing_matching_is_an_error_naming_resume(tmp_path: Path) -> None:
     save_file({"encoder.weight": torch.zeros(3, 3)}, str(tmp_path / "w.safetensors"))
     module = compile_graph(digits_cnn()).module
-    with pytest.raises(TrainError, match=r"none of its 1 tensors matches.*--resume"):
-        start_from_weights(module, tmp_path / "w.safetensors")
+    with pytest.raises(WeightsMismatchError, match=r"(?s)none of its 1 tensors matches.*--resume"):
+        load_weights(module, tmp_path / "w.safetensors")
 
 
 def test_strict_refuses_a_partial_match_and_loads_nothing(tmp_path: Path) -> None:
@@ -84,13 +84,13 @@ def test_strict_refuses_a_partial_match_and_loads_nothing(tmp_path: Path) -> Non
     torch.save(state, tmp_path / "w.pt")
     target = compile_graph(digits_cnn()).module
     before = target.state_dict()["conv1.weight"].clone()
-    with pytest.raises(TrainError, match="--strict") as info:
-        start_from_weights(target, tmp_path / "w.pt", strict=True)
+    with pytest.raises(WeightsMismatchError, match="do not fit the model exactly") as info:
+        load_weights(target, tmp_path / "w.pt", fit="all")
     assert "fc2: not in the file" in str(info.value) and "extra: not in the model" in str(
         info.value
     )
     assert torch.equal(target.state_dict()["conv1.weight"], before)
-    report = start_from_weights(target, tmp_path / "w.pt")
+    report = load_weights(target, tmp_path / "w.pt")
     assert torch.equal(target.state_dict()["conv1.weight"], source.state_dict()["conv1.weight"])
     assert "fc2.weight" in report.missing and report.by_node()["extra"]["unexpected"] == ["weight"]
 
@@ -101,9 +101,13 @@ def test_mis_shaped_tensors_are_reported_by_node(tmp_path: Path) -> None:
     state["module.fc2.weight"] = torch.zeros(5, 32)  # DDP prefix is stripped
     del state["fc2.weight"]
     torch.save(state, tmp_path / "w.pt")
-    report = start_from_weights(compile_graph(digits_cnn()).module, tmp_path / "w.pt")
+    report = load_weights(compile_graph(digits_cnn()).module, tmp_path / "w.pt")
     assert report.mismatched == [("fc2.weight", (5, 32), (10, 32))]
-    assert "fc2: loaded bias; other shape (kept the model's): weight (5, 32)" in report.summary()
+    assert "fc2.bias" in report.loaded
+    assert (
+        "fc2: weight has shape (5, 32) in the file but (10, 32) in the model (kept as initialised)"
+        in report.summary()
+    )
 
 
 def test_resume_of_another_model_points_to_init_weights(tmp_path: Path) -> None:

@@ -12,12 +12,16 @@ from dlstudio.compile.emitters import (
     attention,
     conv,
     dense,
+    feature_norms,
+    math,
     merge,
     normalization,
     pooling,
     recurrent,
     reshaping,
+    sdpa,
     sequence,
+    slicing,
 )
 from dlstudio.compile.emitters.base import Emission, EmitContext, EmitError, Emitter, lit
 from dlstudio.compile.emitters.helpers import HELPERS, Helper, helper_closure
@@ -28,12 +32,16 @@ _FAMILIES = (
     attention,
     conv,
     dense,
+    feature_norms,
+    math,
     merge,
     normalization,
     pooling,
     recurrent,
     reshaping,
+    sdpa,
     sequence,
+    slicing,
 )
 for _family in _FAMILIES:
     for _id, _emitter in _family.EMITTERS.items():

@@ -1,4 +1,4 @@
-"""Convolutions: ``nn.Conv1d``, ``nn.Conv2d``, ``nn.ConvTranspose2d``."""
+"""Convolutions: ``nn.Conv1d``, ``nn.Conv2d``, ``nn.ConvTranspose1d`` and ``2d``."""
 
 from __future__ import annotations
 
@@ -38,5 +38,6 @@ def _conv(cls: str, transposed: bool = False):
 EMITTERS = {
     "conv1d": _conv("nn.Conv1d"),
     "conv2d": _conv("nn.Conv2d"),
+    "conv_transpose1d": _conv("nn.ConvTranspose1d", transposed=True),
     "conv_transpose2d": _conv("nn.ConvTranspose2d", transposed=True),
 }

@@ -1,4 +1,5 @@
-"""Merging tensors: Add, Multiply, Concat, written as plain operators."""
+"""Merging and arithmetic: Add, Multiply, Subtract, Divide, MatMul, Concat, written as plain
+operators, and a learned Parameter written as ``nn.Parameter``."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ def _ordered_args(ctx: EmitContext) -> list[str]:
     return [ctx.args[p] for p in ports]
 
 
-def add(ctx: EmitContext) -> Emission:
-    """``a + b + ...``: a skip connection reads as a sum."""
-    return Emission(" + ".join(_ordered_args(ctx)))
+def _operator(symbol: str):
+    def emit(ctx: EmitContext) -> Emission:
+        return Emission(f" {symbol} ".join(_ordered_args(ctx)))
 
-
-def multiply(ctx: EmitContext) -> Emission:
-    """``a * b * ...``."""
-    return Emission(" * ".join(_ordered_args(ctx)))
+    emit.__doc__ = f"``a {symbol} b``: torch broadcasts the operands as the analysis did."
+    return emit
 
 
 def concat(ctx: EmitContext) -> Emission:
@@ -25,4 +24,23 @@ def concat(ctx: EmitContext) -> Emission:
     return Emission(f"torch.cat([{', '.join(_ordered_args(ctx))}], dim={lit(ctx['axis'])})")
 
 
-EMITTERS = {"add": add, "multiply": multiply, "concat": concat}
+def parameter(ctx: EmitContext) -> Emission:
+    """``nn.Parameter(torch.full(shape, value))``: the tensor itself is the attribute, so its
+    ``state_dict`` key is the node's name, as torchvision's ``layer_scale``."""
+    shape = lit(tuple(ctx["shape"]))
+    if ctx["init"] == "normal":
+        start = f"torch.randn({shape}) * {lit(ctx['value'])}"
+    else:
+        start = f"torch.full({shape}, {lit(ctx['value'])})"
+    return Emission(ctx.module, f"nn.Parameter({start})")
+
+
+EMITTERS = {
+    "add": _operator("+"),
+    "multiply": _operator("*"),
+    "subtract": _operator("-"),
+    "divide": _operator("/"),
+    "matmul": _operator("@"),
+    "concat": concat,
+    "parameter": parameter,
+}

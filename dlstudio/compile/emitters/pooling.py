@@ -13,6 +13,12 @@ def _pool(cls: str):
             kwargs["stride"] = size(stride)
         if any(p != 0 for p in ctx["padding"]):
             kwargs["padding"] = size(ctx["padding"])
+        if "dilation" in ctx.params and any(d != 1 for d in ctx["dilation"]):
+            kwargs["dilation"] = size(ctx["dilation"])
+        if ctx["ceil_mode"] is not False:  # True, or a block parameter inside a block class
+            kwargs["ceil_mode"] = lit(ctx["ceil_mode"])
+        if ctx.params.get("count_include_pad", True) is not True:
+            kwargs["count_include_pad"] = lit(ctx["count_include_pad"])
         return Emission(f"{ctx.module}({ctx.arg()})", call(cls, size(kernel), **kwargs))
 
     emit.__doc__ = f"``{cls}(kernel_size)``; stride defaults to the kernel, as in the catalogue."

@@ -1,8 +1,10 @@
 """The ``import`` command: a PyTorch model or an ONNX file becomes a project with its weights.
 
-Exit codes: 0 everything translated; 1 written, but some operations have no layer (each listed
-with where it occurs; Placeholder nodes stand in for them); 2 nothing written (bad usage, a
-model that cannot be loaded or traced).
+Every import is then compiled with its weights and run beside the source (:mod:`.verify_torch`
+for PyTorch, :mod:`.verify_onnx` with onnxruntime for ONNX files). Exit codes: 0 everything translated and the outputs match; 1 written, but
+some operations have no layer (each listed with where it occurs; Placeholder nodes stand in for
+them) or the outputs differ (the first departing module is named); 2 nothing written (bad usage,
+a model that cannot be loaded or traced), with the reason and never a traceback.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ def add_import_parser(subparsers) -> argparse.ArgumentParser:
             "replaced by a Placeholder node; the exit code is then 1."
         ),
     )
-    parser.add_argument("source", help="package.module:callable, file.py[:Class] or file.onnx")
+    parser.add_argument(
+        "source", help="package.module:callable, file.py[:Class], file.onnx or hf:PATH_OR_ID"
+    )
     parser.add_argument("--out", metavar="OUT.json", help="project file to write")
     parser.add_argument(
         "--input-shape",
@@ -48,6 +52,15 @@ def add_import_parser(subparsers) -> argparse.ArgumentParser:
         "--seq-len", type=int, default=16, help="example length for symbolic sizes (default 16)"
     )
     parser.add_argument("--vocab-size", type=int, default=0, help="token-id range for int64 inputs")
+    parser.add_argument(
+        "--task",
+        choices=("base", "sequence-classification", "causal-lm"),
+        default="base",
+        help="hf: sources: the head to load (default: the base model)",
+    )
+    parser.add_argument(
+        "--num-labels", type=int, default=0, help="hf: sources: classes of a classification head"
+    )
     parser.set_defaults(run=run_import)
     return parser
 
@@ -67,55 +80,131 @@ def parse_shape(text: str) -> tuple[int | str, ...]:
 
 def run_import(args: argparse.Namespace) -> int:
     """Run ``import``; prints the report and returns the exit code."""
-    from dlstudio.compile.importers.errors import ImportFailed
-
     try:
-        result = import_source(args)
-    except ValueError as exc:
+        result, check = import_source(args, verify=True)
+    except (ValueError, DLStudioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (ImportFailed, DLStudioError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:  # a bug of ours or the model's: the reason, never a traceback
+        from dlstudio.compile.importers.verify import describe
+
+        print(f"error: importing {args.source} failed: {describe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.out or f"{Path(args.source.split(':')[-1]).stem or 'model'}.json")
-    from dlstudio.compile.importers.project import write_import
+    from dlstudio.compile.importers.project import state_dict_of, write_import
 
+    if result.tokenizer_from:
+        from dlstudio.compile.importers.hf_source import TOKENIZER_KEY, copy_tokenizer
+
+        folder = copy_tokenizer(result.tokenizer_from, out)
+        if folder is not None:
+            result.graph.metadata[TOKENIZER_KEY] = folder
+            print(f"tokenizer: {out.with_name(folder)}")
     weights = write_import(result, out)
-    from dlstudio.compile.importers.project import state_dict_of
-
     count = sum(t.numel() for t in state_dict_of(result).values())
     blocks = f" and {len(result.graph.blocks)} block definitions" if result.graph.blocks else ""
     print(f"imported {args.source}: {len(result.graph)} nodes{blocks}, {count:,} values -> {out}")
     if weights is not None:
         print(f"weights: {weights}")
-    if result.ok:
-        return EXIT_OK
-    print(f"{len(result.issues)} operation(s) have no DL Studio layer:", file=sys.stderr)
-    for line in result.report_lines():
-        print(f"  {line}", file=sys.stderr)
-    return EXIT_PROBLEMS
+    if result.renamed:
+        pairs = ", ".join(f"{a} -> {b}" for a, b in list(result.renamed.items())[:3])
+        more = ", ..." if len(result.renamed) > 3 else ""
+        print(
+            f"note: {len(result.renamed)} module name(s) are not Python names and were renamed "
+            f"({pairs}{more}); their state_dict keys differ from the source's accordingly"
+        )
+    for path, values in result.unused.items():
+        print(
+            f"note: {path} ({values:,} values) is not called in eval mode, so it is not part of "
+            "the project (its weights are not written)"
+        )
+    code = EXIT_OK
+    if not result.ok:
+        print(f"{len(result.issues)} operation(s) have no DL Studio layer:", file=sys.stderr)
+        for line in result.report_lines():
+            print(f"  {line}", file=sys.stderr)
+        code = EXIT_PROBLEMS
+    if check is not None and result.ok:
+        stream = sys.stdout if check.ok else sys.stderr
+        for line in check.lines():
+            print(line, file=stream)
+        if not check.ok:
+            print("the imported project does not compute what the source does", file=sys.stderr)
+            code = EXIT_PROBLEMS
+    return code
 
 
-def import_source(args: argparse.Namespace):
-    """The :class:`ImportResult` for the command's arguments."""
+def import_source(args: argparse.Namespace, verify: bool = False):
+    """The :class:`ImportResult` for the command's arguments and, with ``verify``, its
+    :class:`~.verify.Verification` against the source (kept in the project's metadata too)."""
     from dlstudio.compile.importers.loader import guess_inputs, is_onnx, load_model
 
     if is_onnx(args.source):
         from dlstudio.compile.importers.onnx_import import import_onnx
 
-        return import_onnx(args.source)
-    from dlstudio.compile.importers.fx_import import InputSpec, import_module
+        result = import_onnx(args.source, seq_len=args.seq_len)
+        if not verify:
+            return result
+        import onnx
 
-    model = load_model(args.source)
+        from dlstudio.compile.importers.verify_onnx import verify_onnx
+        from dlstudio.compile.importers.verify_torch import CHECK_KEY
+
+        check = verify_onnx(onnx.load(args.source), result, args.seq_len)
+        result.graph.metadata[CHECK_KEY] = check.metadata()
+        result.check = check
+        return result, check
+    from dlstudio.compile.importers.fx_import import InputSpec, import_module
+    from dlstudio.compile.importers.hf_source import is_hf, load_hf
+
+    tokenizer_from = ""
+    if is_hf(args.source):
+        loaded = load_hf(
+            args.source,
+            getattr(args, "task", "base"),
+            getattr(args, "num_labels", 0),
+            args.seq_len,
+        )
+        model, tokenizer_from = loaded.model, loaded.reference
+        default_inputs = loaded.inputs
+        name = loaded.name
+    else:
+        model = load_model(args.source)
+        default_inputs = None
+        name = args.source.split(":")[-1].split(".")[-1] or type(model).__name__
     if args.input_shape:
         dtypes = list(args.dtype or [])
         inputs = []
         for i, text in enumerate(args.input_shape):
             dtype = dtypes[i] if i < len(dtypes) else "float32"
             inputs.append(InputSpec(parse_shape(text), dtype, args.seq_len, args.vocab_size))
+    elif default_inputs is not None:
+        inputs = default_inputs
     else:
         inputs = guess_inputs(model)
         shapes = "; ".join(",".join(str(d) for d in s.shape) for s in inputs)
         print(f"input shape {shapes} (from the first layer; set it with --input-shape)")
-    name = args.source.split(":")[-1].split(".")[-1] or type(model).__name__
-    return import_module(model, inputs, name=Path(name).stem, source=args.source)
+    result = import_module(model, inputs, name=Path(name).stem, source=args.source)
+    result.tokenizer_from = tokenizer_from
+    from dlstudio.compile.importers.verify_torch import unused_modules
+
+    result.unused = unused_modules(model, result)
+    if not verify:
+        return result
+    from dlstudio.compile.importers.fx_trace import smallest_vocabulary
+    from dlstudio.compile.importers.verify_torch import CHECK_KEY, verify_import
+
+    specs = [
+        s if s.dtype != "int64" or s.vocab_size else _with_vocab(s, smallest_vocabulary(model))
+        for s in inputs
+    ]
+    check = verify_import(model, result, specs)
+    result.graph.metadata[CHECK_KEY] = check.metadata()
+    result.check = check
+    return result, check
+
+
+def _with_vocab(spec, vocab: int):
+    from dataclasses import replace
+
+    return replace(spec, vocab_size=vocab)

@@ -19,6 +19,7 @@ from torch import nn
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.call import Call
 from dlstudio.compile.importers.errors import ImportFailed
+from dlstudio.compile.importers.fx_export import capture
 from dlstudio.compile.importers.fx_trace import (
     InputSpec,
     Recorder,
@@ -46,8 +47,8 @@ def import_module(
     With ``blocks`` its submodules become block instances (:mod:`.hierarchy`); without, every
     layer is one node of a flat graph named by its module path (``layer1_0_conv1``)."""
     model.eval()
-    gm = trace(model)
     examples = example_inputs(model, inputs)
+    gm = capture_graph(model, examples)
     recorder = Recorder(gm, meta=True)
     try:
         # Shapes are all the walk needs: on the meta device nothing is computed (resnet50 in
@@ -68,6 +69,27 @@ def import_module(
     walker = _Walker(gm, recorder.values, inputs, name or type(model).__name__, source)
     walker.hierarchy = blocks
     return walker.run()
+
+
+def capture_graph(model: nn.Module, examples: list[torch.Tensor]) -> fx.GraphModule:
+    """The model's torch-level fx graph: captured by ``torch.export``; should that fail, by
+    torch.fx symbolic tracing, and when both fail the error gives torch.export's reason.
+
+    DL Studio's own exported Python is traced with torch.fx first: its helper modules stay
+    whole there, with their calls as written (an LSTM helper returns its state twice, as the
+    output and as the state, which no capture of values can tell apart)."""
+    if any(helper_name(m) is not None for m in model.modules()):
+        try:
+            return trace(model)
+        except ImportFailed:
+            pass
+    try:
+        return capture(model, examples)
+    except ImportFailed as exported:
+        try:
+            return trace(model)
+        except ImportFailed:
+            raise exported from None
 
 
 class _Walker:
@@ -184,9 +206,11 @@ class _Walker:
             return Tup((ref, *(TensorRef(node_id, port) for port in RETURNS_STATE[helper])))
         if mapped.type_id in ("lstm", "gru", "rnn"):  # torch's own: (out, h_n) or (out, (h, c))
             bidirectional = bool(mapped.params["bidirectional"])
-            hidden = _Hidden(node_id, bidirectional, call.where)
+            whole = not bidirectional and getattr(module, "num_layers", 1) == 1
+            hidden = _Hidden(node_id, bidirectional, call.where, whole=whole)
             if mapped.type_id == "lstm":
-                hidden = Tup((hidden, _Hidden(node_id, bidirectional, call.where, "cell")))
+                cell = _Hidden(node_id, bidirectional, call.where, "cell", whole)
+                hidden = Tup((hidden, cell))
             return Tup((ref, hidden))
         if mapped.type_id == "multihead_attention" and helper is None:
             return Tup((ref, Unavailable("attention weights", call.where)))
@@ -213,7 +237,8 @@ class _Walker:
                 if call.kwargs.get(key) is not None:
                     raise Unmapped(f"{key} is given; masks are not imported")
         if type_id in ("lstm", "gru", "rnn"):
-            return [("in", call.tensor(0)), *_initial_state(type_id, call, helper)]
+            module = self.gm.get_submodule(call.where) if helper is None else None
+            return [("in", call.tensor(0)), *_initial_state(type_id, call, helper, module)]
         return [("in", call.tensor(0))]
 
     def _placeholder(self, op: str, where: str, name: str, call: Call, detail: str) -> TensorRef:
@@ -274,7 +299,9 @@ class _Walker:
         stack = node.meta.get("nn_module_stack") or {}
         scope = next(reversed(stack.values()))[0] if stack else ""
         base = node.name.rstrip("0123456789").rstrip("_") or node.name
-        if node.op == "call_function":
+        if node.op == "call_function" and isinstance(node.target, torch._ops.OpOverload):
+            op = f"torch.{node.target.overloadpacket.__name__}"  # aten.roll.default: torch.roll
+        elif node.op == "call_function":
             target = node.target
             module = getattr(target, "__module__", None) or "torch"
             if module.startswith("torch._C") or module == "torch._VariableFunctions":
@@ -286,13 +313,30 @@ class _Walker:
         return where, where, op
 
 
-def _initial_state(type_id: str, call: Call, helper: str | None) -> list[tuple[str, TensorRef]]:
-    """The h0 (and c0) wires of one of our recurrent helpers, which take them as (N, H);
-    torch's own ``hx`` (layers * directions, N, H) has no port to go to."""
+def _initial_state(
+    type_id: str, call: Call, helper: str | None, module: nn.Module | None = None
+) -> list[tuple[str, TensorRef]]:
+    """The h0 (and c0) wires of one of our recurrent helpers, which take them as (N, H).
+    torch's own ``hx`` is (layers * directions, N, H): it has a port to go to when both this
+    layer and the one whose final state it is have one layer and one direction, so that the
+    state is a single row (an encoder's ``(h, c)`` starting a decoder)."""
     if helper is None:
-        if call.get(1, "hx") is not None:
-            raise Unmapped("an initial hidden state is passed in")
-        return []
+        hx = call.get(1, "hx")
+        if hx is None:
+            return []
+        states = hx if isinstance(hx, tuple) else (hx,)
+        single = module is not None and module.num_layers == 1 and not module.bidirectional
+        ports = ("h0", "c0") if type_id == "lstm" else ("h0",)
+        if not single or len(states) != len(ports):
+            raise Unmapped(
+                "an initial hidden state is passed in to a stacked or bidirectional layer"
+            )
+        wires = []
+        for port, state in zip(ports, states, strict=True):
+            if not (isinstance(state, _Hidden) and state.whole):
+                raise Unmapped("the initial hidden state is not another layer's final state")
+            wires.append((port, TensorRef(state.node_id, state.port)))
+        return wires
     ports = ("h0", "c0") if type_id == "lstm" else ("h0",)
     wires = []
     for index, port in enumerate(ports, start=1):
@@ -311,6 +355,8 @@ class _Hidden:
     where: str
     port: str = "state"
     """The layer's port its last row is: ``state`` (h_n) or ``cell`` (an LSTM's c_n)."""
+    whole: bool = False
+    """True when the last row is all of it (one layer, one direction)."""
 
 
 def _getitem_target():

@@ -41,6 +41,11 @@ class _State:
     specs: dict[PortRef, object]
     blocks: dict[str, BlockDefinition] = field(default_factory=dict)
     signatures: dict[str, str] = field(default_factory=dict)
+    weighted: set[str] = field(default_factory=set)
+    """Flat nodes with weights."""
+    renamed: dict[str, str] = field(default_factory=dict)
+    """Module names that are not Python names -> the names they got (``block1-0`` ->
+    ``block1_0``): the generated code names its submodules with identifiers."""
     chains: dict[str, list[LayerNode]] = field(default_factory=dict)
     """Flat node id -> the instance nodes from the root down, then its own node: their names
     joined are its module path (``layer1.0.conv1``), read once every rename is done."""
@@ -57,6 +62,7 @@ def regroup(builder: GraphBuilder, result: ImportResult) -> ImportResult:
         for port, spec in (info.outputs or {}).items():
             specs[PortRef(node_id, port)] = spec
     state = _State(flat, builder.origin, builder.scope_classes, specs)
+    state.weighted = set(result.weights)
     members = _members(state)
     root = LayerGraph(flat.name)
     root.metadata = dict(flat.metadata)
@@ -66,6 +72,7 @@ def regroup(builder: GraphBuilder, result: ImportResult) -> ImportResult:
         return result
     root.blocks = state.blocks
     regrouped = ImportResult(root, issues=result.issues, source=result.source)
+    regrouped.renamed = dict(state.renamed)
     paths = {n: ".".join(node.name for node in chain) for n, chain in state.chains.items()}
     regrouped.keyed_weights = {
         f"{paths[node_id]}.{key}": tensor
@@ -111,7 +118,7 @@ def _fill(
         if node_scope == scope:
             node = state.flat.nodes[node_id]
             new_id = graph.new_node_id("n")
-            name = unique(local)
+            name = unique(_python_name(state, local, node_id in state.weighted))
             graph.insert_node(LayerNode(new_id, node.type_id, name, dict(node.params)))
             node_at[node_id] = new_id
             state.chains[node_id] = [graph.nodes[new_id]]
@@ -123,7 +130,7 @@ def _fill(
             continue
         built = _build(state, child, members)
         new_id = graph.new_node_id("n")
-        name = unique(child[-1])
+        name = unique(_python_name(state, child[-1], True))
         graph.insert_node(LayerNode(new_id, BLOCK_TYPE, name, {"block": built.definition}))
         instance_of[child] = (new_id, built)
         for member in members[child]:
@@ -169,6 +176,21 @@ def _fill(
         graph.insert_node(LayerNode(new_id, "output", unique("out" if i == 0 else f"out{i + 1}")))
         graph.insert_edge(Edge(here[ref], PortRef(new_id, "in")))
     return inputs, outputs
+
+
+def _python_name(state: _State, name: str, keyed: bool) -> str:
+    """``name`` as the generated code will name its submodule: digits stay (an
+    ``nn.Sequential`` index), anything else not an identifier is made one."""
+    from dlstudio.compile.codegen.names import RESERVED, identifier_base
+
+    if name.isdigit() or (name.isidentifier() and name not in RESERVED):
+        return name
+    new = identifier_base(name, "layer")
+    if new in RESERVED:
+        new = f"{new}_"
+    if keyed:  # a module with weights under it: its keys change
+        state.renamed[name] = new
+    return new
 
 
 def _build(state: _State, scope: Scope, members: dict[Scope, set[str]]) -> _Built:
@@ -222,8 +244,12 @@ def _rename_numbers(state: _State, graph: LayerGraph) -> None:
     inner = [n for n in graph if n.type_id not in ("input", "output")]
     if not any(n.name.isdigit() for n in inner):
         return
-    chain = [n.name for n in inner] == [str(i) for i in range(len(inner))] and all(
-        n.type_id not in MODULELESS for n in inner
+    chain = (
+        [n.name for n in inner] == [str(i) for i in range(len(inner))]
+        and all(n.type_id not in MODULELESS for n in inner)
+        # an nn.Sequential passes one tensor along: a layer with a second input (a decoder
+        # layer's memory) cannot be in one
+        and all(len(graph.edges_into(n.id)) == 1 for n in inner)
     )
     if chain:
         return
@@ -234,6 +260,7 @@ def _rename_numbers(state: _State, graph: LayerGraph) -> None:
         if node.name.isdigit():
             prefix = "block" if node.type_id == BLOCK_TYPE else get_layer_type(node.type_id).prefix
             renamed[node.name] = f"{prefix}{node.name}"
+            state.renamed[node.name] = renamed[node.name]
             node.name = renamed[node.name]
 
 

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ def load_model(source: str) -> nn.Module:
         namespace = _load_file(Path(target))
         obj = _find(namespace, attr, target)
     else:
+        if target.split(".")[0] in USES_TORCHVISION:
+            prepare_torchvision()
         try:
             namespace = importlib.import_module(target)
         except Exception as exc:
@@ -37,6 +40,36 @@ def load_model(source: str) -> nn.Module:
             ) from exc
         obj = _find(namespace, attr, target)
     return _instantiate(obj, source)
+
+
+USES_TORCHVISION = frozenset({"torchvision", "timm", "transformers"})
+"""Packages whose import imports torchvision."""
+TORCHVISION_NOTICE = (
+    "notice: torchvision's compiled operators do not load against this torch; "
+    "its model definitions are loaded without them"
+)
+
+
+def prepare_torchvision() -> None:
+    """Make ``import torchvision`` work where its compiled operators do not load.
+
+    The torchvision build paired with this torch may be a CUDA one: registering its operators in
+    ``torchvision._meta_registrations`` fails against the CPU torch ("operator torchvision::nms
+    does not exist"), and with it the whole import. The model definitions are pure Python and
+    need none of them, so after such a failure an empty module stands in for that one and the
+    import is tried again, with a one-line notice."""
+    name = "torchvision._meta_registrations"
+    if "torchvision" in sys.modules or importlib.util.find_spec("torchvision") is None:
+        return  # loaded already, or not installed (the ordinary import error says so)
+    try:
+        importlib.import_module("torchvision")
+        return
+    except Exception as exc:
+        reason = " ".join(str(exc).split())
+    for loaded in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        del sys.modules[loaded]
+    sys.modules[name] = types.ModuleType(name)
+    print(f"{TORCHVISION_NOTICE} ({reason})", file=sys.stderr)
 
 
 def _load_file(path: Path) -> Any:
@@ -100,6 +133,10 @@ def _instantiate(obj: Any, source: str) -> nn.Module:
         raise ImportFailed(
             f"{source} needs arguments to build the model ({exc}); wrap it in a function "
             "that takes none"
+        ) from exc
+    except Exception as exc:  # the factory's own failure: its words, never a traceback
+        raise ImportFailed(
+            f"{source}() raised {type(exc).__name__}: {' '.join(str(exc).split())}"
         ) from exc
     if not isinstance(model, nn.Module):
         raise ImportFailed(f"{source}() returned a {type(model).__name__}, not an nn.Module")

@@ -17,11 +17,12 @@ from onnx import numpy_helper
 
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.errors import ImportFailed
-from dlstudio.compile.importers.onnx_ops import OPS
+from dlstudio.compile.importers.onnx_ops import OPS, PLAIN
 from dlstudio.compile.importers.onnx_packed import register_all
 from dlstudio.compile.importers.onnx_run import example_feeds, run_all
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.values import Deferred, Unmapped
+from dlstudio.core.errors import DLStudioError
 
 _ELEM = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64"}
 
@@ -33,6 +34,10 @@ def import_onnx(path: str | Path, seq_len: int = 16) -> ImportResult:
         model = onnx.load(str(path))
     except Exception as exc:
         raise ImportFailed(f"{path} is not an ONNX model DL Studio can read: {exc}") from exc
+    stored = {i.name for i in model.graph.initializer}
+    for value in model.graph.input:
+        if value.name not in stored:
+            _check_input(value)
     feeds = example_feeds(model, seq_len)
     values = run_all(model, feeds)
     return _OnnxWalker(model, values, path.stem, str(path), seq_len).run()
@@ -43,6 +48,8 @@ class _OnnxWalker:
         self.model = model
         self.values = values
         self.seq_len = seq_len
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+        """The default domain's opset version: operator semantics change with it."""
         self.builder = GraphBuilder(name, source)
         self.env: dict[str, Any] = {}
         self.biasless: dict[str, int] = {}
@@ -60,6 +67,8 @@ class _OnnxWalker:
             self._node(node)
         for value in self.model.graph.output:
             try:
+                if value.name not in self.env:
+                    raise Unmapped("is not computed by any node")
                 ref = self._ref(self.env[value.name])
             except Unmapped as exc:
                 self.builder.report("model output", value.name, "not imported", exc.detail)
@@ -69,10 +78,10 @@ class _OnnxWalker:
 
     def _input(self, value) -> TensorRef:
         t = value.type.tensor_type
+        dtype = _ELEM[t.elem_type]
         dims = list(t.shape.dim)[1:]
         shape = [d.dim_value if d.dim_value else (d.dim_param or "T") for d in dims]
         shape = [s if isinstance(s, int) else _symbol(s) for s in shape]
-        dtype = _ELEM.get(t.elem_type, "float32")
         params: dict[str, Any] = {"shape": tuple(shape), "dtype": dtype}
         if any(isinstance(d, str) for d in shape):
             params["seq_len"] = self.seq_len
@@ -83,7 +92,7 @@ class _OnnxWalker:
     # ------------------------------------------------------------------ nodes
     def _node(self, node) -> None:
         inputs = [self.env.get(name) if name else None for name in node.input]
-        dynamic = any(isinstance(v, (TensorRef, Deferred)) for v in inputs)
+        dynamic = any(isinstance(v, (TensorRef, Deferred, _Missing)) for v in inputs)
         if node.op_type == "Constant" or node.op_type == "Shape" or not dynamic:
             for name in node.output:
                 self.env[name] = self.values.get(name)
@@ -94,12 +103,18 @@ class _OnnxWalker:
                 raise Unmapped()
             outputs = mapper(self, node, inputs, _attrs(node))
         except Unmapped as exc:
-            outputs = [self._placeholder(node, inputs, exc.detail)]
+            outputs = self._stand_in(node, inputs, exc.detail)
+        except DLStudioError as exc:  # a value the layer's parameters cannot take
+            outputs = self._stand_in(node, inputs, str(exc).splitlines()[0])
         if not isinstance(outputs, list):
-            # A placeholder stands for every output of the node it replaces.
-            outputs = [outputs] * len(node.output)
-        for name, value in zip(node.output, outputs, strict=False):
-            self.env[name] = value
+            outputs = [outputs]
+        for i, name in enumerate(node.output):
+            if name:
+                self.env[name] = outputs[i] if i < len(outputs) else _Missing(node, i)
+
+    def _stand_in(self, node, inputs, detail: str) -> list[Any]:
+        """A placeholder for a node with no layer: it stands for every output of the node."""
+        return [self._placeholder(node, inputs, detail)] * len(node.output)
 
     def _placeholder(self, node, inputs, detail: str = "") -> TensorRef:
         refs = []
@@ -127,13 +142,28 @@ class _OnnxWalker:
             raise Unmapped("reads a recurrent layer's raw output in a layout it does not give")
         if isinstance(value, Deferred):
             detail = getattr(value, "detail", "part of an unfinished pattern")
-            ref = self._placeholder(value.node, value.inputs, detail)
+            ref = self._plain(value)
+            if ref is None:
+                ref = self._placeholder(value.node, value.inputs, detail)
             value.__class__ = _Materialised  # the same object now stands for its placeholder
             value.ref = ref
             return ref
         if isinstance(value, _Materialised):
             return value.ref
+        if isinstance(value, _Missing):
+            raise Unmapped(value.detail)
         raise Unmapped("uses a constant where a layer needs a tensor")
+
+    def _plain(self, value: Deferred) -> TensorRef | None:
+        """The layer a pattern's node is on its own, when its pattern did not complete."""
+        mapper = PLAIN.get(value.node.op_type)
+        if mapper is None or value.kind.startswith("rnn_"):
+            return None
+        try:
+            ref = mapper(self, value.node, value.inputs, _attrs(value.node))
+        except (Unmapped, DLStudioError):
+            return None
+        return ref if isinstance(ref, TensorRef) else None
 
     def shape(self, name: str) -> tuple[int, ...] | None:
         """The concrete shape of a value from the example run."""
@@ -147,6 +177,7 @@ class _OnnxWalker:
         node_id = self.builder.add(
             type_id, _local(where), params, wires, weights, local=_local(where)
         )
+        self.builder.result.source_names[node_id] = node.output[0]
         return TensorRef(node_id)
 
 
@@ -155,6 +186,44 @@ register_all(OPS)
 
 class _Materialised:
     ref: TensorRef
+
+
+class _Missing:
+    """An output the imported layer does not give (MaxPool's indices, Dropout's mask): using
+    it is refused rather than silently reading the first output."""
+
+    def __init__(self, node, index: int) -> None:
+        where = node.name or node.output[0]
+        self.detail = (
+            f"uses output {index} ({node.output[index]}) of {node.op_type} {where}, "
+            "which the imported layer does not give"
+        )
+
+
+def _check_input(value) -> None:
+    """Refuse, by name, an input DL Studio's Input layer cannot declare."""
+    if value.type.WhichOneof("value") != "tensor_type":
+        kind = value.type.WhichOneof("value") or "untyped"
+        raise ImportFailed(f"input {value.name} is a {kind.replace('_type', '')}, not a tensor")
+    t = value.type.tensor_type
+    dtype = _ELEM.get(t.elem_type)
+    if dtype is None:
+        raise ImportFailed(
+            f"input {value.name} is {_dtype_name(t.elem_type)}: "
+            "DL Studio's inputs are float32 or int64"
+        )
+    if len(t.shape.dim) < 2:
+        raise ImportFailed(
+            f"input {value.name} has rank {len(t.shape.dim)}: DL Studio's inputs are a batch "
+            "of samples with at least one dimension each (rank 2 or more)"
+        )
+
+
+def _dtype_name(elem_type: int) -> str:
+    try:
+        return str(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+    except (KeyError, TypeError, ValueError):
+        return onnx.helper.tensor_dtype_to_string(elem_type).removeprefix("TensorProto.").lower()
 
 
 def _symbol(name: str) -> str:

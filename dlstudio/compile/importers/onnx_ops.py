@@ -13,8 +13,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from dlstudio.compile.importers import onnx_arith as arith
+from dlstudio.compile.importers import onnx_shape_ops as shape_ops
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import flatten_span
+from dlstudio.compile.importers.onnx_pool_norm import (
+    _batchnorm,
+    _dropout,
+    _global_pool,
+    _layernorm,
+    _pads,
+    _pool,
+    _reduce_mean,
+)
 from dlstudio.compile.importers.values import Deferred, Unmapped
 
 
@@ -24,14 +35,6 @@ def _local(where: str) -> str:
 
 def _t(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array).copy())
-
-
-def _symmetric(pads: list[int], spatial: int) -> tuple[int, ...]:
-    pads = list(pads or [0] * (2 * spatial))
-    begin, end = pads[:spatial], pads[spatial:]
-    if begin != end:
-        raise Unmapped(f"asymmetric padding {pads}")
-    return tuple(begin)
 
 
 # ---------------------------------------------------------------------- ops
@@ -45,14 +48,13 @@ def _conv(w, node, inputs, attrs) -> TensorRef:
     spatial = weight.ndim - 2
     if spatial not in (1, 2):
         raise Unmapped(f"{spatial}-D convolution")
-    if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-        raise Unmapped("auto_pad")
+    dilation = tuple(attrs.get("dilations", [1] * spatial))
     params = {
         "out_channels": weight.shape[0],
         "kernel_size": tuple(weight.shape[2:]),
         "stride": tuple(attrs.get("strides", [1] * spatial)),
-        "padding": _symmetric(attrs.get("pads"), spatial),
-        "dilation": tuple(attrs.get("dilations", [1] * spatial)),
+        "padding": _pads(w, node, attrs, tuple(weight.shape[2:]), dilation),
+        "dilation": dilation,
         "groups": attrs.get("group", 1),
         "bias": bias is not None,
     }
@@ -72,15 +74,18 @@ def _gemm(w, node, inputs, attrs) -> TensorRef:
     weight = b if attrs.get("transB", 0) else b.T
     weights = {"weight": _t(weight)}
     if c is not None:
-        weights["bias"] = _t(np.broadcast_to(c, (weight.shape[0],)))
+        units = weight.shape[0]
+        if c.size not in (1, units) or c.ndim > 2 or (c.ndim == 2 and c.shape[0] != 1):
+            raise Unmapped(f"adds a bias of shape {list(c.shape)}, not one value per unit")
+        weights["bias"] = _t(np.broadcast_to(c.reshape(-1), (units,)).copy())
     params = {"units": weight.shape[0], "bias": c is not None}
     return w.layer(node, "dense", params, w._ref(x), weights=weights)
 
 
 def _matmul(w, node, inputs, attrs) -> TensorRef:
     x, b = inputs
-    if not isinstance(b, np.ndarray) or b.ndim != 2:
-        raise Unmapped("multiplies two computed tensors")
+    if not isinstance(b, np.ndarray) or b.ndim != 2 or isinstance(x, np.ndarray):
+        return arith.matmul(w, node, inputs, attrs)
     ref = w.layer(
         node, "dense", {"units": b.shape[1], "bias": False}, w._ref(x), weights={"weight": _t(b.T)}
     )
@@ -100,9 +105,13 @@ def _add(w, node, inputs, attrs) -> Any:
             and a.node_id in w.biasless
             and b.shape == (w.biasless[a.node_id],)
         ):
+            w.builder.result.source_names[a.node_id] = node.output[0]
             return _fold_bias(w, a, b)
-        return _positions(w, node, a, b)
-    return w.layer(node, "add", {"inputs": 2}, ("in1", w._ref(a)), ("in2", w._ref(b)))
+        try:
+            return _positions(w, node, a, b)
+        except Unmapped:
+            pass
+    return arith.binary(w, node, inputs, attrs)
 
 
 def _fold_bias(w, ref: TensorRef, bias: np.ndarray) -> TensorRef:
@@ -138,16 +147,14 @@ def _mul(w, node, inputs, attrs) -> Any:
         return Deferred("x*(1+erf)", b.base, node, inputs, w.shape(node.output[0]))
     if isinstance(a, Deferred) and a.kind == "1+erf" and b == a.base:
         return Deferred("x*(1+erf)", a.base, node, inputs, w.shape(node.output[0]))
-    if isinstance(b, np.ndarray):
-        raise Unmapped("multiplies by a constant")
-    return w.layer(node, "multiply", {"inputs": 2}, ("in1", w._ref(a)), ("in2", w._ref(b)))
+    return arith.binary(w, node, inputs, attrs)
 
 
 def _div(w, node, inputs, attrs) -> Any:
     x, c = inputs
     if isinstance(x, TensorRef) and isinstance(c, np.ndarray) and np.allclose(c, math.sqrt(2)):
         return Deferred("x/sqrt2", x, node, inputs, w.shape(node.output[0]))
-    raise Unmapped("divides")
+    return arith.binary(w, node, inputs, attrs)
 
 
 def _erf(w, node, inputs, attrs) -> Any:
@@ -163,11 +170,24 @@ def _unary(type_id: str):
 
 def _softmax(type_id: str):
     def mapper(w, node, inputs, attrs):
-        axis = attrs.get("axis", -1)
-        rank = len(w.shape(node.output[0]))
-        if axis % rank == 0:
+        shape = w.shape(node.output[0])
+        rank = len(shape)
+        if w.opset < 13:
+            # Before opset 13: the input is flattened to 2-D at ``axis`` (default 1) and
+            # normalised over everything from ``axis`` on; one axis when the rest are ones.
+            start = attrs.get("axis", 1) % rank
+            wide = [a for a in range(start, rank) if shape[a] != 1]
+            if len(wide) > 1:
+                raise Unmapped(
+                    f"normalises over the flattened axes {start}..{rank - 1} (before opset 13)"
+                )
+            axis = wide[0] if wide else rank - 1
+        else:
+            axis = attrs.get("axis", -1) % rank
+        if axis == 0:
             raise Unmapped("acts over the batch dimension")
-        return w.layer(node, type_id, {"dim": axis}, w._ref(inputs[0]))
+        dim = axis - rank
+        return w.layer(node, type_id, {"dim": dim}, w._ref(inputs[0]))
 
     return mapper
 
@@ -192,78 +212,6 @@ def _hardsigmoid(w, node, inputs, attrs):
     ):
         raise Unmapped("alpha/beta other than torch's 1/6 and 0.5")
     return w.layer(node, "hardsigmoid", {}, w._ref(inputs[0]))
-
-
-def _pool(kind: str):
-    def mapper(w, node, inputs, attrs):
-        kernel = tuple(attrs["kernel_shape"])
-        spatial = len(kernel)
-        if attrs.get("ceil_mode", 0) or set(attrs.get("dilations", [1])) != {1}:
-            raise Unmapped("ceil_mode or dilation")
-        if kind == "avg" and not attrs.get("count_include_pad", 0) and any(attrs.get("pads", [0])):
-            raise Unmapped("count_include_pad=0 with padding")
-        params = {"kernel_size": kernel, "padding": _symmetric(attrs.get("pads"), spatial)}
-        stride = tuple(attrs.get("strides", [1] * spatial))
-        if stride != kernel:
-            params["stride"] = stride
-        return w.layer(node, f"{kind}pool{spatial}d", params, w._ref(inputs[0]))
-
-    return mapper
-
-
-def _global_pool(w, node, inputs, attrs):
-    return w.layer(node, "adaptive_avgpool2d", {"output_size": 1}, w._ref(inputs[0]))
-
-
-def _reduce_mean(w, node, inputs, attrs):
-    axes = attrs.get("axes")
-    if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
-        axes = inputs[1].tolist()
-    rank = len(w.shape(node.input[0]))
-    axes = sorted(a % rank for a in (axes or []))
-    keep = attrs.get("keepdims", 1)
-    if not keep and rank >= 3 and axes == list(range(2, rank)):
-        return w.layer(node, "global_avgpool", {}, w._ref(inputs[0]))
-    if keep and rank == 4 and axes == [2, 3]:
-        return w.layer(node, "adaptive_avgpool2d", {"output_size": 1}, w._ref(inputs[0]))
-    if not keep and rank == 3 and axes == [1]:
-        return w.layer(node, "mean_over_time", {}, w._ref(inputs[0]))
-    raise Unmapped(f"averages over axes {axes}")
-
-
-def _batchnorm(w, node, inputs, attrs):
-    x, scale, bias, mean, var = inputs[:5]
-    if not all(isinstance(v, np.ndarray) for v in (scale, bias, mean, var)):
-        raise Unmapped("statistics are computed, not stored")
-    rank = len(w.shape(node.input[0]))
-    type_id = {2: "batchnorm1d", 3: "batchnorm1d", 4: "batchnorm2d"}.get(rank)
-    if type_id is None:
-        raise Unmapped(f"{rank}-D input")
-    weights = {
-        "weight": _t(scale),
-        "bias": _t(bias),
-        "running_mean": _t(mean),
-        "running_var": _t(var),
-        "num_batches_tracked": torch.tensor(0),
-    }
-    params = {
-        "eps": attrs.get("epsilon", 1e-5),
-        "momentum": round(1 - attrs.get("momentum", 0.9), 6),
-    }
-    return w.layer(node, type_id, params, w._ref(x), weights=weights)
-
-
-def _layernorm(w, node, inputs, attrs):
-    x, scale = inputs[0], inputs[1]
-    bias = inputs[2] if len(inputs) > 2 else None
-    rank = len(w.shape(node.input[0]))
-    if attrs.get("axis", -1) % rank != rank - 1:
-        raise Unmapped("normalises over more than the last dimension")
-    weights = {"weight": _t(scale)}
-    if bias is not None:
-        weights["bias"] = _t(bias)
-    params = {"eps": attrs.get("epsilon", 1e-5), "bias": bias is not None}
-    return w.layer(node, "layernorm", params, w._ref(x), weights=weights)
 
 
 def _flatten(w, node, inputs, attrs):
@@ -368,7 +316,7 @@ OPS = {
     "Concat": _concat,
     "Gather": _gather,
     "Identity": _identity,
-    "Dropout": _identity,
+    "Dropout": _dropout,
 }
 
 
@@ -376,18 +324,18 @@ def _unsqueeze(w, node, inputs, attrs):
     x = inputs[0]
     axes = attrs.get("axes")
     if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
-        axes = inputs[1].tolist()
+        axes = np.atleast_1d(inputs[1]).tolist()
     shape = w.shape(node.output[0])
     if isinstance(x, TensorRef) and list(axes or []) == [1] and shape and len(shape) == 3:
         return Deferred("unsqueeze1", x, node, inputs, shape)
-    raise Unmapped(f"unsqueezes axes {axes}")
+    return shape_ops.unsqueeze(w, node, inputs, attrs)
 
 
 def _expand(w, node, inputs, attrs):
     x = inputs[0]
     if isinstance(x, Deferred) and w.shape(node.output[0]) == x.shape:
         return x  # broadcasting to its own shape (RepeatVector writes Expand by ones)
-    raise Unmapped("broadcasts a tensor")
+    return shape_ops.expand(w, node, inputs, attrs)
 
 
 def _tile(w, node, inputs, attrs):
@@ -396,7 +344,23 @@ def _tile(w, node, inputs, attrs):
         r = repeats.tolist()
         if len(r) == 3 and r[0] == 1 and r[2] == 1:
             return w.layer(node, "repeat_vector", {"times": int(r[1])}, x.base)
-    raise Unmapped("tiles other than RepeatVector's x.unsqueeze(1).repeat(1, n, 1)")
+    return shape_ops.tile(w, node, inputs, attrs)
 
 
 OPS.update({"Unsqueeze": _unsqueeze, "Expand": _expand, "Tile": _tile})
+OPS.update({"Sub": arith.binary, "Sum": arith.variadic("add")})
+OPS.update({k: v for k, v in shape_ops.OPS.items() if k not in OPS})
+
+PLAIN = {
+    "Add": arith.binary,
+    "Mul": arith.binary,
+    "Div": arith.binary,
+    "MatMul": _matmul,
+    "Reshape": _reshape,
+    "Transpose": _transpose,
+    "Softmax": _softmax("softmax"),
+    "Unsqueeze": shape_ops.unsqueeze,
+    "Slice": shape_ops.slice_,
+}
+"""Mappers that never defer: a pattern value that stays unfinished (a Div by sqrt 2 that no
+Erf follows, a Reshape to heads outside attention) becomes the layer these give."""

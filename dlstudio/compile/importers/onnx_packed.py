@@ -18,6 +18,7 @@ from dlstudio.compile.importers.onnx_patterns import (
     _sequence_transpose,
     register,
 )
+from dlstudio.compile.importers.onnx_shape_ops import slice_
 from dlstudio.compile.importers.values import Deferred, Unmapped
 
 # The packed form (one in-projection of 3E, sliced into q, k, v; q and k each scaled by
@@ -37,7 +38,7 @@ def _slice_chunk(w, node, inputs, attrs):
             d = Deferred("chunk", x, node, inputs, after)
             d.chunk = int(starts[0]) // third
             return d
-    raise Unmapped("slices a tensor")
+    return slice_(w, node, inputs, attrs)
 
 
 def _with(d: Deferred, kind: str, node, inputs, shape, **extra) -> Deferred:

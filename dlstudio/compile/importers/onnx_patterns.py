@@ -18,6 +18,7 @@ from dlstudio.compile.importers.onnx_ops import (
 )
 from dlstudio.compile.importers.onnx_recurrent import PATTERNS as _PATTERNS_A
 from dlstudio.compile.importers.onnx_recurrent import _is_last, _time_major
+from dlstudio.compile.importers.onnx_shape_ops import squeeze
 from dlstudio.compile.importers.values import Deferred, Unmapped
 
 # ---------------------------------------------------------------- attention
@@ -191,7 +192,7 @@ def _squeeze_sequence(w, node, inputs, attrs):
         d = Deferred("rnn_seq_squeezed", x.base, node, inputs, w.shape(node.output[0]))
         d.layer = getattr(x, "layer", None)
         return d
-    raise Unmapped(f"squeezes axes {axes}")
+    return squeeze(w, node, inputs, attrs)
 
 
 def _sequence_transpose(w, node, inputs, attrs):

@@ -100,7 +100,7 @@ def _unsqueeze_state(w, node, inputs, attrs):
     x = inputs[0]
     axes = attrs.get("axes")
     if axes is None and len(inputs) > 1 and isinstance(inputs[1], np.ndarray):
-        axes = inputs[1].tolist()
+        axes = np.atleast_1d(inputs[1]).tolist()
     shape = w.shape(node.output[0])
     if isinstance(x, TensorRef) and list(axes or []) == [0] and shape and len(shape) == 3:
         d = Deferred("state_unsqueeze0", x, node, inputs, shape)

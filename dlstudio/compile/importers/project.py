@@ -13,6 +13,7 @@ from dlstudio.compile.emitters import HELPERS
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.project_weights import WEIGHTS_KEY
+from dlstudio.core.files import atomic_path
 from dlstudio.core.serialization import save_project
 from dlstudio.layers import get_layer_type
 
@@ -29,6 +30,17 @@ def compile_import(result: ImportResult) -> CompiledModel:
     attrs = compiled.code.attrs
     for node_id, tensors in result.weights.items():
         sub = getattr(compiled.module, attrs[node_id])
+        if isinstance(sub, torch.nn.Parameter):  # a Parameter node: the tensor itself
+            value = tensors[""]
+            if tuple(value.shape) != tuple(sub.shape):
+                name = result.graph.node(node_id).name
+                raise ImportFailed(
+                    f"{name}: the imported value has shape {tuple(value.shape)}, the "
+                    f"Parameter {tuple(sub.shape)}"
+                )
+            with torch.no_grad():
+                sub.copy_(value)
+            continue
         try:
             sub.load_state_dict(tensors, strict=True)
         except RuntimeError as exc:
@@ -48,7 +60,9 @@ def state_dict_of(result: ImportResult) -> dict[str, torch.Tensor]:
     state = {}
     for node_id, tensors in result.weights.items():
         for key, tensor in tensors.items():
-            state[f"{attrs[node_id]}.{key}"] = tensor.detach().cpu().contiguous()
+            # A Parameter node's tensor (key "") is the attribute itself.
+            name = f"{attrs[node_id]}.{key}" if key else attrs[node_id]
+            state[name] = tensor.detach().cpu().contiguous()
     return state
 
 
@@ -74,13 +88,8 @@ def write_import(result: ImportResult, project_path: str | Path) -> Path | None:
 
         weights_path = project_path.with_suffix(".safetensors")
         state = state_dict_of(result)
-        project_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = weights_path.with_name(f".{weights_path.name}.tmp")
-        try:
+        with atomic_path(weights_path) as tmp:
             save_file({k: v.clone() for k, v in state.items()}, str(tmp))
-            tmp.replace(weights_path)
-        finally:
-            tmp.unlink(missing_ok=True)
         result.graph.metadata[WEIGHTS_KEY] = weights_path.name
     save_project(result.graph, project_path)
     return weights_path

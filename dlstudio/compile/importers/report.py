@@ -51,6 +51,18 @@ class ImportResult:
     """With blocks: the weights by ``state_dict`` key (module paths), instead of by node."""
     source: str = ""
     """What was imported (``torchvision.models:resnet18``, a file name)."""
+    renamed: dict[str, str] = field(default_factory=dict)
+    """Module names that are not Python names -> the names they got in the project."""
+    unused: dict[str, int] = field(default_factory=dict)
+    """Submodules of the source whose weights the import never met (not called in eval mode,
+    such as inception_v3's auxiliary head) -> their number of values."""
+    tokenizer_from: str = ""
+    """A Hugging Face folder or hub id whose tokenizer files go beside the project."""
+    source_names: dict[str, str] = field(default_factory=dict)
+    """Node id -> the source's name for the value the node computes (an ONNX value name), for
+    naming the first value that departs when the import is checked."""
+    check: Any = None
+    """The :class:`~.verify.Verification` against the source, once it has run."""
 
     @property
     def ok(self) -> bool:

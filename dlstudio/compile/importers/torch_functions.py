@@ -140,8 +140,8 @@ def _cat(c: Call) -> TensorRef:
             return c.layer("cls_token", {}, c.as_ref(items[1]), weights={"token": token.detach()})
     c.dim(dim, rank)
     refs = [c.as_ref(i) for i in items]
-    if len(refs) < 2:
-        raise Unmapped("concatenates a single tensor")
+    if len(refs) == 1:
+        return refs[0]  # torch.cat([x]) is x (densenet's first dense layer)
     wires = [(f"in{i}", r) for i, r in enumerate(refs, start=1)]
     return c.layer("concat", {"inputs": len(refs), "axis": dim}, *wires)
 
@@ -178,12 +178,15 @@ def _getitem(c: Call) -> Any:
 def _mean(c: Call) -> TensorRef:
     rank = len(c.in_shape())
     dim = c.get(1, "dim")
-    if c.get(2, "keepdim", False):
-        raise Unmapped("keepdim=True")
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     if dim is None:
         raise Unmapped("averages over every dimension, the batch included")
     dims = {c.dim(d, rank) for d in dims}
+    if c.get(2, "keepdim", False) and rank == 4 and dims == {2, 3}:
+        # x.mean((2, 3), keepdim=True): squeeze-and-excitation's pooling, (N, C, 1, 1)
+        return c.layer("adaptive_avgpool2d", {"output_size": 1}, c.tensor())
+    if c.get(2, "keepdim", False):
+        raise Unmapped("keepdim=True")
     if rank >= 3 and dims == set(range(2, rank)):
         return c.layer("global_avgpool", {}, c.tensor())
     if rank == 3 and dims == {1}:

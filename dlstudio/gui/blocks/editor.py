@@ -19,6 +19,7 @@ from dlstudio.core.block_insert import insert_project_as_block
 from dlstudio.gui.blocks import library as block_library
 from dlstudio.gui.blocks.breadcrumb import BreadcrumbBar
 from dlstudio.gui.blocks.edits import free_definition_name
+from dlstudio.gui.folders import ask_open_file
 from dlstudio.layers.validation import check_node
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class BlockEditor(QObject):
         self.level = window.level
         self.scene = window.scene
         self.breadcrumb = BreadcrumbBar(self.level, window)
-        self._views: dict[tuple[str, ...], tuple[float, QPointF]] = {}
+        self._views: dict[tuple[str, ...], tuple[float | None, QPointF]] = {}
         self._shown_path: tuple[str, ...] = ()
         self._palette_names: list[str] = []
         self.canvas = QWidget(window)
@@ -48,6 +49,7 @@ class BlockEditor(QObject):
         self.actions: dict[str, QAction] = {}
         self._make_actions()
         self.breadcrumb.instance_selected.connect(self._on_breadcrumb_instance_selected)
+        self.level.about_to_rebind.connect(self._remember_view)
         self.level.level_changed.connect(self._on_level_changed)
         window.document.reset.connect(self.refresh_palette)
         window.document.graph_event.connect(self._on_document_graph_event)
@@ -139,13 +141,17 @@ class BlockEditor(QObject):
         self.scene.select_nodes([node_id])
         self.window.view.center_on_node(node_id)
 
+    def _remember_view(self) -> None:
+        """Keep the zoom and centre of the level being left (None for its zoom: it was fitted),
+        taken before the canvas shows the next level (a fitted view refits to it at once)."""
+        view = self.window.view
+        centre = view.mapToScene(view.viewport().rect().center())
+        self._views[self._shown_path] = (None if view.fitted else view.zoom(), centre)
+
     def _on_level_changed(self) -> None:
         path = self.level.path
         if path == self._shown_path:
             return
-        view = self.window.view
-        centre = view.mapToScene(view.viewport().rect().center())
-        self._views[self._shown_path] = (view.zoom(), centre)
         going_up = len(path) < len(self._shown_path)
         self._shown_path = path
         self.actions["back"].setEnabled(bool(path))
@@ -153,8 +159,8 @@ class BlockEditor(QObject):
         # Queued: the scene rebuilds its items on the same signal.
         QTimer.singleShot(0, self, lambda: self._frame(saved))
 
-    def _frame(self, saved: tuple[float, QPointF] | None) -> None:
-        if saved is None:
+    def _frame(self, saved: tuple[float | None, QPointF] | None) -> None:
+        if saved is None or saved[0] is None:  # a new level, or one left fitted: fit it
             self.window.frame_start()
             return
         zoom, centre = saved
@@ -215,9 +221,7 @@ class BlockEditor(QObject):
 
     def insert_project_dialog(self) -> str | None:
         """Ask for a project file (and, optionally, its weights), then insert it."""
-        path, _ = QFileDialog.getOpenFileName(
-            self.window, "Insert Project as Block", "", "DL Studio projects (*.json)"
-        )
+        path = ask_open_file(self.window, "Insert Project as Block", "DL Studio projects (*.json)")
         if not path:
             return None
         weights = None

@@ -42,6 +42,9 @@ class DocumentLevel(QObject):
     state_changed = Signal()
     level_changed = Signal()
     """The path or a name on it changed: the breadcrumb redraws."""
+    about_to_rebind = Signal()
+    """Another graph is about to be shown (before ``reset``): the canvas still shows the
+    current one, so its zoom and position can be kept for the way back."""
 
     def __init__(self, document: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -193,6 +196,7 @@ class DocumentLevel(QObject):
         return levels, graph
 
     def _rebind(self) -> None:
+        self.about_to_rebind.emit()
         levels, graph = self._resolve()
         self._levels = levels
         self._fallback = None

@@ -311,7 +311,13 @@ class GraphScene(SceneMirror):
                 self._connect = ConnectionDrag(self, item)
                 event.accept()
                 return
-            super().mousePressEvent(event)
+            shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            if shift and isinstance(item, NodeItem):
+                # Shift+click adds to the selection (Qt knows only Ctrl+click, which toggles).
+                item.setSelected(True)
+                event.accept()
+            else:
+                super().mousePressEvent(event)
             if isinstance(item, NodeItem):
                 self._move = MoveDrag(self, item, event.scenePos())
             return

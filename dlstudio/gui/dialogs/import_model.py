@@ -3,10 +3,11 @@ PyTorch models, the shape of one input sample."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -14,6 +15,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
+
+from dlstudio.gui.folders import ask_open_file
 
 MODEL_FILTER = "Models (*.py *.onnx);;Python (*.py);;ONNX (*.onnx)"
 
@@ -50,10 +53,22 @@ class ImportModelDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        # Tab goes from field to field, as one fills in a form: Model, Input shape, OK,
+        # Cancel; Browse… comes last (it opens a dialog, and typing the path is the usual way).
+        chain = (
+            self.source_edit,
+            self.shape_edit,
+            buttons.button(QDialogButtonBox.StandardButton.Ok),
+            buttons.button(QDialogButtonBox.StandardButton.Cancel),
+            browse,
+        )
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
+        self.browse_button = browse
         self.resize(560, self.sizeHint().height())
 
     def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import model", "", MODEL_FILTER)
+        path = ask_open_file(self, "Import model", MODEL_FILTER)
         if path:
             self.source_edit.setText(path)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dlstudio.gui.panels.code_preview import CodePreview, PythonHighlighter
 from dlstudio.gui.panels.palette import LAYER_MIME, LayerPalette
-from dlstudio.gui.panels.problems import ProblemsPanel
+from dlstudio.gui.panels.problems import ProblemsPanel, count_text
 from dlstudio.gui.panels.properties import PropertiesPanel
 from dlstudio.gui.panels.summary import SummaryTable
 
@@ -16,4 +16,5 @@ __all__ = [
     "PropertiesPanel",
     "PythonHighlighter",
     "SummaryTable",
+    "count_text",
 ]

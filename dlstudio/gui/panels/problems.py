@@ -3,7 +3,7 @@ apply the first suggested repair."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -11,6 +11,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -23,6 +26,41 @@ from dlstudio.gui.theme import RESOURCES, severity_icon
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _DIAG_ROLE = Qt.ItemDataRole.UserRole
+
+
+def count_text(errors: int, warnings: int) -> str:
+    """``3 errors, 1 warning`` (empty when there are neither): the words the Problems panel's
+    title and the status bar share, so the two never disagree."""
+    parts = [
+        f"{count} {word}{'' if count == 1 else 's'}"
+        for count, word in ((errors, "error"), (warnings, "warning"))
+        if count
+    ]
+    return ", ".join(parts)
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their wrapped message at the column's current width (a tree view asks
+    its delegate for one line only, and the message was then cut with an ellipsis)."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        view = self.parent()
+        if index.column() != 0 or not isinstance(view, QTreeWidget):
+            return hint
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        width = view.header().sectionSize(0)
+        opt.rect = QRect(0, 0, width, hint.height())
+        style = view.style()
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, view)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+        bounds = opt.fontMetrics.boundingRect(
+            QRect(0, 0, max(20, text_rect.width() - 2 * margin), 100_000),
+            int(Qt.TextFlag.TextWordWrap),
+            opt.text,
+        )
+        return QSize(hint.width(), max(hint.height(), bounds.height() + 6))
 
 
 class ProblemsPanel(QTreeWidget):
@@ -50,6 +88,7 @@ class ProblemsPanel(QTreeWidget):
         self.setWordWrap(True)  # messages name every offending value: show them whole
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.setUniformRowHeights(False)
+        self.setItemDelegateForColumn(0, _WrappingDelegate(self))
         header = self.header()
         # Rows get taller or shorter as the column narrows or widens (the wrap follows it).
         header.sectionResized.connect(lambda *_: self.scheduleDelayedItemsLayout())

@@ -39,6 +39,7 @@ from dlstudio.gui.blocks import properties_rows as block_rows
 from dlstudio.gui.blocks.properties_rows import ExpressionEditor
 from dlstudio.gui.document import Document
 from dlstudio.gui.panels.param_editors import ParamEditor, format_value
+from dlstudio.gui.panels.param_relevance import unused_params
 from dlstudio.layers import LayerType, get_layer_type, has_layer_type
 from dlstudio.layers.spec import no_params
 
@@ -89,6 +90,8 @@ class PropertiesPanel(QScrollArea):
         self.definition_edit: QLineEdit | None = None
         self.condition_box: QComboBox | None = None
         self._shape: tuple = ()
+        self._form: QFormLayout | None = None
+        """The parameter form (None while the placeholder shows)."""
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         # The form follows the dock's width (texts wrap, fields shrink): never a sideways
@@ -129,6 +132,7 @@ class PropertiesPanel(QScrollArea):
     # -------------------------------------------------------------- building
     def _show_placeholder(self, text: str) -> None:
         self._layer = None
+        self._form = None
         self.editors = {}
         self.inferred_labels = {}
         self.name_edit = self.trainable_box = self.output_label = None
@@ -151,6 +155,7 @@ class PropertiesPanel(QScrollArea):
         self.inferred_labels = {}
         node = self.document.graph.node(self.node_id) if self.node_id else None
         layer = self._layer = _layer_of(node, self.document) if node else None
+        self._form = None
         if layer is None:
             problem = f"Unknown layer type {type_id!r}."
             if type_id == BLOCK_TYPE and node is not None:
@@ -214,6 +219,7 @@ class PropertiesPanel(QScrollArea):
         self.output_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("output", self.output_label)
         outer.addLayout(form)
+        self._form = form
 
         text = layer.explanation
         if type_id == BLOCK_TYPE:
@@ -275,6 +281,10 @@ class PropertiesPanel(QScrollArea):
                 values[key] = raw
         for name, editor in self.editors.items():
             editor.set_value(values.get(name))
+        if self._form is not None:
+            unused = unused_params(node.type_id, values)
+            for name, editor in self.editors.items():
+                self._form.setRowVisible(editor.container, name not in unused)
         if self.name_edit is not None and not self.name_edit.hasFocus():
             self.name_edit.setText(node.name)
         if self.trainable_box is not None:

@@ -21,6 +21,7 @@ from dlstudio.gui.canvas import GraphScene
 from dlstudio.gui.document import EMPTY_MODEL_TEXT, Document
 from dlstudio.gui.training.after_run import RunResultsMixin
 from dlstudio.gui.training.attention_run import AttentionMixin
+from dlstudio.gui.training.data_flow import DataFitMixin
 from dlstudio.gui.training.evaluation import Predictions
 from dlstudio.gui.training.history import RunRecord, RunStore
 from dlstudio.gui.training.monitor import TrainingMonitor
@@ -44,7 +45,7 @@ from dlstudio.train.health import HealthEvent
 SHUTDOWN_WAIT_MS = 60_000
 
 
-class TrainingController(RunResultsMixin, AttentionMixin, QObject):
+class TrainingController(RunResultsMixin, AttentionMixin, DataFitMixin, QObject):
     """Start, pause, resume, stop, evaluate and export runs of the document's model."""
 
     run_started = Signal(object)
@@ -87,6 +88,7 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
         self.progress_clock = ProgressClock()
         self._model_changed = False
         self._run_graph: object = None
+        self._install_data_check()
         self.panel.start_requested.connect(self.start)
         self.panel.pause_requested.connect(self.pause)
         self.panel.resume_requested.connect(self.resume)
@@ -107,8 +109,11 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
         """True from Start until the worker thread has finished."""
         return self._thread is not None
 
-    def start(self) -> RunRecord | None:
-        """Train a snapshot of the current graph with the panel's settings (None: refused)."""
+    def start(self, check_data: bool = True) -> RunRecord | None:
+        """Train a snapshot of the current graph with the panel's settings (None: refused).
+
+        With ``check_data`` a data set that cannot be loaded or does not fit the drawing is
+        reported at once, with its fixes as buttons, instead of failing in the worker."""
         if self.is_running:
             return None
         if self.document.is_empty:
@@ -127,6 +132,8 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
             self._show_error(
                 "The model has errors", "Fix the problems listed in the Problems panel.", details
             )
+            return None
+        if check_data and not self._data_fits():
             return None
         snapshot = self.document.graph.copy()
         self._run_graph = self.document.graph
@@ -154,6 +161,7 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
             threads=self.panel.threads(),
             project_path=path,
             processes=self.panel.processes(),
+            tensorboard=self.panel.data_tools.tensorboard_dir(record.folder),
         )
         self._worker = TrainingWorker(request, self._control)
         self._thread = QThread(self)
@@ -299,6 +307,8 @@ class TrainingController(RunResultsMixin, AttentionMixin, QObject):
             return
         if outcome.module is not None:
             self.trained[record.run_id] = outcome.module
+            if self._worker is not None:  # typed text goes to this run's model
+                self.panel.data_tools.set_trained(outcome.module, self._worker.request.graph)
         if outcome.predictions is not None:
             self._show_predictions(outcome.predictions)
         self._save_record(record)

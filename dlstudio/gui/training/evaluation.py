@@ -104,6 +104,13 @@ def evaluate_model(
     return Predictions(split_name, len(split), metrics, "values", samples=samples)
 
 
+def mistakes_first(wrong: torch.Tensor, count: int) -> list[int]:
+    """Up to ``count`` sample indices: the wrongly predicted ones first (in split order), then
+    right ones, so the sample grid opens on what the model gets wrong."""
+    order = torch.cat([wrong.nonzero().flatten(), (~wrong).nonzero().flatten()])
+    return [int(i) for i in order[:count]]
+
+
 def _class_targets(output: torch.Tensor, target: torch.Tensor, config: TrainConfig) -> bool:
     return (
         config.loss in CLASS_LOSSES
@@ -130,7 +137,7 @@ def _classification(
     pairs = target[valid] * n_classes + predicted[valid]
     counts = torch.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
     samples = []
-    for i in range(min(max_samples, len(split))):
+    for i in mistakes_first(predicted != target, max_samples):
         t, p = int(target[i]), int(predicted[i])
         truth = names[t] if 0 <= t < len(names) else str(t)
         samples.append(
@@ -152,8 +159,9 @@ def _sequence_samples(
     max_samples: int,
 ) -> tuple[SamplePrediction, ...]:
     predicted = output.argmax(dim=-1)
+    wrong = ((predicted != target) & (target != config.ignore_index)).flatten(1).any(dim=1)
     samples = []
-    for i in range(min(max_samples, len(split))):
+    for i in mistakes_first(wrong, max_samples):
         keep = target[i] != config.ignore_index
         truth = _decode(target[i][keep], dataset.vocab)
         guess = _decode(predicted[i][keep], dataset.vocab)

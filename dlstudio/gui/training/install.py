@@ -3,7 +3,7 @@ clean stop when the window closes."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
@@ -11,47 +11,26 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QToolBar,
+    QToolButton,
 )
 
 from dlstudio.gui.theme import icon
+from dlstudio.gui.training.close_guard import WindowCloseGuard
 from dlstudio.gui.training.controller import TrainingController
 from dlstudio.gui.training.start_weights import load_weights_into_model
+from dlstudio.gui.training.trained_export import trained_weights_for
 from dlstudio.gui.tune import install_tune_ui
 
 _AREA = Qt.DockWidgetArea
 MONITOR_HEIGHT = 380
-"""Height the monitor dock grows to when training starts (the curves need room)."""
+"""Height the monitor dock grows to when training starts (the curves need room)..."""
+MONITOR_HEIGHT_SHARE = 0.45
+"""...but never more than this share of the window's height, so the canvas stays usable."""
 MONITOR_SHARE = 0.65
 """The share of the bottom row the monitor takes when training starts beside other panels
-(Problems): its four plots need the width more than a panel that says "No problems"."""
-
-
-class WindowCloseGuard(QObject):
-    """Stops a run when its window really closes (after an unsaved-changes prompt said yes).
-
-    The window's own ``closeEvent`` runs first, inside this filter, so a cancelled close leaves
-    the run going; an accepted one stops it and waits for the thread before the window goes.
-    """
-
-    def __init__(self, window: QMainWindow, controller: TrainingController) -> None:
-        super().__init__(window)
-        self.window = window
-        self.controller = controller
-        self._inside = False
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is not self.window or event.type() != QEvent.Type.Close or self._inside:
-            return False
-        if not self.controller.is_running:
-            return False
-        self._inside = True
-        try:
-            self.window.event(event)  # the window decides (it may ask to save)
-        finally:
-            self._inside = False
-        if event.isAccepted():
-            self.controller.shutdown()
-        return True
+(Problems): its four plots need the width more than a panel that says "No problems"..."""
+MIN_BESIDE_WIDTH = 240
+"""...but a panel beside it keeps at least this width, enough to read its messages."""
 
 
 def glyph_icon(kind: str) -> QIcon:
@@ -169,6 +148,8 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
             "Start training from saved weights, matched by layer name and shape",
         ),
     }
+    # The one toolbar button with its name beside the icon: "press Train" must find a Train.
+    actions["train"].setProperty("toolbar_label", True)
     actions["health"].setCheckable(True)
     actions["health"].setChecked(True)
     actions["train"].triggered.connect(lambda: _on_train(window, controller))
@@ -184,6 +165,9 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     if scene_signal is not None:
         scene_signal.connect(lambda location: controller.show_attention(tuple(location)))
     controller.actions = actions
+    exports = getattr(window, "exports", None)
+    if exports is not None:  # Export > ONNX, Python and Weights offer the trained weights
+        exports.trained_weights = lambda graph: trained_weights_for(controller, graph)
 
     menus = getattr(getattr(window, "actions", None), "menus", {})
     file_menu = menus.get("file") if isinstance(menus, dict) else None
@@ -210,6 +194,9 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
             toolbar.setObjectName("training_toolbar")
         toolbar.addSeparator()
         toolbar.addActions(run_actions)
+        button = toolbar.widgetForAction(actions["train"])
+        if isinstance(button, QToolButton):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
     def on_state(state: str) -> None:
         actions["train"].setEnabled(state == "idle")
@@ -227,19 +214,24 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
 
 
 def _on_train(window: QMainWindow, controller: TrainingController) -> None:
-    """Run > Train: bring the settings and the curves into view, then start."""
-    for dock in (controller.panel_dock, controller.monitor_dock):
-        dock.show()
-        dock.raise_()
+    """Run > Train: bring the settings into view and start; once started, the curves too (a
+    refused start, such as a data set that does not fit, leaves the docks as they were)."""
+    controller.panel_dock.show()
+    controller.panel_dock.raise_()
+    if controller.start() is None:
+        return
+    controller.monitor_dock.show()
+    controller.monitor_dock.raise_()
     controller.monitor.setCurrentWidget(controller.monitor.plot)
-    if controller.monitor_dock.height() < MONITOR_HEIGHT:
-        window.resizeDocks([controller.monitor_dock], [MONITOR_HEIGHT], Qt.Orientation.Vertical)
+    height = min(MONITOR_HEIGHT, int(window.height() * MONITOR_HEIGHT_SHARE))
+    if controller.monitor_dock.height() < height:
+        window.resizeDocks([controller.monitor_dock], [height], Qt.Orientation.Vertical)
     _widen_monitor(window, controller.monitor_dock)
-    controller.start()
 
 
 def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
-    """Give the monitor MONITOR_SHARE of the bottom row when it shares it with other docks."""
+    """Give the monitor MONITOR_SHARE of the bottom row when it shares it with other docks,
+    leaving each of them at least MIN_BESIDE_WIDTH."""
     area = window.dockWidgetArea(monitor)
     if area != Qt.DockWidgetArea.BottomDockWidgetArea:
         return
@@ -257,11 +249,11 @@ def _widen_monitor(window: QMainWindow, monitor: QDockWidget) -> None:
     if not beside:
         return
     total = monitor.width() + sum(dock.width() for dock in beside)
-    if monitor.width() >= MONITOR_SHARE * total:
+    rest = max(MIN_BESIDE_WIDTH, int(total * (1 - MONITOR_SHARE) / len(beside)))
+    wanted = max(total - rest * len(beside), min(total // 2, int(total * MONITOR_SHARE)))
+    if monitor.width() >= wanted:
         return
-    rest = int(total * (1 - MONITOR_SHARE) / len(beside))
+    rest = (total - wanted) // len(beside)
     window.resizeDocks(
-        [monitor, *beside],
-        [int(total * MONITOR_SHARE), *[rest] * len(beside)],
-        Qt.Orientation.Horizontal,
+        [monitor, *beside], [wanted, *[rest] * len(beside)], Qt.Orientation.Horizontal
     )

@@ -34,6 +34,9 @@ from dlstudio.core import GraphEvent
 from dlstudio.core.commands import SetMetadata
 from dlstudio.gui.document import Document
 from dlstudio.gui.theme import icon
+from dlstudio.gui.training.data_box import DataBox
+from dlstudio.gui.training.data_picker import install_source_menu
+from dlstudio.gui.training.data_tools import DataContext, DataToolsBox
 from dlstudio.gui.training.devices import available_devices, split_device
 from dlstudio.gui.training.progress import STEP_PROGRESS_MS, Throttled
 from dlstudio.gui.vertical_scroll import VerticalScroll
@@ -52,7 +55,7 @@ def format_options(options: dict[str, Any]) -> str:
 def parse_options(text: str) -> dict[str, Any]:
     """The inverse of :func:`format_options`; a value that is not JSON stays a string."""
     options: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip() for p in _top_level_parts(text))):
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
             raise TrainError(f"data set option {part!r} is not written as name=value")
@@ -61,6 +64,26 @@ def parse_options(text: str) -> dict[str, Any]:
         except ValueError:
             options[key.strip()] = value.strip()
     return options
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """``text`` cut at the commas outside brackets, braces and quotes, so list and mapping
+    values (``crop_scale=[0.08, 1.0]``) stay whole."""
+    parts, depth, quote, start = [], 0, "", 0
+    for index, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
 
 
 class TrainingPanel(QWidget):
@@ -77,14 +100,15 @@ class TrainingPanel(QWidget):
         self._loading = False
         self._build()
         document.graph_event.connect(self._on_document_graph_event)
-        document.reset.connect(self.load_from_document)
+        document.reset.connect(self._on_document_reset)
         self.load_from_document()
         self.set_state("idle")
 
     # ---------------------------------------------------------------- build
     def _build(self) -> None:
-        # The settings scroll in a short window; Start/Pause/Stop, the progress and the banner
-        # stay in view below them.
+        # Start/Pause/Stop, the progress and the banner come first, at the top of the panel,
+        # and the settings scroll below them: nothing that changes size (the status line, the
+        # banner, the settings) sits above the buttons, so they never move under the pointer.
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 8)
         outer.setSpacing(8)
@@ -108,10 +132,13 @@ class TrainingPanel(QWidget):
             self.dataset_combo.addItem(info.name, info.name)
             index = self.dataset_combo.count() - 1
             self.dataset_combo.setItemData(index, info.description, Qt.ItemDataRole.ToolTipRole)
-        self.dataset_combo.addItem("File…", _FILE)
+        self.dataset_combo.addItem("File or folder…", _FILE)
         self.browse_button = QToolButton(data)
         self.browse_button.setIcon(icon("open"))
         self.browse_button.setToolTip("Train on a file: CSV, NumPy, MNIST IDX or an image folder")
+        self.browse_file_action, self.browse_folder_action = install_source_menu(
+            self.browse_button, self._on_source_chosen
+        )
         row.addWidget(self.dataset_combo, 1)
         row.addWidget(self.browse_button)
         form.addRow("Data set", row)
@@ -122,6 +149,8 @@ class TrainingPanel(QWidget):
         self.options_edit = QLineEdit(data)
         self.options_edit.setPlaceholderText("e.g. resize=28, flatten=true")
         form.addRow("Options", self.options_edit)
+        self.data_box = DataBox(data)
+        form.addRow(self.data_box)
         start = QHBoxLayout()
         self.init_weights: Path | None = None
         """Weights the next run starts from (None: drawn from the seed)."""
@@ -181,6 +210,8 @@ class TrainingPanel(QWidget):
         )
         form.addRow("CPU threads", self.threads_spin)
         layout.addWidget(hyper)
+        self.data_tools = DataToolsBox(self.data_context, settings)
+        layout.addWidget(self.data_tools)
         self.error_label = QLabel(self)
         self.error_label.setProperty("role", "error")
         self.error_label.setWordWrap(True)
@@ -191,9 +222,9 @@ class TrainingPanel(QWidget):
         self.settings_scroll.setObjectName("training_settings_scroll")
         outer.addWidget(self.settings_scroll, 1)
         layout = QVBoxLayout()
-        layout.setContentsMargins(8, 0, 8, 0)
+        layout.setContentsMargins(8, 8, 8, 0)
         layout.setSpacing(8)
-        outer.addLayout(layout)
+        outer.insertLayout(0, layout)
 
         # Long data set and device names must not make the panel (and the side dock) wide.
         for combo in self.findChildren(QComboBox):
@@ -210,7 +241,11 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton("Pause", self)
         self.resume_button = QPushButton("Resume", self)
         self.stop_button = QPushButton("Stop", self)
-        for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+        run_buttons = (self.start_button, self.pause_button, self.resume_button, self.stop_button)
+        # One width for all: Pause and Resume swap places without moving Stop.
+        width = max(button.sizeHint().width() for button in run_buttons)
+        for button in run_buttons:
+            button.setMinimumWidth(width)
             buttons.addWidget(button)
         layout.addLayout(buttons)
         self.progress = QProgressBar(self)
@@ -221,16 +256,24 @@ class TrainingPanel(QWidget):
         self.progress_label = QLabel("Ready.", self)
         self.progress_label.setProperty("role", "dim")
         self.progress_label.setWordWrap(True)
+        # Three lines always reserved (the full text in the tooltip): a longer status must not
+        # move the settings below it.
+        lines = self.progress_label.fontMetrics().lineSpacing() * 3
+        self.progress_label.setFixedHeight(lines + 2)
+        self.progress_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.progress_label)
         self._step_progress = Throttled(self._show_progress, STEP_PROGRESS_MS, self)
-        # Below the controls, so a banner that grows never moves Start/Pause/Stop.
-        layout.addWidget(self.banner)
+        # At the bottom, under the settings: a banner that comes and goes only shortens the
+        # settings' scroll area, and moves neither the buttons nor the fields.
+        banner_row = QVBoxLayout()
+        banner_row.setContentsMargins(8, 0, 8, 0)
+        banner_row.addWidget(self.banner)
+        outer.addLayout(banner_row)
 
         self.start_button.clicked.connect(self.start_requested)
         self.pause_button.clicked.connect(self.pause_requested)
         self.resume_button.clicked.connect(self.resume_requested)
         self.stop_button.clicked.connect(self.stop_requested)
-        self.browse_button.clicked.connect(self._on_browse_clicked)
         self.init_weights_button.clicked.connect(self._on_init_weights_clicked)
         self.init_weights_clear.clicked.connect(lambda: self.set_init_weights(None))
         self.dataset_combo.activated.connect(self._on_dataset_activated)
@@ -285,6 +328,8 @@ class TrainingPanel(QWidget):
     def _describe_dataset(self) -> None:
         text = self.dataset_combo.currentData(Qt.ItemDataRole.ToolTipRole) or ""
         self.dataset_description.setText(text)
+        data = self.dataset_combo.currentData()
+        self.data_box.set_dataset(data if isinstance(data, str) and data != _FILE else "")
 
     def edited_metadata(self) -> dict[str, Any]:
         """The settings the fields show, on top of the document's other training keys."""
@@ -299,6 +344,11 @@ class TrainingPanel(QWidget):
         meta["lr"] = self.lr_spin.value()
         meta["schedule"] = self.schedule_combo.currentText()
         return meta
+
+    def data_context(self) -> DataContext:
+        """The project as the data tools see it: the edited training settings and its file."""
+        metadata = {**self.document.graph.metadata, "training": self.edited_metadata()}
+        return DataContext(metadata, self.document.path)
 
     def threads(self) -> int:
         """CPU threads for the next run (0: chosen for this machine)."""
@@ -366,7 +416,7 @@ class TrainingPanel(QWidget):
         self.resume_button.setVisible(state == "paused")
 
     def show_banner(self, text: str) -> None:
-        """Show (or with "" hide) the note above the settings."""
+        """Show (or with "" hide) the note under the settings."""
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
 
@@ -385,6 +435,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(round(max(0.0, min(1.0, fraction)) * 1000))
         self.progress.setFormat(bar_text)
         self.progress_label.setText(text)
+        self.progress_label.setToolTip(text)
 
     # ---------------------------------------------------------------- slots
     def _on_dataset_activated(self, _index: int) -> None:
@@ -392,24 +443,46 @@ class TrainingPanel(QWidget):
             self._on_browse_clicked()
             return
         self._describe_dataset()
+        self._keep_known_options()
         self._on_field_edited()
 
-    def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Train on a data file", "", "Data (*.csv *.npy *.npz *ubyte *.gz);;All files (*)"
+    def _keep_known_options(self) -> None:
+        # Another built-in data set: drop the options it does not understand (shapes' size
+        # means nothing to cifar10).
+        info = next(
+            (i for i in list_datasets() if i.name == self.dataset_combo.currentData()), None
         )
-        if not path:
-            self.load_from_document()
+        if info is None:
             return
+        known = {part.split()[0] for part in info.options.split(",") if part.strip()}
+        try:
+            options = parse_options(self.options_edit.text())
+        except TrainError:
+            return
+        self.options_edit.setText(format_options({k: v for k, v in options.items() if k in known}))
+
+    def _on_browse_clicked(self) -> None:
+        self.browse_button.showMenu()
+        if self.dataset_combo.currentData() == _FILE:  # the menu closed without a choice
+            self.load_from_document()
+
+    def _on_source_chosen(self, path: str) -> None:
+        """A data file or folder was chosen: train on it."""
         self._set_file_item(path)
         self._describe_dataset()
         meta = self.edited_metadata()
         meta["dataset"] = path
+        meta["dataset_options"] = {}  # another source: the last one's options rarely apply
         self.document.push(SetMetadata("training", meta))
 
     def _on_field_edited(self, *_args: Any) -> None:
         if not self._loading:
             self.commit()
+
+    def _on_document_reset(self) -> None:
+        # Another project: weights chosen for the last one would not be what the user meant.
+        self.set_init_weights(None)
+        self.load_from_document()
 
     def _on_document_graph_event(self, event: GraphEvent) -> None:
         if event.kind == GraphEvent.METADATA_CHANGED:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -38,6 +38,38 @@ def _heat(fraction: float, diagonal: bool) -> QColor:
     )
 
 
+class AxisTitle(QLabel):
+    """A matrix axis title: ``predicted class`` across the top, ``true class`` up the left
+    side (drawn turned a quarter, reading bottom to top)."""
+
+    def __init__(self, text: str, vertical: bool, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.vertical = vertical
+        self.setProperty("role", "dim")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return hint.transposed() if self.vertical else hint
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return hint.transposed() if self.vertical else hint
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if not self.vertical:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.translate(0, self.height())
+        painter.rotate(-90)
+        painter.drawText(
+            0, 0, self.height(), self.width(), Qt.AlignmentFlag.AlignCenter, self.text()
+        )
+        painter.end()
+
+
 class ConfusionMatrixView(QWidget):
     """Rows are true classes, columns predicted ones; each cell shows its count."""
 
@@ -60,11 +92,23 @@ class ConfusionMatrixView(QWidget):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
             header.setMinimumSectionSize(14)
             header.setDefaultSectionSize(22)
+        self.predicted_title = AxisTitle("predicted class →", vertical=False, parent=self)
+        self.true_title = AxisTitle("← true class", vertical=True, parent=self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
-        layout.addWidget(self.table, 1)
+        grid = QGridLayout()
+        grid.setSpacing(2)
+        grid.addWidget(self.predicted_title, 0, 1)
+        grid.addWidget(self.true_title, 1, 0)
+        grid.addWidget(self.table, 1, 1)
+        layout.addLayout(grid, 1)
+        self._show_axis_titles(False)
         self.counts: np.ndarray | None = None
+
+    def _show_axis_titles(self, shown: bool) -> None:
+        self.predicted_title.setVisible(shown)
+        self.true_title.setVisible(shown)
 
     @property
     def total(self) -> int:
@@ -79,7 +123,9 @@ class ConfusionMatrixView(QWidget):
             self.table.setRowCount(0)
             self.table.setColumnCount(0)
             self.title.setText("A confusion matrix appears after training a classifier.")
+            self._show_axis_titles(False)
             return
+        self._show_axis_titles(True)
         counts = np.asarray(predictions.confusion, dtype=np.int64)
         self.counts = counts
         names = predictions.class_names

@@ -68,10 +68,13 @@ class RunHistoryPanel(QWidget):
         self.details.setProperty("role", "dim")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.compare_button = QPushButton("Compare Architectures", self)
+        self.compare_button.setToolTip("Tick two runs: what changed in the model between them")
         self.evaluate_button = QPushButton("Evaluate on Test Split", self)
         self.export_button = QPushButton("Export Trained Model…", self)
         bottom = QHBoxLayout()
         bottom.addWidget(self.details, 1)
+        bottom.addWidget(self.compare_button)
         bottom.addWidget(self.evaluate_button)
         bottom.addWidget(self.export_button)
         layout = QVBoxLayout(self)
@@ -83,6 +86,9 @@ class RunHistoryPanel(QWidget):
         self.table.currentItemChanged.connect(self._on_table_current_changed)
         self.export_button.clicked.connect(self._on_export_clicked)
         self.evaluate_button.clicked.connect(self._on_evaluate_clicked)
+        self.compare_button.clicked.connect(self._on_compare_clicked)
+        self.compare_button.setEnabled(False)
+        self.architecture_dialog = None
         self._on_table_current_changed()
 
     def set_records(self, records: list[RunRecord]) -> None:
@@ -116,6 +122,7 @@ class RunHistoryPanel(QWidget):
             if current is not None and record.run_id == current.run_id:
                 self.table.setCurrentItem(item)
         self.table.blockSignals(False)
+        self.compare_button.setEnabled(len(self.ticked()) == 2)
         self._on_table_current_changed()
 
     def set_colours(self, colours: dict[str, str]) -> None:
@@ -151,6 +158,7 @@ class RunHistoryPanel(QWidget):
 
     def _on_table_item_changed(self, _item: QTreeWidgetItem, column: int) -> None:
         if column == 0:
+            self.compare_button.setEnabled(len(self.ticked()) == 2)
             self.overlay_changed.emit(self.ticked())
 
     def _on_table_current_changed(self, *_args: object) -> None:
@@ -173,6 +181,15 @@ class RunHistoryPanel(QWidget):
     def _on_export_clicked(self) -> None:
         if self.current() is not None:
             self.export_requested.emit(self.current())
+
+    def _on_compare_clicked(self) -> None:
+        """The two ticked runs' models side by side, beside their curves on the plots."""
+        from dlstudio.gui.experiment import RunArchitectureDialog
+
+        ticked = self.ticked()
+        if len(ticked) == 2:
+            self.architecture_dialog = RunArchitectureDialog(ticked[0], ticked[1], self)
+            self.architecture_dialog.show()
 
     def _on_evaluate_clicked(self) -> None:
         if self.current() is not None:

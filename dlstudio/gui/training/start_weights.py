@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
+from dlstudio.compile.weights import WeightsReport, load_weights
 from dlstudio.core import DLStudioError
-from dlstudio.train.init_weights import InitWeightsReport, match_weights, start_from_weights
-from dlstudio.train.weights import read_state_dict
+from dlstudio.gui.folders import ask_open_file
 
 if TYPE_CHECKING:
     from dlstudio.gui.training.controller import TrainingController
@@ -18,27 +18,22 @@ if TYPE_CHECKING:
 WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
 
 
-def check_weights(controller: TrainingController, path: Path) -> InitWeightsReport:
-    """How ``path`` fits the current drawing; raises DLStudioError when nothing matches."""
+def check_weights(controller: TrainingController, path: Path) -> WeightsReport:
+    """How ``path`` fits the current drawing (loaded into a throwaway copy of the model, as the
+    run will); raises DLStudioError when the file is unreadable or nothing matches."""
     from dlstudio.compile import compile_graph
 
-    module = compile_graph(controller.document.graph).module
-    report = match_weights(module, read_state_dict(path), str(path))
-    if not report.matched:
-        start_from_weights(module, path)  # raises the message that says what to do
-    return report
+    return load_weights(compile_graph(controller.document.graph).module, path)
 
 
 def load_weights_into_model(
     controller: TrainingController, path: str | Path | None = None
-) -> InitWeightsReport | None:
+) -> WeightsReport | None:
     """Ask for a weights file (unless given), report how it matches, and make the Training
     panel start from it. None when cancelled or refused (the reason is shown)."""
     panel = controller.panel
     if path is None:
-        chosen, _ = QFileDialog.getOpenFileName(
-            panel, "Load weights into the model", "", WEIGHTS_FILTER
-        )
+        chosen = ask_open_file(panel, "Load weights into the model", WEIGHTS_FILTER)
         if not chosen:
             return None
         path = chosen

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from dlstudio.compile import compile_graph, save_weights
 from dlstudio.compile.project_weights import load_attached_weights
+from dlstudio.compile.weights import load_weights
 from dlstudio.core import DLStudioError, LayerGraph
 from dlstudio.gui.training.evaluation import Predictions, choose_split, evaluate_model
 from dlstudio.gui.training.processes import run_on_processes
@@ -33,9 +34,10 @@ from dlstudio.train import (
     make_trainer,
     resolve_run,
 )
+from dlstudio.train.data.hf_tokenizer import project_tokenizer_folder
 from dlstudio.train.health import MIN_SECONDS, TIME_BUDGET, HealthMonitor
-from dlstudio.train.init_weights import start_from_weights
 from dlstudio.train.reproducible import seeded_build
+from dlstudio.train.tensorboard import TensorBoardWriter, example_inputs
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class RunRequest:
     """The project file, so weights it names (``metadata["weights"]``) load from beside it."""
     processes: int = 1
     """Worker processes (more than 1: the torchrun launcher, see processes.py)."""
+    tensorboard: Path | None = None
+    """Also write TensorBoard event files here (the panel's checkbox)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ class TrainingWorker(QObject):
             base_dir=request.base_dir,
             device=request.device,
             threads=request.threads or None,
+            tokenizer=project_tokenizer_folder(request.graph.metadata, request.project_path),
         )
         self.event.emit(RunPrepared(config, dataset.summary()))
         # Initial weights come from the seed alone, as on the command line.
@@ -132,12 +137,15 @@ class TrainingWorker(QObject):
         )
         load_attached_weights(compiled.module, request.graph, request.project_path)
         if request.init_weights is not None:
-            report = start_from_weights(compiled.module, request.init_weights)
+            report = load_weights(compiled.module, request.init_weights)
             self.event.emit(NoticeEvent(f"starting from {report.summary()}", 0))
         monitor = HealthMonitor(
             request.graph, compiled, self.event.emit, request.health_every, TIME_BUDGET, MIN_SECONDS
         )
         callbacks = [monitor.on_event, self.event.emit]
+        board = self._tensorboard(config, dataset, compiled)
+        if board is not None:
+            callbacks.append(board)
         trainer = make_trainer(
             compiled, config, callbacks, self.control, request.folder, graph=request.graph
         )
@@ -145,6 +153,8 @@ class TrainingWorker(QObject):
             result = trainer.run(dataset)
         finally:
             monitor.close()
+            if board is not None:
+                board.close()
         if result.status == "failed" or result.steps == 0:
             return RunOutcome(result, None, None, None)
         # Closing the window: keep the weights, skip the results nobody will see.
@@ -155,6 +165,16 @@ class TrainingWorker(QObject):
         weights = save_weights(module, request.folder / "weights.safetensors")
         return RunOutcome(result, module, predictions, weights)
 
+    def _tensorboard(self, config: Any, dataset: Any, compiled: Any) -> TensorBoardWriter | None:
+        """The TensorBoard callback when the request asks for one, the graph already drawn."""
+        if self.request.tensorboard is None:
+            return None
+        board = TensorBoardWriter(self.request.tensorboard, config, str(config.dataset or ""))
+        note = board.add_graph(compiled.module, example_inputs(dataset, compiled.input_names))
+        if note:
+            self.event.emit(NoticeEvent(note, 0))
+        return board
+
     def _train_on_processes(self) -> RunOutcome:
         request = self.request
         config, dataset = resolve_run(request.training, base_dir=request.base_dir)
@@ -164,7 +184,7 @@ class TrainingWorker(QObject):
         if result.status == "failed" or not weights.exists():
             return RunOutcome(result, None, None, None)
         module = compile_graph(request.graph).module
-        start_from_weights(module, weights, strict=True)
+        load_weights(module, weights, fit="all")
         module.eval()
         predictions = None if self.closing else self._predict(module, dataset, config)
         if predictions is not None:

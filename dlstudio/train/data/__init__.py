@@ -7,9 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlstudio.train.data import builtin, generated, images, language, lessons, tabular
+from dlstudio.train.data import (
+    builtin,
+    cifar,
+    generated,
+    images,
+    language,
+    lessons,
+    shapes,
+    tables,
+    tabular,
+)
 from dlstudio.train.data.base import TARGET_KINDS, Dataset, DataSplit
+from dlstudio.train.data.cifar import download_cifar
 from dlstudio.train.data.download import download_mnist, user_data_dir
+from dlstudio.train.data.fetch import DownloadCancelled
 from dlstudio.train.errors import DatasetError
 
 
@@ -30,9 +42,9 @@ def _mnist(fashion: bool) -> Callable[[dict[str, Any]], Dataset]:
             if not options.get("download", False):
                 name = "fashion_mnist" if fashion else "mnist"
                 raise DatasetError(
-                    f"{name} is not in {folder} yet; download it (`python -m dlstudio datasets "
-                    f"--download {name}`, or the option download: true), or choose the folder "
-                    "holding its IDX files"
+                    f"{name} is not in {folder} yet; download it (the Training panel's Download "
+                    f"button, `python -m dlstudio datasets --download {name}`, or the option "
+                    "download=true), or choose the folder holding its IDX files"
                 )
             download_mnist(fashion=fashion, progress=options.get("progress"))
         return images.load_idx_folder(folder, {"fashion": fashion})
@@ -40,9 +52,31 @@ def _mnist(fashion: bool) -> Callable[[dict[str, Any]], Dataset]:
     return load
 
 
+def _cifar(name: str) -> Callable[[dict[str, Any]], Dataset]:
+    def load(options: dict[str, Any]) -> Dataset:
+        archive = cifar.cifar_archive(name)
+        if not archive.exists():
+            if not options.get("download", False):
+                raise DatasetError(
+                    f"{name} is not in {archive.parent} yet; download it (the Training panel's "
+                    f"Download button, `python -m dlstudio datasets --download {name}`, or the "
+                    "option download=true), or put "
+                    f"{archive.name} there"
+                )
+            download_cifar(name, progress=options.get("progress"), cancel=options.get("cancel"))
+        return cifar.load_cifar_archive(archive, options)
+
+    return load
+
+
 _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
     "digits": (builtin.load_digits, "8x8 handwritten digits, 10 classes", "resize, flatten"),
     "iris": (builtin.load_iris, "iris flowers, 4 features, 3 classes", ""),
+    "shapes": (
+        shapes.load_shapes,
+        "generated colour images of 4 shapes at any size (e.g. 224x224)",
+        "size, n_samples, channels, seed",
+    ),
     "binary_to_decimal": (
         generated.binary_to_decimal,
         "binary digit strings -> decimal digit strings",
@@ -90,6 +124,16 @@ _BUILTINS: dict[str, tuple[Callable[[dict[str, Any]], Dataset], str, str]] = {
     ),
     "mnist": (_mnist(False), "MNIST 28x28 digits (download once)", "download"),
     "fashion_mnist": (_mnist(True), "Fashion-MNIST 28x28 clothes (download once)", "download"),
+    "cifar10": (
+        _cifar("cifar10"),
+        "CIFAR-10 32x32 colour images, 10 classes (download once)",
+        "download",
+    ),
+    "cifar100": (
+        _cifar("cifar100"),
+        "CIFAR-100 32x32 colour images, 100 classes (download once)",
+        "download, labels (fine or coarse)",
+    ),
 }
 
 
@@ -102,8 +146,11 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
     """A built-in data set by name, or a user file / folder by path.
 
     Files: ``.csv`` (a table; one with ``text`` and ``label`` columns, or ``kind: text``, is text
-    classification), ``.npy`` / ``.npz``, MNIST-style IDX files (a folder, or one of the files),
-    and folders of images with one sub-folder per class.
+    classification; with a ``tokenizer`` option it is read like the next ones), ``.tsv``,
+    ``.json``, ``.jsonl``, ``.parquet``, ``.arrow`` and ``save_to_disk`` folders (Hugging Face
+    ``datasets``; ``hf:NAME`` for the hub), ``.npy`` / ``.npz``, MNIST-style IDX files (a folder,
+    or one of the files), CIFAR python tarballs, and folders of images with one sub-folder per
+    class.
     """
     if options is not None and not isinstance(options, dict):
         raise DatasetError(
@@ -113,6 +160,8 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
     key = str(name_or_path)
     if key in _BUILTINS:
         return _BUILTINS[key][0](opts)
+    if key.startswith(tables.HUB_PREFIX):
+        return tables.load_table(key, opts)
     path = Path(key).expanduser()
     if not path.exists():
         if path.suffix == "" and "/" not in key and "\\" not in key:
@@ -122,13 +171,17 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
             )
         raise DatasetError(f"{path}: no such file or folder; check the path")
     if path.is_dir():
+        if tables.is_table_source(path):
+            return tables.load_table(path, opts)
         if images._find(path, images.MNIST_FILES["train_images"]) is not None:
             return images.load_idx_folder(path, opts)
         return images.load_image_folder(path, opts)
     name = path.name.lower()
+    if any(path.name == source.archive for source in cifar.CIFAR_SOURCES.values()):
+        return cifar.load_cifar_archive(path, opts)
     if "idx" in name and ("ubyte" in name or name.endswith(".gz")):
         return images.load_idx_folder(path.parent, opts)
-    if name.endswith(".csv"):
+    if name.endswith(".csv") and not opts.get("tokenizer") and not opts.get("split_files"):
         kind = opts.get("kind")
         if kind is None:
             header = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()[:1]
@@ -137,9 +190,12 @@ def load_dataset(name_or_path: str | Path, options: dict[str, Any] | None = None
         return tabular.load_text_csv(path, opts) if kind == "text" else tabular.load_csv(path, opts)
     if name.endswith((".npy", ".npz")):
         return tabular.load_numpy(path, opts)
+    if tables.is_table_source(path):
+        return tables.load_table(path, opts)
     raise DatasetError(
-        f"{path}: unknown data file type; use .csv, .npy, .npz, MNIST IDX files, or a folder "
-        "of class sub-folders with images"
+        f"{path}: unknown data file type; use .csv, .tsv, .json, .jsonl, .parquet, .arrow, "
+        ".npy, .npz, MNIST IDX files, a CIFAR tarball, or a folder of class sub-folders with "
+        "images"
     )
 
 
@@ -148,6 +204,8 @@ __all__ = [
     "DataSplit",
     "Dataset",
     "DatasetInfo",
+    "DownloadCancelled",
+    "download_cifar",
     "download_mnist",
     "list_datasets",
     "load_dataset",

@@ -64,18 +64,31 @@ class Dataset:
     vocab: list[str] | None = None
     input_names: list[str] = field(default_factory=list)
     test: DataSplit | None = None
+    validation: DataSplit | None = None
+    """Rows the data set itself sets aside for validation (a named split); used instead of
+    cutting ``val_fraction`` off ``data``."""
     # Time series must not be shuffled before splitting, or the validation set leaks the future.
     split_mode: str = "random"
     options: dict[str, Any] = field(default_factory=dict)
     # Optional advice for a shape mismatch: given the model's expected shape (batch included) of
     # input ``i``, return e.g. "turn on resize to 28x28", or None.
     fix_hint: Callable[[int, tuple[Any, ...]], str | None] | None = None
+    augment: (
+        Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[torch.Tensor, ...]] | None
+    ) = None
+    """Applied to each training batch's inputs (never to validation), with the batch's own
+    random generator; e.g. :class:`~dlstudio.train.data.augment.ImageAugment`."""
 
     def __len__(self) -> int:
         return len(self.data)
 
     def split(self, val_fraction: float, seed: int) -> tuple[DataSplit, DataSplit | None]:
-        """Train and validation splits; the same ``seed`` always gives the same split."""
+        """Train and validation splits; the same ``seed`` always gives the same split.
+
+        A data set with its own validation rows returns them (when ``val_fraction`` is above 0).
+        """
+        if self.validation is not None and val_fraction > 0:
+            return self.data, self.validation
         n = len(self.data)
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
@@ -90,6 +103,38 @@ class Dataset:
             gen = torch.Generator().manual_seed(int(seed))
             order = torch.randperm(n, generator=gen)
         return self.data.subset(order[: n - n_val]), self.data.subset(order[n - n_val :])
+
+    def select_inputs(self, names: list[str]) -> bool:
+        """Reorder (and narrow) the inputs to the model's Input names, when every one of them is
+        an input of this data set by name (tokenized text gives ``input_ids``,
+        ``attention_mask``, ``token_type_ids``; a model may take them in another order, or not
+        take ``token_type_ids``). Returns whether anything changed."""
+        have = list(self.input_names)
+        if not names or len(have) != len(self.input_specs) or have == list(names):
+            return False
+        if len(set(names)) != len(names):
+            return False
+        if set(names) <= set(have):
+            index = [have.index(n) for n in names]
+        elif len(names) == 1 and have[:1] == ["input_ids"]:
+            # A drawn model with one token Input: the ids alone; its Input's padding_id makes
+            # the padding mask that attention_mask would give.
+            index = [0]
+        else:
+            return False
+
+        def pick(split: DataSplit | None) -> DataSplit | None:
+            return (
+                None
+                if split is None
+                else DataSplit(tuple(split.inputs[i] for i in index), split.target)
+            )
+
+        self.data = pick(self.data)  # type: ignore[assignment]
+        self.validation, self.test = pick(self.validation), pick(self.test)
+        self.input_specs = [self.input_specs[i] for i in index]
+        self.input_names = [have[i] for i in index]
+        return True
 
     def summary(self) -> str:
         """One line for lists and logs: name, size, input shapes and what it predicts."""

@@ -1,23 +1,29 @@
 """MNIST / Fashion-MNIST download into the user's data folder, checksum-verified.
 
-Files from the canonical servers are checked against their published sha256 digests (below).
-For another server (a mirror, a test server) pass a ``checksums`` table ``{file name: sha256}``;
-without one, the digest of the first download is recorded next to the file (``<name>.sha256``) and
-every later use is checked against it, so a damaged or swapped file is still caught.
+Files from the canonical servers, or from the mirror named by ``$DLSTUDIO_DATA_MIRROR`` (read from
+``<mirror>/mnist/`` and ``<mirror>/fashion_mnist/``), are checked against their published sha256
+digests (below). For another server given as ``base_url`` pass a ``checksums`` table
+``{file name: sha256}``; without one, the digest of the first download is recorded next to the
+file (``<name>.sha256``) and every later use is checked against it, so a damaged or swapped file
+is still caught. Transfers (progress, cancel, resume) are :mod:`dlstudio.train.data.fetch`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
+from dlstudio.train.data.fetch import (
+    CancelToken,
+    Checksum,
+    ProgressCallback,
+    check_file,
+    digest_of,
+    fetch_file,
+    mirror_url,
+)
 from dlstudio.train.data.images import MNIST_FILES, read_idx
-from dlstudio.train.errors import DatasetError
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -35,8 +41,6 @@ FASHION_MNIST_SHA256 = {
     "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
     "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
 }
-ProgressCallback = Callable[[str, int, int], None]
-"""``progress(file_name, bytes_done, bytes_total)``; total is 0 when the server does not say."""
 
 
 def user_data_dir() -> Path:
@@ -55,24 +59,7 @@ def user_data_dir() -> Path:
 
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _verify(path: Path, expected: str | None) -> None:
-    recorded = path.with_name(path.name + ".sha256")
-    actual = sha256_of(path)
-    if expected is None and recorded.exists():
-        expected = recorded.read_text().strip()
-    if expected is not None and actual != expected.lower():
-        raise DatasetError(
-            f"{path}: checksum mismatch (sha256 {actual}, expected {expected}); the file is "
-            "damaged or not the original; delete it and download again"
-        )
-    recorded.write_text(actual + "\n")
+    return digest_of(path, "sha256")
 
 
 def download_mnist(
@@ -82,15 +69,17 @@ def download_mnist(
     checksums: dict[str, str] | None = None,
     progress: ProgressCallback | None = None,
     timeout_s: float = 30.0,
+    cancel: CancelToken | None = None,
 ) -> Path:
-    """Fetch the four canonical ``.gz`` files (skipping ones already cached) and return the folder."""
-    folder = (
-        Path(dest)
-        if dest is not None
-        else user_data_dir() / ("fashion_mnist" if fashion else "mnist")
-    )
+    """Fetch the four canonical ``.gz`` files (skipping ones already cached) and return the folder.
+
+    ``progress(file, done, total)`` is called as bytes arrive; setting ``cancel`` (a
+    :class:`threading.Event`) stops the download with :class:`DownloadCancelled`.
+    """
+    dataset = "fashion_mnist" if fashion else "mnist"
+    folder = Path(dest) if dest is not None else user_data_dir() / dataset
     folder.mkdir(parents=True, exist_ok=True)
-    url = base_url or (FASHION_MNIST_URL if fashion else MNIST_URL)
+    url = base_url or mirror_url(dataset) or (FASHION_MNIST_URL if fashion else MNIST_URL)
     if checksums is None and base_url is None:
         checksums = FASHION_MNIST_SHA256 if fashion else MNIST_SHA256
     if not url.endswith("/"):
@@ -98,30 +87,21 @@ def download_mnist(
     for stem in MNIST_FILES.values():
         name = f"{stem}.gz"
         target = folder / name
-        expected = (checksums or {}).get(name)
+        digest = (checksums or {}).get(name)
+        expected = Checksum("sha256", digest) if digest else None
         if not target.exists():
-            _fetch(url + name, target, progress, timeout_s)
-        _verify(target, expected)
+            _fetch(url + name, target, expected, progress, cancel, timeout_s)
+        check_file(target, expected)
         read_idx(target)  # a file that verifies but does not parse is still useless: say so now
     return folder
 
 
-def _fetch(url: str, target: Path, progress: ProgressCallback | None, timeout_s: float) -> None:
-    partial = target.with_name(target.name + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response, partial.open("wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            while chunk := response.read(1 << 16):
-                out.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(target.name, done, total)
-    except (urllib.error.URLError, OSError) as exc:
-        partial.unlink(missing_ok=True)
-        raise DatasetError(
-            f"could not download {url} ({exc}); check the network connection, or copy the "
-            f"MNIST files into {target.parent} by hand"
-        ) from None
-    # Rename only a complete download, so an interrupted one is never mistaken for the file.
-    os.replace(partial, target)
+def _fetch(
+    url: str,
+    target: Path,
+    expected: Checksum | None,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    timeout_s: float,
+) -> None:
+    fetch_file(url, target, expected, progress=progress, cancel=cancel, timeout_s=timeout_s)

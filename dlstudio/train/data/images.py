@@ -13,6 +13,7 @@ from dlstudio.core.tensor_spec import TensorSpec
 from dlstudio.train.data.base import Dataset, DataSplit
 from dlstudio.train.data.options import int_option
 from dlstudio.train.errors import DatasetError
+from dlstudio.train.image_decode import decode_all
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -119,54 +120,126 @@ def load_idx_folder(folder: Path, options: dict[str, Any], name: str | None = No
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
+_SPLIT_FOLDERS = {
+    "train": ("train", "training"),
+    "validation": ("val", "valid", "validation"),
+    "test": ("test", "testing"),
+}
+"""Sub-folder names of a folder already split (``train/<class>/``, ``val/<class>/``, ...)."""
+
+
+def _class_folders(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _split_folders(folder: Path) -> dict[str, Path] | None:
+    """The split folders when ``folder`` holds ``train/`` (and maybe ``val/``, ``test/``)."""
+    found: dict[str, Path] = {}
+    for role, names in _SPLIT_FOLDERS.items():
+        for name in names:
+            if (folder / name).is_dir():
+                found[role] = folder / name
+                break
+    return found if "train" in found and _class_folders(found["train"]) else None
+
+
+def _image_files(folder: Path, classes: list[str], where: Path) -> list[tuple[Path, int]]:
+    files: list[tuple[Path, int]] = []
+    for label, cls in enumerate(classes):
+        class_dir = folder / cls
+        if not class_dir.is_dir():
+            continue  # a held-out split may lack a class
+        found = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+        if not found and folder == where:
+            raise DatasetError(f"{class_dir}: no images (.png, .jpg, ...) in this class folder")
+        files.extend((p, label) for p in found)
+    return files
+
+
+def _to_tensor(images: list[np.ndarray], channels: int) -> torch.Tensor:
+    x = torch.from_numpy(np.stack(images)).float().div_(255.0).permute(0, 3, 1, 2)
+    if channels == 1:  # ITU-R 601 luma, as PIL's convert("L")
+        x = (x * torch.tensor([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1)).sum(1, keepdim=True)
+    return x.contiguous()
+
+
 def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
     """One sub-folder per class; images are resized to ``size`` (default 32) and scaled to 0..1.
 
-    ``channels`` is 1 (grey) or 3 (colour); by default 1 when every image is grey.
+    A folder holding ``train/`` (and ``val/`` or ``validation/``, ``test/``), each with the class
+    sub-folders, gives those splits. ``channels`` is 1 (grey) or 3 (colour); by default 1 when
+    every image is grey. ``normalize: imagenet`` (or ``mean`` / ``std`` lists) normalises per
+    channel; ``crop_scale``, ``crop_ratio`` and ``flip`` augment training batches (see
+    :mod:`dlstudio.train.data.augment`).
     """
-    from PIL import Image, UnidentifiedImageError
+    from dlstudio.train.data.augment import augment_from_options, normalisation
 
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    splits = _split_folders(folder) or {"train": folder}
+    classes = _class_folders(splits["train"])
     if not classes:
         raise DatasetError(
-            f"{folder}: no class folders; put each class's images in its own sub-folder"
+            f"{folder}: no class folders; put each class's images in its own sub-folder "
+            "(or in train/<class>/ and val/<class>/)"
         )
     size = int_option(options, "size", 32, 1, 1024)
-    files: list[tuple[Path, int]] = []
-    for label, cls in enumerate(classes):
-        found = sorted(p for p in (folder / cls).iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
-        if not found:
-            raise DatasetError(f"{folder / cls}: no images (.png, .jpg, ...) in this class folder")
-        files.extend((p, label) for p in found)
-    images = []
-    grey = True
-    for path, _label in files:
-        try:
-            with Image.open(path) as img:
-                grey = grey and img.mode in ("L", "1", "I;16", "I")
-                images.append(img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
-        except (UnidentifiedImageError, OSError) as exc:
+    augment = augment_from_options(options)
+    for role, split_dir in splits.items():
+        extra = sorted(set(_class_folders(split_dir)) - set(classes))
+        if role != "train" and extra:
             raise DatasetError(
-                f"{path}: not a readable image ({exc}); remove or replace it"
-            ) from None
+                f"{split_dir}: class folders {', '.join(extra)} are not in {splits['train']}; "
+                "every class needs training images"
+            )
+    decoded: dict[str, tuple[list[np.ndarray], torch.Tensor]] = {}
+    grey = True
+    listed = {role: _image_files(d, classes, splits["train"]) for role, d in splits.items()}
+    total = sum(len(files) for files in listed.values())
+    # One process unless asked: benchmarks/bench_data_loading.py found spawned decoders slower
+    # on a small machine (see dlstudio.train.image_decode).
+    workers = int_option(options, "workers", 0, 0, 64) if total > 1 else 0
+    for role, files in listed.items():
+        pictures = []
+        results = decode_all([p for p, _label in files], size, workers)
+        for (path, _label), (pixels, is_grey, error) in zip(files, results, strict=True):
+            if pixels is None:
+                raise DatasetError(f"{path}: not a readable image ({error}); remove or replace it")
+            grey = grey and is_grey
+            pictures.append(pixels)
+        labels = torch.tensor([label for _p, label in files], dtype=torch.int64)
+        decoded[role] = (pictures, labels)
     channels = int_option(options, "channels", 1 if grey else 3, 1, 3)
     if channels not in (1, 3):
         raise DatasetError(f"option channels must be 1 or 3, got {channels}")
-    arrays = [
-        np.asarray(img.convert("L") if channels == 1 else img, dtype=np.float32) / 255.0
-        for img in images
-    ]
-    x = torch.from_numpy(np.stack(arrays))
-    x = x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2).contiguous()
-    y = torch.tensor([label for _p, label in files], dtype=torch.int64)
+    stats = normalisation(options, channels)
+
+    def split_of(role: str) -> DataSplit | None:
+        if role not in decoded or not decoded[role][0]:
+            return None
+        x = _to_tensor(decoded[role][0], channels)
+        if stats is not None:
+            mean = torch.tensor(stats[0]).reshape(-1, 1, 1)
+            std = torch.tensor(stats[1]).reshape(-1, 1, 1)
+            x = (x - mean) / std
+        return DataSplit((x,), decoded[role][1])
+
+    train = split_of("train")
+    stored: dict[str, Any] = {"size": size, "channels": channels}
+    if stats is not None:
+        stored.update(mean=stats[0], std=stats[1])
+    if augment is not None:
+        stored.update(augment.describe())
+    count = sum(len(d[0]) for d in decoded.values())
     return Dataset(
         name=folder.name,
-        description=f"{folder.name}: {len(files)} images in {len(classes)} class folders",
-        data=DataSplit((x,), y),
+        description=f"{folder.name}: {count} images in {len(classes)} class folders",
+        data=train,  # type: ignore[arg-type]
+        validation=split_of("validation"),
+        test=split_of("test"),
         input_specs=[TensorSpec((channels, size, size), "float32")],
         input_names=["image"],
         target_kind="class",
         num_classes=len(classes),
         class_names=classes,
-        options={"size": size, "channels": channels},
+        options=stored,
+        augment=augment,
     )

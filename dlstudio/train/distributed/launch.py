@@ -8,6 +8,7 @@ and the launcher prints each failure with its rank and node instead of a traceba
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -15,6 +16,9 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from dlstudio.core.errors import DLStudioError
+from dlstudio.core.files import write_text_atomic
 
 LAUNCH_OPTIONS = {
     "--nproc-per-node": True,
@@ -129,8 +133,6 @@ def report_worker_failure(message: str) -> None:
     path = os.environ.get("TORCHELASTIC_ERROR_FILE")
     if not path:
         return
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump({"message": message, "timestamp": int(time.time())}, handle)
-    except OSError:
-        pass  # the exit code still tells torchrun the worker failed
+    # A failed write is no loss: the exit code still tells torchrun the worker failed.
+    with contextlib.suppress(OSError, DLStudioError):
+        write_text_atomic(path, json.dumps({"message": message, "timestamp": int(time.time())}))

@@ -21,6 +21,7 @@ from typing import Any
 import optuna
 
 from dlstudio.compile import compile_graph
+from dlstudio.compile.weights import save_weights
 from dlstudio.core import DLStudioError, LayerGraph
 from dlstudio.train.checkpoint import seed_everything
 from dlstudio.train.config import TrainConfig
@@ -30,7 +31,6 @@ from dlstudio.train.events import EpochEvent, Event, FinishedEvent, RunControl, 
 from dlstudio.train.history import RunRecord, RunStore
 from dlstudio.train.session import make_trainer, resolve_run
 from dlstudio.train.tune.space import Dimension, applied
-from dlstudio.train.weights import save_weights
 
 MINIMIZED = ("loss", "mae")
 """Metrics where lower is better; every other metric is maximised."""

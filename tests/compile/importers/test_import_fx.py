@@ -3,6 +3,8 @@ attention modules, the honest report, and the errors people see."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -130,8 +132,11 @@ class Branchy(nn.Module):
 
 
 def test_untraceable_model_gives_a_clear_error() -> None:
-    with pytest.raises(ImportFailed, match=r"torch\.fx could not trace Branchy"):
+    # torch.export's own words, and the line of the model that stopped it.
+    with pytest.raises(ImportFailed, match=r"torch\.export could not capture Branchy: ") as info:
         import_module(Branchy(), [InputSpec((3,))])
+    assert "data-dependent" in str(info.value)
+    assert re.search(r"test_import_fx.py\", line \d+, in forward", str(info.value))
 
 
 def test_wrong_input_shape_says_so() -> None:
