@@ -175,3 +175,60 @@ def test_filters_and_embeddings_tabs(qtbot, window) -> None:  # noqa: F811
     x, y = render.scatter_positions(page.map.coords, MAP_SIZE)[5]
     page._on_picture_clicked(float(x), float(y))
     assert page.word.text() == page.map.table.words[5]
+
+
+def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> None:  # noqa: F811
+    from graph_builders import ChainBuilder
+
+    from dlstudio.compile import compile_graph
+    from dlstudio.gui.training.evaluation import choose_split, evaluate_model
+    from dlstudio.lens.explain import gradcam
+    from dlstudio.train import TrainConfig, load_dataset
+
+    b = ChainBuilder("cnn")
+    b.chain(
+        ("input", "image", {"shape": (1, 8, 8)}),
+        ("conv2d", "conv1", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
+        ("relu", "relu1", {}),
+        ("global_avgpool", "gap", {}),
+        ("dense", "fc", {"units": 10}),
+        ("output", "logits", {}),
+    )
+    b.graph.metadata["training"] = {"dataset": "digits", "val_fraction": 0.2}
+    window.document.replace_graph(b.graph)
+    torch.manual_seed(0)
+    module = compile_graph(b.graph).module.eval()
+    window.training.trained["run-1"] = module
+    dataset = load_dataset("digits", {})
+    config = TrainConfig(dataset="digits", val_fraction=0.2)
+    name, split = choose_split(dataset, config, test=True)
+    predictions = evaluate_model(module, split, dataset, config, name, max_samples=6)
+    monitor = window.training.monitor
+    monitor.samples.set_predictions(predictions)
+    monitor.confusion.set_predictions(predictions)
+
+    card = monitor.samples.cards[0]
+    card.double_clicked.emit(card.sample)
+    dialog = window.lens.explain_dialog
+    assert dialog is not None and dialog.method.currentData() == "gradcam"
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=TIMEOUT)
+    expected = gradcam(SimpleCompiled(module), card.sample.inputs)
+    np.testing.assert_allclose(dialog.result.heat, expected.heat, atol=1e-6)
+    assert f"true <b>{card.sample.truth}</b>" in dialog.caption.text()
+    assert not dialog.picture.pixmap().isNull()
+    dialog.close()
+
+    (row, column), cell = next(iter(predictions.cell_samples.items()))
+    monitor.confusion.table.cellDoubleClicked.emit(row, column)
+    other = window.lens.explain_dialog
+    assert other is not dialog and other.example.target == row
+    qtbot.waitUntil(lambda: other.result is not None, timeout=TIMEOUT)
+    assert other.result.predicted == column
+    other.close()
+
+
+class SimpleCompiled:
+    """What the explanation functions need of a compiled model: its module."""
+
+    def __init__(self, module) -> None:
+        self.module = module

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QGraphicsPixmapItem, QMainWindow
 
 from dlstudio.core.errors import DLStudioError
+from dlstudio.gui.lens.explain_dialog import ExplainDialog
 from dlstudio.gui.lens.panel import LensPanel
 from dlstudio.gui.lens.pixmaps import to_pixmap
 from dlstudio.gui.workers import run_in_thread
@@ -35,6 +36,8 @@ class LensController(QObject):
         self.training = training
         self.session = LensSession()
         self.last: LensRefresh | None = None
+        self.explain_dialog: ExplainDialog | None = None
+        """The explanation opened last (from a sample or a confusion-matrix cell)."""
         self._thumbnails: dict[str, QGraphicsPixmapItem] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -54,6 +57,9 @@ class LensController(QObject):
         panel.thumbnails_toggled.connect(self._on_panel_thumbnails_toggled)
         if training is not None:
             training.run_finished.connect(lambda _record: self.schedule())
+            monitor = training.monitor
+            monitor.samples.explain_requested.connect(self.explain_sample)
+            monitor.confusion.explain_requested.connect(self.explain_sample)
 
     # --------------------------------------------------------------- requests
     def schedule(self) -> None:
@@ -143,6 +149,27 @@ class LensController(QObject):
             pictures.append((label, picture))
             stats.append(f"{label}: {item.stats_text()}")
         self.panel.show_views(title, "\n".join(stats), pictures)
+
+    def explain_sample(self, sample) -> ExplainDialog | None:
+        """Open the saliency view of a sample prediction with the last run's model."""
+        trained = getattr(self.training, "trained", None) or {}
+        if not trained or sample.inputs is None:
+            return None
+        module = list(trained.values())[-1]
+        names = list(getattr(self.training.monitor.confusion, "names", []) or [])
+        dataset = self.session._last_dataset
+        names = names or list(getattr(dataset, "class_names", None) or [])
+        vocab = getattr(dataset, "vocab", None)
+        tokens = None
+        first = sample.inputs[0]
+        if not first.is_floating_point() and vocab:
+            tokens = tuple(vocab[i] if 0 <= i < len(vocab) else f"#{i}" for i in first[0].tolist())
+        dialog = ExplainDialog(
+            self.window.document.graph.copy(), module, sample, names, tokens, self.window
+        )
+        dialog.show()
+        self.explain_dialog = dialog
+        return dialog
 
     # ------------------------------------------------------------- thumbnails
     def _draw_thumbnails(self) -> None:
