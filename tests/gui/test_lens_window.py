@@ -218,7 +218,7 @@ def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> No
     assert not dialog.picture.pixmap().isNull()
     dialog.close()
 
-    (row, column), cell = next(iter(predictions.cell_samples.items()))
+    row, column = next(iter(predictions.cell_samples))
     monitor.confusion.table.cellDoubleClicked.emit(row, column)
     other = window.lens.explain_dialog
     assert other is not dialog and other.example.target == row
