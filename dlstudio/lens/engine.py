@@ -114,6 +114,11 @@ def draw(
         return render.feature_grid(data, longest)
     if kind == "sequence":
         return render.heat_strip(data, tokens, longest)
+    compact = longest < 160  # a thumbnail: no text, about as tall as it is wide
     if kind == "classes":
-        return render.class_bars(data, class_names, width=max(longest, 200))
-    return render.histogram(data, width=max(longest, 160), height=max(longest // 2, 80))
+        if compact:
+            return render.mini_bars(data, longest, longest * 2 // 3)
+        return render.class_bars(data, class_names, width=longest)
+    if compact:
+        return render.histogram(data, bins=24, width=longest, height=longest * 2 // 3)
+    return render.histogram(data, width=longest, height=max(longest // 2, 80))

@@ -140,19 +140,21 @@ def histogram(
     data = data[np.isfinite(data)]
     canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
+    labelled = height >= 80
     if data.size == 0:
         draw.text((8, height // 2), "no finite values", fill=INK, font=_font())
         return np.asarray(canvas)
     counts, edges = np.histogram(data, bins=bins)
-    plot_h = height - 18
+    plot_h = height - 18 if labelled else height - 1
     bar_w = width / bins
     peak = max(int(counts.max()), 1)
     for i, count in enumerate(counts):
         top = plot_h - int((plot_h - 4) * count / peak)
         draw.rectangle((int(i * bar_w), top, int((i + 1) * bar_w) - 1, plot_h), fill=BAR)
-    draw.text((2, plot_h + 3), f"{edges[0]:.3g}", fill=INK, font=_font())
-    right = f"{edges[-1]:.3g}"
-    draw.text((width - 6 * len(right) - 2, plot_h + 3), right, fill=INK, font=_font())
+    if labelled:
+        draw.text((2, plot_h + 3), f"{edges[0]:.3g}", fill=INK, font=_font())
+        right = f"{edges[-1]:.3g}"
+        draw.text((width - 6 * len(right) - 2, plot_h + 3), right, fill=INK, font=_font())
     return np.asarray(canvas)
 
 
@@ -249,3 +251,20 @@ def filter_grid(weight: np.ndarray, longest: int = 480, max_filters: int = 64) -
             tile = colormap(normalise(kernel[0]))
         canvas[top : top + kh, left : left + kw] = tile
     return _scaled(canvas, longest)
+
+
+def mini_bars(values: np.ndarray, width: int, height: int, top: int = 10) -> np.ndarray:
+    """The ``top`` largest scores as plain vertical bars, largest first (a thumbnail)."""
+    scores = np.sort(np.asarray(values, dtype=np.float64).ravel())[::-1][:top]
+    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    if scores.size == 0:
+        return np.asarray(canvas)
+    low = min(0.0, float(scores.min()))
+    span = max(float(scores.max()) - low, 1e-12)
+    bar = width / len(scores)
+    for i, score in enumerate(scores):
+        top_y = height - 2 - int((height - 4) * (score - low) / span)
+        color = BAR_TOP if i == 0 else BAR
+        draw.rectangle((int(i * bar) + 1, top_y, int((i + 1) * bar) - 1, height - 2), fill=color)
+    return np.asarray(canvas)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QGraphicsPixmapItem, QMainWindow
 
 from dlstudio.core.errors import DLStudioError
@@ -186,8 +186,14 @@ class LensController(QObject):
                 thumb = QGraphicsPixmapItem(item)
                 thumb.setToolTip(f"{view.name}: {view.stats_text()}")
                 self._thumbnails[node_id] = thumb
-            thumb.setPixmap(to_pixmap(view.thumbnail))
-            thumb.setPos(0, item.boundingRect().height() + 4)
+            # Beside the node, as tall as the node: below it would cover the next layer.
+            box = item.boundingRect()
+            pixmap = to_pixmap(view.thumbnail)
+            height = max(16, int(box.height()) - 4)
+            if pixmap.height() > height:
+                pixmap = pixmap.scaledToHeight(height, Qt.TransformationMode.SmoothTransformation)
+            thumb.setPixmap(pixmap)
+            thumb.setPos(box.right() + 6, box.top() + (box.height() - pixmap.height()) / 2)
         for node_id in [n for n in self._thumbnails if n not in result.views]:
             self._remove_thumbnail(node_id)
 

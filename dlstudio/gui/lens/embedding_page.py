@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dlstudio.core.errors import DLStudioError
 from dlstudio.gui.lens.pixmaps import to_pixmap
@@ -36,6 +43,8 @@ class EmbeddingPage(QWidget):
         self.title.setWordWrap(True)
         self.picture = MapLabel()
         self.picture.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.picture.setMinimumSize(1, 1)
         self.picture.setToolTip("Click a word to see its nearest neighbours")
         self.word = QLineEdit()
         self.word.setPlaceholderText("a word, then Enter")

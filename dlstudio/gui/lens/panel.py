@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QTabWidget,
@@ -87,6 +88,7 @@ class LensPanel(QWidget):
         self.filters_title.setWordWrap(True)
         self.filters_picture = QLabel()
         self.filters_picture.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.filters_picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         filters_page = QWidget()
         filters = QVBoxLayout(filters_page)
         filters.addWidget(self.filters_title)
@@ -134,6 +136,9 @@ class LensPanel(QWidget):
         while len(self._picture_widgets) < len(pictures):
             caption, label = QLabel(), QLabel()
             label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+            # The picture follows the dock's width; it never widens the dock itself.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            label.setMinimumSize(1, 1)
             column = QVBoxLayout()
             column.addWidget(caption)
             column.addWidget(label, 1)
@@ -165,7 +170,11 @@ class LensPanel(QWidget):
             f"{path}: the first convolution's kernels, each scaled on its own (in colour when "
             "they read an RGB image)"
         )
-        self.filters_picture.setPixmap(to_pixmap(picture))
+        pixmap = to_pixmap(picture)
+        width = max(120, self.width() - 24)
+        if pixmap.width() > width:
+            pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        self.filters_picture.setPixmap(pixmap)
 
     def clear_views(self, message: str) -> None:
         """No picture; say why."""
