@@ -42,11 +42,11 @@ def step_lines(compiled: CompiledModel, graph: LayerGraph) -> dict[int, StepLine
         node_id = ids.get(name)
         if node_id is None:
             continue
-        lines[number] = StepLine(node_id, _assigned(source[number - 1]))
+        lines[number] = StepLine(node_id, assigned_names(source[number - 1]))
     return lines
 
 
-def _assigned(line: str) -> tuple[str, ...]:
+def assigned_names(line: str) -> tuple[str, ...]:
     """The names a ``a, b = ...`` line assigns (none for an expression line)."""
     try:
         statement = ast.parse(line.strip()).body[0]
@@ -91,7 +91,7 @@ def capture(
         if step is None:
             return
         found = tuple(frame.f_locals[t] for t in step.targets if t in frame.f_locals)
-        values[step.node_id] = tuple(v for v in _flatten(found) if isinstance(v, torch.Tensor))
+        values[step.node_id] = tensors_of(found)
         state["pending"] = None
 
     def local(frame: FrameType, event: str, _arg: Any) -> Callable | None:
@@ -127,6 +127,11 @@ def capture(
 
 class LensCancelled(Exception):
     """A newer request replaced this one before it finished."""
+
+
+def tensors_of(items: tuple[Any, ...]) -> tuple[torch.Tensor, ...]:
+    """The tensors among ``items`` and the tuples and lists they hold, in order."""
+    return tuple(v for v in _flatten(items) if isinstance(v, torch.Tensor))
 
 
 def _flatten(items: tuple[Any, ...]) -> list[Any]:

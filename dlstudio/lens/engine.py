@@ -17,6 +17,7 @@ from dlstudio.core.graph import LayerGraph
 from dlstudio.lens import render
 from dlstudio.lens.capture import capture, step_lines
 from dlstudio.lens.examples import Example
+from dlstudio.lens.inner import Scope, capture_inside, resolve_scope
 from dlstudio.lens.summary import NodeView, statistics, view_kind
 
 THUMBNAIL = 96
@@ -38,19 +39,28 @@ class LensResult:
 
 
 class LensEngine:
-    """Runs a compiled model on an example and turns each node's output into a view."""
+    """Runs a compiled model on an example and turns each node's output into a view.
+
+    With a ``path`` (instance node ids from the model down, as the canvas opened them) the
+    views are the inner layers of that instance (``copy`` picks the copy of a repeated one):
+    :attr:`graph` is then its definition's graph."""
 
     def __init__(
         self,
         graph: LayerGraph,
         compiled: CompiledModel,
         class_names: list[str] | None = None,
+        path: tuple[str, ...] = (),
+        copy: int = 0,
     ) -> None:
-        self.graph = graph
+        self.root = graph
         self.compiled = compiled
         self.class_names = class_names
+        self.scope: Scope | None = resolve_scope(compiled, graph, path, copy) if path else None
+        self.graph = self.scope.graph if self.scope is not None else graph
+        self._analysis = self.scope.analysis if self.scope is not None else compiled.analysis
         self._outputs_fed: set[str] = set()
-        self._lines = step_lines(compiled, graph)
+        self._lines = step_lines(compiled, graph) if self.scope is None else {}
         compiled.module.eval()
 
     def run(
@@ -78,6 +88,8 @@ class LensEngine:
         self, example: Example, cancelled: Callable[[], bool] | None = None
     ) -> tuple[dict[str, tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]:
         """Every node's tensors on ``example`` (no statistics, no pictures)."""
+        if self.scope is not None:
+            return capture_inside(self.scope, self.compiled, example.inputs, cancelled)
         return capture(
             self.compiled, self.graph, example.inputs, cancelled=cancelled, lines=self._lines
         )
@@ -86,7 +98,7 @@ class LensEngine:
         self, node_id: str, tensor: torch.Tensor, example: Example, thumbnails: bool
     ) -> NodeView:
         node = self.graph.node(node_id)
-        info = self.compiled.analysis.nodes.get(node_id) if self.compiled.analysis else None
+        info = self._analysis.nodes.get(node_id) if self._analysis else None
         port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
         sample = tensor[0] if tensor.dim() > 0 else tensor
         shape = tuple(int(d) for d in sample.shape)

@@ -55,6 +55,12 @@ class LensRefresh:
     weights), when the model has one."""
     embedding: EmbeddingMap | None = None
     """The first Embedding's table and its 2-D map (the last variant's weights)."""
+    scope: str = ""
+    """Inside a block: which instance the views read (``layer1 (copy 1 of 2)``), else empty."""
+    path: tuple[str, ...] = ()
+    """The instance path the views belong to (empty: the model itself)."""
+    copies: int = 1
+    """How many copies the opened instance has (a repeated block)."""
 
 
 @dataclass(frozen=True)
@@ -112,10 +118,13 @@ class LensSession:
         trained: dict[str, torch.Tensor] | None = None,
         base_dir: Path | None = None,
         example: Example | None = None,
+        path: tuple[str, ...] = (),
+        copy: int = 0,
     ) -> LensRefresh:
         """Compile ``graph`` and run the lens on the pinned example for the weight variants of
         ``mode``. ``trained`` is the last run's state_dict (tensors that do not fit the drawing
-        any more keep their random values)."""
+        any more keep their random values). ``path`` (instance ids from the model down) shows
+        the inner layers of that instance, ``copy`` the copy of a repeated one."""
         training = graph.metadata.get("training")
         seed = training.get("seed", 0) if isinstance(training, dict) else 0
         seed = seed if isinstance(seed, int) else 0
@@ -126,13 +135,16 @@ class LensSession:
             variants.append(("trained", trained))
         results = []
         names: list[str] | None = None
+        scope, copies = "", 1
         for label, state in variants:
             compiled = seeded_build(lambda: compile_graph(graph, base_dir=base_dir), seed)
             if state is not None:
                 load_fitting(compiled.module, state)
             if example is None:
                 example, names = self._pin(request, compiled.input_specs[0], training, base_dir)
-            engine = LensEngine(graph, compiled, names)
+            engine = LensEngine(graph, compiled, names, path, copy)
+            if engine.scope is not None:
+                scope, copies = engine.scope.label, engine.scope.copies
             results.append(
                 (label, engine.run(example, cancelled=lambda: self.is_stale(generation)))
             )
@@ -144,7 +156,9 @@ class LensSession:
             vocab = getattr(self._last_dataset, "vocab", None)
             table = embedding_table(module, None, vocab, names)
             embedding = EmbeddingMap(table, project(table.vectors[:MAP_WORDS], "pca"))
-        return LensRefresh(generation, tuple(results), "", filters, embedding)
+        return LensRefresh(
+            generation, tuple(results), "", filters, embedding, scope, tuple(path), copies
+        )
 
     def _pin(
         self,

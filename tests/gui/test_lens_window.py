@@ -232,3 +232,41 @@ class SimpleCompiled:
 
     def __init__(self, module) -> None:
         self.module = module
+
+
+def test_inside_a_block_the_lens_shows_the_opened_instances_inner_layers(qtbot, window) -> None:  # noqa: F811
+    from dlstudio.compile import compile_graph
+    from dlstudio.train.reproducible import seeded_build
+
+    window.document.open(REPO_ROOT / "templates" / "resnet-cifar.json")
+    window.lens.dock.show()
+    window.lens.panel.thumbnails.setChecked(True)
+    QApplication.processEvents()
+    _refresh(qtbot, window)
+    layer2 = next(n for n in window.document.graph if n.name == "layer2")
+    assert window.level.enter(layer2.id)
+    QApplication.processEvents()
+    assert window.lens.last is None  # the model's views are gone with the model's canvas
+    refresh = _refresh(qtbot, window)
+    assert refresh.path == (layer2.id,) and refresh.scope == "layer2"
+    assert "inside layer2" in window.lens.panel.status.text()
+    inner = window.level.graph
+    assert set(refresh.results[0][1].views) == {n.id for n in inner}
+    assert window.lens.thumbnail_count() == len(inner)
+    conv1 = next(n.id for n in inner if n.name == "conv1")
+    window.scene.select_nodes([conv1])
+    QApplication.processEvents()
+    shape = window.level.analysis.nodes[conv1].outputs["out"].shape[1:]  # what the canvas says
+    assert window.lens.panel.title.text().startswith(f"conv1: feature maps, shape {shape}")
+    # the values are layer2.conv1's own, as a forward hook on the same weights sees them
+    graph = window.document.graph.copy()
+    module = seeded_build(lambda: compile_graph(graph), 0).module.eval()
+    seen = []
+    module.layer2.conv1.register_forward_hook(lambda _m, _i, out: seen.append(out))
+    example = refresh.results[0][1].example
+    with torch.no_grad():
+        module(*example.inputs)
+    assert torch.equal(refresh.results[0][1].values[conv1][0], seen[0])
+    window.level.go_top()
+    refresh = _refresh(qtbot, window)
+    assert refresh.path == () and layer2.id in refresh.results[0][1].views

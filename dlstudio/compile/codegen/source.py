@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from dlstudio.analysis import AnalysisResult, analyze
-from dlstudio.compile.codegen.blocks import BlockClasses
+from dlstudio.compile.codegen.blocks import BlockClasses, BlockCode
 from dlstudio.compile.codegen.format import INDENT, wrap_call
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
 from dlstudio.compile.codegen.names import (
@@ -49,6 +49,9 @@ class GeneratedCode:
     """Symbolic size (``"T"``) -> the config field holding its example value."""
     line_nodes: dict[int, str]
     """Line number (1-based) of each forward() line -> the node's name, for error messages."""
+    blocks: dict[str, BlockCode] = field(default_factory=dict)
+    """Block class name -> where its inner nodes are (``lines`` 1-based in ``source``); an
+    inlined chain is keyed by its definition's name in brackets, ``"[downsample]"``."""
 
 
 def generate_source(graph: LayerGraph, analysis: AnalysisResult | None = None) -> str:
@@ -93,7 +96,16 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
     node_names = {attrs[node.id]: node.name for node in graph}
     line_nodes = _forward_lines(text, model, [graph.node(s.node_id).name for s in plan.steps])
     return GeneratedCode(
-        text, model, config, inputs, output_names, attrs, node_names, symbol_fields, line_nodes
+        text,
+        model,
+        config,
+        inputs,
+        output_names,
+        attrs,
+        node_names,
+        symbol_fields,
+        line_nodes,
+        _block_codes(text, block_classes.codes),
     )
 
 
@@ -109,6 +121,22 @@ def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, st
     start = lines.index(f"class {model}(nn.Module):")
     head = next(i for i in range(start, len(lines)) if lines[i].startswith("    def forward("))
     return {head + 2 + k: name for k, name in enumerate(step_names)}
+
+
+def _block_codes(text: str, codes: list[BlockCode]) -> dict[str, BlockCode]:
+    """The block classes' forward() lines as line numbers of the whole source."""
+    lines = text.splitlines()
+    found: dict[str, BlockCode] = {}
+    for code in codes:
+        if code.inline:
+            found[f"[{code.definition}]"] = code
+            continue
+        start = next(
+            i for i, line in enumerate(lines) if line.startswith(f"class {code.class_name}(")
+        )
+        absolute = {start + 1 + offset: node for offset, node in code.lines.items()}
+        found[code.class_name] = replace(code, lines=absolute)
+    return found
 
 
 def check_compilable(graph: LayerGraph, analysis: AnalysisResult) -> None:

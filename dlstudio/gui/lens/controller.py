@@ -74,12 +74,8 @@ class LensController(QObject):
         if document.analysis.errors:
             self._clear("The lens shows values once the drawing has no errors.")
             return None
-        if self.window.level.path:
-            self._clear(
-                "Inside a block the lens shows the model's own layers: go back to the model "
-                "to see them (inner layers are not shown yet)."
-            )
-            return None
+        path = self.window.level.path
+        copy = self.panel.copy_index() if path else 0
         generation = self.session.next_generation()
         graph = document.graph.copy()
         request = self.panel.request()
@@ -89,7 +85,9 @@ class LensController(QObject):
         self.panel.status.setText("Computing…")
 
         def work() -> LensRefresh:
-            return self.session.refresh(graph, request, generation, mode, trained, base)
+            return self.session.refresh(
+                graph, request, generation, mode, trained, base, path=path, copy=copy
+            )
 
         return run_in_thread(work, self._on_refresh_done, self._on_refresh_failed)
 
@@ -104,9 +102,15 @@ class LensController(QObject):
     def _on_refresh_done(self, refresh: LensRefresh) -> None:
         if not shiboken6.isValid(self.panel) or self.session.is_stale(refresh.generation):
             return  # the window closed meanwhile, or a newer request is on its way
+        if refresh.path != self.window.level.path:
+            return  # computed for another level (node ids repeat between levels)
         self.last = refresh
         example = refresh.results[0][1].example if refresh.results else None
-        self.panel.status.setText(f"Example: {example.label}" if example else "")
+        status = f"Example: {example.label}" if example else ""
+        if refresh.scope:
+            status += f"; inside {refresh.scope}"
+        self.panel.status.setText(status)
+        self.panel.show_copies(refresh.copies if refresh.path else 1)
         self.panel.show_filters(refresh.filters)
         self.panel.embeddings.set_map(refresh.embedding)
         self._show_selected()
@@ -219,6 +223,15 @@ class LensController(QObject):
 
     def _on_level_changed(self) -> None:
         self._thumbnails.clear()  # the scene rebuilt its items (and their children)
+        self.session.next_generation()  # a refresh still running is for the other level
+        self.last = None
+        self.panel.clear_views("")
+        if not self.window.level.path:
+            self.panel.show_copies(1)
+        elif self.panel.copy.value() != 1:
+            self.panel.copy.blockSignals(True)  # another block: start at its first copy
+            self.panel.copy.setValue(1)
+            self.panel.copy.blockSignals(False)
         self.schedule()
 
     def _on_dock_visibility_changed(self, visible: bool) -> None:

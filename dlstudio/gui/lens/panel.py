@@ -65,6 +65,14 @@ class LensPanel(QWidget):
             "Current: the last run's weights where they fit the drawing, random before "
             "training. Side by side shows what training changed."
         )
+        self.copy = QSpinBox()
+        self.copy.setRange(1, 1)
+        self.copy.setPrefix("Copy ")
+        self.copy.setToolTip(
+            "Inside a repeated block: which copy the lens reads (the canvas shows the first "
+            "copy's shapes; each copy has its own weights)"
+        )
+        self.copy.setVisible(False)
         self.thumbnails = QCheckBox("Thumbnails on the canvas")
         self.title = QLabel("Select a layer to see its output")
         self.title.setObjectName("lens_title")
@@ -101,6 +109,7 @@ class LensPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(pick)
         layout.addWidget(self.weights)
+        layout.addWidget(self.copy)
         layout.addWidget(self.thumbnails)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
@@ -110,6 +119,7 @@ class LensPanel(QWidget):
         self.text.returnPressed.connect(self.request_changed)
         self.image_button.clicked.connect(self._on_image_button_clicked)
         self.weights.currentIndexChanged.connect(self.request_changed)
+        self.copy.valueChanged.connect(self.request_changed)
         self.thumbnails.toggled.connect(self.thumbnails_toggled)
 
     def request(self) -> PinRequest:
@@ -124,6 +134,18 @@ class LensPanel(QWidget):
         if mode == 3 and self.text.text().strip():
             return PinRequest(text=self.text.text().strip())
         return PinRequest(sample=self.sample.value())
+
+    def copy_index(self) -> int:
+        """The copy of a repeated block to read, 0-based."""
+        return self.copy.value() - 1
+
+    def show_copies(self, count: int) -> None:
+        """Offer the copies of the opened block (hidden when it is not repeated)."""
+        self.copy.setVisible(count > 1)
+        if self.copy.maximum() != max(1, count):
+            self.copy.blockSignals(True)  # a new range is no request for another refresh
+            self.copy.setRange(1, max(1, count))
+            self.copy.blockSignals(False)
 
     def weight_mode(self) -> str:
         """``current``, ``random`` or ``both``."""
