@@ -93,14 +93,15 @@ def heat_strip(
     strip = colormap(normalise(value))
     t, e = strip.shape[:2]
     cell_h = max(4, min(24, longest // max(t, 1)))
-    cell_w = max(1, min(8, (longest - 90) // max(e, 1)))
+    # Rows too short for a label (a thumbnail, a long sequence) get no empty label column.
+    label_w = 90 if tokens and cell_h >= 10 else 0
+    cell_w = max(1, min(8, (longest - label_w) // max(e, 1)))
     body = np.asarray(
         Image.fromarray(strip).resize((e * cell_w, t * cell_h), Image.Resampling.NEAREST)
     )
-    label_w = 90 if tokens else 0
     canvas = Image.new("RGB", (label_w + body.shape[1], body.shape[0]), BACKGROUND)
     canvas.paste(Image.fromarray(body), (label_w, 0))
-    if tokens and cell_h >= 10:
+    if label_w:
         draw = ImageDraw.Draw(canvas)
         for row, token in enumerate(list(tokens)[:t]):
             draw.text((2, row * cell_h + (cell_h - 10) // 2), token[:14], fill=INK, font=_font())

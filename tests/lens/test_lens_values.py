@@ -135,3 +135,18 @@ def test_the_filters_picture_shows_each_kernel_of_the_first_convolution() -> Non
     grid = render.filter_grid(weight, longest=17)
     assert grid.shape[:2] == (11, 17)
     np.testing.assert_array_equal(grid[0:5, 0:5], render.colormap(render.normalise(weight[0, 0])))
+
+
+def test_a_heat_strip_labels_tokens_only_where_rows_can_hold_them() -> None:
+    import numpy as np
+
+    from dlstudio.lens import render
+
+    value = np.arange(17 * 64, dtype=np.float32).reshape(17, 64)
+    tokens = tuple(f"w{i}" for i in range(17))
+    large = render.heat_strip(value, tokens, 480)
+    assert large.shape[:2] == (17 * 24, 90 + 64 * 6)  # a label column, then the cells
+    thumb = render.heat_strip(value, tokens, 96)
+    assert thumb.shape[:2] == (17 * 5, 64)  # no room for labels: no empty column either
+    # the first column is the strip itself: the lowest values' colour, not the background
+    assert tuple(thumb[0, 0]) == tuple(render.colormap(render.normalise(value))[0, 0])

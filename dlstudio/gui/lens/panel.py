@@ -145,6 +145,7 @@ class LensPanel(QWidget):
         if self.copy.maximum() != max(1, count):
             self.copy.blockSignals(True)  # a new range is no request for another refresh
             self.copy.setRange(1, max(1, count))
+            self.copy.setSuffix(f" of {count}")
             self.copy.blockSignals(False)
 
     def weight_mode(self) -> str:
