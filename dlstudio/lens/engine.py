@@ -124,9 +124,12 @@ def draw(
         return render.image(data, longest)
     if kind == "feature_maps":
         return render.feature_grid(data, longest)
-    if kind == "sequence":
-        return render.heat_strip(data, tokens, longest)
     compact = longest < 160  # a thumbnail: no text, about as tall as it is wide
+    if kind == "sequence":
+        # Label the rows only when they are the tokens (a class token or a pooled sequence
+        # shifts or changes the steps: the labels would name the wrong rows).
+        fits = tokens is not None and data.ndim == 2 and len(tokens) == data.shape[0]
+        return render.heat_strip(data, tokens if fits and not compact else None, longest)
     if kind == "classes":
         if compact:
             return render.mini_bars(data, longest, longest * 2 // 3)

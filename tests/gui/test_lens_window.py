@@ -172,7 +172,11 @@ def test_filters_and_embeddings_tabs(qtbot, window) -> None:  # noqa: F811
     from dlstudio.gui.lens.embedding_page import MAP_SIZE
     from dlstudio.lens import render
 
-    x, y = render.scatter_positions(page.map.coords, MAP_SIZE)[5]
+    panel.tabs.setCurrentWidget(page)
+    QApplication.processEvents()  # laid out: the map is redrawn to fit
+    assert page.map_size <= MAP_SIZE
+    assert page.picture.pixmap().width() <= max(page.picture.width(), 160)  # fits, not cut
+    x, y = render.scatter_positions(page.map.coords, page.map_size)[5]
     page._on_picture_clicked(float(x), float(y))
     assert page.word.text() == page.map.table.words[5]
 

@@ -150,3 +150,13 @@ def test_a_heat_strip_labels_tokens_only_where_rows_can_hold_them() -> None:
     assert thumb.shape[:2] == (17 * 5, 64)  # no room for labels: no empty column either
     # the first column is the strip itself: the lowest values' colour, not the background
     assert tuple(thumb[0, 0]) == tuple(render.colormap(render.normalise(value))[0, 0])
+
+
+def test_sequence_rows_are_labelled_only_when_they_are_the_tokens() -> None:
+    from dlstudio.lens.engine import draw
+
+    value = torch.randn(5, 8)  # a class token first: five steps for four words
+    words = ("this", "movie", "was", "great")
+    assert draw(value, "sequence", words, None, 480).shape[1] == 8 * 8  # no labels
+    assert draw(value[1:], "sequence", words, None, 480).shape[1] == 90 + 8 * 8
+    assert draw(value[1:], "sequence", words, None, 96).shape[1] == 8 * 8  # a thumbnail: none

@@ -39,6 +39,9 @@ class EmbeddingPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.map = None
+        self.map_size = MAP_SIZE
+        """The side of the drawn map, in pixels (it fits the page: the dock is narrow)."""
+        self._highlight: tuple[int, ...] = ()
         self.title = QLabel("The model has no Embedding layer")
         self.title.setWordWrap(True)
         self.picture = MapLabel()
@@ -68,6 +71,7 @@ class EmbeddingPage(QWidget):
     def set_map(self, embedding_map, highlight: tuple[int, ...] = ()) -> None:
         """Draw ``embedding_map`` (None: say there is none)."""
         self.map = embedding_map
+        self._highlight = highlight
         if embedding_map is None:
             self.title.setText("The model has no Embedding layer")
             self.picture.clear()
@@ -78,10 +82,24 @@ class EmbeddingPage(QWidget):
             f"{table.layer}: {len(table.words)} vectors of {table.vectors.shape[1]} numbers, "
             f"the first {count} on their two main axes (PCA)"
         )
+        self.map_size = self._fitting_size()
         picture = render.scatter(
-            embedding_map.coords, table.words[:count], MAP_SIZE, highlight=highlight
+            embedding_map.coords, table.words[:count], self.map_size, highlight=highlight
         )
         self.picture.setPixmap(to_pixmap(picture))
+
+    def _fitting_size(self) -> int:
+        """The largest square the picture's place holds (MAP_SIZE at most, 160 at least)."""
+        width, height = self.picture.width(), self.picture.height()
+        if width < 50 or height < 50:  # not laid out yet
+            return MAP_SIZE
+        return max(160, min(MAP_SIZE, width, height))
+
+    def resizeEvent(self, event) -> None:
+        """Redraw the map to fit the new size (the points stay clickable)."""
+        super().resizeEvent(event)
+        if self.map is not None and abs(self._fitting_size() - self.map_size) > 8:
+            self.set_map(self.map, self._highlight)
 
     def show_neighbours(self, word: str) -> list[tuple[str, float]]:
         """List and highlight the nearest words to ``word`` (cosine similarity)."""
@@ -119,7 +137,7 @@ class EmbeddingPage(QWidget):
     def _on_picture_clicked(self, x: float, y: float) -> None:
         if self.map is None or not len(self.map.coords):
             return
-        points = render.scatter_positions(self.map.coords, MAP_SIZE)
+        points = render.scatter_positions(self.map.coords, self.map_size)
         nearest = int(np.argmin(((points - np.array([x, y])) ** 2).sum(axis=1)))
         word = self.map.table.words[nearest]
         self.word.setText(word)
