@@ -76,8 +76,7 @@ def resolve_scope(
             )
         definition = root.blocks[node.params["block"]]
         names.append(node.name)
-        attr = attrs.get(node_id)
-        child = module.get_submodule(attr) if attr else None
+        child = _submodule(module, attrs.get(node_id))
         if not isinstance(child, nn.Module):
             raise LensScopeError(
                 f"{' > '.join(names)}: this instance has no layers in the compiled model (a "
@@ -95,6 +94,17 @@ def resolve_scope(
         scope = Scope(path[: depth + 1], graph, analysis, module, code, index, count, label)
     assert scope is not None
     return scope
+
+
+def _submodule(module: nn.Module, attr: str | None) -> nn.Module | None:
+    """``module.<attr>``, or None where there is none (a block left out by its condition is
+    ``self.downsample = None``)."""
+    if not attr:
+        return None
+    try:
+        return module.get_submodule(attr)
+    except AttributeError:
+        return None
 
 
 def _instance(

@@ -124,3 +124,13 @@ def test_a_path_that_leads_nowhere_is_a_message_not_a_crash() -> None:
     graph, compiled, _ = _compiled("resnet-cifar")
     with pytest.raises(LensScopeError, match="no block instance"):
         LensEngine(graph, compiled, path=("nope",))
+
+
+def test_an_instance_its_condition_leaves_out_says_so() -> None:
+    """layer1 keeps 16 channels at stride 1: its downsample is ``None`` in the module."""
+    graph, compiled, _ = _compiled("resnet-cifar")
+    layer1 = _instance_id(graph, "layer1")
+    inner = graph.blocks["BasicBlock"].graph
+    assert compiled.module.layer1.downsample is None
+    with pytest.raises(LensScopeError, match="layer1 > downsample: this instance has no layers"):
+        LensEngine(graph, compiled, path=(layer1, _instance_id(inner, "downsample")))
