@@ -101,7 +101,7 @@ def heat_strip(
     )
     canvas = Image.new("RGB", (label_w + body.shape[1], body.shape[0]), BACKGROUND)
     canvas.paste(Image.fromarray(body), (label_w, 0))
-    if label_w:
+    if tokens and label_w:
         draw = ImageDraw.Draw(canvas)
         for row, token in enumerate(list(tokens)[:t]):
             draw.text((2, row * cell_h + (cell_h - 10) // 2), token[:14], fill=INK, font=_font())

@@ -152,9 +152,9 @@ class LensSession:
         filters = filters_picture(module)
         embedding = None
         if embedding_layers(module):
-            names = {graph.node(n).name: a for n, a in compiled.node_attrs.items()}
+            node_attrs = {graph.node(n).name: a for n, a in compiled.node_attrs.items()}
             vocab = getattr(self._last_dataset, "vocab", None)
-            table = embedding_table(module, None, vocab, names)
+            table = embedding_table(module, None, vocab, node_attrs)
             embedding = EmbeddingMap(table, project(table.vectors[:MAP_WORDS], "pca"))
         return LensRefresh(
             generation, tuple(results), "", filters, embedding, scope, tuple(path), copies
