@@ -1,12 +1,14 @@
 """Training in the window against the engine alone, on the same run.
 
 Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_training_ui.py [--epochs 3]
-[--rounds 25]``. The same graph (the LeNet-5 template on digits), settings and seed are trained
+[--rounds 25] [--lens]``. The same graph (the LeNet-5 template on digits), settings and seed are trained
 
 - by the engine: ``resolve_run`` + ``compile_graph`` + ``make_trainer`` + ``Trainer.run``, as
   ``dlstudio train`` does, with no Qt at all;
 - in the main window: Run > Train (``TrainingController.start``), the worker thread, the live
-  plots, health badges and progress bar, the event loop turning.
+  plots, health badges and progress bar, the event loop turning; with ``--lens``, the Lens
+  dock open with thumbnails on the canvas (its first refresh done before training starts, as
+  a user's lens would be, and every refresh it asks for while the window trains counted).
 
 Rounds alternate (engine, window, engine, window...) so a busy neighbour hurts both alike,
 after ``--warmup`` untimed rounds on each side (first-time costs count on neither). A shared
@@ -97,7 +99,9 @@ def engine_run(graph: LayerGraph, folder: Path) -> tuple[float, int]:
 class WindowRun:
     """One run in a real main window, with an event-loop lateness probe."""
 
-    def __init__(self, app: QApplication, graph: LayerGraph, probe: bool = False) -> None:
+    def __init__(
+        self, app: QApplication, graph: LayerGraph, probe: bool = False, lens: bool = False
+    ) -> None:
         from dlstudio.gui.document import Document
         from dlstudio.gui.main_window import MainWindow
 
@@ -120,6 +124,38 @@ class WindowRun:
         self.probe = probe
         """Run the lateness timer (it wakes the GUI thread 100 times a second, which costs the
         training thread the interpreter too: throughput rounds run without it)."""
+        self.lens_refreshes = 0
+        """Lens refreshes started while the window trained (``--lens``)."""
+        if lens:
+            self._open_lens()
+
+    def _open_lens(self) -> None:
+        """Show the Lens dock with thumbnails and wait for its first refresh to be drawn."""
+        lens = self.window.lens
+        if lens is None:
+            raise SystemExit("this window has no lens")
+        lens.dock.show()
+        lens.dock.raise_()
+        lens.panel.thumbnails.setChecked(True)
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            last = lens.last
+            shown = last is not None and last.generation == lens.session._latest
+            if shown and not lens._timer.isActive() and lens.thumbnail_count():
+                break
+            time.sleep(0.01)
+        else:
+            raise SystemExit(f"the lens did not refresh: {lens.panel.status.text()}")
+        original = lens.refresh_now
+
+        def counted():
+            if self.controller.is_running:
+                self.lens_refreshes += 1
+            return original()
+
+        lens._timer.timeout.disconnect()
+        lens._timer.timeout.connect(counted)
 
     def _on_event(self, event) -> None:
         now = time.perf_counter()
@@ -208,6 +244,9 @@ def main() -> int:
     parser.add_argument(
         "--lateness-runs", type=int, default=2, help="window runs with the lateness probe"
     )
+    parser.add_argument(
+        "--lens", action="store_true", help="the window trains with the Lens dock open"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = Path(tempfile.mkdtemp(prefix="dlstudio-bench-ui-"))
@@ -219,11 +258,12 @@ def main() -> int:
     print(
         f"LeNet-5 on digits, batch 32, {args.epochs} epochs, torch {torch.__version__}, "
         f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}"
+        + (", the Lens dock open with thumbnails" if args.lens else "")
     )
     late: list[float] = []
     for round_ in range(args.warmup):  # first-time costs (fonts, plot items, caches) on neither
         engine_run(_graph(2), data / f"warmup-engine{round_}")
-        warm = WindowRun(app, _graph(2))
+        warm = WindowRun(app, _graph(2), lens=args.lens)
         warm.run()
         warm.close()
     if args.warmup:
@@ -232,15 +272,16 @@ def main() -> int:
     windows: list[float] = []
     for round_ in range(1, args.rounds + 1):
         engine, per_epoch = engine_run(_graph(args.epochs), data / f"engine{round_}")
-        run = WindowRun(app, _graph(args.epochs))
+        run = WindowRun(app, _graph(args.epochs), lens=args.lens)
         figures = run.run()
         run.close()
         window = per_epoch * figures["epochs"] / figures["seconds"]
         engines.append(engine)
         windows.append(window)
+        lens_note = f", lens refreshes while training {run.lens_refreshes}" if args.lens else ""
         print(
             f"round {round_}: engine {engine:,.0f} samples/s, window {window:,.0f} samples/s, "
-            f"ratio {window / engine:.3f}"
+            f"ratio {window / engine:.3f}{lens_note}"
         )
     if engines:
         ratio = statistics.median(windows) / statistics.median(engines)
@@ -252,7 +293,7 @@ def main() -> int:
             f"ratios {paired:.3f}; target >= 0.95)"
         )
     for _ in range(args.lateness_runs):  # the probe wakes the GUI thread: runs of their own
-        run = WindowRun(app, _graph(max(args.epochs, 10)), probe=True)
+        run = WindowRun(app, _graph(max(args.epochs, 10)), probe=True, lens=args.lens)
         figures = run.run()
         late += run.lateness()
         run.close()

@@ -18,6 +18,7 @@ from dlstudio.compile.weights import WeightsMismatchError, load_weights
 from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.core.errors import DLStudioError, ModelTooLargeError
 from dlstudio.core.graph import LayerGraph
+from dlstudio.core.source import compile_source
 from dlstudio.core.tensor_spec import TensorSpec
 
 
@@ -51,7 +52,7 @@ def load_generated(code: GeneratedCode, module_name: str | None = None) -> types
     module = types.ModuleType(name)
     module.__file__ = filename
     # dont_inherit: the generated file must not pick up this module's __future__ flags.
-    exec(compile(code.source, filename, "exec", dont_inherit=True), module.__dict__)
+    exec(compile_source(code.source, filename), module.__dict__)
     return module
 
 

@@ -86,8 +86,10 @@ def _eval_dim_expression(expr: str, bindings: dict[str, int]) -> int | None:
     """Evaluate expressions such as ``(T-3)//2+1`` over bound symbols, without ``eval``."""
     import ast
 
+    from dlstudio.core.source import parse_expression
+
     try:
-        tree = ast.parse(expr, mode="eval")
+        tree = parse_expression(expr)
     except SyntaxError:
         return None
 

@@ -21,6 +21,7 @@ import torch
 
 from dlstudio.compile.build import CompiledModel
 from dlstudio.core.graph import LayerGraph
+from dlstudio.core.source import parse_source
 
 
 @dataclass(frozen=True)
@@ -31,27 +32,43 @@ class StepLine:
     targets: tuple[str, ...]
 
 
-def step_lines(compiled: CompiledModel, graph: LayerGraph) -> dict[int, StepLine]:
-    """Line number of each forward() step -> its node and assigned variables."""
+def step_lines(compiled: CompiledModel, graph: LayerGraph) -> StepLines:
+    """The model's forward() steps: their first lines, with their nodes and targets."""
     if compiled.code is None:
         raise ValueError("the compiled model carries no generated code to follow")
     ids = {node.name: node.id for node in graph}
-    source = compiled.code.source.splitlines()
-    lines: dict[int, StepLine] = {}
-    for number, name in compiled.code.line_nodes.items():
-        node_id = ids.get(name)
-        if node_id is None:
+    starts = {number: ids[name] for number, name in compiled.code.line_nodes.items() if name in ids}
+    return statement_steps(compiled.code.source, starts)
+
+
+@dataclass(frozen=True)
+class StepLines:
+    """The statements the lens reads: where each starts, and the lines that continue one."""
+
+    starts: dict[int, StepLine]
+    """First line of a step's statement -> the node and the variables it assigns."""
+    inside: frozenset[int]
+    """Later lines of those statements (a long call wrapped over several lines): the tracer
+    waits for the statement to finish before it reads what it assigned."""
+
+
+def statement_steps(source: str, nodes: dict[int, str]) -> StepLines:
+    """The statements of ``source`` that start on a line of ``nodes`` (line -> node id)."""
+    starts: dict[int, StepLine] = {}
+    inside: set[int] = set()
+    for statement in ast.walk(parse_source(source)):
+        if not isinstance(statement, ast.stmt) or statement.lineno not in nodes:
             continue
-        lines[number] = StepLine(node_id, _assigned(source[number - 1]))
-    return lines
+        if statement.lineno in starts or statement.lineno in inside:
+            continue
+        starts[statement.lineno] = StepLine(nodes[statement.lineno], _targets(statement))
+        last = statement.end_lineno or statement.lineno
+        inside.update(range(statement.lineno + 1, last + 1))
+    return StepLines(starts, frozenset(inside))
 
 
-def _assigned(line: str) -> tuple[str, ...]:
-    """The names a ``a, b = ...`` line assigns (none for an expression line)."""
-    try:
-        statement = ast.parse(line.strip()).body[0]
-    except (SyntaxError, IndexError):
-        return ()
+def _targets(statement: ast.stmt) -> tuple[str, ...]:
+    """The names an ``a, b = ...`` statement assigns (none for anything else)."""
     if not isinstance(statement, ast.Assign):
         return ()
     names: list[str] = []
@@ -72,15 +89,16 @@ def capture(
     *,
     grad: bool = False,
     cancelled: Callable[[], bool] | None = None,
+    lines: StepLines | None = None,
 ) -> tuple[dict[str, tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]:
     """Run the compiled module once on ``inputs``; returns (node id -> the tensors its line
     assigned, in port order; the module's outputs). Input nodes map to their argument.
 
     ``grad`` keeps the autograd graph (for explanations); otherwise nothing is recorded.
     ``cancelled`` is asked before every line: when it returns True the run stops with
-    :class:`LensCancelled`.
+    :class:`LensCancelled`. ``lines`` (from :func:`step_lines`) saves parsing the source again.
     """
-    lines = step_lines(compiled, graph)
+    lines = step_lines(compiled, graph) if lines is None else lines
     code = _forward_code(compiled)
     values: dict[str, tuple[torch.Tensor, ...]] = {}
     state: dict[str, Any] = {"pending": None}
@@ -90,16 +108,18 @@ def capture(
         if step is None:
             return
         found = tuple(frame.f_locals[t] for t in step.targets if t in frame.f_locals)
-        values[step.node_id] = tuple(v for v in _flatten(found) if isinstance(v, torch.Tensor))
+        values[step.node_id] = tensors_of(found)
         state["pending"] = None
 
     def local(frame: FrameType, event: str, _arg: Any) -> Callable | None:
+        if event == "line" and frame.f_lineno in lines.inside:
+            return local  # still inside a wrapped statement: its targets are not set yet
         if event in ("line", "return"):
             collect(frame)
             if event == "line":
                 if cancelled is not None and cancelled():
                     raise LensCancelled()
-                state["pending"] = lines.get(frame.f_lineno)
+                state["pending"] = lines.starts.get(frame.f_lineno)
         return local
 
     def global_trace(frame: FrameType, event: str, _arg: Any) -> Callable | None:
@@ -126,6 +146,11 @@ def capture(
 
 class LensCancelled(Exception):
     """A newer request replaced this one before it finished."""
+
+
+def tensors_of(items: tuple[Any, ...]) -> tuple[torch.Tensor, ...]:
+    """The tensors among ``items`` and the tuples and lists they hold, in order."""
+    return tuple(v for v in _flatten(items) if isinstance(v, torch.Tensor))
 
 
 def _flatten(items: tuple[Any, ...]) -> list[Any]:

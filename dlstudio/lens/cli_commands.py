@@ -12,6 +12,7 @@ from typing import Any
 from dlstudio.core.errors import DLStudioError, FileWriteError
 from dlstudio.core.files import ensure_folder, write_text_atomic
 from dlstudio.lens.engine import LensEngine, draw
+from dlstudio.lens.filters import filters_picture, first_convolution
 from dlstudio.lens.pinning import PinRequest, pin_example
 from dlstudio.lens.project import open_project
 from dlstudio.lens.render import save_png
@@ -42,7 +43,8 @@ def add_inspect_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="write every layer's output on one example as pictures",
         description="Run the model on one example and write one PNG per node output (feature "
         "maps, images, token heat strips, class bars or histograms) plus index.json with each "
-        "node's shape, min, max, mean and std. Without --weights the weights are the random "
+        "node's shape, min, max, mean and std, and filters.png with the first convolution's "
+        "kernels. Without --weights the weights are the random "
         "ones a training run starts from (seeded by the project's seed).",
     )
     parser.add_argument("file", help="project file (.json)")
@@ -70,6 +72,8 @@ def run_inspect(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     entries = []
+    found = first_convolution(project.compiled.module)
+    filters_layer = found[0] if found else None
     try:
         ensure_folder(args.out)
         order = [n for n in project.compiled.analysis.order if n in result.views]
@@ -88,9 +92,15 @@ def run_inspect(args: argparse.Namespace) -> int:
                 "example": example.label,
                 "target": example.target,
                 "nodes": entries,
+                "filters": (
+                    {"layer": filters_layer, "file": "filters.png"} if filters_layer else None
+                ),
             },
             indent=2,
         )
+        filters = filters_picture(project.compiled.module)
+        if filters is not None:
+            save_png(filters[1], args.out / "filters.png")
         write_text_atomic(args.out / "index.json", index_text + "\n")
     except (FileWriteError, OSError) as exc:
         print(f"error: cannot write to {args.out}: {exc}", file=sys.stderr)

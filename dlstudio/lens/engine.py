@@ -15,8 +15,9 @@ import torch
 from dlstudio.compile.build import CompiledModel
 from dlstudio.core.graph import LayerGraph
 from dlstudio.lens import render
-from dlstudio.lens.capture import capture
+from dlstudio.lens.capture import capture, step_lines
 from dlstudio.lens.examples import Example
+from dlstudio.lens.inner import Scope, capture_inside, resolve_scope
 from dlstudio.lens.summary import NodeView, statistics, view_kind
 
 THUMBNAIL = 96
@@ -38,17 +39,28 @@ class LensResult:
 
 
 class LensEngine:
-    """Runs a compiled model on an example and turns each node's output into a view."""
+    """Runs a compiled model on an example and turns each node's output into a view.
+
+    With a ``path`` (instance node ids from the model down, as the canvas opened them) the
+    views are the inner layers of that instance (``copy`` picks the copy of a repeated one):
+    :attr:`graph` is then its definition's graph."""
 
     def __init__(
         self,
         graph: LayerGraph,
         compiled: CompiledModel,
         class_names: list[str] | None = None,
+        path: tuple[str, ...] = (),
+        copy: int = 0,
     ) -> None:
-        self.graph = graph
+        self.root = graph
         self.compiled = compiled
         self.class_names = class_names
+        self.scope: Scope | None = resolve_scope(compiled, graph, path, copy) if path else None
+        self.graph = self.scope.graph if self.scope is not None else graph
+        self._analysis = self.scope.analysis if self.scope is not None else compiled.analysis
+        self._outputs_fed: set[str] = set()
+        self._lines = step_lines(compiled, graph) if self.scope is None else None
         compiled.module.eval()
 
     def run(
@@ -59,7 +71,12 @@ class LensEngine:
     ) -> LensResult:
         """Compute every node's output on ``example``; raises ``LensCancelled`` when
         ``cancelled()`` turns True part-way."""
-        values, outputs = capture(self.compiled, self.graph, example.inputs, cancelled=cancelled)
+        values, outputs = self.capture(example, cancelled)
+        self._outputs_fed = {
+            edge.src.node
+            for edge in self.graph.edges
+            if self.graph.node(edge.dst.node).type_id == "output"
+        }
         views = {}
         for node_id, tensors in values.items():
             if not tensors:
@@ -67,28 +84,31 @@ class LensEngine:
             views[node_id] = self._view(node_id, tensors[0], example, thumbnails)
         return LensResult(example, views, values, outputs)
 
+    def capture(
+        self, example: Example, cancelled: Callable[[], bool] | None = None
+    ) -> tuple[dict[str, tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]:
+        """Every node's tensors on ``example`` (no statistics, no pictures)."""
+        if self.scope is not None:
+            return capture_inside(self.scope, self.compiled, example.inputs, cancelled)
+        return capture(
+            self.compiled, self.graph, example.inputs, cancelled=cancelled, lines=self._lines
+        )
+
     def _view(
         self, node_id: str, tensor: torch.Tensor, example: Example, thumbnails: bool
     ) -> NodeView:
         node = self.graph.node(node_id)
-        info = self.compiled.analysis.nodes.get(node_id) if self.compiled.analysis else None
+        info = self._analysis.nodes.get(node_id) if self._analysis else None
         port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
         sample = tensor[0] if tensor.dim() > 0 else tensor
         shape = tuple(int(d) for d in sample.shape)
         dtype = str(sample.dtype).removeprefix("torch.")
-        kind = view_kind(shape, dtype, node.type_id, self._feeds_output(node_id))
+        kind = view_kind(shape, dtype, node.type_id, node_id in self._outputs_fed)
         low, high, mean, std = statistics(sample)
         thumb = (
             draw(sample, kind, example.tokens, self.class_names, THUMBNAIL) if thumbnails else None
         )
         return NodeView(node_id, node.name, port, shape, dtype, low, high, mean, std, kind, thumb)
-
-    def _feeds_output(self, node_id: str) -> bool:
-        return any(
-            self.graph.node(edge.dst.node).type_id == "output"
-            for edge in self.graph.edges
-            if edge.src.node == node_id
-        )
 
 
 def draw(
@@ -104,8 +124,16 @@ def draw(
         return render.image(data, longest)
     if kind == "feature_maps":
         return render.feature_grid(data, longest)
+    compact = longest < 160  # a thumbnail: no text, about as tall as it is wide
     if kind == "sequence":
-        return render.heat_strip(data, tokens, longest)
+        # Label the rows only when they are the tokens (a class token or a pooled sequence
+        # shifts or changes the steps: the labels would name the wrong rows).
+        fits = tokens is not None and data.ndim == 2 and len(tokens) == data.shape[0]
+        return render.heat_strip(data, tokens if fits and not compact else None, longest)
     if kind == "classes":
-        return render.class_bars(data, class_names, width=max(longest, 200))
-    return render.histogram(data, width=max(longest, 160), height=max(longest // 2, 80))
+        if compact:
+            return render.mini_bars(data, longest, longest * 2 // 3)
+        return render.class_bars(data, class_names, width=longest)
+    if compact:
+        return render.histogram(data, bins=24, width=longest, height=longest * 2 // 3)
+    return render.histogram(data, width=longest, height=max(longest // 2, 80))

@@ -93,14 +93,15 @@ def heat_strip(
     strip = colormap(normalise(value))
     t, e = strip.shape[:2]
     cell_h = max(4, min(24, longest // max(t, 1)))
-    cell_w = max(1, min(8, (longest - 90) // max(e, 1)))
+    # Rows too short for a label (a thumbnail, a long sequence) get no empty label column.
+    label_w = 90 if tokens and cell_h >= 10 else 0
+    cell_w = max(1, min(8, (longest - label_w) // max(e, 1)))
     body = np.asarray(
         Image.fromarray(strip).resize((e * cell_w, t * cell_h), Image.Resampling.NEAREST)
     )
-    label_w = 90 if tokens else 0
     canvas = Image.new("RGB", (label_w + body.shape[1], body.shape[0]), BACKGROUND)
     canvas.paste(Image.fromarray(body), (label_w, 0))
-    if tokens and cell_h >= 10:
+    if tokens and label_w:
         draw = ImageDraw.Draw(canvas)
         for row, token in enumerate(list(tokens)[:t]):
             draw.text((2, row * cell_h + (cell_h - 10) // 2), token[:14], fill=INK, font=_font())
@@ -140,19 +141,21 @@ def histogram(
     data = data[np.isfinite(data)]
     canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
+    labelled = height >= 80
     if data.size == 0:
         draw.text((8, height // 2), "no finite values", fill=INK, font=_font())
         return np.asarray(canvas)
     counts, edges = np.histogram(data, bins=bins)
-    plot_h = height - 18
+    plot_h = height - 18 if labelled else height - 1
     bar_w = width / bins
     peak = max(int(counts.max()), 1)
     for i, count in enumerate(counts):
         top = plot_h - int((plot_h - 4) * count / peak)
         draw.rectangle((int(i * bar_w), top, int((i + 1) * bar_w) - 1, plot_h), fill=BAR)
-    draw.text((2, plot_h + 3), f"{edges[0]:.3g}", fill=INK, font=_font())
-    right = f"{edges[-1]:.3g}"
-    draw.text((width - 6 * len(right) - 2, plot_h + 3), right, fill=INK, font=_font())
+    if labelled:
+        draw.text((2, plot_h + 3), f"{edges[0]:.3g}", fill=INK, font=_font())
+        right = f"{edges[-1]:.3g}"
+        draw.text((width - 6 * len(right) - 2, plot_h + 3), right, fill=INK, font=_font())
     return np.asarray(canvas)
 
 
@@ -205,21 +208,64 @@ def captioned(picture: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     return np.asarray(canvas)
 
 
-def scatter(
-    coords: np.ndarray, labels: Sequence[str], size: int = 640, highlight: int | None = None
-) -> np.ndarray:
-    """Points with their labels (an embedding map); ``highlight`` is drawn in the accent."""
-    canvas = Image.new("RGB", (size, size), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
+def scatter_positions(coords: np.ndarray, size: int = 640) -> np.ndarray:
+    """Where :func:`scatter` draws each point, in pixels (x right, y down)."""
     if len(coords) == 0:
-        return np.asarray(canvas)
+        return np.zeros((0, 2))
     low, high = coords.min(axis=0), coords.max(axis=0)
     span = np.where(high - low < 1e-12, 1.0, high - low)
     margin = 40
     points = (coords - low) / span * (size - 2 * margin) + margin
-    for i, ((x, y), label) in enumerate(zip(points, labels, strict=False)):
-        y = size - y
-        color = BAR_TOP if i == highlight else BAR
+    points[:, 1] = size - points[:, 1]
+    return points
+
+
+def scatter(
+    coords: np.ndarray, labels: Sequence[str], size: int = 640, highlight: Sequence[int] = ()
+) -> np.ndarray:
+    """Points with their labels (an embedding map); ``highlight`` points in the accent."""
+    canvas = Image.new("RGB", (size, size), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    for i, ((x, y), label) in enumerate(zip(scatter_positions(coords, size), labels, strict=False)):
+        color = BAR_TOP if i in highlight else BAR
         draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=color)
         draw.text((x + 5, y - 6), str(label)[:16], fill=INK, font=_font())
+    return np.asarray(canvas)
+
+
+def filter_grid(weight: np.ndarray, longest: int = 480, max_filters: int = 64) -> np.ndarray:
+    """A convolution's kernels (out, in, kh, kw) as small pictures: in colour when they read
+    three channels (an RGB input), else the first input channel; each scaled on its own, so the
+    pattern shows whatever its size."""
+    kernels = weight[:max_filters]
+    count, channels, kh, kw = kernels.shape
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    gap = 1
+    canvas = np.full((rows * (kh + gap) - gap, columns * (kw + gap) - gap, 3), 255, np.uint8)
+    for index, kernel in enumerate(kernels):
+        r, c = divmod(index, columns)
+        top, left = r * (kh + gap), c * (kw + gap)
+        if channels == 3:
+            tile = (normalise(kernel).transpose(1, 2, 0) * 255).round().astype(np.uint8)
+        else:
+            tile = colormap(normalise(kernel[0]))
+        canvas[top : top + kh, left : left + kw] = tile
+    return _scaled(canvas, longest)
+
+
+def mini_bars(values: np.ndarray, width: int, height: int, top: int = 10) -> np.ndarray:
+    """The ``top`` largest scores as plain vertical bars, largest first (a thumbnail)."""
+    scores = np.sort(np.asarray(values, dtype=np.float64).ravel())[::-1][:top]
+    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    if scores.size == 0:
+        return np.asarray(canvas)
+    low = min(0.0, float(scores.min()))
+    span = max(float(scores.max()) - low, 1e-12)
+    bar = width / len(scores)
+    for i, score in enumerate(scores):
+        top_y = height - 2 - int((height - 4) * (score - low) / span)
+        color = BAR_TOP if i == 0 else BAR
+        draw.rectangle((int(i * bar) + 1, top_y, int((i + 1) * bar) - 1, height - 2), fill=color)
     return np.asarray(canvas)

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from dlstudio.compile.build import compile_graph
 from dlstudio.core.graph import LayerGraph
+from dlstudio.lens.embeddings import EmbeddingTable, embedding_layers, embedding_table, project
 from dlstudio.lens.engine import LensEngine, LensResult
 from dlstudio.lens.examples import (
     Example,
@@ -25,10 +27,15 @@ from dlstudio.lens.examples import (
     image_example,
     text_example,
 )
+from dlstudio.lens.filters import filters_picture
 from dlstudio.lens.pinning import PinRequest
 from dlstudio.train.data.hf_tokenizer import load_project_tokenizer
 from dlstudio.train.reproducible import seeded_build
 from dlstudio.train.session import resolve_project_run
+
+MAP_WORDS = 2000
+"""At most this many rows of an embedding table are mapped (the most frequent ids come first in
+the built-in vocabularies)."""
 
 WEIGHT_MODES = ("current", "random", "both")
 """``current``: the last run's weights where they fit the drawing (random before training);
@@ -44,6 +51,26 @@ class LensRefresh:
     """(``random (seed 0)`` or ``trained``, result) in display order."""
     problem: str = ""
     """Why nothing could be shown (no data set, the drawing has errors...), else empty."""
+    filters: tuple[str, np.ndarray] | None = None
+    """The first convolution's module path and a picture of its kernels (the last variant's
+    weights), when the model has one."""
+    embedding: EmbeddingMap | None = None
+    """The first Embedding's table and its 2-D map (the last variant's weights)."""
+    scope: str = ""
+    """Inside a block: which instance the views read (``layer1 (copy 1 of 2)``), else empty."""
+    path: tuple[str, ...] = ()
+    """The instance path the views belong to (empty: the model itself)."""
+    copies: int = 1
+    """How many copies the opened instance has (a repeated block)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingMap:
+    """An Embedding table projected for drawing."""
+
+    table: EmbeddingTable
+    coords: np.ndarray
+    """(V, 2), PCA."""
 
 
 class LensSession:
@@ -53,6 +80,7 @@ class LensSession:
         self._lock = threading.Lock()
         self._latest = 0
         self._datasets: dict[str, Any] = {}
+        self._last_dataset: Any = None
 
     def next_generation(self) -> int:
         """Number a new request; every older refresh still running will stop."""
@@ -97,10 +125,13 @@ class LensSession:
         trained: dict[str, torch.Tensor] | None = None,
         base_dir: Path | None = None,
         example: Example | None = None,
+        path: tuple[str, ...] = (),
+        copy: int = 0,
     ) -> LensRefresh:
         """Compile ``graph`` and run the lens on the pinned example for the weight variants of
         ``mode``. ``trained`` is the last run's state_dict (tensors that do not fit the drawing
-        any more keep their random values)."""
+        any more keep their random values). ``path`` (instance ids from the model down) shows
+        the inner layers of that instance, ``copy`` the copy of a repeated one."""
         training = graph.metadata.get("training")
         seed = training.get("seed", 0) if isinstance(training, dict) else 0
         seed = seed if isinstance(seed, int) else 0
@@ -111,17 +142,30 @@ class LensSession:
             variants.append(("trained", trained))
         results = []
         names: list[str] | None = None
+        scope, copies = "", 1
         for label, state in variants:
             compiled = seeded_build(lambda: compile_graph(graph, base_dir=base_dir), seed)
             if state is not None:
                 load_fitting(compiled.module, state)
             if example is None:
                 example, names = self._pin(request, compiled, graph.metadata, base_dir)
-            engine = LensEngine(graph, compiled, names)
+            engine = LensEngine(graph, compiled, names, path, copy)
+            if engine.scope is not None:
+                scope, copies = engine.scope.label, engine.scope.copies
             results.append(
                 (label, engine.run(example, cancelled=lambda: self.is_stale(generation)))
             )
-        return LensRefresh(generation, tuple(results))
+        module = compiled.module
+        filters = filters_picture(module)
+        embedding = None
+        if embedding_layers(module):
+            node_attrs = {graph.node(n).name: a for n, a in compiled.node_attrs.items()}
+            vocab = getattr(self._last_dataset, "vocab", None)
+            table = embedding_table(module, None, vocab, node_attrs)
+            embedding = EmbeddingMap(table, project(table.vectors[:MAP_WORDS], "pca"))
+        return LensRefresh(
+            generation, tuple(results), "", filters, embedding, scope, tuple(path), copies
+        )
 
     def _pin(
         self,

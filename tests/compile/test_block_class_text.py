@@ -102,3 +102,29 @@ def test_docstring_of_every_length_is_valid_python() -> None:
         doc = ast.get_docstring(ast.parse(head).body[0])
         assert doc.replace("\n", "").replace(" ", "") == "w" * length + ".", length
         assert max(len(line) for line in head.splitlines()) <= 100, length
+
+
+def test_each_block_forward_line_is_mapped_to_its_inner_node() -> None:
+    """GeneratedCode.blocks: line numbers of the whole source -> the definition's node ids,
+    and node ids -> the submodule attributes (``"0"`` in a chain)."""
+    from repo_paths import TEMPLATES_DIR
+
+    from dlstudio.compile.codegen import generate
+    from dlstudio.core import load_project
+
+    graph = load_project(TEMPLATES_DIR / "resnet18.json")
+    code = generate(graph)
+    lines = code.source.splitlines()
+    block = code.blocks["BasicBlock"]
+    inner = graph.blocks["BasicBlock"].graph
+    assert not block.chain and len(block.lines) == len(inner) - 2  # all but input and output
+    for number, node_id in block.lines.items():
+        attr = block.attrs[node_id]
+        written = lines[number - 1].split("#")[0]
+        if inner.node(node_id).type_id in ("conv2d", "batchnorm2d"):
+            assert f"self.{attr}(" in written, (number, written)
+        assert written.strip().split(" = ")[0] in ("x", attr, "identity"), written
+    stage = code.blocks["BasicStage"]
+    assert stage.chain and not stage.lines
+    assert sorted(stage.attrs.values()) == ["0", "1"]
+    assert code.blocks["[Downsample]"].inline

@@ -146,3 +146,131 @@ def test_a_drawing_with_errors_says_so_instead_of_computing(qtbot, window) -> No
     assert window.document.analysis.errors
     assert window.lens.refresh_now() is None
     assert "no errors" in window.lens.panel.status.text()
+
+
+def test_filters_and_embeddings_tabs(qtbot, window) -> None:  # noqa: F811
+    _open_lenet(window)
+    _refresh(qtbot, window)
+    panel = window.lens.panel
+    assert panel.filters_title.text().startswith("conv1: the first convolution's kernels")
+    assert not panel.filters_picture.pixmap().isNull()
+    assert panel.embeddings.map is None  # LeNet has no Embedding
+    window.document.open(REPO_ROOT / "templates" / "word2vec.json")
+    refresh = _refresh(qtbot, window)
+    page = panel.embeddings
+    assert refresh.filters is None and "no 2-D convolution" in panel.filters_title.text()
+    assert page.map is not None and page.map.table.words[:3] == refresh.embedding.table.words[:3]
+    found = page.show_neighbours("cat")
+    assert len(found) == 8 and "nearest to cat" in page.answer.text()
+    page.analogy.setText("king, queen, him")
+    page.analogy.returnPressed.emit()
+    assert page.answer.text().startswith("king - queen + him: ")
+    page.word.setText("zebra")
+    page.word.returnPressed.emit()
+    assert "'zebra' is not in the vocabulary" in page.answer.text()
+    # a click on a drawn point asks for that word's neighbours
+    from dlstudio.gui.lens.embedding_page import MAP_SIZE
+    from dlstudio.lens import render
+
+    panel.tabs.setCurrentWidget(page)
+    QApplication.processEvents()  # laid out: the map is redrawn to fit
+    assert page.map_size <= MAP_SIZE
+    assert page.picture.pixmap().width() <= max(page.picture.width(), 160)  # fits, not cut
+    x, y = render.scatter_positions(page.map.coords, page.map_size)[5]
+    page._on_picture_clicked(float(x), float(y))
+    assert page.word.text() == page.map.table.words[5]
+
+
+def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> None:  # noqa: F811
+    from graph_builders import ChainBuilder
+
+    from dlstudio.compile import compile_graph
+    from dlstudio.gui.training.evaluation import choose_split, evaluate_model
+    from dlstudio.lens.explain import gradcam
+    from dlstudio.train import TrainConfig, load_dataset
+
+    b = ChainBuilder("cnn")
+    b.chain(
+        ("input", "image", {"shape": (1, 8, 8)}),
+        ("conv2d", "conv1", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
+        ("relu", "relu1", {}),
+        ("global_avgpool", "gap", {}),
+        ("dense", "fc", {"units": 10}),
+        ("output", "logits", {}),
+    )
+    b.graph.metadata["training"] = {"dataset": "digits", "val_fraction": 0.2}
+    window.document.replace_graph(b.graph)
+    torch.manual_seed(0)
+    module = compile_graph(b.graph).module.eval()
+    window.training.trained["run-1"] = module
+    dataset = load_dataset("digits", {})
+    config = TrainConfig(dataset="digits", val_fraction=0.2)
+    name, split = choose_split(dataset, config, test=True)
+    predictions = evaluate_model(module, split, dataset, config, name, max_samples=6)
+    monitor = window.training.monitor
+    monitor.samples.set_predictions(predictions)
+    monitor.confusion.set_predictions(predictions)
+
+    card = monitor.samples.cards[0]
+    card.double_clicked.emit(card.sample)
+    dialog = window.lens.explain_dialog
+    assert dialog is not None and dialog.method.currentData() == "gradcam"
+    qtbot.waitUntil(lambda: dialog.explanation is not None, timeout=TIMEOUT)
+    expected = gradcam(SimpleCompiled(module), card.sample.inputs)
+    np.testing.assert_allclose(dialog.explanation.heat, expected.heat, atol=1e-6)
+    assert f"true <b>{card.sample.truth}</b>" in dialog.caption.text()
+    assert not dialog.picture.pixmap().isNull()
+    dialog.close()
+
+    row, column = next(iter(predictions.cell_samples))
+    monitor.confusion.table.cellDoubleClicked.emit(row, column)
+    other = window.lens.explain_dialog
+    assert other is not dialog and other.example.target == row
+    qtbot.waitUntil(lambda: other.explanation is not None, timeout=TIMEOUT)
+    assert other.explanation.predicted == column
+    other.close()
+
+
+class SimpleCompiled:
+    """What the explanation functions need of a compiled model: its module."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+
+
+def test_inside_a_block_the_lens_shows_the_opened_instances_inner_layers(qtbot, window) -> None:  # noqa: F811
+    from dlstudio.compile import compile_graph
+    from dlstudio.train.reproducible import seeded_build
+
+    window.document.open(REPO_ROOT / "templates" / "resnet-cifar.json")
+    window.lens.dock.show()
+    window.lens.panel.thumbnails.setChecked(True)
+    QApplication.processEvents()
+    _refresh(qtbot, window)
+    layer2 = next(n for n in window.document.graph if n.name == "layer2")
+    assert window.level.enter(layer2.id)
+    QApplication.processEvents()
+    assert window.lens.last is None  # the model's views are gone with the model's canvas
+    refresh = _refresh(qtbot, window)
+    assert refresh.path == (layer2.id,) and refresh.scope == "layer2"
+    assert "inside layer2" in window.lens.panel.status.text()
+    inner = window.level.graph
+    assert set(refresh.results[0][1].views) == {n.id for n in inner}
+    assert window.lens.thumbnail_count() == len(inner)
+    conv1 = next(n.id for n in inner if n.name == "conv1")
+    window.scene.select_nodes([conv1])
+    QApplication.processEvents()
+    shape = window.level.analysis.nodes[conv1].outputs["out"].shape[1:]  # what the canvas says
+    assert window.lens.panel.title.text().startswith(f"conv1: feature maps, shape {shape}")
+    # the values are layer2.conv1's own, as a forward hook on the same weights sees them
+    graph = window.document.graph.copy()
+    module = seeded_build(lambda: compile_graph(graph), 0).module.eval()
+    seen = []
+    module.layer2.conv1.register_forward_hook(lambda _m, _i, out: seen.append(out))
+    example = refresh.results[0][1].example
+    with torch.no_grad():
+        module(*example.inputs)
+    assert torch.equal(refresh.results[0][1].values[conv1][0], seen[0])
+    window.level.go_top()
+    refresh = _refresh(qtbot, window)
+    assert refresh.path == () and layer2.id in refresh.results[0][1].views

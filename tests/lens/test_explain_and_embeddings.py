@@ -150,6 +150,8 @@ def test_inspect_writes_a_picture_per_node_and_the_statistics(
     for entry in index["nodes"]:
         assert (out / entry["file"]).exists()
         assert entry["min"] <= entry["mean"] <= entry["max"]
+    assert index["filters"] == {"layer": "conv1", "file": "filters.png"}
+    assert Image.open(out / "filters.png").size[0] >= 100
     relu = next(n for n in index["nodes"] if n["node"] == "relu1")
     assert relu["min"] >= 0 and relu["shape"] == [16, 8, 8]
 

@@ -118,3 +118,45 @@ def test_a_session_refresh_stops_when_a_newer_one_is_asked_for() -> None:
     session.next_generation()
     with pytest.raises(LensCancelled):
         session.refresh(graph, PinRequest(sample=2), generation)
+
+
+def test_the_filters_picture_shows_each_kernel_of_the_first_convolution() -> None:
+    import numpy as np
+
+    from dlstudio.lens import render
+    from dlstudio.lens.filters import filters_picture
+
+    graph, compiled, _ = _compiled("lenet5")
+    path, picture = filters_picture(compiled.module, longest=60)
+    assert path == compiled.node_attrs[next(n.id for n in graph if n.name == "conv1")]
+    assert picture.shape[2] == 3
+    # 6 kernels of 5x5 on a 3x2 grid with 1-pixel gaps, unscaled: each kernel's own pixels
+    weight = compiled.module.get_submodule(path).weight.detach().numpy()
+    grid = render.filter_grid(weight, longest=17)
+    assert grid.shape[:2] == (11, 17)
+    np.testing.assert_array_equal(grid[0:5, 0:5], render.colormap(render.normalise(weight[0, 0])))
+
+
+def test_a_heat_strip_labels_tokens_only_where_rows_can_hold_them() -> None:
+    import numpy as np
+
+    from dlstudio.lens import render
+
+    value = np.arange(17 * 64, dtype=np.float32).reshape(17, 64)
+    tokens = tuple(f"w{i}" for i in range(17))
+    large = render.heat_strip(value, tokens, 480)
+    assert large.shape[:2] == (17 * 24, 90 + 64 * 6)  # a label column, then the cells
+    thumb = render.heat_strip(value, tokens, 96)
+    assert thumb.shape[:2] == (17 * 5, 64)  # no room for labels: no empty column either
+    # the first column is the strip itself: the lowest values' colour, not the background
+    assert tuple(thumb[0, 0]) == tuple(render.colormap(render.normalise(value))[0, 0])
+
+
+def test_sequence_rows_are_labelled_only_when_they_are_the_tokens() -> None:
+    from dlstudio.lens.engine import draw
+
+    value = torch.randn(5, 8)  # a class token first: five steps for four words
+    words = ("this", "movie", "was", "great")
+    assert draw(value, "sequence", words, None, 480).shape[1] == 8 * 8  # no labels
+    assert draw(value[1:], "sequence", words, None, 480).shape[1] == 90 + 8 * 8
+    assert draw(value[1:], "sequence", words, None, 96).shape[1] == 8 * 8  # a thumbnail: none

@@ -20,9 +20,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 def class_text(
     name: str, definition: BlockDefinition, plan: ForwardPlan, comments: list[str]
-) -> str:
+) -> tuple[str, dict[int, str]]:
     """The source of one block class: an ``nn.Sequential`` for a numbered chain, else an
-    ``nn.Module`` with ``__init__`` and ``forward`` (``comments``: one shape per step)."""
+    ``nn.Module`` with ``__init__`` and ``forward`` (``comments``: one shape per step); and the
+    line (0-based, in that text) of each forward() step -> its node id (none for a chain)."""
     doc = _docstring(definition.description or f"The {definition.name} block.")
     graph = definition.graph
     init = _init_signature(definition)
@@ -42,7 +43,7 @@ def class_text(
         for index, step in enumerate(plan.steps):
             if not graph.node(step.node_id).trainable:
                 lines.append(f"{INDENT * 2}self[{index}].requires_grad_(False)  # frozen")
-        return "\n".join(lines)
+        return "\n".join(lines), {}
     _check_no_numbers(definition, plan)
     lines = [f"class {name}(nn.Module):", *doc, ""]
     lines += [*init, f"{INDENT * 2}super().__init__()"]
@@ -57,11 +58,16 @@ def class_text(
     if len(plan.returns) > 1:
         returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
     lines += ["", f"{INDENT}def forward(self{args}) -> {returns}:"]
+    step_lines: dict[int, str] = {}
     for step, comment in zip(plan.steps, comments, strict=True):
         code = f"{', '.join(step.targets)} = {step.emission.forward}"
-        lines += statement_lines(INDENT * 2, code, comment_text(comment), _LINE)
+        written = statement_lines(INDENT * 2, code, comment_text(comment), _LINE)
+        # The statement's first line (a shape comment above a long one comes before it).
+        first = next(i for i, text in enumerate(written) if not text.lstrip().startswith("#"))
+        step_lines[len(lines) + first] = step.node_id
+        lines += written
     lines.append(f"{INDENT * 2}return {', '.join(plan.returns)}")
-    return "\n".join(lines)
+    return "\n".join(lines), step_lines
 
 
 def _docstring(description: str) -> list[str]:

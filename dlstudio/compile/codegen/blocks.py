@@ -52,6 +52,28 @@ class _Class:
     uses: list[_Use] = field(default_factory=list)
     source: str = ""
     helpers: list[str] = field(default_factory=list)
+    step_lines: dict[int, str] = field(default_factory=dict)
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BlockCode:
+    """Where a block class puts its definition's inner nodes (for tools that read the module
+    one inner layer at a time, such as the lens)."""
+
+    class_name: str
+    """The class in the source; an inlined chain has no class (its instances are a plain
+    ``nn.Sequential``)."""
+    definition: str
+    attrs: dict[str, str]
+    """Inner node id -> the submodule attribute (``"0"``, ``"1"``... in a chain)."""
+    lines: dict[int, str]
+    """forward() line -> inner node id: 0-based in the class text here, 1-based in the whole
+    source in :class:`~dlstudio.compile.codegen.GeneratedCode`. Empty for a chain."""
+    chain: bool
+    """An ``nn.Sequential`` of the inner layers, in their order."""
+    inline: bool = False
+    """Written where it is used, ``nn.Sequential(...)``, not as a class."""
 
 
 class BlockClasses:
@@ -76,6 +98,25 @@ class BlockClasses:
     def sources(self) -> list[str]:
         """The class definitions, each after the classes it uses."""
         return [cls.source for cls in self._classes if cls.name not in self._inline]
+
+    @property
+    def codes(self) -> list[BlockCode]:
+        """Each class's inner layout, in source order (inlined chains last)."""
+        codes = []
+        for cls in self._classes:
+            inline = cls.name in self._inline
+            chain = inline or not cls.step_lines
+            codes.append(
+                BlockCode(
+                    cls.name,
+                    cls.definition.name,
+                    dict(cls.attrs),
+                    dict(cls.step_lines),
+                    chain,
+                    inline,
+                )
+            )
+        return sorted(codes, key=lambda code: code.inline)
 
     @property
     def helpers(self) -> list[str]:
@@ -182,7 +223,11 @@ class BlockClasses:
 
     def _render(self, cls: _Class) -> tuple[str, list[str]]:
         plan = self._class_plan(cls)
-        text = class_text(cls.name, cls.definition, plan, self._comments(cls, plan))
+        text, cls.step_lines = class_text(cls.name, cls.definition, plan, self._comments(cls, plan))
+        if is_numbered_chain(cls.definition.graph, plan):
+            cls.attrs = {step.node_id: str(i) for i, step in enumerate(plan.steps)}
+        else:
+            cls.attrs = {step.node_id: step.attr for step in plan.steps}
         helpers: list[str] = []
         for step in plan.steps:
             helpers += [h for h in step.emission.helpers if h not in helpers]

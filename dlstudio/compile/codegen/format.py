@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+from dlstudio.core.source import parse_expression
+
 INDENT = "    "
 
 
@@ -11,7 +13,7 @@ def wrap_call(prefix: str, call: str, limit: int = 100) -> list[str]:
     """``prefix + call`` on one line, or wrapped the way ruff format wraps a long call."""
     if len(prefix) + len(call) <= limit:
         return [prefix + call]
-    tree = ast.parse(call, mode="eval").body
+    tree = parse_expression(call)
     indent = " " * (len(prefix) - len(prefix.lstrip()))
     if isinstance(tree, ast.IfExp) and prefix.rstrip().endswith("="):
         # ``a = f(...) if flag else None``: parenthesised, then the call wrapped inside.
@@ -89,7 +91,7 @@ def statement_lines(indent: str, code: str, comment: str, limit: int = 100) -> l
 def _operator_chain(expression: str) -> tuple[str, str, list[str]] | None:
     """``a + b + c`` as ("+", "a", ["b", "c"]): a sum or product of several tensors (Add with
     many inputs), which ruff format breaks one operand per line; None for anything else."""
-    tree = ast.parse(expression, mode="eval").body
+    tree = parse_expression(expression)
     if not isinstance(tree, ast.BinOp) or not isinstance(tree.op, (ast.Add, ast.Mult)):
         return None
     kind, operands = type(tree.op), []

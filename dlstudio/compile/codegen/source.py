@@ -10,10 +10,10 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from dlstudio.analysis import AnalysisResult, analyze
-from dlstudio.compile.codegen.blocks import BlockClasses
+from dlstudio.compile.codegen.blocks import BlockClasses, BlockCode
 from dlstudio.compile.codegen.format import INDENT, signature_lines, statement_lines, wrap_call
 from dlstudio.compile.codegen.init import init_lines
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
@@ -29,6 +29,7 @@ from dlstudio.compile.emitters import EMITTERS, HELPERS, helper_closure, lit
 from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.core.graph import LayerGraph, LayerNode
+from dlstudio.core.source import parse_source
 from dlstudio.layers import UnknownLayerError, get_layer_type
 
 
@@ -51,6 +52,9 @@ class GeneratedCode:
     """Symbolic size (``"T"``) -> the config field holding its example value."""
     line_nodes: dict[int, str]
     """Line number (1-based) of each forward() line -> the node's name, for error messages."""
+    blocks: dict[str, BlockCode] = field(default_factory=dict)
+    """Block class name -> where its inner nodes are (``lines`` 1-based in ``source``); an
+    inlined chain is keyed by its definition's name in brackets, ``"[downsample]"``."""
 
 
 def generate_source(graph: LayerGraph, analysis: AnalysisResult | None = None) -> str:
@@ -98,7 +102,16 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
     node_names = {attrs[node.id]: node.name for node in graph}
     line_nodes = _forward_lines(text, model, [graph.node(s.node_id).name for s in plan.steps])
     return GeneratedCode(
-        text, model, config, inputs, output_names, attrs, node_names, symbol_fields, line_nodes
+        text,
+        model,
+        config,
+        inputs,
+        output_names,
+        attrs,
+        node_names,
+        symbol_fields,
+        line_nodes,
+        _block_codes(text, block_classes.codes),
     )
 
 
@@ -114,7 +127,7 @@ def _prefix(node: LayerNode) -> str:
 def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, str]:
     """Line number (from 1) of each line of the model's forward() -> the node it computes: its
     statements are the steps in order (one line each, or several when a long call wraps)."""
-    tree = ast.parse(text)
+    tree = parse_source(text)
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model)
     forward = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward")
     out: dict[int, str] = {}
@@ -122,6 +135,22 @@ def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, st
         for number in range(statement.lineno, (statement.end_lineno or statement.lineno) + 1):
             out[number] = name
     return out
+
+
+def _block_codes(text: str, codes: list[BlockCode]) -> dict[str, BlockCode]:
+    """The block classes' forward() lines as line numbers of the whole source."""
+    lines = text.splitlines()
+    found: dict[str, BlockCode] = {}
+    for code in codes:
+        if code.inline:
+            found[f"[{code.definition}]"] = code
+            continue
+        start = next(
+            i for i, line in enumerate(lines) if line.startswith(f"class {code.class_name}(")
+        )
+        absolute = {start + 1 + offset: node for offset, node in code.lines.items()}
+        found[code.class_name] = replace(code, lines=absolute)
+    return found
 
 
 def check_compilable(graph: LayerGraph, analysis: AnalysisResult) -> None:

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QGraphicsPixmapItem, QMainWindow
 
 from dlstudio.core.errors import DLStudioError
-from dlstudio.gui.lens.panel import LensPanel, to_pixmap
+from dlstudio.gui.lens.explain_dialog import ExplainDialog
+from dlstudio.gui.lens.panel import LensPanel
+from dlstudio.gui.lens.pixmaps import to_pixmap
 from dlstudio.gui.workers import run_in_thread
 from dlstudio.lens.capture import LensCancelled
 from dlstudio.lens.engine import draw
@@ -34,6 +36,8 @@ class LensController(QObject):
         self.training = training
         self.session = LensSession()
         self.last: LensRefresh | None = None
+        self.explain_dialog: ExplainDialog | None = None
+        """The explanation opened last (from a sample or a confusion-matrix cell)."""
         self._thumbnails: dict[str, QGraphicsPixmapItem] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -53,6 +57,9 @@ class LensController(QObject):
         panel.thumbnails_toggled.connect(self._on_panel_thumbnails_toggled)
         if training is not None:
             training.run_finished.connect(lambda _record: self.schedule())
+            monitor = training.monitor
+            monitor.samples.explain_requested.connect(self.explain_sample)
+            monitor.confusion.explain_requested.connect(self.explain_sample)
 
     # --------------------------------------------------------------- requests
     def schedule(self) -> None:
@@ -67,12 +74,8 @@ class LensController(QObject):
         if document.analysis.errors:
             self._clear("The lens shows values once the drawing has no errors.")
             return None
-        if self.window.level.path:
-            self._clear(
-                "Inside a block the lens shows the model's own layers: go back to the model "
-                "to see them (inner layers are not shown yet)."
-            )
-            return None
+        path = self.window.level.path
+        copy = self.panel.copy_index() if path else 0
         generation = self.session.next_generation()
         graph = document.graph.copy()
         request = self.panel.request()
@@ -82,7 +85,9 @@ class LensController(QObject):
         self.panel.status.setText("Computing…")
 
         def work() -> LensRefresh:
-            return self.session.refresh(graph, request, generation, mode, trained, base)
+            return self.session.refresh(
+                graph, request, generation, mode, trained, base, path=path, copy=copy
+            )
 
         return run_in_thread(work, self._on_refresh_done, self._on_refresh_failed)
 
@@ -97,9 +102,17 @@ class LensController(QObject):
     def _on_refresh_done(self, refresh: LensRefresh) -> None:
         if not shiboken6.isValid(self.panel) or self.session.is_stale(refresh.generation):
             return  # the window closed meanwhile, or a newer request is on its way
+        if refresh.path != self.window.level.path:
+            return  # computed for another level (node ids repeat between levels)
         self.last = refresh
         example = refresh.results[0][1].example if refresh.results else None
-        self.panel.status.setText(f"Example: {example.label}" if example else "")
+        status = f"Example: {example.label}" if example else ""
+        if refresh.scope:
+            status += f"; inside {refresh.scope}"
+        self.panel.status.setText(status)
+        self.panel.show_copies(refresh.copies if refresh.path else 1)
+        self.panel.show_filters(refresh.filters)
+        self.panel.embeddings.set_map(refresh.embedding)
         self._show_selected()
         if self.panel.thumbnails.isChecked():
             self._draw_thumbnails()
@@ -141,6 +154,27 @@ class LensController(QObject):
             stats.append(f"{label}: {item.stats_text()}")
         self.panel.show_views(title, "\n".join(stats), pictures)
 
+    def explain_sample(self, sample) -> ExplainDialog | None:
+        """Open the saliency view of a sample prediction with the last run's model."""
+        trained = getattr(self.training, "trained", None) or {}
+        if not trained or sample.inputs is None:
+            return None
+        module = list(trained.values())[-1]
+        names = list(getattr(self.training.monitor.confusion, "names", []) or [])
+        dataset = self.session._last_dataset
+        names = names or list(getattr(dataset, "class_names", None) or [])
+        vocab = getattr(dataset, "vocab", None)
+        tokens = None
+        first = sample.inputs[0]
+        if not first.is_floating_point() and vocab:
+            tokens = tuple(vocab[i] if 0 <= i < len(vocab) else f"#{i}" for i in first[0].tolist())
+        dialog = ExplainDialog(
+            self.window.document.graph.copy(), module, sample, names, tokens, self.window
+        )
+        dialog.show()
+        self.explain_dialog = dialog
+        return dialog
+
     # ------------------------------------------------------------- thumbnails
     def _draw_thumbnails(self) -> None:
         if self.last is None or not self.last.results:
@@ -156,8 +190,14 @@ class LensController(QObject):
                 thumb = QGraphicsPixmapItem(item)
                 thumb.setToolTip(f"{view.name}: {view.stats_text()}")
                 self._thumbnails[node_id] = thumb
-            thumb.setPixmap(to_pixmap(view.thumbnail))
-            thumb.setPos(0, item.boundingRect().height() + 4)
+            # Beside the node, as tall as the node: below it would cover the next layer.
+            box = item.boundingRect()
+            pixmap = to_pixmap(view.thumbnail)
+            height = max(16, int(box.height()) - 4)
+            if pixmap.height() > height:
+                pixmap = pixmap.scaledToHeight(height, Qt.TransformationMode.SmoothTransformation)
+            thumb.setPixmap(pixmap)
+            thumb.setPos(box.right() + 6, box.top() + (box.height() - pixmap.height()) / 2)
         for node_id in [n for n in self._thumbnails if n not in result.views]:
             self._remove_thumbnail(node_id)
 
@@ -183,6 +223,15 @@ class LensController(QObject):
 
     def _on_level_changed(self) -> None:
         self._thumbnails.clear()  # the scene rebuilt its items (and their children)
+        self.session.next_generation()  # a refresh still running is for the other level
+        self.last = None
+        self.panel.clear_views("")
+        if not self.window.level.path:
+            self.panel.show_copies(1)
+        elif self.panel.copy.value() != 1:
+            self.panel.copy.blockSignals(True)  # another block: start at its first copy
+            self.panel.copy.setValue(1)
+            self.panel.copy.blockSignals(False)
         self.schedule()
 
     def _on_dock_visibility_changed(self, visible: bool) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,13 +11,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from dlstudio.gui.folders import ask_open_file
+from dlstudio.gui.lens.embedding_page import EmbeddingPage
+from dlstudio.gui.lens.pixmaps import to_pixmap
 from dlstudio.lens.pinning import PinRequest
 
 PICK_MODES = ("Sample", "By class", "Image file", "Text")
@@ -27,14 +30,6 @@ WEIGHT_LABELS = {
     "random": "Random weights",
     "both": "Random and trained, side by side",
 }
-
-
-def to_pixmap(picture: np.ndarray) -> QPixmap:
-    """An (H, W, 3) uint8 array as a pixmap (copied: the array may go)."""
-    data = np.ascontiguousarray(picture[..., :3])
-    h, w = data.shape[:2]
-    image = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())
 
 
 class LensPanel(QWidget):
@@ -70,6 +65,14 @@ class LensPanel(QWidget):
             "Current: the last run's weights where they fit the drawing, random before "
             "training. Side by side shows what training changed."
         )
+        self.copy = QSpinBox()
+        self.copy.setRange(1, 1)
+        self.copy.setPrefix("Copy ")
+        self.copy.setToolTip(
+            "Inside a repeated block: which copy the lens reads (the canvas shows the first "
+            "copy's shapes; each copy has its own weights)"
+        )
+        self.copy.setVisible(False)
         self.thumbnails = QCheckBox("Thumbnails on the canvas")
         self.title = QLabel("Select a layer to see its output")
         self.title.setObjectName("lens_title")
@@ -84,13 +87,31 @@ class LensPanel(QWidget):
         pick = QHBoxLayout()
         pick.addWidget(self.mode)
         pick.addWidget(self.inputs, 1)
+        layer_page = QWidget()
+        layer = QVBoxLayout(layer_page)
+        layer.addWidget(self.title)
+        layer.addWidget(self.stats)
+        layer.addLayout(self.pictures, 1)
+        self.filters_title = QLabel("The model has no 2-D convolution")
+        self.filters_title.setWordWrap(True)
+        self.filters_picture = QLabel()
+        self.filters_picture.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.filters_picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        filters_page = QWidget()
+        filters = QVBoxLayout(filters_page)
+        filters.addWidget(self.filters_title)
+        filters.addWidget(self.filters_picture, 1)
+        self.embeddings = EmbeddingPage()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(layer_page, "Layer")
+        self.tabs.addTab(filters_page, "Filters")
+        self.tabs.addTab(self.embeddings, "Embeddings")
         layout = QVBoxLayout(self)
         layout.addLayout(pick)
         layout.addWidget(self.weights)
+        layout.addWidget(self.copy)
         layout.addWidget(self.thumbnails)
-        layout.addWidget(self.title)
-        layout.addWidget(self.stats)
-        layout.addLayout(self.pictures, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
         self.sample.valueChanged.connect(self.request_changed)
@@ -98,6 +119,7 @@ class LensPanel(QWidget):
         self.text.returnPressed.connect(self.request_changed)
         self.image_button.clicked.connect(self._on_image_button_clicked)
         self.weights.currentIndexChanged.connect(self.request_changed)
+        self.copy.valueChanged.connect(self.request_changed)
         self.thumbnails.toggled.connect(self.thumbnails_toggled)
 
     def request(self) -> PinRequest:
@@ -113,6 +135,19 @@ class LensPanel(QWidget):
             return PinRequest(text=self.text.text().strip())
         return PinRequest(sample=self.sample.value())
 
+    def copy_index(self) -> int:
+        """The copy of a repeated block to read, 0-based."""
+        return self.copy.value() - 1
+
+    def show_copies(self, count: int) -> None:
+        """Offer the copies of the opened block (hidden when it is not repeated)."""
+        self.copy.setVisible(count > 1)
+        if self.copy.maximum() != max(1, count):
+            self.copy.blockSignals(True)  # a new range is no request for another refresh
+            self.copy.setRange(1, max(1, count))
+            self.copy.setSuffix(f" of {count}")
+            self.copy.blockSignals(False)
+
     def weight_mode(self) -> str:
         """``current``, ``random`` or ``both``."""
         return str(self.weights.currentData())
@@ -124,6 +159,9 @@ class LensPanel(QWidget):
         while len(self._picture_widgets) < len(pictures):
             caption, label = QLabel(), QLabel()
             label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+            # The picture follows the dock's width; it never widens the dock itself.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            label.setMinimumSize(1, 1)
             column = QVBoxLayout()
             column.addWidget(caption)
             column.addWidget(label, 1)
@@ -143,6 +181,23 @@ class LensPanel(QWidget):
             else:
                 caption.hide()
                 label.hide()
+
+    def show_filters(self, filters: tuple[str, np.ndarray] | None) -> None:
+        """The first convolution's kernels, or why there are none."""
+        if filters is None:
+            self.filters_title.setText("The model has no 2-D convolution")
+            self.filters_picture.clear()
+            return
+        path, picture = filters
+        self.filters_title.setText(
+            f"{path}: the first convolution's kernels, each scaled on its own (in colour when "
+            "they read an RGB image)"
+        )
+        pixmap = to_pixmap(picture)
+        width = max(120, self.width() - 24)
+        if pixmap.width() > width:
+            pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        self.filters_picture.setPixmap(pixmap)
 
     def clear_views(self, message: str) -> None:
         """No picture; say why."""

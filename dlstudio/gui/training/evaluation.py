@@ -28,6 +28,10 @@ class SamplePrediction:
     correct: bool
     image: np.ndarray | None = None
     text: str = ""
+    inputs: tuple[torch.Tensor, ...] | None = field(default=None, repr=False, compare=False)
+    """The sample's model inputs (batch of one), so the prediction can be explained."""
+    target_index: int | None = None
+    """The true class, for classifiers."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,10 @@ class Predictions:
     samples: tuple[SamplePrediction, ...] = ()
     weights: str = ""
     """Which weights made these predictions, e.g. ``epoch 3 (last)`` or ``epoch 2 (best)``."""
+    cell_samples: dict[tuple[int, int], SamplePrediction] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """The first sample of each (true, predicted) cell of the confusion matrix."""
 
 
 def choose_split(dataset: Dataset, config: TrainConfig, test: bool) -> tuple[str, DataSplit]:
@@ -136,17 +144,29 @@ def _classification(
     valid = (target >= 0) & (target < n_classes)
     pairs = target[valid] * n_classes + predicted[valid]
     counts = torch.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-    samples = []
-    for i in mistakes_first(predicted != target, max_samples):
+
+    def sample(i: int) -> SamplePrediction:
         t, p = int(target[i]), int(predicted[i])
         truth = names[t] if 0 <= t < len(names) else str(t)
-        samples.append(
-            SamplePrediction(
-                truth, names[p], t == p, _image(split.inputs[0][i]), _text(split, dataset, i)
-            )
+        inputs = tuple(x[i : i + 1] for x in split.inputs)
+        return SamplePrediction(
+            truth, names[p], t == p, _image(split.inputs[0][i]), _text(split, dataset, i), inputs, t
         )
+
+    samples = [sample(i) for i in mistakes_first(predicted != target, max_samples)]
+    first_of_cell: dict[tuple[int, int], int] = {}
+    for i in valid.nonzero().flatten().tolist():
+        first_of_cell.setdefault((int(target[i]), int(predicted[i])), i)
+    cells = {cell: sample(i) for cell, i in first_of_cell.items()}
     return Predictions(
-        split_name, len(split), metrics, "classification", names, counts.tolist(), tuple(samples)
+        split_name,
+        len(split),
+        metrics,
+        "classification",
+        names,
+        counts.tolist(),
+        tuple(samples),
+        cell_samples=cells,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -71,10 +71,17 @@ class AxisTitle(QLabel):
 
 
 class ConfusionMatrixView(QWidget):
-    """Rows are true classes, columns predicted ones; each cell shows its count."""
+    """Rows are true classes, columns predicted ones; each cell shows its count. Double-click a
+    cell to explain its first sample."""
+
+    explain_requested = Signal(object)
+    """A :class:`SamplePrediction` the user asked to explain."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._cells: dict[tuple[int, int], SamplePrediction] = {}
+        self.names: list[str] = []
+        """The class names of the matrix shown."""
         self.title = QLabel("Train a classifier to see its confusion matrix.", self)
         self.title.setProperty("role", "dim")
         self.title.setWordWrap(True)
@@ -105,6 +112,12 @@ class ConfusionMatrixView(QWidget):
         layout.addLayout(grid, 1)
         self._show_axis_titles(False)
         self.counts: np.ndarray | None = None
+        self.table.cellDoubleClicked.connect(self._on_table_cell_double_clicked)
+
+    def _on_table_cell_double_clicked(self, row: int, column: int) -> None:
+        sample = self._cells.get((row, column))
+        if sample is not None and sample.inputs is not None:
+            self.explain_requested.emit(sample)
 
     def _show_axis_titles(self, shown: bool) -> None:
         self.predicted_title.setVisible(shown)
@@ -126,6 +139,8 @@ class ConfusionMatrixView(QWidget):
             self._show_axis_titles(False)
             return
         self._show_axis_titles(True)
+        self._cells = dict(predictions.cell_samples)
+        self.names = list(predictions.class_names)
         counts = np.asarray(predictions.confusion, dtype=np.int64)
         self.counts = counts
         names = predictions.class_names
@@ -149,7 +164,10 @@ class ConfusionMatrixView(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 item.setBackground(_heat(value / rows[i] if rows[i] else 0.0, i == j))
                 item.setForeground(QColor("#f2f4f7"))
-                item.setToolTip(f"true {names[i]}, predicted {names[j]}: {value}")
+                tip = f"true {names[i]}, predicted {names[j]}: {value}"
+                if (i, j) in self._cells:
+                    tip += " (double-click to explain one)"
+                item.setToolTip(tip)
                 self.table.setItem(i, j, item)
 
 
@@ -172,8 +190,13 @@ def _pixmap(image: np.ndarray, size: int) -> QPixmap:
 class _SampleCard(QFrame):
     """One prediction: the picture or input text, then true and predicted labels."""
 
+    double_clicked = Signal(object)
+
     def __init__(self, sample: SamplePrediction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.sample = sample
+        if sample.inputs is not None:
+            self.setToolTip("Double-click to explain this prediction")
         colour = _GOOD if sample.correct else _BAD
         self.setStyleSheet(
             f"_SampleCard {{ background: #222428; border: 1px solid {colour}55; border-radius: 4px; }}"
@@ -194,6 +217,11 @@ class _SampleCard(QFrame):
             self._label(f"<span style='color:{colour}'>{mark} {sample.predicted}</span>")
         )
 
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.sample.inputs is not None:
+            self.double_clicked.emit(self.sample)
+        super().mouseDoubleClickEvent(event)
+
     def _label(self, html: str) -> QLabel:
         label = QLabel(html, self)
         label.setTextFormat(Qt.TextFormat.RichText)
@@ -203,7 +231,11 @@ class _SampleCard(QFrame):
 
 
 class SamplePredictions(QScrollArea):
-    """A grid of sample predictions: images with labels, or decoded token sequences."""
+    """A grid of sample predictions: images with labels, or decoded token sequences.
+    Double-click a card to explain it."""
+
+    explain_requested = Signal(object)
+    """A :class:`SamplePrediction` the user asked to explain."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -231,6 +263,7 @@ class SamplePredictions(QScrollArea):
             return
         for sample in predictions.samples:
             card = _SampleCard(sample, self._inner)
+            card.double_clicked.connect(self.explain_requested)
             card.setFixedWidth(IMAGE_CARD_WIDTH if sample.image is not None else TEXT_CARD_WIDTH)
             self.cards.append(card)
         self._reflow()

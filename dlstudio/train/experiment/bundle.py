@@ -15,6 +15,7 @@ import inspect
 import sys
 from dataclasses import dataclass
 
+from dlstudio.core.source import parse_source
 from dlstudio.train.errors import TrainError
 
 COMMON_MODULES = (
@@ -78,7 +79,7 @@ def _strip(source: str, name: str) -> tuple[str, list[str], list[str], list[str]
     """The module without its docstring, ``__future__`` and import lines and ``__all__``;
     its imports of other libraries; ``b = a`` lines for DL Studio imports renamed ``as b``;
     and the DL Studio modules it imports from."""
-    tree = ast.parse(source)
+    tree = parse_source(source)
     lines = source.splitlines()
     drop: set[int] = set()
     imports: list[str] = []
@@ -122,7 +123,7 @@ def _strip(source: str, name: str) -> tuple[str, list[str], list[str], list[str]
 def rename(code: str, old: str, new: str) -> str:
     """``code`` with the variable, function or class ``old`` called ``new`` everywhere it is
     used as a name (found by the parser, so strings, attributes and comments stay)."""
-    tree = ast.parse(code)
+    tree = parse_source(code)
     spots: list[tuple[int, int, int]] = []  # (line, start column, end column)
     lines = code.splitlines()
     for node in ast.walk(tree):
@@ -138,7 +139,7 @@ def rename(code: str, old: str, new: str) -> str:
             raise TrainError(f"cannot rename {old} in the data loaders; use the default export")
         lines[number - 1] = line[:start] + new + line[end:]
     out = "\n".join(lines)
-    left = [n for n in ast.walk(ast.parse(out)) if isinstance(n, ast.Name) and n.id == old]
+    left = [n for n in ast.walk(parse_source(out)) if isinstance(n, ast.Name) and n.id == old]
     if left:
         raise TrainError(f"cannot rename {old} in the data loaders; use the default export")
     return out
@@ -146,7 +147,7 @@ def rename(code: str, old: str, new: str) -> str:
 
 def _top_level_names(code: str) -> list[str]:
     names: list[str] = []
-    for node in ast.parse(code).body:
+    for node in parse_source(code).body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.append(node.name)
         elif isinstance(node, ast.Assign):

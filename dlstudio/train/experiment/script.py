@@ -20,6 +20,7 @@ from dlstudio.analysis import analyze
 from dlstudio.compile.codegen import generate
 from dlstudio.compile.codegen.names import comment_text
 from dlstudio.core.graph import LayerGraph
+from dlstudio.core.source import parse_source
 from dlstudio.train.config import TrainConfig
 from dlstudio.train.errors import TrainError
 from dlstudio.train.experiment import loop_text
@@ -194,13 +195,13 @@ def _merge_from_imports(lines: list[str]) -> list[str]:
 
 def _check_names(experiment: Experiment, model_code: str) -> None:
     """A model named like one of the script's functions (``train``) would replace it."""
-    model = {name for n in ast.parse(model_code).body for name in _names(n)}
+    model = {name for n in parse_source(model_code).body for name in _names(n)}
     rest = (
         "\n".join(line for line in experiment.imports if line)
         + "\n"
         + "\n\n\n".join(s.code for s in experiment.sections if s.title != "The model")
     )
-    clash = sorted(model & {name for n in ast.parse(rest).body for name in _names(n)})
+    clash = sorted(model & {name for n in parse_source(rest).body for name in _names(n)})
     if clash:
         raise TrainError(
             f"the model's code defines {', '.join(clash)}, which the training script needs for "
