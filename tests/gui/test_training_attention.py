@@ -58,7 +58,7 @@ def test_attention_heatmap_after_training_the_transformer(make_window, qtbot, me
     # Every label names its position and the token there (as many as fit without touching).
     assert len(ticks) >= 2 and ticks[0][1] == f"0 s{first[0] - 2}"
     for value, label in ticks:
-        position = int(round(value))
+        position = round(value)
         assert label == f"{position} s{first[position] - 2}"
 
     # Another sample: other maps, still rows of 1.
