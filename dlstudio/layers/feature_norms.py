@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
+from dlstudio.layers.normalization import last_dim_norm_shape
 from dlstudio.layers.registry import register
 from dlstudio.layers.rules import is_float, static_size
 from dlstudio.layers.spec import (
@@ -138,14 +139,6 @@ for _spatial in (1, 2):
 
 
 # ---------------------------------------------------------------------- RMSNorm
-def _rms_shape(ctx: ShapeContext) -> ShapeResult:
-    x = is_float(ctx)
-    if x.rank < 2:
-        raise ctx.fail(f"needs at least (N, features) but gets {shape_text(x)}")
-    size = static_size(ctx, x.shape[-1], "feature size (last dimension)")
-    return ShapeResult({"out": x}, {"normalized_shape": size})
-
-
 register(
     LayerType(
         id="rmsnorm",
@@ -159,7 +152,7 @@ register(
             "machine epsilon, as torch does."
         ),
         formula="y = x / sqrt(mean(x^2) + eps) * gamma  (over the last dimension)",
-        infer=_rms_shape,
+        infer=last_dim_norm_shape,
         count_params=lambda ctx: ctx["normalized_shape"] if ctx["elementwise_affine"] else 0,
         count_macs=_per_value_macs,
         params=(

@@ -93,7 +93,9 @@ register(
 )
 
 
-def _layernorm_shape(ctx: ShapeContext) -> ShapeResult:
+def last_dim_norm_shape(ctx: ShapeContext) -> ShapeResult:
+    """Shape rule of a norm over the last dimension (LayerNorm, RMSNorm): any float input of at
+    least (N, features), unchanged; the feature size is inferred."""
     x = is_float(ctx)
     if x.rank < 2:
         raise ctx.fail(f"needs at least (N, features) but gets {shape_text(x)}")
@@ -120,7 +122,7 @@ register(
             "Transformer block uses it."
         ),
         formula="y = gamma * (x - mean(x)) / sqrt(var(x) + eps) + beta  (over the last dimension)",
-        infer=_layernorm_shape,
+        infer=last_dim_norm_shape,
         count_params=_layernorm_params,
         count_macs=_elementwise_macs,
         params=(
