@@ -1,9 +1,14 @@
 """A scroll area that scrolls vertically only and is never narrower than what it holds, so a
-dock showing it keeps its content's minimum width and nothing is cut off at the right edge."""
+dock showing it keeps its content's minimum width and nothing is cut off at the right edge.
+
+Its content is as tall as it needs to be at the width it gets: word-wrapped labels (a data
+set's description, a warning) take more lines when the dock is narrow, and a scroll area on its
+own sizes its widget from a height hint taken at another width, so such labels were squeezed
+and drawn over the rows around them."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 
@@ -16,6 +21,7 @@ class VerticalScroll(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWidget(content)
+        content.installEventFilter(self)
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
@@ -24,3 +30,22 @@ class VerticalScroll(QScrollArea):
             return hint
         bar = self.verticalScrollBar().sizeHint().width()
         return QSize(max(hint.width(), content.minimumSizeHint().width() + bar), hint.height())
+
+    def fit_content_height(self) -> None:
+        """Give the content the height its layout needs at the viewport's width."""
+        content = self.widget()
+        layout = content.layout() if content is not None else None
+        if layout is None or not layout.hasHeightForWidth():
+            return
+        height = layout.totalHeightForWidth(self.viewport().width())
+        if height > 0 and content.minimumHeight() != height:
+            content.setMinimumHeight(height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_content_height()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.fit_content_height()  # a label's text changed: it may need more lines now
+        return False
