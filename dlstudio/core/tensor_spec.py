@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from dlstudio.core.source import parse_expression
+
 Dim = int | str
 """One dimension: a concrete size, or a symbol such as ``"N"`` or an expression like ``"T-2"``."""
 
@@ -85,8 +87,6 @@ def bind_dim(dim: Dim, bindings: dict[str, int]) -> int | None:
 def _eval_dim_expression(expr: str, bindings: dict[str, int]) -> int | None:
     """Evaluate expressions such as ``(T-3)//2+1`` over bound symbols, without ``eval``."""
     import ast
-
-    from dlstudio.core.source import parse_expression
 
     try:
         tree = parse_expression(expr)

@@ -21,6 +21,7 @@ from dlstudio.train.errors import TrainError
 COMMON_MODULES = (
     "dlstudio.core.errors",
     "dlstudio.train.errors",
+    "dlstudio.core.source",
     "dlstudio.core.tensor_spec",
     "dlstudio.train.data.options",
     "dlstudio.train.data.text",
