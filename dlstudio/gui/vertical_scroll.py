@@ -34,7 +34,9 @@ class VerticalScroll(QScrollArea):
     def fit_content_height(self) -> None:
         """Give the content the height its layout needs at the viewport's width."""
         content = self.widget()
-        layout = content.layout() if content is not None else None
+        if content is None:
+            return
+        layout = content.layout()
         if layout is None or not layout.hasHeightForWidth():
             return
         height = layout.totalHeightForWidth(self.viewport().width())
