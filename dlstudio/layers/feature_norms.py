@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
-from dlstudio.layers.normalization import last_dim_norm_shape
+from dlstudio.layers.normalization import EPS_PARAM, MOMENTUM_PARAM, last_dim_norm_shape
 from dlstudio.layers.registry import register
 from dlstudio.layers.rules import is_float, static_size
 from dlstudio.layers.spec import (
@@ -16,10 +16,6 @@ from dlstudio.layers.spec import (
     ShapeResult,
     StatContext,
     shape_text,
-)
-
-_EPS = ParamSpec(
-    "eps", "float", 1e-5, "Added to the variance for numerical stability.", minimum=0.0, maximum=1.0
 )
 
 
@@ -71,7 +67,7 @@ register(
         count_macs=_per_value_macs,
         params=(
             ParamSpec("num_groups", "int", 32, "Number of channel groups.", minimum=1),
-            _EPS,
+            EPS_PARAM,
             ParamSpec("affine", "bool", True, "Learn gamma (scale) and beta (shift) per channel."),
         ),
         name_prefix="norm",
@@ -114,15 +110,8 @@ for _spatial in (1, 2):
             count_params=_affine_params("num_features"),
             count_macs=_per_value_macs,
             params=(
-                _EPS,
-                ParamSpec(
-                    "momentum",
-                    "float",
-                    0.1,
-                    "Weight of the current batch in the running averages.",
-                    minimum=0.0,
-                    maximum=1.0,
-                ),
+                EPS_PARAM,
+                MOMENTUM_PARAM,
                 ParamSpec("affine", "bool", False, "Learn gamma (scale) and beta (shift)."),
                 ParamSpec(
                     "track_running_stats",

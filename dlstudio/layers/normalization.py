@@ -15,9 +15,19 @@ from dlstudio.layers.spec import (
     shape_text,
 )
 
-_EPS = ParamSpec(
+EPS_PARAM = ParamSpec(
     "eps", "float", 1e-5, "Added to the variance for numerical stability.", minimum=0.0, maximum=1.0
 )
+"""The epsilon every normalisation layer takes."""
+MOMENTUM_PARAM = ParamSpec(
+    "momentum",
+    "float",
+    0.1,
+    "Weight of the current batch in the running averages.",
+    minimum=0.0,
+    maximum=1.0,
+)
+"""The running averages' momentum of the layers that keep them (BatchNorm, InstanceNorm)."""
 
 
 def _batchnorm_shape(ranks: tuple[int, ...], layout: str):
@@ -46,15 +56,8 @@ _BN_EXPLANATION = (
     "before the activation. Running mean and variance are buffers, not parameters."
 )
 _BN_PARAMS = (
-    _EPS,
-    ParamSpec(
-        "momentum",
-        "float",
-        0.1,
-        "Weight of the current batch in the running averages.",
-        minimum=0.0,
-        maximum=1.0,
-    ),
+    EPS_PARAM,
+    MOMENTUM_PARAM,
     ParamSpec("affine", "bool", True, "Learn gamma (scale) and beta (shift)."),
 )
 
@@ -126,7 +129,7 @@ register(
         count_params=_layernorm_params,
         count_macs=_elementwise_macs,
         params=(
-            _EPS,
+            EPS_PARAM,
             ParamSpec("elementwise_affine", "bool", True, "Learn gamma and beta.", label="affine"),
             ParamSpec("bias", "bool", True, "Learn beta (the shift)."),
         ),
