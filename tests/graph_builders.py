@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from typing import Any
 
 from dlstudio.core import Edge, LayerGraph, LayerNode, PortRef
@@ -85,3 +87,43 @@ def iris_mlp() -> LayerGraph:
         ("output", "logits", {}),
     )
     return b.graph
+
+
+def fan_in_graph(node_count: int, edges: list[tuple[int, int]]) -> LayerGraph:
+    """Nodes n0..n{k}; each edge wires into a fresh input port, so any fan-in is allowed (for
+    the layout, which looks at wires only)."""
+    g = LayerGraph("layout")
+    for i in range(node_count):
+        g.insert_node(LayerNode(f"n{i}", "relu", f"node{i}"))
+    ports: dict[int, int] = {}
+    for u, v in edges:
+        ports[v] = ports.get(v, 0) + 1
+        g.insert_edge(Edge(PortRef(f"n{u}", "out"), PortRef(f"n{v}", f"in{ports[v]}")))
+    return g
+
+
+def residual_blocks(blocks: int) -> tuple[LayerGraph, list[str]]:
+    """A stem and ``blocks`` residual blocks (conv, bn, relu, conv, bn, add, relu) as a
+    fan-in graph, and its spine (the node ids in order)."""
+    edges: list[tuple[int, int]] = []
+    spine = [0]
+    count = 1
+    for _ in range(blocks):
+        x = spine[-1]
+        chain = list(range(count, count + 6))
+        count += 6
+        edges.append((x, chain[0]))
+        edges.extend(itertools.pairwise(chain))  # the block's last but one node is the Add
+        edges.append((x, chain[4]))
+        spine.extend(chain)
+    return fan_in_graph(count, edges), [f"n{i}" for i in spine]
+
+
+def random_dag(node_count: int, seed: int, reach: int = 12) -> LayerGraph:
+    """Each node fed by 1-3 of the ``reach`` nodes before it (a larger reach: longer wires)."""
+    rng = random.Random(seed)
+    edges = []
+    for v in range(1, node_count):
+        for u in rng.sample(range(max(0, v - reach), v), k=min(v, rng.choice((1, 1, 2, 3)))):
+            edges.append((u, v))
+    return fan_in_graph(node_count, edges)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-import random
-
 import pytest
+from graph_builders import fan_in_graph, random_dag, residual_blocks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,44 +20,6 @@ from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
 BOX_W, BOX_H = 180.0, 90.0
 
 
-def _graph(node_count: int, edges: list[tuple[int, int]]) -> LayerGraph:
-    """Nodes n0..n{k}; each edge wires into a fresh input port so any fan-in is allowed."""
-    g = LayerGraph("t")
-    for i in range(node_count):
-        g.insert_node(LayerNode(f"n{i}", "relu", f"node{i}"))
-    ports: dict[int, int] = {}
-    for u, v in edges:
-        ports[v] = ports.get(v, 0) + 1
-        g.insert_edge(Edge(PortRef(f"n{u}", "out"), PortRef(f"n{v}", f"in{ports[v]}")))
-    return g
-
-
-def _resnet_like(blocks: int) -> tuple[LayerGraph, list[str]]:
-    """A stem and ``blocks`` residual blocks (conv, bn, relu, conv, bn, add, relu); the spine."""
-    edges: list[tuple[int, int]] = []
-    spine = [0]
-    count = 1
-    for _ in range(blocks):
-        x = spine[-1]
-        chain = list(range(count, count + 6))
-        count += 6
-        edges.append((x, chain[0]))
-        edges.extend(itertools.pairwise(chain))  # the block's last but one node is the Add
-        edges.append((x, chain[4]))
-        spine.extend(chain)
-    return _graph(count, edges), [f"n{i}" for i in spine]
-
-
-def _random_dag(node_count: int, seed: int, reach: int = 12) -> LayerGraph:
-    """Each node fed by 1-3 of the ``reach`` nodes before it (a larger reach: longer wires)."""
-    rng = random.Random(seed)
-    edges = []
-    for v in range(1, node_count):
-        for u in rng.sample(range(max(0, v - reach), v), k=min(v, rng.choice((1, 1, 2, 3)))):
-            edges.append((u, v))
-    return _graph(node_count, edges)
-
-
 def _assert_no_overlaps(pos: dict[str, tuple[float, float]]) -> None:
     boxes = sorted(pos.values())
     for i, (x1, y1) in enumerate(boxes):
@@ -71,7 +31,7 @@ def _assert_no_overlaps(pos: dict[str, tuple[float, float]]) -> None:
 
 @pytest.mark.parametrize("direction", ["TB", "LR"])
 def test_chain_is_one_straight_line(direction: str) -> None:
-    g = _graph(5, [(0, 1), (1, 2), (2, 3), (3, 4)])
+    g = fan_in_graph(5, [(0, 1), (1, 2), (2, 3), (3, 4)])
     pos = auto_layout(g, direction)
     main = 1 if direction == "TB" else 0
     step = LAYER_SPACING_TB if direction == "TB" else LAYER_SPACING_LR
@@ -81,7 +41,7 @@ def test_chain_is_one_straight_line(direction: str) -> None:
 
 @pytest.mark.parametrize("direction", ["TB", "LR"])
 def test_resnet_spine_is_straight_and_skips_go_beside_it(direction: str) -> None:
-    g, spine = _resnet_like(4)
+    g, spine = residual_blocks(4)
     pos = auto_layout(g, direction)
     cross = 0 if direction == "TB" else 1
     assert len({pos[n][cross] for n in spine}) == 1, "the main chain should be one straight line"
@@ -90,7 +50,7 @@ def test_resnet_spine_is_straight_and_skips_go_beside_it(direction: str) -> None
 
 @pytest.mark.parametrize("direction", ["TB", "LR"])
 def test_skip_wires_get_a_lane_of_their_own(direction: str) -> None:
-    g, spine = _resnet_like(3)
+    g, spine = residual_blocks(3)
     layout = compute_layout(g, direction)
     assert layout.positions == auto_layout(g, direction)
     main, cross = (1, 0) if direction == "TB" else (0, 1)
@@ -113,7 +73,7 @@ def test_skip_wires_get_a_lane_of_their_own(direction: str) -> None:
 @pytest.mark.parametrize("direction", ["TB", "LR"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_random_dags_have_no_overlaps_and_forward_edges(direction: str, seed: int) -> None:
-    g = _random_dag(150, seed)
+    g = random_dag(150, seed)
     pos = auto_layout(g, direction)
     assert set(pos) == set(g.nodes)
     _assert_no_overlaps(pos)
@@ -124,7 +84,7 @@ def test_random_dags_have_no_overlaps_and_forward_edges(direction: str, seed: in
 
 def test_branches_side_by_side_and_merge_centered() -> None:
     # An Inception-like fan-out into three branches that meet again.
-    g = _graph(6, [(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4), (4, 5)])
+    g = fan_in_graph(6, [(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4), (4, 5)])
     pos = auto_layout(g, "TB")
     xs = sorted(pos[f"n{i}"][0] for i in (1, 2, 3))
     assert xs[1] - xs[0] == ROW_SPACING_TB and xs[2] - xs[1] == ROW_SPACING_TB
@@ -134,13 +94,13 @@ def test_branches_side_by_side_and_merge_centered() -> None:
 
 def test_second_source_sits_next_to_its_consumer() -> None:
     # n5 (a decoder's own Input) feeds only n4, deep in the graph.
-    g = _graph(6, [(0, 1), (1, 2), (2, 3), (3, 4), (5, 4)])
+    g = fan_in_graph(6, [(0, 1), (1, 2), (2, 3), (3, 4), (5, 4)])
     pos = auto_layout(g, "TB")
     assert pos["n5"][1] == pos["n3"][1]
 
 
 def test_lr_spacing_and_origin() -> None:
-    g = _graph(4, [(0, 1), (0, 2), (1, 3), (2, 3)])
+    g = fan_in_graph(4, [(0, 1), (0, 2), (1, 3), (2, 3)])
     pos = auto_layout(g, "LR")
     assert min(x for x, _ in pos.values()) == 0
     assert min(y for _, y in pos.values()) == 0
@@ -148,18 +108,18 @@ def test_lr_spacing_and_origin() -> None:
 
 
 def test_deterministic() -> None:
-    g = _random_dag(300, 7)
+    g = random_dag(300, 7)
     first = auto_layout(g)
     again = auto_layout(g)
-    rebuilt = auto_layout(_random_dag(300, 7))
+    rebuilt = auto_layout(random_dag(300, 7))
     assert first == again == rebuilt
 
 
 def test_empty_isolated_and_cyclic_graphs() -> None:
     assert auto_layout(LayerGraph()) == {}
-    lone = _graph(3, [])
+    lone = fan_in_graph(3, [])
     _assert_no_overlaps(auto_layout(lone))
-    cyclic = _graph(4, [(0, 1), (1, 2), (2, 1), (2, 3)])
+    cyclic = fan_in_graph(4, [(0, 1), (1, 2), (2, 1), (2, 3)])
     pos = auto_layout(cyclic)
     assert set(pos) == {"n0", "n1", "n2", "n3"}
     _assert_no_overlaps(pos)
@@ -167,7 +127,7 @@ def test_empty_isolated_and_cyclic_graphs() -> None:
 
 def test_rejects_unknown_direction() -> None:
     with pytest.raises(ValueError, match="direction"):
-        auto_layout(_graph(1, []), "RL")
+        auto_layout(fan_in_graph(1, []), "RL")
 
 
 @st.composite
@@ -175,7 +135,7 @@ def _dags(draw: st.DrawFn) -> LayerGraph:
     count = draw(st.integers(1, 30))
     pairs = st.tuples(st.integers(0, count - 1), st.integers(0, count - 1))
     edges = [(min(a, b), max(a, b)) for a, b in draw(st.lists(pairs, max_size=60)) if a != b]
-    return _graph(count, edges)
+    return fan_in_graph(count, edges)
 
 
 @settings(max_examples=60, deadline=None)

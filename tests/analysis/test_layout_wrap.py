@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from graph_builders import fan_in_graph, residual_blocks
 
 from dlstudio.analysis.layout import auto_layout
-from tests.analysis.test_layout import _assert_no_overlaps, _graph, _resnet_like
+from tests.analysis.test_layout import _assert_no_overlaps
 
 VIEW = (1050.0, 700.0)
 
@@ -23,7 +24,7 @@ def _fit_zoom(pos: dict[str, tuple[float, float]]) -> float:
 
 @pytest.mark.parametrize("direction", ["TB", "LR"])
 def test_long_resnet_folds_into_bands_that_fit_much_larger(direction: str) -> None:
-    g, spine = _resnet_like(10)  # 61 nodes in one long column
+    g, spine = residual_blocks(10)  # 61 nodes in one long column
     plain = auto_layout(g, direction)
     folded = auto_layout(g, direction, VIEW)
     assert _fit_zoom(folded) > 2.5 * _fit_zoom(plain)
@@ -39,11 +40,11 @@ def test_long_resnet_folds_into_bands_that_fit_much_larger(direction: str) -> No
 
 
 def test_a_graph_that_already_fits_is_not_folded() -> None:
-    g = _graph(4, [(0, 1), (1, 2), (2, 3)])
+    g = fan_in_graph(4, [(0, 1), (1, 2), (2, 3)])
     assert auto_layout(g, "TB", VIEW) == auto_layout(g, "TB")
 
 
 def test_no_view_means_no_folding() -> None:
-    g, _ = _resnet_like(10)
+    g, _ = residual_blocks(10)
     xs = {x for x, _ in auto_layout(g, "TB").values()}
     assert len(xs) <= 2  # the spine and the skip lanes beside it
