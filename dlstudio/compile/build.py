@@ -16,6 +16,7 @@ from dlstudio.compile.errors import CompileError
 from dlstudio.compile.limits import check_fits
 from dlstudio.compile.weights import WeightsMismatchError, load_weights
 from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.core.collector import collector_paused
 from dlstudio.core.errors import DLStudioError, ModelTooLargeError
 from dlstudio.core.graph import LayerGraph
 from dlstudio.core.source import compile_source
@@ -66,6 +67,13 @@ def compile_graph(
 
     Block instances that name a ``weights`` file get those weights (a relative path is read
     from ``base_dir``, the project's folder)."""
+    with collector_paused():  # see dlstudio.core.collector: thousands of modules, no cycles
+        return _compile(graph, analysis, base_dir)
+
+
+def _compile(
+    graph: LayerGraph, analysis: AnalysisResult | None, base_dir: str | Path | None
+) -> CompiledModel:
     if analysis is None:
         analysis = analyze(graph)
     code = generate(graph, analysis)

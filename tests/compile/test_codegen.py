@@ -189,6 +189,39 @@ def test_generated_files_are_ruff_clean(tmp_path) -> None:
     subprocess.run([str(ruff), "format", *options, "--check", str(tmp_path)], check=True)
 
 
+def _forward_statements(source: str, class_name: str) -> list[range]:
+    """Python's own parse of the source: the lines of each statement of the class's forward()
+    before its return."""
+    tree = ast.parse(source)
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name)
+    forward = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward")
+    assert isinstance(forward.body[-1], ast.Return)
+    return [range(s.lineno, (s.end_lineno or s.lineno) + 1) for s in forward.body[:-1]]
+
+
+def test_forward_line_map_agrees_with_the_parsed_source() -> None:
+    """line_nodes (counted while the source is written) names exactly the lines of forward()'s
+    statements as Python parses the file, one node per statement, in the walk's order: every
+    template (blocks, masks, configs, wrapped calls) and a wrapped Concat."""
+    from repo_paths import TEMPLATES_DIR
+
+    from dlstudio.compile.codegen import generate
+    from dlstudio.layers.validation import load_checked
+
+    graphs = [load_checked(path) for path in sorted(TEMPLATES_DIR.glob("*.json"))]
+    graphs.append(case_graph("concat", CASES["concat"][2], {})[0])
+    assert len(graphs) > 10
+    for graph in graphs:
+        code = generate(graph)
+        statements = _forward_statements(code.source, code.class_name)
+        assert sorted(code.line_nodes) == [n for lines in statements for n in lines], graph.name
+        names = [{code.line_nodes[n] for n in lines} for lines in statements]
+        assert all(len(one) == 1 for one in names), graph.name
+        order = [node.name for node in (graph.node(i) for i in analyze(graph).order)]
+        walked = [n for n in order if n in {name for one in names for name in one}]
+        assert [one.pop() for one in names] == walked, graph.name
+
+
 def test_long_forward_lines_wrap_and_still_map_to_their_nodes() -> None:
     """A Concat of ten inputs wraps as ruff format would; every line of it names the node."""
     graph, node_id = case_graph("concat", CASES["concat"][2], {})

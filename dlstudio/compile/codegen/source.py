@@ -7,7 +7,6 @@ submodules are declared in the order forward() uses them, and a ``__main__`` smo
 
 from __future__ import annotations
 
-import ast
 import re
 import textwrap
 from dataclasses import dataclass, field, replace
@@ -28,8 +27,8 @@ from dlstudio.compile.codegen.tying import tied_weight_lines
 from dlstudio.compile.emitters import EMITTERS, HELPERS, helper_closure, lit
 from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BLOCK_TYPE
+from dlstudio.core.collector import collector_paused
 from dlstudio.core.graph import LayerGraph, LayerNode
-from dlstudio.core.source import parse_source
 from dlstudio.layers import UnknownLayerError, get_layer_type
 
 
@@ -64,6 +63,11 @@ def generate_source(graph: LayerGraph, analysis: AnalysisResult | None = None) -
 
 def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> GeneratedCode:
     """Generate the source of ``graph`` (analysing it first unless ``analysis`` is given)."""
+    with collector_paused():  # see dlstudio.core.collector
+        return _generate(graph, analysis)
+
+
+def _generate(graph: LayerGraph, analysis: AnalysisResult | None) -> GeneratedCode:
     if analysis is None:
         analysis = analyze(graph)
     check_compilable(graph, analysis)
@@ -91,8 +95,10 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
     helpers += [h for h in block_classes.helpers if h not in helpers]
     blocks += [h.source.strip("\n") for h in helper_closure(helpers)]
     blocks += block_classes.sources
+    model_text, statements = _model_class(graph, analysis, model, plan, inputs)
+    before_model = blocks[:]
     blocks += [
-        _model_class(graph, analysis, model, plan, inputs),
+        model_text,
         _example_inputs(config, inputs, symbol_fields, vocab_fields),
         _main(config, model, output_names),
     ]
@@ -100,7 +106,10 @@ def generate(graph: LayerGraph, analysis: AnalysisResult | None = None) -> Gener
     head = _module_docstring(graph, model, inputs) + "\n\n" + _imports(text)
     text = head + "\n\n\n" + text
     node_names = {attrs[node.id]: node.name for node in graph}
-    line_nodes = _forward_lines(text, model, [graph.node(s.node_id).name for s in plan.steps])
+    # The class's first line: every part before it is followed by two blank lines.
+    start = 1 + sum(part.count("\n") + 3 for part in [head, *before_model])
+    names = [graph.node(s.node_id).name for s in plan.steps]
+    line_nodes = _forward_lines(start, statements, names)
     return GeneratedCode(
         text,
         model,
@@ -124,15 +133,17 @@ def _prefix(node: LayerNode) -> str:
     return get_layer_type(node.type_id).prefix
 
 
-def _forward_lines(text: str, model: str, step_names: list[str]) -> dict[int, str]:
-    """Line number (from 1) of each line of the model's forward() -> the node it computes: its
-    statements are the steps in order (one line each, or several when a long call wraps)."""
-    tree = parse_source(text)
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model)
-    forward = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward")
+def _forward_lines(
+    start: int, statements: list[tuple[int, int]], step_names: list[str]
+) -> dict[int, str]:
+    """Line number (from 1) of each line of the model's forward() -> the node it computes.
+
+    ``start`` is the class's first line; ``statements`` gives each step's statement as its
+    first and last line within the class (one line, or several when a long call wraps; a
+    comment moved above a long statement is not part of it)."""
     out: dict[int, str] = {}
-    for statement, name in zip(forward.body, step_names, strict=False):
-        for number in range(statement.lineno, (statement.end_lineno or statement.lineno) + 1):
+    for (first, last), name in zip(statements, step_names, strict=True):
+        for number in range(start + first, start + last + 1):
             out[number] = name
     return out
 
@@ -274,7 +285,9 @@ def _model_class(
     model: str,
     plan: ForwardPlan,
     inputs: list[InputDescription],
-) -> str:
+) -> tuple[str, list[tuple[int, int]]]:
+    """The model class, and where each step's forward() statement is: its first and last
+    line, counted from the class's first line (0)."""
     outputs = []
     for node in graph:
         if node.type_id == "output":
@@ -316,11 +329,15 @@ def _model_class(
         returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
     params = ["self", *(f"{a}: torch.Tensor" for a in plan.args)]
     lines += ["", *signature_lines(INDENT, "def forward", params, f" -> {returns}:")]
+    statements = []
     for step in plan.steps:
         code = f"{', '.join(step.targets)} = {step.emission.forward}"
-        lines += statement_lines(INDENT * 2, code, comment_text(step.comment))
+        written = statement_lines(INDENT * 2, code, comment_text(step.comment))
+        above = 1 if len(written) > 1 and written[0].lstrip().startswith("#") else 0
+        statements.append((len(lines) + above, len(lines) + len(written) - 1))
+        lines += written
     lines += _return_lines(INDENT * 2, plan.returns)
-    return "\n".join(lines)
+    return "\n".join(lines), statements
 
 
 def _return_lines(indent: str, names: list[str]) -> list[str]:
