@@ -22,8 +22,9 @@ from dlstudio.analysis.structure import check_structure, known_types
 from dlstudio.analysis.teaching import teaching_diagnostics
 from dlstudio.analysis.tying import check_tied_weights
 from dlstudio.core.blocks import condition_holds, condition_problem, resolve_inner_params
+from dlstudio.core.collector import collector_paused
 from dlstudio.core.expressions import ExpressionError
-from dlstudio.core.graph import Edge, LayerGraph, LayerNode, PortRef
+from dlstudio.core.graph import Edge, LayerGraph, LayerNode
 from dlstudio.core.tensor_spec import DTYPE_SIZES, TensorSpec, bind_dim
 from dlstudio.layers.spec import LayerType, ShapeContext, ShapeError, StatContext
 
@@ -37,6 +38,11 @@ def analyze(
 
     Block instances are analysed through their definitions (``graph.blocks``); ``context`` is
     set when the graph is itself a block definition analysed for one instance."""
+    with collector_paused():  # see dlstudio.core.collector: the walk makes no cyclic garbage
+        return _analyze(graph, batch_size, context)
+
+
+def _analyze(graph: LayerGraph, batch_size: int, context: BlockContext | None) -> AnalysisResult:
     if context is None:
         context = BlockContext(graph, batch_size)
     diagnostics: list[Diagnostic] = []
@@ -157,9 +163,10 @@ def _example_bindings(graph: LayerGraph, params: dict[str, dict]) -> dict[str, i
 
 def _gather_inputs(graph, node, ports, info, infos, edge_specs) -> bool:
     """Fill ``info.inputs`` from upstream outputs; False when an upstream node failed."""
+    wires = {edge.dst.port: edge for edge in graph.edges_into(node.id)}  # one wire per port
     complete = True
     for port in ports:
-        edge = graph.incoming_edge(PortRef(node.id, port.name))
+        edge = wires.get(port.name)
         if edge is None:
             complete = complete and port.optional
             continue
@@ -211,11 +218,12 @@ def _infer(
 def _concrete(spec: TensorSpec, bindings: dict[str, int]) -> tuple[int, ...] | None:
     """The per-example shape with symbols bound, or None when a symbol is unbound."""
     shape = spec.shape
-    if all(type(d) is int for d in shape[1:]):  # the common case: only the batch is symbolic
-        if shape and shape[0] == "N":
-            return (1, *(int(d) for d in shape[1:]))
-        if all(type(d) is int for d in shape):
-            return tuple(int(d) for d in shape)
+    if shape and shape[0] == "N":  # the common case: only the batch is symbolic
+        rest = shape[1:]
+        if all(type(d) is int for d in rest):
+            return (1, *rest)
+    elif all(type(d) is int for d in shape):
+        return tuple(shape)
     # Symbols anywhere, the batch folded into another dimension (Flatten from dim 0) ...
     dims = [bind_dim(d, bindings) for d in shape]
     return tuple(d for d in dims if d is not None) if None not in dims else None
@@ -225,19 +233,19 @@ def _count(node, layer, info, sample, batch_size, out: list[Diagnostic], shapes)
     """Parameters, MACs (one example) and output memory (whole batch) of one node.
 
     ``sample`` binds N to 1 and each symbol to its Input's example length; ``shapes`` keeps
-    each spec's concrete shape by identity (a node's output spec is its successor's input)."""
-
-    def concrete(spec: TensorSpec) -> tuple[int, ...] | None:
-        known = shapes.get(id(spec))
-        if known is None:  # the spec is kept with its shape, so its id is never reused
-            known = shapes[id(spec)] = (spec, _concrete(spec, sample))
-        return known[1]
-
-    ins = {p: concrete(s) for p, s in info.inputs.items()}
-    outs = {p: concrete(s) for p, s in info.outputs.items()}
-    if any(v is None for v in (*ins.values(), *outs.values())):
-        return  # an unbound symbol: counts stay unknown, shapes are still fine
-    ctx = StatContext(info.params, ins, outs, info.inferred)  # type: ignore[arg-type]
+    each spec's concrete shape by identity (a node's output spec is its successor's input;
+    the spec is kept with its shape, so its id is never reused)."""
+    sides: list[dict[str, tuple[int, ...]]] = [{}, {}]
+    for side, specs in zip(sides, (info.inputs, info.outputs), strict=True):
+        for port, spec in specs.items():
+            known = shapes.get(id(spec))
+            if known is None:
+                known = shapes[id(spec)] = (spec, _concrete(spec, sample))
+            if known[1] is None:
+                return  # an unbound symbol: counts stay unknown, shapes are still fine
+            side[port] = known[1]
+    ins, outs = sides
+    ctx = StatContext(info.params, ins, outs, info.inferred)
     try:
         info.param_count = int(layer.count_params(ctx))
         info.macs = int(layer.count_macs(ctx))
@@ -252,8 +260,7 @@ def _count(node, layer, info, sample, batch_size, out: list[Diagnostic], shapes)
         )
         return
     info.trainable_params = info.param_count if node.trainable else 0
-    info.activation_bytes = sum(
-        prod(shape) * batch_size * DTYPE_SIZES.get(info.outputs[port].dtype, 4)
-        for port, shape in outs.items()
-        if shape is not None  # checked above; says so to the type checker
-    )
+    activation = 0
+    for port, shape in outs.items():
+        activation += prod(shape) * batch_size * DTYPE_SIZES.get(info.outputs[port].dtype, 4)
+    info.activation_bytes = activation

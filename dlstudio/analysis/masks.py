@@ -87,6 +87,11 @@ def input_mask(node: LayerNode, info: NodeInfo) -> None:
 
 def carry_masks(node: LayerNode, info: NodeInfo) -> None:
     """Set the mask of each output of ``node`` from its inputs, by the rule above."""
+    if all(spec.mask is None for spec in info.inputs.values()):  # the common case: no mask
+        for port, spec in list(info.outputs.items()):
+            if spec.mask is not None:
+                info.outputs[port] = spec.with_mask(None)
+        return
     source = _sequence_mask(info.inputs)
     for port, spec in list(info.outputs.items()):
         mask = source if source and _keeps(node, info, port, spec) else None
