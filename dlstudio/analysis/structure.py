@@ -9,7 +9,7 @@ import networkx as nx
 
 from dlstudio.analysis.diagnostics import ERROR, WARNING, Diagnostic
 from dlstudio.core.blocks import BLOCK_TYPE
-from dlstudio.core.graph import LayerGraph, LayerNode, PortRef
+from dlstudio.core.graph import LayerGraph, LayerNode
 from dlstudio.layers import UnknownLayerError, get_layer_type
 from dlstudio.layers.spec import Fix, LayerType, PortSpec
 
@@ -113,38 +113,46 @@ def _check_placeholders(graph: LayerGraph, out: list[Diagnostic]) -> None:
 
 def _check_ports(graph, types, ports, out) -> None:
     nodes = graph.nodes
+    connected: dict[str, set[str]] = {}  # node id -> its input ports with a wire
+    names: dict[str, set[str]] = {}  # node id -> the names of its input ports
     for edge in graph.edges:
-        src_type, dst_type = types.get(edge.src.node), types.get(edge.dst.node)
-        src_ports = src_type.outputs if src_type is not None else ()
-        if src_type is not None and src_type.variadic_outputs:
-            src_ports = src_type.output_ports(nodes[edge.src.node].params)
-        if src_type is not None and all(p.name != edge.src.port for p in src_ports):
-            src = nodes[edge.src.node]
+        src, dst = edge.src, edge.dst
+        connected.setdefault(dst.node, set()).add(dst.port)
+        src_type, dst_type = types.get(src.node), types.get(dst.node)
+        if src_type is None:
+            pass
+        elif src.port not in _output_names(src_type, nodes[src.node]):
+            node = nodes[src.node]
             out.append(
                 Diagnostic(
                     ERROR,
-                    src.id,
-                    f"{src.name} ({src_type.label}) has no output port {edge.src.port!r}; "
+                    node.id,
+                    f"{node.name} ({src_type.label}) has no output port {src.port!r}; "
                     f"delete the wire {edge}",
                     edge=edge,
                 )
             )
-        elif src_type is not None and src_type.optional_outputs:
-            _check_optional_output(nodes[edge.src.node], src_type, edge, out)
-        if dst_type is not None and all(p.name != edge.dst.port for p in ports[edge.dst.node]):
-            dst = nodes[edge.dst.node]
+        elif src_type.optional_outputs:
+            _check_optional_output(nodes[src.node], src_type, edge, out)
+        if dst_type is None:
+            continue
+        if dst.node not in names:
+            names[dst.node] = {p.name for p in ports[dst.node]}
+        if dst.port not in names[dst.node]:
+            node = nodes[dst.node]
             out.append(
                 Diagnostic(
                     ERROR,
-                    dst.id,
-                    f"{dst.name} ({dst_type.label}) has no input port {edge.dst.port!r}; "
+                    node.id,
+                    f"{node.name} ({dst_type.label}) has no input port {dst.port!r}; "
                     "delete the wire",
                     edge=edge,
                 )
             )
     for node_id, node_ports in ports.items():
+        wired = connected.get(node_id, ())
         for port in node_ports:
-            if not port.optional and graph.incoming_edge(PortRef(node_id, port.name)) is None:
+            if not port.optional and port.name not in wired:
                 node = nodes[node_id]
                 what = f"input {port.name!r}" if len(node_ports) > 1 else "its input"
                 out.append(
@@ -155,6 +163,13 @@ def _check_ports(graph, types, ports, out) -> None:
                         f"{what}: wire a tensor into it",
                     )
                 )
+
+
+def _output_names(layer: LayerType, node: LayerNode) -> frozenset[str]:
+    """The names of the output ports a wire may leave from."""
+    if layer.variadic_outputs:
+        return frozenset(p.name for p in layer.output_ports(node.params))
+    return layer.output_names
 
 
 def _check_cycles(graph: LayerGraph, g: nx.DiGraph, out: list[Diagnostic]) -> set[str]:

@@ -130,6 +130,9 @@ def broadcast_shape(
 
     A symbol broadcasts against 1 and against itself; a symbol beside a different size cannot
     be proved equal, so it is refused like two different numbers."""
+    first = items[0][1].shape
+    if all(spec.shape == first for _, spec in items):  # a residual add: nothing to broadcast
+        return tuple(first)
     rank = max(spec.rank for _, spec in items)
     result: list[Dim] = []
     for axis in range(rank):

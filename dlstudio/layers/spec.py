@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from dlstudio.core.tensor_spec import Dim, TensorSpec, format_shape
@@ -345,15 +346,40 @@ class LayerType:
 
     def param_spec(self, name: str) -> ParamSpec | None:
         """The spec of parameter ``name``, or None."""
-        return next((p for p in self.params if p.name == name), None)
+        return self._specs_by_name.get(name)
+
+    @cached_property
+    def _specs_by_name(self) -> dict[str, ParamSpec]:
+        # The analysis looks parameters up for every node on every edit; reversed, so that
+        # the first of two specs with one name wins, as a scan would find it.
+        return {p.name: p for p in reversed(self.params)}
+
+    @cached_property
+    def output_names(self) -> frozenset[str]:
+        """The names of all declared output ports (optional ones included)."""
+        return frozenset(p.name for p in self.outputs)
 
     def defaults(self) -> dict[str, Any]:
         """Every parameter at its default."""
         return {p.name: p.default for p in self.params}
 
+    @cached_property
+    def _normalised_defaults(self) -> dict[str, Any] | None:
+        """Every default validated (sizes as tuples), worked out once; None when a default
+        does not validate, so that the error comes where it always did."""
+        values = self.defaults()
+        try:
+            for spec in self.params:
+                if values[spec.name] is not None:
+                    values[spec.name] = spec.validate(values[spec.name])
+        except ParamError:
+            return None
+        return values
+
     def resolve_params(self, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Defaults overlaid with validated given values; also the list of problems found."""
-        values = self.defaults()
+        normalised = self._normalised_defaults
+        values = self.defaults() if normalised is None else dict(normalised)
         problems: list[str] = []
         for key, value in given.items():
             spec = self.param_spec(key)
@@ -364,10 +390,12 @@ class LayerType:
             try:
                 values[key] = spec.validate(value)
             except ParamError as exc:
+                values[key] = spec.default  # as given: a refused value leaves the default
                 problems.append(str(exc))
-        for spec in self.params:  # defaults are trusted, but normalise them (sizes -> tuples)
-            if spec.name not in given and values[spec.name] is not None:
-                values[spec.name] = spec.validate(values[spec.name])
+        if normalised is None:
+            for spec in self.params:  # defaults are trusted, but normalise them (sizes: tuples)
+                if spec.name not in given and values[spec.name] is not None:
+                    values[spec.name] = spec.validate(values[spec.name])
         return values, problems
 
     def input_ports(self, params: Mapping[str, Any]) -> tuple[PortSpec, ...]:
