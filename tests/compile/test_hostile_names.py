@@ -126,3 +126,13 @@ def test_hostile_values_are_rejected_or_written_as_literals(value, param) -> Non
         return
     ast.parse(source)
     assert compile_graph(b.graph).module(torch.randn(1, 4)).shape[0] == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aZ9_é -.\u0130"), max_size=45))
+def test_plain_names_take_the_short_way_to_the_same_identifier(text: str) -> None:
+    """Names that are already clean identifiers skip the normalisation, and come out as the
+    normalisation would make them."""
+    from dlstudio.compile.codegen.names import _cleaned, identifier_base
+
+    assert identifier_base(text, "layer") == _cleaned(text, "layer")

@@ -106,9 +106,19 @@ RESERVED = (
 )
 
 
+_PLAIN = re.compile(r"[A-Za-z][0-9A-Za-z]*(?:_[0-9A-Za-z]+)*")
+"""An ASCII identifier starting with a letter, without doubled or outer underscores."""
+
+
 def identifier_base(text: str, fallback: str) -> str:
     """``text`` reduced to a lowercase-preserving ASCII identifier, or ``fallback`` if nothing
     usable is left. Not yet unique or checked against reserved names."""
+    if type(text) is str and len(text) <= MAX_IDENTIFIER and _PLAIN.fullmatch(text):
+        return text  # already what _cleaned makes of it (names such as fc1, conv2_a)
+    return _cleaned(text, fallback)
+
+
+def _cleaned(text: str, fallback: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", ascii_text)
     cleaned = re.sub(r"_+", "_", cleaned).strip("_")[:MAX_IDENTIFIER].rstrip("_")

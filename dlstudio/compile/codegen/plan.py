@@ -68,11 +68,13 @@ def plan_forward(
     """Walk the analysis order once, asking each node's emitter for its line."""
     kinds = {node.id: node.type_id for node in graph}
     lines = [n for n in analysis.order if kinds[n] not in STRUCTURAL]
-    consumers: dict[PortRef, list[PortRef]] = defaultdict(list)
+    # Ports as (node id, port) tuples: hashed in C, where a PortRef's hash is a Python call
+    # (this walk looks ports up several times per node).
+    consumers: dict[tuple[str, str], list[PortRef]] = defaultdict(list)
     for edge in graph.edges:
-        consumers[edge.src].append(edge.dst)
+        consumers[edge.src.node, edge.src.port].append(edge.dst)
 
-    def chains(src: PortRef, position: int) -> bool:
+    def chains(src: tuple[str, str], position: int) -> bool:
         """True when the tensor's only reader is the very next line (or the return)."""
         users = consumers.get(src, [])
         if len(users) != 1:
@@ -82,17 +84,17 @@ def plan_forward(
         return kinds[users[0].node] == "output"
 
     plan = ForwardPlan()
-    variables: dict[PortRef, str] = {}
+    variables: dict[tuple[str, str], str] = {}
     inputs = [node.id for node in graph if node.type_id == "input"]
     for node_id in inputs:
-        ref = PortRef(node_id, "out")
+        ref = (node_id, "out")
         name = "x" if len(inputs) == 1 and chains(ref, -1) else attrs[node_id]
         variables[ref] = name
         plan.args.append(name)
 
     masks = padding_masks(graph, analysis, lines, attrs, allocator)
     for input_id, name in masks.items():
-        ref = PortRef(input_id, "out")
+        ref = (input_id, "out")
         if variables[ref] == "x":  # read twice now (the mask, the next line): use its name
             variables[ref] = plan.args[inputs.index(input_id)] = attrs[input_id]
         emission = mask_emission(analysis, input_id, variables[ref])
@@ -104,7 +106,7 @@ def plan_forward(
         info = analysis.nodes[node_id]
         args = {}
         for edge in graph.edges_into(node_id):
-            args[edge.dst.port] = variables[edge.src]
+            args[edge.dst.port] = variables[edge.src.node, edge.src.port]
         attr = attrs[node_id]
         if not info.enabled:
             outputs = tuple(info.outputs)
@@ -129,7 +131,7 @@ def plan_forward(
             emission, attr = _conditional(emission, node.when, attr, args, allocator)
         targets = []
         for port in emission.outputs:
-            ref = PortRef(node_id, port)
+            ref = (node_id, port)
             if not consumers.get(ref):
                 targets.append("_")
                 continue
@@ -151,7 +153,7 @@ def plan_forward(
         if node.type_id == "output":
             returned = graph.incoming_edge(PortRef(node.id, "in"))
             if returned is not None:
-                plan.returns.append(variables[returned.src])
+                plan.returns.append(variables[returned.src.node, returned.src.port])
     return plan
 
 
