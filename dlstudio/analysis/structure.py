@@ -72,13 +72,18 @@ def _document_topological_order(graph: LayerGraph, blocked: set[str]) -> list[st
     that a cycle keeps from becoming ready."""
     ids = [n for n in graph.nodes if n not in blocked]
     position = {node_id: i for i, node_id in enumerate(ids)}
-    successors: dict[str, set[str]] = {}
+    wires = [
+        (e.src.node, e.dst.node)
+        for e in graph.edges
+        if e.src.node not in blocked and e.dst.node not in blocked
+    ]
+    if all(position[src] < position[dst] for src, dst in wires):
+        return ids  # drawn in order (the usual case): the walk below would give the same
+    successors: dict[str, list[str]] = {node_id: [] for node_id in ids}
     indegree = dict.fromkeys(ids, 0)
-    for node_id in ids:
-        targets = {e.dst.node for e in graph.edges_out_of(node_id)} - blocked
-        successors[node_id] = targets
-        for target in targets:
-            indegree[target] += 1
+    for src, dst in wires:  # two wires between one pair count twice, and are undone twice
+        successors[src].append(dst)
+        indegree[dst] += 1
     ready = [position[n] for n, d in indegree.items() if d == 0]
     heapq.heapify(ready)
     order = []

@@ -144,3 +144,36 @@ def test_symbolic_sequence_lengths_flow_and_bind_for_counts():
     assert conv.output.shape == ("N", 8, "T-4")
     assert conv.macs == 46 * 8 * 3 * 5
     assert result.bindings == {"T": 50}
+
+
+def test_walk_order_is_topological_with_ties_in_document_order() -> None:
+    """The walk order is networkx's lexicographic topological sort keyed by document position,
+    whether the nodes were drawn in order or not, with double wires between one pair."""
+    import random
+
+    import networkx as nx
+    from graph_builders import random_dag
+
+    from dlstudio.core import LayerGraph
+
+    for seed in range(6):
+        drawn = random_dag(60, seed)
+        shuffled = list(drawn.nodes.values())
+        if seed:  # seed 0 keeps the drawing order, the others are drawn in any order
+            random.Random(seed).shuffle(shuffled)
+        graph = LayerGraph("shuffled")
+        for node in shuffled:
+            graph.insert_node(node.clone())
+        for edge in drawn.edges:
+            graph.insert_edge(edge)
+        first, last = shuffled[0].id, shuffled[-1].id
+        graph.insert_edge(Edge(PortRef(first, "out"), PortRef(last, "in98")))
+        graph.insert_edge(Edge(PortRef(first, "out"), PortRef(last, "in99")))
+        position = {node_id: i for i, node_id in enumerate(graph.nodes)}
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(graph.nodes)
+        g.add_edges_from((e.src.node, e.dst.node) for e in graph.edges)
+        if not nx.is_directed_acyclic_graph(g):
+            continue  # the extra wires closed a loop: the cycle tests cover that
+        expected = list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+        assert analyze(graph).order == expected
