@@ -26,7 +26,7 @@ DTYPE_SIZES = {
 
 def format_shape(shape: tuple[Dim, ...]) -> str:
     """``(N, 6, 28, 28)``: how shapes are written in every message and label."""
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import models
 import pytest
 import torch
 from graph_builders import ChainBuilder, lenet5
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from layer_cases import CASES, case_graph
 from layer_references import REFERENCES
 
@@ -233,3 +235,18 @@ def test_long_forward_lines_wrap_and_still_map_to_their_nodes() -> None:
     name = graph.node(node_id).name
     assert all(code.line_nodes[number + 1] == name for number in range(start, end + 1))
     assert max(len(line) for line in lines) <= 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["math.", "F.", ".", "x", "_", " ", "é", "\n"]), max_size=12))
+def test_import_detection_finds_the_modules_python_would_need(pieces: list[str]) -> None:
+    """``math.`` and ``F.`` count as uses unless a dot or word character comes before them,
+    as the regular expression ``(?<![.\\w])name\\.`` says."""
+    import re
+
+    from dlstudio.compile.codegen.source import _uses_module
+
+    body = "".join(pieces)
+    for name in ("math", "F"):
+        expected = bool(re.search(rf"(?<![.\w]){name}\.", body))
+        assert _uses_module(body, name) == expected

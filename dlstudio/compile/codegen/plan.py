@@ -143,9 +143,12 @@ def plan_forward(
                 name = allocator.allocate(f"{attrs[node_id]}_{port}", attrs[node_id])
             variables[ref] = name
             targets.append(name)
-        if all(t == "_" for t in targets):
+        if "_" in targets and all(t == "_" for t in targets):
             targets = ["_"]
-        comment = ", ".join(str(info.outputs[p]) for p in emission.outputs)
+        if len(emission.outputs) == 1:
+            comment = str(info.outputs[emission.outputs[0]])
+        else:
+            comment = ", ".join(str(info.outputs[p]) for p in emission.outputs)
         step = Step(node_id, attr, emission, tuple(targets), comment, node.when, info.enabled)
         plan.steps.append(step)
 

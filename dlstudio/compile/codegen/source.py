@@ -217,14 +217,29 @@ def _first_docstring_line(model: str, name: str) -> list[str]:
 
 def _imports(body: str) -> str:
     stdlib = []
-    if re.search(r"(?<![.\w])math\.", body):
+    if _uses_module(body, "math"):
         stdlib.append("import math")
     if "@dataclass" in body:
         stdlib.append("from dataclasses import dataclass")
     third = ["import torch", "import torch.nn as nn"]
-    if re.search(r"(?<![.\w])F\.", body):
+    if _uses_module(body, "F"):
         third.append("import torch.nn.functional as F")
     return "\n".join([*stdlib, "", *third] if stdlib else third)
+
+
+def _uses_module(body: str, name: str) -> bool:
+    """True when ``body`` has ``name.`` not preceded by a dot or a word character (``math.pi``,
+    not ``self.math.pi`` or ``xmath.pi``). A search for the text itself, then a look at the
+    character before: a regular expression with a look-behind tests every position of a
+    large model's source, which took longer than the rest of its imports."""
+    needle = name + "."
+    start = body.find(needle)
+    while start != -1:
+        before = body[start - 1] if start else ""
+        if not (before == "." or re.fullmatch(r"\w", before)):
+            return True
+        start = body.find(needle, start + 1)
+    return False
 
 
 def _symbol_fields(inputs: list[InputDescription]) -> dict[str, str]:
