@@ -232,7 +232,10 @@ class PortSpec:
 
 
 # ------------------------------------------------------------------ rule inputs
-@dataclass(frozen=True)
+# The three objects below are made for every node on every analysis (one keystroke, and
+# 10,000 of each for a 10,000-node graph): plain slotted dataclasses, built in a third of the
+# time a frozen one takes. Rules read them and never change them.
+@dataclass(slots=True)
 class ShapeContext:
     """What a shape rule sees: the node's name, its validated parameters, and its input specs
     (connected ports only)."""
@@ -259,7 +262,7 @@ class ShapeContext:
         return ShapeError(message, fixes, port)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ShapeResult:
     """Output specs by port, plus values inferred from the inputs (``in_features``)."""
 
@@ -267,7 +270,7 @@ class ShapeResult:
     inferred: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StatContext:
     """What the parameter and MAC rules see: concrete per-sample shapes (batch 1, symbols bound
     to the Input's example length), parameters, and inferred values."""
