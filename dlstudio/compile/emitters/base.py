@@ -20,7 +20,7 @@ class EmitError(ValueError):
     """A value an emitter cannot write into source (a bug or a hostile value)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per node per generation: slotted, not frozen (see ShapeContext)
 class EmitContext:
     """One node, as an emitter sees it."""
 
