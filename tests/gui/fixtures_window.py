@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QMessageBox
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from dlstudio.core import LayerGraph
 from dlstudio.gui.app import create_application
 from dlstudio.gui.main_window import MainWindow
 
@@ -47,6 +48,38 @@ def window(qtbot, data_dir: Path) -> Iterator[MainWindow]:
     win.document.undo_stack.set_clean()
     win.close()
     win.deleteLater()
+
+
+@pytest.fixture(scope="module")
+def module_window(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MainWindow]:
+    """One shown main window for a whole test module: building one takes about 0.4 s of CPU
+    (the training and lens docks, their plots) and several seconds on a busy machine. Tests
+    take it through ``shared_window``, which starts each of them on an empty document."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLSTUDIO_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        create_application()
+        win = MainWindow(autosave_delay_ms=50)
+        win.resize(1400, 900)
+        win.show()
+        assert QTest.qWaitForWindowExposed(win)
+        yield win
+        win.document.undo_stack.set_clean()
+        win.close()
+        win.deleteLater()
+
+
+@pytest.fixture
+def shared_window(module_window: MainWindow, qtbot, data_dir: Path) -> Iterator[MainWindow]:
+    """The module's window as ``window`` gives a new one: an empty untitled document with no
+    history and nothing selected, the palette unfiltered. For modules whose tests change only
+    the document and what shows it (docks, settings and files stay with ``window``)."""
+    win = module_window
+    win.document.undo_stack.set_clean()
+    win.document.replace_graph(LayerGraph())
+    win.palette_panel.search.clear()
+    qtbot.wait(1)  # let the views take the new document before the test starts
+    yield win
+    win.document.undo_stack.set_clean()
 
 
 def answer_message_boxes(monkeypatch: pytest.MonkeyPatch, answer) -> list[tuple[str, str]]:

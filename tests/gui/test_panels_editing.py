@@ -15,7 +15,8 @@ from dlstudio.layers import ParamError, get_layer_type
 from tests.gui import fixtures_window
 from tests.gui.fixtures_window import TEMPLATES, double_click_palette, type_into
 
-window = fixtures_window.window
+window = fixtures_window.shared_window
+module_window = fixtures_window.module_window
 data_dir = fixtures_window.data_dir
 
 LENET = next(p for p in TEMPLATES if p.stem == "lenet5")

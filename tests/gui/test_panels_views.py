@@ -17,7 +17,8 @@ from dlstudio.gui.workers import run_in_thread
 from tests.gui import fixtures_window
 from tests.gui.fixtures_window import TEMPLATES, answer_message_boxes
 
-window = fixtures_window.window
+window = fixtures_window.shared_window
+module_window = fixtures_window.module_window
 data_dir = fixtures_window.data_dir
 
 LENET = next(p for p in TEMPLATES if p.stem == "lenet5")
