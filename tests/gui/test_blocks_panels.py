@@ -11,7 +11,8 @@ from tests.gui import fixtures_window
 from tests.gui.fixtures_window import drop_from_palette
 from tests.gui.gui_block_models import basic_block, block_model, residual_model
 
-window = fixtures_window.window
+window = fixtures_window.shared_window
+module_window = fixtures_window.module_window
 data_dir = fixtures_window.data_dir
 
 

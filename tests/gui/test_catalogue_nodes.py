@@ -8,7 +8,8 @@ from dlstudio.core import AddNode, LayerNode, SetParam
 from dlstudio.layers import all_layer_types
 from tests.gui import fixtures_window
 
-window = fixtures_window.window
+window = fixtures_window.shared_window
+module_window = fixtures_window.module_window
 data_dir = fixtures_window.data_dir
 
 

@@ -7,7 +7,8 @@ import graph_builders
 
 from tests.gui import fixtures_window
 
-window = fixtures_window.window
+window = fixtures_window.shared_window
+module_window = fixtures_window.module_window
 data_dir = fixtures_window.data_dir
 
 

@@ -15,7 +15,8 @@ from dlstudio.train import EpochEvent, StepEvent
 from tests.gui import fixtures_window
 from tests.gui.fixtures_window import REPO_ROOT
 
-window = fixtures_window.window
+window = fixtures_window.shared_window
+module_window = fixtures_window.module_window
 data_dir = fixtures_window.data_dir
 
 LENET = REPO_ROOT / "templates" / "lenet5.json"

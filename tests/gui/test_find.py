@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QApplication
 from dlstudio.analysis.tree import summary_rows
 from tests.gui import fixtures_window
 
-window = fixtures_window.window
+window = fixtures_window.shared_window
+module_window = fixtures_window.module_window
 data_dir = fixtures_window.data_dir
 RESNET = fixtures_window.REPO_ROOT / "templates" / "resnet18.json"
 

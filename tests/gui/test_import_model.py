@@ -10,7 +10,8 @@ import torch
 from dlstudio.compile import compile_graph
 from dlstudio.compile.project_weights import load_attached_weights
 from dlstudio.core import Edge, PortRef
-from tests.gui.fixtures_window import data_dir, window  # noqa: F401
+from tests.gui.fixtures_window import data_dir, module_window  # noqa: F401
+from tests.gui.fixtures_window import shared_window as window  # noqa: F401
 
 SOURCE = textwrap.dedent(
     """

@@ -9,7 +9,8 @@ from dlstudio.gui.dialogs import TemplateGallery, list_templates
 from tests.gui import fixtures_window
 from tests.gui.fixtures_window import TEMPLATES
 
-window = fixtures_window.window
+window = fixtures_window.shared_window
+module_window = fixtures_window.module_window
 data_dir = fixtures_window.data_dir
 
 
