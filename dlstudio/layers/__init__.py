@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     activations,
+    activations_extra,
     arithmetic,
     attention,
     conv,

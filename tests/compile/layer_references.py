@@ -150,6 +150,18 @@ REFERENCES["reduce"] = lambda xs, p, w: _REDUCE[p["op"]](xs[0], p["dims"], p["ke
 REFERENCES["einsum"] = lambda xs, p, w: torch.einsum(p["equation"], *xs)
 REFERENCES["resize"] = _resize
 REFERENCES["instancenorm2d"] = REFERENCES["instancenorm1d"]
+REFERENCES["elu"] = lambda xs, p, w: torch.nn.ELU(p["alpha"])(xs[0])
+REFERENCES["celu"] = lambda xs, p, w: torch.nn.CELU(p["alpha"])(xs[0])
+REFERENCES["selu"] = lambda xs, p, w: (
+    p["gamma"] * torch.where(xs[0] > 0, xs[0], p["alpha"] * torch.expm1(xs[0]))
+)
+REFERENCES["softplus"] = lambda xs, p, w: torch.nn.Softplus()(xs[0])
+REFERENCES["softsign"] = lambda xs, p, w: torch.nn.Softsign()(xs[0])
+REFERENCES["mish"] = lambda xs, p, w: torch.nn.Mish()(xs[0])
+REFERENCES["thresholded_relu"] = lambda xs, p, w: torch.nn.Threshold(p["alpha"], 0.0)(xs[0])
+REFERENCES["scaled_hardsigmoid"] = lambda xs, p, w: torch.nn.functional.hardtanh(
+    p["alpha"] * xs[0] + p["beta"], 0.0, 1.0
+)
 
 
 def _pool(p: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dlstudio.compile.emitters import (
     activations,
+    activations_extra,
     attention,
     conv,
     dense,
@@ -29,6 +30,7 @@ from dlstudio.compile.emitters.helpers import HELPERS, Helper, helper_closure
 EMITTERS: dict[str, Emitter] = {}
 _FAMILIES = (
     activations,
+    activations_extra,
     attention,
     conv,
     dense,

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dlstudio.compile.importers import onnx_activations as activations
 from dlstudio.compile.importers import onnx_arith as arith
 from dlstudio.compile.importers import onnx_math_ops as math_ops
 from dlstudio.compile.importers import onnx_shape_ops as shape_ops
@@ -193,26 +194,10 @@ def _softmax(type_id: str):
     return mapper
 
 
-def _clip(w, node, inputs, attrs) -> TensorRef:
-    low = inputs[1] if len(inputs) > 1 else attrs.get("min")
-    high = inputs[2] if len(inputs) > 2 else attrs.get("max")
-    if low is not None and high is not None and float(low) == 0.0 and float(high) == 6.0:
-        return w.layer(node, "relu6", {}, w._ref(inputs[0]))
-    raise Unmapped(f"clips to [{low}, {high}]")
-
-
 def _leaky(w, node, inputs, attrs):
     return w.layer(
         node, "leaky_relu", {"negative_slope": attrs.get("alpha", 0.01)}, w._ref(inputs[0])
     )
-
-
-def _hardsigmoid(w, node, inputs, attrs):
-    if not (
-        math.isclose(attrs.get("alpha", 0.2), 1 / 6, rel_tol=1e-4) and attrs.get("beta", 0.5) == 0.5
-    ):
-        raise Unmapped("alpha/beta other than torch's 1/6 and 0.5")
-    return w.layer(node, "hardsigmoid", {}, w._ref(inputs[0]))
 
 
 def _flatten(w, node, inputs, attrs):
@@ -304,9 +289,7 @@ OPS = {
     "Sigmoid": _unary("sigmoid"),
     "Tanh": _unary("tanh"),
     "HardSwish": _unary("hardswish"),
-    "HardSigmoid": _hardsigmoid,
     "LeakyRelu": _leaky,
-    "Clip": _clip,
     "Softmax": _softmax("softmax"),
     "LogSoftmax": _softmax("log_softmax"),
     "MaxPool": _pool("max"),
@@ -356,6 +339,7 @@ OPS.update({"Unsqueeze": _unsqueeze, "Expand": _expand, "Tile": _tile})
 OPS.update({"Sub": arith.binary, "Sum": arith.variadic("add")})
 OPS.update({k: v for k, v in shape_ops.OPS.items() if k not in OPS})
 OPS.update({k: v for k, v in math_ops.OPS.items() if k not in OPS})
+OPS.update(activations.OPS)
 
 PLAIN = {
     "Add": arith.binary,
