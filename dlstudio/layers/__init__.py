@@ -10,6 +10,7 @@ from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     activations_extra,
     arithmetic,
     attention,
+    compare,
     conv,
     dense,
     embedding,

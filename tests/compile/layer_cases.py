@@ -241,6 +241,23 @@ CASES: dict[str, list[Case]] = {
         _one((3,), dtype="bool"),
         Case({"in": (("T",), I64)}, {"dtype": "float32"}),
     ],
+    "compare": [
+        Case({"in1": ((3, "T"), F), "in2": ((3, 1), F)}),
+        Case({"in1": ((4,), F), "in2": ((4,), F)}, {"op": "greater_equal"}),
+        Case({"in1": ((2, 3), I64), "in2": ((2, 3), I64)}, {"op": "equal"}),
+        Case({"in1": ((5,), F), "in2": ((1,), F)}, {"op": "not_equal"}),
+    ],
+    "logical": [
+        Case({"in1": ((3, "T"), "bool"), "in2": ((1, "T"), "bool")}),
+        Case({"in1": ((4,), "bool"), "in2": ((4,), "bool")}, {"op": "or"}),
+        Case({"in1": ((4,), "bool"), "in2": ((4,), "bool")}, {"op": "xor"}),
+    ],
+    "logical_not": [Case({"in": ((3, "T"), "bool")})],
+    "maximum": [
+        Case({"in1": ((3, "T"), F), "in2": ((3, 1), F)}),
+        Case({"in1": ((4,), F), "in2": ((4,), F), "in3": ((1,), F)}, {"inputs": 3}),
+    ],
+    "minimum": [Case({"in1": ((3, "T"), F), "in2": ((3, 1), PARAM)})],
     "where": [
         Case({"condition": ((1, "T"), "bool"), "in1": ((3, "T"), F), "in2": ((3, 1), F)}),
     ],

@@ -150,6 +150,22 @@ REFERENCES["reduce"] = lambda xs, p, w: _REDUCE[p["op"]](xs[0], p["dims"], p["ke
 REFERENCES["einsum"] = lambda xs, p, w: torch.einsum(p["equation"], *xs)
 REFERENCES["resize"] = _resize
 REFERENCES["instancenorm2d"] = REFERENCES["instancenorm1d"]
+REFERENCES["compare"] = lambda xs, p, w: {
+    "less": torch.lt,
+    "less_equal": torch.le,
+    "greater": torch.gt,
+    "greater_equal": torch.ge,
+    "equal": torch.eq,
+    "not_equal": torch.ne,
+}[p["op"]](*xs)
+REFERENCES["logical"] = lambda xs, p, w: {
+    "and": torch.logical_and,
+    "or": torch.logical_or,
+    "xor": torch.logical_xor,
+}[p["op"]](*xs)
+REFERENCES["logical_not"] = lambda xs, p, w: torch.logical_not(xs[0])
+REFERENCES["maximum"] = lambda xs, p, w: reduce(torch.maximum, xs)
+REFERENCES["minimum"] = lambda xs, p, w: reduce(torch.minimum, xs)
 REFERENCES["elu"] = lambda xs, p, w: torch.nn.ELU(p["alpha"])(xs[0])
 REFERENCES["celu"] = lambda xs, p, w: torch.nn.CELU(p["alpha"])(xs[0])
 REFERENCES["selu"] = lambda xs, p, w: (

@@ -15,6 +15,7 @@ import torch
 
 from dlstudio.compile.importers import onnx_activations as activations
 from dlstudio.compile.importers import onnx_arith as arith
+from dlstudio.compile.importers import onnx_compare_ops as compare_ops
 from dlstudio.compile.importers import onnx_math_ops as math_ops
 from dlstudio.compile.importers import onnx_shape_ops as shape_ops
 from dlstudio.compile.importers.builder import TensorRef
@@ -340,6 +341,7 @@ OPS.update({"Sub": arith.binary, "Sum": arith.variadic("add")})
 OPS.update({k: v for k, v in shape_ops.OPS.items() if k not in OPS})
 OPS.update({k: v for k, v in math_ops.OPS.items() if k not in OPS})
 OPS.update(activations.OPS)
+OPS.update(compare_ops.OPS)
 
 PLAIN = {
     "Add": arith.binary,
