@@ -11,6 +11,7 @@ from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     arithmetic,
     attention,
     compare,
+    constant,
     conv,
     dense,
     embedding,

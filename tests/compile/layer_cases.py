@@ -280,6 +280,12 @@ CASES: dict[str, list[Case]] = {
         _one((2, 5, 4), mode="nearest-exact", scale_factor=0.5),
     ],
     "parameter": [Case({}, {"shape": (3, 1, 1), "value": 0.5}), Case({}, {"init": "normal"})],
+    "constant": [
+        Case({}, {"shape": (3, 2), "value": 2.0}),
+        Case({}, {"shape": (4,), "dtype": "bool", "value": 1.0}),
+        Case({}, {"shape": (2, 1), "dtype": "float16", "value": 0.5}),
+        Case({}, {"shape": (5,), "dtype": "uint8", "value": 7.0}),
+    ],
     "embedding": [
         Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),
         Case({"in": ((4,), I64)}, {"num_embeddings": 9, "embedding_dim": 3, "padding_idx": 0}),

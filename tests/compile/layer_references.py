@@ -150,6 +150,9 @@ REFERENCES["reduce"] = lambda xs, p, w: _REDUCE[p["op"]](xs[0], p["dims"], p["ke
 REFERENCES["einsum"] = lambda xs, p, w: torch.einsum(p["equation"], *xs)
 REFERENCES["resize"] = _resize
 REFERENCES["instancenorm2d"] = REFERENCES["instancenorm1d"]
+REFERENCES["constant"] = lambda xs, p, w: torch.full(
+    p["shape"], p["value"], dtype=getattr(torch, p["dtype"])
+)
 REFERENCES["compare"] = lambda xs, p, w: {
     "less": torch.lt,
     "less_equal": torch.le,
