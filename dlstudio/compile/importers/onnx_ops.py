@@ -17,6 +17,7 @@ from dlstudio.compile.importers import onnx_activations as activations
 from dlstudio.compile.importers import onnx_arith as arith
 from dlstudio.compile.importers import onnx_compare_ops as compare_ops
 from dlstudio.compile.importers import onnx_math_ops as math_ops
+from dlstudio.compile.importers import onnx_resize
 from dlstudio.compile.importers import onnx_shape_ops as shape_ops
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import flatten_span
@@ -342,6 +343,7 @@ OPS.update({k: v for k, v in shape_ops.OPS.items() if k not in OPS})
 OPS.update({k: v for k, v in math_ops.OPS.items() if k not in OPS})
 OPS.update(activations.OPS)
 OPS.update(compare_ops.OPS)
+OPS.update(onnx_resize.OPS)
 
 PLAIN = {
     "Add": arith.binary,
