@@ -266,6 +266,11 @@ CASES: dict[str, list[Case]] = {
         _one((3, "T"), op="sum", dims=(-1,)),
         _one((3, 4), op="max", dims=(1,)),
         _one((3, 4), op="min", dims=(2, 1)),
+        _one((3, 4), op="prod", dims=(1,), keepdim=True),
+        _one((3, "T"), op="l1", dims=(1, 2)),
+        _one((3, 4), op="l2", dims=(-1,)),
+        _one((3, 4), op="sum_square", dims=(2,), keepdim=True),
+        _one((3, 4), op="logsumexp", dims=(1, 2)),
     ],
     "einsum": [
         Case({"in1": ((2, "T", 4), F), "in2": ((2, "S", 4), F)}, {"equation": "bhqd,bhkd->bhqk"}),

@@ -120,7 +120,18 @@ _CONSTANT = {
     "x / c": lambda x, c: torch.div(x, c),
     "c / x": lambda x, c: torch.reciprocal(x) * c,
 }
-_REDUCE = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin}
+_REDUCE = {
+    "sum": torch.sum,
+    "mean": torch.mean,
+    "max": torch.amax,
+    "min": torch.amin,
+    "prod": lambda x, dims, keep: torch.prod(x, dims[0], keep),
+    "l1": lambda x, dims, keep: torch.linalg.vector_norm(x, 1, dims, keep),
+    "l2": lambda x, dims, keep: torch.linalg.vector_norm(x, 2, dims, keep),
+    "sum_square": lambda x, dims, keep: torch.linalg.vector_norm(x, 2, dims, keep) ** 2,
+    "log_sum": lambda x, dims, keep: torch.log(torch.sum(x, dims, keep)),
+    "logsumexp": torch.logsumexp,
+}
 
 
 def _resize(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -10,7 +10,20 @@ import torch
 from dlstudio.compile.importers.onnx_arith import constant, operands
 from dlstudio.compile.importers.values import Unmapped
 
-_REDUCE = {"ReduceSum": "sum", "ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min"}
+_REDUCE = {
+    "ReduceSum": "sum",
+    "ReduceMean": "mean",
+    "ReduceMax": "max",
+    "ReduceMin": "min",
+    "ReduceProd": "prod",
+    "ReduceL1": "l1",
+    "ReduceL2": "l2",
+    "ReduceSumSquare": "sum_square",
+    "ReduceLogSum": "log_sum",
+    "ReduceLogSumExp": "logsumexp",
+}
+_FLOAT_REDUCTIONS = ("prod", "l1", "l2", "sum_square", "log_sum", "logsumexp")
+"""Imported from float inputs only: torch sums integers in int64, ONNX in their own dtype."""
 _MATH = {
     "Exp": "exp",
     "Log": "log",
@@ -36,7 +49,8 @@ def _float_input(w, node) -> None:
 
 
 def reduce(w, node, inputs, attrs):
-    """ReduceSum/Mean/Max/Min over constant axes (an attribute, or an input from opset 18;
+    """ReduceSum/Mean/Max/Min/Prod, ReduceL1/L2, ReduceSumSquare, ReduceLogSum(Exp) over
+    constant axes (an attribute, or an input from opset 18;
     ReduceSum's from 13)."""
     axes = attrs.get("axes")
     if axes is None and len(inputs) > 1 and inputs[1] is not None:
@@ -53,6 +67,8 @@ def reduce(w, node, inputs, attrs):
         raise Unmapped("reduces over the batch dimension")
     if rank == 0:
         return w._ref(inputs[0])
+    if _REDUCE[node.op_type] in _FLOAT_REDUCTIONS:
+        _float_input(w, node)
     params = {
         "op": _REDUCE[node.op_type],
         "dims": tuple(axes),
