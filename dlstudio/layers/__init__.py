@@ -16,6 +16,7 @@ from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     dense,
     embedding,
     feature_norms,
+    indexing,
     io,
     math,
     merge,

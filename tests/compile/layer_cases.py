@@ -258,6 +258,23 @@ CASES: dict[str, list[Case]] = {
         Case({"in1": ((4,), F), "in2": ((4,), F), "in3": ((1,), F)}, {"inputs": 3}),
     ],
     "minimum": [Case({"in1": ((3, "T"), F), "in2": ((3, 1), PARAM)})],
+    "argmax": [
+        _one((3, "T")),
+        _one((3, 4), op="min", dim=1, keepdim=True),
+        Case({"in": ((2, 5), I64)}, {"dim": -1}),
+        Case({"in": ((2, 5), I64)}, {"op": "min", "dim": 2, "last": True}),
+    ],
+    "triangle": [
+        _one((4, 4)),
+        _one((2, 3, 5), part="lower", diagonal=-1),
+        Case({"in": (("T", "T"), I64)}, {"diagonal": 1}),
+    ],
+    "cumsum": [
+        _one((3, "T")),
+        _one((3, 4), dim=1, reverse=True),
+        _one((3, 4), exclusive=True, reverse=True),
+        Case({"in": (("T",), I64)}, {"exclusive": True}),
+    ],
     "where": [
         Case({"condition": ((1, "T"), "bool"), "in1": ((3, "T"), F), "in2": ((3, 1), F)}),
     ],

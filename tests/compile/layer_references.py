@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import reduce
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -180,6 +181,36 @@ REFERENCES["logical"] = lambda xs, p, w: {
 REFERENCES["logical_not"] = lambda xs, p, w: torch.logical_not(xs[0])
 REFERENCES["maximum"] = lambda xs, p, w: reduce(torch.maximum, xs)
 REFERENCES["minimum"] = lambda xs, p, w: reduce(torch.minimum, xs)
+
+
+def _argmax(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch.Tensor:
+    x, dim = xs[0], p["dim"]
+    if p["last"]:  # numpy's first index of the reversed values, counted from the end
+        pick = np.argmax if p["op"] == "max" else np.argmin
+        index = x.shape[dim] - 1 - pick(np.flip(x.numpy(), dim), dim, keepdims=p["keepdim"])
+        return torch.from_numpy(np.ascontiguousarray(index)).long()
+    return (torch.argmax if p["op"] == "max" else torch.argmin)(x, dim, p["keepdim"])
+
+
+REFERENCES["argmax"] = _argmax
+REFERENCES["triangle"] = lambda xs, p, w: (torch.triu if p["part"] == "upper" else torch.tril)(
+    xs[0], p["diagonal"]
+)
+
+
+def _cumsum(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch.Tensor:
+    x, dim = xs[0], p["dim"]
+    if p["reverse"]:
+        x = torch.flip(x, (dim,))
+    y = torch.cumsum(x, dim)
+    if p["exclusive"]:  # shifted by one: 0, x0, x0 + x1, ...
+        y = torch.cat(
+            [torch.zeros_like(y.narrow(dim, 0, 1)), y.narrow(dim, 0, y.shape[dim] - 1)], dim
+        )
+    return torch.flip(y, (dim,)) if p["reverse"] else y
+
+
+REFERENCES["cumsum"] = _cumsum
 REFERENCES["elu"] = lambda xs, p, w: torch.nn.ELU(p["alpha"])(xs[0])
 REFERENCES["celu"] = lambda xs, p, w: torch.nn.CELU(p["alpha"])(xs[0])
 REFERENCES["selu"] = lambda xs, p, w: (

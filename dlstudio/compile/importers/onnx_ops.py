@@ -16,6 +16,7 @@ import torch
 from dlstudio.compile.importers import onnx_activations as activations
 from dlstudio.compile.importers import onnx_arith as arith
 from dlstudio.compile.importers import onnx_compare_ops as compare_ops
+from dlstudio.compile.importers import onnx_index_ops as index_ops
 from dlstudio.compile.importers import onnx_math_ops as math_ops
 from dlstudio.compile.importers import onnx_resize
 from dlstudio.compile.importers import onnx_shape_ops as shape_ops
@@ -344,6 +345,7 @@ OPS.update({k: v for k, v in math_ops.OPS.items() if k not in OPS})
 OPS.update(activations.OPS)
 OPS.update(compare_ops.OPS)
 OPS.update(onnx_resize.OPS)
+OPS.update(index_ops.OPS)
 
 PLAIN = {
     "Add": arith.binary,
