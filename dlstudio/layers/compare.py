@@ -169,3 +169,32 @@ for _id, _label, _which in (("maximum", "Maximum", "larger"), ("minimum", "Minim
             inputs=(),
         )
     )
+
+
+TESTS = ("nan", "inf", "posinf", "neginf")
+
+
+def _test_shape(ctx: ShapeContext) -> ShapeResult:
+    x = ctx.input()
+    return ShapeResult({"out": TensorSpec(x.shape, "bool", x.mask)})
+
+
+register(
+    LayerType(
+        id="value_test",
+        label="IsNaN / IsInf",
+        category="Merge",
+        summary="True where a value is NaN, infinite, +inf or -inf.",
+        explanation=(
+            "Marks the special floating-point values: nan (not a number, e.g. 0 / 0 or a "
+            "softmax over a row of -inf), inf (either infinity), posinf or neginf. Exported "
+            "attention uses it to zero the rows that a mask blanks out completely."
+        ),
+        formula="y = isnan(x)  (isinf, isposinf, isneginf)",
+        infer=_test_shape,
+        count_macs=_per_value,
+        params=(ParamSpec("test", "choice", "nan", "What to look for.", choices=TESTS),),
+        name_prefix="is",
+        key_params=("test",),
+    )
+)

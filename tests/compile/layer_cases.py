@@ -252,6 +252,7 @@ CASES: dict[str, list[Case]] = {
         Case({"in1": ((4,), "bool"), "in2": ((4,), "bool")}, {"op": "or"}),
         Case({"in1": ((4,), "bool"), "in2": ((4,), "bool")}, {"op": "xor"}),
     ],
+    "value_test": [_one((3, "T")), _one((4,), test="posinf"), _one((4,), test="inf")],
     "logical_not": [Case({"in": ((3, "T"), "bool")})],
     "maximum": [
         Case({"in1": ((3, "T"), F), "in2": ((3, 1), F)}),

@@ -178,6 +178,7 @@ REFERENCES["logical"] = lambda xs, p, w: {
     "or": torch.logical_or,
     "xor": torch.logical_xor,
 }[p["op"]](*xs)
+REFERENCES["value_test"] = lambda xs, p, w: getattr(torch, f"is{p['test']}")(xs[0])
 REFERENCES["logical_not"] = lambda xs, p, w: torch.logical_not(xs[0])
 REFERENCES["maximum"] = lambda xs, p, w: reduce(torch.maximum, xs)
 REFERENCES["minimum"] = lambda xs, p, w: reduce(torch.minimum, xs)

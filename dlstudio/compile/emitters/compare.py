@@ -34,7 +34,13 @@ def _extreme(func: str):
     return emit
 
 
+def value_test(ctx: EmitContext) -> Emission:
+    """``torch.isnan(x)``, ``torch.isinf(x)``, ``torch.isposinf(x)``, ``torch.isneginf(x)``."""
+    return Emission(f"torch.is{ctx['test']}({ctx.arg()})")
+
+
 EMITTERS = {
+    "value_test": value_test,
     "compare": compare,
     "logical": logical,
     "logical_not": logical_not,

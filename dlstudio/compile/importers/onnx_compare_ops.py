@@ -53,7 +53,23 @@ def extreme(w, node, inputs, attrs):
     return w.layer(node, type_id, {"inputs": len(refs)}, *wires)
 
 
+def value_test(w, node, inputs, attrs):
+    """IsNaN, and IsInf with its detect_positive / detect_negative flags."""
+    test = "nan"
+    if node.op_type == "IsInf":
+        positive, negative = attrs.get("detect_positive", 1), attrs.get("detect_negative", 1)
+        if not positive and not negative:
+            raise Unmapped("detects neither infinity")
+        test = "inf" if positive and negative else ("posinf" if positive else "neginf")
+    value = w.values.get(node.input[0])
+    if value is not None and value.dtype.kind != "f":
+        raise Unmapped(f"tests {value.dtype} values")
+    return w.layer(node, "value_test", {"test": test}, w._ref(inputs[0]))
+
+
 OPS = {
+    "IsNaN": value_test,
+    "IsInf": value_test,
     **dict.fromkeys(_COMPARE, compare),
     **dict.fromkeys(_LOGIC, logical),
     "Not": logical_not,

@@ -15,6 +15,7 @@ from typing import Any
 import onnx
 from onnx import numpy_helper
 
+from dlstudio.compile.importers import onnx_batch_heads
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.onnx_ops import OPS, PLAIN
@@ -203,6 +204,7 @@ class _OnnxWalker:
 
 
 register_all(OPS)
+onnx_batch_heads.register(OPS)
 
 
 class _Materialised:
