@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from dlstudio.compile.importers.onnx_arith import constant, operands
+from dlstudio.compile.importers.onnx_norm_axes import flattened, normalised_axes
 from dlstudio.compile.importers.values import Unmapped
 
 _REDUCE = {
@@ -156,16 +157,11 @@ def _constant(inputs, index: int, what: str) -> list | None:
 
 
 def rms_norm(w, node, inputs, attrs):
-    """RMSNormalization over the last axis, with a stored scale."""
-    rank = len(w.shape(node.input[0]))
-    scale = inputs[1]
-    if attrs.get("axis", -1) % rank != rank - 1:
-        raise Unmapped("normalises over more than the last dimension")
-    if not isinstance(scale, np.ndarray) or scale.ndim != 1:
-        raise Unmapped("the scale is computed or not one value per feature")
+    """RMSNormalization over the axes from ``axis`` on, with a stored scale."""
+    start, _rank = normalised_axes(w, node, attrs)
     _float_input(w, node)
     params = {"eps": float(attrs.get("epsilon", 1e-5))}
-    return w.layer(node, "rmsnorm", params, w._ref(inputs[0]), weights={"weight": _t(scale)})
+    return flattened(w, node, inputs[0], start, "rmsnorm", params, {"weight": inputs[1]})
 
 
 def group_norm(w, node, inputs, attrs):

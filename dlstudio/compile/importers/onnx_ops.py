@@ -205,7 +205,7 @@ def _leaky(w, node, inputs, attrs):
 
 def _flatten(w, node, inputs, attrs):
     axis = attrs.get("axis", 1)
-    if axis != 1:
+    if axis % max(len(w.shape(node.input[0])), 1) != 1:
         raise Unmapped(f"axis={axis}")
     return w.layer(node, "flatten", {}, w._ref(inputs[0]))
 
