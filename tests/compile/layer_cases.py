@@ -103,7 +103,11 @@ CASES: dict[str, list[Case]] = {
     "softmax": [_one((5,)), _one((3, "T"), dim=1)],
     "log_softmax": [_one((5,))],
     "flatten": [_one((2, 3, 4)), _one((2, 3, 4), start_dim=2), _one(("T", 3, 2), start_dim=2)],
-    "reshape": [_one((12,), shape=(3, -1)), _one((2, 3, 4), shape=(24,))],
+    "reshape": [
+        _one((12,), shape=(3, -1)),
+        _one((2, 3, 4), shape=(24,)),
+        _one(("T", 12), shape=(-1, 3, 4)),  # attention heads of a sequence of any length
+    ],
     "permute": [_one((3, "T")), _one((2, 3, 4), dims=(0, 3, 1, 2))],
     "repeat_vector": [_one((5,), times=3)],
     "add": [

@@ -219,7 +219,14 @@ def _reshape(w, node, inputs, attrs):
         start, end = span
         params = {"start_dim": start, "end_dim": -1 if end == len(before) - 1 else end}
         return w.layer(node, "flatten", params, w._ref(inputs[0]))
-    return w.layer(node, "reshape", {"shape": after[1:]}, w._ref(inputs[0]))
+    # A size that follows the input's length is -1, inferred from the input as it runs.
+    moving = [a for a in w.moving.get(node.output[0], ()) if a > 0]
+    if len(moving) > 1:
+        raise Unmapped("reshapes to several sizes that follow the input's length")
+    shape = list(after[1:])
+    if moving:
+        shape[moving[0] - 1] = -1
+    return w.layer(node, "reshape", {"shape": tuple(shape)}, w._ref(inputs[0]))
 
 
 def _transpose(w, node, inputs, attrs):
