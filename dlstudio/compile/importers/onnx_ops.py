@@ -16,6 +16,7 @@ import torch
 from dlstudio.compile.importers import onnx_activations as activations
 from dlstudio.compile.importers import onnx_arith as arith
 from dlstudio.compile.importers import onnx_compare_ops as compare_ops
+from dlstudio.compile.importers import onnx_extra_ops as extra_ops
 from dlstudio.compile.importers import onnx_index_ops as index_ops
 from dlstudio.compile.importers import onnx_math_ops as math_ops
 from dlstudio.compile.importers import onnx_resize
@@ -353,6 +354,8 @@ OPS.update(activations.OPS)
 OPS.update(compare_ops.OPS)
 OPS.update(onnx_resize.OPS)
 OPS.update(index_ops.OPS)
+OPS.update(extra_ops.OPS)
+OPS["Gemm"] = extra_ops.gemm(_gemm)
 
 PLAIN = {
     "Add": arith.binary,
