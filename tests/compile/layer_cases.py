@@ -220,6 +220,8 @@ CASES: dict[str, list[Case]] = {
         _one((4, 6), out_channels=6, kernel_size=2, stride=3, groups=2, dilation=2, bias=False),
     ],
     "math": [_one((3, "T"), function=f) for f in ("exp", "neg", "abs", "sin", "cos", "erf")]
+    + [_one((4,), function=f) for f in ("tan", "atan", "sinh", "cosh", "asinh", "sign")]
+    + [_one((4,), function=f) for f in ("floor", "ceil", "round")]
     + [
         _one((4,), function="pow", exponent=3.0),
         _one((4,), function="pow", exponent=-2.0),

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit
 
 _TORCH_FUNCTIONS = {"exp", "log", "sqrt", "rsqrt", "erf", "sin", "cos", "abs", "reciprocal"}
+_TORCH_FUNCTIONS |= {"tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"}
+_TORCH_FUNCTIONS |= {"sign", "floor", "ceil", "round"}
 
 
 def math(ctx: EmitContext) -> Emission:

@@ -35,6 +35,19 @@ _MATH = {
     "Sin": "sin",
     "Cos": "cos",
     "Erf": "erf",
+    "Tan": "tan",
+    "Asin": "asin",
+    "Acos": "acos",
+    "Atan": "atan",
+    "Sinh": "sinh",
+    "Cosh": "cosh",
+    "Asinh": "asinh",
+    "Acosh": "acosh",
+    "Atanh": "atanh",
+    "Sign": "sign",
+    "Floor": "floor",
+    "Ceil": "ceil",
+    "Round": "round",
 }
 _CASTS = ("float32", "float16", "float64", "int64", "int32", "bool")
 
@@ -79,7 +92,8 @@ def reduce(w, node, inputs, attrs):
 
 
 def math(w, node, inputs, attrs):
-    """Exp, Log, Sqrt, Neg, Abs, Reciprocal, Sin, Cos, Erf on floats."""
+    """Exp, Log, Sqrt, Neg, Abs, Reciprocal, the trigonometric and hyperbolic functions, Erf,
+    Sign, Floor, Ceil and Round, on floats."""
     _float_input(w, node)
     return w.layer(node, "math", {"function": _MATH[node.op_type]}, w._ref(inputs[0]))
 
