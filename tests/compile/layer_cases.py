@@ -254,7 +254,7 @@ CASES: dict[str, list[Case]] = {
         Case({"in1": ((5,), F), "in2": ((1,), F)}, {"op": "not_equal"}),
     ],
     "logical": [
-        Case({"in1": ((3, "T"), "bool"), "in2": ((1, "T"), "bool")}),
+        Case({"in1": (("T",), "bool"), "in2": ((1,), "bool")}),
         Case({"in1": ((4,), "bool"), "in2": ((4,), "bool")}, {"op": "or"}),
         Case({"in1": ((4,), "bool"), "in2": ((4,), "bool")}, {"op": "xor"}),
     ],
@@ -274,7 +274,8 @@ CASES: dict[str, list[Case]] = {
     "triangle": [
         _one((4, 4)),
         _one((2, 3, 5), part="lower", diagonal=-1),
-        Case({"in": (("T", "T"), I64)}, {"diagonal": 1}),
+        _one(("T", "T"), diagonal=1),
+        Case({"in": ((3, 3), I64)}, {"part": "lower"}),
     ],
     "cumsum": [
         _one((3, "T")),
