@@ -20,6 +20,7 @@ from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.onnx_ops import OPS, PLAIN
 from dlstudio.compile.importers.onnx_packed import register_all
+from dlstudio.compile.importers.onnx_recurrent import register_state_slice
 from dlstudio.compile.importers.onnx_run import example_feeds, run_all
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.values import Deferred, Unmapped
@@ -238,6 +239,7 @@ class _OnnxWalker:
 
 register_all(OPS)
 onnx_batch_heads.register(OPS)
+register_state_slice(OPS)
 
 
 class _Materialised:
