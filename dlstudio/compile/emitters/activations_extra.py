@@ -31,7 +31,9 @@ def selu(ctx: EmitContext) -> Emission:
     """``F.selu(x)`` with torch's constants, else ``gamma * F.elu(x, alpha=...)``."""
     alpha, gamma = ctx["alpha"], ctx["gamma"]
     plain = isinstance(alpha, float) and isinstance(gamma, float)
-    if plain and math.isclose(alpha, SELU_ALPHA) and math.isclose(gamma, SELU_SCALE):
+    # ONNX files hold the constants rounded to float32: within 1e-6 they are torch's own.
+    close = math.isclose(alpha, SELU_ALPHA, rel_tol=1e-6) if plain else False
+    if close and math.isclose(gamma, SELU_SCALE, rel_tol=1e-6):
         return Emission(f"F.selu({ctx.arg()})")
     return Emission(f"{lit(gamma)} * F.elu({ctx.arg()}, alpha={lit(alpha)})")
 
