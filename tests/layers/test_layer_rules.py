@@ -172,6 +172,8 @@ CASES = [
         8,
     ),
     ("concat", {}, {"in1": T("N", 3, 8), "in2": T("N", 5, 8)}, {"out": T("N", 8, 8)}, 0, 0),
+    # without a batch axis (an imported model without one) axis 0 is a dimension like another
+    ("concat", {"axis": 0}, {"in1": T(2, 3), "in2": T(4, 3)}, {"out": T(6, 3)}, 0, 0),
     (
         "multiply",
         {},

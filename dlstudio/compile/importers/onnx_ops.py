@@ -244,7 +244,7 @@ def _concat(w, node, inputs, attrs):
         return w._ref(inputs[0])
     axis = attrs["axis"]
     rank = len(w.shape(node.output[0]))
-    if axis % rank == 0:
+    if axis % rank == 0 and w.batch:
         raise Unmapped("concatenates along the batch")
     if len(inputs) == 2 and isinstance(inputs[0], np.ndarray) and axis % rank == 1:
         token = inputs[0]
@@ -252,7 +252,7 @@ def _concat(w, node, inputs, attrs):
             return w.layer(
                 node, "cls_token", {}, w._ref(inputs[1]), weights={"token": _t(token[:1])}
             )
-    refs = [w._ref(v) for v in inputs]
+    refs = arith.operands(w, node, inputs)  # a stored piece becomes a Parameter or Constant
     wires = [(f"in{i}", r) for i, r in enumerate(refs, start=1)]
     return w.layer(node, "concat", {"inputs": len(refs), "axis": axis}, *wires)
 
