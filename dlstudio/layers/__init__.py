@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from dlstudio.layers import (  # noqa: F401  (imported for their registrations)
     activations,
+    activations_extra,
     arithmetic,
     attention,
+    compare,
+    constant,
     conv,
     dense,
     embedding,
     feature_norms,
+    indexing,
     io,
     math,
     merge,

@@ -101,7 +101,8 @@ def _matmul_shape(ctx: ShapeContext) -> ShapeResult:
 
 
 def _matmul_macs(ctx: StatContext) -> int:
-    return prod(ctx.out_shape()) * int(ctx["inner"])
+    # The concrete inner size: the inferred one may be a length (probabilities @ values).
+    return prod(ctx.out_shape()) * ctx.in_shape("in1")[-1]
 
 
 register(

@@ -32,6 +32,19 @@ FUNCTIONS = (
     "cos",
     "pow",
     "clamp",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
 )
 CONSTANT_OPS = ("x + c", "x - c", "c - x", "x * c", "x / c", "c / x")
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
@@ -79,9 +92,10 @@ register(
         explanation=(
             "Applies one function to every value: exp, log (natural), sqrt, rsqrt (1 / sqrt), "
             "neg (-x), abs, reciprocal (1 / x), erf (the Gauss error function, inside exact "
-            "GELU), sin, cos, pow (x to the constant `exponent`) or clamp (limit to [min, max], "
-            "either side may be empty). Exported models spell out normalisations and "
-            "activations with these."
+            "GELU), sin, cos, tan and their inverses and hyperbolic forms, sign, floor, ceil, "
+            "round (halves to even), pow (x to the constant `exponent`) or clamp (limit to "
+            "[min, max], either side may be empty). Exported models spell out normalisations "
+            "and activations with these."
         ),
         formula="y = f(x),  e.g. y = x ^ exponent or y = min(max(x, min), max)",
         infer=_math_shape,

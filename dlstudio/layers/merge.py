@@ -118,7 +118,9 @@ def _concat_shape(ctx: ShapeContext) -> ShapeResult:
     items = _ordered_inputs(ctx)
     first_port, first = items[0]
     axis = ctx["axis"]
-    if not -first.rank < axis < first.rank or axis % first.rank == 0:
+    # Axis 0 is the batch, unless the tensors have none (a model without a batch axis).
+    batched = first.rank > 0 and first.shape[0] == "N"
+    if not -first.rank <= axis < first.rank or (axis % first.rank == 0 and batched):
         raise ctx.fail(
             f"has axis={axis}, which must be a non-batch dimension of the "
             f"{first.rank}-D input {shape_text(first)}"

@@ -19,7 +19,9 @@ from dlstudio.layers.spec import (
     shape_text,
 )
 
-REDUCTIONS = ("sum", "mean", "max", "min")
+REDUCTIONS = ("sum", "mean", "max", "min", "prod", "l1", "l2", "sum_square", "log_sum", "logsumexp")
+_FLOAT_ONLY = ("mean", "l2", "log_sum", "logsumexp")
+"""Reductions whose result is not a whole number (or that torch computes on floats only)."""
 
 
 def _reduce_shape(ctx: ShapeContext) -> ShapeResult:
@@ -39,9 +41,13 @@ def _reduce_shape(ctx: ShapeContext) -> ShapeResult:
             f"reduces over the batch dimension (0) of {shape_text(x)}; it works on each "
             "example: use dimensions from 1 on"
         )
-    if ctx["op"] == "mean" and not x.is_float:
+    if ctx["op"] == "prod" and len(dims) != 1:
         raise ctx.fail(
-            f"averages {x.dtype} values",
+            f"multiplies over {len(dims)} dimensions {tuple(ctx['dims'])}; prod takes one"
+        )
+    if ctx["op"] in _FLOAT_ONLY and not x.is_float:
+        raise ctx.fail(
+            f"computes the {ctx['op']} of {x.dtype} values",
             Fix.insert(f"insert a Cast to float32 before {ctx.name}", "cast", dtype="float32"),
         )
     if ctx["keepdim"]:
@@ -57,9 +63,12 @@ register(
         id="reduce",
         label="Reduce",
         category="Pooling",
-        summary="Sum, mean, max or min over the given dimensions.",
+        summary="Sum, mean, max, min, product or a norm over the given dimensions.",
         explanation=(
-            "Combines the values along `dims` into one: their sum, mean, maximum or minimum. "
+            "Combines the values along `dims` into one: their sum, mean, maximum, minimum, "
+            "product (prod, over one dimension), sum of absolute values (l1), Euclidean norm "
+            "(l2), sum of squares (sum_square), log of the sum (log_sum) or log of the sum of "
+            "exponentials (logsumexp, the smooth maximum). "
             "keepdim leaves those dimensions in place with size 1, so the result broadcasts "
             "against the input (squeeze-and-excitation's channel means, a variance by hand). "
             "The batch dimension is never reduced."

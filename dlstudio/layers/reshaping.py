@@ -84,10 +84,16 @@ def _reshape_shape(ctx: ShapeContext) -> ShapeResult:
                 f"{tuple(target)} ({known} values)"
             )
     elif -1 in target:
-        target[target.index(-1)] = "?"
-        raise ctx.fail(
-            f"cannot infer -1 in {tuple(ctx['shape'])} from the symbolic input {shape_text(x)}"
-        )
+        # The symbolic sizes stay whole: -1 is their product times what the fixed sizes leave.
+        static = prod(d for d in rest if isinstance(d, int))
+        known = prod(d for d in target if d != -1)
+        if static % known:
+            raise ctx.fail(
+                f"cannot infer -1 in {tuple(ctx['shape'])} from the symbolic input "
+                f"{shape_text(x)}: its fixed sizes ({static} values) are not divisible by {known}"
+            )
+        symbols = [d for d in rest if not isinstance(d, int)]
+        target[target.index(-1)] = mul_dims([*symbols, static // known])
     return ShapeResult({"out": x.with_shape((x.shape[0], *target))})
 
 

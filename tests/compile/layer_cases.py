@@ -90,12 +90,24 @@ CASES: dict[str, list[Case]] = {
     "silu": [_one(_SEQ)],
     "hardswish": [_one((2, 4, 4))],
     "hardsigmoid": [_one((5,))],
+    "elu": [_one((5,)), _one((3, "T"), alpha=0.5)],
+    "celu": [_one((5,)), _one((3, "T"), alpha=2.0)],
+    "selu": [_one((5,)), _one((3, "T"), alpha=2.0, gamma=3.0)],
+    "softplus": [_one((3, "T"))],
+    "softsign": [_one((5,))],
+    "mish": [_one((2, 4, 4))],
+    "thresholded_relu": [_one((5,)), _one((3, "T"), alpha=-0.5)],
+    "scaled_hardsigmoid": [_one((5,)), _one((3, "T"), alpha=0.5, beta=0.6)],
     "dropout2d": [_one((3, 4, 4), p=0.2)],
     "identity": [_one((3, "T")), Case({"in": (("T",), I64)})],
     "softmax": [_one((5,)), _one((3, "T"), dim=1)],
     "log_softmax": [_one((5,))],
     "flatten": [_one((2, 3, 4)), _one((2, 3, 4), start_dim=2), _one(("T", 3, 2), start_dim=2)],
-    "reshape": [_one((12,), shape=(3, -1)), _one((2, 3, 4), shape=(24,))],
+    "reshape": [
+        _one((12,), shape=(3, -1)),
+        _one((2, 3, 4), shape=(24,)),
+        _one(("T", 12), shape=(-1, 3, 4)),  # attention heads of a sequence of any length
+    ],
     "permute": [_one((3, "T")), _one((2, 3, 4), dims=(0, 3, 1, 2))],
     "repeat_vector": [_one((5,), times=3)],
     "add": [
@@ -208,6 +220,8 @@ CASES: dict[str, list[Case]] = {
         _one((4, 6), out_channels=6, kernel_size=2, stride=3, groups=2, dilation=2, bias=False),
     ],
     "math": [_one((3, "T"), function=f) for f in ("exp", "neg", "abs", "sin", "cos", "erf")]
+    + [_one((4,), function=f) for f in ("tan", "atan", "sinh", "cosh", "asinh", "sign")]
+    + [_one((4,), function=f) for f in ("floor", "ceil", "round")]
     + [
         _one((4,), function="pow", exponent=3.0),
         _one((4,), function="pow", exponent=-2.0),
@@ -233,6 +247,42 @@ CASES: dict[str, list[Case]] = {
         _one((3,), dtype="bool"),
         Case({"in": (("T",), I64)}, {"dtype": "float32"}),
     ],
+    "compare": [
+        Case({"in1": ((3, "T"), F), "in2": ((3, 1), F)}),
+        Case({"in1": ((4,), F), "in2": ((4,), F)}, {"op": "greater_equal"}),
+        Case({"in1": ((2, 3), I64), "in2": ((2, 3), I64)}, {"op": "equal"}),
+        Case({"in1": ((5,), F), "in2": ((1,), F)}, {"op": "not_equal"}),
+    ],
+    "logical": [
+        Case({"in1": (("T",), "bool"), "in2": ((1,), "bool")}),
+        Case({"in1": ((4,), "bool"), "in2": ((4,), "bool")}, {"op": "or"}),
+        Case({"in1": ((4,), "bool"), "in2": ((4,), "bool")}, {"op": "xor"}),
+    ],
+    "value_test": [_one((3, "T")), _one((4,), test="posinf"), _one((4,), test="inf")],
+    "logical_not": [Case({"in": ((3, "T"), "bool")})],
+    "maximum": [
+        Case({"in1": ((3, "T"), F), "in2": ((3, 1), F)}),
+        Case({"in1": ((4,), F), "in2": ((4,), F), "in3": ((1,), F)}, {"inputs": 3}),
+    ],
+    "minimum": [Case({"in1": ((3, "T"), F), "in2": ((3, 1), PARAM)})],
+    "argmax": [
+        _one((3, "T")),
+        _one((3, 4), op="min", dim=1, keepdim=True),
+        Case({"in": ((2, 5), I64)}, {"dim": -1}),
+        Case({"in": ((2, 5), I64)}, {"op": "min", "dim": 2, "last": True}),
+    ],
+    "triangle": [
+        _one((4, 4)),
+        _one((2, 3, 5), part="lower", diagonal=-1),
+        _one(("T", "T"), diagonal=1),
+        Case({"in": ((3, 3), I64)}, {"part": "lower"}),
+    ],
+    "cumsum": [
+        _one((3, "T")),
+        _one((3, 4), dim=1, reverse=True),
+        _one((3, 4), exclusive=True, reverse=True),
+        Case({"in": (("T",), I64)}, {"exclusive": True}),
+    ],
     "where": [
         Case({"condition": ((1, "T"), "bool"), "in1": ((3, "T"), F), "in2": ((3, 1), F)}),
     ],
@@ -241,6 +291,11 @@ CASES: dict[str, list[Case]] = {
         _one((3, "T"), op="sum", dims=(-1,)),
         _one((3, 4), op="max", dims=(1,)),
         _one((3, 4), op="min", dims=(2, 1)),
+        _one((3, 4), op="prod", dims=(1,), keepdim=True),
+        _one((3, "T"), op="l1", dims=(1, 2)),
+        _one((3, 4), op="l2", dims=(-1,)),
+        _one((3, 4), op="sum_square", dims=(2,), keepdim=True),
+        _one((3, 4), op="logsumexp", dims=(1, 2)),
     ],
     "einsum": [
         Case({"in1": ((2, "T", 4), F), "in2": ((2, "S", 4), F)}, {"equation": "bhqd,bhkd->bhqk"}),
@@ -255,6 +310,12 @@ CASES: dict[str, list[Case]] = {
         _one((2, 5, 4), mode="nearest-exact", scale_factor=0.5),
     ],
     "parameter": [Case({}, {"shape": (3, 1, 1), "value": 0.5}), Case({}, {"init": "normal"})],
+    "constant": [
+        Case({}, {"shape": (3, 2), "value": 2.0}),
+        Case({}, {"shape": (4,), "dtype": "bool", "value": 1.0}),
+        Case({}, {"shape": (2, 1), "dtype": "float16", "value": 0.5}),
+        Case({}, {"shape": (5,), "dtype": "uint8", "value": 7.0}),
+    ],
     "embedding": [
         Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),
         Case({"in": ((4,), I64)}, {"num_embeddings": 9, "embedding_dim": 3, "padding_idx": 0}),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import reduce
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -120,7 +121,18 @@ _CONSTANT = {
     "x / c": lambda x, c: torch.div(x, c),
     "c / x": lambda x, c: torch.reciprocal(x) * c,
 }
-_REDUCE = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin}
+_REDUCE = {
+    "sum": torch.sum,
+    "mean": torch.mean,
+    "max": torch.amax,
+    "min": torch.amin,
+    "prod": lambda x, dims, keep: torch.prod(x, dims[0], keep),
+    "l1": lambda x, dims, keep: torch.linalg.vector_norm(x, 1, dims, keep),
+    "l2": lambda x, dims, keep: torch.linalg.vector_norm(x, 2, dims, keep),
+    "sum_square": lambda x, dims, keep: torch.linalg.vector_norm(x, 2, dims, keep) ** 2,
+    "log_sum": lambda x, dims, keep: torch.log(torch.sum(x, dims, keep)),
+    "logsumexp": torch.logsumexp,
+}
 
 
 def _resize(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -150,6 +162,68 @@ REFERENCES["reduce"] = lambda xs, p, w: _REDUCE[p["op"]](xs[0], p["dims"], p["ke
 REFERENCES["einsum"] = lambda xs, p, w: torch.einsum(p["equation"], *xs)
 REFERENCES["resize"] = _resize
 REFERENCES["instancenorm2d"] = REFERENCES["instancenorm1d"]
+REFERENCES["constant"] = lambda xs, p, w: torch.full(
+    p["shape"], p["value"], dtype=getattr(torch, p["dtype"])
+)
+REFERENCES["compare"] = lambda xs, p, w: {
+    "less": torch.lt,
+    "less_equal": torch.le,
+    "greater": torch.gt,
+    "greater_equal": torch.ge,
+    "equal": torch.eq,
+    "not_equal": torch.ne,
+}[p["op"]](*xs)
+REFERENCES["logical"] = lambda xs, p, w: {
+    "and": torch.logical_and,
+    "or": torch.logical_or,
+    "xor": torch.logical_xor,
+}[p["op"]](*xs)
+REFERENCES["value_test"] = lambda xs, p, w: getattr(torch, f"is{p['test']}")(xs[0])
+REFERENCES["logical_not"] = lambda xs, p, w: torch.logical_not(xs[0])
+REFERENCES["maximum"] = lambda xs, p, w: reduce(torch.maximum, xs)
+REFERENCES["minimum"] = lambda xs, p, w: reduce(torch.minimum, xs)
+
+
+def _argmax(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch.Tensor:
+    x, dim = xs[0], p["dim"]
+    if p["last"]:  # numpy's first index of the reversed values, counted from the end
+        pick = np.argmax if p["op"] == "max" else np.argmin
+        index = x.shape[dim] - 1 - pick(np.flip(x.numpy(), dim), dim, keepdims=p["keepdim"])
+        return torch.from_numpy(np.ascontiguousarray(index)).long()
+    return (torch.argmax if p["op"] == "max" else torch.argmin)(x, dim, p["keepdim"])
+
+
+REFERENCES["argmax"] = _argmax
+REFERENCES["triangle"] = lambda xs, p, w: (torch.triu if p["part"] == "upper" else torch.tril)(
+    xs[0], p["diagonal"]
+)
+
+
+def _cumsum(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch.Tensor:
+    x, dim = xs[0], p["dim"]
+    if p["reverse"]:
+        x = torch.flip(x, (dim,))
+    y = torch.cumsum(x, dim)
+    if p["exclusive"]:  # shifted by one: 0, x0, x0 + x1, ...
+        y = torch.cat(
+            [torch.zeros_like(y.narrow(dim, 0, 1)), y.narrow(dim, 0, y.shape[dim] - 1)], dim
+        )
+    return torch.flip(y, (dim,)) if p["reverse"] else y
+
+
+REFERENCES["cumsum"] = _cumsum
+REFERENCES["elu"] = lambda xs, p, w: torch.nn.ELU(p["alpha"])(xs[0])
+REFERENCES["celu"] = lambda xs, p, w: torch.nn.CELU(p["alpha"])(xs[0])
+REFERENCES["selu"] = lambda xs, p, w: (
+    p["gamma"] * torch.where(xs[0] > 0, xs[0], p["alpha"] * torch.expm1(xs[0]))
+)
+REFERENCES["softplus"] = lambda xs, p, w: torch.nn.Softplus()(xs[0])
+REFERENCES["softsign"] = lambda xs, p, w: torch.nn.Softsign()(xs[0])
+REFERENCES["mish"] = lambda xs, p, w: torch.nn.Mish()(xs[0])
+REFERENCES["thresholded_relu"] = lambda xs, p, w: torch.nn.Threshold(p["alpha"], 0.0)(xs[0])
+REFERENCES["scaled_hardsigmoid"] = lambda xs, p, w: torch.nn.functional.hardtanh(
+    p["alpha"] * xs[0] + p["beta"], 0.0, 1.0
+)
 
 
 def _pool(p: dict[str, Any]) -> dict[str, Any]:

@@ -151,6 +151,8 @@ CASES = [
     ("flatten", {}, {"in": T("N", "T", 3)}, {"out": T("N", "3*T")}, 0, 0),
     ("reshape", {"shape": (1, 28, 28)}, {"in": T("N", 784)}, {"out": T("N", 1, 28, 28)}, 0, 0),
     ("reshape", {"shape": (4, -1)}, {"in": T("N", 2, 6)}, {"out": T("N", 4, 3)}, 0, 0),
+    ("reshape", {"shape": (-1, 4, 16)}, {"in": T("N", "T", 64)}, {"out": T("N", "T", 4, 16)}, 0, 0),
+    ("reshape", {"shape": (-1, 2)}, {"in": T("N", "T", 4)}, {"out": T("N", "2*T", 2)}, 0, 0),
     ("permute", {"dims": (0, 2, 1)}, {"in": T("N", 64, 16)}, {"out": T("N", 16, 64)}, 0, 0),
     ("repeat_vector", {"times": 4}, {"in": T("N", 32)}, {"out": T("N", 4, 32)}, 0, 0),
     (
@@ -170,6 +172,8 @@ CASES = [
         8,
     ),
     ("concat", {}, {"in1": T("N", 3, 8), "in2": T("N", 5, 8)}, {"out": T("N", 8, 8)}, 0, 0),
+    # without a batch axis (an imported model without one) axis 0 is a dimension like another
+    ("concat", {"axis": 0}, {"in1": T(2, 3), "in2": T(4, 3)}, {"out": T(6, 3)}, 0, 0),
     (
         "multiply",
         {},
@@ -190,6 +194,14 @@ CASES = [
     ),
     ("matmul", {}, {"in1": T("N", "T", 8), "in2": T(8, 3)}, {"out": T("N", "T", 3)}, 0, 240),
     ("matmul", {}, {"in1": T("N", "T", 8), "in2": T(8)}, {"out": T("N", "T")}, 0, 80),
+    (  # attention probabilities @ values: the inner size is the length
+        "matmul",
+        {},
+        {"in1": T("N", 4, "T", "T"), "in2": T("N", 4, "T", 16)},
+        {"out": T("N", 4, "T", 16)},
+        0,
+        4 * 10 * 16 * 10,
+    ),
     ("parameter", {"shape": (6, 1, 1)}, {}, {"out": T(6, 1, 1)}, 6, 0),
     ("groupnorm", {"num_groups": 4}, {"in": T("N", 8, 5, 5)}, {"out": T("N", 8, 5, 5)}, 16, 200),
     ("math", {"function": "sqrt"}, {"in": T("N", "T")}, {"out": T("N", "T")}, 0, 10),
@@ -364,6 +376,7 @@ ERRORS = [
     ("batchnorm2d", {}, {"in": T("N", 10)}, ["(N, C, H, W)", "(N, 10)"]),
     ("reshape", {"shape": (3, 3)}, {"in": T("N", 10)}, ["cannot reshape (N, 10)", "9 values"]),
     ("reshape", {"shape": (3, -1)}, {"in": T("N", 10)}, ["not divisible by 3"]),
+    ("reshape", {"shape": (-1, 5)}, {"in": T("N", "T", 4)}, ["cannot infer -1", "divisible by 5"]),
     ("permute", {"dims": (0, 1)}, {"in": T("N", 2, 3)}, ["ordering of 0..2"]),
     ("repeat_vector", {}, {"in": T("N", "T", 4)}, ["(N, features)", "last step"]),
     (

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dlstudio.compile.emitters import (
     activations,
+    activations_extra,
     attention,
+    compare,
+    constant,
     conv,
     dense,
     feature_norms,
+    indexing,
     math,
     merge,
     normalization,
@@ -29,10 +33,14 @@ from dlstudio.compile.emitters.helpers import HELPERS, Helper, helper_closure
 EMITTERS: dict[str, Emitter] = {}
 _FAMILIES = (
     activations,
+    activations_extra,
     attention,
+    compare,
+    constant,
     conv,
     dense,
     feature_norms,
+    indexing,
     math,
     merge,
     normalization,

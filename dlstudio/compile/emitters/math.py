@@ -6,6 +6,8 @@ from __future__ import annotations
 from dlstudio.compile.emitters.base import Emission, EmitContext, call, lit
 
 _TORCH_FUNCTIONS = {"exp", "log", "sqrt", "rsqrt", "erf", "sin", "cos", "abs", "reciprocal"}
+_TORCH_FUNCTIONS |= {"tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"}
+_TORCH_FUNCTIONS |= {"sign", "floor", "ceil", "round"}
 
 
 def math(ctx: EmitContext) -> Emission:
@@ -39,16 +41,27 @@ def where(ctx: EmitContext) -> Emission:
     return Emission(call("torch.where", ctx.arg("condition"), ctx.arg("in1"), ctx.arg("in2")))
 
 
-_REDUCE_METHODS = {"sum": "sum", "mean": "mean", "max": "amax", "min": "amin"}
+_REDUCE_METHODS = {"sum": "sum", "mean": "mean", "max": "amax", "min": "amin", "prod": "prod"}
 
 
 def reduce(ctx: EmitContext) -> Emission:
-    """``x.mean(dim=(2, 3), keepdim=True)``; max and min are ``amax``/``amin`` (values only)."""
-    dims = tuple(ctx["dims"])
+    """``x.mean(dim=(2, 3), keepdim=True)``; max and min are ``amax``/``amin`` (values only);
+    the norms as the expressions that define them (``x.abs().sum(...)``)."""
+    dims, op, x = tuple(ctx["dims"]), ctx["op"], ctx.arg()
     kwargs = {"dim": lit(dims[0]) if len(dims) == 1 else lit(dims)}
     if ctx["keepdim"]:
         kwargs["keepdim"] = lit(ctx["keepdim"])
-    return Emission(call(f"{ctx.arg()}.{_REDUCE_METHODS[ctx['op']]}", **kwargs))
+    if op == "l2":
+        return Emission(call("torch.linalg.vector_norm", x, **kwargs))
+    if op == "logsumexp":
+        return Emission(call("torch.logsumexp", x, **kwargs))
+    if op == "l1":
+        return Emission(call(f"{x}.abs().sum", **kwargs))
+    if op == "sum_square":
+        return Emission(call(f"{x}.square().sum", **kwargs))
+    if op == "log_sum":
+        return Emission(call(f"{x}.sum", **kwargs) + ".log()")
+    return Emission(call(f"{x}.{_REDUCE_METHODS[op]}", **kwargs))
 
 
 def einsum(ctx: EmitContext) -> Emission:

@@ -13,10 +13,12 @@ def flatten(ctx: EmitContext) -> Emission:
 
 
 def reshape(ctx: EmitContext) -> Emission:
-    """``x.reshape(-1, *shape)``: the batch stays free (the analysis resolved any -1)."""
+    """``x.reshape(-1, *shape)``: the batch stays free (the analysis resolved any -1); with a
+    symbolic size, ``x.reshape(x.size(0), -1, 4, 16)`` (torch infers the length)."""
     shape = ctx.outputs["out"].shape[1:]
-    if not all(type(d) is int for d in shape):  # pragma: no cover - the analysis refuses this
-        shape = tuple(ctx["shape"])
+    if not all(type(d) is int for d in shape):
+        target = ", ".join(lit(d) for d in ctx["shape"])
+        return Emission(f"{ctx.arg()}.reshape({ctx.arg()}.size(0), {target})")
     return Emission(f"{ctx.arg()}.reshape(-1, {', '.join(lit(d) for d in shape)})")
 
 

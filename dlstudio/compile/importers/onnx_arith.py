@@ -9,6 +9,7 @@ import torch
 
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.values import Unmapped
+from dlstudio.layers.io import DTYPES
 
 PARAMETER_KEY = ""
 """A Parameter node's weights key: the tensor is the attribute itself (``state_dict`` key = its
@@ -22,17 +23,22 @@ def _local(where: str) -> str:
 
 
 def constant(w, node, value: np.ndarray, index: int) -> TensorRef:
-    """A Parameter node holding ``value`` (no batch axis; broadcast by the layer reading it)."""
-    if value.dtype.kind != "f":
-        raise Unmapped(f"a {value.dtype} constant operand (Parameters hold float32)")
+    """A Parameter node holding ``value`` (no batch axis; broadcast by the layer reading it);
+    a Constant node for integers and bools, in their own dtype."""
     if value.ndim > 6:
         raise Unmapped(f"a {value.ndim}-D constant operand")
-    array = np.asarray(value, np.float32).reshape(value.shape or (1,))
+    floating = value.dtype.kind == "f"
+    if not floating and str(value.dtype) not in DTYPES:
+        raise Unmapped(f"a {value.dtype} constant operand")
+    array = np.asarray(value, np.float32 if floating else value.dtype).reshape(value.shape or (1,))
     where = f"{_local(node.name or node.output[0])}_const{index}"
+    params: dict = {"shape": tuple(array.shape)}
+    if not floating:
+        params["dtype"] = str(array.dtype)
     node_id = w.builder.add(
-        "parameter",
+        "parameter" if floating else "constant",
         where,
-        {"shape": tuple(array.shape)},
+        params,
         weights={PARAMETER_KEY: torch.from_numpy(np.ascontiguousarray(array).copy())},
         local=where,
     )
@@ -116,8 +122,11 @@ def matmul(w, node, inputs, attrs) -> TensorRef:
 
 
 def _same_dtype(w, node) -> None:
+    """float32 operands, or integers of one dtype (which add, subtract and multiply as ONNX
+    does; torch's ``/`` would not truncate)."""
     kinds = {w.values[n].dtype for n in node.input if n in w.values}
-    if len(kinds) > 1 or any(k != np.float32 for k in kinds):
+    integers = all(k.kind in "iu" for k in kinds) and node.op_type in ("Add", "Sub", "Mul")
+    if len(kinds) > 1 or not (integers or all(k == np.float32 for k in kinds)):
         raise Unmapped(f"computes on {', '.join(sorted(str(k) for k in kinds))} values")
 
 

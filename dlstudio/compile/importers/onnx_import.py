@@ -15,10 +15,12 @@ from typing import Any
 import onnx
 from onnx import numpy_helper
 
+from dlstudio.compile.importers import onnx_batch_heads
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.onnx_ops import OPS, PLAIN
 from dlstudio.compile.importers.onnx_packed import register_all
+from dlstudio.compile.importers.onnx_recurrent import register_state_slice
 from dlstudio.compile.importers.onnx_run import example_feeds, run_all
 from dlstudio.compile.importers.report import ImportResult
 from dlstudio.compile.importers.values import Deferred, Unmapped
@@ -48,7 +50,37 @@ def import_onnx(path: str | Path, seq_len: int = 16, batch: bool | None = None) 
                 )
     feeds = example_feeds(model, seq_len)
     values = run_all(model, feeds)
-    return _OnnxWalker(model, values, path.stem, str(path), seq_len, batch).run()
+    walker = _OnnxWalker(model, values, path.stem, str(path), seq_len, batch)
+    walker.moving = moving_sizes(model, values, seq_len)
+    return walker.run()
+
+
+def moving_sizes(model: onnx.ModelProto, values: dict, seq_len: int) -> dict[str, tuple[int, ...]]:
+    """Value name -> the axes whose size follows the inputs' symbolic lengths: a second run at
+    another length tells a length from a size that equals it by chance. Empty when no input has
+    a symbolic length, or when the file runs at its example length only."""
+    symbolic = any(
+        not d.dim_value
+        for v in graph_inputs(model)
+        if v.type.WhichOneof("value") == "tensor_type"
+        for d in list(v.type.tensor_type.shape.dim)[1:]
+    )
+    if not symbolic:
+        return {}
+    try:
+        other = run_all(model, example_feeds(model, seq_len + 3))
+    except ImportFailed:
+        return {}
+    moving = {}
+    for name, value in values.items():
+        again = other.get(name)
+        shape = getattr(value, "shape", None)
+        if again is None or shape is None or len(again.shape) != len(shape):
+            continue
+        axes = tuple(i for i, (a, b) in enumerate(zip(shape, again.shape, strict=True)) if a != b)
+        if axes:
+            moving[name] = axes
+    return moving
 
 
 def graph_inputs(model: onnx.ModelProto) -> list:
@@ -67,6 +99,9 @@ class _OnnxWalker:
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
         """The default domain's opset version: operator semantics change with it."""
         self.builder = GraphBuilder(name, source)
+        self.moving: dict[str, tuple[int, ...]] = {}
+        """Value name -> its axes whose size follows the inputs' lengths (see
+        :func:`moving_sizes`)."""
         self.env: dict[str, Any] = {}
         self.biasless: dict[str, int] = {}
         self.bias_key: dict[str, str] = {}
@@ -203,6 +238,8 @@ class _OnnxWalker:
 
 
 register_all(OPS)
+onnx_batch_heads.register(OPS)
+register_state_slice(OPS)
 
 
 class _Materialised:

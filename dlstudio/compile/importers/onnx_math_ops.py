@@ -8,9 +8,23 @@ import numpy as np
 import torch
 
 from dlstudio.compile.importers.onnx_arith import constant, operands
+from dlstudio.compile.importers.onnx_norm_axes import flattened, normalised_axes
 from dlstudio.compile.importers.values import Unmapped
 
-_REDUCE = {"ReduceSum": "sum", "ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min"}
+_REDUCE = {
+    "ReduceSum": "sum",
+    "ReduceMean": "mean",
+    "ReduceMax": "max",
+    "ReduceMin": "min",
+    "ReduceProd": "prod",
+    "ReduceL1": "l1",
+    "ReduceL2": "l2",
+    "ReduceSumSquare": "sum_square",
+    "ReduceLogSum": "log_sum",
+    "ReduceLogSumExp": "logsumexp",
+}
+_FLOAT_REDUCTIONS = ("prod", "l1", "l2", "sum_square", "log_sum", "logsumexp")
+"""Imported from float inputs only: torch sums integers in int64, ONNX in their own dtype."""
 _MATH = {
     "Exp": "exp",
     "Log": "log",
@@ -21,6 +35,19 @@ _MATH = {
     "Sin": "sin",
     "Cos": "cos",
     "Erf": "erf",
+    "Tan": "tan",
+    "Asin": "asin",
+    "Acos": "acos",
+    "Atan": "atan",
+    "Sinh": "sinh",
+    "Cosh": "cosh",
+    "Asinh": "asinh",
+    "Acosh": "acosh",
+    "Atanh": "atanh",
+    "Sign": "sign",
+    "Floor": "floor",
+    "Ceil": "ceil",
+    "Round": "round",
 }
 _CASTS = ("float32", "float16", "float64", "int64", "int32", "bool")
 
@@ -36,7 +63,8 @@ def _float_input(w, node) -> None:
 
 
 def reduce(w, node, inputs, attrs):
-    """ReduceSum/Mean/Max/Min over constant axes (an attribute, or an input from opset 18;
+    """ReduceSum/Mean/Max/Min/Prod, ReduceL1/L2, ReduceSumSquare, ReduceLogSum(Exp) over
+    constant axes (an attribute, or an input from opset 18;
     ReduceSum's from 13)."""
     axes = attrs.get("axes")
     if axes is None and len(inputs) > 1 and inputs[1] is not None:
@@ -53,6 +81,8 @@ def reduce(w, node, inputs, attrs):
         raise Unmapped("reduces over the batch dimension")
     if rank == 0:
         return w._ref(inputs[0])
+    if _REDUCE[node.op_type] in _FLOAT_REDUCTIONS:
+        _float_input(w, node)
     params = {
         "op": _REDUCE[node.op_type],
         "dims": tuple(axes),
@@ -62,7 +92,8 @@ def reduce(w, node, inputs, attrs):
 
 
 def math(w, node, inputs, attrs):
-    """Exp, Log, Sqrt, Neg, Abs, Reciprocal, Sin, Cos, Erf on floats."""
+    """Exp, Log, Sqrt, Neg, Abs, Reciprocal, the trigonometric and hyperbolic functions, Erf,
+    Sign, Floor, Ceil and Round, on floats."""
     _float_input(w, node)
     return w.layer(node, "math", {"function": _MATH[node.op_type]}, w._ref(inputs[0]))
 
@@ -140,16 +171,11 @@ def _constant(inputs, index: int, what: str) -> list | None:
 
 
 def rms_norm(w, node, inputs, attrs):
-    """RMSNormalization over the last axis, with a stored scale."""
-    rank = len(w.shape(node.input[0]))
-    scale = inputs[1]
-    if attrs.get("axis", -1) % rank != rank - 1:
-        raise Unmapped("normalises over more than the last dimension")
-    if not isinstance(scale, np.ndarray) or scale.ndim != 1:
-        raise Unmapped("the scale is computed or not one value per feature")
+    """RMSNormalization over the axes from ``axis`` on, with a stored scale."""
+    start, _rank = normalised_axes(w, node, attrs)
     _float_input(w, node)
     params = {"eps": float(attrs.get("epsilon", 1e-5))}
-    return w.layer(node, "rmsnorm", params, w._ref(inputs[0]), weights={"weight": _t(scale)})
+    return flattened(w, node, inputs[0], start, "rmsnorm", params, {"weight": inputs[1]})
 
 
 def group_norm(w, node, inputs, attrs):

@@ -13,8 +13,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from dlstudio.compile.importers import onnx_activations as activations
 from dlstudio.compile.importers import onnx_arith as arith
+from dlstudio.compile.importers import onnx_compare_ops as compare_ops
+from dlstudio.compile.importers import onnx_extra_ops as extra_ops
+from dlstudio.compile.importers import onnx_index_ops as index_ops
 from dlstudio.compile.importers import onnx_math_ops as math_ops
+from dlstudio.compile.importers import onnx_resize
 from dlstudio.compile.importers import onnx_shape_ops as shape_ops
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import flatten_span
@@ -193,31 +198,15 @@ def _softmax(type_id: str):
     return mapper
 
 
-def _clip(w, node, inputs, attrs) -> TensorRef:
-    low = inputs[1] if len(inputs) > 1 else attrs.get("min")
-    high = inputs[2] if len(inputs) > 2 else attrs.get("max")
-    if low is not None and high is not None and float(low) == 0.0 and float(high) == 6.0:
-        return w.layer(node, "relu6", {}, w._ref(inputs[0]))
-    raise Unmapped(f"clips to [{low}, {high}]")
-
-
 def _leaky(w, node, inputs, attrs):
     return w.layer(
         node, "leaky_relu", {"negative_slope": attrs.get("alpha", 0.01)}, w._ref(inputs[0])
     )
 
 
-def _hardsigmoid(w, node, inputs, attrs):
-    if not (
-        math.isclose(attrs.get("alpha", 0.2), 1 / 6, rel_tol=1e-4) and attrs.get("beta", 0.5) == 0.5
-    ):
-        raise Unmapped("alpha/beta other than torch's 1/6 and 0.5")
-    return w.layer(node, "hardsigmoid", {}, w._ref(inputs[0]))
-
-
 def _flatten(w, node, inputs, attrs):
     axis = attrs.get("axis", 1)
-    if axis != 1:
+    if axis % max(len(w.shape(node.input[0])), 1) != 1:
         raise Unmapped(f"axis={axis}")
     return w.layer(node, "flatten", {}, w._ref(inputs[0]))
 
@@ -231,7 +220,14 @@ def _reshape(w, node, inputs, attrs):
         start, end = span
         params = {"start_dim": start, "end_dim": -1 if end == len(before) - 1 else end}
         return w.layer(node, "flatten", params, w._ref(inputs[0]))
-    return w.layer(node, "reshape", {"shape": after[1:]}, w._ref(inputs[0]))
+    # A size that follows the input's length is -1, inferred from the input as it runs.
+    moving = [a for a in w.moving.get(node.output[0], ()) if a > 0]
+    if len(moving) > 1:
+        raise Unmapped("reshapes to several sizes that follow the input's length")
+    shape = list(after[1:])
+    if moving:
+        shape[moving[0] - 1] = -1
+    return w.layer(node, "reshape", {"shape": tuple(shape)}, w._ref(inputs[0]))
 
 
 def _transpose(w, node, inputs, attrs):
@@ -248,7 +244,7 @@ def _concat(w, node, inputs, attrs):
         return w._ref(inputs[0])
     axis = attrs["axis"]
     rank = len(w.shape(node.output[0]))
-    if axis % rank == 0:
+    if axis % rank == 0 and w.batch:
         raise Unmapped("concatenates along the batch")
     if len(inputs) == 2 and isinstance(inputs[0], np.ndarray) and axis % rank == 1:
         token = inputs[0]
@@ -256,7 +252,7 @@ def _concat(w, node, inputs, attrs):
             return w.layer(
                 node, "cls_token", {}, w._ref(inputs[1]), weights={"token": _t(token[:1])}
             )
-    refs = [w._ref(v) for v in inputs]
+    refs = arith.operands(w, node, inputs)  # a stored piece becomes a Parameter or Constant
     wires = [(f"in{i}", r) for i, r in enumerate(refs, start=1)]
     return w.layer(node, "concat", {"inputs": len(refs), "axis": axis}, *wires)
 
@@ -304,9 +300,7 @@ OPS = {
     "Sigmoid": _unary("sigmoid"),
     "Tanh": _unary("tanh"),
     "HardSwish": _unary("hardswish"),
-    "HardSigmoid": _hardsigmoid,
     "LeakyRelu": _leaky,
-    "Clip": _clip,
     "Softmax": _softmax("softmax"),
     "LogSoftmax": _softmax("log_softmax"),
     "MaxPool": _pool("max"),
@@ -356,6 +350,12 @@ OPS.update({"Unsqueeze": _unsqueeze, "Expand": _expand, "Tile": _tile})
 OPS.update({"Sub": arith.binary, "Sum": arith.variadic("add")})
 OPS.update({k: v for k, v in shape_ops.OPS.items() if k not in OPS})
 OPS.update({k: v for k, v in math_ops.OPS.items() if k not in OPS})
+OPS.update(activations.OPS)
+OPS.update(compare_ops.OPS)
+OPS.update(onnx_resize.OPS)
+OPS.update(index_ops.OPS)
+OPS.update(extra_ops.OPS)
+OPS["Gemm"] = extra_ops.gemm(_gemm)
 
 PLAIN = {
     "Add": arith.binary,

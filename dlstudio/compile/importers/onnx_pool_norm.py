@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from dlstudio.compile.importers.onnx_math_ops import reduce
+from dlstudio.compile.importers.onnx_norm_axes import flattened, normalised_axes, statistics
 from dlstudio.compile.importers.values import Unmapped
 
 
@@ -160,16 +161,18 @@ def _batchnorm(w, node, inputs, attrs):
 
 
 def _layernorm(w, node, inputs, attrs):
+    """LayerNormalization over the axes from ``axis`` on (see :mod:`.onnx_norm_axes`)."""
     x, scale = inputs[0], inputs[1]
     bias = inputs[2] if len(inputs) > 2 else None
-    rank = len(w.shape(node.input[0]))
-    if attrs.get("axis", -1) % rank != rank - 1:
-        raise Unmapped("normalises over more than the last dimension")
-    weights = {"weight": _t(scale)}
+    start, _rank = normalised_axes(w, node, attrs)
+    weights = {"weight": scale}
     if bias is not None:
-        weights["bias"] = _t(bias)
+        weights["bias"] = bias
     params = {"eps": attrs.get("epsilon", 1e-5), "bias": bias is not None}
-    return w.layer(node, "layernorm", params, w._ref(x), weights=weights)
+    y = flattened(w, node, x, start, "layernorm", params, weights)
+    if not any(node.output[1:]):
+        return y
+    return [y, *statistics(w, node, x, start, float(params["eps"]))]
 
 
 def _dropout(w, node, inputs, attrs):

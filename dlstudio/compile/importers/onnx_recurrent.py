@@ -180,3 +180,24 @@ PATTERNS = {
     "Unsqueeze": _unsqueeze_state,
 }
 """The recurrent patterns by ONNX op (each falls back to the plain mapper)."""
+
+
+def register_state_slice(ops: dict) -> None:
+    """Wrap the current Slice mapper: the dynamo exporter slices an unsqueezed initial state
+    (1, N, H) to its first (only) row before the LSTM; that slice changes nothing."""
+    plain = ops["Slice"]
+
+    def mapper(w, node, inputs, attrs):
+        x = inputs[0]
+        if isinstance(x, Deferred) and x.kind == "state_unsqueeze0" and len(inputs) >= 3:
+            starts, ends = inputs[1], inputs[2]
+            axes = inputs[3] if len(inputs) > 3 else np.array([0])
+            steps = inputs[4] if len(inputs) > 4 else np.array([1])
+            values = (starts, ends, axes, steps)
+            if all(isinstance(v, np.ndarray) and v.size == 1 for v in values):
+                start, end, axis, step = (int(v.reshape(-1)[0]) for v in values)
+                if (start, axis, step) == (0, 0, 1) and end >= 1:
+                    return x
+        return plain(w, node, inputs, attrs)
+
+    ops["Slice"] = mapper
