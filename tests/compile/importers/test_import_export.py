@@ -191,9 +191,16 @@ def test_gpt2_with_its_fused_projection_and_causal_mask_imports_exactly() -> Non
     types = {n.type_id for d in result.graph.blocks.values() for n in d.graph}
     assert {"gpt2_conv1d", "split", "scaled_dot_product_attention"} <= types
     # Every key is transformers', the position table (wpe) included, at its full size.
-    state = compile_import(result).module.state_dict()
+    compiled = compile_import(result).module
+    state = compiled.state_dict()
     assert set(state) == set(model.state_dict())
     assert state["transformer.wpe.weight"].shape == (32, 16)
+    # lm_head and wte stay one parameter, as in transformers.
+    head = next(n for n in result.graph if n.name == "lm_head")
+    assert head.params["tie_weight"] == "transformer.wte"
+    assert compiled.lm_head.weight is compiled.transformer.wte.weight
+    count = sum(p.numel() for p in compiled.parameters())
+    assert count == sum(p.numel() for p in model.parameters())
 
 
 def test_hugging_face_errors_are_reasons(tmp_path, capsys) -> None:
