@@ -1,7 +1,8 @@
 """Importing a model into the editor: the import runs on a pool thread, then the result opens as
 a new, unsaved document laid out by the auto layout. Every operation without a layer is a
 Placeholder node, so the Problems panel lists them; the weights go to the data folder and the
-project names them by absolute path (``metadata["weights"]``), so they load when it trains.
+project names them by absolute path (``metadata["weights"]``), so they load when it trains; a
+Hugging Face model's tokenizer is copied there too (``metadata["tokenizer"]``).
 A PyTorch import is run beside its source (docs/import.md): the figures go to the project's
 metadata and the status bar, and a project that does not compute what its source does is said
 so in a message naming the first module that departs."""
@@ -33,14 +34,21 @@ def import_to_data_dir(source: str, input_shape: str = "") -> object:
     )
     result, _check = import_source(args, verify=True)
     state = state_dict_of(result)
+    folder = data_dir() / "imports"
+    stem = f"{result.graph.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if state:
         from safetensors.torch import save_file
 
-        folder = data_dir() / "imports"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{result.graph.name}-{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
+        path = folder / f"{stem}.safetensors"
         save_file({k: v.clone() for k, v in state.items()}, str(path))
         result.graph.metadata[WEIGHTS_KEY] = str(path)
+    if result.tokenizer_from:  # a Hugging Face model's tokenizer, for its text data
+        from dlstudio.compile.importers.hf_source import TOKENIZER_KEY, copy_tokenizer
+
+        copied = copy_tokenizer(result.tokenizer_from, folder / f"{stem}.json")
+        if copied is not None:
+            result.graph.metadata[TOKENIZER_KEY] = str(folder / copied)
     return result
 
 

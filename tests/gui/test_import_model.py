@@ -125,3 +125,77 @@ def test_import_dialog_tabs_from_field_to_field(qtbot):
         QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         order.append(QApplication.focusWidget().text())
     assert order == ["OK", "Cancel", "Browse…", "model.py:Net"]
+
+
+def test_hugging_face_import_brings_mask_and_tokenizer_and_exports_to_onnx(
+    window,  # noqa: F811
+    qtbot,
+    tmp_path,
+    monkeypatch,
+):
+    """The course's text model in the window: hf:FOLDER imports with its attention mask, token
+    types and tokenizer; Export > ONNX gives a file whose inputs are input_ids and
+    attention_mask (and token_type_ids) at any length, and onnxruntime on padded batches of two
+    lengths matches transformers' own model."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    import onnxruntime
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+    from hf_fixtures import make_wordpiece_tokenizer
+
+    from dlstudio.compile.importers.loader import prepare_torchvision
+
+    prepare_torchvision()
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = make_wordpiece_tokenizer(tmp_path / "hub")
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    model = BertModel(config).eval()
+    model.save_pretrained(str(folder))
+    with qtbot.waitSignal(window.model_importer.imported, timeout=120000):
+        window.model_importer.start(f"hf:{folder}")
+    graph = window.document.graph
+    inputs = [n.name for n in graph if n.type_id == "input"]
+    assert inputs == ["input_ids", "attention_mask", "token_type_ids"]
+    assert "matches its source" in window.statusBar().currentMessage()
+    copied = Path(graph.metadata["tokenizer"])
+    assert (
+        AutoTokenizer.from_pretrained(str(copied))("the film")["input_ids"]
+        == (tokenizer("the film")["input_ids"])
+    )
+    path = tmp_path / "bert.onnx"
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _w, title, text: shown.append(text))
+    with qtbot.waitSignal(window.exports.finished, timeout=120000) as done:
+        window.exports.export_onnx(path, weights="initial")
+    assert "parity OK" in done.args[0], shown
+    assert "Weights: the project's weights" in shown[-1]  # the imported ones, not random
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == inputs
+    lengths = set()
+    for texts in (
+        ["the film was great", "our trip was really dull"],
+        ["so dull", "the meal was lovely"],
+    ):
+        feeds = {k: np.array(v, dtype=np.int64) for k, v in tokenizer(texts, padding=True).items()}
+        assert (feeds["attention_mask"] == 0).any()
+        lengths.add(feeds["input_ids"].shape[1])
+        ours = session.run(None, feeds)[0]
+        with torch.no_grad():
+            theirs = model(**{k: torch.from_numpy(v) for k, v in feeds.items()})
+        assert np.allclose(ours, theirs.last_hidden_state.numpy(), atol=1e-4)
+    assert len(lengths) == 2
