@@ -46,7 +46,7 @@ from dlstudio.compile.importers.fx_export_values import (
     takes_one_tensor,
     tensors_in,
 )
-from dlstudio.compile.importers.padding_masks import find_padding_masks, padding_mask
+from dlstudio.compile.importers.padding_masks import find_padding_masks
 from dlstudio.compile.importers.torch_helpers import helper_name
 from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
 
@@ -115,9 +115,10 @@ class _Rewrite:
             if node in masks.skipped:
                 continue  # built an attention mask that padding_mask stands for
             if node in masks.replaced:
-                self.env[node] = self.graph.call_function(
-                    padding_mask, (self.env[masks.replaced[node]],)
-                )
+                function, source, extra = masks.replaced[node]
+                new = self.graph.call_function(function, (self.env[source], *extra))
+                new.meta["nn_module_stack"] = module_stack(node.meta.get("nn_module_stack") or {})
+                self.env[node] = new
             elif node.op == "placeholder":
                 if node.name in owners:
                     self.env[node] = self._attr(owners[node.name])

@@ -34,6 +34,9 @@ class InputSpec:
     role: str = ""
     """:data:`MASK_ROLE` for a padding mask (1 at real tokens, 0 at padding): its examples
     are padded rows, not random ids."""
+    pad_id: int | None = None
+    """Token ids: the padding id, written where the examples' padding mask is 0 (as a
+    tokenizer pads), so a model that finds padding by its id sees some."""
 
 
 SHAPE_PRESERVING = (
@@ -125,7 +128,10 @@ def example_inputs(model: nn.Module, inputs: list[InputSpec]) -> list[torch.Tens
             tensors.append(torch.from_numpy(padding_mask(shape[0], shape[1])))
         elif spec.dtype == "int64":
             vocab = spec.vocab_size or smallest_vocabulary(model)
-            tensors.append(torch.randint(0, vocab, shape, generator=generator))
+            ids = torch.randint(0, vocab, shape, generator=generator)
+            if spec.pad_id is not None and len(shape) == 2:
+                ids[torch.from_numpy(padding_mask(shape[0], shape[1])) == 0] = spec.pad_id
+            tensors.append(ids)
         else:
             tensors.append(torch.randn(shape, generator=generator))
     return tensors

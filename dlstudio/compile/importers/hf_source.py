@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +109,15 @@ def model_inputs(model: nn.Module, seq_len: int = 16) -> list[InputSpec]:
     limit = getattr(config, "max_position_embeddings", 0) or getattr(config, "n_positions", 0)
     if limit:
         seq_len = min(seq_len, limit)
-    inputs = [InputSpec(("T",), "int64", seq_len, int(config.vocab_size), name="input_ids")]
+    vocab = int(config.vocab_size)
+    ids = InputSpec(("T",), "int64", seq_len, vocab, name="input_ids")
+    inputs = [ids]
     following = list(inspect.signature(model.forward).parameters)
     following = following[following.index("input_ids") + 1 :] if "input_ids" in following else []
     if following[:1] == ["attention_mask"]:
+        pad = getattr(config, "pad_token_id", None)
+        if isinstance(pad, int) and 0 <= pad < vocab:  # padded examples hold the padding id
+            inputs[0] = replace(ids, pad_id=pad)
         inputs.append(InputSpec(("T",), "int64", seq_len, 2, "attention_mask", MASK_ROLE))
         types = int(getattr(config, "type_vocab_size", 0) or 0)
         if following[1:2] == ["token_type_ids"] and types:

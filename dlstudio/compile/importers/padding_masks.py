@@ -1,4 +1,5 @@
-"""Hugging Face's attention masks in a ``torch.export`` capture, recognised by their values.
+"""Hugging Face's attention masks and RoBERTa's position ids in a ``torch.export`` capture,
+recognised by their values.
 
 transformers turns the ``attention_mask`` input (N, S), 1 at real tokens and 0 at padding, into
 the (N, 1, T, S) boolean or additive mask ``scaled_dot_product_attention`` takes, with indexing
@@ -7,7 +8,12 @@ attention receives depends on one 2-D integer input alone and, on the example (w
 padding), equals that input spread over the queries (True, or 0 added, exactly where the input is
 non-zero), the whole computation is :func:`padding_mask` of the input: the attention becomes a
 ScaledDotProductAttention with ``mask_type`` padding wired to the Input, and the operations that
-built the mask, used for nothing else, are dropped."""
+built the mask, used for nothing else, are dropped.
+
+Position ids go the same way: when the ids a position ``nn.Embedding`` reads (one with a
+``padding_idx`` p) depend on one 2-D integer input alone and equal RoBERTa's numbering of it
+(``cumsum(x != p) * (x != p) + p``: real tokens counted from p + 1, padding at p), they are
+:func:`padded_positions` of the input, a PositionIds layer."""
 
 from __future__ import annotations
 
@@ -20,7 +26,15 @@ import torch.fx as fx
 
 aten = torch.ops.aten
 _SDPA = aten.scaled_dot_product_attention.default
+_EMBEDDING = aten.embedding.default
 _ASSERTS = {aten._assert_tensor_metadata.default}
+
+
+def padded_positions(ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
+    """RoBERTa's position ids of token ids (N, T): the real tokens numbered from
+    ``padding_idx + 1``, padding tokens at ``padding_idx``."""
+    real = ids != padding_idx
+    return real.long().cumsum(1) * real + padding_idx
 
 
 def padding_mask(mask: torch.Tensor) -> torch.Tensor:
@@ -31,10 +45,11 @@ def padding_mask(mask: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class PaddingMasks:
-    """The masks found in one capture: mask node -> the input it is made from, and the nodes
-    that only served to build them (not rewritten)."""
+    """What was found in one capture: node -> (the function that stands for it, the input it
+    is made from, further constant arguments), and the nodes that only served to build those
+    (not rewritten)."""
 
-    replaced: dict[fx.Node, fx.Node] = field(default_factory=dict)
+    replaced: dict[fx.Node, tuple[Callable, fx.Node, tuple]] = field(default_factory=dict)
     skipped: set[fx.Node] = field(default_factory=set)
 
 
@@ -45,22 +60,32 @@ def find_padding_masks(
     ``inputs`` are the model's own input placeholders; ``values`` gives every node's value on
     the example (called only when some attention has a mask computed from an input)."""
     found = PaddingMasks()
-    candidates = []
+    candidates: dict[fx.Node, tuple[Callable, tuple]] = {}
     for node in graph.nodes:
         if node.op == "call_function" and node.target is _SDPA:
             mask = node.args[3] if len(node.args) > 3 else node.kwargs.get("attn_mask")
-            if isinstance(mask, fx.Node) and mask not in candidates:
-                candidates.append(mask)
-    for mask in candidates:
-        ancestors = _ancestors(mask)
+            if isinstance(mask, fx.Node):
+                candidates.setdefault(mask, (padding_mask, ()))
+        if node.op == "call_function" and node.target is _EMBEDDING and len(node.args) > 2:
+            ids, pad = node.args[1], node.args[2]
+            if isinstance(ids, fx.Node) and isinstance(pad, int) and pad >= 0:
+                candidates.setdefault(ids, (padded_positions, (pad,)))
+    for node, (function, extra) in candidates.items():
+        if node in inputs:
+            continue
+        ancestors = _ancestors(node)
         sources = ancestors & inputs
         if len(sources) != 1:
             continue
         (source,) = sources
-        if not _is_padding_of(values().get(mask), values().get(source)):
+        value, given = values().get(node), values().get(source)
+        if function is padding_mask and not _is_padding_of(value, given):
             continue
-        found.replaced[mask] = source
-        found.skipped |= _only_for(ancestors - inputs, found.replaced)
+        if function is padded_positions and not _is_positions_of(value, given, extra[0]):
+            continue
+        found.replaced[node] = (function, source, extra)
+    for node in found.replaced:
+        found.skipped |= _only_for(_ancestors(node) - inputs, found.replaced)
     return found
 
 
@@ -109,3 +134,14 @@ def _is_padding_of(mask: Any, source: Any) -> bool:
     else:
         return False
     return torch.equal(allowed, padding_mask(source).expand(allowed.shape))
+
+
+def _is_positions_of(ids: Any, source: Any, padding_idx: int) -> bool:
+    """True when ``ids`` are RoBERTa's position ids of the token ids ``source`` (N, T)."""
+    if not (isinstance(ids, torch.Tensor) and isinstance(source, torch.Tensor)):
+        return False
+    if source.dim() != 2 or source.is_floating_point() or ids.shape != source.shape:
+        return False
+    if ids.is_floating_point() or not bool((source == padding_idx).any()):
+        return False  # without padding in the example, plain counting would match as well
+    return torch.equal(ids.long(), padded_positions(source, padding_idx))

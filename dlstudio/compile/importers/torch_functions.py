@@ -18,7 +18,7 @@ from dlstudio.compile.importers import torch_heads as heads
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import Call, flatten_span
 from dlstudio.compile.importers.fx_export_values import position_rows
-from dlstudio.compile.importers.padding_masks import padding_mask
+from dlstudio.compile.importers.padding_masks import padded_positions, padding_mask
 from dlstudio.compile.importers.values import (
     Expanded,
     PaddingMask,
@@ -349,6 +349,7 @@ FUNCTIONS: dict[Any, Mapper] = {
     F.max_pool2d: _pool("maxpool2d"),
     F.scaled_dot_product_attention: _sdpa,
     padding_mask: lambda c: PaddingMask(c.tensor()),
+    padded_positions: lambda c: c.layer("position_ids", {"padding_idx": c.args[1]}, c.tensor()),
     torch.split: heads.split,
     position_rows: _rows,
     F.avg_pool2d: _pool("avgpool2d"),

@@ -155,8 +155,12 @@ def example_sets(
             if getattr(spec, "role", "") == MASK_ROLE:
                 arrays.append(padding_mask(batch, shape[1]))
             elif spec.dtype.startswith("int"):
-                high = max(2, spec.vocab_size or 2)
-                arrays.append(rng.integers(0, high, size=shape).astype(np.int64))
+                high = spec.vocab_size if spec.vocab_size > 0 else 2
+                ids = rng.integers(0, high, size=shape).astype(np.int64)
+                pad = getattr(spec, "pad_id", None)
+                if pad is not None and len(shape) == 2:  # padded as a tokenizer pads
+                    ids[padding_mask(batch, shape[1]) == 0] = pad
+                arrays.append(ids)
             else:
                 arrays.append(rng.standard_normal(shape).astype(np.float32))
         label = f"batch {batch}" + (f", length {length}" if symbolic else "")

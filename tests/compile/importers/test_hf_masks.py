@@ -120,3 +120,49 @@ def test_distilbert_takes_the_attention_mask() -> None:
         ours = compiled(*feeds)
         theirs = flat_tensors(model(input_ids=feeds[0], attention_mask=feeds[1]))[0]
     assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_roberta_counts_positions_over_the_real_tokens(tmp_path) -> None:
+    transformers = _transformers()
+    torch.manual_seed(0)
+    config = transformers.RobertaConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=40,
+        type_vocab_size=1,
+        pad_token_id=1,
+    )
+    model = transformers.RobertaForSequenceClassification(config).eval()
+    specs, result, _ = _import(model)
+    assert [s.name for s in specs] == ["input_ids", "attention_mask", "token_type_ids"]
+    nodes = [n for d in result.graph.blocks.values() for n in d.graph]
+    [positions] = [n for n in nodes if n.type_id == "position_ids"]
+    assert positions.params.get("padding_idx", 1) == 1  # the default is left out
+    built = compile_import(result)
+    compiled = built.module.eval()
+    assert set(compiled.state_dict()) == set(model.state_dict())
+    # Padding (id 1, mask 0) at the end of one row and the start of another: the positions of
+    # the real tokens do not move, as transformers counts them.
+    ids = torch.randint(2, 40, (3, 9))
+    mask = torch.ones(3, 9, dtype=torch.int64)
+    mask[1, 6:] = 0
+    mask[2, :4] = 0
+    ids[mask == 0] = 1
+    types = torch.zeros_like(ids)
+    with torch.no_grad():
+        ours = compiled(ids, mask, types)
+        theirs = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    # PositionIds exports: onnxruntime counts the same positions on the same batch.
+    import onnxruntime
+
+    from dlstudio.compile import export_onnx
+
+    assert export_onnx(built, tmp_path / "roberta.onnx").ok
+    session = onnxruntime.InferenceSession(str(tmp_path / "roberta.onnx"))
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    got = session.run(None, {k: v.numpy() for k, v in feeds.items()})[0]
+    assert np.allclose(got, theirs.numpy(), atol=1e-4)
