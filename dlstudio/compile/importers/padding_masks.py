@@ -100,7 +100,7 @@ def _ancestors(node: fx.Node) -> set[fx.Node]:
     return seen
 
 
-def _only_for(nodes: set[fx.Node], masks: dict[fx.Node, fx.Node]) -> set[fx.Node]:
+def _only_for(nodes: set[fx.Node], masks: dict[fx.Node, Any]) -> set[fx.Node]:
     """Those of ``nodes`` every use of which goes to a replaced mask (through each other), and
     the metadata asserts on them, which check nothing once they are gone."""
     only: set[fx.Node] = set()

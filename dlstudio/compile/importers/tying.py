@@ -21,7 +21,7 @@ def tie_shared_weights(result: ImportResult) -> ImportResult:
     graph = result.graph
     attrs = _attributes(graph)
     state = state_dict_of(result)
-    tables = {}
+    tables: dict[tuple[int, tuple[int, ...]], str] = {}
     for name, key in _tables(graph, graph, {n.id: attrs[n.id] for n in graph}):
         weight = state.get(key)
         if weight is not None:
