@@ -19,8 +19,12 @@ from dlstudio.gui.recovery import data_dir
 from dlstudio.gui.workers import TaskHandle, run_in_thread
 
 
-def import_to_data_dir(source: str, input_shape: str = "") -> object:
-    """Run the import (pool thread): the result, with its weights saved in the data folder."""
+def import_to_data_dir(
+    source: str, input_shape: str = "", task: str = "base", num_labels: int = 0
+) -> object:
+    """Run the import (pool thread): the result, with its weights saved in the data folder.
+    ``task`` and ``num_labels`` choose the head of ``hf:`` sources, as ``import --task
+    --num-labels`` do."""
     from dlstudio.compile.importers.cli_commands import import_source
     from dlstudio.compile.importers.project import state_dict_of
     from dlstudio.compile.project_weights import WEIGHTS_KEY
@@ -31,6 +35,8 @@ def import_to_data_dir(source: str, input_shape: str = "") -> object:
         dtype=None,
         seq_len=16,
         vocab_size=0,
+        task=task,
+        num_labels=num_labels,
     )
     result, _check = import_source(args, verify=True)
     state = state_dict_of(result)
@@ -81,14 +87,17 @@ class ModelImporter(QObject):
         dialog = ImportModelDialog(self.window)
         if dialog.exec() != ImportModelDialog.DialogCode.Accepted or not dialog.source():
             return False
-        self.start(dialog.source(), dialog.input_shape())
+        self.start(dialog.source(), dialog.input_shape(), dialog.task(), dialog.num_labels())
         return True
 
-    def start(self, source: str, input_shape: str = "") -> TaskHandle:
-        """Import ``source`` off the GUI thread (wait on the handle's ``finished`` in tests)."""
+    def start(
+        self, source: str, input_shape: str = "", task: str = "base", num_labels: int = 0
+    ) -> TaskHandle:
+        """Import ``source`` off the GUI thread (wait on the handle's ``finished`` in tests);
+        ``task`` and ``num_labels`` choose the head of ``hf:`` sources."""
         self.window.statusBar().showMessage(f"Importing {source}…")
         self.task = run_in_thread(
-            lambda: import_to_data_dir(source, input_shape),
+            lambda: import_to_data_dir(source, input_shape, task, num_labels),
             self._on_task_done,
             self._on_task_error,
         )

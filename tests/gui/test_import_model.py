@@ -199,3 +199,48 @@ def test_hugging_face_import_brings_mask_and_tokenizer_and_exports_to_onnx(
             theirs = model(**{k: torch.from_numpy(v) for k, v in feeds.items()})
         assert np.allclose(ours, theirs.last_hidden_state.numpy(), atol=1e-4)
     assert len(lengths) == 2
+
+
+def test_import_dialog_offers_the_head_and_labels_for_hugging_face_sources(
+    qtbot,
+    tmp_path,
+    monkeypatch,
+    data_dir,  # noqa: F811 (the folder picked is remembered in these settings)
+):
+    """The head (--task) shows for hf: sources only, the labels (--num-labels) for a
+    classification head only; picking a save_pretrained folder's config.json gives hf:FOLDER."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from dlstudio.gui.dialogs.import_model import ImportModelDialog
+
+    dialog = ImportModelDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    shown = lambda: (  # noqa: E731
+        dialog.task_combo.isVisibleTo(dialog),
+        dialog.labels_spin.isVisibleTo(dialog),
+    )
+    dialog.source_edit.setText("model.py:Net")
+    assert shown() == (False, False)
+    assert (dialog.task(), dialog.num_labels()) == ("base", 0)
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    monkeypatch.setattr(
+        QFileDialog,
+        "getOpenFileName",
+        staticmethod(lambda *_a, **_k: (str(folder / "config.json"), "")),
+    )
+    dialog.browse_button.click()
+    assert dialog.source() == f"hf:{folder}"
+    assert shown() == (True, False)
+    assert (dialog.task(), dialog.num_labels()) == ("base", 0)
+    dialog.task_combo.setCurrentIndex(dialog.task_combo.findData("sequence-classification"))
+    assert shown() == (True, True)
+    dialog.labels_spin.setValue(3)
+    assert (dialog.task(), dialog.num_labels()) == ("sequence-classification", 3)
+    dialog.task_combo.setCurrentIndex(dialog.task_combo.findData("causal-lm"))
+    assert shown() == (True, False)
+    assert (dialog.task(), dialog.num_labels()) == ("causal-lm", 0)
+    dialog.source_edit.setText("net.onnx")  # the choice applies to hf: sources only
+    assert shown() == (False, False) and dialog.task() == "base"
