@@ -66,11 +66,20 @@ def test_import_menu_opens_a_laid_out_document_with_problems(window, qtbot, tmp_
     )
 
 
-def test_import_errors_are_shown_not_raised(window, qtbot, monkeypatch):  # noqa: F811
+def test_import_errors_are_shown_not_raised(window, qtbot, data_dir):  # noqa: F811
     window.files.interactive = False
     with qtbot.waitSignal(window.model_importer.failed, timeout=30000) as blocker:
         window.model_importer.start("no_such_module_xyz:make")
     assert "cannot import 'no_such_module_xyz'" in blocker.args[0]
+    # A Hugging Face source that is no save_pretrained folder: the reason, in words.
+    folder = data_dir / "not-a-model"
+    folder.mkdir(parents=True)
+    with qtbot.waitSignal(window.model_importer.failed, timeout=30000) as blocker:
+        window.model_importer.start(f"hf:{folder}", "", "sequence-classification", 2)
+    assert blocker.args[0] == (
+        f"{folder} has no config.json: hf: needs a folder written by save_pretrained "
+        "(config.json and the weights), or a hub id"
+    )
 
 
 GOOD = textwrap.dedent(

@@ -61,6 +61,14 @@ def load_hf(source: str, task: str = "base", num_labels: int = 0, seq_len: int =
         raise ImportFailed("hf: needs a folder written by save_pretrained, or a hub id")
     if task not in TASKS:
         raise ImportFailed(f"--task must be one of {', '.join(TASKS)}, not {task!r}")
+    local = Path(reference)
+    if not local.exists() and (reference.startswith((".", "/")) or local.suffix):
+        raise ImportFailed(f"{reference} does not exist")
+    if local.is_dir() and not (local / "config.json").is_file():
+        raise ImportFailed(
+            f"{reference} has no config.json: hf: needs a folder written by save_pretrained "
+            "(config.json and the weights), or a hub id"
+        )
     prepare_torchvision()  # transformers imports torchvision when it is installed
     try:
         import transformers
@@ -78,9 +86,9 @@ def load_hf(source: str, task: str = "base", num_labels: int = 0, seq_len: int =
         if task != "sequence-classification":
             raise ImportFailed("--num-labels is for --task sequence-classification")
         kwargs["num_labels"] = num_labels
-    local = Path(reference)
-    if not local.exists() and (reference.startswith((".", "/")) or local.suffix):
-        raise ImportFailed(f"{reference} does not exist")
+        # A checkpoint saved with another number of labels gets a new head of num_labels,
+        # as from_pretrained(..., num_labels=N, ignore_mismatched_sizes=True) gives.
+        kwargs["ignore_mismatched_sizes"] = True
     try:
         model = auto.from_pretrained(reference, **kwargs)
     except Exception as exc:
