@@ -4,6 +4,7 @@ source (two batch sizes, two lengths), and what cannot be imported says why."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -203,6 +204,31 @@ def test_gpt2_with_its_fused_projection_and_causal_mask_imports_exactly() -> Non
     assert count == sum(p.numel() for p in model.parameters())
 
 
+def test_the_values_line_counts_a_tied_weight_once(tmp_path, capsys) -> None:
+    """GPT-2's lm_head is its token table: `import` says as many values as transformers'
+    parameters() and persistent buffers hold, not the table twice."""
+    from dlstudio.compile.importers.loader import prepare_torchvision
+
+    prepare_torchvision()
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(
+        n_embd=16, n_layer=1, n_head=2, vocab_size=40, n_positions=32, use_cache=False
+    )
+    model = transformers.GPT2LMHeadModel(config)
+    model.save_pretrained(str(tmp_path / "gpt2"))
+    args = ["import", f"hf:{tmp_path / 'gpt2'}", "--task", "causal-lm"]
+    assert main([*args, "--out", str(tmp_path / "gpt2.json")]) == 0
+    said = re.search(r"([\d,]+) values ->", capsys.readouterr().out)
+    assert said is not None
+    buffers = set(model.state_dict()) - {
+        n for n, _ in model.named_parameters(remove_duplicate=False)
+    }
+    expected = sum(p.numel() for p in model.parameters())
+    expected += sum(model.state_dict()[n].numel() for n in buffers)
+    assert int(said.group(1).replace(",", "")) == expected
+
+
 def test_hugging_face_errors_are_reasons(tmp_path, capsys) -> None:
     assert main(["import", f"hf:{tmp_path / 'missing'}", "--out", str(tmp_path / "a.json")]) == 2
     err = capsys.readouterr().err
@@ -211,7 +237,7 @@ def test_hugging_face_errors_are_reasons(tmp_path, capsys) -> None:
     empty.mkdir()
     assert main(["import", f"hf:{empty}", "--out", str(tmp_path / "b.json")]) == 2
     err = capsys.readouterr().err
-    assert "transformers could not load" in err and "Traceback" not in err
+    assert "has no config.json" in err and "Traceback" not in err
     assert not (tmp_path / "b.json").exists()
 
 
