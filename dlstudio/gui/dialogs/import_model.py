@@ -28,6 +28,7 @@ MODEL_FILTER = (
     "Hugging Face folder (config.json)"
 )
 HF_PREFIX = "hf:"
+MIN_WIDTH = 560
 TASK_LABELS = (
     ("base", "Base model (hidden states out)"),
     ("sequence-classification", "Sequence classification (a new head of N labels)"),
@@ -64,6 +65,7 @@ class ImportModelDialog(QDialog):
         self.labels_spin = QSpinBox()
         self.labels_spin.setRange(2, 100_000)
         self.labels_spin.setValue(2)
+        self.labels_spin.setMaximumWidth(120)  # a count, not a sentence
         self.labels_spin.setToolTip(
             "Classes of the new classification head (from_pretrained's num_labels); its "
             "weights start random and are learnt in training"
@@ -104,6 +106,7 @@ class ImportModelDialog(QDialog):
         self.browse_button = browse
         self.source_edit.textChanged.connect(self._update_rows)
         self.task_combo.currentIndexChanged.connect(self._update_rows)
+        self.resize(MIN_WIDTH, self.height())
         self._update_rows()
 
     def _update_rows(self) -> None:
@@ -111,8 +114,17 @@ class ImportModelDialog(QDialog):
         hf = self.is_hf()
         self.form.setRowVisible(self.task_combo, hf)
         self.form.setRowVisible(self.labels_spin, hf and self.task() == "sequence-classification")
-        self.form.activate()  # the size hint of the rows now shown, then keep the width typed in
-        self.resize(max(self.width(), 560), self.sizeHint().height())
+        self.shape_edit.setPlaceholderText(
+            "empty: the inputs the model's config names"
+            if hf
+            else "e.g. 1,28,28 (empty: guess from the first layer)"
+        )
+        # Fit the height to the rows now shown at the width the dialog has; the note wraps, so
+        # the smallest size is set at the narrowest width, else a dragged edge would clip it.
+        self.form.activate()
+        self.setMinimumSize(MIN_WIDTH, self.heightForWidth(MIN_WIDTH))
+        width = max(self.width(), MIN_WIDTH)
+        self.resize(width, self.heightForWidth(width))
 
     def _on_browse_clicked(self) -> None:
         path = ask_open_file(self, "Import model", MODEL_FILTER)
