@@ -43,7 +43,11 @@ def hf_model(key: str) -> tuple[nn.Module, list[InputSpec]]:
     if name.startswith("ViT"):
         side = config.image_size
         return model, [InputSpec((3, side, side), name="pixel_values")]
-    return model, [InputSpec(("T",), "int64", 16, config.vocab_size, name="input_ids")]
+    from dlstudio.compile.importers.hf_source import model_inputs
+
+    # As the hf: import gives them: input_ids, then attention_mask and token_type_ids where
+    # forward() takes them next (BERT, DistilBERT, RoBERTa), checked with padding.
+    return model, model_inputs(model.eval(), 16)
 
 
 class LSTMEncoderDecoder(nn.Module):

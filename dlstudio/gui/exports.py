@@ -160,6 +160,16 @@ class ExportActions(QObject):
                 return None
         return (trained.label, trained) if weights == "trained" else (INITIAL_LABEL, None)
 
+    def _attached_label(self, label: str, trained: TrainedWeights | None) -> str:
+        """The weights' label: the project's own file (an imported model's) stands in for the
+        initial weights when no trained ones are written."""
+        from dlstudio.compile.project_weights import WEIGHTS_KEY
+
+        attached = self.document.graph.metadata.get(WEIGHTS_KEY)
+        if trained is None and attached:
+            return f"the project's weights ({Path(str(attached)).name})"
+        return label
+
     def _run(self, what: str, job: Callable[[], Any], on_done: Callable[[Any], None]) -> TaskHandle:
         self.started.emit(f"Exporting {what}…")
 
@@ -189,17 +199,22 @@ class ExportActions(QObject):
         if chosen is None:
             return None
         label, trained = chosen
+        label = self._attached_label(label, trained)
         path = path or self._ask_path("Export ONNX", ".onnx", "ONNX models (*.onnx)")
         if path is None:
             return None
         graph = self.document.graph.copy()
+        project_path = self.document.path
 
         def job() -> Any:
             from dlstudio.compile import compile_graph, export_onnx
+            from dlstudio.compile.project_weights import load_attached_weights
 
             compiled = compile_graph(graph)
             if trained is not None:
                 compiled.module.load_state_dict(trained.state_dict(), strict=True)
+            else:  # the project's own weights (an imported model's), as `export` loads them
+                load_attached_weights(compiled.module, graph, project_path)
             return export_onnx(compiled, path)
 
         def done(report: Any) -> None:
@@ -282,21 +297,25 @@ class ExportActions(QObject):
             chosen = self._choose_weights("Weights", weights)
             if chosen is None:
                 return None
-            label, trained = chosen
+            label, trained = self._attached_label(*chosen), chosen[1]
         path = path or self._ask_path(
             "Export weights", ".safetensors", "safetensors (*.safetensors);;PyTorch (*.pt)"
         )
         if path is None:
             return None
         graph = self.document.graph.copy()
+        project_path = self.document.path
 
         def job() -> Path:
             from dlstudio.compile import compile_graph, save_weights
+            from dlstudio.compile.project_weights import load_attached_weights
 
             model = model_source(graph) if model_source else compile_graph(graph)
             module = getattr(model, "module", model)  # CompiledModel or a module
             if trained is not None:
                 module.load_state_dict(trained.state_dict(), strict=True)
+            elif model_source is None:  # the project's own weights (an imported model's)
+                load_attached_weights(module, graph, project_path)
             save_weights(module, path)
             return path
 

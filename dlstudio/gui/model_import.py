@@ -1,7 +1,8 @@
 """Importing a model into the editor: the import runs on a pool thread, then the result opens as
 a new, unsaved document laid out by the auto layout. Every operation without a layer is a
 Placeholder node, so the Problems panel lists them; the weights go to the data folder and the
-project names them by absolute path (``metadata["weights"]``), so they load when it trains.
+project names them by absolute path (``metadata["weights"]``), so they load when it trains; a
+Hugging Face model's tokenizer is copied there too (``metadata["tokenizer"]``).
 A PyTorch import is run beside its source (docs/import.md): the figures go to the project's
 metadata and the status bar, and a project that does not compute what its source does is said
 so in a message naming the first module that departs."""
@@ -18,8 +19,12 @@ from dlstudio.gui.recovery import data_dir
 from dlstudio.gui.workers import TaskHandle, run_in_thread
 
 
-def import_to_data_dir(source: str, input_shape: str = "") -> object:
-    """Run the import (pool thread): the result, with its weights saved in the data folder."""
+def import_to_data_dir(
+    source: str, input_shape: str = "", task: str = "base", num_labels: int = 0
+) -> object:
+    """Run the import (pool thread): the result, with its weights saved in the data folder.
+    ``task`` and ``num_labels`` choose the head of ``hf:`` sources, as ``import --task
+    --num-labels`` do."""
     from dlstudio.compile.importers.cli_commands import import_source
     from dlstudio.compile.importers.project import state_dict_of
     from dlstudio.compile.project_weights import WEIGHTS_KEY
@@ -30,17 +35,26 @@ def import_to_data_dir(source: str, input_shape: str = "") -> object:
         dtype=None,
         seq_len=16,
         vocab_size=0,
+        task=task,
+        num_labels=num_labels,
     )
     result, _check = import_source(args, verify=True)
     state = state_dict_of(result)
+    folder = data_dir() / "imports"
+    stem = f"{result.graph.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if state:
         from safetensors.torch import save_file
 
-        folder = data_dir() / "imports"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{result.graph.name}-{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
+        path = folder / f"{stem}.safetensors"
         save_file({k: v.clone() for k, v in state.items()}, str(path))
         result.graph.metadata[WEIGHTS_KEY] = str(path)
+    if result.tokenizer_from:  # a Hugging Face model's tokenizer, for its text data
+        from dlstudio.compile.importers.hf_source import TOKENIZER_KEY, copy_tokenizer
+
+        copied = copy_tokenizer(result.tokenizer_from, folder / f"{stem}.json")
+        if copied is not None:
+            result.graph.metadata[TOKENIZER_KEY] = str(folder / copied)
     return result
 
 
@@ -73,14 +87,17 @@ class ModelImporter(QObject):
         dialog = ImportModelDialog(self.window)
         if dialog.exec() != ImportModelDialog.DialogCode.Accepted or not dialog.source():
             return False
-        self.start(dialog.source(), dialog.input_shape())
+        self.start(dialog.source(), dialog.input_shape(), dialog.task(), dialog.num_labels())
         return True
 
-    def start(self, source: str, input_shape: str = "") -> TaskHandle:
-        """Import ``source`` off the GUI thread (wait on the handle's ``finished`` in tests)."""
+    def start(
+        self, source: str, input_shape: str = "", task: str = "base", num_labels: int = 0
+    ) -> TaskHandle:
+        """Import ``source`` off the GUI thread (wait on the handle's ``finished`` in tests);
+        ``task`` and ``num_labels`` choose the head of ``hf:`` sources."""
         self.window.statusBar().showMessage(f"Importing {source}…")
         self.task = run_in_thread(
-            lambda: import_to_data_dir(source, input_shape),
+            lambda: import_to_data_dir(source, input_shape, task, num_labels),
             self._on_task_done,
             self._on_task_error,
         )

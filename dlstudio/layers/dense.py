@@ -79,9 +79,10 @@ DENSE = register(
                 "tie_weight",
                 "str",
                 "",
-                "Name of an Embedding whose table is this layer's weight (weight tying): units "
-                "must be its num_embeddings and the input features its embedding_dim. Empty: "
-                "a weight of its own.",
+                "Name of an Embedding whose table is this layer's weight (weight tying), or "
+                "instance.name for one inside a block instance (transformer.wte): units must be "
+                "its num_embeddings and the input features its embedding_dim. Empty: a weight "
+                "of its own.",
                 label="tie weight to",
             ),
         ),

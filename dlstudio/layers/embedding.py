@@ -221,3 +221,46 @@ CLS_TOKEN = register(
         inferred=("embed_dim",),
     )
 )
+
+
+def _position_ids_shape(ctx: ShapeContext) -> ShapeResult:
+    x = ctx.input()
+    if x.dtype != "int64" or x.rank != 2:
+        raise ctx.fail(
+            f"takes token ids (N, T) of int64, but gets {x.dtype} values {shape_text(x)}: wire "
+            "the token-id Input (input_ids) into it",
+        )
+    return ShapeResult({"out": TensorSpec(x.shape, "int64", x.mask)})
+
+
+register(
+    LayerType(
+        id="position_ids",
+        label="PositionIds",
+        category="Embedding",
+        summary="Position ids counted over the real tokens only, as RoBERTa numbers them.",
+        explanation=(
+            "Turns token ids (N, T) into position ids (N, T) for a position Embedding: the "
+            "real tokens (ids other than padding_idx) are numbered padding_idx + 1, "
+            "padding_idx + 2, ... in order, and every padding token gets padding_idx, so "
+            "padding never moves the positions of the real tokens, wherever it is. RoBERTa, "
+            "XLM-R and their relatives compute it this way (padding_idx is their pad token, "
+            "1); wire its output into an Embedding of max_position_embeddings rows with the "
+            "same padding_idx."
+        ),
+        formula="m = (x != p);  y = cumsum(m, dim=1) * m + p",
+        infer=_position_ids_shape,
+        params=(
+            ParamSpec(
+                "padding_idx",
+                "int",
+                1,
+                "The padding token's id: padding gets this position, real tokens count on from it.",
+                minimum=0,
+                maximum=1_000_000,
+            ),
+        ),
+        name_prefix="position_ids",
+        key_params=("padding_idx",),
+    )
+)

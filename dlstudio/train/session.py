@@ -100,9 +100,14 @@ def resolve_project_run(
     from dlstudio.train.data.hf_tokenizer import project_tokenizer_folder
 
     metadata = metadata if isinstance(metadata, dict) else {}
-    if overrides.get("tokenizer") is None and base_dir is not None:
-        # project_tokenizer_folder takes the project file; any name in its folder will do.
-        tokenizer = project_tokenizer_folder(metadata, Path(base_dir) / "project.json")
+    if overrides.get("tokenizer") is None:
+        # project_tokenizer_folder takes the project file; any name in its folder will do. An
+        # unsaved project (a model just imported in the window) names its tokenizer by an
+        # absolute path, which needs no folder.
+        project = Path(base_dir) / "project.json" if base_dir is not None else None
+        tokenizer = project_tokenizer_folder(metadata, project)
+        if project is None and tokenizer is not None and not Path(tokenizer).is_absolute():
+            tokenizer = None  # relative to a project file there is not
         if tokenizer is not None:
             overrides["tokenizer"] = tokenizer
     return resolve_run(metadata.get("training"), base_dir, **overrides)

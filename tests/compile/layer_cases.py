@@ -320,6 +320,10 @@ CASES: dict[str, list[Case]] = {
         Case({"in": (("T",), I64)}, {"num_embeddings": 20, "embedding_dim": 8}),
         Case({"in": ((4,), I64)}, {"num_embeddings": 9, "embedding_dim": 3, "padding_idx": 0}),
     ],
+    "position_ids": [
+        Case({"in": (("T",), I64)}, {"padding_idx": 1}),
+        Case({"in": ((6,), I64)}, {"padding_idx": 0}),
+    ],
     "positional_encoding": [
         _one(("T", 8), max_len=64),
         _one(("T", 6), mode="learned", max_len=40, dropout=0.0),

@@ -132,3 +132,36 @@ def test_lstm_forget_bias_starts_the_forget_gate_open() -> None:
             expected = 1.0 if "_ih_" in name else 0.0
             assert torch.all(value[4:8] == expected), name
             assert not torch.all(value[:4] == 0), name  # the other gates keep PyTorch's start
+
+
+def _tie_into_block(units: int, target: str):
+    """A head tied to the table of an Embedding inside the block instance ``trunk``."""
+    from dlstudio.core.blocks import BlockDefinition
+
+    inner = ChainBuilder("Trunk")
+    inner.chain(
+        ("input", "x", {"shape": ("T",), "dtype": "int64", "vocab_size": 10}),
+        ("embedding", "tok", {"num_embeddings": 10, "embedding_dim": 4}),
+        ("output", "out", {}),
+    )
+    b = ChainBuilder("tied")
+    b.graph.blocks["Trunk"] = BlockDefinition("Trunk", inner.graph)
+    b.chain(
+        ("input", "tokens", {"shape": ("T",), "dtype": "int64", "vocab_size": 10, "seq_len": 5}),
+        ("block", "trunk", {"block": "Trunk"}),
+        ("dense", "head", {"units": units, "tie_weight": target, "bias": False}),
+        ("output", "y", {}),
+    )
+    return b.graph
+
+
+def test_a_head_ties_to_an_embedding_inside_a_block_instance() -> None:
+    compiled = compile_graph(_tie_into_block(10, "trunk.tok"))
+    assert "self.head.weight = self.trunk.tok.weight  # tied" in compiled.source
+    module = compiled.module
+    assert module.head.weight is module.trunk.tok.weight
+    assert sum(p.numel() for p in module.parameters()) == 40
+    [shape] = analyze(_tie_into_block(12, "trunk.tok")).errors
+    assert "table is 10 x 4" in shape.message and "12 x 4" in shape.message
+    [missing] = analyze(_tie_into_block(10, "trunk.nope")).errors
+    assert "ties its weight to 'trunk.nope', but there is no node" in missing.message

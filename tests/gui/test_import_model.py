@@ -67,11 +67,20 @@ def test_import_menu_opens_a_laid_out_document_with_problems(window, qtbot, tmp_
     )
 
 
-def test_import_errors_are_shown_not_raised(window, qtbot, monkeypatch):  # noqa: F811
+def test_import_errors_are_shown_not_raised(window, qtbot, data_dir):  # noqa: F811
     window.files.interactive = False
     with qtbot.waitSignal(window.model_importer.failed, timeout=30000) as blocker:
         window.model_importer.start("no_such_module_xyz:make")
     assert "cannot import 'no_such_module_xyz'" in blocker.args[0]
+    # A Hugging Face source that is no save_pretrained folder: the reason, in words.
+    folder = data_dir / "not-a-model"
+    folder.mkdir(parents=True)
+    with qtbot.waitSignal(window.model_importer.failed, timeout=30000) as blocker:
+        window.model_importer.start(f"hf:{folder}", "", "sequence-classification", 2)
+    assert blocker.args[0] == (
+        f"{folder} has no config.json: hf: needs a folder written by save_pretrained "
+        "(config.json and the weights), or a hub id"
+    )
 
 
 GOOD = textwrap.dedent(
@@ -126,3 +135,122 @@ def test_import_dialog_tabs_from_field_to_field(qtbot):
         QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         order.append(QApplication.focusWidget().text())
     assert order == ["OK", "Cancel", "Browse…", "model.py:Net"]
+
+
+def test_hugging_face_import_brings_mask_and_tokenizer_and_exports_to_onnx(
+    window,  # noqa: F811
+    qtbot,
+    tmp_path,
+    monkeypatch,
+):
+    """The course's text model in the window: hf:FOLDER imports with its attention mask, token
+    types and tokenizer; Export > ONNX gives a file whose inputs are input_ids and
+    attention_mask (and token_type_ids) at any length, and onnxruntime on padded batches of two
+    lengths matches transformers' own model."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    import onnxruntime
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+    from hf_fixtures import make_wordpiece_tokenizer
+
+    from dlstudio.compile.importers.loader import prepare_torchvision
+
+    prepare_torchvision()
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = make_wordpiece_tokenizer(tmp_path / "hub")
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    model = BertModel(config).eval()
+    model.save_pretrained(str(folder))
+    with qtbot.waitSignal(window.model_importer.imported, timeout=120000):
+        window.model_importer.start(f"hf:{folder}")
+    graph = window.document.graph
+    inputs = [n.name for n in graph if n.type_id == "input"]
+    assert inputs == ["input_ids", "attention_mask", "token_type_ids"]
+    assert "matches its source" in window.statusBar().currentMessage()
+    copied = Path(graph.metadata["tokenizer"])
+    assert (
+        AutoTokenizer.from_pretrained(str(copied))("the film")["input_ids"]
+        == (tokenizer("the film")["input_ids"])
+    )
+    path = tmp_path / "bert.onnx"
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _w, title, text: shown.append(text))
+    with qtbot.waitSignal(window.exports.finished, timeout=120000) as done:
+        window.exports.export_onnx(path, weights="initial")
+    assert "parity OK" in done.args[0], shown
+    assert "Weights: the project's weights" in shown[-1]  # the imported ones, not random
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == inputs
+    lengths = set()
+    for texts in (
+        ["the film was great", "our trip was really dull"],
+        ["so dull", "the meal was lovely"],
+    ):
+        feeds = {k: np.array(v, dtype=np.int64) for k, v in tokenizer(texts, padding=True).items()}
+        assert (feeds["attention_mask"] == 0).any()
+        lengths.add(feeds["input_ids"].shape[1])
+        ours = session.run(None, feeds)[0]
+        with torch.no_grad():
+            theirs = model(**{k: torch.from_numpy(v) for k, v in feeds.items()})
+        assert np.allclose(ours, theirs.last_hidden_state.numpy(), atol=1e-4)
+    assert len(lengths) == 2
+
+
+def test_import_dialog_offers_the_head_and_labels_for_hugging_face_sources(
+    qtbot,
+    tmp_path,
+    monkeypatch,
+    data_dir,  # noqa: F811 (the folder picked is remembered in these settings)
+):
+    """The head (--task) shows for hf: sources only, the labels (--num-labels) for a
+    classification head only; picking a save_pretrained folder's config.json gives hf:FOLDER."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from dlstudio.gui.dialogs.import_model import ImportModelDialog
+
+    dialog = ImportModelDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    shown = lambda: (  # noqa: E731
+        dialog.task_combo.isVisibleTo(dialog),
+        dialog.labels_spin.isVisibleTo(dialog),
+    )
+    dialog.source_edit.setText("model.py:Net")
+    assert shown() == (False, False)
+    assert (dialog.task(), dialog.num_labels()) == ("base", 0)
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    monkeypatch.setattr(
+        QFileDialog,
+        "getOpenFileName",
+        staticmethod(lambda *_a, **_k: (str(folder / "config.json"), "")),
+    )
+    dialog.browse_button.click()
+    assert dialog.source() == f"hf:{folder}"
+    assert shown() == (True, False)
+    assert (dialog.task(), dialog.num_labels()) == ("base", 0)
+    dialog.task_combo.setCurrentIndex(dialog.task_combo.findData("sequence-classification"))
+    assert shown() == (True, True)
+    dialog.labels_spin.setValue(3)
+    assert (dialog.task(), dialog.num_labels()) == ("sequence-classification", 3)
+    dialog.task_combo.setCurrentIndex(dialog.task_combo.findData("causal-lm"))
+    assert shown() == (True, False)
+    assert (dialog.task(), dialog.num_labels()) == ("causal-lm", 0)
+    dialog.source_edit.setText("net.onnx")  # the choice applies to hf: sources only
+    assert shown() == (False, False) and dialog.task() == "base"

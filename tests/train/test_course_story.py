@@ -193,17 +193,29 @@ def test_bert_imported_with_its_tokenizer_frozen_trained_predicted_and_exported(
     compiled.module.eval()
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
-    assert names[0] == "input_ids"
+    # The imported BERT takes the attention mask and the token types; the batch and the length
+    # are free in the file.
+    assert names == ["input_ids", "attention_mask", "token_type_ids"]
+    assert all(i.shape == ["N", "T"] for i in session.get_inputs())
     tokenizer = AutoTokenizer.from_pretrained(str(tmp_path / "sentiment.tokenizer"))
+    batches = [
+        ["the film was great", "our trip was really dreadful and quite long"],
+        ["that song was so dull", "the show was lovely", "this book was dull"],
+    ]
     lengths = set()
-    for text in ("the film was great", "our trip was really dreadful and quite long"):
-        ids = tokenizer(text, return_tensors="pt")["input_ids"]
-        lengths.add(ids.shape[1])
-        feeds = {"input_ids": ids.numpy()}
-        if "attention_mask" in names:
-            feeds["attention_mask"] = np.ones_like(feeds["input_ids"])
+    for texts in batches:
+        encoded = tokenizer(texts, padding=True, return_tensors="np")
+        feeds = {name: encoded[name].astype(np.int64) for name in names}
+        assert (feeds["attention_mask"] == 0).any()  # padded rows
+        lengths.add(feeds["input_ids"].shape[1])
         ours = session.run(None, feeds)[0]
         with torch.no_grad():
-            reference = compiled.module(ids).numpy()
+            reference = compiled.module(*(torch.from_numpy(feeds[n]) for n in names)).numpy()
         assert np.allclose(ours, reference, atol=1e-4)
+        # Padding is masked as transformers masks it: each text alone, unpadded, gives the
+        # same scores as its padded row.
+        for row, text in enumerate(texts):
+            alone = tokenizer(text, return_tensors="np")
+            single = {name: alone[name].astype(np.int64) for name in names}
+            assert np.allclose(session.run(None, single)[0][0], ours[row], atol=1e-4)
     assert len(lengths) == 2  # one exported model, two lengths

@@ -21,8 +21,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 def class_text(
     name: str, definition: BlockDefinition, plan: ForwardPlan, comments: list[str]
 ) -> tuple[str, dict[int, str]]:
-    """The source of one block class: an ``nn.Sequential`` for a numbered chain, else an
-    ``nn.Module`` with ``__init__`` and ``forward`` (``comments``: one shape per step); and the
+    """The source of one block class: an ``nn.Sequential`` for a numbered chain, an
+    ``nn.ModuleList`` with a ``forward`` for numbered layers taking more than the chain's
+    tensor, else an ``nn.Module`` with ``__init__`` and ``forward`` (``comments``: one shape
+    per step); and the
     line (0-based, in that text) of each forward() step -> its node id (none for a chain)."""
     doc = _docstring(definition.description or f"The {definition.name} block.")
     graph = definition.graph
@@ -44,10 +46,23 @@ def class_text(
             if not graph.node(step.node_id).trainable:
                 lines.append(f"{INDENT * 2}self[{index}].requires_grad_(False)  # frozen")
         return "\n".join(lines), {}
-    _check_no_numbers(definition, plan)
-    lines = [f"class {name}(nn.Module):", *doc, ""]
-    lines += [*init, f"{INDENT * 2}super().__init__()"]
-    for step in plan.steps:
+    numbered = is_numbered_list(graph, plan)
+    if numbered:
+        lines = [f"class {name}(nn.ModuleList):", *doc, ""]
+        lines += [*init, f"{INDENT * 2}super().__init__(", f"{INDENT * 3}["]
+        for step in plan.steps:
+            call = wrap_call(f"{INDENT * 4}", step.emission.module or "", 90)
+            call[-1] += ","
+            lines += call
+        lines += [f"{INDENT * 3}]", f"{INDENT * 2})"]
+        for index, step in enumerate(plan.steps):
+            if not graph.node(step.node_id).trainable:
+                lines.append(f"{INDENT * 2}self[{index}].requires_grad_(False)  # frozen")
+    else:
+        _check_no_numbers(definition, plan)
+        lines = [f"class {name}(nn.Module):", *doc, ""]
+        lines += [*init, f"{INDENT * 2}super().__init__()"]
+    for step in plan.steps if not numbered else ():
         if step.emission.module is None:
             continue
         lines += wrap_call(f"{INDENT * 2}self.{step.attr} = ", step.emission.module)
@@ -59,8 +74,11 @@ def class_text(
         returns = f"tuple[{', '.join(['torch.Tensor'] * len(plan.returns))}]"
     lines += ["", f"{INDENT}def forward(self{args}) -> {returns}:"]
     step_lines: dict[int, str] = {}
-    for step, comment in zip(plan.steps, comments, strict=True):
-        code = f"{', '.join(step.targets)} = {step.emission.forward}"
+    for index, (step, comment) in enumerate(zip(plan.steps, comments, strict=True)):
+        forward = step.emission.forward
+        if numbered:  # the submodule is the list's item
+            forward = forward.replace(f"self.{step.attr}(", f"self[{index}](", 1)
+        code = f"{', '.join(step.targets)} = {forward}"
         written = statement_lines(INDENT * 2, code, comment_text(comment), _LINE)
         # The statement's first line (a shape comment above a long one comes before it).
         first = next(i for i, text in enumerate(written) if not text.lstrip().startswith("#"))
@@ -120,6 +138,26 @@ def is_numbered_chain(graph: LayerGraph, plan: ForwardPlan) -> bool:
             return False
         variable = step.targets[0]
     return plan.returns == [variable]
+
+
+def is_numbered_list(graph: LayerGraph, plan: ForwardPlan) -> bool:
+    """Inner layers named 0, 1, ..., each a submodule called once, that are not a plain chain
+    (each also takes another of the block's inputs: BERT's layers take the attention mask): the
+    class is an ``nn.ModuleList`` with a ``forward()``, so its keys are ``0.weight`` as the
+    source's ``nn.ModuleList`` has them."""
+    inner = [n for n in graph if n.type_id not in STRUCTURAL]
+    if not inner or [n.name for n in inner] != [str(i) for i in range(len(inner))]:
+        return False
+    if len(plan.steps) != len(inner) or is_numbered_chain(graph, plan):
+        return False
+    for step, node in zip(plan.steps, inner, strict=True):
+        call = f"self.{step.attr}("
+        forward = step.emission.forward
+        if step.node_id != node.id or step.emission.module is None or not step.enabled:
+            return False
+        if not forward.startswith(call) or forward.count(f"self.{step.attr}") != 1:
+            return False
+    return True
 
 
 def _check_no_numbers(definition: BlockDefinition, plan: ForwardPlan) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dlstudio.analysis import AnalysisResult, NodeInfo
-from dlstudio.compile.codegen.block_text import class_text, is_numbered_chain
+from dlstudio.compile.codegen.block_text import class_text, is_numbered_chain, is_numbered_list
 from dlstudio.compile.codegen.block_values import (
     ValueWriter,
     default_breaking_name,
@@ -224,7 +224,8 @@ class BlockClasses:
     def _render(self, cls: _Class) -> tuple[str, list[str]]:
         plan = self._class_plan(cls)
         text, cls.step_lines = class_text(cls.name, cls.definition, plan, self._comments(cls, plan))
-        if is_numbered_chain(cls.definition.graph, plan):
+        graph = cls.definition.graph
+        if is_numbered_chain(graph, plan) or is_numbered_list(graph, plan):
             cls.attrs = {step.node_id: str(i) for i, step in enumerate(plan.steps)}
         else:
             cls.attrs = {step.node_id: step.attr for step in plan.steps}

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from dlstudio.analysis import AnalysisResult
-from dlstudio.analysis.tying import tied_embedding
+from dlstudio.analysis.tying import tied_path
 from dlstudio.core.graph import LayerGraph
 
 
 def tied_weight_lines(
     graph: LayerGraph, analysis: AnalysisResult, attrs: dict[str, str], indent: str
 ) -> list[str]:
-    """``self.head.weight = self.tok.weight`` for each tied Dense, after every declaration (so
-    the order of the two layers in the drawing does not matter)."""
+    """``self.head.weight = self.tok.weight`` (``self.transformer.wte.weight`` for one inside a
+    block instance) for each tied Dense, after every declaration (so the order of the two
+    layers in the drawing does not matter)."""
     lines = []
     for node in graph:
         info = analysis.nodes.get(node.id)
         if node.type_id != "dense" or info is None:
             continue
-        target = tied_embedding(graph, info.params)
-        if target is not None:
+        path = tied_path(graph, info.params.get("tie_weight") or "")
+        if path is not None:
+            # Inside a block instance the submodules keep the node names (a number is an
+            # nn.Sequential or nn.ModuleList item).
+            inner = "".join(f"[{n.name}]" if n.name.isdigit() else f".{n.name}" for n in path[1:])
             lines.append(
-                f"{indent}self.{attrs[node.id]}.weight = self.{attrs[target]}.weight"
+                f"{indent}self.{attrs[node.id]}.weight = self.{attrs[path[0].id]}{inner}.weight"
                 "  # tied: the embedding table"
             )
     return lines

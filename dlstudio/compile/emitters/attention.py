@@ -17,9 +17,9 @@ from dlstudio.compile.emitters.masks import key_mask
 
 register_helper(
     Helper(
-        "attention_mask",
+        "additive_mask",
         '''
-def attention_mask(
+def additive_mask(
     mask: torch.Tensor, causal: bool, queries: int, keys: int, dtype: torch.dtype
 ) -> torch.Tensor:
     """What scaled_dot_product_attention adds to the scores: 0 where a query may look, a very
@@ -94,7 +94,7 @@ class MultiheadAttention(nn.Module):
         if mask is None:
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=self.causal)
         else:
-            bias = attention_mask(mask, self.causal, q.size(2), k.size(2), q.dtype)
+            bias = additive_mask(mask, self.causal, q.size(2), k.size(2), q.dtype)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
         out = out.transpose(1, 2)  # (N, T, heads, head_dim)
         return self.out_proj(out.reshape(out.size(0), out.size(1), -1))
@@ -102,7 +102,7 @@ class MultiheadAttention(nn.Module):
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         return x.view(x.size(0), x.size(1), self.num_heads, self.head_dim).transpose(1, 2)
 ''',
-        requires=("attention_mask",),
+        requires=("additive_mask",),
     )
 )
 

@@ -35,14 +35,14 @@ def attention_with_weights(
     if mask is not None or attn.causal:
         if mask is None:
             mask = torch.ones(k.size(0), k.size(2), dtype=torch.bool, device=k.device)
-        scores = scores + attention_mask(mask, attn.causal, q.size(2), k.size(2), scores.dtype)
+        scores = scores + additive_mask(mask, attn.causal, q.size(2), k.size(2), scores.dtype)
     weights = scores.softmax(dim=-1)
     out = F.dropout(weights, attn.dropout, attn.training) @ v  # (N, heads, T, head_dim)
     out = out.transpose(1, 2)
     out = attn.out_proj(out.reshape(out.size(0), out.size(1), -1))
     return out, (weights.mean(dim=1) if average else weights)
 ''',
-        requires=("attention_mask",),
+        requires=("additive_mask",),
     )
 )
 

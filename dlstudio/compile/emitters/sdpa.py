@@ -24,11 +24,11 @@ def multi_head_attention(
     q, k, v = (x.unflatten(-1, (heads, -1)).transpose(1, 2) for x in (query, key, value))
     if padding_mask is not None:
         causal = options.pop("is_causal", False)
-        options["attn_mask"] = attention_mask(padding_mask, causal, q.size(2), k.size(2), q.dtype)
+        options["attn_mask"] = additive_mask(padding_mask, causal, q.size(2), k.size(2), q.dtype)
     out = F.scaled_dot_product_attention(q, k, v, **options)  # (N, heads, T, D)
     return out.transpose(1, 2).flatten(2)
 ''',
-        requires=("attention_mask",),
+        requires=("additive_mask",),
     )
 )
 register_helper(
@@ -66,9 +66,9 @@ def scaled_dot_product_attention(ctx: EmitContext) -> Emission:
     elif padding:
         causal = lit(ctx["causal"])
         kwargs["attn_mask"] = (
-            f"attention_mask({mask}, {causal}, {q}.size(2), {k}.size(2), {q}.dtype)"
+            f"additive_mask({mask}, {causal}, {q}.size(2), {k}.size(2), {q}.dtype)"
         )
-        helpers = ("attention_mask",)
+        helpers = ("additive_mask",)
     elif mask is not None:
         kwargs["attn_mask"] = mask
     if ctx["causal"] and not (padding and not merged):

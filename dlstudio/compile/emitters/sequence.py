@@ -117,8 +117,16 @@ def mean_over_time(ctx: EmitContext) -> Emission:
     return Emission(f"{ctx.arg()}.mean(dim=1)")
 
 
+def position_ids(ctx: EmitContext) -> Emission:
+    """``(x != p).long().cumsum(1) * (x != p) + p``: RoBERTa's position ids, the real tokens
+    counted from padding_idx + 1 and padding at padding_idx."""
+    x, pad = ctx.arg(), lit(ctx["padding_idx"])
+    return Emission(f"({x} != {pad}).long().cumsum(1) * ({x} != {pad}) + {pad}")
+
+
 EMITTERS = {
     "embedding": embedding,
+    "position_ids": position_ids,
     "positional_encoding": positional_encoding,
     "cls_token": cls_token,
     "select_step": select_step,

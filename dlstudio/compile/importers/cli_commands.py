@@ -93,7 +93,7 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"error: importing {args.source} failed: {describe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.out or f"{Path(args.source.split(':')[-1]).stem or 'model'}.json")
-    from dlstudio.compile.importers.project import state_dict_of, write_import
+    from dlstudio.compile.importers.project import count_values, state_dict_of, write_import
 
     if result.tokenizer_from:
         from dlstudio.compile.importers.hf_source import TOKENIZER_KEY, copy_tokenizer
@@ -103,7 +103,7 @@ def run_import(args: argparse.Namespace) -> int:
             result.graph.metadata[TOKENIZER_KEY] = folder
             print(f"tokenizer: {out.with_name(folder)}")
     weights = write_import(result, out)
-    count = sum(t.numel() for t in state_dict_of(result).values())
+    count = count_values(state_dict_of(result))
     blocks = f" and {len(result.graph.blocks)} block definitions" if result.graph.blocks else ""
     print(f"imported {args.source}: {len(result.graph)} nodes{blocks}, {count:,} values -> {out}")
     if weights is not None:

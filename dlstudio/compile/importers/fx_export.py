@@ -46,6 +46,7 @@ from dlstudio.compile.importers.fx_export_values import (
     takes_one_tensor,
     tensors_in,
 )
+from dlstudio.compile.importers.padding_masks import find_padding_masks
 from dlstudio.compile.importers.torch_helpers import helper_name
 from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
 
@@ -108,8 +109,17 @@ class _Rewrite:
         last_of = {g.nodes[-1]: g for g in groups}
         user_outputs = self._user_outputs()
         self.dynamic = self._dynamic()
+        inputs = {n for n in self.program.graph.nodes if n.op == "placeholder"} - set(owners)
+        masks = find_padding_masks(self.program.graph, inputs, self._node_values)
         for node in self.program.graph.nodes:
-            if node.op == "placeholder":
+            if node in masks.skipped:
+                continue  # built an attention mask that padding_mask stands for
+            if node in masks.replaced:
+                function, source, extra = masks.replaced[node]
+                new = self.graph.call_function(function, (self.env[source], *extra))
+                new.meta["nn_module_stack"] = module_stack(node.meta.get("nn_module_stack") or {})
+                self.env[node] = new
+            elif node.op == "placeholder":
                 if node.name in owners:
                     self.env[node] = self._attr(owners[node.name])
                 else:

@@ -13,6 +13,7 @@ from torch import nn
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.torch_helpers import helper_name
 from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
+from dlstudio.compile.importers.verify import MASK_ROLE, padding_mask
 from dlstudio.core.tensor_spec import Dim
 
 TRACE_BATCH = 2
@@ -30,6 +31,12 @@ class InputSpec:
     seq_len: int = 16
     vocab_size: int = 0
     name: str | None = None
+    role: str = ""
+    """:data:`MASK_ROLE` for a padding mask (1 at real tokens, 0 at padding): its examples
+    are padded rows, not random ids."""
+    pad_id: int | None = None
+    """Token ids: the padding id, written where the examples' padding mask is 0 (as a
+    tokenizer pads), so a model that finds padding by its id sees some."""
 
 
 SHAPE_PRESERVING = (
@@ -117,9 +124,14 @@ def example_inputs(model: nn.Module, inputs: list[InputSpec]) -> list[torch.Tens
     tensors = []
     for spec in inputs:
         shape = [TRACE_BATCH] + [d if isinstance(d, int) else spec.seq_len for d in spec.shape]
-        if spec.dtype == "int64":
+        if spec.role == MASK_ROLE:
+            tensors.append(torch.from_numpy(padding_mask(shape[0], shape[1])))
+        elif spec.dtype == "int64":
             vocab = spec.vocab_size or smallest_vocabulary(model)
-            tensors.append(torch.randint(0, vocab, shape, generator=generator))
+            ids = torch.randint(0, vocab, shape, generator=generator)
+            if spec.pad_id is not None and len(shape) == 2:
+                ids[torch.from_numpy(padding_mask(shape[0], shape[1])) == 0] = spec.pad_id
+            tensors.append(ids)
         else:
             tensors.append(torch.randn(shape, generator=generator))
     return tensors

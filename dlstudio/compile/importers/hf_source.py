@@ -5,15 +5,16 @@ and its tokenizer files are copied beside the project so the data side can use t
 
 from __future__ import annotations
 
+import inspect
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from dlstudio.compile.importers.errors import ImportFailed
-from dlstudio.compile.importers.fx_trace import InputSpec
+from dlstudio.compile.importers.fx_trace import MASK_ROLE, InputSpec
 
 PREFIX = "hf:"
 TASKS = ("base", "sequence-classification", "causal-lm")
@@ -60,6 +61,14 @@ def load_hf(source: str, task: str = "base", num_labels: int = 0, seq_len: int =
         raise ImportFailed("hf: needs a folder written by save_pretrained, or a hub id")
     if task not in TASKS:
         raise ImportFailed(f"--task must be one of {', '.join(TASKS)}, not {task!r}")
+    local = Path(reference)
+    if not local.exists() and (reference.startswith((".", "/")) or local.suffix):
+        raise ImportFailed(f"{reference} does not exist")
+    if local.is_dir() and not (local / "config.json").is_file():
+        raise ImportFailed(
+            f"{reference} has no config.json: hf: needs a folder written by save_pretrained "
+            "(config.json and the weights), or a hub id"
+        )
     prepare_torchvision()  # transformers imports torchvision when it is installed
     try:
         import transformers
@@ -77,9 +86,9 @@ def load_hf(source: str, task: str = "base", num_labels: int = 0, seq_len: int =
         if task != "sequence-classification":
             raise ImportFailed("--num-labels is for --task sequence-classification")
         kwargs["num_labels"] = num_labels
-    local = Path(reference)
-    if not local.exists() and (reference.startswith((".", "/")) or local.suffix):
-        raise ImportFailed(f"{reference} does not exist")
+        # A checkpoint saved with another number of labels gets a new head of num_labels,
+        # as from_pretrained(..., num_labels=N, ignore_mismatched_sizes=True) gives.
+        kwargs["ignore_mismatched_sizes"] = True
     try:
         model = auto.from_pretrained(reference, **kwargs)
     except Exception as exc:
@@ -91,22 +100,37 @@ def load_hf(source: str, task: str = "base", num_labels: int = 0, seq_len: int =
     model.eval()
     if hasattr(model.config, "use_cache"):
         model.config.use_cache = False  # no key/value cache in the outputs: one forward pass
-    return HFSource(model, [model_input(model, seq_len)], reference, _name(reference))
+    return HFSource(model, model_inputs(model, seq_len), reference, _name(reference))
 
 
-def model_input(model: nn.Module, seq_len: int = 16) -> InputSpec:
-    """What the model's ``forward`` takes first: images of the configured size for vision
-    models, else token ids below the vocabulary size."""
+def model_inputs(model: nn.Module, seq_len: int = 16) -> list[InputSpec]:
+    """What the model's ``forward`` takes: images of the configured size for vision models;
+    else token ids below the vocabulary size, followed by the ``attention_mask`` (1 at real
+    tokens, 0 at padding) and ``token_type_ids`` when ``forward`` takes them right after the
+    ids, in that order (BERT, DistilBERT, RoBERTa), so they can be passed by position."""
     config = model.config
     main = getattr(model, "main_input_name", "input_ids")
     if main == "pixel_values":
         size = config.image_size
         side = size if isinstance(size, int) else size[0]
-        return InputSpec((getattr(config, "num_channels", 3), side, side), name="pixel_values")
+        return [InputSpec((getattr(config, "num_channels", 3), side, side), name="pixel_values")]
     limit = getattr(config, "max_position_embeddings", 0) or getattr(config, "n_positions", 0)
     if limit:
         seq_len = min(seq_len, limit)
-    return InputSpec(("T",), "int64", seq_len, int(config.vocab_size), name="input_ids")
+    vocab = int(config.vocab_size)
+    ids = InputSpec(("T",), "int64", seq_len, vocab, name="input_ids")
+    inputs = [ids]
+    following = list(inspect.signature(model.forward).parameters)
+    following = following[following.index("input_ids") + 1 :] if "input_ids" in following else []
+    if following[:1] == ["attention_mask"]:
+        pad = getattr(config, "pad_token_id", None)
+        if isinstance(pad, int) and 0 <= pad < vocab:  # padded examples hold the padding id
+            inputs[0] = replace(ids, pad_id=pad)
+        inputs.append(InputSpec(("T",), "int64", seq_len, 2, "attention_mask", MASK_ROLE))
+        types = int(getattr(config, "type_vocab_size", 0) or 0)
+        if following[1:2] == ["token_type_ids"] and types:
+            inputs.append(InputSpec(("T",), "int64", seq_len, types, "token_type_ids"))
+    return inputs
 
 
 def copy_tokenizer(reference: str, project: Path) -> str | None:

@@ -238,18 +238,16 @@ MODULELESS = frozenset(
 
 
 def _rename_numbers(state: _State, graph: LayerGraph) -> None:
-    """Layers named 0, 1, ... are only allowed as an ``nn.Sequential`` chain of submodules
-    (docs/blocks.md). torchvision's ``features`` mixes in ReLUs, which we write as functions:
+    """Layers named 0, 1, ... are only allowed as submodules in order, an ``nn.Sequential``
+    chain or an ``nn.ModuleList`` (docs/blocks.md). torchvision's ``features`` mixes in ReLUs, which we write as functions:
     there the numbers get their type in front (``conv0``, ``relu1``), so it still compiles."""
     inner = [n for n in graph if n.type_id not in ("input", "output")]
     if not any(n.name.isdigit() for n in inner):
         return
-    chain = (
-        [n.name for n in inner] == [str(i) for i in range(len(inner))]
-        and all(n.type_id not in MODULELESS for n in inner)
-        # an nn.Sequential passes one tensor along: a layer with a second input (a decoder
-        # layer's memory) cannot be in one
-        and all(len(graph.edges_into(n.id)) == 1 for n in inner)
+    # One tensor passed along is an nn.Sequential; layers that take the block's other inputs
+    # too (a decoder layer's memory, BERT's attention mask) an nn.ModuleList with a forward().
+    chain = [n.name for n in inner] == [str(i) for i in range(len(inner))] and all(
+        n.type_id not in MODULELESS for n in inner
     )
     if chain:
         return

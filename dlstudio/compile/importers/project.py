@@ -66,6 +66,19 @@ def state_dict_of(result: ImportResult) -> dict[str, torch.Tensor]:
     return state
 
 
+def count_values(state: dict[str, torch.Tensor]) -> int:
+    """The numbers in ``state``, a tensor shared under two keys (a tied weight: GPT-2's
+    ``lm_head.weight`` is ``transformer.wte.weight``) counted once, as ``parameters()`` does."""
+    seen: set[tuple[int, tuple[int, ...], tuple[int, ...]]] = set()
+    total = 0
+    for tensor in state.values():
+        key = (tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()))
+        if key not in seen:
+            seen.add(key)
+            total += tensor.numel()
+    return total
+
+
 def _attrs(result: ImportResult) -> dict[str, str]:
     graph = result.graph
     model = class_name(graph.name)

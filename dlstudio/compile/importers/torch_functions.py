@@ -18,7 +18,16 @@ from dlstudio.compile.importers import torch_heads as heads
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import Call, flatten_span
 from dlstudio.compile.importers.fx_export_values import position_rows
-from dlstudio.compile.importers.values import Expanded, Param, Rows, Tup, Unmapped, Unsqueezed
+from dlstudio.compile.importers.padding_masks import padded_positions, padding_mask
+from dlstudio.compile.importers.values import (
+    Expanded,
+    PaddingMask,
+    Param,
+    Rows,
+    Tup,
+    Unmapped,
+    Unsqueezed,
+)
 
 Mapper = Callable[[Call], Any]
 
@@ -296,7 +305,10 @@ def _sdpa(c: Call) -> Any:
     scale = c.get(6, "scale")
     if scale is not None:
         params["scale"] = float(scale)
-    if mask is not None:
+    if isinstance(mask, PaddingMask):
+        params["mask_type"] = "padding"  # Hugging Face's attention_mask, wired as it is
+        mask = mask.ref
+    elif mask is not None:
         index = c.args.index(mask) if mask in c.args else None
         value = c.ins[index] if index is not None and index < len(c.ins) else None
         params["mask_type"] = (
@@ -336,6 +348,8 @@ FUNCTIONS: dict[Any, Mapper] = {
     F.adaptive_avg_pool2d: _adaptive_avg_pool2d,
     F.max_pool2d: _pool("maxpool2d"),
     F.scaled_dot_product_attention: _sdpa,
+    padding_mask: lambda c: PaddingMask(c.tensor()),
+    padded_positions: lambda c: c.layer("position_ids", {"padding_idx": c.args[1]}, c.tensor()),
     torch.split: heads.split,
     position_rows: _rows,
     F.avg_pool2d: _pool("avgpool2d"),

@@ -14,17 +14,18 @@ from dlstudio.layers import get_layer_type
 
 def tie_shared_weights(result: ImportResult) -> ImportResult:
     """Set ``tie_weight`` on every top-level Dense whose weight tensor is (shares storage with)
-    a top-level Embedding's weight; returns ``result``."""
+    an Embedding's weight, one beside it or inside a block instance (``transformer.wte``);
+    returns ``result``."""
     from dlstudio.compile.importers.project import state_dict_of
 
     graph = result.graph
     attrs = _attributes(graph)
     state = state_dict_of(result)
-    tables = {}
-    for node in graph:
-        weight = state.get(f"{attrs[node.id]}.weight")
-        if node.type_id == "embedding" and weight is not None:
-            tables[(weight.data_ptr(), tuple(weight.shape))] = node.name
+    tables: dict[tuple[int, tuple[int, ...]], str] = {}
+    for name, key in _tables(graph, graph, {n.id: attrs[n.id] for n in graph}):
+        weight = state.get(key)
+        if weight is not None:
+            tables.setdefault((weight.data_ptr(), tuple(weight.shape)), name)
     for node in graph:
         weight = state.get(f"{attrs[node.id]}.weight")
         if node.type_id != "dense" or weight is None or node.params.get("tie_weight"):
@@ -33,6 +34,23 @@ def tie_shared_weights(result: ImportResult) -> ImportResult:
         if table is not None:
             graph.update_node(node.id, params={**node.params, "tie_weight": table})
     return result
+
+
+def _tables(
+    root: LayerGraph, graph: LayerGraph, keys: dict[str, str], prefix: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """(the ``tie_weight`` name, the ``state_dict`` key of the table) of every Embedding in
+    ``graph`` and the block instances in it; ``keys``: node id -> its part of the key."""
+    found = []
+    for node in graph:
+        name = (*prefix, node.name)
+        if node.type_id == "embedding":
+            found.append((".".join(name), f"{keys[node.id]}.weight"))
+        definition = root.blocks.get(str(node.params.get("block", "")))
+        if node.type_id == BLOCK_TYPE and definition is not None:
+            inner = {n.id: f"{keys[node.id]}.{n.name}" for n in definition.graph}
+            found += _tables(root, definition.graph, inner, name)
+    return found
 
 
 def _attributes(graph: LayerGraph) -> dict[str, str]:

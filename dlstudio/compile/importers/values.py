@@ -32,6 +32,14 @@ class Expanded:
 
 
 @dataclass(frozen=True)
+class PaddingMask:
+    """A padding mask input (N, S), 1 at real tokens, spread over an attention's scores
+    (:func:`.padding_masks.padding_mask`), awaiting the attention that takes it."""
+
+    ref: TensorRef
+
+
+@dataclass(frozen=True)
 class Unsqueezed:
     """``x.unsqueeze(dim)``, awaiting a ``repeat`` (RepeatVector) or else a Reshape."""
 

@@ -27,6 +27,9 @@ RELATIVE_TOLERANCE = 1e-4
 BATCHES = (1, 3)
 """The two batch sizes every import is checked at (the example run itself uses 2)."""
 
+MASK_ROLE = "padding_mask"
+"""An input's ``role`` when it is a padding mask (1 at real tokens, 0 at padding)."""
+
 Runner = Callable[[Sequence[np.ndarray]], Sequence[np.ndarray]]
 """Input arrays in input order -> output arrays in output order."""
 
@@ -149,14 +152,32 @@ def example_sets(
         for spec in specs:
             length = spec.seq_len if index == 0 else max(2, spec.seq_len // 2 + 1)
             shape = [batch] + [d if isinstance(d, int) else length for d in spec.shape]
-            if spec.dtype.startswith("int"):
-                high = max(2, spec.vocab_size or 2)
-                arrays.append(rng.integers(0, high, size=shape).astype(np.int64))
+            if getattr(spec, "role", "") == MASK_ROLE:
+                arrays.append(padding_mask(batch, shape[1]))
+            elif spec.dtype.startswith("int"):
+                high = spec.vocab_size if spec.vocab_size > 0 else 2
+                ids = rng.integers(0, high, size=shape).astype(np.int64)
+                pad = getattr(spec, "pad_id", None)
+                if pad is not None and len(shape) == 2:  # padded as a tokenizer pads
+                    ids[padding_mask(batch, shape[1]) == 0] = pad
+                arrays.append(ids)
             else:
                 arrays.append(rng.standard_normal(shape).astype(np.float32))
         label = f"batch {batch}" + (f", length {length}" if symbolic else "")
         sets.append(InputSet(label, arrays))
     return sets
+
+
+def padding_mask(batch: int, length: int) -> np.ndarray:
+    """An example padding mask (batch, length) of int64: row ``r`` has its first ``n_r`` steps
+    1 and the rest 0, the rows from whole to one step (a single row is a quarter padding), so
+    every set has padding and lengths differ between rows."""
+    if batch == 1:
+        valid = [length - max(1, length // 4)]
+    else:
+        valid = [length - (r * (length - 1)) // (batch - 1) for r in range(batch)]
+    steps = np.arange(length)[None, :]
+    return (steps < np.array(valid)[:, None]).astype(np.int64)
 
 
 def difference(want: np.ndarray, got: np.ndarray) -> tuple[float, float]:
