@@ -234,7 +234,7 @@ def _with_records(body: list[ast.stmt], starts: dict[int, StepLine]) -> list[ast
         if step is None:
             out.append(statement)
             continue
-        names = [ast.Name(target, ast.Load()) for target in step.targets]
+        names: list[ast.expr] = [ast.Name(target, ast.Load()) for target in step.targets]
         call = ast.Call(
             ast.Name(RECORD, ast.Load()),
             [ast.Constant(step.node_id), ast.Tuple(names, ast.Load())],

@@ -181,6 +181,43 @@ def test_filters_and_embeddings_tabs(qtbot, window) -> None:  # noqa: F811
     assert page.word.text() == page.map.table.words[5]
 
 
+def test_the_embeddings_map_offers_tsne_computed_on_a_worker(qtbot, window) -> None:  # noqa: F811
+    import importlib.util
+
+    from sklearn.manifold import TSNE
+
+    from dlstudio.gui.lens.embedding_page import MAP_SEED
+
+    window.document.open(REPO_ROOT / "templates" / "word2vec.json")
+    window.lens.dock.show()
+    _refresh(qtbot, window)
+    page = window.lens.panel.embeddings
+    offered = [page.method.itemData(i) for i in range(page.method.count())]
+    assert offered[:2] == ["pca", "tsne"]
+    assert ("umap" in offered) == (importlib.util.find_spec("umap") is not None)
+    pca = page.coords.copy()
+    page.method.setCurrentIndex(offered.index("tsne"))
+    # the window goes on: PCA stays drawn while t-SNE runs on a worker
+    assert page.task is not None and "t-SNE is being computed" in page.title.text()
+    assert np.array_equal(page.coords, pca)
+    qtbot.waitUntil(lambda: page.task is None, timeout=TIMEOUT)
+    assert "by t-SNE" in page.title.text() and "being computed" not in page.title.text()
+    # scikit-learn's own t-SNE of the same vectors, seeded alike: the same map
+    vectors = page.map.table.vectors[: len(pca)]
+    centred = vectors - vectors.mean(axis=0)
+    perplexity = float(min(30, max(2, (len(vectors) - 1) // 3)))
+    reference = TSNE(2, perplexity=perplexity, init="pca", random_state=MAP_SEED)
+    np.testing.assert_allclose(page.coords, reference.fit_transform(centred), atol=1e-6)
+    # clicks pick the word under the t-SNE point
+    from dlstudio.lens import render
+
+    x, y = render.scatter_positions(page.coords, page.map_size)[3]
+    page._on_picture_clicked(float(x), float(y))
+    assert page.word.text() == page.map.table.words[3]
+    page.method.setCurrentIndex(0)
+    assert np.array_equal(page.coords, pca) and "(PCA)" in page.title.text()
+
+
 def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> None:  # noqa: F811
     from graph_builders import ChainBuilder
 
