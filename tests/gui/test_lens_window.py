@@ -275,6 +275,37 @@ class SimpleCompiled:
         self.module = module
 
 
+def _assert_thumbnails_cover_no_node(win) -> None:
+    nodes = {node_id: win.scene.node_item(node_id) for node_id in win.lens._thumbnails}
+    for node_id, thumb in win.lens._thumbnails.items():
+        area = thumb.sceneBoundingRect()
+        for other_id, other in nodes.items():
+            if other_id != node_id:
+                assert not area.intersects(other.sceneBoundingRect()), (node_id, other_id)
+
+
+def test_a_thumbnail_with_nodes_on_both_sides_is_drawn_above_them(qtbot, window) -> None:  # noqa: F811
+    from PySide6.QtCore import QPointF
+
+    _open_lenet(window)
+    window.lens.panel.thumbnails.setChecked(True)
+    _refresh(qtbot, window)
+    _assert_thumbnails_cover_no_node(window)
+    ids = {n.name: n.id for n in window.document.graph}
+    conv1, relu1, pool1 = (window.scene.node_item(ids[k]) for k in ("conv1", "relu1", "pool1"))
+    box = conv1.sceneBoundingRect()
+    relu1.setPos(box.right() + 10, box.top())  # crowd conv1 from both sides
+    pool1.setPos(box.left() - 10 - pool1.boundingRect().width(), box.top())
+    window.lens._draw_thumbnails()
+    thumb = window.lens._thumbnails[ids["conv1"]]
+    centre = thumb.sceneBoundingRect().center()
+    assert relu1.sceneBoundingRect().contains(centre)  # it has to cover relu1...
+    top = window.scene.items(QPointF(centre))[0]
+    assert top is thumb  # ...and is drawn above it, not hidden under it
+    window.lens.panel.thumbnails.setChecked(False)
+    assert conv1.zValue() == relu1.zValue() == pool1.zValue()  # back in line, thumbnails gone
+
+
 def test_inside_a_block_the_lens_shows_the_opened_instances_inner_layers(qtbot, window) -> None:  # noqa: F811
     from dlstudio.compile import compile_graph
     from dlstudio.train.reproducible import seeded_build
@@ -295,6 +326,11 @@ def test_inside_a_block_the_lens_shows_the_opened_instances_inner_layers(qtbot, 
     assert set(refresh.results[0][1].views) == {n.id for n in inner}
     assert window.lens.thumbnail_count() == len(inner)
     conv1 = next(n.id for n in inner if n.name == "conv1")
+    _assert_thumbnails_cover_no_node(window)
+    # the downsample chain sits right of conv1: its thumbnail goes to the left
+    conv1_item = window.scene.node_item(conv1)
+    thumb = window.lens._thumbnails[conv1]
+    assert thumb.sceneBoundingRect().right() < conv1_item.sceneBoundingRect().left()
     window.scene.select_nodes([conv1])
     QApplication.processEvents()
     shape = window.level.analysis.nodes[conv1].outputs["out"].shape[1:]  # what the canvas says
