@@ -220,6 +220,7 @@ def test_the_embeddings_map_offers_tsne_computed_on_a_worker(qtbot, window) -> N
 
 def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> None:  # noqa: F811
     from graph_builders import ChainBuilder
+    from torch.nn import Conv2d
 
     from dlstudio.compile import compile_graph
     from dlstudio.gui.training.evaluation import choose_split, evaluate_model
@@ -231,6 +232,7 @@ def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> No
         ("input", "image", {"shape": (1, 8, 8)}),
         ("conv2d", "conv1", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
         ("relu", "relu1", {}),
+        ("conv2d", "conv2", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
         ("global_avgpool", "gap", {}),
         ("dense", "fc", {"units": 10}),
         ("output", "logits", {}),
@@ -257,6 +259,16 @@ def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> No
     np.testing.assert_allclose(dialog.explanation.heat, expected.heat, atol=1e-6)
     assert f"true <b>{card.sample.truth}</b>" in dialog.caption.text()
     assert not dialog.picture.pixmap().isNull()
+    # Grad-CAM on another convolution, picked in the dialog
+    first = next(path for path, sub in module.named_modules() if isinstance(sub, Conv2d))
+    assert expected.layer != first and dialog.layer.isVisibleTo(dialog)
+    dialog.layer.setCurrentIndex(dialog.layer.findData(first))
+    qtbot.waitUntil(lambda: dialog.explanation.layer == first, timeout=TIMEOUT)
+    on_first = gradcam(SimpleCompiled(module), card.sample.inputs, layer=first)
+    np.testing.assert_allclose(dialog.explanation.heat, on_first.heat, atol=1e-6)
+    assert f"Grad-CAM on {first}" in dialog.caption.text()
+    dialog.method.setCurrentIndex(dialog.method.findData("saliency"))
+    assert not dialog.layer.isVisibleTo(dialog)  # only Grad-CAM has a convolution to pick
     dialog.close()
 
     row, column = next(iter(predictions.cell_samples))
