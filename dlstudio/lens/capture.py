@@ -252,6 +252,8 @@ class LensCancelled(Exception):
 
 def tensors_of(items: tuple[Any, ...]) -> tuple[torch.Tensor, ...]:
     """The tensors among ``items`` and the tuples and lists they hold, in order."""
+    if len(items) == 1 and isinstance(items[0], torch.Tensor):
+        return items  # the usual step: one tensor assigned
     return tuple(v for v in _flatten(items) if isinstance(v, torch.Tensor))
 
 

@@ -6,6 +6,7 @@ One engine serves the window (on a worker thread, cancelled by the next edit), `
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -65,7 +66,13 @@ class LensEngine:
         self.scope: Scope | None = resolve_scope(compiled, graph, path, copy) if path else None
         self.graph = self.scope.graph if self.scope is not None else graph
         self._analysis = self.scope.analysis if self.scope is not None else compiled.analysis
-        self._outputs_fed: set[str] = set()
+        self._outputs_fed = {
+            edge.src.node
+            for edge in self.graph.edges
+            if self.graph.node(edge.dst.node).type_id == "output"
+        }
+        self._labels: dict[str, tuple[str, str, str]] = {}
+        """node id -> (name, layer type, output port), read once: every run needs them."""
         self._lines = step_lines(compiled, graph) if self.scope is None else None
         compiled.module.eval()
 
@@ -78,11 +85,6 @@ class LensEngine:
         """Compute every node's output on ``example``; raises ``LensCancelled`` when
         ``cancelled()`` turns True part-way."""
         values, outputs = self.capture(example, cancelled)
-        self._outputs_fed = {
-            edge.src.node
-            for edge in self.graph.edges
-            if self.graph.node(edge.dst.node).type_id == "output"
-        }
         firsts = {node_id: tensors[0] for node_id, tensors in values.items() if tensors}
         # One statistics pass over all nodes' first samples, read through numpy where it can
         # share the memory (indexing a tensor costs microseconds a node, numpy's nanoseconds).
@@ -111,18 +113,28 @@ class LensEngine:
         example: Example,
         thumbnails: bool,
     ) -> NodeView:
-        node = self.graph.node(node_id)
-        info = self._analysis.nodes.get(node_id) if self._analysis else None
-        port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
+        labels = self._labels.get(node_id)
+        if labels is None:
+            node = self.graph.node(node_id)
+            info = self._analysis.nodes.get(node_id) if self._analysis else None
+            port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
+            labels = self._labels[node_id] = (node.name, node.type_id, port)
+        name, layer, port = labels
         shape = tuple(tensor.shape[1:])
-        dtype = str(tensor.dtype).removeprefix("torch.")
-        kind = view_kind(shape, dtype, node.type_id, node_id in self._outputs_fed)
+        dtype = _dtype_name(tensor.dtype)
+        kind = view_kind(shape, dtype, layer, node_id in self._outputs_fed)
         low, high, mean, std = summary
         thumb = None
         if thumbnails:
             sample = tensor[0] if tensor.dim() > 0 else tensor
             thumb = draw(sample, kind, example.tokens, self.class_names, THUMBNAIL)
-        return NodeView(node_id, node.name, port, shape, dtype, low, high, mean, std, kind, thumb)
+        return NodeView(node_id, name, port, shape, dtype, low, high, mean, std, kind, thumb)
+
+
+@functools.cache
+def _dtype_name(dtype: torch.dtype) -> str:
+    """``float32`` for ``torch.float32``."""
+    return str(dtype).removeprefix("torch.")
 
 
 def _first_sample(tensor: torch.Tensor) -> torch.Tensor | np.ndarray:

@@ -1,14 +1,16 @@
 """What the lens shows of one node's output: its statistics, how to draw it, and a thumbnail.
 
-Summaries are small frozen dataclasses (they cross from the worker to the window); full tensors
+Summaries are small immutable records (they cross from the worker to the window); full tensors
 stay with the engine and are fetched for the node the user opens.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from itertools import accumulate
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -21,9 +23,11 @@ CLASS_LAYERS = ("softmax", "log_softmax")
 """Layers whose (N, K) output is a distribution over classes."""
 
 
-@dataclass(frozen=True)
-class NodeView:
-    """One node's output on the pinned example (the first sample of the batch)."""
+class NodeView(NamedTuple):
+    """One node's output on the pinned example (the first sample of the batch).
+
+    A named tuple rather than a frozen dataclass: a lens run makes one per node, and a frozen
+    dataclass takes microseconds to build (each field set through ``object.__setattr__``)."""
 
     node_id: str
     name: str
@@ -135,35 +139,37 @@ def _segment_statistics(arrays: list[np.ndarray]) -> list[Statistics]:
     """Statistics of each non-empty array, by reductions over their concatenation.
 
     Sums accumulate in float64; the data stays in its own precision (a float64 copy of it
-    would cost more in memory traffic than the reductions themselves)."""
-    sizes = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))
-    starts = np.zeros(len(arrays), dtype=np.int64)
-    np.cumsum(sizes[:-1], out=starts[1:])
+    would cost more in memory traffic than the reductions themselves). Few numpy calls in
+    all: right after a forward pass each one costs microseconds however small its array."""
+    sizes = [a.size for a in arrays]
+    starts = np.fromiter(accumulate(sizes[:-1], initial=0), dtype=np.intp, count=len(sizes))
     kind = np.result_type(*arrays)
     if kind not in (np.float32, np.float64):
         kind = np.dtype(np.float64)  # integers and booleans: their squares must not wrap
-    flat = _scratch(int(starts[-1] + sizes[-1]), kind)
+    flat = _scratch(sum(sizes), kind)
     np.concatenate(arrays, out=flat)
-    low = np.minimum.reduceat(flat, starts)
-    high = np.maximum.reduceat(flat, starts)
-    finite = np.isfinite(low) & np.isfinite(high)
-    with np.errstate(invalid="ignore", over="ignore"):  # segments with inf or NaN: see below
-        mean = np.add.reduceat(flat, starts, dtype=np.float64) / sizes
-        squares = np.add.reduceat(np.square(flat, out=flat), starts, dtype=np.float64)
-        variance = squares / sizes - mean * mean
-    # E[x^2] - E[x]^2 loses digits when the mean is large against the spread (and float32
-    # squares carry a rounding of 6e-8 of E[x^2]): those segments, a constant one included,
-    # are taken again in two passes, as numpy's std does.
-    unsure = ~(variance > mean * mean / 16) | ~np.isfinite(variance)
-    for i in np.flatnonzero(unsure & finite):
-        deviations = arrays[i].astype(np.float64) - mean[i]
-        variance[i] = np.dot(deviations, deviations) / sizes[i]
-    std = np.sqrt(variance).tolist()
-    rows = zip(low.tolist(), high.tolist(), mean.tolist(), std, finite.tolist(), strict=True)
-    return [
-        (a, b, m, d) if ok else _finite_statistics(arrays[i])
-        for i, (a, b, m, d, ok) in enumerate(rows)
-    ]
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN: handled below
+        lows = np.minimum.reduceat(flat, starts).tolist()
+        highs = np.maximum.reduceat(flat, starts).tolist()
+        sums = np.add.reduceat(flat, starts, dtype=np.float64).tolist()
+        squares = np.add.reduceat(np.square(flat, out=flat), starts, dtype=np.float64).tolist()
+    out: list[Statistics] = []
+    for array, size, low, high, total, square in zip(
+        arrays, sizes, lows, highs, sums, squares, strict=True
+    ):
+        if not (math.isfinite(low) and math.isfinite(high)):
+            out.append(_finite_statistics(array))
+            continue
+        mean = total / size
+        variance = square / size - mean * mean
+        # E[x^2] - E[x]^2 loses digits when the mean is large against the spread (and float32
+        # squares carry a rounding of 6e-8 of E[x^2]): such a value, a constant one included,
+        # is taken again in two passes, as numpy's std does.
+        if not (variance > mean * mean / 16 and math.isfinite(variance)):
+            deviations = array.astype(np.float64) - mean
+            variance = float(np.dot(deviations, deviations)) / size
+        out.append((low, high, mean, math.sqrt(variance)))
+    return out
 
 
 _SCRATCH = threading.local()
