@@ -1,7 +1,7 @@
 """Training in the window against the engine alone, on the same run.
 
 Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_training_ui.py [--epochs 3]
-[--rounds 25] [--lens]``. The same graph (the LeNet-5 template on digits), settings and seed are trained
+[--rounds 25] [--lens | --lens-ab]``. The same graph (the LeNet-5 template on digits), settings and seed are trained
 
 - by the engine: ``resolve_run`` + ``compile_graph`` + ``make_trainer`` + ``Trainer.run``, as
   ``dlstudio train`` does, with no Qt at all;
@@ -10,7 +10,10 @@ Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_training_ui.py [--epoch
   dock open with thumbnails on the canvas (its first refresh done before training starts, as
   a user's lens would be, and every refresh it asks for while the window trains counted).
 
-Rounds alternate (engine, window, engine, window...) so a busy neighbour hurts both alike,
+Rounds alternate (engine, window, engine, window...) so a busy neighbour hurts both alike
+(with ``--lens-ab`` a round is the engine, the window with the Lens dock open and the window
+without it, the two windows in turn first, and the lens's cost is printed as the ratio of
+the window's throughput with it over without it, which a drifting load cancels out of),
 after ``--warmup`` untimed rounds on each side (first-time costs count on neither). A shared
 2-core VM's speed swings by a fifth from one second to the next, so many short rounds are
 run and the figure is the median window throughput over the median engine throughput, with a
@@ -180,6 +183,12 @@ class WindowRun:
         self.controller.run_finished.connect(loop.quit)
         QTimer.singleShot(200, loop.quit)  # let the window settle first
         loop.exec()
+        # The window checks the data set on a worker; Train waits for that report (and would
+        # start by itself once it came), so the timed run starts only when it is in.
+        deadline = time.perf_counter() + 120
+        while self.controller.data_check.current() is None and time.perf_counter() < deadline:
+            QTimer.singleShot(50, loop.quit)
+            loop.exec()
         self.clock.start()
         if self.probe:
             self.timer.start()
@@ -247,7 +256,14 @@ def main() -> int:
     parser.add_argument(
         "--lens", action="store_true", help="the window trains with the Lens dock open"
     )
+    parser.add_argument(
+        "--lens-ab",
+        action="store_true",
+        help="each round trains the window twice, with the Lens dock open and without it (in "
+        "turn first), and the figure is their ratio: the load drifts alike on both",
+    )
     args = parser.parse_args()
+    args.lens = args.lens or args.lens_ab  # the warm-up and lateness runs have the lens open
     torch.set_num_threads(1)
     data = Path(tempfile.mkdtemp(prefix="dlstudio-bench-ui-"))
     os.environ["DLSTUDIO_DATA_DIR"] = str(data)
@@ -263,13 +279,17 @@ def main() -> int:
     late: list[float] = []
     for round_ in range(args.warmup):  # first-time costs (fonts, plot items, caches) on neither
         engine_run(_graph(2), data / f"warmup-engine{round_}")
-        warm = WindowRun(app, _graph(2), lens=args.lens)
-        warm.run()
-        warm.close()
+        for lens in (True, False) if args.lens_ab else (args.lens,):
+            warm = WindowRun(app, _graph(2), lens=lens)
+            warm.run()
+            warm.close()
     if args.warmup:
         print(f"({args.warmup} warm-up round(s) of 2 epochs on each side, not counted)")
     engines: list[float] = []
     windows: list[float] = []
+    if args.lens_ab:
+        per_epoch = _lens_ab_rounds(app, args.rounds, args.epochs, data)
+        args.rounds = 0
     for round_ in range(1, args.rounds + 1):
         engine, per_epoch = engine_run(_graph(args.epochs), data / f"engine{round_}")
         run = WindowRun(app, _graph(args.epochs), lens=args.lens)
@@ -337,6 +357,58 @@ def main() -> int:
         f"(fsynced) {write_ms:.1f} ms; worker thread done {idle_ms:.0f} ms after Stop"
     )
     return 0
+
+
+def _window_throughput(app: QApplication, epochs: int, lens: bool) -> tuple[float, int]:
+    """One window run's epochs a second of training time, and how many lens refreshes it
+    started while training."""
+    run = WindowRun(app, _graph(epochs), lens=lens)
+    figures = run.run()
+    run.close()
+    return figures["epochs"] / figures["seconds"], run.lens_refreshes
+
+
+def _lens_ab_rounds(app: QApplication, rounds: int, epochs: int, data: Path) -> int:
+    """Rounds of: the engine, then the window with the Lens dock open and without it, in turn
+    first (ABBA...), so a neighbour's load drifting during a round weighs on both. Prints
+    the lens's cost as the ratio with / without, and each against the engine."""
+    engines: list[float] = []
+    with_lens: list[float] = []
+    without: list[float] = []
+    refreshes = 0
+    per_epoch = 0
+    for round_ in range(1, rounds + 1):
+        engine, per_epoch = engine_run(_graph(epochs), data / f"engine{round_}")
+        figures: dict[bool, float] = {}
+        started = 0
+        for lens in (True, False) if round_ % 2 else (False, True):
+            epochs_per_s, count = _window_throughput(app, epochs, lens)
+            figures[lens] = per_epoch * epochs_per_s
+            started += count
+        refreshes += started
+        engines.append(engine)
+        with_lens.append(figures[True])
+        without.append(figures[False])
+        print(
+            f"round {round_}: engine {engine:,.0f}, window with the lens {figures[True]:,.0f}, "
+            f"without {figures[False]:,.0f} samples/s; with / without "
+            f"{figures[True] / figures[False]:.3f}, lens refreshes while training {started}"
+        )
+    if not engines:
+        return per_epoch
+    ratio = statistics.median(with_lens) / statistics.median(without)
+    low, high = _bootstrap_interval(without, with_lens)
+    paired = statistics.median(w / o for w, o in zip(with_lens, without, strict=True))
+    print(
+        f"window with the lens / without: {ratio:.3f} (median over median; 90 % interval "
+        f"{low:.3f}-{high:.3f} by resampling the rounds; median of the rounds' own ratios "
+        f"{paired:.3f}; target >= 0.95); lens refreshes while training: {refreshes} in all"
+    )
+    for label, windows in (("with the lens", with_lens), ("without", without)):
+        ratio = statistics.median(windows) / statistics.median(engines)
+        low, high = _bootstrap_interval(engines, windows)
+        print(f"window {label} / engine: {ratio:.3f} (90 % interval {low:.3f}-{high:.3f})")
+    return per_epoch
 
 
 @contextlib.contextmanager

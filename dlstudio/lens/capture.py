@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, FrameType
@@ -99,15 +100,46 @@ def capture(
     :class:`LensCancelled`. ``lines`` (from :func:`step_lines`) saves parsing the source again.
     """
     lines = step_lines(compiled, graph) if lines is None else lines
-    code = _forward_code(compiled)
     values: dict[str, tuple[torch.Tensor, ...]] = {}
+    inputs_by_node = _input_nodes(graph, compiled, inputs)
+    values.update({node_id: (tensor,) for node_id, tensor in inputs_by_node.items()})
+    context = torch.enable_grad() if grad else torch.no_grad()
+    recording = recording_forward(compiled, lines)
+    if recording is not None:
+
+        def record(node_id: str, assigned: tuple[Any, ...]) -> None:
+            values[node_id] = tensors_of(assigned)
+            if cancelled is not None and cancelled():
+                raise LensCancelled()
+
+        with context:
+            outputs = recording(compiled.module, *inputs, **{RECORD: record})
+    else:
+        with context:
+            outputs = _traced_run(compiled, lines, inputs, values, cancelled)
+    if isinstance(outputs, torch.Tensor):
+        outputs = (outputs,)
+    _fill_outputs(graph, compiled, values, tuple(outputs))
+    return values, tuple(outputs)
+
+
+def _traced_run(
+    compiled: CompiledModel,
+    lines: StepLines,
+    inputs: tuple[torch.Tensor, ...],
+    values: dict[str, tuple[torch.Tensor, ...]],
+    cancelled: Callable[[], bool] | None,
+) -> Any:
+    """Run the module under a line tracer on its forward() frame, filling ``values``."""
+    code = _forward_code(compiled)
     state: dict[str, Any] = {"pending": None}
 
     def collect(frame: FrameType) -> None:
         step = state["pending"]
         if step is None:
             return
-        found = tuple(frame.f_locals[t] for t in step.targets if t in frame.f_locals)
+        names = frame.f_locals  # one snapshot: each f_locals read copies every local
+        found = tuple(names[t] for t in step.targets if t in names)
         values[step.node_id] = tensors_of(found)
         state["pending"] = None
 
@@ -127,21 +159,91 @@ def capture(
             return local
         return None
 
-    inputs_by_node = _input_nodes(graph, compiled, inputs)
-    values.update({node_id: (tensor,) for node_id, tensor in inputs_by_node.items()})
-    module = compiled.module
     previous = sys.gettrace()
-    context = torch.enable_grad() if grad else torch.no_grad()
     sys.settrace(global_trace)
     try:
-        with context:
-            outputs = module(*inputs)
+        return compiled.module(*inputs)
     finally:
         sys.settrace(previous)
-    if isinstance(outputs, torch.Tensor):
-        outputs = (outputs,)
-    _fill_outputs(graph, compiled, values, tuple(outputs))
-    return values, tuple(outputs)
+
+
+RECORD = "_lens_record_"
+"""The keyword argument through which a recording forward() hands over each step's values."""
+
+_RECORDING: weakref.WeakKeyDictionary[Callable, tuple[StepLines, Callable | None]] = (
+    weakref.WeakKeyDictionary()
+)
+"""forward() function -> the step lines it was instrumented for and its recording copy."""
+
+
+def recording_forward(compiled: CompiledModel, lines: StepLines) -> Callable | None:
+    """The model's forward() compiled again from its own source, with one call after each
+    step's statement that hands what it assigned to a ``_lens_record_`` keyword argument.
+
+    The same statements run on the same submodules, so the values are the module's own; a
+    tracer would be just as exact but pays for every line and every call it is shown (about
+    half a forward pass of LeNet-5). None when the source cannot be matched to the function
+    (the tracer is used then)."""
+    forward = type(compiled.module).forward
+    cached = _RECORDING.get(forward)
+    if cached is not None and cached[0] is lines:
+        return cached[1]
+    recording = _instrumented(forward, compiled.code.source if compiled.code else "", lines)
+    _RECORDING[forward] = (lines, recording)
+    return recording
+
+
+def _instrumented(forward: Callable, source: str, lines: StepLines) -> Callable | None:
+    code: CodeType | None = getattr(forward, "__code__", None)
+    if code is None or code.co_freevars or not source:
+        return None
+    function = next(
+        (
+            node
+            for node in ast.walk(parse_source(source))
+            if isinstance(node, ast.FunctionDef)
+            and node.name == code.co_name
+            and node.lineno == code.co_firstlineno
+            and not node.decorator_list
+        ),
+        None,
+    )
+    if function is None or any(a.arg == RECORD for a in function.args.kwonlyargs):
+        return None
+    function.body = _with_records(function.body, lines.starts)
+    function.args.kwonlyargs.append(ast.arg(RECORD))
+    function.args.kw_defaults.append(None)
+    tree = ast.fix_missing_locations(ast.Module(body=[function], type_ignores=[]))
+    namespace: dict[str, Any] = {}
+    exec(compile(tree, code.co_filename, "exec"), forward.__globals__, namespace)
+    return namespace[code.co_name]
+
+
+def _with_records(body: list[ast.stmt], starts: dict[int, StepLine]) -> list[ast.stmt]:
+    """``body`` with a record call after each step's statement (before it for a return,
+    whose step assigns nothing), inside compound statements too."""
+    out: list[ast.stmt] = []
+    for statement in body:
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(statement, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                setattr(statement, field, _with_records(inner, starts))
+        for handler in getattr(statement, "handlers", ()):
+            handler.body = _with_records(handler.body, starts)
+        step = starts.get(statement.lineno)
+        if step is None:
+            out.append(statement)
+            continue
+        names: list[ast.expr] = [ast.Name(target, ast.Load()) for target in step.targets]
+        call = ast.Call(
+            ast.Name(RECORD, ast.Load()),
+            [ast.Constant(step.node_id), ast.Tuple(names, ast.Load())],
+            [],
+        )
+        record = ast.copy_location(ast.Expr(call), statement)
+        ends = isinstance(statement, ast.Return | ast.Raise | ast.Continue | ast.Break)
+        out += [record, statement] if ends else [statement, record]
+    return out
 
 
 class LensCancelled(Exception):
@@ -150,6 +252,8 @@ class LensCancelled(Exception):
 
 def tensors_of(items: tuple[Any, ...]) -> tuple[torch.Tensor, ...]:
     """The tensors among ``items`` and the tuples and lists they hold, in order."""
+    if len(items) == 1 and isinstance(items[0], torch.Tensor):
+        return items  # the usual step: one tensor assigned
     return tuple(v for v in _flatten(items) if isinstance(v, torch.Tensor))
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from dlstudio.core.errors import DLStudioError, FileWriteError
 from dlstudio.core.files import ensure_folder, write_text_atomic
-from dlstudio.lens.engine import LensEngine, draw
+from dlstudio.lens.engine import draw
 from dlstudio.lens.filters import filters_picture, first_convolution
+from dlstudio.lens.inspection import inspect_nodes
 from dlstudio.lens.pinning import PinRequest, pin_example
 from dlstudio.lens.project import open_project
 from dlstudio.lens.render import save_png
@@ -50,6 +51,13 @@ def add_inspect_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("file", help="project file (.json)")
     parser.add_argument("--weights", help="trained weights (.safetensors or .pt)")
     add_pin_options(parser)
+    parser.add_argument(
+        "--inner",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write the inner layers of every block instance, named by their path "
+        "(layer2/conv1; the first copy of a repeated instance); --no-inner: the top level only",
+    )
     parser.add_argument("--out", required=True, type=Path, help="folder for the pictures")
     parser.set_defaults(handler=run_inspect)
     return parser
@@ -66,8 +74,9 @@ def run_inspect(args: argparse.Namespace) -> int:
     try:
         project = open_project(args.file, args.weights)
         example = pin_example(project, pin_request(args))
-        engine = LensEngine(project.graph, project.compiled, project.class_names)
-        result = engine.run(example, thumbnails=False)
+        inspection = inspect_nodes(
+            project.graph, project.compiled, example, project.class_names, args.inner
+        )
     except DLStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -76,15 +85,11 @@ def run_inspect(args: argparse.Namespace) -> int:
     filters_layer = found[0] if found else None
     try:
         ensure_folder(args.out)
-        order = [n for n in project.compiled.analysis.order if n in result.views]
-        for index, node_id in enumerate(order):
-            view = result.views[node_id]
-            picture = draw(
-                result.values[node_id][0][0], view.kind, example.tokens, project.class_names
-            )
-            name = file_stem(index, view.name) + ".png"
+        for index, node in enumerate(inspection.nodes):
+            picture = draw(node.sample, node.view.kind, example.tokens, project.class_names)
+            name = file_stem(index, node.path) + ".png"
             save_png(picture, args.out / name)
-            entries.append({**view.as_dict(), "file": name})
+            entries.append({**node.view.as_dict(), "node": node.path, "file": name})
         index_text = json.dumps(
             {
                 "project": str(args.file),
@@ -105,6 +110,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     except (FileWriteError, OSError) as exc:
         print(f"error: cannot write to {args.out}: {exc}", file=sys.stderr)
         return EXIT_WRITE
+    for note in inspection.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(
         f"{len(entries)} node outputs of {example.label} ({project.weights} weights) "
         f"written to {args.out}",

@@ -10,6 +10,7 @@ from typing import Any
 from dlstudio.core.errors import DLStudioError, FileWriteError
 from dlstudio.lens import render
 from dlstudio.lens.cli_commands import EXIT_OK, EXIT_USAGE, EXIT_WRITE, add_pin_options, pin_request
+from dlstudio.lens.embeddings import PROJECTIONS
 from dlstudio.lens.explain import Explanation, explain
 from dlstudio.lens.pinning import pin_example
 from dlstudio.lens.project import OpenProject, open_run
@@ -103,7 +104,12 @@ def add_embeddings_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--project", help="project file, when the run folder has no model.json")
     parser.add_argument("--layer", help="Embedding node name or module path (default: the first)")
-    parser.add_argument("--method", choices=("pca", "tsne"), default="pca")
+    parser.add_argument(
+        "--method",
+        choices=PROJECTIONS,
+        default="pca",
+        help="pca, tsne (scikit-learn) or umap (where umap-learn is installed)",
+    )
     parser.add_argument("--neighbours", metavar="WORD", help="print the nearest words to WORD")
     parser.add_argument("--analogy", metavar="A,B,C", help="print the words nearest A - B + C")
     parser.add_argument("-k", type=int, default=5, help="how many words to print (5)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,17 @@ from torch import nn
 
 from dlstudio.core.errors import DLStudioError
 
-PROJECTIONS = ("pca", "tsne")
+PROJECTIONS = ("pca", "tsne", "umap")
+"""Every projection :func:`project` knows; UMAP needs the ``umap-learn`` package."""
+
+PROJECTION_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+"""How people write them."""
+
+
+def available_projections() -> tuple[str, ...]:
+    """The projections this installation can compute: PCA and t-SNE (scikit-learn is a
+    dependency), and UMAP only where ``umap`` can be imported."""
+    return tuple(m for m in PROJECTIONS if m != "umap" or importlib.util.find_spec("umap"))
 
 
 class EmbeddingError(DLStudioError):
@@ -60,7 +71,8 @@ def embedding_table(
 
 
 def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
-    """(V, 2) coordinates: PCA by SVD, or t-SNE (scikit-learn) seeded for repeatable maps."""
+    """(V, 2) coordinates: PCA by SVD, t-SNE (scikit-learn) or UMAP (umap-learn), the last two
+    seeded for repeatable maps."""
     centred = vectors - vectors.mean(axis=0, keepdims=True)
     if method == "pca":
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
@@ -75,6 +87,14 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
         perplexity = float(min(30, max(2, (len(vectors) - 1) // 3)))
         tsne = TSNE(2, perplexity=perplexity, init="pca", random_state=seed)
         return tsne.fit_transform(centred)
+    if method == "umap" and method in available_projections():
+        import umap
+
+        neighbours_ = int(min(15, max(2, len(vectors) - 1)))
+        reducer = umap.UMAP(n_components=2, n_neighbors=neighbours_, random_state=seed)
+        return np.asarray(reducer.fit_transform(centred), dtype=np.float64)
+    if method == "umap":
+        raise EmbeddingError("UMAP needs the umap-learn package; PCA and t-SNE are here")
     raise EmbeddingError(f"unknown projection {method!r}; choose one of {', '.join(PROJECTIONS)}")
 
 

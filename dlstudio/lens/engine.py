@@ -6,6 +6,7 @@ One engine serves the window (on a worker thread, cancelled by the next edit), `
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,7 +19,13 @@ from dlstudio.lens import render
 from dlstudio.lens.capture import capture, step_lines
 from dlstudio.lens.examples import Example
 from dlstudio.lens.inner import Scope, capture_inside, resolve_scope
-from dlstudio.lens.summary import NodeView, statistics, view_kind
+from dlstudio.lens.summary import (
+    NodeView,
+    Statistics,
+    many_statistics,
+    numpy_view,
+    view_kind,
+)
 
 THUMBNAIL = 96
 """Longest side of a canvas thumbnail, in pixels."""
@@ -59,7 +66,13 @@ class LensEngine:
         self.scope: Scope | None = resolve_scope(compiled, graph, path, copy) if path else None
         self.graph = self.scope.graph if self.scope is not None else graph
         self._analysis = self.scope.analysis if self.scope is not None else compiled.analysis
-        self._outputs_fed: set[str] = set()
+        self._outputs_fed = {
+            edge.src.node
+            for edge in self.graph.edges
+            if self.graph.node(edge.dst.node).type_id == "output"
+        }
+        self._labels: dict[str, tuple[str, str, str]] = {}
+        """node id -> (name, layer type, output port), read once: every run needs them."""
         self._lines = step_lines(compiled, graph) if self.scope is None else None
         compiled.module.eval()
 
@@ -72,16 +85,14 @@ class LensEngine:
         """Compute every node's output on ``example``; raises ``LensCancelled`` when
         ``cancelled()`` turns True part-way."""
         values, outputs = self.capture(example, cancelled)
-        self._outputs_fed = {
-            edge.src.node
-            for edge in self.graph.edges
-            if self.graph.node(edge.dst.node).type_id == "output"
+        firsts = {node_id: tensors[0] for node_id, tensors in values.items() if tensors}
+        # One statistics pass over all nodes' first samples, read through numpy where it can
+        # share the memory (indexing a tensor costs microseconds a node, numpy's nanoseconds).
+        stats = many_statistics([_first_sample(tensor) for tensor in firsts.values()])
+        views = {
+            node_id: self._view(node_id, tensor, summary, example, thumbnails)
+            for (node_id, tensor), summary in zip(firsts.items(), stats, strict=True)
         }
-        views = {}
-        for node_id, tensors in values.items():
-            if not tensors:
-                continue
-            views[node_id] = self._view(node_id, tensors[0], example, thumbnails)
         return LensResult(example, views, values, outputs)
 
     def capture(
@@ -95,20 +106,44 @@ class LensEngine:
         )
 
     def _view(
-        self, node_id: str, tensor: torch.Tensor, example: Example, thumbnails: bool
+        self,
+        node_id: str,
+        tensor: torch.Tensor,
+        summary: Statistics,
+        example: Example,
+        thumbnails: bool,
     ) -> NodeView:
-        node = self.graph.node(node_id)
-        info = self._analysis.nodes.get(node_id) if self._analysis else None
-        port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
-        sample = tensor[0] if tensor.dim() > 0 else tensor
-        shape = tuple(int(d) for d in sample.shape)
-        dtype = str(sample.dtype).removeprefix("torch.")
-        kind = view_kind(shape, dtype, node.type_id, node_id in self._outputs_fed)
-        low, high, mean, std = statistics(sample)
-        thumb = (
-            draw(sample, kind, example.tokens, self.class_names, THUMBNAIL) if thumbnails else None
-        )
-        return NodeView(node_id, node.name, port, shape, dtype, low, high, mean, std, kind, thumb)
+        labels = self._labels.get(node_id)
+        if labels is None:
+            node = self.graph.node(node_id)
+            info = self._analysis.nodes.get(node_id) if self._analysis else None
+            port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
+            labels = self._labels[node_id] = (node.name, node.type_id, port)
+        name, layer, port = labels
+        shape = tuple(tensor.shape[1:])
+        dtype = _dtype_name(tensor.dtype)
+        kind = view_kind(shape, dtype, layer, node_id in self._outputs_fed)
+        low, high, mean, std = summary
+        thumb = None
+        if thumbnails:
+            sample = tensor[0] if tensor.dim() > 0 else tensor
+            thumb = draw(sample, kind, example.tokens, self.class_names, THUMBNAIL)
+        return NodeView(node_id, name, port, shape, dtype, low, high, mean, std, kind, thumb)
+
+
+@functools.cache
+def _dtype_name(dtype: torch.dtype) -> str:
+    """``float32`` for ``torch.float32``."""
+    return str(dtype).removeprefix("torch.")
+
+
+def _first_sample(tensor: torch.Tensor) -> torch.Tensor | np.ndarray:
+    """The first sample of a batched value (a scalar stays as it is), as a numpy view where
+    numpy can share the tensor's memory."""
+    array = numpy_view(tensor)
+    if array is not None:
+        return array[0] if array.ndim > 0 else array
+    return tensor[0] if tensor.dim() > 0 else tensor
 
 
 def draw(

@@ -1,12 +1,16 @@
 """What the lens shows of one node's output: its statistics, how to draw it, and a thumbnail.
 
-Summaries are small frozen dataclasses (they cross from the worker to the window); full tensors
+Summaries are small immutable records (they cross from the worker to the window); full tensors
 stay with the engine and are fetched for the node the user opens.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import threading
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -19,9 +23,11 @@ CLASS_LAYERS = ("softmax", "log_softmax")
 """Layers whose (N, K) output is a distribution over classes."""
 
 
-@dataclass(frozen=True)
-class NodeView:
-    """One node's output on the pinned example (the first sample of the batch)."""
+class NodeView(NamedTuple):
+    """One node's output on the pinned example (the first sample of the batch).
+
+    A named tuple rather than a frozen dataclass: a lens run makes one per node, and a frozen
+    dataclass takes microseconds to build (each field set through ``object.__setattr__``)."""
 
     node_id: str
     name: str
@@ -73,41 +79,139 @@ def view_kind(shape: tuple[int, ...], dtype: str, layer: str, feeds_output: bool
 
 
 def statistics(value: torch.Tensor) -> tuple[float, float, float, float]:
-    """(min, max, mean, std) of a tensor, NaN-free: non-finite entries are left out.
+    """(min, max, mean, std) of a tensor, NaN-free: non-finite entries are left out."""
+    return many_statistics([value])[0]
 
-    Two passes over the data in the usual case (all finite); the filtered copy is made only
-    when something is not."""
+
+SMALL = 1 << 16
+"""Up to this many values a tensor joins the one numpy pass over all small tensors; larger
+ones are reduced by torch on their own (its per-call cost is then negligible)."""
+
+Statistics = tuple[float, float, float, float]
+"""(min, max, mean, std)."""
+
+
+def many_statistics(values: Sequence[torch.Tensor | np.ndarray]) -> list[Statistics]:
+    """(min, max, mean, std) of each value, NaN-free: non-finite entries are left out.
+
+    A lens run has one value per node, most of them small: numpy's and torch's per-call cost
+    (microseconds a reduction) would outweigh the arithmetic, so the small values are flattened
+    into one float64 array and reduced per segment (``reduceat``) in a few calls for all of
+    them. Only a value holding something non-finite is filtered on its own."""
+    results: list[Statistics | None] = [None] * len(values)
+    small: list[int] = []
+    arrays: list[np.ndarray] = []
+    for index, value in enumerate(values):
+        array = value if isinstance(value, np.ndarray) else numpy_view(value)
+        if array is None:
+            results[index] = _torch_statistics(value)  # type: ignore[arg-type]
+        elif array.size == 0:
+            results[index] = _NOTHING
+        elif array.size <= SMALL:
+            small.append(index)
+            arrays.append(array.reshape(-1))
+        else:
+            results[index] = _torch_statistics(torch.from_numpy(array))
+    if arrays:
+        for index, stats in zip(small, _segment_statistics(arrays), strict=True):
+            results[index] = stats
+    return [r if r is not None else _NOTHING for r in results]
+
+
+def numpy_view(value: torch.Tensor) -> np.ndarray | None:
+    """The tensor's data as a numpy array without a copy, or None where numpy cannot share
+    it (another device, bfloat16 or complex, a tensor that records gradients)."""
+    if value.is_cpu and value.dtype in _NUMPY_READY and not value.requires_grad:
+        return value.numpy()
+    return None
+
+
+_NOTHING: Statistics = (float("nan"),) * 4
+
+_NUMPY_READY = frozenset(
+    {torch.float16, torch.float32, torch.float64, torch.bool}
+    | {torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
+)
+"""Dtypes numpy reads without a copy (bfloat16 and complex take the torch path)."""
+
+
+def _segment_statistics(arrays: list[np.ndarray]) -> list[Statistics]:
+    """Statistics of each non-empty array, by reductions over their concatenation.
+
+    Sums accumulate in float64; the data stays in its own precision (a float64 copy of it
+    would cost more in memory traffic than the reductions themselves). Few numpy calls in
+    all: right after a forward pass each one costs microseconds however small its array."""
+    sizes = [a.size for a in arrays]
+    starts = np.fromiter(accumulate(sizes[:-1], initial=0), dtype=np.intp, count=len(sizes))
+    kind = np.result_type(*arrays)
+    if kind not in (np.float32, np.float64):
+        kind = np.dtype(np.float64)  # integers and booleans: their squares must not wrap
+    flat = _scratch(sum(sizes), kind)
+    np.concatenate(arrays, out=flat)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN: handled below
+        lows = np.minimum.reduceat(flat, starts).tolist()
+        highs = np.maximum.reduceat(flat, starts).tolist()
+        sums = np.add.reduceat(flat, starts, dtype=np.float64).tolist()
+        squares = np.add.reduceat(np.square(flat, out=flat), starts, dtype=np.float64).tolist()
+    out: list[Statistics] = []
+    for array, size, low, high, total, square in zip(
+        arrays, sizes, lows, highs, sums, squares, strict=True
+    ):
+        if not (math.isfinite(low) and math.isfinite(high)):
+            out.append(_finite_statistics(array))
+            continue
+        mean = total / size
+        variance = square / size - mean * mean
+        # E[x^2] - E[x]^2 loses digits when the mean is large against the spread (and float32
+        # squares carry a rounding of 6e-8 of E[x^2]): such a value, a constant one included,
+        # is taken again in two passes, as numpy's std does.
+        if not (variance > mean * mean / 16 and math.isfinite(variance)):
+            deviations = array.astype(np.float64) - mean
+            variance = float(np.dot(deviations, deviations)) / size
+        out.append((low, high, mean, math.sqrt(variance)))
+    return out
+
+
+_SCRATCH = threading.local()
+_SCRATCH_LIMIT = 1 << 20
+"""Values kept in a thread's reusable buffer at most (8 MB in float64)."""
+
+
+def _scratch(size: int, dtype: np.dtype) -> np.ndarray:
+    """A buffer of ``size`` values for this thread to overwrite: a fresh array of a few
+    hundred kilobytes costs more in page faults than the reductions over it (tens of
+    microseconds against a few)."""
+    if size > _SCRATCH_LIMIT:
+        return np.empty(size, dtype)
+    buffers: dict[np.dtype, np.ndarray] = _SCRATCH.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(dtype)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[dtype] = np.empty(max(size, 1 << 14), dtype)
+    return buffer[:size]
+
+
+def _finite_statistics(array: np.ndarray) -> Statistics:
+    """Statistics of the finite entries of an array that holds NaN or infinity."""
+    data = array.astype(np.float64)
+    data = data[np.isfinite(data)]
+    if data.size == 0:
+        return _NOTHING
+    return float(data.min()), float(data.max()), float(data.mean()), float(data.std())
+
+
+def _torch_statistics(value: torch.Tensor) -> Statistics:
+    """Statistics of a large tensor (or one on another device) by torch reductions."""
     data = value.detach()
-    if data.numel() <= SMALL and data.device.type == "cpu":
-        return _small_statistics(
-            data.numpy() if data.is_floating_point() else data.double().numpy()
-        )
-    if not data.is_floating_point():
-        data = data.to(torch.float64)
-    data = data.flatten()
     if data.numel() == 0:
-        return (float("nan"),) * 4
+        return _NOTHING
+    if data.dtype not in (torch.float32, torch.float64):
+        data = data.to(torch.float64)  # integers, and half floats that would sum coarsely
+    data = data.flatten()
     low, high = torch.aminmax(data)
     if not (torch.isfinite(low) and torch.isfinite(high)):
         data = data[torch.isfinite(data)]
         if data.numel() == 0:
-            return (float("nan"),) * 4
+            return _NOTHING
         low, high = torch.aminmax(data)
     std, mean = torch.std_mean(data, correction=0)
     return float(low), float(high), float(mean), float(std)
-
-
-SMALL = 1 << 16
-"""Up to this many values, numpy's per-call cost (microseconds) beats torch's dispatch."""
-
-
-def _small_statistics(array: np.ndarray) -> tuple[float, float, float, float]:
-    if array.size == 0:
-        return (float("nan"),) * 4
-    low, high = array.min(), array.max()
-    if not (np.isfinite(low) and np.isfinite(high)):
-        array = array[np.isfinite(array)]
-        if array.size == 0:
-            return (float("nan"),) * 4
-        low, high = array.min(), array.max()
-    return float(low), float(high), float(array.mean()), float(array.std())

@@ -113,6 +113,12 @@ def test_breadcrumb_back_and_crumbs_through_nested_blocks(window, qtbot):
     _double_click(window, unit)
     assert level.path == (stage1, unit)
     assert bar.crumbs() == ["deep", "stage1", "Stage", "unit", "BasicBlock"]
+    # crumbs replaced on the way down wait for deletion: none of them may still show
+    from PySide6.QtWidgets import QApplication, QToolButton
+
+    QApplication.processEvents()  # shows the new crumbs (it runs no deferred deletes)
+    shown = [b.text() for b in bar.findChildren(QToolButton) if b.isVisible()]
+    assert shown == ["◀ Back", *bar.crumbs()]
     assert scene.node_item(graph.blocks["BasicBlock"].graph.node_by_name("conv1").id)
     bar.crumb_button(2).click()  # "Stage": one level up
     assert level.path == (stage1,)

@@ -181,8 +181,46 @@ def test_filters_and_embeddings_tabs(qtbot, window) -> None:  # noqa: F811
     assert page.word.text() == page.map.table.words[5]
 
 
+def test_the_embeddings_map_offers_tsne_computed_on_a_worker(qtbot, window) -> None:  # noqa: F811
+    import importlib.util
+
+    from sklearn.manifold import TSNE
+
+    from dlstudio.gui.lens.embedding_page import MAP_SEED
+
+    window.document.open(REPO_ROOT / "templates" / "word2vec.json")
+    window.lens.dock.show()
+    _refresh(qtbot, window)
+    page = window.lens.panel.embeddings
+    offered = [page.method.itemData(i) for i in range(page.method.count())]
+    assert offered[:2] == ["pca", "tsne"]
+    assert ("umap" in offered) == (importlib.util.find_spec("umap") is not None)
+    pca = page.coords.copy()
+    page.method.setCurrentIndex(offered.index("tsne"))
+    # the window goes on: PCA stays drawn while t-SNE runs on a worker
+    assert page.task is not None and "t-SNE is being computed" in page.title.text()
+    assert np.array_equal(page.coords, pca)
+    qtbot.waitUntil(lambda: page.task is None, timeout=TIMEOUT)
+    assert "by t-SNE" in page.title.text() and "being computed" not in page.title.text()
+    # scikit-learn's own t-SNE of the same vectors, seeded alike: the same map
+    vectors = page.map.table.vectors[: len(pca)]
+    centred = vectors - vectors.mean(axis=0)
+    perplexity = float(min(30, max(2, (len(vectors) - 1) // 3)))
+    reference = TSNE(2, perplexity=perplexity, init="pca", random_state=MAP_SEED)
+    np.testing.assert_allclose(page.coords, reference.fit_transform(centred), atol=1e-6)
+    # clicks pick the word under the t-SNE point
+    from dlstudio.lens import render
+
+    x, y = render.scatter_positions(page.coords, page.map_size)[3]
+    page._on_picture_clicked(float(x), float(y))
+    assert page.word.text() == page.map.table.words[3]
+    page.method.setCurrentIndex(0)
+    assert np.array_equal(page.coords, pca) and "(PCA)" in page.title.text()
+
+
 def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> None:  # noqa: F811
     from graph_builders import ChainBuilder
+    from torch.nn import Conv2d
 
     from dlstudio.compile import compile_graph
     from dlstudio.gui.training.evaluation import choose_split, evaluate_model
@@ -194,6 +232,7 @@ def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> No
         ("input", "image", {"shape": (1, 8, 8)}),
         ("conv2d", "conv1", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
         ("relu", "relu1", {}),
+        ("conv2d", "conv2", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
         ("global_avgpool", "gap", {}),
         ("dense", "fc", {"units": 10}),
         ("output", "logits", {}),
@@ -220,6 +259,16 @@ def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> No
     np.testing.assert_allclose(dialog.explanation.heat, expected.heat, atol=1e-6)
     assert f"true <b>{card.sample.truth}</b>" in dialog.caption.text()
     assert not dialog.picture.pixmap().isNull()
+    # Grad-CAM on another convolution, picked in the dialog
+    first = next(path for path, sub in module.named_modules() if isinstance(sub, Conv2d))
+    assert expected.layer != first and dialog.layer.isVisibleTo(dialog)
+    dialog.layer.setCurrentIndex(dialog.layer.findData(first))
+    qtbot.waitUntil(lambda: dialog.explanation.layer == first, timeout=TIMEOUT)
+    on_first = gradcam(SimpleCompiled(module), card.sample.inputs, layer=first)
+    np.testing.assert_allclose(dialog.explanation.heat, on_first.heat, atol=1e-6)
+    assert f"Grad-CAM on {first}" in dialog.caption.text()
+    dialog.method.setCurrentIndex(dialog.method.findData("saliency"))
+    assert not dialog.layer.isVisibleTo(dialog)  # only Grad-CAM has a convolution to pick
     dialog.close()
 
     row, column = next(iter(predictions.cell_samples))
@@ -236,6 +285,37 @@ class SimpleCompiled:
 
     def __init__(self, module) -> None:
         self.module = module
+
+
+def _assert_thumbnails_cover_no_node(win) -> None:
+    nodes = {node_id: win.scene.node_item(node_id) for node_id in win.lens._thumbnails}
+    for node_id, thumb in win.lens._thumbnails.items():
+        area = thumb.sceneBoundingRect()
+        for other_id, other in nodes.items():
+            if other_id != node_id:
+                assert not area.intersects(other.sceneBoundingRect()), (node_id, other_id)
+
+
+def test_a_thumbnail_with_nodes_on_both_sides_is_drawn_above_them(qtbot, window) -> None:  # noqa: F811
+    from PySide6.QtCore import QPointF
+
+    _open_lenet(window)
+    window.lens.panel.thumbnails.setChecked(True)
+    _refresh(qtbot, window)
+    _assert_thumbnails_cover_no_node(window)
+    ids = {n.name: n.id for n in window.document.graph}
+    conv1, relu1, pool1 = (window.scene.node_item(ids[k]) for k in ("conv1", "relu1", "pool1"))
+    box = conv1.sceneBoundingRect()
+    relu1.setPos(box.right() + 10, box.top())  # crowd conv1 from both sides
+    pool1.setPos(box.left() - 10 - pool1.boundingRect().width(), box.top())
+    window.lens._draw_thumbnails()
+    thumb = window.lens._thumbnails[ids["conv1"]]
+    centre = thumb.sceneBoundingRect().center()
+    assert relu1.sceneBoundingRect().contains(centre)  # it has to cover relu1...
+    top = window.scene.items(QPointF(centre))[0]
+    assert top is thumb  # ...and is drawn above it, not hidden under it
+    window.lens.panel.thumbnails.setChecked(False)
+    assert conv1.zValue() == relu1.zValue() == pool1.zValue()  # back in line, thumbnails gone
 
 
 def test_inside_a_block_the_lens_shows_the_opened_instances_inner_layers(qtbot, window) -> None:  # noqa: F811
@@ -258,6 +338,11 @@ def test_inside_a_block_the_lens_shows_the_opened_instances_inner_layers(qtbot, 
     assert set(refresh.results[0][1].views) == {n.id for n in inner}
     assert window.lens.thumbnail_count() == len(inner)
     conv1 = next(n.id for n in inner if n.name == "conv1")
+    _assert_thumbnails_cover_no_node(window)
+    # the downsample chain sits right of conv1: its thumbnail goes to the left
+    conv1_item = window.scene.node_item(conv1)
+    thumb = window.lens._thumbnails[conv1]
+    assert thumb.sceneBoundingRect().right() < conv1_item.sceneBoundingRect().left()
     window.scene.select_nodes([conv1])
     QApplication.processEvents()
     shape = window.level.analysis.nodes[conv1].outputs["out"].shape[1:]  # what the canvas says

@@ -134,3 +134,61 @@ def test_an_instance_its_condition_leaves_out_says_so() -> None:
     assert compiled.module.layer1.downsample is None
     with pytest.raises(LensScopeError, match="layer1 > downsample: this instance has no layers"):
         LensEngine(graph, compiled, path=(layer1, _instance_id(inner, "downsample")))
+
+
+def test_inspect_writes_the_inner_layers_of_block_instances_by_path(tmp_path) -> None:
+    """``inspect`` names inner layers by their path; each one's tensor is what a forward hook
+    on the compiled module's submodule (``layer2.conv1``, ``layer2.downsample.0``) sees."""
+    import json
+
+    from dlstudio.cli import main
+    from dlstudio.lens.inspection import inspect_nodes
+    from dlstudio.lens.pinning import PinRequest, pin_example
+    from dlstudio.lens.project import open_project
+
+    template = TEMPLATES / "resnet-cifar.json"
+    project = open_project(template)
+    example = pin_example(project, PinRequest(sample=3))
+    inspection = inspect_nodes(project.graph, project.compiled, example, project.class_names)
+    got = {node.path: node.sample for node in inspection.nodes}
+    names = {
+        "layer2/conv1": "layer2.conv1",
+        "layer2/bn2": "layer2.bn2",
+        "layer2/downsample/0": "layer2.downsample.0",
+        "layer3/conv2": "layer3.conv2",
+        "layer1/conv1": "layer1.conv1",
+    }
+    seen: dict[str, torch.Tensor] = {}
+    module = project.compiled.module
+
+    def keep(path: str):  # a hook that returns something would replace the output
+        def hook(_m, _a, out) -> None:
+            seen.setdefault(path, out[0])
+
+        return hook
+
+    handles = [
+        module.get_submodule(attr).register_forward_hook(keep(path)) for path, attr in names.items()
+    ]
+    with torch.no_grad():
+        module(*example.inputs)
+    for handle in handles:
+        handle.remove()
+    for path in names:
+        assert torch.equal(got[path], seen[path]), path
+    assert torch.equal(got["layer2/relu1"], F.relu(got["layer2/bn1"]))  # a function layer
+    paths = list(got)
+    assert paths.index("layer2") < paths.index("layer2/conv1") < paths.index("layer3")
+
+    out = tmp_path / "lens"
+    assert main(["inspect", str(template), "--sample", "3", "--out", str(out)]) == 0
+    rows = {row["node"]: row for row in json.loads((out / "index.json").read_text())["nodes"]}
+    assert set(rows) == set(got)
+    conv = rows["layer2/downsample/0"]
+    reference = seen["layer2/downsample/0"].double()
+    assert conv["shape"] == list(reference.shape) and (out / conv["file"]).exists()
+    assert conv["min"] == pytest.approx(float(reference.min()))
+    assert conv["std"] == pytest.approx(float(reference.std(correction=0)), rel=1e-6)
+    assert main(["inspect", str(template), "--no-inner", "--out", str(tmp_path / "top")]) == 0
+    top = json.loads((tmp_path / "top" / "index.json").read_text())["nodes"]
+    assert [row["node"] for row in top] == [p for p in paths if "/" not in p]

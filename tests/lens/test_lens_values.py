@@ -66,6 +66,28 @@ def test_every_node_has_the_modules_own_value_and_the_analysed_shape(template: s
     assert torch.equal(values[next(n for n in graph if n.type_id == "output").id][0], outputs[0])
 
 
+@pytest.mark.parametrize("template", ["lenet5", "transformer-classifier"])
+def test_the_recording_forward_and_the_line_tracer_read_the_same_tensors(template: str) -> None:
+    """The lens runs a copy of forward() with a record call after each step; the line tracer
+    (used when the source cannot be matched) must see exactly the same values."""
+    from dlstudio.lens.capture import _traced_run, recording_forward, step_lines
+
+    graph, compiled, inputs = _compiled(template)
+    lines = step_lines(compiled, graph)
+    assert recording_forward(compiled, lines) is not None
+    recorded, outputs = capture(compiled, graph, inputs, lines=lines)
+    traced: dict[str, tuple[torch.Tensor, ...]] = {}
+    with torch.no_grad():
+        traced_outputs = _traced_run(compiled, lines, inputs, traced, None)
+    steps = {step.node_id for step in lines.starts.values()}
+    assert steps and steps <= set(recorded) and set(traced) == steps
+    for node_id in steps:
+        assert len(recorded[node_id]) == len(traced[node_id]), node_id
+        for mine, theirs in zip(recorded[node_id], traced[node_id], strict=True):
+            assert torch.equal(mine, theirs), node_id
+    assert torch.equal(outputs[0], traced_outputs)
+
+
 def test_function_layers_are_captured_exactly() -> None:
     """relu1 is written as F.relu(x): no hook sees it, the lens does."""
     graph, compiled, inputs = _compiled("lenet5")

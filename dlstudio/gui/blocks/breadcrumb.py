@@ -52,6 +52,7 @@ class BreadcrumbBar(QWidget):
         """Redraw from the level's path."""
         for widget in (*self._crumbs, *self._separators):
             self._row.removeWidget(widget)
+            widget.hide()  # deleted later: until then it must not show where it stood
             widget.deleteLater()
         self._crumbs, self._separators = [], []
         entries: list[tuple[str, object]] = [(self.level.root.name or "model", ("top",))]

@@ -8,16 +8,20 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QGraphicsPixmapItem, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QGraphicsItem, QGraphicsPixmapItem, QMainWindow
 
 from dlstudio.core.errors import DLStudioError
 from dlstudio.gui.lens.explain_dialog import ExplainDialog
 from dlstudio.gui.lens.panel import LensPanel
 from dlstudio.gui.lens.pixmaps import to_pixmap
+from dlstudio.gui.lens.thumbnails import thumbnail_place
 from dlstudio.gui.workers import run_in_thread
 from dlstudio.lens.capture import LensCancelled
 from dlstudio.lens.engine import draw
 from dlstudio.lens.session import LensRefresh, LensSession
+
+RAISE = 0.5
+"""How far above the other nodes a node goes whose thumbnail must cover one of them."""
 
 DEBOUNCE_MS = 250
 """Quiet time after the last edit before the lens recomputes (typing stays smooth)."""
@@ -39,6 +43,8 @@ class LensController(QObject):
         self.explain_dialog: ExplainDialog | None = None
         """The explanation opened last (from a sample or a confusion-matrix cell)."""
         self._thumbnails: dict[str, QGraphicsPixmapItem] = {}
+        self._raised: dict[str, float] = {}
+        """Nodes drawn above the others for their thumbnail's sake, with their own z."""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -181,6 +187,7 @@ class LensController(QObject):
             return
         result = self.last.results[-1][1]
         scene = self.window.scene
+        crowded: dict[str, tuple[QGraphicsItem, list[QGraphicsItem]]] = {}
         for node_id, view in result.views.items():
             item = scene.node_item(node_id)
             if item is None or view.thumbnail is None:
@@ -197,11 +204,28 @@ class LensController(QObject):
             if pixmap.height() > height:
                 pixmap = pixmap.scaledToHeight(height, Qt.TransformationMode.SmoothTransformation)
             thumb.setPixmap(pixmap)
-            thumb.setPos(box.right() + 6, box.top() + (box.height() - pixmap.height()) / 2)
+            place, covered = thumbnail_place(item, pixmap.width(), pixmap.height())
+            thumb.setPos(place)
+            if covered:
+                crowded[node_id] = (item, covered)
+            elif node_id in self._raised:
+                item.setZValue(self._raised.pop(node_id))
+        # A child is drawn with its node: where a thumbnail must cover a neighbour (both sides
+        # taken), its node goes above the nodes it covers (they may be raised themselves).
+        for _ in range(3):
+            for node_id, (item, covered) in crowded.items():
+                self._raised.setdefault(node_id, item.zValue())
+                wanted = max(other.zValue() for other in covered) + RAISE
+                if item.zValue() < wanted:
+                    item.setZValue(wanted)
         for node_id in [n for n in self._thumbnails if n not in result.views]:
             self._remove_thumbnail(node_id)
 
     def _remove_thumbnail(self, node_id: str) -> None:
+        z = self._raised.pop(node_id, None)
+        item = self.window.scene.node_item(node_id) if z is not None else None
+        if item is not None:
+            item.setZValue(z)
         thumb = self._thumbnails.pop(node_id, None)
         if thumb is not None and thumb.scene() is not None:
             thumb.scene().removeItem(thumb)
@@ -223,6 +247,7 @@ class LensController(QObject):
 
     def _on_level_changed(self) -> None:
         self._thumbnails.clear()  # the scene rebuilt its items (and their children)
+        self._raised.clear()
         self.session.next_generation()  # a refresh still running is for the other level
         self.last = None
         self.panel.clear_views("")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -16,11 +18,22 @@ from PySide6.QtWidgets import (
 
 from dlstudio.core.errors import DLStudioError
 from dlstudio.gui.lens.pixmaps import to_pixmap
+from dlstudio.gui.workers import TaskHandle, run_in_thread
 from dlstudio.lens import render
-from dlstudio.lens.embeddings import analogy, neighbours
+from dlstudio.lens.embeddings import (
+    PROJECTION_NAMES,
+    analogy,
+    available_projections,
+    neighbours,
+    project,
+)
+from dlstudio.lens.session import EmbeddingMap
 
 MAP_SIZE = 520
 """Pixels of the map's side."""
+
+MAP_SEED = 0
+"""t-SNE and UMAP start from this seed: the same table gives the same map every time."""
 
 
 class MapLabel(QLabel):
@@ -38,10 +51,23 @@ class EmbeddingPage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.map = None
+        self.map: EmbeddingMap | None = None
         self.map_size = MAP_SIZE
         """The side of the drawn map, in pixels (it fits the page: the dock is narrow)."""
         self._highlight: tuple[int, ...] = ()
+        self._projections: dict[str, np.ndarray] = {}
+        """Coordinates computed for the current table, by method ("pca" comes with it)."""
+        self._asked = 0
+        """Counts projection requests: a worker's answer for an older one is dropped."""
+        self.task: TaskHandle | None = None
+        """The projection being computed on a worker, if one is."""
+        self.method = QComboBox()
+        for method in available_projections():
+            self.method.addItem(PROJECTION_NAMES[method], method)
+        self.method.setToolTip(
+            "How the vectors are laid out in 2-D: PCA at once; t-SNE (and UMAP where "
+            "umap-learn is installed) computed in the background, seeded"
+        )
         self.title = QLabel("The model has no Embedding layer")
         self.title.setWordWrap(True)
         self.picture = MapLabel()
@@ -57,6 +83,7 @@ class EmbeddingPage(QWidget):
         self.answer.setWordWrap(True)
         self.answer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
+        form.addRow("Map", self.method)
         form.addRow("Neighbours of", self.word)
         form.addRow("Analogy", self.analogy)
         layout = QVBoxLayout(self)
@@ -67,26 +94,89 @@ class EmbeddingPage(QWidget):
         self.word.returnPressed.connect(lambda: self.show_neighbours(self.word.text().strip()))
         self.analogy.returnPressed.connect(self._on_analogy_return_pressed)
         self.picture.clicked.connect(self._on_picture_clicked)
+        self.method.currentIndexChanged.connect(self._on_method_current_index_changed)
+
+    @property
+    def coords(self) -> np.ndarray | None:
+        """The coordinates drawn now: the chosen projection's once it is computed, PCA's
+        until then."""
+        if self.map is None:
+            return None
+        return self._projections.get(self.chosen_method(), self.map.coords)
+
+    def chosen_method(self) -> str:
+        """``pca``, ``tsne`` or ``umap``: the projection the Map box asks for."""
+        return str(self.method.currentData() or "pca")
 
     def set_map(self, embedding_map, highlight: tuple[int, ...] = ()) -> None:
-        """Draw ``embedding_map`` (None: say there is none)."""
+        """Show ``embedding_map`` (None: say there is none); a projection other than PCA is
+        computed on a worker, PCA shown meanwhile."""
+        if embedding_map is not self.map:
+            self._asked += 1  # a projection still running is for the table before
+            self._projections = {"pca": embedding_map.coords} if embedding_map else {}
+            self.task = None
         self.map = embedding_map
         self._highlight = highlight
+        if embedding_map is not None and self.chosen_method() not in self._projections:
+            self._compute(self.chosen_method())
+        self._draw()
+
+    def _compute(self, method: str) -> None:
+        if self.task is not None and self.task.property("method") == method:
+            return  # already on its way
+        self._asked += 1
+        asked = self._asked
+        assert self.map is not None
+        vectors = self.map.table.vectors[: len(self.map.coords)]
+
+        def work() -> np.ndarray:
+            return project(vectors, method, seed=MAP_SEED)
+
+        def done(coords: np.ndarray) -> None:
+            if asked != self._asked or not shiboken6.isValid(self):
+                return  # another table or method was asked for meanwhile
+            self.task = None
+            self._projections[method] = coords
+            self._draw()
+
+        def failed(error: BaseException, _trace: str) -> None:
+            if asked != self._asked or not shiboken6.isValid(self):
+                return
+            self.task = None
+            self.answer.setText(f"{PROJECTION_NAMES[method]} could not map this table: {error}")
+            self._draw()
+
+        self.task = run_in_thread(work, done, failed)
+        self.task.setProperty("method", method)
+
+    def _draw(self) -> None:
+        embedding_map = self.map
         if embedding_map is None:
             self.title.setText("The model has no Embedding layer")
             self.picture.clear()
             return
         table = embedding_map.table
         count = len(embedding_map.coords)
+        method = self.chosen_method()
+        shown = method if method in self._projections else "pca"
+        layout = "on their two main axes (PCA)" if shown == "pca" else "by t-SNE"
+        if shown == "umap":
+            layout = "by UMAP"
+        waiting = f"; {PROJECTION_NAMES[method]} is being computed…" if shown != method else ""
         self.title.setText(
             f"{table.layer}: {len(table.words)} vectors of {table.vectors.shape[1]} numbers, "
-            f"the first {count} on their two main axes (PCA)"
+            f"the first {count} {layout}{waiting}"
         )
         self.map_size = self._fitting_size()
         picture = render.scatter(
-            embedding_map.coords, table.words[:count], self.map_size, highlight=highlight
+            self._projections[shown], table.words[:count], self.map_size, highlight=self._highlight
         )
         self.picture.setPixmap(to_pixmap(picture))
+
+    def _on_method_current_index_changed(self, _index: int) -> None:
+        if self.map is not None and self.chosen_method() not in self._projections:
+            self._compute(self.chosen_method())
+        self._draw()
 
     def _fitting_size(self) -> int:
         """The largest square the picture's place holds (MAP_SIZE at most, 160 at least)."""
@@ -99,7 +189,7 @@ class EmbeddingPage(QWidget):
         """Redraw the map to fit the new size (the points stay clickable)."""
         super().resizeEvent(event)
         if self.map is not None and abs(self._fitting_size() - self.map_size) > 8:
-            self.set_map(self.map, self._highlight)
+            self._draw()
 
     def show_neighbours(self, word: str) -> list[tuple[str, float]]:
         """List and highlight the nearest words to ``word`` (cosine similarity)."""
@@ -112,8 +202,8 @@ class EmbeddingPage(QWidget):
             return []
         self.answer.setText(f"nearest to {word}: " + ", ".join(f"{w} ({s:.2f})" for w, s in found))
         words = self.map.table.words
-        marked = (words.index(word), *(words.index(w) for w, _ in found))
-        self.set_map(self.map, marked)
+        self._highlight = (words.index(word), *(words.index(w) for w, _ in found))
+        self._draw()
         return found
 
     def _on_analogy_return_pressed(self) -> None:
@@ -135,10 +225,12 @@ class EmbeddingPage(QWidget):
         )
 
     def _on_picture_clicked(self, x: float, y: float) -> None:
-        if self.map is None or not len(self.map.coords):
+        coords = self.coords
+        if coords is None or not len(coords):
             return
-        points = render.scatter_positions(self.map.coords, self.map_size)
+        points = render.scatter_positions(coords, self.map_size)
         nearest = int(np.argmin(((points - np.array([x, y])) ** 2).sum(axis=1)))
+        assert self.map is not None  # coords come from it
         word = self.map.table.words[nearest]
         self.word.setText(word)
         self.show_neighbours(word)

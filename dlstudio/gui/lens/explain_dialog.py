@@ -17,7 +17,7 @@ from dlstudio.lens.examples import Example
 from dlstudio.lens.explain import Explanation, explain
 
 IMAGE_CHOICES = {
-    "gradcam": "Grad-CAM (last convolution)",
+    "gradcam": "Grad-CAM",
     "saliency": "Gradient saliency",
     "ig": "Integrated gradients",
 }
@@ -61,17 +61,28 @@ class ExplainDialog(QDialog):
         self.method = QComboBox()
         for key, label in choices.items():
             self.method.addItem(label, key)
+        self.layer = QComboBox()
+        """Grad-CAM's convolution: the last one the model runs, or one picked by its path."""
+        self.layer.setToolTip("The 2-D convolution whose feature maps Grad-CAM weighs")
+        self.layer.addItem("the last convolution", None)
+        for path, sub in module.named_modules():
+            if isinstance(sub, Conv2d):
+                self.layer.addItem(path, path)
         self.caption = QLabel("Computing…")
         self.caption.setWordWrap(True)
         self.picture = QLabel()
         top = QHBoxLayout()
         top.addWidget(QLabel("Method"))
         top.addWidget(self.method, 1)
+        self.layer_label = QLabel("on")
+        top.addWidget(self.layer_label)
+        top.addWidget(self.layer, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.caption)
         layout.addWidget(self.picture, 1)
         self.method.currentIndexChanged.connect(self.compute)
+        self.layer.currentIndexChanged.connect(self.compute)
         self.compute()
 
     def _name(self, index: int | None) -> str:
@@ -82,16 +93,23 @@ class ExplainDialog(QDialog):
     def compute(self):
         """Start the chosen method on a worker; returns the task handle."""
         method = str(self.method.currentData())
+        self.layer.setVisible(method == "gradcam")
+        self.layer_label.setVisible(method == "gradcam")
+        layer = self.layer.currentData() if method == "gradcam" else None
         self.caption.setText("Computing…")
         project, example = self.project, self.example
         self.task = run_in_thread(
-            lambda: explain(project, example, method), self._on_done, self._on_failed
+            lambda: explain(project, example, method, layer=layer),
+            lambda result: self._on_done(result, layer),
+            self._on_failed,
         )
         return self.task
 
-    def _on_done(self, result: Explanation) -> None:
+    def _on_done(self, result: Explanation, layer: str | None = None) -> None:
         if not shiboken6.isValid(self) or result.method != self.method.currentData():
             return
+        if result.method == "gradcam" and layer != self.layer.currentData():
+            return  # an answer for the convolution picked before
         self.explanation = result
         x = self.example.inputs[0][0]
         if x.is_floating_point() and x.dim() == 3:

@@ -24,6 +24,9 @@ from dlstudio.gui.lens.embedding_page import EmbeddingPage
 from dlstudio.gui.lens.pixmaps import to_pixmap
 from dlstudio.lens.pinning import PinRequest
 
+PICTURE_MARGIN = 40
+"""Pixels of the dock's width that the tab's frame and margins take beside a picture."""
+
 PICK_MODES = ("Sample", "By class", "Image file", "Text")
 WEIGHT_LABELS = {
     "current": "Current weights",
@@ -84,6 +87,8 @@ class LensPanel(QWidget):
         self.status.setWordWrap(True)
         self.pictures = QHBoxLayout()
         self._picture_widgets: list[tuple[QLabel, QLabel]] = []
+        self._shown: tuple[str, str, list[tuple[str, np.ndarray]], int] | None = None
+        """The views shown last and the width they were scaled for."""
         pick = QHBoxLayout()
         pick.addWidget(self.mode)
         pick.addWidget(self.inputs, 1)
@@ -154,6 +159,7 @@ class LensPanel(QWidget):
 
     def show_views(self, title: str, stats: str, pictures: list[tuple[str, np.ndarray]]) -> None:
         """The node's name and statistics, and one picture per weights variant."""
+        self._shown = (title, stats, pictures, self.width())
         self.title.setText(title)
         self.stats.setText(stats)
         while len(self._picture_widgets) < len(pictures):
@@ -172,7 +178,7 @@ class LensPanel(QWidget):
                 text, picture = pictures[index]
                 caption.setText(text)
                 pixmap = to_pixmap(picture)
-                width = max(120, (self.width() - 24) // max(len(pictures), 1))
+                width = max(120, (self.width() - PICTURE_MARGIN) // max(len(pictures), 1))
                 if pixmap.width() > width:
                     pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
                 label.setPixmap(pixmap)
@@ -181,6 +187,13 @@ class LensPanel(QWidget):
             else:
                 caption.hide()
                 label.hide()
+
+    def resizeEvent(self, event) -> None:
+        """Scale the pictures again to the dock's new width (a narrower window cut them)."""
+        super().resizeEvent(event)
+        shown = self._shown
+        if shown is not None and shown[2] and abs(shown[3] - self.width()) > 8:
+            self.show_views(*shown[:3])
 
     def show_filters(self, filters: tuple[str, np.ndarray] | None) -> None:
         """The first convolution's kernels, or why there are none."""
@@ -194,7 +207,7 @@ class LensPanel(QWidget):
             "they read an RGB image)"
         )
         pixmap = to_pixmap(picture)
-        width = max(120, self.width() - 24)
+        width = max(120, self.width() - PICTURE_MARGIN)
         if pixmap.width() > width:
             pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
         self.filters_picture.setPixmap(pixmap)
