@@ -51,6 +51,8 @@ from dlstudio.compile.importers.torch_helpers import helper_name
 from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
 from dlstudio.compile.importers.torch_subclasses import base_call, base_class, stand_in
 
+aten = torch.ops.aten
+
 
 def is_leaf(module: nn.Module) -> bool:
     """Modules kept whole: ours, those with a mapper, and childless torch.nn modules (which
@@ -162,6 +164,10 @@ class _Rewrite:
         if table is not None:
             self.env[node] = table
             return table
+        viewed = self._viewed_parameter(node)
+        if viewed is not None:
+            self.env[node] = viewed
+            return viewed
         if node.target is torch.ops.aten.expand.default:
             # a class token expanded to the batch: the pattern ClassToken is made of stays
             self.env[node] = self._function(node)
@@ -175,6 +181,21 @@ class _Rewrite:
         else:
             self.env[node] = value
         return self.env[node]
+
+    def _viewed_parameter(self, node: fx.Node) -> fx.Node | None:
+        """A parameter read in another shape (timm's ``gamma.view(1, -1, 1, 1)``) stays that
+        view of the parameter, so the parameter keeps its key and shape."""
+        views = (aten.view.default, aten.reshape.default, aten._unsafe_view.default)
+        if node.op != "call_function" or node.target not in (*views, aten.unsqueeze.default):
+            return None
+        source = node.args[0]
+        parameters = self.program.graph_signature.inputs_to_parameters
+        if not isinstance(source, fx.Node) or source.name not in parameters:
+            return None
+        shape = tuple(node.meta["val"].shape)
+        view = self.graph.call_function(torch.reshape, (self._attr(parameters[source.name]), shape))
+        view.meta["nn_module_stack"] = self._stack(node.meta.get("nn_module_stack") or {})
+        return view
 
     def _position_table(self, node: fx.Node) -> fx.Node | None:
         """An nn.Embedding given the positions 0..T-1 (BERT's position_ids) read as the first

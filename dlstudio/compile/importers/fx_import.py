@@ -196,10 +196,13 @@ class _Walker:
         if weights is None:
             weights = {k: v.detach() for k, v in module.state_dict().items()}
         wires = self._module_inputs(mapped.type_id, call, helper)
+        params = mapped.params
+        if mapped.type_id == "dense" and len(call.in_shape()) > 3:
+            params = {**params, "any_rank": True}  # nn.Linear on (N, H, W, C): ConvNeXt
         node_id = self.builder.add(
             mapped.type_id,
             call.name,
-            mapped.params,
+            params,
             wires,
             weights,
             scope=call.scope,

@@ -6,6 +6,7 @@ layers: a parameter operand (LayerScale's ``gamma * x``) becomes a Parameter nod
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -18,29 +19,50 @@ _TENSOR = (TensorRef, Unsqueezed)
 _BINARY = {"add": "+", "multiply": "*", "subtract": "-", "divide": "/"}
 
 
-def parameter(c: Call, param: Param) -> TensorRef:
-    """A Parameter node holding ``param``, named by its attribute in its own module (one node
-    however often it is read), so its key is the source's."""
-    made: dict[str, TensorRef] = c.builder.__dict__.setdefault("parameters", {})
-    if param.path in made:
-        return made[param.path]
+@dataclass(frozen=True)
+class ViewedParam:
+    """A parameter read in another shape (``gamma.view(1, -1, 1, 1)``)."""
+
+    param: Param
+    view: tuple[int, ...]
+
+
+def parameter(c: Call, value: Param | ViewedParam) -> TensorRef:
+    """A Parameter node holding the parameter, named by its attribute in its own module (one
+    node for each shape it is read in), so its key is the source's."""
+    param, view = (value.param, value.view) if isinstance(value, ViewedParam) else (value, None)
+    made: dict = c.builder.__dict__.setdefault("parameters", {})
+    if (param.path, view) in made:
+        return made[(param.path, view)]
     tensor = param.tensor.detach()
+    used = view or tuple(tensor.shape)
     out_rank = len(c.out_shape)
-    if tensor.dim() == 0 or tensor.dim() > out_rank:
-        raise Unmapped(f"uses the parameter {param.path} of shape {tuple(tensor.shape)}")
-    if tensor.dim() == out_rank and tensor.shape[0] != 1:
+    if not used or len(used) > out_rank:
+        raise Unmapped(f"uses the parameter {param.path} in shape {used}")
+    if len(used) == out_rank and used[0] != 1:
         raise Unmapped(f"the parameter {param.path} spans the batch dimension")
     *scope, local = param.path.split(".")
+    params: dict[str, Any] = {"shape": tuple(tensor.shape)}
+    if view is not None and view != tuple(tensor.shape):
+        params["view"] = view
     node = c.builder.add(
-        "parameter",
-        local,
-        {"shape": tuple(tensor.shape)},
-        weights={"": tensor},
-        scope=tuple(scope),
-        local=local,
+        "parameter", local, params, weights={"": tensor}, scope=tuple(scope), local=local
     )
-    made[param.path] = TensorRef(node)
-    return made[param.path]
+    made[(param.path, view)] = TensorRef(node)
+    return made[(param.path, view)]
+
+
+def reshape(fallback: Any):
+    """``param.view(shape)`` / ``param.reshape(shape)``: a :class:`ViewedParam`; tensors go to
+    ``fallback``."""
+
+    def mapper(c: Call) -> Any:
+        base = c.get(0, "input")
+        if isinstance(base, Param) and isinstance(c.out, torch.Tensor):
+            return ViewedParam(base, tuple(c.out.shape))
+        return fallback(c)
+
+    return mapper
 
 
 def binary(type_id: str, fallback: Any = None, swapped: bool = False):
@@ -60,8 +82,8 @@ def binary(type_id: str, fallback: Any = None, swapped: bool = False):
         if isinstance(b, _TENSOR) and isinstance(a, numbers) and not isinstance(a, bool):
             op = f"c {symbol} x" if symbol in "-/" else f"x {symbol} c"
             return _constant(c, op, b, a)
-        params = (isinstance(a, Param) and isinstance(b, _TENSOR)) or (
-            isinstance(b, Param) and isinstance(a, _TENSOR)
+        params = (isinstance(a, _PARAMS) and isinstance(b, _TENSOR)) or (
+            isinstance(b, _PARAMS) and isinstance(a, _TENSOR)
         )
         if fallback is not None:
             try:
@@ -69,7 +91,7 @@ def binary(type_id: str, fallback: Any = None, swapped: bool = False):
             except Unmapped:
                 if not params:
                     raise
-        if not isinstance(a, (*_TENSOR, Param)) or not isinstance(b, (*_TENSOR, Param)):
+        if not isinstance(a, (*_TENSOR, *_PARAMS)) or not isinstance(b, (*_TENSOR, *_PARAMS)):
             raise Unmapped(f"computes {type(a).__name__} {symbol} {type(b).__name__}")
         left, right = (_operand(c, v) for v in (a, b))
         extra = {"inputs": 2} if type_id in ("add", "multiply") else {}
@@ -78,8 +100,11 @@ def binary(type_id: str, fallback: Any = None, swapped: bool = False):
     return mapper
 
 
+_PARAMS = (Param, ViewedParam)
+
+
 def _operand(c: Call, value: Any) -> TensorRef:
-    return parameter(c, value) if isinstance(value, Param) else c.as_ref(value)
+    return parameter(c, value) if isinstance(value, _PARAMS) else c.as_ref(value)
 
 
 def _constant(c: Call, op: str, x: Any, value: float) -> TensorRef:
@@ -114,8 +139,43 @@ def chunk(c: Call) -> Tup:
     return Tup(tuple(TensorRef(node.node_id, f"out{i}") for i in range(1, len(pieces) + 1)))
 
 
+@dataclass(frozen=True)
+class BatchMoved:
+    """``x.permute(dims)`` with the batch moved off the front (timm's attention puts q, k, v
+    first: ``qkv.reshape(B, N, 3, H, d).permute(2, 0, 3, 1, 4)``), awaiting the
+    ``unbind(0)`` that brings it back."""
+
+    ref: TensorRef
+    dims: tuple[int, ...]
+    shape: tuple[int, ...]
+
+
+def permute(fallback: Any):
+    """``x.permute(dims)``: ``fallback``'s layer, or a :class:`BatchMoved` when the batch
+    moves to the second place."""
+
+    def mapper(c: Call) -> Any:
+        try:
+            return fallback(c)
+        except Unmapped:
+            rank = len(c.in_shape())
+            args = c.args[1:]
+            items = (
+                tuple(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+            )
+            dims = tuple(d % rank for d in (items or c.kwargs.get("dims", ())))
+            if len(dims) != rank or len(dims) < 2 or dims[1] != 0:
+                raise
+            return BatchMoved(c.tensor(), dims, c.in_shape())
+
+    return mapper
+
+
 def unbind(c: Call) -> Tup:
     """``x.unbind(dim)``: a Split into pieces of one, each squeezed."""
+    base = c.get(0, "input")
+    if isinstance(base, BatchMoved):
+        return _unbind_moved(c, base)
     shape = c.in_shape()
     dim = c.dim(c.get(1, "dim", 0), len(shape))
     count = shape[dim]
@@ -134,6 +194,43 @@ def unbind(c: Call) -> Tup:
             local=f"{c.local}_{i}",
         )
         items.append(TensorRef(squeezed))
+    return Tup(tuple(items))
+
+
+def _unbind_moved(c: Call, moved: BatchMoved) -> Tup:
+    """``x.permute(a, 0, ...).unbind(0)``: split ``x`` along ``a``, squeeze it, and permute
+    the rest (the batch first again)."""
+    if c.get(1, "dim", 0) != 0:
+        raise Unmapped("unbinds a permuted tensor along another dimension than the first")
+    axis = moved.dims[0]
+    rest = tuple(d - (d > axis) for d in moved.dims[1:])
+    count = moved.shape[axis]
+    if not 2 <= count <= 64:
+        raise Unmapped(f"unbinds {count} pieces")
+    split = c.builder.add(
+        "split",
+        f"{c.name}_split",
+        {"outputs": count, "dim": axis, "sizes": (1,) * count},
+        [("in", moved.ref)],
+        scope=c.scope,
+        local=f"{c.local}_split",
+    )
+    items = []
+    for i in range(1, count + 1):
+        ref = TensorRef(split, f"out{i}")
+        for type_id, params in (("squeeze", {"dim": axis}), ("permute", {"dims": rest})):
+            if type_id == "permute" and rest == tuple(range(len(rest))):
+                continue
+            node = c.builder.add(
+                type_id,
+                f"{c.name}_{type_id}{i}",
+                params,
+                [("in", ref)],
+                scope=c.scope,
+                local=f"{c.local}_{type_id}{i}",
+            )
+            ref = TensorRef(node)
+        items.append(ref)
     return Tup(tuple(items))
 
 

@@ -391,6 +391,8 @@ for _key in (operator.add, operator.iadd, torch.add):
 for _key in (operator.mul, torch.mul):
     FUNCTIONS[_key] = arith.binary("multiply", _mul)
 FUNCTIONS[operator.getitem] = arith.getitem(_getitem)
+FUNCTIONS[torch.permute] = arith.permute(_permute)
+FUNCTIONS[torch.reshape] = arith.reshape(_reshape)
 METHODS.update(
     {
         "add": FUNCTIONS[operator.add],
@@ -401,5 +403,8 @@ METHODS.update(
         "sum": FUNCTIONS[torch.sum],
         "chunk": arith.chunk,
         "unbind": arith.unbind,
+        "permute": FUNCTIONS[torch.permute],
+        "view": FUNCTIONS[torch.reshape],
+        "reshape": FUNCTIONS[torch.reshape],
     }
 )

@@ -26,14 +26,18 @@ def _timm_layers():
     return pytest.importorskip("timm.layers")
 
 
-def _check(model: nn.Module, shape: tuple[int, ...]):
-    """Import ``model``: no placeholder, the source's keys, the source's numbers."""
+def _check(model: nn.Module, shape: tuple[int, ...], renamed: dict[str, str] | None = None):
+    """Import ``model``: no placeholder, the source's keys (but for the ``renamed`` parts of
+    them), the source's numbers."""
     model.eval()
     specs = [InputSpec(shape)]
     result = import_module(model, specs)
     assert result.ok, result.report_lines()
     compiled = compile_import(result)
-    assert sorted(compiled.module.state_dict()) == sorted(model.state_dict())
+    keys = sorted(model.state_dict())
+    for old, new in (renamed or {}).items():
+        keys = sorted(k.replace(old, new) for k in keys)
+    assert sorted(compiled.module.state_dict()) == keys
     check = verify_import(model, result, specs)
     assert check.ok, (check.error, [o.line() for o in check.outputs])
     x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(3))
@@ -136,3 +140,34 @@ def test_unbind_splits_into_squeezed_pieces() -> None:
 
     torch.manual_seed(0)
     _check(Net(), (4, 6))
+
+
+TIMM_MODELS = {
+    # family: (name, keyword arguments that make it small, input shape)
+    "vit": ("vit_tiny_patch16_224", {"img_size": 32, "patch_size": 8, "depth": 2}, (3, 32, 32)),
+    "convnext": ("convnext_atto", {"depths": (1, 1, 1, 1), "dims": (8, 16, 24, 32)}, (3, 64, 64)),
+    "mobilenet": ("tf_mobilenetv3_small_minimal_100", {"num_classes": 10}, (3, 64, 64)),
+    "dpn": ("dpn48b", {"k_sec": (1, 1, 1, 1), "num_classes": 10}, (3, 64, 64)),
+}
+
+
+@pytest.mark.parametrize("family", sorted(TIMM_MODELS))
+def test_small_timm_models_import_with_their_keys_and_numbers(family: str) -> None:
+    _timm_layers()
+    import timm
+
+    name, kwargs, shape = TIMM_MODELS[family]
+    torch.manual_seed(0)
+    model = timm.create_model(name, pretrained=False, **kwargs)
+    _randomise_statistics(model)
+    # numbered layers among function calls are renamed (docs/import.md): ConvNeXt's stem and
+    # downsampling nn.Sequential(Conv2d, LayerNorm2d) hold the LayerNorm2d's permutes too
+    renamed = {
+        "stem.0.": "stem.conv0.",
+        "stem.1.": "stem.norm1.",
+        ".downsample.0.": ".downsample.norm0.",
+        ".downsample.1.": ".downsample.conv1.",
+    }
+    if family == "vit":  # as torchvision's ViT (docs/import.md): the tensor's name is added
+        renamed = {"cls_token": "cls_token.token", "pos_embed": "pos_embed.weight"}
+    _check(model, shape, renamed if family in ("convnext", "vit") else None)
