@@ -6,6 +6,7 @@ layers: a parameter operand (LayerScale's ``gamma * x``) becomes a Parameter nod
 from __future__ import annotations
 
 import operator
+import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,6 +266,26 @@ def _parts(item: slice) -> tuple[Any, Any, Any]:
     return item.start, item.stop, item.step
 
 
+def einsum(c: Call) -> TensorRef:
+    """``torch.einsum(equation, a, b)``: an Einsum, the equation in lower-case letters
+    (torchvision's MaxViT writes ``"B G H I D, B G H J D -> B G H I J"``)."""
+    equation, *operands = c.args
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = list(operands[0])
+    if not isinstance(equation, str) or len(operands) != 2 or "." in equation:
+        raise Unmapped("only equations of two operands without ... are imported")
+    text = equation.replace(" ", "")
+    letters = sorted({ch for ch in text if ch.isalpha()})
+    mapping = {ch: ch for ch in letters if ch.islower()}
+    spare = iter(ch for ch in string.ascii_lowercase if ch not in mapping)
+    for ch in letters:
+        if ch not in mapping:
+            mapping[ch] = next(spare, ch)
+    lowered = "".join(mapping.get(ch, ch) for ch in text)
+    wires = [(f"in{i}", c.as_ref(v)) for i, v in enumerate(operands, start=1)]
+    return c.layer("einsum", {"equation": lowered}, *wires)
+
+
 FUNCTIONS: dict[Any, Any] = {
     operator.sub: binary("subtract"),
     torch.sub: binary("subtract"),
@@ -274,6 +295,7 @@ FUNCTIONS: dict[Any, Any] = {
     torch.amax: reduce("max"),
     torch.chunk: chunk,
     torch.unbind: unbind,
+    torch.einsum: einsum,
 }
 """Mappers by torch function; :mod:`.torch_functions` adds them to its table and wraps its
 own add, multiply and indexing with :func:`binary` and :func:`getitem`."""

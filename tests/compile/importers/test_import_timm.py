@@ -4,6 +4,8 @@ timm's layers, random initialisation, nothing downloaded)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -171,3 +173,23 @@ def test_small_timm_models_import_with_their_keys_and_numbers(family: str) -> No
     if family == "vit":  # as torchvision's ViT (docs/import.md): the tensor's name is added
         renamed = {"cls_token": "cls_token.token", "pos_embed": "pos_embed.weight"}
     _check(model, shape, renamed if family in ("convnext", "vit") else None)
+
+
+def test_einsum_of_upper_case_letters_and_swapaxes_become_layers() -> None:
+    class Net(nn.Module):  # MaxViT's attention scores, written as torchvision writes them
+        def __init__(self) -> None:
+            super().__init__()
+            self.q = nn.Linear(4, 4)
+            self.k = nn.Linear(4, 4)
+
+        def forward(self, x):  # x: (B, G, P, D)
+            scores = torch.einsum("B G I D, B G J D -> B G I J", self.q(x), self.k(x))
+            return scores.swapaxes(-2, -3)
+
+    torch.manual_seed(0)
+    result = _check(Net(), (3, 5, 4))
+    einsum = next(n for n in result.graph if n.type_id == "einsum")
+    # the same equation in the lower-case letters the layer takes (the numbers are checked)
+    assert re.fullmatch(
+        r"([a-z])([a-z])([a-z])([a-z]),\1\2([a-z])\4->\1\2\3\5", einsum.params["equation"]
+    )
