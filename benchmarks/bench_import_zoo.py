@@ -233,9 +233,9 @@ def main() -> int:
     if args.one:
         print(json.dumps(run_one(args.one)))
         return 0
-    keys = args.only or [
-        k for k in all_models() if not args.family or k.split(":")[0] in args.family
-    ]
+    keys = list(args.only or [])
+    if args.family or not keys:
+        keys += [k for k in all_models() if not args.family or k.split(":")[0] in args.family]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "benchmarks"))
     rows = []
     print(f"import zoo, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
