@@ -88,6 +88,10 @@ def translate(target: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple, dict]
         return torch.transpose, args, kwargs
     if target is aten.einsum.default:
         return torch.einsum, (args[0], *args[1]), {}
+    if target is aten.matmul.default:
+        return torch.matmul, args, kwargs
+    if target is aten.reshape_as.default:
+        return "reshape_as", args, kwargs
     if target is aten.pad.default:
         mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
         value = args[3] if len(args) > 3 else kwargs.get("value")

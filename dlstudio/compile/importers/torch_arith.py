@@ -286,6 +286,64 @@ def einsum(c: Call) -> TensorRef:
     return c.layer("einsum", {"equation": lowered}, *wires)
 
 
+@dataclass(frozen=True)
+class BatchFolded:
+    """``x.flatten(0, 1)`` of a sequence (N, T, C): the batch merged with the steps, awaiting
+    a BatchNorm1d over C and the ``reshape_as(x)`` that unfolds it (timm's LeViT)."""
+
+    ref: TensorRef
+    shape: tuple[int, ...]
+
+
+def flatten(fallback: Any):
+    """``x.flatten(0, 1)`` of a 3-D tensor: a :class:`BatchFolded`; the rest to ``fallback``."""
+
+    def mapper(c: Call) -> Any:
+        start, end = c.get(1, "start_dim", 0), c.get(2, "end_dim", -1)
+        shape = c.in_shape()
+        if start == 0 and end % len(shape) == 1 and len(shape) == 3:
+            return BatchFolded(c.tensor(), shape)
+        return fallback(c)
+
+    return mapper
+
+
+def folded_batchnorm(c: Call, folded: BatchFolded, add_layer: Any) -> BatchFolded:
+    """BatchNorm1d on (N * T, C): BatchNorm1d over C of (N, C, T), between two Permutes;
+    ``add_layer(ref)`` adds the BatchNorm1d and returns its output."""
+    ref = folded.ref
+    for step, local in enumerate(("in", "out")):
+        if step == 1:
+            ref = add_layer(ref)
+        node = c.builder.add(
+            "permute",
+            f"{c.name}_{local}",
+            {"dims": (0, 2, 1)},
+            [("in", ref)],
+            scope=c.scope,
+            local=f"{c.local}_{local}",
+        )
+        ref = TensorRef(node)
+    return BatchFolded(ref, folded.shape)
+
+
+def reshape_as(c: Call) -> Any:
+    """``y.reshape_as(x)``: unfolds a :class:`BatchFolded` of x's shape; a tensor of the same
+    shape stays itself."""
+    base = c.get(0, "input")
+    if isinstance(base, BatchFolded) and tuple(c.out_shape) == base.shape:
+        return base.ref
+    if isinstance(base, _TENSOR) and tuple(c.out_shape) == c.in_shape():
+        return c.as_ref(base)
+    raise Unmapped("reshapes to another tensor's shape")
+
+
+def matmul(c: Call) -> TensorRef:
+    """``a @ b`` of two tensors: a MatMul."""
+    a, b = c.get(0, "input"), c.get(1, "other")
+    return c.layer("matmul", {}, ("in1", c.as_ref(a)), ("in2", c.as_ref(b)))
+
+
 FUNCTIONS: dict[Any, Any] = {
     operator.sub: binary("subtract"),
     torch.sub: binary("subtract"),
@@ -296,6 +354,8 @@ FUNCTIONS: dict[Any, Any] = {
     torch.chunk: chunk,
     torch.unbind: unbind,
     torch.einsum: einsum,
+    torch.matmul: matmul,
+    operator.matmul: matmul,
 }
 """Mappers by torch function; :mod:`.torch_functions` adds them to its table and wraps its
 own add, multiply and indexing with :func:`binary` and :func:`getitem`."""

@@ -393,6 +393,7 @@ for _key in (operator.mul, torch.mul):
 FUNCTIONS[operator.getitem] = arith.getitem(_getitem)
 FUNCTIONS[torch.permute] = arith.permute(_permute)
 FUNCTIONS[torch.reshape] = arith.reshape(_reshape)
+FUNCTIONS[torch.flatten] = arith.flatten(_flatten)
 METHODS.update(
     {
         "add": FUNCTIONS[operator.add],
@@ -405,6 +406,9 @@ METHODS.update(
         "unbind": arith.unbind,
         "permute": FUNCTIONS[torch.permute],
         "view": FUNCTIONS[torch.reshape],
+        "flatten": FUNCTIONS[torch.flatten],
+        "reshape_as": arith.reshape_as,
+        "matmul": arith.matmul,
         "reshape": FUNCTIONS[torch.reshape],
     }
 )

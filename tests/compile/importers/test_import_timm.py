@@ -193,3 +193,23 @@ def test_einsum_of_upper_case_letters_and_swapaxes_become_layers() -> None:
     assert re.fullmatch(
         r"([a-z])([a-z])([a-z])([a-z]),\1\2([a-z])\4->\1\2\3\5", einsum.params["equation"]
     )
+
+
+def test_levit_batchnorm_over_the_folded_batch_and_matmul_become_layers() -> None:
+    _timm_layers()
+    from timm.models.levit import LinearNorm  # bn(linear(x).flatten(0, 1)).reshape_as(x)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.q = LinearNorm(6, 4)
+            self.k = LinearNorm(6, 4)
+
+        def forward(self, x):  # x: (B, T, 6)
+            return self.q(x) @ self.k(x).transpose(1, 2)
+
+    torch.manual_seed(0)
+    model = Net()
+    _randomise_statistics(model)
+    result = _check(model, (5, 6))
+    assert "matmul" in {n.type_id for n in result.graph}
