@@ -131,7 +131,15 @@ def _parameter_shape(ctx: ShapeContext) -> ShapeResult:
     bad = [d for d in ctx["shape"] if not isinstance(d, int) or d < 1]
     if bad:
         raise ctx.fail(f"needs sizes of at least 1, got {tuple(ctx['shape'])}")
-    return ShapeResult({"out": TensorSpec(tuple(ctx["shape"]))})
+    view = ctx["view"]
+    if not view:
+        return ShapeResult({"out": TensorSpec(tuple(ctx["shape"]))})
+    if any(not isinstance(d, int) or d < 1 for d in view) or prod(view) != prod(ctx["shape"]):
+        raise ctx.fail(
+            f"view {tuple(view)} must hold the {prod(ctx['shape'])} values of shape "
+            f"{tuple(ctx['shape'])}"
+        )
+    return ShapeResult({"out": TensorSpec(tuple(view))})
 
 
 register(
@@ -146,9 +154,11 @@ register(
             "Multiply broadcasts over (N, C, H, W), a class token (1, 1, D) or learned position "
             "embeddings (1, T, D) that Add broadcasts over the batch. Its shape has no batch "
             "dimension. It starts at the constant `value`, or normally distributed with standard "
-            "deviation `value` when init is normal."
+            "deviation `value` when init is normal. `view` reads it in another shape of the "
+            "same values: timm keeps LayerScale's factor as (C,) and multiplies by its view "
+            "(1, C, 1, 1)."
         ),
-        formula="y = theta  (a learned tensor of the given shape)",
+        formula="y = theta  (a learned tensor of the given shape; theta.view(view) with a view)",
         infer=_parameter_shape,
         count_params=lambda ctx: prod(ctx["shape"]),
         inputs=(),
@@ -168,6 +178,13 @@ register(
                 "The starting value (constant) or standard deviation (normal).",
                 minimum=-1e6,
                 maximum=1e6,
+            ),
+            ParamSpec(
+                "view",
+                "dims",
+                None,
+                "The shape it is used in (same values, e.g. (1, C, 1, 1)); empty: its own.",
+                optional=True,
             ),
         ),
         name_prefix="param",

@@ -19,7 +19,7 @@ from dlstudio.layers.spec import (
 
 def _dense_shape(ctx: ShapeContext) -> ShapeResult:
     x = is_float(ctx)
-    if x.rank not in (2, 3):
+    if x.rank not in (2, 3) and not (ctx["any_rank"] and x.rank > 3):
         fixes = (Fix.insert(f"insert Flatten before {ctx.name}", "flatten"),) if x.rank > 3 else ()
         raise ctx.fail(
             f"needs a 2-D input (N, features) or a sequence (N, T, features) but gets "
@@ -58,7 +58,9 @@ DENSE = register(
             "last layer. tie_weight names an Embedding whose table (num_embeddings x "
             "embedding_dim) this layer uses as its weight, as GPT-2's language-model head does: "
             "the matrix that turns token ids into vectors also scores every token at the "
-            "output, and it is learnt (and counted) once."
+            "output, and it is learnt (and counted) once. With any_rank it takes inputs of "
+            "more dimensions too and acts on the last one, as ConvNeXt's blocks do on "
+            "(N, H, W, C)."
         ),
         formula="y = x W^T + b,  W: (units, in_features)",
         infer=_dense_shape,
@@ -84,6 +86,15 @@ DENSE = register(
                 "its num_embeddings and the input features its embedding_dim. Empty: a weight "
                 "of its own.",
                 label="tie weight to",
+            ),
+            ParamSpec(
+                "any_rank",
+                "bool",
+                False,
+                "Accept inputs of more than 3 dimensions and act on the last one (channels-last "
+                "images, (N, H, W, C)); off, such an input is an error, as it usually lacks a "
+                "Flatten.",
+                label="any input rank",
             ),
         ),
         name_prefix="fc",

@@ -34,7 +34,11 @@ def _one(in_shape: tuple, /, **params: Any) -> Case:
 
 _SEQ = ("T", 6)
 CASES: dict[str, list[Case]] = {
-    "dense": [_one((8,), units=5), _one(("T", 8), units=3, bias=False)],
+    "dense": [
+        _one((8,), units=5),
+        _one(("T", 8), units=3, bias=False),
+        _one((3, 4, 8), units=2, any_rank=True),
+    ],
     "conv1d": [
         _one((3, "T"), out_channels=4, kernel_size=3, stride=2, padding=1),
         _one((2, 12), out_channels=4, kernel_size=3, padding="same", groups=2, bias=False),
@@ -309,7 +313,11 @@ CASES: dict[str, list[Case]] = {
         _one((2, 5, 5), mode="bicubic", scale_factor=None, size=(7, 3)),
         _one((2, 5, 4), mode="nearest-exact", scale_factor=0.5),
     ],
-    "parameter": [Case({}, {"shape": (3, 1, 1), "value": 0.5}), Case({}, {"init": "normal"})],
+    "parameter": [
+        Case({}, {"shape": (3, 1, 1), "value": 0.5}),
+        Case({}, {"init": "normal"}),
+        Case({}, {"shape": (3,), "view": (1, 3, 1), "init": "normal"}),
+    ],
     "constant": [
         Case({}, {"shape": (3, 2), "value": 2.0}),
         Case({}, {"shape": (4,), "dtype": "bool", "value": 1.0}),

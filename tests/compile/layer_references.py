@@ -22,7 +22,7 @@ REFERENCES: dict[str, Reference] = {
     "divide": lambda xs, p, w: torch.div(*xs),
     "matmul": lambda xs, p, w: torch.matmul(*xs),
     "concat": lambda xs, p, w: torch.cat(xs, dim=p["axis"]),
-    "parameter": lambda xs, p, w: w[""],
+    "parameter": lambda xs, p, w: w[""].view(p["view"]) if p["view"] else w[""],
     "split": lambda xs, p, w: (
         torch.split(xs[0], list(p["sizes"]), p["dim"])
         if p["sizes"]

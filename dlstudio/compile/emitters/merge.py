@@ -26,13 +26,15 @@ def concat(ctx: EmitContext) -> Emission:
 
 def parameter(ctx: EmitContext) -> Emission:
     """``nn.Parameter(torch.full(shape, value))``: the tensor itself is the attribute, so its
-    ``state_dict`` key is the node's name, as torchvision's ``layer_scale``."""
+    ``state_dict`` key is the node's name, as torchvision's ``layer_scale``; read through its
+    ``view`` when it has one (timm's ``gamma.view(1, -1, 1, 1)``)."""
     shape = lit(tuple(ctx["shape"]))
     if ctx["init"] == "normal":
         start = f"torch.randn({shape}) * {lit(ctx['value'])}"
     else:
         start = f"torch.full({shape}, {lit(ctx['value'])})"
-    return Emission(ctx.module, f"nn.Parameter({start})")
+    read = f"{ctx.module}.view({lit(tuple(ctx['view']))})" if ctx["view"] else ctx.module
+    return Emission(read, f"nn.Parameter({start})")
 
 
 EMITTERS = {

@@ -70,6 +70,35 @@ def translate(target: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple, dict]
         return torch.split, args, kwargs
     if target is aten.scaled_dot_product_attention.default:
         return F.scaled_dot_product_attention, args, kwargs
+    if target in (aten.sub.Tensor, aten.sub_.Tensor) and kwargs.get("alpha", 1) == 1:
+        return operator.sub, args[:2], {}
+    if target is aten.rsub.Scalar and kwargs.get("alpha", 1) == 1:
+        return operator.sub, (args[1], args[0]), {}
+    if target in (aten.div.Tensor, aten.div_.Tensor):
+        return operator.truediv, args, kwargs
+    if target in (aten.sum.dim_IntList, aten.amax.default):
+        function = torch.sum if target is aten.sum.dim_IntList else torch.amax
+        keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
+        return function, (args[0], tuple(args[1])), {"keepdim": keepdim}
+    if target is aten.chunk.default:
+        return torch.chunk, args, kwargs
+    if target is aten.unbind.int:
+        return torch.unbind, args, kwargs
+    if target in (aten.swapaxes.default, aten.swapdims.default):
+        return torch.transpose, args, kwargs
+    if target is aten.einsum.default:
+        return torch.einsum, (args[0], *args[1]), {}
+    if target is aten.matmul.default:
+        return torch.matmul, args, kwargs
+    if target is aten.reshape_as.default:
+        return "reshape_as", args, kwargs
+    if target is aten.pad.default:
+        mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+        value = args[3] if len(args) > 3 else kwargs.get("value")
+        return F.pad, (args[0], tuple(args[1])), {"mode": mode, "value": value or 0.0}
+    if target is aten.constant_pad_nd.default:
+        value = args[2] if len(args) > 2 else kwargs.get("value", 0.0)
+        return F.pad, (args[0], tuple(args[1])), {"mode": "constant", "value": value}
     if target is aten.adaptive_avg_pool2d.default:
         return F.adaptive_avg_pool2d, args[:2], {}
     return target, args, kwargs

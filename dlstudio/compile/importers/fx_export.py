@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import operator
 import warnings
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +35,7 @@ from dlstudio.compile.importers.fx_export_values import (
     close,
     distance,
     export_failure,
+    exported_values,
     fold_batch,
     is_positions,
     map_args,
@@ -43,12 +43,16 @@ from dlstudio.compile.importers.fx_export_values import (
     named_tensors,
     position_rows,
     positions,
+    record_calls,
     takes_one_tensor,
     tensors_in,
 )
 from dlstudio.compile.importers.padding_masks import find_padding_masks
 from dlstudio.compile.importers.torch_helpers import helper_name
 from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
+from dlstudio.compile.importers.torch_subclasses import base_call, base_class, stand_in
+
+aten = torch.ops.aten
 
 
 def is_leaf(module: nn.Module) -> bool:
@@ -103,6 +107,9 @@ class _Rewrite:
         owners = {**signature.inputs_to_parameters, **signature.inputs_to_buffers}
         owners.update(getattr(signature, "inputs_to_lifted_tensor_constants", {}))
         self.owned = set(owners)
+        self.owners = owners
+        self.standins = {p: m for p, m in self.modules.items() if p and base_class(m)}
+        self.leaves: dict[str, nn.Module] = {}  # call_module target -> module
         groups = self._groups()
         group_of = {n: g for g in groups for n in g.nodes}
         self.group_of = group_of
@@ -143,7 +150,7 @@ class _Rewrite:
         state = named_tensors(self.model)
         for node in self.graph.nodes:
             if node.op == "call_module":
-                root[str(node.target)] = self.modules[str(node.target)]
+                root[str(node.target)] = self.leaves[str(node.target)]
             elif node.op == "get_attr" and str(node.target) not in root:
                 root[str(node.target)] = state[str(node.target)]
         return fx.GraphModule(root, self.graph, type(self.model).__name__)
@@ -167,6 +174,10 @@ class _Rewrite:
         if table is not None:
             self.env[node] = table
             return table
+        viewed = self._viewed_parameter(node)
+        if viewed is not None:
+            self.env[node] = viewed
+            return viewed
         if node.target is torch.ops.aten.expand.default:
             # a class token expanded to the batch: the pattern ClassToken is made of stays
             self.env[node] = self._function(node)
@@ -180,6 +191,21 @@ class _Rewrite:
         else:
             self.env[node] = value
         return self.env[node]
+
+    def _viewed_parameter(self, node: fx.Node) -> fx.Node | None:
+        """A parameter read in another shape (timm's ``gamma.view(1, -1, 1, 1)``) stays that
+        view of the parameter, so the parameter keeps its key and shape."""
+        views = (aten.view.default, aten.reshape.default, aten._unsafe_view.default)
+        if node.op != "call_function" or node.target not in (*views, aten.unsqueeze.default):
+            return None
+        source = node.args[0]
+        parameters = self.program.graph_signature.inputs_to_parameters
+        if not isinstance(source, fx.Node) or source.name not in parameters:
+            return None
+        shape = tuple(node.meta["val"].shape)
+        view = self.graph.call_function(torch.reshape, (self._attr(parameters[source.name]), shape))
+        view.meta["nn_module_stack"] = self._stack(node.meta.get("nn_module_stack") or {})
+        return view
 
     def _position_table(self, node: fx.Node) -> fx.Node | None:
         """An nn.Embedding given the positions 0..T-1 (BERT's position_ids) read as the first
@@ -209,7 +235,7 @@ class _Rewrite:
         steps = int(values[ids[0]].shape[-1])
         weight = self.graph.get_attr(f"{group.path}.weight")
         rows = self.graph.call_function(position_rows, (weight, steps))
-        rows.meta["nn_module_stack"] = module_stack(group.stack)
+        rows.meta["nn_module_stack"] = self._stack(group.stack)
         return rows
 
     def _user_outputs(self) -> list[Any]:
@@ -262,8 +288,10 @@ class _Rewrite:
             kwargs: dict = {}
         else:
             args, kwargs = self._recorded_arguments(group, tensor_inputs)
-        call = self.graph.call_module(group.path, args, kwargs)
-        call.meta["nn_module_stack"] = module_stack(group.stack)
+        target = self._target(group.path)
+        self.leaves[target] = module
+        call = self.graph.call_module(target, args, kwargs)
+        call.meta["nn_module_stack"] = self._stack(group.stack)
         if len(outside) == 1 and simple:
             self.env[outside[0]] = call
             return
@@ -274,7 +302,7 @@ class _Rewrite:
             value: fx.Node = call
             for index in path:
                 value = self.graph.call_function(operator.getitem, (value, index))
-                value.meta["nn_module_stack"] = module_stack(group.stack)
+                value.meta["nn_module_stack"] = self._stack(group.stack)
             self.env[node] = value
 
     def _recorded_arguments(self, group: _Group, candidates: list[fx.Node]) -> tuple[tuple, dict]:
@@ -329,66 +357,29 @@ class _Rewrite:
         return ids
 
     def _recorded_calls(self) -> dict[tuple[str, int], tuple[tuple, dict, Any]]:
-        """(path, call index) -> (args, kwargs, output) of every leaf module call, from one
-        eager run with hooks."""
-        if self._calls is not None:
-            return self._calls
-        calls: dict[tuple[str, int], tuple[tuple, dict, Any]] = {}
-        counts: dict[str, int] = defaultdict(int)
-        handles = []
-        for path, module in self.modules.items():
-            if not path or not is_leaf(module):
-                continue
-
-            def pre(_m, args, kwargs, path=path):
-                calls[(path, counts[path])] = (args, kwargs, None)
-
-            def post(_m, args, kwargs, output, path=path):
-                key = (path, counts[path])
-                calls[key] = (calls[key][0], calls[key][1], output)
-                counts[path] += 1
-
-            handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
-            handles.append(module.register_forward_hook(post, with_kwargs=True))
-        try:
-            with torch.no_grad():
-                self.model(*self.examples)
-        finally:
-            for handle in handles:
-                handle.remove()
-        self._calls = calls
-        return calls
+        """(path, call index) -> (args, kwargs, output) of every leaf module call."""
+        if self._calls is None:
+            leaves = {p: m for p, m in self.modules.items() if p and is_leaf(m)}
+            self._calls = record_calls(self.model, leaves, self.examples)
+        return self._calls
 
     def _node_values(self) -> dict[fx.Node, Any]:
         """Every node of the exported graph on the example inputs."""
-        if self._values is not None:
-            return self._values
-        program = self.program
-        state = named_tensors(self.model)
-        feeds = []
-        user = iter(self.examples)
-        for spec in program.graph_signature.input_specs:
-            if spec.kind.name in ("PARAMETER", "BUFFER"):
-                feeds.append(state[spec.target])
-            elif spec.kind.name == "CONSTANT_TENSOR":
-                feeds.append(program.constants[spec.target])
-            else:
-                feeds.append(next(user))
-        values: dict[fx.Node, Any] = {}
-
-        class _Keep(fx.Interpreter):
-            def run_node(self, n: fx.Node) -> Any:
-                value = super().run_node(n)
-                values[n] = value
-                return value
-
-        with torch.no_grad():
-            _Keep(program.graph_module).run(*feeds)
-        self._values = values
-        return values
+        if self._values is None:
+            self._values = exported_values(self.program, self.model, self.examples)
+        return self._values
 
     # -------------------------------------------------------------- functions
     def _function(self, node: fx.Node) -> Any:
+        stack = node.meta.get("nn_module_stack") or {}
+        path = next(reversed(stack.values()))[0] if stack else ""
+        if path in self.standins and base_call(node, path, self.standins[path], self.owners):
+            # a subclass's call of its base class's function: the base class, whole
+            module = self.standins[path]
+            self.leaves[path] = stand_in(module, base_class(module))  # type: ignore[arg-type]
+            new = self.graph.call_module(path, (self.lookup(node.args[0]),), {})
+            new.meta["nn_module_stack"] = self._stack(stack)
+            return new
         args = map_args(node.args, self.lookup)
         kwargs = map_args(dict(node.kwargs), self.lookup)
         target, args, kwargs = translate(node.target, args, kwargs)
@@ -399,8 +390,28 @@ class _Rewrite:
             kwargs,
             name=node.name,
         )
-        new.meta["nn_module_stack"] = module_stack(node.meta.get("nn_module_stack") or {})
+        new.meta["nn_module_stack"] = self._stack(stack)
         return new
+
+    # ------------------------------------------------ subclasses (torch_subclasses)
+    def _stack(self, stack: dict) -> dict:
+        """The module stack without the subclasses imported as their base class and what
+        is inside them: those are one layer now, and what their forward adds is their
+        parent's (see :mod:`.torch_subclasses`)."""
+        kept = {}
+        for key, (path, cls) in stack.items():
+            if any(path == p or path.startswith(p + ".") for p in self.standins):
+                break
+            kept[key] = (path, cls)
+        return module_stack(kept)
+
+    def _target(self, path: str) -> str:
+        """A leaf module's call target: its path, but a child of a subclass imported as
+        its base class is its parent's (``layer1.0.bn1.act`` -> ``layer1.0.bn1_act``)."""
+        for outer in self.standins:
+            if path.startswith(outer + "."):
+                return outer + "_" + path[len(outer) + 1 :].replace(".", "_")
+        return path
 
 
 def _is_tensor(node: fx.Node) -> bool:

@@ -3,6 +3,7 @@ capture's, module stacks as torch.fx records them, folding constants."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import torch
@@ -148,3 +149,57 @@ def export_failure(model: nn.Module, exc: BaseException) -> str:
             where = f" (at {line.split('File ', 1)[1]})"
             break
     return f"torch.export could not capture {type(model).__name__}: {type(exc).__name__}: {first}{where}"
+
+
+def record_calls(
+    model: nn.Module, leaves: dict[str, nn.Module], examples: list[torch.Tensor]
+) -> dict[tuple[str, int], tuple[tuple, dict, Any]]:
+    """(path, call index) -> (args, kwargs, output) of every call of the ``leaves`` modules,
+    from one eager run of ``model`` with hooks."""
+    calls: dict[tuple[str, int], tuple[tuple, dict, Any]] = {}
+    counts: dict[str, int] = defaultdict(int)
+    handles = []
+    for path, module in leaves.items():
+
+        def pre(_m, args, kwargs, path=path):
+            calls[(path, counts[path])] = (args, kwargs, None)
+
+        def post(_m, args, kwargs, output, path=path):
+            key = (path, counts[path])
+            calls[key] = (calls[key][0], calls[key][1], output)
+            counts[path] += 1
+
+        handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+        handles.append(module.register_forward_hook(post, with_kwargs=True))
+    try:
+        with torch.no_grad():
+            model(*examples)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return calls
+
+
+def exported_values(program, model: nn.Module, examples: list[torch.Tensor]) -> dict:
+    """Every node of ``program``'s graph on the example inputs."""
+    state = named_tensors(model)
+    feeds = []
+    user = iter(examples)
+    for spec in program.graph_signature.input_specs:
+        if spec.kind.name in ("PARAMETER", "BUFFER"):
+            feeds.append(state[spec.target])
+        elif spec.kind.name == "CONSTANT_TENSOR":
+            feeds.append(program.constants[spec.target])
+        else:
+            feeds.append(next(user))
+    values: dict[fx.Node, Any] = {}
+
+    class _Keep(fx.Interpreter):
+        def run_node(self, n: fx.Node) -> Any:
+            value = super().run_node(n)
+            values[n] = value
+            return value
+
+    with torch.no_grad():
+        _Keep(program.graph_module).run(*feeds)
+    return values

@@ -30,6 +30,7 @@ from dlstudio.compile.importers.fx_trace import (
 )
 from dlstudio.compile.importers.hierarchy import regroup
 from dlstudio.compile.importers.report import ImportResult
+from dlstudio.compile.importers.torch_arith import BatchFolded, folded_batchnorm
 from dlstudio.compile.importers.torch_functions import FUNCTIONS, METHODS
 from dlstudio.compile.importers.torch_helpers import RETURNS_STATE, helper_name, map_helper
 from dlstudio.compile.importers.torch_modules import module_mapper
@@ -195,16 +196,21 @@ class _Walker:
         weights = mapped.weights
         if weights is None:
             weights = {k: v.detach() for k, v in module.state_dict().items()}
-        wires = self._module_inputs(mapped.type_id, call, helper)
-        node_id = self.builder.add(
-            mapped.type_id,
-            call.name,
-            mapped.params,
-            wires,
-            weights,
-            scope=call.scope,
-            local=call.local,
-        )
+        params = mapped.params
+
+        def add(wires: list[tuple[str, TensorRef]]) -> str:
+            return self.builder.add(
+                mapped.type_id, call.name, params, wires, weights, call.scope, call.local
+            )
+
+        if mapped.type_id == "batchnorm1d" and isinstance(call.get(0, "input"), BatchFolded):
+            # LeViT's bn(x.flatten(0, 1)).reshape_as(x): over the channels of (N, T, C)
+            return folded_batchnorm(
+                call, call.get(0, "input"), lambda r: TensorRef(add([("in", r)]))
+            )
+        if mapped.type_id == "dense" and len(call.in_shape()) > 3:
+            params = {**params, "any_rank": True}  # nn.Linear on (N, H, W, C): ConvNeXt
+        node_id = add(self._module_inputs(mapped.type_id, call, helper))
         ref = TensorRef(node_id)
         if helper in RETURNS_STATE:
             return Tup((ref, *(TensorRef(node_id, port) for port in RETURNS_STATE[helper])))

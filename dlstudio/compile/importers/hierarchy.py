@@ -75,7 +75,8 @@ def regroup(builder: GraphBuilder, result: ImportResult) -> ImportResult:
     regrouped.renamed = dict(state.renamed)
     paths = {n: ".".join(node.name for node in chain) for n, chain in state.chains.items()}
     regrouped.keyed_weights = {
-        f"{paths[node_id]}.{key}": tensor
+        # a Parameter node's tensor (key "") is the attribute itself
+        (f"{paths[node_id]}.{key}" if key else paths[node_id]): tensor
         for node_id, tensors in result.weights.items()
         for key, tensor in tensors.items()
     }

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from dlstudio.compile.importers import torch_arith as arith
 from dlstudio.compile.importers import torch_heads as heads
 from dlstudio.compile.importers.builder import TensorRef
 from dlstudio.compile.importers.call import Call, flatten_span
@@ -267,6 +268,17 @@ def _pool(type_id: str) -> Mapper:
     return mapper
 
 
+def _pad(c: Call) -> TensorRef:
+    pads = tuple(c.get(1, "pad"))
+    mode = c.get(2, "mode", "constant")
+    if len(pads) % 2 or len(pads) // 2 >= len(c.in_shape()):
+        raise Unmapped(f"pads {pads} reach the batch dimension")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise Unmapped(f"mode {mode!r}")
+    params = {"pads": pads, "mode": mode, "value": float(c.get(3, "value", 0.0) or 0.0)}
+    return c.layer("pad", params, c.tensor())
+
+
 def _unsqueeze(c: Call) -> Unsqueezed:
     rank = len(c.out_shape)
     dim = c.get(1, "dim") % rank
@@ -356,6 +368,7 @@ FUNCTIONS: dict[Any, Mapper] = {
     F.max_pool1d: _pool("maxpool1d"),
     F.avg_pool1d: _pool("avgpool1d"),
     torch.unsqueeze: _unsqueeze,
+    F.pad: _pad,
 }
 for _type_id, _functions in _ACTIVATIONS.items():
     for _function in _functions:
@@ -384,3 +397,32 @@ METHODS: dict[str, Mapper] = {
     "repeat": _repeat,
 }
 """Tensor methods by name (``x.flatten(1)`` is recorded as the method ``flatten``)."""
+
+# Arithmetic with parameters and numbers, reductions and slicing (torch_arith.py).
+FUNCTIONS.update(arith.FUNCTIONS)
+for _key in (operator.add, operator.iadd, torch.add):
+    FUNCTIONS[_key] = arith.binary("add", _add)
+for _key in (operator.mul, torch.mul):
+    FUNCTIONS[_key] = arith.binary("multiply", _mul)
+FUNCTIONS[operator.getitem] = arith.getitem(_getitem)
+FUNCTIONS[torch.permute] = arith.permute(_permute)
+FUNCTIONS[torch.reshape] = arith.reshape(_reshape)
+FUNCTIONS[torch.flatten] = arith.flatten(_flatten)
+METHODS.update(
+    {
+        "add": FUNCTIONS[operator.add],
+        "add_": FUNCTIONS[operator.add],
+        "mul": FUNCTIONS[operator.mul],
+        "sub": FUNCTIONS[operator.sub],
+        "div": FUNCTIONS[operator.truediv],
+        "sum": FUNCTIONS[torch.sum],
+        "chunk": arith.chunk,
+        "unbind": arith.unbind,
+        "permute": FUNCTIONS[torch.permute],
+        "view": FUNCTIONS[torch.reshape],
+        "flatten": FUNCTIONS[torch.flatten],
+        "reshape_as": arith.reshape_as,
+        "matmul": arith.matmul,
+        "reshape": FUNCTIONS[torch.reshape],
+    }
+)
