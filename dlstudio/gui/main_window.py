@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
             | QMainWindow.DockOption.AllowNestedDocks
         )
         self._build_panels()
-        self.actions: WindowActions = build_actions(self)
+        self.action_registry: WindowActions = build_actions(self)
         self._build_status_bar()
         self.blocks_ui = install_block_editor(self)
         self.experiment_ui = install_experiment_ui(self)
@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         self.dock_layout.schedule()
         if self.main_toolbar is not None:
-            self.actions.fit_toolbar(self.main_toolbar, self.width())
+            self.action_registry.fit_toolbar(self.main_toolbar, self.width())
 
     def _build_status_bar(self) -> None:
         self.params_label = QLabel(self)
@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
         for label in (self.problems_label, self.params_label):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
-        panels = self.actions.menus["panels"]
+        panels = self.action_registry.menus["panels"]
         for dock in (
             self.palette_dock,
             self.properties_dock,
@@ -237,12 +237,12 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(tabify_with, dock)
             if shown:
                 shown[0].raise_()  # the tab the user was looking at stays in front
-        self.actions.menus["panels"].addAction(dock.toggleViewAction())
+        self.action_registry.menus["panels"].addAction(dock.toggleViewAction())
 
     @property
     def run_menu(self):
         """The Run menu, where training actions go (after the separator)."""
-        return self.actions.menus["run"]
+        return self.action_registry.menus["run"]
 
     # -------------------------------------------------------------- commands
     def add_layer_at_center(self, type_id: str) -> str | None:
@@ -293,10 +293,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{doc.display_name}[*] — DL Studio")
         self.setWindowModified(doc.is_modified)
         stack = doc.undo_stack
-        self.actions.undo.setEnabled(stack.can_undo)
-        self.actions.redo.setEnabled(stack.can_redo)
-        self.actions.undo.setText(f"&Undo {stack.undo_text}" if stack.can_undo else "&Undo")
-        self.actions.redo.setText(f"&Redo {stack.redo_text}" if stack.can_redo else "&Redo")
+        self.action_registry.undo.setEnabled(stack.can_undo)
+        self.action_registry.redo.setEnabled(stack.can_redo)
+        self.action_registry.undo.setText(f"&Undo {stack.undo_text}" if stack.can_undo else "&Undo")
+        self.action_registry.redo.setText(f"&Redo {stack.redo_text}" if stack.can_redo else "&Redo")
 
     def _on_document_reset(self) -> None:
         # Queued: the scene rebuilds its items on the same signal; and again after the dock
@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 6000)
 
     def _on_files_recent_changed(self, recent: list[str]) -> None:
-        menu = self.actions.menus["recent"]
+        menu = self.action_registry.menus["recent"]
         menu.clear()
         for path in recent:
             action = menu.addAction(Path(path).name)

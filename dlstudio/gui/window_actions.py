@@ -24,7 +24,7 @@ Key = QKeySequence.StandardKey
 
 @dataclass
 class WindowActions:
-    """Every QAction of the window by name (``actions.undo``), plus the menus."""
+    """Every QAction of the window by name (``window.action_registry.undo``), plus the menus."""
 
     by_name: dict[str, QAction] = field(default_factory=dict)
     menus: dict[str, QMenu] = field(default_factory=dict)

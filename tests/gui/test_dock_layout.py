@@ -58,7 +58,7 @@ def test_reset_layout_and_a_squeezed_saved_layout(window, qtbot):
     window.dock_layout.fractions.update(left=0.3, right=0.45, bottom=0.45)
     window.dock_layout.apply()
     assert _geometry(window) != fresh
-    window.actions.reset_layout.trigger()
+    window.action_registry.reset_layout.trigger()
     qtbot.wait(50)
     assert not window.palette_dock.isFloating() and window.problems_dock.isVisible()
     assert _geometry(window) == fresh

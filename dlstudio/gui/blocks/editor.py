@@ -104,7 +104,7 @@ class BlockEditor(QObject):
             else:
                 file_menu.addAction(insert)
         for name, action in self.actions.items():
-            self.window.actions.by_name[name] = action
+            self.window.action_registry.by_name[name] = action
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (

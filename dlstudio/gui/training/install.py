@@ -186,10 +186,10 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     if exports is not None:  # Export > ONNX, Python and Weights offer the trained weights
         exports.trained_weights = lambda graph: trained_weights_for(controller, graph)
 
-    menus = getattr(getattr(window, "actions", None), "menus", {})
+    menus = getattr(getattr(window, "action_registry", None), "menus", {})
     file_menu = menus.get("file") if isinstance(menus, dict) else None
     if isinstance(file_menu, QMenu):
-        quit_action = window.actions.by_name.get("quit")
+        quit_action = window.action_registry.by_name.get("quit")
         file_menu.insertAction(quit_action, actions["load_weights"])
         file_menu.insertSeparator(quit_action)
     menu = _run_menu(window)
@@ -203,8 +203,8 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     )
     toolbar = getattr(window, "main_toolbar", None)
     run_actions = [actions["train"], actions["pause"], actions["stop"]]
-    if isinstance(toolbar, QToolBar) and hasattr(window.actions, "add_toolbar_group"):
-        window.actions.add_toolbar_group(toolbar, 10, run_actions)  # the last to go
+    if isinstance(toolbar, QToolBar) and hasattr(window.action_registry, "add_toolbar_group"):
+        window.action_registry.add_toolbar_group(toolbar, 10, run_actions)  # the last to go
     else:
         if not isinstance(toolbar, QToolBar):
             toolbar = window.addToolBar("Training")
