@@ -7,10 +7,11 @@ panel joins them through :meth:`MainWindow.add_side_dock`); problems and summary
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
 
 from dlstudio.analysis import AnalysisResult, Diagnostic
 from dlstudio.gui.blocks import DocumentLevel
@@ -35,6 +36,10 @@ from dlstudio.gui.project_files import ProjectFiles
 from dlstudio.gui.recovery import AUTOSAVE_DELAY_MS, Autosaver, RecoveryStore, app_settings
 from dlstudio.gui.theme import icon
 from dlstudio.gui.window_actions import WindowActions, build_actions
+
+if TYPE_CHECKING:  # both import torch: installed after the first paint
+    from dlstudio.gui.lens import LensController
+    from dlstudio.gui.training import TrainingController, TrainingUI
 
 _AREA = Qt.DockWidgetArea
 
@@ -64,7 +69,8 @@ class MainWindow(QMainWindow):
         self.files = ProjectFiles(self.document, self, self.autosaver)
         self.model_importer = ModelImporter(self)
         self.exports = ExportActions(self.document, self, lambda: self.scene)
-        self.main_toolbar = None
+        self.main_toolbar: QToolBar | None = None
+        """The main toolbar (built with the actions)."""
         self.dock_layout = DockLayout(self)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
@@ -73,6 +79,7 @@ class MainWindow(QMainWindow):
         )
         self._build_panels()
         self.action_registry: WindowActions = build_actions(self)
+        self.main_toolbar = self.action_registry.toolbar
         self._build_status_bar()
         self.blocks_ui = install_block_editor(self)
         self.experiment_ui = install_experiment_ui(self)
@@ -90,21 +97,24 @@ class MainWindow(QMainWindow):
         )
         self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] | None = []
         """Tabs requested between construction and the first show (None once shown)."""
-        self.training = None
+        self.training: TrainingController | None = None
         """The :class:`TrainingController` once :meth:`install_training` ran."""
-        self.lens = None
+        self.training_ui: TrainingUI | None = None
+        """The training docks, Run actions and Tune launcher, with the controller."""
+        self.lens: LensController | None = None
         """The :class:`LensController` (the Lens dock), installed with the training UI."""
         if training:
             self.install_training()
 
-    def install_training(self):
+    def install_training(self) -> TrainingController:
         """Add the training UI: its docks, Run actions and toolbar buttons. It imports torch
         (over a second), so the program calls this after the window's first paint."""
         if self.training is None:
             from dlstudio.gui.lens import install_lens
             from dlstudio.gui.training import install_training_ui
 
-            self.training = install_training_ui(self)
+            self.training_ui = install_training_ui(self)
+            self.training = self.training_ui.controller
             self.lens = install_lens(self, self.training)
             self.dock_layout.schedule()
         return self.training
@@ -143,12 +153,13 @@ class MainWindow(QMainWindow):
         """Tab ``second`` onto ``first``. Requests made after construction but before the first
         show wait until the window is laid out: tabbing into the split bottom area earlier
         leaves stale duplicate tab bars on screen (seen with Qt 6.11)."""
-        if getattr(self, "_pending_tabs", None) is None:  # building, or already shown
+        pending = getattr(self, "_pending_tabs", None)
+        if pending is None:  # building, or already shown
             super().tabifyDockWidget(first, second)
             return
         if self.dockWidgetArea(second) == _AREA.NoDockWidgetArea:
             self.addDockWidget(self.dockWidgetArea(first), second)
-        self._pending_tabs.append((first, second))
+        pending.append((first, second))
 
     def _flush_pending_tabs(self) -> None:
         pending, self._pending_tabs = self._pending_tabs or [], None

@@ -118,7 +118,7 @@ def test_a_project_with_wrongly_typed_training_settings_opens(window, tmp_path):
 
     from dlstudio.gui.training.install import install_training_ui
 
-    controller = install_training_ui(window)  # the Training panel reads the settings
+    controller = install_training_ui(window).controller  # the Training panel reads the settings
     doc = json.loads(LENET.read_text(encoding="utf-8"))
     doc["metadata"]["training"] = ["digits"]
     path = tmp_path / "odd.json"

@@ -124,7 +124,7 @@ def test_the_toolbar_has_a_labelled_train_button(window, qtbot):
     window.install_training()
     window.resize(1024, 700)
     qtbot.wait(50)
-    train = window.training.actions["train"]
+    train = window.training_ui.actions["train"]
     button = window.main_toolbar.widgetForAction(train)
     assert isinstance(button, QToolButton) and button.isVisible()
     assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon

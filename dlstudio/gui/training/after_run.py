@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 class RunResultsMixin:
     """Evaluate and Export of trained runs, and the details shown for a failed one."""
 
+    task: TaskHandle | None
+    """The evaluation or export running on a pool thread (the controller's)."""
+
     def module_for(self: TrainingController, record: RunRecord) -> torch.nn.Module | None:
         """The trained module of a run of this session (None: load it from the run folder)."""
         return self.trained.get(record.run_id)

@@ -72,5 +72,4 @@ def install_tune_ui(window: QMainWindow, controller: object, menu: QMenu) -> Tun
     history, which is refreshed when a study ends."""
     launcher = TuneLauncher(window, controller)
     menu.addAction(launcher.action)
-    window.tune = launcher
     return launcher
