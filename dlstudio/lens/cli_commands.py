@@ -76,7 +76,9 @@ def run_inspect(args: argparse.Namespace) -> int:
     filters_layer = found[0] if found else None
     try:
         ensure_folder(args.out)
-        order = [n for n in project.compiled.analysis.order if n in result.views]
+        analysis = project.compiled.analysis
+        walk = analysis.order if analysis is not None else list(result.views)
+        order = [n for n in walk if n in result.views]
         for index, node_id in enumerate(order):
             view = result.views[node_id]
             picture = draw(
