@@ -48,13 +48,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with names, icon and theme set (reused when one exists)."""
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    assert isinstance(app, QApplication), "a QCoreApplication without widgets already runs"
     app.setApplicationName("DL Studio")
     app.setOrganizationName("DLStudio")
     app.setApplicationDisplayName("DL Studio")
     app.setWindowIcon(icon("app"))
     apply_theme(app)
     install_dialog_focus_return(app)
-    return app  # type: ignore[return-value]
+    return app
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -119,7 +120,7 @@ def _after_first_paint(
     finally:
         if probe:
             print(f"training-ready {time.time():.4f}", flush=True)
-            QApplication.instance().quit()
+            QApplication.quit()
     if probe:
         return
     if screenshot is not None:
@@ -153,6 +154,7 @@ def _screenshot_when_painted(window, path: Path, through: tuple[int, int] | None
     """Wait until the window is exposed and laid out (after resizing it to ``through`` and
     back, if given), paint it, save it, quit."""
     app = QApplication.instance()
+    assert app is not None, "the window's application runs"
     _settle(app)
     if through is not None:
         size = window.size()

@@ -102,5 +102,6 @@ def text_example(
     if encoder.vocab is not None:
         tokens = tuple(encoder.vocab.tokens[i] for i in ids)
     else:
+        assert tokenizer is not None, "an encoder without a word vocabulary has a tokenizer"
         tokens = tuple(str(t) for t in tokenizer.convert_ids_to_tokens(ids))
     return Example(inputs, f'"{text}"', None, tokens)

@@ -54,6 +54,9 @@ class TrainingController(RunEventsMixin, RunResultsMixin, AttentionMixin, DataFi
     """:class:`Predictions` of Evaluate (or a FailedEvent)."""
     state_changed = Signal(str)
     """``idle``, ``running``, ``paused`` or ``stopping``."""
+    monitor_wanted = Signal()
+    """The Training Monitor should come into view (Show Attention Map); the window shows and
+    raises its dock."""
     train_requested = Signal()
     """Train again through the window's Run > Train (a data check that F5 waited for ended
     well); with nothing connected the controller starts the run itself."""

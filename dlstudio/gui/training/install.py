@@ -199,6 +199,8 @@ def install_training_ui(window: QMainWindow) -> TrainingUI:
     scene_signal = getattr(window.scene, "attention_requested", None)
     if scene_signal is not None:
         scene_signal.connect(lambda location: controller.show_attention(tuple(location)))
+    controller.monitor_wanted.connect(monitor_dock.show)
+    controller.monitor_wanted.connect(monitor_dock.raise_)
     # A data check that F5 waited for trains through Run > Train, so the curves come forward.
     controller.train_requested.connect(actions["train"].trigger)
     exports = getattr(window, "exports", None)
