@@ -68,8 +68,8 @@ def main() -> int:
         view.maps_shown.disconnect(pick_site)
         labels = [view.site_box.itemText(i) for i in range(view.site_box.count())]
         view.site_box.setCurrentIndex(labels.index(SITE))
-        window.resizeDocks([controller.monitor_dock], [560], Qt.Orientation.Vertical)
-        window.resizeDocks([controller.monitor_dock], [820], Qt.Orientation.Horizontal)
+        window.resizeDocks([window.training_ui.monitor_dock], [560], Qt.Orientation.Vertical)
+        window.resizeDocks([window.training_ui.monitor_dock], [820], Qt.Orientation.Horizontal)
         QTimer.singleShot(900, shoot)
 
     def shoot() -> None:

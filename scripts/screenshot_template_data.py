@@ -47,7 +47,7 @@ def main() -> None:
     window.install_training()
     window.files.load_template(ROOT / "templates" / "resnet18.json", ask=False)
     settle(app, 1.0)
-    window.training.panel_dock.raise_()
+    window.training_ui.panel_dock.raise_()
     check = window.training.data_check
     deadline = time.monotonic() + 120
     while check.current() is None and time.monotonic() < deadline:

@@ -52,7 +52,7 @@ def main() -> None:
         window.install_training()
         window.files.load_template(ROOT / "templates" / "lenet5.json", ask=False)
         settle(app, 1.0)
-        window.training.actions["train"].trigger()
+        window.training_ui.actions["train"].trigger()
         deadline = time.monotonic() + 300
         training = window.training
         # Train checks the data set on a worker first, then the run starts.

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -15,6 +16,9 @@ from dlstudio.core.files import atomic_path
 from dlstudio.gui.dialogs.template_gallery import TEMPLATES_DIR
 from dlstudio.gui.focus_return import install_dialog_focus_return
 from dlstudio.gui.theme import apply_theme, icon
+
+if TYPE_CHECKING:
+    from dlstudio.gui.main_window import MainWindow
 
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "lenet5.json"
 """Shown at start when no file is given, as a new unsaved document."""
@@ -44,13 +48,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with names, icon and theme set (reused when one exists)."""
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    assert isinstance(app, QApplication), "a QCoreApplication without widgets already runs"
     app.setApplicationName("DL Studio")
     app.setOrganizationName("DLStudio")
     app.setApplicationDisplayName("DL Studio")
     app.setWindowIcon(icon("app"))
     apply_theme(app)
     install_dialog_focus_return(app)
-    return app  # type: ignore[return-value]
+    return app
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -61,7 +66,10 @@ def run(argv: list[str] | None = None) -> int:
 
     # The training UI imports torch (over a second): it joins once the window has painted.
     window = MainWindow(training=False)
-    FirstPaint(window, _after_first_paint)
+    screenshot = None
+    if args.screenshot:
+        screenshot = (Path(args.screenshot), _size(args.through) if args.through else None)
+    FirstPaint(window, lambda painted: _after_first_paint(painted, screenshot))
     if args.screenshot:
         window.files.interactive = False
         window.resize(*_size(args.size))
@@ -73,10 +81,7 @@ def run(argv: list[str] | None = None) -> int:
     elif DEFAULT_TEMPLATE.exists():
         window.files.load_template(DEFAULT_TEMPLATE, ask=False)
     window.show()
-    if args.screenshot:
-        window.screenshot_path = Path(args.screenshot)
-        window.screenshot_through = _size(args.through) if args.through else None
-    elif not args.no_recovery and not os.environ.get("DLSTUDIO_NO_RECOVERY"):
+    if not args.screenshot and not args.no_recovery and not os.environ.get("DLSTUDIO_NO_RECOVERY"):
         QTimer.singleShot(0, window.files.offer_recovery)
     return app.exec()
 
@@ -102,7 +107,11 @@ class FirstPaint(QObject):
         return False
 
 
-def _after_first_paint(window) -> None:
+def _after_first_paint(
+    window: MainWindow, screenshot: tuple[Path, tuple[int, int] | None] | None
+) -> None:
+    """Install the training UI; then take the screenshot asked for (its file, and the size it
+    should also be taken through) once the window has painted again."""
     probe = os.environ.get(STARTUP_PROBE_ENV)
     if probe:
         print(f"first-paint {time.time():.4f}", flush=True)
@@ -111,12 +120,11 @@ def _after_first_paint(window) -> None:
     finally:
         if probe:
             print(f"training-ready {time.time():.4f}", flush=True)
-            QApplication.instance().quit()
+            QApplication.quit()
     if probe:
         return
-    path = getattr(window, "screenshot_path", None)
-    if path is not None:
-        through = getattr(window, "screenshot_through", None)
+    if screenshot is not None:
+        path, through = screenshot
         QTimer.singleShot(0, lambda: _screenshot_when_painted(window, path, through))
 
 
@@ -146,6 +154,7 @@ def _screenshot_when_painted(window, path: Path, through: tuple[int, int] | None
     """Wait until the window is exposed and laid out (after resizing it to ``through`` and
     back, if given), paint it, save it, quit."""
     app = QApplication.instance()
+    assert app is not None, "the window's application runs"
     _settle(app)
     if through is not None:
         size = window.size()

@@ -56,7 +56,9 @@ class DockLayout(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.apply)
-        window.centralWidget().setMinimumSize(MIN_CANVAS)
+        central = window.centralWidget()
+        if central is not None:
+            central.setMinimumSize(MIN_CANVAS)
 
     # ------------------------------------------------------------- building
     def add(

@@ -9,8 +9,9 @@ macro edit is analysed once).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.core import (
@@ -31,6 +32,69 @@ EMPTY_MODEL_TEXT = (
     "layers after it and end with an Output (or start from File > New from Template)."
 )
 """What the Problems panel, Train and Export say about a model with no layers."""
+
+
+class GraphDocument(Protocol):
+    """What the views that show and edit one graph (the canvas, the properties panel) need of
+    a document: a :class:`Document`, or a ``DocumentLevel`` showing one graph of its tree.
+    Edits go through :meth:`push`; the signals say what to redraw."""
+
+    @property
+    def graph_event(self) -> SignalInstance:
+        """Emits a :class:`GraphEvent` for every primitive change of :attr:`graph`."""
+        ...
+
+    @property
+    def analysis_ready(self) -> SignalInstance:
+        """Emits the fresh :class:`AnalysisResult` of :attr:`graph`."""
+        ...
+
+    @property
+    def reset(self) -> SignalInstance:
+        """Emits when :attr:`graph` was replaced: views rebuild from scratch."""
+        ...
+
+    @property
+    def edit_refused(self) -> SignalInstance:
+        """Emits why an edit could not be applied."""
+        ...
+
+    @property
+    def graph(self) -> LayerGraph:
+        """The graph the view shows and edits."""
+        ...
+
+    @property
+    def root(self) -> LayerGraph:
+        """The project's top graph (the same as :attr:`graph` at the top level)."""
+        ...
+
+    @property
+    def blocks(self) -> dict[str, BlockDefinition]:
+        """The project's block definitions."""
+        ...
+
+    @property
+    def analysis(self) -> AnalysisResult:
+        """The latest analysis of :attr:`graph`."""
+        ...
+
+    @property
+    def undo_stack(self) -> UndoStack:
+        """The project's one undo stack."""
+        ...
+
+    def push(self, command: Command, *, mergeable: bool = False) -> bool:
+        """Apply an edit to :attr:`graph` as one undo step; False when it was refused."""
+        ...
+
+    def undo(self) -> None:
+        """Undo the project's last edit."""
+        ...
+
+    def redo(self) -> None:
+        """Redo the project's last undone edit."""
+        ...
 
 
 class Document(QObject):
@@ -70,6 +134,11 @@ class Document(QObject):
     @property
     def graph(self) -> LayerGraph:
         """The document's graph (replace it only through :meth:`replace_graph`)."""
+        return self._graph
+
+    @property
+    def root(self) -> LayerGraph:
+        """The top graph: the document's graph (see :class:`GraphDocument`)."""
         return self._graph
 
     @property

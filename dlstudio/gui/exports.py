@@ -44,7 +44,8 @@ def render_scene_png(scene: QGraphicsScene, path: str | Path, scale: float = 2.0
     scene.render(painter, QRectF(0, 0, size.width(), size.height()), source)
     painter.end()
     with atomic_path(path) as tmp:
-        if not image.save(str(tmp), "PNG"):
+        # PySide6 takes the format as str (its stubs say bytes, which it refuses).
+        if not image.save(str(tmp), "PNG"):  # type: ignore[call-overload]
             raise OSError(f"could not write {path}")
     return Path(path)
 

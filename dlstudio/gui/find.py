@@ -203,7 +203,7 @@ def install_find(window: MainWindow) -> FindBar:
         action.setShortcut(QKeySequence(keys))
         action.setToolTip("Find layers by name, type or output shape, inside blocks too")
         action.triggered.connect(lambda _checked=False, s=slot: s())
-        window.actions.by_name[name] = action
+        window.action_registry.by_name[name] = action
         actions.append(action)
     menus = [a.menu() for a in window.menuBar().actions()]
     edit = next(

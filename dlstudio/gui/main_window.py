@@ -7,10 +7,11 @@ panel joins them through :meth:`MainWindow.add_side_dock`); problems and summary
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
 
 from dlstudio.analysis import AnalysisResult, Diagnostic
 from dlstudio.gui.blocks import DocumentLevel
@@ -35,6 +36,10 @@ from dlstudio.gui.project_files import ProjectFiles
 from dlstudio.gui.recovery import AUTOSAVE_DELAY_MS, Autosaver, RecoveryStore, app_settings
 from dlstudio.gui.theme import icon
 from dlstudio.gui.window_actions import WindowActions, build_actions
+
+if TYPE_CHECKING:  # both import torch: installed after the first paint
+    from dlstudio.gui.lens import LensController
+    from dlstudio.gui.training import TrainingController, TrainingUI
 
 _AREA = Qt.DockWidgetArea
 
@@ -64,7 +69,8 @@ class MainWindow(QMainWindow):
         self.files = ProjectFiles(self.document, self, self.autosaver)
         self.model_importer = ModelImporter(self)
         self.exports = ExportActions(self.document, self, lambda: self.scene)
-        self.main_toolbar = None
+        self.main_toolbar: QToolBar | None = None
+        """The main toolbar (built with the actions)."""
         self.dock_layout = DockLayout(self)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
@@ -72,7 +78,8 @@ class MainWindow(QMainWindow):
             | QMainWindow.DockOption.AllowNestedDocks
         )
         self._build_panels()
-        self.actions: WindowActions = build_actions(self)
+        self.action_registry: WindowActions = build_actions(self)
+        self.main_toolbar = self.action_registry.toolbar
         self._build_status_bar()
         self.blocks_ui = install_block_editor(self)
         self.experiment_ui = install_experiment_ui(self)
@@ -90,21 +97,24 @@ class MainWindow(QMainWindow):
         )
         self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] | None = []
         """Tabs requested between construction and the first show (None once shown)."""
-        self.training = None
+        self.training: TrainingController | None = None
         """The :class:`TrainingController` once :meth:`install_training` ran."""
-        self.lens = None
+        self.training_ui: TrainingUI | None = None
+        """The training docks, Run actions and Tune launcher, with the controller."""
+        self.lens: LensController | None = None
         """The :class:`LensController` (the Lens dock), installed with the training UI."""
         if training:
             self.install_training()
 
-    def install_training(self):
+    def install_training(self) -> TrainingController:
         """Add the training UI: its docks, Run actions and toolbar buttons. It imports torch
         (over a second), so the program calls this after the window's first paint."""
         if self.training is None:
             from dlstudio.gui.lens import install_lens
             from dlstudio.gui.training import install_training_ui
 
-            self.training = install_training_ui(self)
+            self.training_ui = install_training_ui(self)
+            self.training = self.training_ui.controller
             self.lens = install_lens(self, self.training)
             self.dock_layout.schedule()
         return self.training
@@ -143,12 +153,13 @@ class MainWindow(QMainWindow):
         """Tab ``second`` onto ``first``. Requests made after construction but before the first
         show wait until the window is laid out: tabbing into the split bottom area earlier
         leaves stale duplicate tab bars on screen (seen with Qt 6.11)."""
-        if getattr(self, "_pending_tabs", None) is None:  # building, or already shown
+        pending = getattr(self, "_pending_tabs", None)
+        if pending is None:  # building, or already shown
             super().tabifyDockWidget(first, second)
             return
         if self.dockWidgetArea(second) == _AREA.NoDockWidgetArea:
             self.addDockWidget(self.dockWidgetArea(first), second)
-        self._pending_tabs.append((first, second))
+        pending.append((first, second))
 
     def _flush_pending_tabs(self) -> None:
         pending, self._pending_tabs = self._pending_tabs or [], None
@@ -173,7 +184,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         self.dock_layout.schedule()
         if self.main_toolbar is not None:
-            self.actions.fit_toolbar(self.main_toolbar, self.width())
+            self.action_registry.fit_toolbar(self.main_toolbar, self.width())
 
     def _build_status_bar(self) -> None:
         self.params_label = QLabel(self)
@@ -181,7 +192,7 @@ class MainWindow(QMainWindow):
         for label in (self.problems_label, self.params_label):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
-        panels = self.actions.menus["panels"]
+        panels = self.action_registry.menus["panels"]
         for dock in (
             self.palette_dock,
             self.properties_dock,
@@ -237,12 +248,12 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(tabify_with, dock)
             if shown:
                 shown[0].raise_()  # the tab the user was looking at stays in front
-        self.actions.menus["panels"].addAction(dock.toggleViewAction())
+        self.action_registry.menus["panels"].addAction(dock.toggleViewAction())
 
     @property
     def run_menu(self):
         """The Run menu, where training actions go (after the separator)."""
-        return self.actions.menus["run"]
+        return self.action_registry.menus["run"]
 
     # -------------------------------------------------------------- commands
     def add_layer_at_center(self, type_id: str) -> str | None:
@@ -293,10 +304,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{doc.display_name}[*] — DL Studio")
         self.setWindowModified(doc.is_modified)
         stack = doc.undo_stack
-        self.actions.undo.setEnabled(stack.can_undo)
-        self.actions.redo.setEnabled(stack.can_redo)
-        self.actions.undo.setText(f"&Undo {stack.undo_text}" if stack.can_undo else "&Undo")
-        self.actions.redo.setText(f"&Redo {stack.redo_text}" if stack.can_redo else "&Redo")
+        self.action_registry.undo.setEnabled(stack.can_undo)
+        self.action_registry.redo.setEnabled(stack.can_redo)
+        self.action_registry.undo.setText(f"&Undo {stack.undo_text}" if stack.can_undo else "&Undo")
+        self.action_registry.redo.setText(f"&Redo {stack.redo_text}" if stack.can_redo else "&Redo")
 
     def _on_document_reset(self) -> None:
         # Queued: the scene rebuilds its items on the same signal; and again after the dock
@@ -337,7 +348,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 6000)
 
     def _on_files_recent_changed(self, recent: list[str]) -> None:
-        menu = self.actions.menus["recent"]
+        menu = self.action_registry.menus["recent"]
         menu.clear()
         for path in recent:
             action = menu.addAction(Path(path).name)

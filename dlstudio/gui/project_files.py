@@ -196,7 +196,7 @@ class ProjectFiles(QObject):
         value = app_settings().value(_RECENT_KEY, [])
         if isinstance(value, str):  # QSettings returns a bare string for a one-item list
             value = [value]
-        return [str(v) for v in (value or [])][:MAX_RECENT]
+        return [str(v) for v in value][:MAX_RECENT] if isinstance(value, list) else []
 
     def add_recent(self, path: Path) -> None:
         """Put ``path`` at the top of the recent files."""

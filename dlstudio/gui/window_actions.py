@@ -24,10 +24,12 @@ Key = QKeySequence.StandardKey
 
 @dataclass
 class WindowActions:
-    """Every QAction of the window by name (``actions.undo``), plus the menus."""
+    """Every QAction of the window by name (``window.action_registry.undo``), plus the menus."""
 
     by_name: dict[str, QAction] = field(default_factory=dict)
     menus: dict[str, QMenu] = field(default_factory=dict)
+    toolbar: QToolBar | None = None
+    """The main toolbar, once built."""
     toolbar_groups: list[tuple[int, list[QAction]]] = field(default_factory=list)
     """The toolbar's groups in order, each with a priority: a narrow window drops the lowest
     first (all stay in the menus), so Train/Pause/Stop never fall off the end."""
@@ -292,7 +294,7 @@ def _build_toolbar(window: MainWindow, a: WindowActions) -> None:
         a.toolbar_groups.append((priority, group))
     a.fit_toolbar(bar, None)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-    window.main_toolbar = bar
+    a.toolbar = bar
 
 
 def show_user_guide() -> None:

@@ -26,8 +26,8 @@ class TaskHandle(QObject):
 
     def __init__(
         self,
-        on_done: Callable[[Any], None] | None,
-        on_error: Callable[[BaseException, str], None] | None,
+        on_done: Callable[[Any], object] | None,
+        on_error: Callable[[BaseException, str], object] | None,
     ) -> None:
         super().__init__()
         self.done = False
@@ -76,8 +76,8 @@ class _Task(QRunnable):
 
 def run_in_thread(
     fn: Callable[[], Any],
-    on_done: Callable[[Any], None] | None = None,
-    on_error: Callable[[BaseException, str], None] | None = None,
+    on_done: Callable[[Any], object] | None = None,
+    on_error: Callable[[BaseException, str], object] | None = None,
 ) -> TaskHandle:
     """Run ``fn()`` on a pool thread; ``on_done(result)`` or ``on_error(exc, traceback)`` then
     runs on the GUI thread. Returns the handle (wait on its ``finished`` signal in tests)."""

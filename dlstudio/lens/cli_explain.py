@@ -140,7 +140,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
             words = [w.strip() for w in args.analogy.split(",")]
             if len(words) != 3:
                 raise EmbeddingArgumentError("--analogy takes three words: A,B,C (A - B + C)")
-            found = analogy(table, *words, k=args.k)
+            found = analogy(table, words[0], words[1], words[2], k=args.k)
             lines.append(f"{words[0]} - {words[1]} + {words[2]}: " + _listing(found))
     except DLStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)

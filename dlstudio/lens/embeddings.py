@@ -6,6 +6,7 @@ import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from torch import nn
 
 from dlstudio.core.errors import DLStudioError
@@ -63,7 +64,9 @@ def embedding_table(
     path = layers[0] if layer is None else names.get(layer, layer)
     if path not in layers:
         raise EmbeddingError(f"no Embedding layer {layer!r}; the model has: {', '.join(layers)}")
-    weight = module.get_submodule(path).weight.detach().double().cpu().numpy()
+    table = module.get_submodule(path).weight
+    assert isinstance(table, torch.Tensor), f"{path} is an Embedding, with a weight tensor"
+    weight = table.detach().double().cpu().numpy()
     count = weight.shape[0]
     words = list(vocab or [])[:count]
     words += [f"#{i}" for i in range(len(words), count)]

@@ -69,8 +69,8 @@ def image_example(path: str | Path, spec: TensorSpec) -> Example:
     if channels not in (1, 3):
         raise ExampleError(f"an image has 1 or 3 channels, the Input takes {channels}")
     try:
-        with Image.open(path) as picture:
-            picture = picture.convert("L" if channels == 1 else "RGB")
+        with Image.open(path) as opened:
+            picture = opened.convert("L" if channels == 1 else "RGB")
             picture = picture.resize((width, height), Image.Resampling.BILINEAR)
             array = np.asarray(picture, dtype=np.float32) / 255.0
     except (OSError, UnidentifiedImageError) as exc:
@@ -102,5 +102,6 @@ def text_example(
     if encoder.vocab is not None:
         tokens = tuple(encoder.vocab.tokens[i] for i in ids)
     else:
+        assert tokenizer is not None, "an encoder without a word vocabulary has a tokenizer"
         tokens = tuple(str(t) for t in tokenizer.convert_ids_to_tokens(ids))
     return Example(inputs, f'"{text}"', None, tokens)

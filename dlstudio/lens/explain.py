@@ -120,6 +120,7 @@ def gradcam(
     finally:
         handle.remove()
     maps = kept["maps"]
+    assert maps.grad is not None, "the hook kept the feature maps' gradient"
     weights = maps.grad[0].mean(dim=(1, 2))
     cam = torch.relu((weights[:, None, None] * maps[0]).sum(0)).detach()
     size = inputs[0].shape[-2:]
@@ -212,7 +213,9 @@ def _token_gradient(
                 logits = _logits(module, inputs)
                 module.zero_grad(set_to_none=True)
                 logits[0, target].backward()
-            grad = kept["embedded"].grad[0]
+            embedded_grad = kept["embedded"].grad
+            assert embedded_grad is not None, "the hook kept the embedding's gradient"
+            grad = embedded_grad[0]
             total = grad if k == 1 else total + grad
     finally:
         handle.remove()

@@ -49,7 +49,10 @@ def test_generated_source_has_one_class_per_definition():
     assert [b.attr for b in classes["Projection"].bases] == ["Sequential"]
     assert "nn.Conv2d(channels, channels, kernel_size=3, padding=1)" in source
     assert "nn.Conv2d(channels, channels * 2, kernel_size=1, stride=stride)" in source
-    assert "self.stage1 = nn.Sequential(*[Residual() for _ in range(3)])" in source
+    assert "stage1_repeat: int = 3" in source  # a hyper-parameter in the config
+    assert (
+        "self.stage1 = nn.Sequential(*[Residual() for _ in range(config.stage1_repeat)])" in source
+    )
     assert "self.proj = Projection(stride=2)" in source
 
 

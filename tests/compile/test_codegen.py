@@ -15,10 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from layer_cases import CASES, case_graph
 from layer_references import REFERENCES
+from repo_paths import TEMPLATES_DIR
 
 from dlstudio.analysis import analyze
 from dlstudio.compile import CompileError, compile_graph, generate_source
 from dlstudio.compile.codegen.names import MODULE_ATTRIBUTES, RESERVED, NameAllocator
+from dlstudio.layers.validation import load_checked
 
 
 def test_lenet_reads_like_a_hand_written_file() -> None:
@@ -181,6 +183,8 @@ def test_generated_files_are_ruff_clean(tmp_path) -> None:
     if not ruff.exists():
         pytest.skip("ruff is not installed next to this Python")
     graphs = [lenet5(), models.sequence_model(), models.residual_block(), models.lstm_states()]
+    # Models with a config of hyper-parameters (a repeat loop wrapped over several lines).
+    graphs += [load_checked(TEMPLATES_DIR / f"{n}.json") for n in ("gpt-mini", "transformer")]
     for type_id in REFERENCES:  # every case of the layers checked against torch's functions
         graphs += [case_graph(type_id, case, {"T": 5, "S": 3})[0] for case in CASES[type_id]]
     for i, graph in enumerate(graphs):

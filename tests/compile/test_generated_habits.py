@@ -67,3 +67,56 @@ def test_an_unknown_init_scheme_is_a_compile_error() -> None:
     graph.metadata["init"] = "xavier-ish"
     with pytest.raises(CompileError, match="'xavier-ish'; use one of pytorch, torchvision_resnet"):
         compile_graph(graph)
+
+
+def _shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    return {key: tuple(value.shape) for key, value in module.state_dict().items()}
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("gpt-mini", {"nhead": 8, "dim_feedforward": 96, "dropout": 0.2, "repeat": 3}),
+        ("transformer", {"nhead": 2, "dim_feedforward": 32, "repeat": 3}),
+        ("resnet18", {"repeat": 3}),
+    ],
+)
+def test_the_config_holds_the_hyper_parameters(name, changes, tmp_path) -> None:
+    """The exported config names the settings the model gives its blocks and how often they
+    repeat; the model built from a changed config is the drawing with those settings changed
+    (the same state_dict keys and shapes as the edited drawing compiled)."""
+    graph = load_checked(TEMPLATES_DIR / f"{name}.json")
+    blocks = [n for n in graph if n.type_id == "block"]
+    repeated = next(n for n in blocks if n.params.get("repeat", 1) > 1)
+    exported = runpy.run_path(str(export_python(graph, tmp_path / "model.py")))
+    module = compile_graph(graph).module
+    model_class = exported[module.__class__.__name__]
+    config_class = exported[f"{module.__class__.__name__}Config"]
+    config = config_class()
+    assert getattr(config, f"{repeated.name}_repeat") == repeated.params["repeat"]
+    for key in changes.keys() - {"repeat"}:
+        assert all(getattr(config, key) == n.params[key] for n in blocks if key in n.params)
+    assert _shapes(model_class()) == _shapes(module)
+    # The same settings changed in the config and in the drawing.
+    variant = config_class(
+        **{(f"{repeated.name}_repeat" if k == "repeat" else k): v for k, v in changes.items()}
+    )
+    repeated.params["repeat"] = changes.get("repeat", repeated.params["repeat"])
+    for node in blocks:
+        node.params.update({k: v for k, v in changes.items() if k in node.params})
+    edited = compile_graph(graph).module
+    model = model_class(variant)
+    assert _shapes(model) == _shapes(edited) != _shapes(module)
+    if "dropout" in changes:
+        assert 0.2 in {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
+    inputs = exported["example_inputs"](variant)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        assert model.eval()(*inputs).shape == edited.eval()(*inputs).shape
+
+
+def test_a_model_without_blocks_keeps_a_plain_constructor() -> None:
+    from dlstudio.compile import generate_source
+
+    source = generate_source(load_checked(TEMPLATES_DIR / "lenet5.json"))
+    assert "def __init__(self) -> None:" in source and "Config" not in source

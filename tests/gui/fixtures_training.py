@@ -60,7 +60,8 @@ class TrainingWindow(QMainWindow):
         self.scene = GraphScene(self.document)
         self.view = GraphView(self.scene)
         self.setCentralWidget(self.view)
-        self.training: TrainingController = install_training_ui(self)
+        self.training_ui = install_training_ui(self)
+        self.training: TrainingController = self.training_ui.controller
         self.events: list[Any] = []
         self.training.event_received.connect(self.events.append)
 

@@ -129,7 +129,7 @@ def test_breadcrumb_back_and_crumbs_through_nested_blocks(window, qtbot):
     bar.crumb_button(1).click()  # the instance's name: its graph, with it selected
     assert level.path == () and scene.selected_node_ids() == [stage1]
     scene.open_block(stage1)
-    window.actions.back.trigger()
+    window.action_registry.back.trigger()
     assert level.path == ()
     scene.open_block(stage1)
     bar.crumb_button(0).click()  # the model

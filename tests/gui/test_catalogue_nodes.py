@@ -35,5 +35,5 @@ def test_split_grows_and_drops_output_ports(window):
     window.document.push(SetParam(node.id, "outputs", 3))
     item = window.scene.node_item(node.id)
     assert sorted(name for name, out in item.ports if out) == ["out1", "out2", "out3"]
-    window.actions.undo.trigger()
+    window.action_registry.undo.trigger()
     assert sorted(name for name, out in item.ports if out) == ["out1", "out2"]

@@ -43,7 +43,7 @@ def test_shrinking_and_growing_back_gives_the_fresh_layout(window, qtbot):
     assert window.palette_dock.width() >= MIN_LEFT and window.properties_dock.width() >= MIN_RIGHT
     assert window.summary_dock.height() >= MIN_BOTTOM
     assert window.view.width() >= MIN_CANVAS.width() and window.view.height() >= MIN_CANVAS.height()
-    assert window.training.actions["train"] in window.main_toolbar.actions()  # never falls off
+    assert window.training_ui.actions["train"] in window.main_toolbar.actions()  # never falls off
     assert small != fresh
     _settle(qtbot, window, big)
     assert _geometry(window) == fresh
@@ -58,7 +58,7 @@ def test_reset_layout_and_a_squeezed_saved_layout(window, qtbot):
     window.dock_layout.fractions.update(left=0.3, right=0.45, bottom=0.45)
     window.dock_layout.apply()
     assert _geometry(window) != fresh
-    window.actions.reset_layout.trigger()
+    window.action_registry.reset_layout.trigger()
     qtbot.wait(50)
     assert not window.palette_dock.isFloating() and window.problems_dock.isVisible()
     assert _geometry(window) == fresh
@@ -76,7 +76,7 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
     _settle(qtbot, window, QSize(1024, 700))
     controller = window.training
     with qtbot.waitSignal(controller.run_started, timeout=60_000):
-        controller.actions["train"].trigger()
+        window.training_ui.actions["train"].trigger()
     try:
         for _ in range(5):
             QApplication.processEvents()
@@ -91,7 +91,7 @@ def test_train_at_1024x700_clips_no_panel_and_gives_the_curves_room(window, qtbo
             bottom = widget.mapTo(panel, widget.rect().bottomLeft()).y()
             assert bottom <= panel.height()
         assert scroll.viewport().height() >= 5 * panel.epochs_spin.height()
-        monitor, problems = controller.monitor_dock, window.problems_dock
+        monitor, problems = window.training_ui.monitor_dock, window.problems_dock
         # The curves get the larger share; Problems and the canvas stay usable.
         assert monitor.width() >= 0.5 * (monitor.width() + problems.width())
         assert problems.width() >= 175
@@ -115,7 +115,7 @@ def test_opening_a_monitor_tab_gives_it_a_readable_height(window, qtbot):
     window.install_training()
     _settle(qtbot, window, QSize(1366, 768))
     controller = window.training
-    dock, monitor = controller.monitor_dock, controller.monitor
+    dock, monitor = window.training_ui.monitor_dock, controller.monitor
     dock.show()
     dock.raise_()
     _settle(qtbot, window, QSize(1366, 768))

@@ -31,7 +31,7 @@ def _open(win, tmp_path: Path, template: str, **training) -> Path:
 
 def test_export_menu_writes_training_script_and_notebook(window, qtbot, tmp_path) -> None:  # noqa: F811
     _open(window, tmp_path, "lenet5", epochs=1)
-    names = [a.text() for a in window.actions.menus["export"].actions()]
+    names = [a.text() for a in window.action_registry.menus["export"].actions()]
     assert "Training &Script…" in names and "Training &Notebook…" in names
     exports = window.experiment_ui.exports
     script = tmp_path / "train.py"
@@ -52,8 +52,8 @@ def test_compare_with_project_side_by_side_and_on_canvas(window, tmp_path) -> No
     next(n for n in other["nodes"] if n["name"] == "fc1")["params"]["units"] = 64
     other_path = tmp_path / "narrow.json"
     other_path.write_text(json.dumps(other), encoding="utf-8")
-    action = window.actions.by_name["compare_with"]
-    assert action in window.actions.menus["file"].actions()
+    action = window.action_registry.by_name["compare_with"]
+    assert action in window.action_registry.menus["file"].actions()
     action.trigger()
     dialog = window.experiment_ui.compare_dialog
     assert dialog.isVisible() and dialog.compare_with_file(other_path)
@@ -81,7 +81,7 @@ def test_compare_with_a_past_run_and_unreadable_file(window, tmp_path, data_dir)
     _open(window, tmp_path, "lenet5")
     snapshot = load_project(REPO / "templates" / "mlp-mnist.json")
     RunStore().create(snapshot, {"dataset": "digits"}, datetime(2026, 1, 2, 3, 4, 5))
-    window.actions.by_name["compare_with"].trigger()
+    window.action_registry.by_name["compare_with"].trigger()
     dialog = window.experiment_ui.compare_dialog
     assert dialog.runs.count() == 2
     dialog.runs.activated.emit(1)

@@ -42,7 +42,7 @@ def test_failed_save_shows_a_dialog_and_keeps_file_and_work(window, tmp_path, mo
     _edit(window)
     seen = answer_message_boxes(monkeypatch, Button.Ok)
     monkeypatch.setattr(core_files, "_write", _disk_full)
-    window.actions.save.trigger()  # what Ctrl+S does
+    window.action_registry.save.trigger()  # what Ctrl+S does
     assert len(seen) == 1 and seen[0][0] == "Could not save"
     assert "disk is full" in seen[0][1] and "previous file is unchanged" in seen[0][1]
     assert window.document.is_modified  # nothing pretends the work was saved
@@ -57,7 +57,7 @@ def test_ctrl_s_with_an_unstorable_name_says_why(window, tmp_path, monkeypatch):
     conv = window.document.graph.node_by_name("conv1")
     assert window.document.push(RenameNode(conv.id, "conv\ud800"))
     seen = answer_message_boxes(monkeypatch, Button.Ok)
-    window.actions.save.trigger()
+    window.action_registry.save.trigger()
     assert len(seen) == 1 and "lone surrogate" in seen[0][1], seen
     assert load_project(target).node_by_name("conv1")  # the old file is intact
 
@@ -118,7 +118,7 @@ def test_a_project_with_wrongly_typed_training_settings_opens(window, tmp_path):
 
     from dlstudio.gui.training.install import install_training_ui
 
-    controller = install_training_ui(window)  # the Training panel reads the settings
+    controller = install_training_ui(window).controller  # the Training panel reads the settings
     doc = json.loads(LENET.read_text(encoding="utf-8"))
     doc["metadata"]["training"] = ["digits"]
     path = tmp_path / "odd.json"

@@ -53,7 +53,7 @@ def test_save_as_then_open_round_trip(window, tmp_path, monkeypatch):
     assert window.files.open_path(saved)
     assert dumps_project(window.document.graph) == text
     assert window.files.recent_files()[0] == str(saved.resolve())
-    recent_menu = window.actions.menus["recent"]
+    recent_menu = window.action_registry.menus["recent"]
     assert recent_menu.actions()[0].text() == "mine.json"
 
 

@@ -86,5 +86,5 @@ def test_the_minimap_shows_when_the_graph_does_not_fit_and_moves_the_canvas(wind
     centre = view.mapToScene(view.viewport().rect().center())
     assert (centre - target).manhattanLength() < 40
     assert minimap.visible_rect().contains(target) and view.zoom() == 2.0
-    window.actions.by_name["minimap"].setChecked(False)  # View > Minimap off
+    window.action_registry.by_name["minimap"].setChecked(False)  # View > Minimap off
     assert not minimap.isVisible()

@@ -32,7 +32,7 @@ SOURCE = textwrap.dedent(
 
 
 def test_import_menu_opens_a_laid_out_document_with_problems(window, qtbot, tmp_path):  # noqa: F811
-    action = window.actions.import_model
+    action = window.action_registry.import_model
     file_menu = window.menuBar().actions()[0].menu()
     assert action in file_menu.actions()
     path = tmp_path / "net.py"

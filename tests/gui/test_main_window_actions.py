@@ -29,9 +29,10 @@ def test_menus_hold_the_standard_commands(window):
     edit = [a.text().replace("&", "") for a in _menu(window, "Edit").actions() if a.text()]
     for name in ("Undo", "Redo", "Cut", "Copy", "Paste", "Duplicate", "Delete", "Select All"):
         assert any(t.startswith(name) for t in edit), (name, edit)
-    assert window.actions.undo.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
-    assert window.actions.copy.shortcut() == QKeySequence(QKeySequence.StandardKey.Copy)
-    assert window.actions.save.shortcut() == QKeySequence(QKeySequence.StandardKey.Save)
+    assert window.action_registry.undo.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
+    assert window.action_registry.copy.shortcut() == QKeySequence(QKeySequence.StandardKey.Copy)
+    assert window.action_registry.save.shortcut() == QKeySequence(QKeySequence.StandardKey.Save)
+    assert isinstance(window.actions(), list)  # QWidget.actions() is Qt's, not shadowed
     export = [a.text().replace("&", "") for a in _menu(window, "Export").actions() if a.text()]
     assert export[:4] == ["ONNX…", "Python Code…", "Weights…", "Picture (PNG/SVG)…"]
     assert export[4:6] == ["Training Script…", "Training Notebook…"]
@@ -41,23 +42,23 @@ def test_menus_hold_the_standard_commands(window):
 
 
 def test_undo_redo_texts_and_title_follow_the_stack(window):
-    assert not window.actions.undo.isEnabled()
+    assert not window.action_registry.undo.isEnabled()
     assert window.windowTitle() == "untitled[*] — DL Studio"
     node_id = window.add_layer_at_center("dense")
     name = window.document.graph.node(node_id).name
-    assert window.actions.undo.isEnabled()
-    assert window.actions.undo.text() == f"&Undo add {name}"
+    assert window.action_registry.undo.isEnabled()
+    assert window.action_registry.undo.text() == f"&Undo add {name}"
     assert window.isWindowModified()
-    window.actions.undo.trigger()
-    assert window.actions.redo.text() == f"&Redo add {name}"
+    window.action_registry.undo.trigger()
+    assert window.action_registry.redo.text() == f"&Redo add {name}"
     assert not window.isWindowModified()
-    window.actions.redo.trigger()
+    window.action_registry.redo.trigger()
     assert node_id in window.document.graph
 
 
 def test_view_and_layout_actions(window):
     window.files.load_template(LENET, ask=False)
-    window.actions.layout_lr.trigger()
+    window.action_registry.layout_lr.trigger()
     assert window.scene.flow == "LR"
     graph = window.document.graph
     assert graph.metadata["layout_direction"] == "LR"
@@ -67,18 +68,18 @@ def test_view_and_layout_actions(window):
         if graph.node(e.dst.node).position[0] > graph.node(e.src.node).position[0]
     ]
     assert len(forward) >= len(graph.edges) - 3  # left to right (a long model folds in rows)
-    window.actions.undo.trigger()
+    window.action_registry.undo.trigger()
     assert window.scene.flow == "TB" and "layout_direction" not in graph.metadata
-    window.actions.layout_tb.trigger()
+    window.action_registry.layout_tb.trigger()
     assert window.scene.flow == "TB"
     before = window.view.zoom()
-    window.actions.zoom_in.trigger()
+    window.action_registry.zoom_in.trigger()
     assert window.view.zoom() > before
-    window.actions.snap.setChecked(False)
+    window.action_registry.snap.setChecked(False)
     assert window.scene.snap_to_grid is False
-    window.actions.select_all.trigger()
+    window.action_registry.select_all.trigger()
     assert len(window.scene.selected_node_ids()) == len(window.document.graph)
-    window.actions.check.trigger()
+    window.action_registry.check.trigger()
     assert window.problems_dock.isVisible()
 
 
@@ -94,7 +95,7 @@ def test_training_panel_plugs_in_as_a_side_dock(window, qtbot):
     dock.setWidget(QLabel("training"))
     window.add_side_dock(dock)
     qtbot.waitUntil(lambda: dock in window.tabifiedDockWidgets(window.code_dock))
-    assert dock.toggleViewAction() in window.actions.menus["panels"].actions()
+    assert dock.toggleViewAction() in window.action_registry.menus["panels"].actions()
     window.run_menu.addAction("Train")
     assert "Train" in [a.text() for a in window.run_menu.actions()]
 
@@ -123,7 +124,7 @@ def test_the_toolbar_has_a_labelled_train_button(window, qtbot):
     window.install_training()
     window.resize(1024, 700)
     qtbot.wait(50)
-    train = window.training.actions["train"]
+    train = window.training_ui.actions["train"]
     button = window.main_toolbar.widgetForAction(train)
     assert isinstance(button, QToolButton) and button.isVisible()
     assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon

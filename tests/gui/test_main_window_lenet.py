@@ -74,7 +74,7 @@ def test_build_lenet5_by_hand_then_undo_everything(window, qtbot):
     assert window.summary.top_level_items()[-1].text(3) == "61,706"
     assert window.isWindowModified()
 
-    undo = window.actions.undo
+    undo = window.action_registry.undo
     steps = 0
     while undo.isEnabled():
         undo.trigger()

@@ -113,11 +113,11 @@ def test_each_widget_kind_pushes_one_command_and_undo_refreshes(window):
     type_into(padding, "same")
     assert window.document.graph.node(node.id).params["padding"] == "same"
 
-    window.actions.undo.trigger()
+    window.action_registry.undo.trigger()
     assert padding.text() == "2, 2"
-    window.actions.undo.trigger()
+    window.action_registry.undo.trigger()
     assert bias.isChecked()
-    window.actions.undo.trigger()
+    window.action_registry.undo.trigger()
     assert spin.value() == 6
     assert editors["out_channels"].editor is spin  # refreshed in place, not rebuilt
 
@@ -164,7 +164,7 @@ def test_name_trainable_inferred_and_explanation(window, qtbot):
     texts = [w.text() for w in panel.widget().findChildren(type(panel.output_label))]
     layer = get_layer_type("dense")
     assert layer.explanation in texts and layer.formula in texts
-    window.actions.undo.trigger()
+    window.action_registry.undo.trigger()
     assert panel.trainable_box.isChecked()
 
 
@@ -177,7 +177,7 @@ def test_selection_changes_and_removal_clear_the_panel(window):
     node = _select(window, "relu1")
     window.scene.delete_selection()
     assert window.properties.node_id is None
-    window.actions.undo.trigger()
+    window.action_registry.undo.trigger()
     assert node.id in window.document.graph
 
 

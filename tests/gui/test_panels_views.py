@@ -205,7 +205,7 @@ def test_teaching_warning_offers_each_fix_and_one_edits_the_training_settings(wi
     assert window.document.graph.metadata["training"]["loss"] == "nll"
     assert window.problems.diagnostics == []
     with qtbot.waitSignal(window.document.analysis_ready):
-        window.actions.undo.trigger()
+        window.action_registry.undo.trigger()
     # The other fix, from the menu beside the button: remove the LogSoftmax.
     holder = problems.itemWidget(problems.topLevelItem(0), 2)
     more = holder.findChild(QToolButton, "more_fixes_button")

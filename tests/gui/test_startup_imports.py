@@ -15,7 +15,7 @@ import sys
 from PySide6.QtWidgets import QApplication
 from dlstudio.gui import app as app_module
 
-def at_first_paint(window):
+def at_first_paint(window, _screenshot=None):
     print("torch-loaded-before-paint" if "torch" in sys.modules else "torch-not-loaded", flush=True)
     window.install_training()
     print("training-ui-has-torch" if "torch" in sys.modules else "training-ui-no-torch", flush=True)

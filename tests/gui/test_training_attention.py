@@ -74,7 +74,9 @@ def test_attention_heatmap_after_training_the_transformer(make_window, qtbot, me
 def test_attention_tab_without_attention_says_so(make_window, qtbot, message_boxes):
     win = make_window("iris-mlp")
     monitor = win.training.monitor
+    win.training_ui.monitor_dock.hide()
     win.training.show_attention()
+    assert win.training_ui.monitor_dock.isVisible()  # Show Attention Map brings it back
     assert monitor.currentWidget() is monitor.attention
     assert "train the model first" in monitor.attention.hint.text()
     item = win.scene.node_item("n2")

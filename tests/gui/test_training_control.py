@@ -21,7 +21,7 @@ def test_pause_resume_and_stop_take_effect(make_window, qtbot, message_boxes):
     controller.start()
     win.wait_event(qtbot, StepEvent)
 
-    win.training.actions["pause"].trigger()
+    win.training_ui.actions["pause"].trigger()
     paused = win.wait_event(qtbot, PausedEvent)
     assert controller.state == "paused" and controller.panel.resume_button.isEnabled()
     # While paused no step is reported.

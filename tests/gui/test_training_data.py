@@ -64,7 +64,7 @@ def test_train_with_an_unsuitable_data_set_shows_the_problem_and_fix_at_once(mak
     controller = win.training
     controller.monitor.setCurrentWidget(controller.monitor.log)
     began = time.perf_counter()
-    controller.actions["train"].trigger()  # F5
+    win.training_ui.actions["train"].trigger()  # F5
     assert time.perf_counter() - began < 5  # no compiling, no run: the check alone
     assert not controller.is_running and controller.record is None
     assert controller.monitor.currentWidget() is controller.monitor.log  # nothing rearranged
@@ -87,7 +87,7 @@ def test_a_data_set_not_downloaded_yet_offers_download_at_once(make_window, qtbo
     box = controller.panel.data_box
     assert box.download_button.isVisibleTo(box)
     assert box.download_button.text() == "Download MNIST (11 MB)"
-    controller.actions["train"].trigger()
+    win.training_ui.actions["train"].trigger()
     prompt = controller.data_problem_box
     assert prompt.windowTitle() == "The data set cannot be loaded"
     assert "download=true" in prompt.text() and "download: true" not in prompt.text()
@@ -141,7 +141,7 @@ def test_another_built_in_data_set_keeps_only_the_options_it_knows(make_window):
 def test_f5_checks_the_data_set_on_a_worker_with_a_busy_bar(make_window, qtbot, monkeypatch):
     win = make_window("iris-mlp", epochs=1)
     controller = win.training
-    controller.panel_dock.hide()  # no check in the background: F5 must ask for one
+    win.training_ui.panel_dock.hide()  # no check in the background: F5 must ask for one
     win.document.push(SetMetadata("training", {**controller.panel.metadata(), "epochs": 2}))
     assert controller.data_check.current() is None
     threads: list[threading.Thread] = []
@@ -152,7 +152,7 @@ def test_f5_checks_the_data_set_on_a_worker_with_a_busy_bar(make_window, qtbot, 
 
     monkeypatch.setattr(data_check_module, "check_data", recording_check)
     panel = controller.panel
-    controller.actions["train"].trigger()  # F5
+    win.training_ui.actions["train"].trigger()  # F5
     assert not controller.is_running and controller.waiting_for_data
     assert panel.progress.maximum() == 0  # the busy bar
     assert panel.progress_label.text() == "Checking the data set…"
@@ -168,9 +168,9 @@ def test_f5_checks_the_data_set_on_a_worker_with_a_busy_bar(make_window, qtbot, 
 def test_another_project_while_f5_checks_starts_no_run(make_window, qtbot):
     win = make_window("iris-mlp", epochs=1)
     controller = win.training
-    controller.panel_dock.hide()
+    win.training_ui.panel_dock.hide()
     win.document.push(SetMetadata("training", {**controller.panel.metadata(), "epochs": 2}))
-    controller.actions["train"].trigger()
+    win.training_ui.actions["train"].trigger()
     assert controller.waiting_for_data
     win.document.replace_graph(graph_builders.iris_mlp())  # File > New or Open, say
     assert not controller.waiting_for_data and controller.panel.start_button.isEnabled()
@@ -182,12 +182,12 @@ def test_a_hidden_panel_loads_no_data_until_it_is_shown(make_window, qtbot):
     win = make_window("lenet5")
     controller = win.training
     _report(win, qtbot)
-    controller.panel_dock.hide()
+    win.training_ui.panel_dock.hide()
     panel = controller.panel
     panel.options_edit.setText("resize=16")
     panel.options_edit.editingFinished.emit()
     qtbot.wait(700)  # longer than the check's quiet time
     assert controller.data_check.current() is None and controller.data_check.task is None
-    controller.panel_dock.show()
+    win.training_ui.panel_dock.show()
     report = _report(win, qtbot)
     assert "(N, 1, 16, 16)" in report.shapes

@@ -111,7 +111,7 @@ def test_dead_relu_is_flagged_on_the_canvas(make_window, qtbot, monkeypatch, mes
     controller.monitor.setCurrentWidget(controller.monitor.health)
     assert controller.monitor.health.item(0, 0).text() in ("relu1", "fc1")  # warnings first
 
-    controller.actions["health"].setChecked(False)
+    win.training_ui.actions["health"].setChecked(False)
     assert not badge.isVisible() and not badge.halo.isVisible()
 
 

@@ -21,14 +21,14 @@ def test_tune_dialog_runs_a_study_plots_it_and_applies_the_best_values_undoably(
 ):
     win = make_window("iris-mlp", epochs=2, batch_size=32)
     run_menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Run")
-    action = win.tune.action
+    action = win.training_ui.tune.action
     titles = [a.text() for a in run_menu.actions()]
     assert (
         action in run_menu.actions()
         and titles.index(action.text()) == titles.index("&Stop Training") + 1
     )
     action.trigger()
-    dialog = win.tune.dialog
+    dialog = win.training_ui.tune.dialog
     qtbot.waitExposed(dialog)
     # Suggestions: learning rate, batch size and the hidden layer (not the output layer fc2).
     assert dialog.space_lines() == suggested_space(win.document.graph)
@@ -96,7 +96,7 @@ def test_tune_dialog_runs_a_study_plots_it_and_applies_the_best_values_undoably(
 
 def test_stop_ends_the_study_after_the_current_batch(make_window, qtbot, training_data_dir):
     win = make_window("iris-mlp", epochs=50, batch_size=8)
-    dialog = win.tune.show()
+    dialog = win.training_ui.tune.show()
     dialog.space_edit.setPlainText("lr=1e-3:1e-1:log")
     dialog.trials_spin.setValue(50)
     started = []
@@ -122,7 +122,7 @@ def _points(plot) -> list[float]:
 
 def test_closing_the_window_stops_a_running_study(make_window, qtbot, training_data_dir):
     win = make_window("iris-mlp", epochs=50, batch_size=8)
-    dialog = win.tune.show()
+    dialog = win.training_ui.tune.show()
     dialog.space_edit.setPlainText("lr=1e-3:1e-1:log")
     epochs = []
     dialog.trial_event.connect(

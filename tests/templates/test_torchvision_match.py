@@ -75,20 +75,20 @@ def test_exported_resnet18_is_a_block_file_that_runs_with_only_torch(tmp_path: P
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     # One class per block definition, then the model; no helper classes, no flattened names.
     # One BasicBlock class with an optional downsample (written inline, as torchvision does),
-    # the stage, the model.
-    assert list(classes) == ["BasicBlock", "BasicStage", "Resnet18"]
+    # the stage, the model; before them the config (layer1's repeat count).
+    assert list(classes) == ["Resnet18Config", "BasicBlock", "BasicStage", "Resnet18"]
     assert "self.downsample = (" in source and "if self.downsample is not None" in source
     assert "layer1_0" not in source
-    # The whole file, example inputs, __main__ and torchvision's init lines included, is under
-    # 110 lines.
-    assert len(source.splitlines()) < 110
+    # The whole file, example inputs, __main__, the config and torchvision's init lines
+    # included, is under 122 lines.
+    assert len(source.splitlines()) < 122
     imports = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])
     }
-    assert imports <= {"torch"}
+    assert imports <= {"torch", "dataclasses"}  # the standard library's, for the config
     # Run it where dlstudio cannot be imported: only torch is needed.
     clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     run = subprocess.run(

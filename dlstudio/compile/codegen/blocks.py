@@ -10,6 +10,7 @@ structure) gets a second class with a numbered name.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,6 +29,7 @@ from dlstudio.compile.emitters import Emission, lit
 from dlstudio.core.blocks import BLOCK_TYPE, RESERVED_KEYS, BlockDefinition, definition_order
 from dlstudio.core.expressions import Expr, Num, is_expression, parse
 from dlstudio.core.graph import LayerGraph, LayerNode
+from dlstudio.core.source import parse_source
 
 
 @dataclass
@@ -92,6 +94,29 @@ class BlockClasses:
         self._inline = {cls.name for cls in self._classes if self._inlinable(cls)}
         for cls in self._classes:
             cls.source, cls.helpers = self._render(cls)
+        self._config_params: dict[str, dict[str, str]] = {}
+        self._config_repeats: dict[str, str] = {}
+        self._init_names: dict[str, set[str]] = {}
+
+    def read_from_config(self, params: dict[str, dict[str, str]], repeats: dict[str, str]) -> None:
+        """Let the model's own instances take these block parameters (instance node id ->
+        {parameter -> config field}) and repeat counts from the model's ``config``."""
+        self._config_params = params
+        self._config_repeats = repeats
+
+    def reads_parameter(self, info: NodeInfo, name: str) -> bool:
+        """Whether the class of every copy of an instance builds something from block parameter
+        ``name`` (in ``__init__``; a parameter that only chose the class body is not read)."""
+        for sub in info.children:
+            use = self._by_analysis[id(sub)]
+            cls = next(c for c in self._classes if c.name == use.class_name)
+            if cls.name in self._inline:
+                return False
+            if cls.name not in self._init_names:
+                self._init_names[cls.name] = _init_names(cls.source)
+            if name not in self._init_names[cls.name]:
+                return False
+        return True
 
     # ----------------------------------------------------------------- public
     @property
@@ -134,8 +159,13 @@ class BlockClasses:
             module, helpers = self._inline_chain(uses[0], node.params)
             ins = [args[p] for p in definition.input_ports() if p in args]
             return Emission(f"self.{attr}({', '.join(ins)})", module, ("out",), helpers)
-        calls = [self._constructor(use, node.params) for use in uses]
-        if len(calls) == 1 and info.params["repeat"] == 1:
+        top = self.root.nodes.get(node.id) is node
+        wired = self._config_params.get(node.id, {}) if top else {}
+        calls = [self._constructor(use, node.params, wired) for use in uses]
+        repeat = self._config_repeats.get(node.id) if top else None
+        if repeat is not None:
+            module = f"nn.Sequential(*[{calls[0]} for _ in range(config.{repeat})])"
+        elif len(calls) == 1 and info.params["repeat"] == 1:
             module = calls[0]
         elif len(set(calls)) == 1 and len(calls) > 2:
             module = f"nn.Sequential(*[{calls[0]} for _ in range({len(calls)})])"
@@ -202,15 +232,22 @@ class BlockClasses:
             helpers += [h for h in step.emission.helpers if h not in helpers]
         return f"nn.Sequential({', '.join(modules)})", tuple(helpers)
 
-    def _constructor(self, use: _Use, raw: dict[str, Any]) -> str:
+    def _constructor(
+        self, use: _Use, raw: dict[str, Any], wired: dict[str, str] | None = None
+    ) -> str:
         """``BasicBlock(channels=128)``: the values that differ from the block's defaults;
         inside another block, values that come from its parameters are written as those,
         positionally while they pass a parameter on under its own name, as torchvision's
-        ``block(inplanes, planes, stride)``."""
+        ``block(inplanes, planes, stride)``; ``wired`` parameters come from the model's
+        config (``d_model=config.d_model``)."""
         defaults = use.definition.defaults()
         args = []
         positional = True
         for name, value in use.values.items():
+            if wired and name in wired:
+                positional = False
+                args.append(f"{name}=config.{wired[name]}")
+                continue
             if is_expression(raw.get(name)):
                 source = parse(raw[name]).source()
                 positional = positional and source == name
@@ -328,6 +365,17 @@ def _compatible(a: tuple[str | None, ...], b: tuple[str | None, ...]) -> bool:
     return len(a) == len(b) and all(
         x is None or y is None or x == y for x, y in zip(a, b, strict=True)
     )
+
+
+def _init_names(source: str) -> set[str]:
+    """The names a class's ``__init__`` body reads (its signature left out)."""
+    tree = parse_source(source)
+    init = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    )
+    return {n.id for statement in init.body for n in ast.walk(statement) if isinstance(n, ast.Name)}
 
 
 def _collect_uses(root: LayerGraph, analysis: AnalysisResult) -> Iterator[_Use]:

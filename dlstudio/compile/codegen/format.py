@@ -34,10 +34,26 @@ def wrap_call(prefix: str, call: str, limit: int = 100) -> list[str]:
     joined = inner + ", ".join(args)
     if len(joined) <= limit:
         return [f"{prefix}{func}(", joined, f"{indent})"]
+    if len(tree.args) == 1 and not tree.keywords and _starred_comprehension(tree.args[0]):
+        return [f"{prefix}{func}(", *_comprehension_lines(inner, tree.args[0], limit), f"{indent})"]
     lines = [f"{prefix}{func}("]
     for node, text in zip([*tree.args, *tree.keywords], args, strict=True):
         lines += _exploded_item(inner, node, text, limit)
     return [*lines, f"{indent})"]
+
+
+def _starred_comprehension(node: ast.expr) -> bool:
+    return isinstance(node, ast.Starred) and isinstance(node.value, ast.ListComp)
+
+
+def _comprehension_lines(indent: str, node: ast.expr, limit: int) -> list[str]:
+    """``*[Block(...) for _ in range(n)]`` alone in a call, as ruff format breaks it: the
+    element (wrapped if still too long) and the ``for`` clause on lines of their own."""
+    assert isinstance(node, ast.Starred) and isinstance(node.value, ast.ListComp)
+    inner = indent + INDENT
+    element = wrap_call(inner, ast.unparse(node.value.elt), limit)
+    clauses = ast.unparse(node.value)[1:-1][len(ast.unparse(node.value.elt)) :].strip()
+    return [f"{indent}*[", *element, f"{inner}{clauses}", f"{indent}]"]
 
 
 def _exploded_item(indent: str, node: ast.AST, text: str, limit: int) -> list[str]:

@@ -1,7 +1,7 @@
 """Graph -> readable PyTorch source, as pure string work (no torch import).
 
 The text follows the shape of a hand-written model file: docstring, imports, a config
-dataclass with the example input sizes, the helper classes in use, one ``nn.Module`` whose
+dataclass with the model's hyper-parameters and example input sizes, the helper classes in use, one ``nn.Module`` whose
 submodules are declared in the order forward() uses them, and a ``__main__`` smoke test.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.compile.codegen.blocks import BlockClasses, BlockCode
+from dlstudio.compile.codegen.config import config_class, hyper_parameters
 from dlstudio.compile.codegen.format import INDENT, signature_lines, statement_lines, wrap_call
 from dlstudio.compile.codegen.init import init_lines
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
@@ -81,21 +82,33 @@ def _generate(graph: LayerGraph, analysis: AnalysisResult | None) -> GeneratedCo
         for node in graph
     }
     block_classes = BlockClasses(graph, analysis, {model, config, *HELPERS})
-    plan = plan_forward(graph, analysis, attrs, allocator, block_classes.emit)
     inputs = describe_inputs(graph, analysis, attrs)
     symbol_fields = _symbol_fields(inputs)
     vocab_fields = _vocab_fields(inputs)
+    hyper = hyper_parameters(
+        graph,
+        analysis,
+        attrs,
+        {"batch_size", *symbol_fields.values(), *vocab_fields.values()},
+        lambda node_id, name: block_classes.reads_parameter(analysis.nodes[node_id], name),
+    )
+    block_classes.read_from_config(hyper.params, hyper.repeats)
+    plan = plan_forward(graph, analysis, attrs, allocator, block_classes.emit)
     output_names = [attrs[n.id] for n in graph if n.type_id == "output"]
     blocks = []
-    if symbol_fields or vocab_fields:
-        blocks.append(_config_class(config, analysis.bindings, symbol_fields, inputs, vocab_fields))
+    if symbol_fields or vocab_fields or hyper:
+        blocks.append(
+            config_class(config, analysis.bindings, symbol_fields, inputs, vocab_fields, hyper)
+        )
     else:
         config = ""  # only the batch size: example_inputs(batch_size) needs no config class
     helpers = _helpers_used(plan)
     helpers += [h for h in block_classes.helpers if h not in helpers]
     blocks += [h.source.strip("\n") for h in helper_closure(helpers)]
     blocks += block_classes.sources
-    model_text, statements = _model_class(graph, analysis, model, plan, inputs)
+    model_text, statements = _model_class(
+        graph, analysis, model, plan, inputs, config if hyper else ""
+    )
     before_model = blocks[:]
     blocks += [
         model_text,
@@ -259,34 +272,6 @@ def _vocab_fields(inputs: list[InputDescription]) -> dict[str, str]:
     return {i.name: f"{i.name}_vocab_size" for i in tokens}
 
 
-def _config_class(
-    name: str,
-    bindings: dict[str, int],
-    symbol_fields: dict[str, str],
-    inputs: list[InputDescription],
-    vocab_fields: dict[str, str],
-) -> str:
-    lines = [
-        "@dataclass",
-        f"class {name}:",
-        f'{INDENT}"""Example input sizes; the model itself takes any batch size'
-        + (' and length."""' if symbol_fields else '."""'),
-        "",
-        f"{INDENT}batch_size: int = 2",
-    ]
-    for symbol, field_name in symbol_fields.items():
-        value = lit(int(bindings.get(symbol, 32)))
-        lines.append(f"{INDENT}{field_name}: int = {value}  # {comment_text(symbol)}")
-    for description in inputs:
-        if description.vocab is not None:
-            field_name = vocab_fields[description.name]
-            lines.append(
-                f"{INDENT}{field_name}: int = {lit(description.vocab)}"
-                f"  # token ids of {description.name} are 0..{description.vocab - 1}"
-            )
-    return "\n".join(lines)
-
-
 def _helpers_used(plan: ForwardPlan) -> list[str]:
     names: list[str] = []
     for step in plan.steps:
@@ -300,9 +285,11 @@ def _model_class(
     model: str,
     plan: ForwardPlan,
     inputs: list[InputDescription],
+    config: str,
 ) -> tuple[str, list[tuple[int, int]]]:
     """The model class, and where each step's forward() statement is: its first and last
-    line, counted from the class's first line (0)."""
+    line, counted from the class's first line (0). With ``config`` its constructor takes the
+    hyper-parameters from it."""
     outputs = []
     for node in graph:
         if node.type_id == "output":
@@ -328,7 +315,14 @@ def _model_class(
             f'{INDENT}"""',
             "",
         ]
-    lines += [f"{INDENT}def __init__(self) -> None:", f"{INDENT * 2}super().__init__()"]
+    if config:
+        lines += [
+            f"{INDENT}def __init__(self, config: {config} | None = None) -> None:",
+            f"{INDENT * 2}super().__init__()",
+            f"{INDENT * 2}config = {config}() if config is None else config",
+        ]
+    else:
+        lines += [f"{INDENT}def __init__(self) -> None:", f"{INDENT * 2}super().__init__()"]
     for step in plan.steps:
         if step.emission.module is None:
             continue

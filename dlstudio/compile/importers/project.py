@@ -27,7 +27,7 @@ def compile_import(result: ImportResult) -> CompiledModel:
         except RuntimeError as exc:
             raise ImportFailed(f"the imported weights do not fit the model: {exc}") from exc
         return compiled
-    attrs = compiled.code.attrs
+    attrs = compiled.node_attrs
     for node_id, tensors in result.weights.items():
         sub = getattr(compiled.module, attrs[node_id])
         if isinstance(sub, torch.nn.Parameter):  # a Parameter node: the tensor itself

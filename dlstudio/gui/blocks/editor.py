@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QVBoxLayout, QWidget
 
 from dlstudio.analysis import Diagnostic
 from dlstudio.core import DLStudioError, GraphEvent, load_project
@@ -87,11 +87,11 @@ class BlockEditor(QObject):
         insert.setToolTip("Insert a saved model as one block (optionally with its weights)")
         insert.triggered.connect(lambda _=False: self.insert_project_dialog())
         self.actions["insert_project"] = insert
-        menus = {
-            a.menu().title().replace("&", ""): a.menu()
-            for a in self.window.menuBar().actions()
-            if a.menu() is not None
-        }
+        menus: dict[str, QMenu] = {}
+        for a in self.window.menuBar().actions():
+            menu = a.menu()
+            if isinstance(menu, QMenu):
+                menus[menu.title().replace("&", "")] = menu
         edit = menus.get("Edit")
         if edit is not None:
             edit.addSeparator()
@@ -104,7 +104,7 @@ class BlockEditor(QObject):
             else:
                 file_menu.addAction(insert)
         for name, action in self.actions.items():
-            self.window.actions.by_name[name] = action
+            self.window.action_registry.by_name[name] = action
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
@@ -160,10 +160,10 @@ class BlockEditor(QObject):
         QTimer.singleShot(0, self, lambda: self._frame(saved))
 
     def _frame(self, saved: tuple[float | None, QPointF] | None) -> None:
-        if saved is None or saved[0] is None:  # a new level, or one left fitted: fit it
+        zoom, centre = saved if saved is not None else (None, QPointF())
+        if zoom is None:  # a new level, or one left fitted: fit it
             self.window.frame_start()
             return
-        zoom, centre = saved
         self.window.view.set_zoom(zoom)
         self.window.view.centerOn(centre)
 

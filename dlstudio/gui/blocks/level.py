@@ -1,6 +1,6 @@
 """``DocumentLevel``: the graph of the tree the canvas shows (the model or a block's inside).
 
-It looks like a :class:`Document` to the views that edit one graph (the canvas, the properties
+It is a :class:`~dlstudio.gui.document.GraphDocument` to the views that edit one graph (the canvas, the properties
 panel): ``graph`` is the current graph, ``push`` wraps edits made inside a definition in
 :class:`InDefinition` (so every instance follows and undo stays one stack), ``analysis`` is the
 analysis of the opened instance's first copy, and ``reset`` fires when the level changes.
@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.analysis.blocks import BlockContext
-from dlstudio.core import Command, GraphEvent, LayerGraph
+from dlstudio.core import Command, GraphEvent, LayerGraph, UndoStack
 from dlstudio.core.block_commands import InDefinition
 from dlstudio.core.blocks import BLOCK_TYPE, BlockDefinition
 from dlstudio.gui.document import Document
@@ -90,7 +90,7 @@ class DocumentLevel(QObject):
         return self._levels[-1].definition if self._levels else None
 
     @property
-    def undo_stack(self):
+    def undo_stack(self) -> UndoStack:
         """The document's one undo stack."""
         return self.document.undo_stack
 
@@ -188,7 +188,7 @@ class DocumentLevel(QObject):
             node = graph.nodes.get(level.instance_id)
             if node is None or node.type_id != BLOCK_TYPE:
                 break
-            definition = self.blocks.get(node.params.get("block"))
+            definition = self.blocks.get(str(node.params.get("block")))
             if definition is None:
                 break
             levels.append(Level(node.id, node.name, definition.name))

@@ -63,7 +63,7 @@ class BlockNodeItem(NodeItem):
         """The definition changed (renamed, ports or parameters edited): redraw."""
         self._resolve_layer()
         self.sync_ports()
-        self._key = None  # force the texts to be recomputed
+        self._messages = ["(definition changed)"]  # no real state: the texts are recomputed
         self.refresh_texts(result)
         self._update_tooltip()
         self.update()

@@ -95,8 +95,10 @@ class ConnectionDrag:
             QToolTip.showText(QCursor.pos(), f"Not connected: {self.problem}")
             self.scene.status_message.emit(f"Not connected: {self.problem}")
             return False
-        src, dst = self._ends(self.target)  # type: ignore[misc]
-        command, text = connect_command(self.scene.document.graph, src, dst)
+        ends = self._ends(self.target)
+        if isinstance(ends, str):  # the check above already refused such a pair
+            return False
+        command, text = connect_command(self.scene.document.graph, *ends)
         ok = self.scene.document.push(command)
         if ok:
             self.scene.status_message.emit(text)

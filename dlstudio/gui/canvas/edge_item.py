@@ -10,7 +10,7 @@ from dlstudio.core import Edge
 from dlstudio.gui.canvas import style
 from dlstudio.gui.canvas.node_item import NodeItem
 
-EDGE_TYPE = QGraphicsItem.UserType + 3
+EDGE_TYPE = QGraphicsItem.UserType + 3  # type: ignore[attr-defined]  # not in PySide6's stubs
 
 
 def wire_path(p0: QPointF, p1: QPointF, flow: str) -> QPainterPath:

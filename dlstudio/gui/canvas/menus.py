@@ -125,7 +125,7 @@ def _node_menu(scene: GraphScene, item: NodeItem) -> QMenu:
 def _attention_action(menu: QMenu, scene: GraphScene, item: NodeItem) -> None:
     """Show Attention Map, on a node that attends (or a block instance with attention in it)."""
     document = scene.document
-    root = getattr(document, "root", document.graph)
+    root = document.root
     if not contains_attention(root, item.node):
         return
     path = document.path if isinstance(document, DocumentLevel) else ()
@@ -150,7 +150,7 @@ def _block_actions(menu: QMenu, scene: GraphScene, item: NodeItem, ids: list[str
             "open_block",
             f"Open {item.definition_name}",
             lambda: scene.open_block(item.node.id),
-            hasattr(scene.document, "enter"),
+            isinstance(scene.document, DocumentLevel),
         )
     _action(menu, "group", "Group into Block\tCtrl+G", lambda: scene.group_selection())
     graph = scene.document.graph

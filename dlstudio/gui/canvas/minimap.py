@@ -136,8 +136,8 @@ def install_minimap(window: MainWindow) -> MiniMap:
     action.setChecked(True)
     action.setToolTip("Show an overview of a graph larger than the canvas")
     action.toggled.connect(minimap.set_enabled_by_user)
-    view_menu = getattr(window.actions, "menus", {}).get("view")
+    view_menu = getattr(window.action_registry, "menus", {}).get("view")
     if view_menu is not None:
         view_menu.addAction(action)
-    window.actions.by_name["minimap"] = action
+    window.action_registry.by_name["minimap"] = action
     return minimap

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
@@ -17,7 +17,7 @@ from dlstudio.gui.canvas import style
 from dlstudio.gui.canvas.block_item import BlockNodeItem
 from dlstudio.gui.canvas.edge_item import EdgeItem
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
-from dlstudio.gui.document import Document
+from dlstudio.gui.document import GraphDocument
 
 
 class SceneMirror(QGraphicsScene):
@@ -36,7 +36,7 @@ class SceneMirror(QGraphicsScene):
     graph down, see :class:`~dlstudio.analysis.attention_sites.AttentionSite`)."""
     """The user asked to rename a node (its id); the view opens an inline editor."""
 
-    def __init__(self, document: Document, parent=None, flow: str | None = None) -> None:
+    def __init__(self, document: GraphDocument, parent=None, flow: str | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self.flow = flow or document_flow(document.graph)
@@ -146,16 +146,16 @@ class SceneMirror(QGraphicsScene):
             item.on_node_changed(event.detail, self._result)
             if event.detail in ("position", "params"):
                 self._update_wires_of(event.node_id, old_rect)
-        elif kind == GraphEvent.NODE_ADDED:
+        elif kind == GraphEvent.NODE_ADDED and event.node_id is not None:
             self._add_node_item(event.node_id)
             nodes = self.document.graph.nodes
             if next(reversed(nodes)) != event.node_id:  # an undone delete restores its place
                 self._nodes = {nid: self._nodes[nid] for nid in nodes if nid in self._nodes}
-        elif kind == GraphEvent.NODE_REMOVED:
-            item = self._nodes.pop(event.node_id, None)
+        elif kind == GraphEvent.NODE_REMOVED and event.node_id is not None:
+            removed = self._nodes.pop(event.node_id, None)
             self._edges_at.pop(event.node_id, None)
-            if item is not None:
-                self.removeItem(item)
+            if removed is not None:
+                self.removeItem(removed)
         elif kind == GraphEvent.EDGE_ADDED and event.edge is not None:
             self._add_edge_item(event.edge)
         elif kind == GraphEvent.EDGE_REMOVED and event.edge is not None:
@@ -195,11 +195,11 @@ class SceneMirror(QGraphicsScene):
             red |= self._wires_blamed(node_id, diags, result)
         owners: set = set()
         for edge in graph.edges:
-            item = self._edges.get(edge)
-            if item is None:
+            wire = self._edges.get(edge)
+            if wire is None:
                 continue
             spec = result.edge_specs.get(edge)
-            item.set_state(wire_label(spec), edge in red, edge.src not in owners)
+            wire.set_state(wire_label(spec), edge in red, edge.src not in owners)
             owners.add(edge.src)
 
     def _wires_blamed(self, node_id: str, diags: list[Diagnostic], result) -> set[Edge]:
@@ -292,7 +292,8 @@ class SceneMirror(QGraphicsScene):
                 view.centerOn(item)
 
     # ------------------------------------------------------------ background
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        rect = QRectF(rect)  # Qt passes a QRectF; its signature also allows a QRect
         painter.fillRect(rect, style.BACKGROUND)
         lod = _lod(painter)
         painter.save()

@@ -28,8 +28,9 @@ _NODE_BOUNDS = QRectF(-_O, -_M, style.NODE_WIDTH + 2 * _O, style.NODE_HEIGHT + 2
 _NODE_SHAPE = QPainterPath()
 _NODE_SHAPE.addRect(QRectF(-_M, -_M, style.NODE_WIDTH + 2 * _M, style.NODE_HEIGHT + 2 * _M))
 
-NODE_TYPE = QGraphicsItem.UserType + 1
-PORT_TYPE = QGraphicsItem.UserType + 2
+# UserType is missing from PySide6's type stubs.
+NODE_TYPE = QGraphicsItem.UserType + 1  # type: ignore[attr-defined]
+PORT_TYPE = QGraphicsItem.UserType + 2  # type: ignore[attr-defined]
 
 
 class PortItem(QGraphicsItem):
@@ -160,15 +161,17 @@ class NodeItem(QGraphicsItem):
         for key in list(self.ports):
             if key not in wanted:
                 port = self.ports.pop(key)
-                port.setParentItem(None)
-                if port.scene() is not None:
-                    port.scene().removeItem(port)
+                port.setParentItem(None)  # type: ignore[arg-type]  # Qt takes None: no parent
+                scene = port.scene()
+                if scene is not None:
+                    scene.removeItem(port)
         for names, is_output in ((inputs, False), (outputs, True)):
             for i, name in enumerate(names):
-                port = self.ports.get((name, is_output))
-                if port is None:
-                    port = PortItem(self, name, is_output, len(names) > 1)
-                    self.ports[(name, is_output)] = port
+                existing = self.ports.get((name, is_output))
+                if existing is None:
+                    existing = PortItem(self, name, is_output, len(names) > 1)
+                    self.ports[(name, is_output)] = existing
+                port = existing
                 port.show_name = len(names) > 1
                 port.setPos(self._port_offset(i, len(names), is_output))
         self.update()

@@ -37,15 +37,15 @@ from dlstudio.gui.canvas.drag import ConnectionDrag, MoveDrag, snap
 from dlstudio.gui.canvas.mirror import LAYOUT_DIRECTION_KEY, SceneMirror, document_flow
 from dlstudio.gui.canvas.node_item import NodeItem, PortItem
 from dlstudio.gui.canvas.placement import place_new_nodes
-from dlstudio.gui.document import Document
+from dlstudio.gui.document import GraphDocument
 from dlstudio.layers import get_layer_type
 
 
 class GraphScene(SceneMirror):
-    """Nodes and wires of a :class:`Document` (see :class:`SceneMirror`), and the edits the
+    """Nodes and wires of a document's graph (see :class:`SceneMirror`), and the edits the
     canvas offers. Every edit goes through ``document.push``; the items only follow the model."""
 
-    def __init__(self, document: Document, parent=None, flow: str | None = None) -> None:
+    def __init__(self, document: GraphDocument, parent=None, flow: str | None = None) -> None:
         self._connect: ConnectionDrag | None = None
         self._move: MoveDrag | None = None
         super().__init__(document, parent, flow)
@@ -218,7 +218,7 @@ class GraphScene(SceneMirror):
         QMessageBox.information(parent, f"{layer.label} layer", layer.help_text())
 
     # ---------------------------------------------------------------- blocks
-    def _tree(self) -> tuple[Document, str | None]:
+    def _tree(self) -> tuple[GraphDocument, str | None]:
         """The document holding the definitions, and the definition shown (None: the top)."""
         if isinstance(self.document, DocumentLevel):
             return self.document.document, self.document.definition
@@ -289,8 +289,7 @@ class GraphScene(SceneMirror):
     def open_block(self, node_id: str) -> bool:
         """Show the inside of block instance ``node_id`` (when the document can go down a
         level: see :class:`DocumentLevel`)."""
-        enter = getattr(self.document, "enter", None)
-        return bool(enter is not None and enter(node_id))
+        return isinstance(self.document, DocumentLevel) and self.document.enter(node_id)
 
     def can_paste(self) -> bool:
         """True when the clipboard holds copied layers."""

@@ -3,7 +3,9 @@ inline rename editor."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from collections.abc import Callable
+
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QAction,
     QKeyEvent,
@@ -68,6 +70,7 @@ class GraphView(QGraphicsView):
     def _make_actions(self) -> None:
         s = self.graph_scene
         K = QKeySequence.StandardKey
+        specs: list[tuple[str, str, QKeySequence | QKeySequence.StandardKey, Callable[[], object]]]
         specs = [
             ("copy", "&Copy", K.Copy, s.copy_selection),
             ("cut", "Cu&t", K.Cut, s.cut_selection),
@@ -85,7 +88,10 @@ class GraphView(QGraphicsView):
         for name, text, keys, slot in specs:
             action = QAction(text, self)
             action.setObjectName(name)
-            action.setShortcuts(keys if isinstance(keys, QKeySequence.StandardKey) else [keys])
+            if isinstance(keys, QKeySequence.StandardKey):
+                action.setShortcuts(keys)
+            else:
+                action.setShortcuts([keys])
             if name == "delete":  # Backspace deletes too on laptops without a Delete key
                 action.setShortcuts([*action.shortcuts(), QKeySequence(Qt.Key.Key_Backspace)])
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -280,7 +286,8 @@ class GraphView(QGraphicsView):
         return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------ background
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        rect = QRectF(rect)  # Qt passes a QRectF; its signature also allows a QRect
         super().drawBackground(painter, rect)
         if len(self.graph_scene.document.graph):
             return

@@ -46,7 +46,7 @@ def install_experiment_ui(window: Any) -> ExperimentUI:
     from PySide6.QtGui import QAction
 
     ui = ExperimentUI(window)
-    actions = window.actions
+    actions = window.action_registry
 
     def add(name: str, text: str, slot: Any, tip: str, checkable: bool = False) -> QAction:
         action = QAction(text, window)

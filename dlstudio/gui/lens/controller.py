@@ -4,11 +4,11 @@ wins), drawn in the Lens dock for the selected node and as thumbnails on the can
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QGraphicsItem, QGraphicsPixmapItem, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QGraphicsItem, QGraphicsPixmapItem
 
 from dlstudio.core.errors import DLStudioError
 from dlstudio.gui.lens.explain_dialog import ExplainDialog
@@ -23,6 +23,9 @@ from dlstudio.lens.session import LensRefresh, LensSession
 RAISE = 0.5
 """How far above the other nodes a node goes whose thumbnail must cover one of them."""
 
+if TYPE_CHECKING:
+    from dlstudio.gui.main_window import MainWindow
+
 DEBOUNCE_MS = 250
 """Quiet time after the last edit before the lens recomputes (typing stays smooth)."""
 
@@ -31,7 +34,7 @@ class LensController(QObject):
     """Keeps the Lens dock and the canvas thumbnails in step with the document."""
 
     def __init__(
-        self, window: QMainWindow, panel: LensPanel, dock: QDockWidget, training: Any = None
+        self, window: MainWindow, panel: LensPanel, dock: QDockWidget, training: Any = None
     ) -> None:
         super().__init__(window)
         self.window = window

@@ -3,6 +3,7 @@ double-click it to add it at the centre of the view."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from PySide6.QtCore import QMimeData, QRectF, Qt, Signal
@@ -46,7 +47,7 @@ class _LayerTree(QTreeWidget):
     def mimeTypes(self) -> list[str]:
         return [LAYER_MIME, BLOCK_MIME]
 
-    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
         data = QMimeData()
         blocks = [i.data(0, _BLOCK_ROLE) for i in items if i.data(0, _BLOCK_ROLE)]
         if blocks:
@@ -194,9 +195,13 @@ class LayerPalette(QWidget):
         words = text.lower().split()
         for head_index in range(self.tree.topLevelItemCount()):
             head = self.tree.topLevelItem(head_index)
+            if head is None:
+                continue
             shown = 0
             for i in range(head.childCount()):
                 child = head.child(i)
+                if child is None:
+                    continue
                 haystack = child.data(0, Qt.ItemDataRole.UserRole + 1)
                 match = all(w in haystack for w in words)
                 child.setHidden(not match)

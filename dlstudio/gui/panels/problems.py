@@ -4,7 +4,7 @@ panel's check) are listed too, marked "Data set"."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -44,7 +44,9 @@ class _WrappingDelegate(QStyledItemDelegate):
     """Rows as tall as their wrapped message at the column's current width (a tree view asks
     its delegate for one line only, and the message was then cut with an ellipsis)."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         hint = super().sizeHint(option, index)
         view = self.parent()
         if index.column() != 0 or not isinstance(view, QTreeWidget):
@@ -201,7 +203,8 @@ class ProblemsPanel(QTreeWidget):
 
     def fix_button_for(self, row: int) -> QPushButton | None:
         """The Fix button of row ``row`` (None when that problem has no fix)."""
-        holder = self.itemWidget(self.topLevelItem(row), 2)
+        item = self.topLevelItem(row)
+        holder = self.itemWidget(item, 2) if item is not None else None
         return holder.findChild(QPushButton) if holder is not None else None
 
     def _on_item_clicked(self, item: QTreeWidgetItem, _column: int) -> None:

@@ -36,8 +36,9 @@ from dlstudio.core.block_commands import RenameDefinition
 from dlstudio.core.blocks import BLOCK_TYPE
 from dlstudio.core.expressions import contains_expression
 from dlstudio.gui.blocks import properties_rows as block_rows
+from dlstudio.gui.blocks.level import DocumentLevel
 from dlstudio.gui.blocks.properties_rows import ExpressionEditor
-from dlstudio.gui.document import Document
+from dlstudio.gui.document import GraphDocument
 from dlstudio.gui.panels.param_editors import ParamEditor, format_value
 from dlstudio.gui.panels.param_relevance import unused_params
 from dlstudio.layers import LayerType, get_layer_type, has_layer_type
@@ -58,7 +59,7 @@ def has_weights_or_statistics(type_id: str, info: object | None) -> bool:
     return count > 0
 
 
-def _layer_of(node: LayerNode, document: Document) -> LayerType | None:
+def _layer_of(node: LayerNode, document: GraphDocument) -> LayerType | None:
     """The catalogue entry of a node; for a block instance, its definition's description."""
     if node.type_id == BLOCK_TYPE:
         definition = document.blocks.get(str(node.params.get("block")))
@@ -77,7 +78,7 @@ def _shape(node: LayerNode) -> tuple:
 class PropertiesPanel(QScrollArea):
     """Edits one node: name, trainable, parameters; shows inferred values and the explanation."""
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, document: GraphDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self.node_id: str | None = None
@@ -156,7 +157,7 @@ class PropertiesPanel(QScrollArea):
         node = self.document.graph.node(self.node_id) if self.node_id else None
         layer = self._layer = _layer_of(node, self.document) if node else None
         self._form = None
-        if layer is None:
+        if layer is None or node is None:
             problem = f"Unknown layer type {type_id!r}."
             if type_id == BLOCK_TYPE and node is not None:
                 problem = f"There is no block definition {node.params.get('block')!r}."
@@ -189,6 +190,7 @@ class PropertiesPanel(QScrollArea):
         for spec in layer.params:
             if type_id == BLOCK_TYPE and spec.name in ("block", "weights"):
                 continue
+            editor: ParamEditor | ExpressionEditor
             if spec.name in expressions:
                 editor = ExpressionEditor(spec, page)
             else:
@@ -199,7 +201,8 @@ class PropertiesPanel(QScrollArea):
             label.setToolTip(spec.help)
             form.addRow(label, editor.container)
         self.trainable_box = None
-        if has_weights_or_statistics(type_id, self.document.analysis.nodes.get(self.node_id)):
+        info = self.document.analysis.nodes.get(node.id)
+        if has_weights_or_statistics(type_id, info):
             self.trainable_box = QCheckBox("update weights in training")
             self.trainable_box.setToolTip(
                 "Untick to freeze this layer: its weights and statistics stay as they are "
@@ -228,12 +231,12 @@ class PropertiesPanel(QScrollArea):
                 form.addRow("weights", QLabel(str(weights)))
             definition = self.document.blocks[str(node.params["block"])]
             text = block_rows.instance_explanation(definition)
-            enter = getattr(self.document, "enter", None)
-            if enter is not None:
+            level = self.document
+            if isinstance(level, DocumentLevel):
                 button = QPushButton(f"Edit inside {definition.name}")
                 button.setObjectName("open_block_button")
                 button.setToolTip("Open the block's layers (or double-click the node)")
-                button.clicked.connect(lambda: enter(node.id))
+                button.clicked.connect(lambda: level.enter(node.id))
                 outer.addWidget(button)
         explanation = QLabel(text)
         explanation.setWordWrap(True)
@@ -254,7 +257,7 @@ class PropertiesPanel(QScrollArea):
     def _add_condition_row(self, page: QWidget, form: QFormLayout, node, layer) -> None:
         """Inside a block with true/false parameters, a one-input layer can be optional."""
         self.condition_box = None
-        name = getattr(self.document, "definition", None)
+        name = self.document.definition if isinstance(self.document, DocumentLevel) else None
         definition = self.document.blocks.get(name) if name else None
         if node.type_id in ("input", "output") or len(layer.input_ports(node.params)) != 1:
             return
@@ -330,7 +333,8 @@ class PropertiesPanel(QScrollArea):
         old, new = str(node.params.get("block")), self.definition_edit.text().strip()
         if new == old:
             return
-        root = getattr(self.document, "document", self.document)
+        level = self.document
+        root = level.document if isinstance(level, DocumentLevel) else level
         if not root.push(RenameDefinition(old, new)):
             self.definition_edit.setText(old)  # refused (invalid or taken): show the real name
 

@@ -171,7 +171,8 @@ class SummaryTable(QWidget):
 
     def top_level_items(self) -> list[QTreeWidgetItem]:
         """The rows at the top of the tree (the totals row last)."""
-        return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
+        return [item for item in items if item is not None]
 
     def select_location(self, location: str | tuple[str, ...]) -> bool:
         """Select (and reveal) the row of a node; False when it has none."""

@@ -2,8 +2,8 @@
 
 The single entry point is :func:`install_training_ui`::
 
-    controller = install_training_ui(window)   # window has .document and .scene
-    controller.start()                          # what Run > Train does
+    ui = install_training_ui(window)   # window has .document and .scene; it keeps ui
+    ui.controller.start()              # what Run > Train does
 
 Pieces: :class:`TrainingPanel` (settings and controls), :class:`TrainingController` (the run's
 QThread and event routing), :class:`TrainingWorker` (runs the Trainer off the GUI thread),
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dlstudio.gui.training.controller import TrainingController
 from dlstudio.gui.training.history import RunRecord, RunStore, runs_dir
-from dlstudio.gui.training.install import install_training_ui
+from dlstudio.gui.training.install import TrainingUI, install_training_ui
 from dlstudio.gui.training.monitor import TrainingMonitor
 from dlstudio.gui.training.overlay import HealthOverlay, HealthTable
 from dlstudio.gui.training.panel import TrainingPanel
@@ -38,6 +38,7 @@ __all__ = [
     "TrainingController",
     "TrainingMonitor",
     "TrainingPanel",
+    "TrainingUI",
     "TrainingWorker",
     "install_training_ui",
     "runs_dir",

@@ -21,21 +21,43 @@ from dlstudio.gui.workers import TaskHandle, run_in_thread
 from dlstudio.train import FailedEvent
 
 if TYPE_CHECKING:
-    from dlstudio.gui.training.controller import TrainingController
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QWidget
+
+    from dlstudio.gui.training.monitor import TrainingMonitor
 
 
 class RunResultsMixin:
     """Evaluate and Export of trained runs, and the details shown for a failed one."""
 
-    def module_for(self: TrainingController, record: RunRecord) -> torch.nn.Module | None:
+    # The TrainingController's state and methods this mixin uses, declared here so a type
+    # checker holds both sides to them.
+    task: TaskHandle | None
+    """The evaluation or export running on a pool thread."""
+    record: RunRecord | None
+    trained: dict[str, torch.nn.Module]
+    monitor: TrainingMonitor
+    window: QWidget
+    evaluation_finished: SignalInstance
+
+    if TYPE_CHECKING:  # the controller's own, not the mixin's
+
+        @property
+        def is_running(self) -> bool: ...
+
+        def _show_error(self, title: str, message: str, details: str = "") -> QMessageBox: ...
+
+        def _show_predictions(self, predictions: Predictions) -> None: ...
+
+    def module_for(self, record: RunRecord) -> torch.nn.Module | None:
         """The trained module of a run of this session (None: load it from the run folder)."""
         return self.trained.get(record.run_id)
 
-    def latest_record(self: TrainingController) -> RunRecord | None:
+    def latest_record(self) -> RunRecord | None:
         """The current or last run, else the newest in the history."""
         return self.record or self.monitor.history.current()
 
-    def evaluate(self: TrainingController, record: RunRecord | None = None) -> TaskHandle | None:
+    def evaluate(self, record: RunRecord | None = None) -> TaskHandle | None:
         """Evaluate a trained run (default: the last one) on the test split, in a worker."""
         record = record if isinstance(record, RunRecord) else self.latest_record()
         if record is None or (self.is_running and record is self.record):
@@ -53,7 +75,7 @@ class RunResultsMixin:
         return self.task
 
     def export_trained(
-        self: TrainingController, record: RunRecord | None = None, path: Path | None = None
+        self, record: RunRecord | None = None, path: Path | None = None
     ) -> TaskHandle | None:
         """Export a trained run as ONNX or as Python plus weights (by the file's suffix)."""
         record = record if isinstance(record, RunRecord) else self.latest_record()
@@ -79,7 +101,7 @@ class RunResultsMixin:
         )
         return self.task
 
-    def _on_evaluation_done(self: TrainingController, result: object) -> None:
+    def _on_evaluation_done(self, result: object) -> None:
         self.task = None
         if isinstance(result, Predictions):
             self._show_predictions(result)
@@ -92,12 +114,12 @@ class RunResultsMixin:
             self._show_error("Evaluation failed", result.message, result.details)
         self.evaluation_finished.emit(result)
 
-    def _on_export_done(self: TrainingController, message: str) -> None:
+    def _on_export_done(self, message: str) -> None:
         self.task = None
         self.monitor.append_log(message.splitlines()[0], "ok")
         QMessageBox.information(self.window, "Trained model exported", message)
 
-    def _failure_details(self: TrainingController, event: FailedEvent) -> str:
+    def _failure_details(self, event: FailedEvent) -> str:
         """What a bug report needs: the run, where it failed, its settings, the traceback."""
         lines = []
         if self.record is not None:

@@ -15,24 +15,43 @@ from dlstudio.gui.training.history import RunRecord
 from dlstudio.gui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:
-    from dlstudio.gui.training.controller import TrainingController
+    import torch
+    from PySide6.QtCore import SignalInstance
+
+    from dlstudio.gui.training.monitor import TrainingMonitor
 
 
 class AttentionMixin:
     """Show Attention Map: the last run's attention heatmap, optionally at a chosen node."""
 
+    # The TrainingController's state and methods this mixin uses, declared here so a type
+    # checker holds both sides to them.
+    monitor: TrainingMonitor
+    record: RunRecord | None
+    monitor_wanted: SignalInstance
+    _attention_focus: tuple[str, ...] | None = None
+    """Where the maps being prepared should open (node ids from the top graph down)."""
+    _attention_pending: tuple[str, TaskHandle] | None = None
+    """The run whose maps are being prepared, and the task preparing them."""
+
+    if TYPE_CHECKING:  # the controller's own, not the mixin's
+
+        @property
+        def is_running(self) -> bool: ...
+
+        def latest_record(self) -> RunRecord | None: ...
+
+        def module_for(self, record: RunRecord) -> torch.nn.Module | None: ...
+
     def show_attention(
-        self: TrainingController,
+        self,
         location: tuple[str, ...] | None = None,
         record: RunRecord | None = None,
     ) -> TaskHandle | None:
         """Bring the Attention tab forward with the maps of ``record`` (default: the last run),
         the attention at ``location`` (node ids from the top graph down) selected."""
         view = self.monitor.attention
-        dock = getattr(self, "monitor_dock", None)
-        if dock is not None:
-            dock.show()
-            dock.raise_()
+        self.monitor_wanted.emit()
         self.monitor.setCurrentWidget(view)
         record = record if isinstance(record, RunRecord) else self.latest_record()
         if record is None or (self.is_running and record is self.record):
@@ -47,7 +66,7 @@ class AttentionMixin:
         if source is not None and source.run_id == record.run_id:
             view.focus_location(location)
             return None
-        pending = getattr(self, "_attention_pending", None)
+        pending = self._attention_pending
         if pending is not None and pending[0] == record.run_id and not pending[1].done:
             self._attention_focus = location
             return pending[1]
@@ -63,15 +82,15 @@ class AttentionMixin:
         self._attention_pending = (record.run_id, task)
         return task
 
-    def _on_attention_prepared(self: TrainingController, source: AttentionSource) -> None:
-        self.monitor.attention.set_source(source, getattr(self, "_attention_focus", None))
+    def _on_attention_prepared(self, source: AttentionSource) -> None:
+        self.monitor.attention.set_source(source, self._attention_focus)
 
-    def _on_attention_run_finished(self: TrainingController, record: RunRecord) -> None:
+    def _on_attention_run_finished(self, record: RunRecord) -> None:
         """A run ended while the Attention tab is open: show the new run's maps."""
         if self.monitor.currentWidget() is self.monitor.attention:
             self.show_attention(record=record)
 
-    def _on_monitor_current_changed(self: TrainingController, index: int) -> None:
+    def _on_monitor_current_changed(self, index: int) -> None:
         """Opening the Attention tab shows the latest run's maps, computed on first view."""
         view = self.monitor.attention
         if self.monitor.widget(index) is not view or self.is_running:

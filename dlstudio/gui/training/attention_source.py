@@ -55,6 +55,7 @@ def prepare_attention(record: RunRecord, module: torch.nn.Module | None = None) 
     graph, compiled = trained_model(record, module)
     probe = AttentionProbe(graph, compiled.module)
     config = TrainConfig.from_metadata(record.settings)
+    assert config.dataset is not None, "a run's record names the data set it trained on"
     dataset = load_dataset(config.dataset, config.dataset_options)
     split_name, split = choose_split(dataset, config, test=True)
     count = min(MAX_CHOICES, len(split))

@@ -54,6 +54,12 @@ class TrainingController(RunEventsMixin, RunResultsMixin, AttentionMixin, DataFi
     """:class:`Predictions` of Evaluate (or a FailedEvent)."""
     state_changed = Signal(str)
     """``idle``, ``running``, ``paused`` or ``stopping``."""
+    monitor_wanted = Signal()
+    """The Training Monitor should come into view (Show Attention Map); the window shows and
+    raises its dock."""
+    train_requested = Signal()
+    """Train again through the window's Run > Train (a data check that F5 waited for ended
+    well); with nothing connected the controller starts the run itself."""
 
     def __init__(
         self,
@@ -162,7 +168,7 @@ class TrainingController(RunEventsMixin, RunResultsMixin, AttentionMixin, DataFi
         self._thread.setObjectName("training")
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
-        self._worker.event.connect(self._on_worker_event)
+        self._worker.reported.connect(self._on_worker_event)
         self._worker.done.connect(self._thread.quit)
         self._thread.finished.connect(self._on_thread_finished)
         self._reset_views()

@@ -4,10 +4,12 @@ does not fit the drawing with its fixes as buttons, and the Download button with
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -158,7 +160,9 @@ class DataBox(QWidget):
             self.samples_row.removeWidget(label)
             if index < 3:
                 label.setWordWrap(True)
-                self.layout().insertWidget(index, label)
+                layout = self.layout()
+                if isinstance(layout, QBoxLayout):
+                    layout.insertWidget(index, label)
             else:
                 label.hide()
 
@@ -179,6 +183,7 @@ class DataBox(QWidget):
         set_role(self.problem_label, "error" if stops else "warning")
         first = next((p for p in problems if p.fixes), None)
         for index, fix in enumerate(first.fixes[:MAX_FIX_BUTTONS] if first else ()):
+            assert first is not None  # no fixes without a problem that has them
             button = QPushButton(fix.label, self)
             # A long label must not widen the side dock: the button takes the width it gets.
             button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -240,7 +245,7 @@ def data_problem_box(
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     errors = report.errors
-    actions: dict[object, Callable[[], None]] = {}
+    actions: dict[QPushButton, Callable[[], None]] = {}
     if report.error:
         box.setWindowTitle("The data set cannot be loaded")
         box.setText(report.error)
@@ -253,10 +258,12 @@ def data_problem_box(
             box.setInformativeText("\n".join(problem_text(p) for p in errors[1:]))
         first = next((p for p in errors if p.fixes), None)
         for index, fix in enumerate(first.fixes[:MAX_FIX_BUTTONS] if first else ()):
+            assert first is not None  # no fixes without a problem that has them
             button = box.addButton(fix.label, QMessageBox.ButtonRole.AcceptRole)
-            actions[button] = lambda d=first, i=index: apply_fix(d, i)
+            actions[button] = partial(apply_fix, first, index)
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(next(iter(actions), cancel))  # type: ignore[arg-type]
+    assert cancel is not None  # a standard button Qt always adds
+    box.setDefaultButton(next(iter(actions), cancel))
     box.buttonClicked.connect(lambda button: actions.get(button, lambda: None)())
     box.setModal(False)
     box.open()

@@ -85,7 +85,7 @@ def check_data(
         problems = tuple(data_diagnostics(graph, analysis, config, dataset))
     return DataReport(
         key,
-        dataset=config.dataset,
+        dataset=config.dataset or "",
         problems=problems,
         summary=f"{len(dataset):,} samples"
         + (f" (+{len(dataset.test):,} test)" if dataset.test else ""),

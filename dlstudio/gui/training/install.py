@@ -3,6 +3,8 @@ clean stop when the window closes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -19,7 +21,7 @@ from dlstudio.gui.training.close_guard import WindowCloseGuard
 from dlstudio.gui.training.controller import TrainingController
 from dlstudio.gui.training.start_weights import load_weights_into_model
 from dlstudio.gui.training.trained_export import trained_weights_for
-from dlstudio.gui.tune import install_tune_ui
+from dlstudio.gui.tune import TuneLauncher, install_tune_ui
 
 _AREA = Qt.DockWidgetArea
 MONITOR_HEIGHT = 380
@@ -33,6 +35,22 @@ MIN_BESIDE_WIDTH = 240
 """...but a panel beside it keeps at least this width, enough to read its messages..."""
 MONITOR_MIN_WIDTH = 340
 """...unless the monitor would then be narrower than this (its two columns of plots)."""
+
+
+@dataclass(frozen=True)
+class TrainingUI:
+    """What :func:`install_training_ui` adds to a window; the window keeps it."""
+
+    controller: TrainingController
+    panel_dock: QDockWidget
+    """The Training dock (settings and controls)."""
+    monitor_dock: QDockWidget
+    """The Training Monitor dock (curves, results, runs, health, log)."""
+    actions: dict[str, QAction]
+    """The Run actions by name: train, pause, resume, stop, evaluate, export, health,
+    attention, load_weights."""
+    tune: TuneLauncher
+    """Run > Tune… and its dialog."""
 
 
 def glyph_icon(kind: str) -> QIcon:
@@ -90,7 +108,7 @@ def _list_data_problems(window: QMainWindow, controller: TrainingController) -> 
     window.document.analysis_ready.connect(sync)
 
 
-def install_training_ui(window: QMainWindow) -> TrainingController:
+def install_training_ui(window: QMainWindow) -> TrainingUI:
     """Give ``window`` (with ``document`` and ``scene`` attributes) the training UI.
 
     Adds the Training dock (settings and controls) on the right, the Training Monitor dock
@@ -98,7 +116,6 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     Stop, Evaluate, Export Trained Model, Show Attention Map, Show Training Health) and a Train toolbar button.
     """
     controller = TrainingController(window.document, window.scene, window)
-    window.training = controller
 
     panel_dock = QDockWidget("Training", window)
     panel_dock.setObjectName("dock_training")
@@ -113,7 +130,6 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     else:
         window.addDockWidget(_AREA.RightDockWidgetArea, panel_dock)
         window.addDockWidget(_AREA.BottomDockWidgetArea, monitor_dock)
-    controller.panel_dock, controller.monitor_dock = panel_dock, monitor_dock
     if hasattr(window, "problems"):
         _list_data_problems(window, controller)
 
@@ -169,7 +185,9 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     actions["train"].setProperty("toolbar_label", True)
     actions["health"].setCheckable(True)
     actions["health"].setChecked(True)
-    actions["train"].triggered.connect(lambda: _on_train(window, controller))
+    actions["train"].triggered.connect(
+        lambda: _on_train(window, controller, panel_dock, monitor_dock)
+    )
     actions["pause"].triggered.connect(controller.pause)
     actions["resume"].triggered.connect(controller.resume)
     actions["stop"].triggered.connect(controller.stop)
@@ -181,30 +199,33 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
     scene_signal = getattr(window.scene, "attention_requested", None)
     if scene_signal is not None:
         scene_signal.connect(lambda location: controller.show_attention(tuple(location)))
-    controller.actions = actions
+    controller.monitor_wanted.connect(monitor_dock.show)
+    controller.monitor_wanted.connect(monitor_dock.raise_)
+    # A data check that F5 waited for trains through Run > Train, so the curves come forward.
+    controller.train_requested.connect(actions["train"].trigger)
     exports = getattr(window, "exports", None)
     if exports is not None:  # Export > ONNX, Python and Weights offer the trained weights
         exports.trained_weights = lambda graph: trained_weights_for(controller, graph)
 
-    menus = getattr(getattr(window, "actions", None), "menus", {})
+    menus = getattr(getattr(window, "action_registry", None), "menus", {})
     file_menu = menus.get("file") if isinstance(menus, dict) else None
     if isinstance(file_menu, QMenu):
-        quit_action = window.actions.by_name.get("quit")
+        quit_action = window.action_registry.by_name.get("quit")
         file_menu.insertAction(quit_action, actions["load_weights"])
         file_menu.insertSeparator(quit_action)
     menu = _run_menu(window)
     if not isinstance(file_menu, QMenu):
         menu.addAction(actions["load_weights"])
     menu.addActions([actions["train"], actions["pause"], actions["resume"], actions["stop"]])
-    install_tune_ui(window, controller, menu)
+    tune = install_tune_ui(window, controller, menu)
     menu.addSeparator()
     menu.addActions(
         [actions["evaluate"], actions["export"], actions["attention"], actions["health"]]
     )
     toolbar = getattr(window, "main_toolbar", None)
     run_actions = [actions["train"], actions["pause"], actions["stop"]]
-    if isinstance(toolbar, QToolBar) and hasattr(window.actions, "add_toolbar_group"):
-        window.actions.add_toolbar_group(toolbar, 10, run_actions)  # the last to go
+    if isinstance(toolbar, QToolBar) and hasattr(window.action_registry, "add_toolbar_group"):
+        window.action_registry.add_toolbar_group(toolbar, 10, run_actions)  # the last to go
     else:
         if not isinstance(toolbar, QToolBar):
             toolbar = window.addToolBar("Training")
@@ -223,28 +244,31 @@ def install_training_ui(window: QMainWindow) -> TrainingController:
 
     controller.state_changed.connect(on_state)
     # Opening a tab of the monitor (Attention, Runs, Log...) makes it tall enough to read.
-    controller.monitor.currentChanged.connect(
-        lambda _index: grow_monitor(window, controller.monitor_dock)
-    )
+    controller.monitor.currentChanged.connect(lambda _index: grow_monitor(window, monitor_dock))
     on_state(controller.state)
     window.installEventFilter(WindowCloseGuard(window, controller))
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(controller.shutdown)
-    return controller
+    return TrainingUI(controller, panel_dock, monitor_dock, actions, tune)
 
 
-def _on_train(window: QMainWindow, controller: TrainingController) -> None:
+def _on_train(
+    window: QMainWindow,
+    controller: TrainingController,
+    panel_dock: QDockWidget,
+    monitor_dock: QDockWidget,
+) -> None:
     """Run > Train: bring the settings into view and start; once started, the curves too (a
     refused start, such as a data set that does not fit, leaves the docks as they were)."""
-    controller.panel_dock.show()
-    controller.panel_dock.raise_()
+    panel_dock.show()
+    panel_dock.raise_()
     if controller.start() is None:
         return
-    controller.monitor_dock.show()
-    controller.monitor_dock.raise_()
+    monitor_dock.show()
+    monitor_dock.raise_()
     controller.monitor.setCurrentWidget(controller.monitor.plot)
-    grow_monitor(window, controller.monitor_dock)
+    grow_monitor(window, monitor_dock)
 
 
 def grow_monitor(window: QMainWindow, monitor: QDockWidget) -> None:

@@ -34,6 +34,7 @@ def evaluate_run(record: RunRecord, module: torch.nn.Module | None = None) -> Pr
     """Metrics, confusion matrix and samples of the run's model on the test split."""
     _graph, compiled = trained_model(record, module)
     config = TrainConfig.from_metadata(record.settings)
+    assert config.dataset is not None, "a run's record names the data set it trained on"
     dataset = load_dataset(config.dataset, config.dataset_options)
     name, split = choose_split(dataset, config, test=True)
     return evaluate_model(compiled.module, split, dataset, config, name)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -121,8 +122,10 @@ class TrainingPanel(QWidget):
             self.device_combo.addItem(choice.label, choice.value)
             index = self.device_combo.count() - 1
             self.device_combo.setItemData(index, choice.detail, Qt.ItemDataRole.ToolTipRole)
-            if not choice.enabled:
-                self.device_combo.model().item(index).setEnabled(False)
+            model = self.device_combo.model()
+            item = model.item(index) if isinstance(model, QStandardItemModel) else None
+            if not choice.enabled and item is not None:
+                item.setEnabled(False)
         form.addRow("Device", self.device_combo)
         self.threads_spin = QSpinBox(hyper)
         self.threads_spin.setRange(0, max(1, os.cpu_count() or 1))
@@ -156,7 +159,9 @@ class TrainingPanel(QWidget):
             )
             combo.setMinimumContentsLength(8)
         for box in (data, hyper):
-            box.layout().setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+            form_layout = box.layout()
+            if isinstance(form_layout, QFormLayout):
+                form_layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
         buttons = QHBoxLayout()
         self.start_button = QPushButton(icon("run"), "Start", self)

@@ -252,7 +252,8 @@ class SamplePredictions(QScrollArea):
     def set_predictions(self, predictions: Predictions | None) -> None:
         """Show up to the first samples of ``predictions``."""
         while self._grid.count():
-            widget = self._grid.takeAt(0).widget()
+            item = self._grid.takeAt(0)
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         self.cards = []

@@ -21,13 +21,53 @@ from dlstudio.train import (
 from dlstudio.train.health import HealthEvent
 
 if TYPE_CHECKING:
-    from dlstudio.gui.training.controller import TrainingController
+    import torch
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QMessageBox
+
+    from dlstudio.gui.document import Document
+    from dlstudio.gui.training.evaluation import Predictions
+    from dlstudio.gui.training.history import RunRecord, RunStore
+    from dlstudio.gui.training.monitor import TrainingMonitor
+    from dlstudio.gui.training.overlay import HealthOverlay
+    from dlstudio.gui.training.panel import TrainingPanel
+    from dlstudio.gui.training.progress import ProgressClock
+    from dlstudio.gui.training.worker import TrainingWorker
 
 
 class RunEventsMixin:
     """How the controller shows each event of a run."""
 
-    def _on_worker_event(self: TrainingController, event: object) -> None:
+    # The TrainingController's state and methods this mixin uses, declared here so a type
+    # checker holds both sides to them.
+    document: Document
+    panel: TrainingPanel
+    monitor: TrainingMonitor
+    overlay: HealthOverlay
+    store: RunStore
+    state: str
+    record: RunRecord | None
+    trained: dict[str, torch.nn.Module]
+    progress_clock: ProgressClock
+    event_received: SignalInstance
+    _worker: TrainingWorker | None
+    _run_graph: object
+
+    if TYPE_CHECKING:  # the controller's own, not the mixin's
+
+        def _save_record(self, record: RunRecord) -> None: ...
+
+        def _show_progress(self, event: StepEvent) -> None: ...
+
+        def _show_predictions(self, predictions: Predictions) -> None: ...
+
+        def _set_state(self, state: str) -> None: ...
+
+        def _show_error(self, title: str, message: str, details: str = "") -> QMessageBox: ...
+
+        def _failure_details(self, event: FailedEvent) -> str: ...
+
+    def _on_worker_event(self, event: object) -> None:
         record = self.record
         if isinstance(event, StepEvent):
             self.monitor.plot.add_step(event)
@@ -59,7 +99,7 @@ class RunEventsMixin:
             self.monitor.append_log(f"Data: {event.dataset}")
         self.event_received.emit(event)
 
-    def _on_epoch(self: TrainingController, event: EpochEvent) -> None:
+    def _on_epoch(self, event: EpochEvent) -> None:
         self.progress_clock.epoch_done(event)
         self.monitor.plot.add_epoch(event)
         if self.record is not None:
@@ -75,13 +115,13 @@ class RunEventsMixin:
             f"{event.samples_per_s:,.0f} samples/s)"
         )
 
-    def _on_health(self: TrainingController, event: HealthEvent) -> None:
+    def _on_health(self, event: HealthEvent) -> None:
         # After New or Open the canvas shows another graph whose node ids may coincide.
         if self.document.graph is self._run_graph:
             self.overlay.show_event(event)
         self.monitor.show_health(event)
 
-    def _on_finished(self: TrainingController, event: FinishedEvent) -> None:
+    def _on_finished(self, event: FinishedEvent) -> None:
         if self.record is not None:
             self.record.status = event.reason
             self.record.best = dict(event.best)
@@ -93,7 +133,7 @@ class RunEventsMixin:
             "ok",
         )
 
-    def _on_failed(self: TrainingController, event: FailedEvent) -> None:
+    def _on_failed(self, event: FailedEvent) -> None:
         if self.record is not None:
             self.record.status = "failed"
             self.record.message = event.message
@@ -101,7 +141,7 @@ class RunEventsMixin:
         if self._worker is None or not self._worker.closing:
             self._show_error("Training failed", event.message, self._failure_details(event))
 
-    def _on_outcome(self: TrainingController, outcome: RunOutcome) -> None:
+    def _on_outcome(self, outcome: RunOutcome) -> None:
         record = self.record
         if record is None:
             return

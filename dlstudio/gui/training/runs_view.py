@@ -88,7 +88,7 @@ class RunHistoryPanel(QWidget):
         self.evaluate_button.clicked.connect(self._on_evaluate_clicked)
         self.compare_button.clicked.connect(self._on_compare_clicked)
         self.compare_button.setEnabled(False)
-        self.architecture_dialog = None
+        self.architecture_dialog: QWidget | None = None
         self._on_table_current_changed()
 
     def set_records(self, records: list[RunRecord]) -> None:
@@ -130,23 +130,27 @@ class RunHistoryPanel(QWidget):
         # An icon change is an itemChanged too: without blocking, it would re-trigger overlays.
         self.table.blockSignals(True)
         for row, record in enumerate(self.records):
-            self.table.topLevelItem(row).setIcon(0, _swatch(colours.get(record.run_id)))
+            item = self.table.topLevelItem(row)
+            if item is not None:
+                item.setIcon(0, _swatch(colours.get(record.run_id)))
         self.table.blockSignals(False)
 
     def ticked(self) -> list[RunRecord]:
         """The runs whose curves are overlaid."""
+        items = [self.table.topLevelItem(row) for row in range(len(self.records))]
         return [
             record
-            for row, record in enumerate(self.records)
-            if self.table.topLevelItem(row) is not None
-            and self.table.topLevelItem(row).checkState(0) == Qt.CheckState.Checked
+            for record, item in zip(self.records, items, strict=True)
+            if item is not None and item.checkState(0) == Qt.CheckState.Checked
         ]
 
     def set_ticked(self, run_ids: set[str]) -> None:
         """Tick exactly these runs (emits ``overlay_changed``)."""
         for row, record in enumerate(self.records):
             state = Qt.CheckState.Checked if record.run_id in run_ids else Qt.CheckState.Unchecked
-            self.table.topLevelItem(row).setCheckState(0, state)
+            item = self.table.topLevelItem(row)
+            if item is not None:
+                item.setCheckState(0, state)
 
     def current(self) -> RunRecord | None:
         """The selected run (or the newest one)."""
@@ -188,8 +192,9 @@ class RunHistoryPanel(QWidget):
 
         ticked = self.ticked()
         if len(ticked) == 2:
-            self.architecture_dialog = RunArchitectureDialog(ticked[0], ticked[1], self)
-            self.architecture_dialog.show()
+            dialog = RunArchitectureDialog(ticked[0], ticked[1], self)
+            dialog.show()
+            self.architecture_dialog = dialog
 
     def _on_evaluate_clicked(self) -> None:
         if self.current() is not None:

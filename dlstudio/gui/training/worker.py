@@ -94,7 +94,7 @@ def weights_label(result: RunResult) -> str:
 class TrainingWorker(QObject):
     """Runs one :class:`RunRequest` when :meth:`run` is invoked on its thread."""
 
-    event = Signal(object)
+    reported = Signal(object)
     """Every trainer event, HealthEvent and finally a RunOutcome (queued to the GUI thread)."""
     done = Signal()
     """The worker has nothing left to do; the thread may quit."""
@@ -110,11 +110,11 @@ class TrainingWorker(QObject):
     def run(self) -> None:
         """Compile the snapshot, load the data, train, evaluate; never raises."""
         try:
-            self.event.emit(self._train())
+            self.reported.emit(self._train())
         except Exception as exc:  # a worker must never die silently
             message = str(exc) if isinstance(exc, DLStudioError) else f"{type(exc).__name__}: {exc}"
-            self.event.emit(FailedEvent(message, traceback.format_exc()))
-            self.event.emit(RunOutcome(RunResult("failed", message=message), None, None, None))
+            self.reported.emit(FailedEvent(message, traceback.format_exc()))
+            self.reported.emit(RunOutcome(RunResult("failed", message=message), None, None, None))
         finally:
             self.done.emit()
 
@@ -130,7 +130,7 @@ class TrainingWorker(QObject):
             threads=request.threads or None,
             tokenizer=project_tokenizer_folder(request.graph.metadata, request.project_path),
         )
-        self.event.emit(RunPrepared(config, dataset.summary()))
+        self.reported.emit(RunPrepared(config, dataset.summary()))
         # Initial weights come from the seed alone, as on the command line.
         compiled = seeded_build(
             lambda: compile_graph(request.graph, base_dir=request.base_dir), config.seed
@@ -138,11 +138,16 @@ class TrainingWorker(QObject):
         load_attached_weights(compiled.module, request.graph, request.project_path)
         if request.init_weights is not None:
             report = load_weights(compiled.module, request.init_weights)
-            self.event.emit(NoticeEvent(f"starting from {report.summary()}", 0))
+            self.reported.emit(NoticeEvent(f"starting from {report.summary()}", 0))
         monitor = HealthMonitor(
-            request.graph, compiled, self.event.emit, request.health_every, TIME_BUDGET, MIN_SECONDS
+            request.graph,
+            compiled,
+            self.reported.emit,
+            request.health_every,
+            TIME_BUDGET,
+            MIN_SECONDS,
         )
-        callbacks = [monitor.on_event, self.event.emit]
+        callbacks = [monitor.on_event, self.reported.emit]
         board = self._tensorboard(config, dataset, compiled)
         if board is not None:
             callbacks.append(board)
@@ -172,14 +177,14 @@ class TrainingWorker(QObject):
         board = TensorBoardWriter(self.request.tensorboard, config, str(config.dataset or ""))
         note = board.add_graph(compiled.module, example_inputs(dataset, compiled.input_names))
         if note:
-            self.event.emit(NoticeEvent(note, 0))
+            self.reported.emit(NoticeEvent(note, 0))
         return board
 
     def _train_on_processes(self) -> RunOutcome:
         request = self.request
         config, dataset = resolve_run(request.training, base_dir=request.base_dir)
-        self.event.emit(RunPrepared(config, dataset.summary()))
-        result = run_on_processes(request, request.processes, self.control, self.event.emit)
+        self.reported.emit(RunPrepared(config, dataset.summary()))
+        result = run_on_processes(request, request.processes, self.control, self.reported.emit)
         weights = request.folder / "weights.safetensors"
         if result.status == "failed" or not weights.exists():
             return RunOutcome(result, None, None, None)

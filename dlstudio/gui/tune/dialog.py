@@ -215,7 +215,7 @@ class TuneDialog(QDialog):
         self._thread.setObjectName("tuning")
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
-        self._worker.event.connect(self._on_worker_event)
+        self._worker.reported.connect(self._on_worker_event)
         self._worker.done.connect(self._thread.quit)
         self._thread.finished.connect(self._on_thread_finished)
         self._set_running(True)
@@ -293,7 +293,7 @@ class TuneDialog(QDialog):
         elif isinstance(event, TrialFinished):
             self._set_row(event.number, event.state, event.params, event.value, event.epochs)
             if event.message:
-                self.table.item(self._rows[event.number], 1).setToolTip(event.message)
+                self._cell(self._rows[event.number], 1).setToolTip(event.message)
         elif isinstance(event, TuneOutcome):
             self.outcome = event
         self.trial_event.emit(event)
@@ -352,23 +352,26 @@ class TuneDialog(QDialog):
             self._set_cell(row, column, text)
         colour = COLOURS.get(state, RUNNING_COLOUR)
         if colour:
-            self.table.item(row, 1).setForeground(QColor(colour))
-        self.table.scrollToItem(self.table.item(row, 0))
+            self._cell(row, 1).setForeground(QColor(colour))
+        self.table.scrollToItem(self._cell(row, 0))
 
-    def _set_cell(self, row: int, column: int, text: str) -> None:
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        """The table's item at ``row``, ``column`` (an empty one is made where none is)."""
         item = self.table.item(row, column)
         if item is None:
-            item = QTableWidgetItem(text)
+            item = QTableWidgetItem("")
             if column >= 2:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, column, item)
-        else:
-            item.setText(text)
+        return item
+
+    def _set_cell(self, row: int, column: int, text: str) -> None:
+        self._cell(row, column).setText(text)
 
     def _mark_best(self, number: int) -> None:
         row = self._rows.get(number)
         if row is not None:
-            item = self.table.item(row, 0)
+            item = self._cell(row, 0)
             item.setText(f"{number} ★")
             item.setToolTip("the best trial")
 

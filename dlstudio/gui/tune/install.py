@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
 from dlstudio.gui.tune.dialog import TuneDialog
 
+if TYPE_CHECKING:
+    from dlstudio.gui.training.controller import TrainingController
+
 
 class TuneLauncher(QObject):
     """Owns the window's one Tune dialog, created on first use, and stops its study when the
     window really closes (after an unsaved-changes prompt said yes)."""
 
-    def __init__(self, window: QMainWindow, controller: object) -> None:
+    def __init__(self, window: QMainWindow, controller: TrainingController) -> None:
         super().__init__(window)
         self._inside = False
         self.window = window
@@ -48,8 +53,10 @@ class TuneLauncher(QObject):
     def show(self) -> TuneDialog:
         """Open (or raise) the dialog."""
         if self.dialog is None:
-            store = getattr(self.controller, "store", None)
-            self.dialog = TuneDialog(self.window.document, self.window, store, self._refresh_runs)
+            controller = self.controller
+            self.dialog = TuneDialog(
+                controller.document, self.window, controller.store, self._refresh_runs
+            )
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
@@ -61,16 +68,14 @@ class TuneLauncher(QObject):
             self.dialog.shutdown()
 
     def _refresh_runs(self) -> None:
-        store = getattr(self.controller, "store", None)
-        monitor = getattr(self.controller, "monitor", None)
-        if store is not None and monitor is not None:
-            monitor.history.set_records(store.load_all())
+        self.controller.monitor.history.set_records(self.controller.store.load_all())
 
 
-def install_tune_ui(window: QMainWindow, controller: object, menu: QMenu) -> TuneLauncher:
+def install_tune_ui(
+    window: QMainWindow, controller: TrainingController, menu: QMenu
+) -> TuneLauncher:
     """Put Tune… in ``menu`` (the Run menu, after Train); trials go to the controller's run
     history, which is refreshed when a study ends."""
     launcher = TuneLauncher(window, controller)
     menu.addAction(launcher.action)
-    window.tune = launcher
     return launcher

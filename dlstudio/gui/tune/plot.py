@@ -11,6 +11,7 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from dlstudio.gui.plot_menus import disable_plot_menus
@@ -160,7 +161,7 @@ class TrialPlot(QWidget):
         return min(values) if values else 0.0
 
 
-def _curve_pen(state: str) -> object:
+def _curve_pen(state: str) -> QPen:
     if state == "running":
         return pg.mkPen(RUNNING_COLOUR, width=2)
     if state == "pruned":

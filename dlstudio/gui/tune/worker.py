@@ -56,7 +56,7 @@ class TuneOutcome:
 class TuneWorker(QObject):
     """Runs one :class:`TuneRequest` when :meth:`run` is invoked on its thread."""
 
-    event = Signal(object)
+    reported = Signal(object)
     """TunePrepared, every trial event, then a TuneOutcome."""
     done = Signal()
     """Nothing left to do; the thread may quit."""
@@ -70,19 +70,19 @@ class TuneWorker(QObject):
     def run(self) -> None:
         """Open the study, run the trials, report the best; never raises."""
         try:
-            self.event.emit(self._tune())
+            self.reported.emit(self._tune())
         except Exception as exc:  # a worker must never die silently
             message = str(exc) if isinstance(exc, DLStudioError) else f"{type(exc).__name__}: {exc}"
-            self.event.emit(TuneOutcome(error=message, details=traceback.format_exc()))
+            self.reported.emit(TuneOutcome(error=message, details=traceback.format_exc()))
         finally:
             self.done.emit()
 
     def _tune(self) -> TuneOutcome:
         r = self.request
         tuner = Tuner(
-            r.graph, r.dims, r.folder, r.settings, [self.event.emit], self.control, r.store
+            r.graph, r.dims, r.folder, r.settings, [self.reported.emit], self.control, r.store
         )
-        self.event.emit(
+        self.reported.emit(
             TunePrepared(
                 tuner.study.study_name,
                 tuner.storage_url,

@@ -45,7 +45,9 @@ def crop_box(
     for _ in range(10):
         target_area = area * torch.empty(1).uniform_(scale[0], scale[1], generator=generator).item()
         aspect = math.exp(
-            torch.empty(1).uniform_(log_ratio[0], log_ratio[1], generator=generator).item()
+            torch.empty(1)
+            .uniform_(float(log_ratio[0]), float(log_ratio[1]), generator=generator)
+            .item()
         )
         w = round(math.sqrt(target_area * aspect))
         h = round(math.sqrt(target_area / aspect))

@@ -35,7 +35,14 @@ FASHION_CLASSES = [
     "Bag",
     "Ankle boot",
 ]
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_DTYPES: dict[int, str] = {
+    0x08: "u1",
+    0x09: "i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 _MNIST_MEAN, _MNIST_STD = 0.1307, 0.3081
 
 
