@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.gui.canvas import GraphScene
 from dlstudio.gui.document import Document
+from dlstudio.gui.exports import ExportActions
 from dlstudio.gui.panels import ProblemsPanel
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.close_guard import WindowCloseGuard
@@ -225,8 +226,8 @@ def install_training_ui(window: QMainWindow) -> TrainingUI:
     # A data check that F5 waited for trains through Run > Train, so the curves come forward.
     controller.train_requested.connect(actions["train"].trigger)
     exports = getattr(window, "exports", None)
-    if exports is not None:  # Export > ONNX, Python and Weights offer the trained weights
-        exports.trained_weights = lambda graph: trained_weights_for(controller, graph)
+    if isinstance(exports, ExportActions):  # Export > ONNX, Python and Weights offer them
+        exports.offer_trained_weights(lambda graph: trained_weights_for(controller, graph))
 
     registry = getattr(window, "action_registry", None)
     if not isinstance(registry, WindowActions):
