@@ -122,9 +122,14 @@ class ExportActions(QObject):
         self.last_report: Any = None
         """The latest ONNX :class:`ExportReport` (for tests and the status bar)."""
         self.trained_weights: TrainedWeightsSource | None = None
-        """Set by the training UI: the trained weights that fit the drawing, if any."""
+        """The trained weights that fit the drawing, if any (see :meth:`offer_trained_weights`)."""
         self.last_weights_label = ""
         """Which weights the latest export wrote (as its dialog said)."""
+
+    def offer_trained_weights(self, source: TrainedWeightsSource) -> None:
+        """Offer the weights ``source`` finds for a drawing (the training UI's latest run
+        that fits) in the ONNX, Python and Weights exports."""
+        self.trained_weights = source
 
     def _ask_path(self, title: str, suffix: str, filters: str) -> Path | None:
         name = f"{(self.document.path.stem if self.document.path else '') or self.document.graph.name or 'model'}{suffix}"

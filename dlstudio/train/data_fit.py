@@ -47,14 +47,15 @@ def data_diagnostics(
     if outputs and outputs[0].id in analysis.nodes:
         out_spec = analysis.nodes[outputs[0].id].inputs.get("in")
     found: list[Diagnostic] = []
-    if specs and all(s is not None for s in specs):
+    known = [s for s in specs if s is not None]
+    if specs and len(known) == len(specs):
         names = [n.name for n in inputs]
-        for message in check_inputs(dataset, specs, names):
+        for message in check_inputs(dataset, known, names):
             index = next((i for i, n in enumerate(names) if f" {n} expects" in message), None)
             node = inputs[index] if index is not None else None
             fixes: tuple[Fix, ...] = ()
             if index is not None and index < len(dataset.input_specs):
-                fixes = _input_fixes(config, dataset, specs, index, loader)
+                fixes = _input_fixes(config, dataset, known, index, loader)
             found.append(
                 Diagnostic(ERROR, node.id if node else None, f"training data: {message}", fixes)
             )
@@ -81,29 +82,30 @@ def dataset_option_names(name: str, dataset: Dataset) -> set[str]:
 def _input_fixes(
     config: TrainConfig,
     dataset: Dataset,
-    specs: list[TensorSpec | None],
+    specs: list[TensorSpec],
     index: int,
     loader: Loader,
 ) -> tuple[Fix, ...]:
-    expected = tuple(specs[index].shape) if specs[index] is not None else ()
+    expected = tuple(specs[index].shape)
     dims = expected[1:] if expected and expected[0] == "N" else expected
     data_spec = dataset.input_specs[index]
     fixes = []
-    for changes in _option_candidates(dims, dataset_option_names(config.dataset, dataset)):
+    name = config.dataset or ""  # a data set was loaded, so the settings name one
+    for changes in _option_candidates(dims, dataset_option_names(name, dataset)):
         options = {**config.dataset_options, **changes}
         options = {k: v for k, v in options.items() if v is not None}
         try:
-            fitted = loader(config.dataset, options)
+            fitted = loader(name, options)
         except (DLStudioError, ValueError, OSError):
             continue
-        if not check_inputs(fitted, [s for s in specs if s is not None]):
+        if not check_inputs(fitted, specs):
             fixes.append(Fix.set_training(_describe(changes), "dataset_options", options))
             break  # the first working change is the fix; more would only confuse
     shape = tuple(data_spec.shape)
     spec = specs[index]
-    if spec is not None and tuple(dims) != shape:
+    if tuple(dims) != shape:
         fixes.append(Fix.set_param(f"Set the Input shape to {format_shape(shape)}", "shape", shape))
-    elif spec is not None and spec.dtype != data_spec.dtype:
+    elif spec.dtype != data_spec.dtype:
         fixes.append(
             Fix.set_param(f"Set the Input dtype to {data_spec.dtype}", "dtype", data_spec.dtype)
         )

@@ -4,6 +4,7 @@ clean stop when the window closes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
@@ -16,12 +17,17 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
+from dlstudio.gui.canvas import GraphScene
+from dlstudio.gui.document import Document
+from dlstudio.gui.exports import ExportActions
+from dlstudio.gui.panels import ProblemsPanel
 from dlstudio.gui.theme import icon
 from dlstudio.gui.training.close_guard import WindowCloseGuard
 from dlstudio.gui.training.controller import TrainingController
 from dlstudio.gui.training.start_weights import load_weights_into_model
 from dlstudio.gui.training.trained_export import trained_weights_for
 from dlstudio.gui.tune import TuneLauncher, install_tune_ui
+from dlstudio.gui.window_actions import WindowActions
 
 _AREA = Qt.DockWidgetArea
 MONITOR_HEIGHT = 380
@@ -35,6 +41,16 @@ MIN_BESIDE_WIDTH = 240
 """...but a panel beside it keeps at least this width, enough to read its messages..."""
 MONITOR_MIN_WIDTH = 340
 """...unless the monitor would then be narrower than this (its two columns of plots)."""
+
+
+@runtime_checkable
+class TrainingHost(Protocol):
+    """What the training UI needs of a main window besides QMainWindow's own: the document it
+    trains and the canvas it draws health badges on. The main window's Problems panel, action
+    registry, toolbar and exports are used where the window has them."""
+
+    document: Document
+    scene: GraphScene
 
 
 @dataclass(frozen=True)
@@ -95,26 +111,31 @@ def _run_menu(window: QMainWindow) -> QMenu:
     return window.menuBar().addMenu("&Run")
 
 
-def _list_data_problems(window: QMainWindow, controller: TrainingController) -> None:
+def _list_data_problems(
+    problems: ProblemsPanel, document: Document, controller: TrainingController
+) -> None:
     """The Problems panel lists the data set's problems while the check that found them is
     current (a later edit takes them away until the next check)."""
     check = controller.data_check
 
     def sync(*_args: object) -> None:
         report = check.current()
-        window.problems.set_data_problems(report.problems if report is not None else ())
+        problems.set_data_problems(report.problems if report is not None else ())
 
     check.report_ready.connect(sync)
-    window.document.analysis_ready.connect(sync)
+    document.analysis_ready.connect(sync)
 
 
 def install_training_ui(window: QMainWindow) -> TrainingUI:
-    """Give ``window`` (with ``document`` and ``scene`` attributes) the training UI.
+    """Give ``window`` (a :class:`TrainingHost`: it has a ``document`` and a ``scene``) the
+    training UI; the caller keeps what it returns.
 
     Adds the Training dock (settings and controls) on the right, the Training Monitor dock
     (curves, results, runs, health, log) at the bottom, Run-menu actions (Train, Pause, Resume,
     Stop, Evaluate, Export Trained Model, Show Attention Map, Show Training Health) and a Train toolbar button.
     """
+    if not isinstance(window, TrainingHost):
+        raise TypeError("the training UI needs a window with a document and a scene")
     controller = TrainingController(window.document, window.scene, window)
 
     panel_dock = QDockWidget("Training", window)
@@ -130,8 +151,9 @@ def install_training_ui(window: QMainWindow) -> TrainingUI:
     else:
         window.addDockWidget(_AREA.RightDockWidgetArea, panel_dock)
         window.addDockWidget(_AREA.BottomDockWidgetArea, monitor_dock)
-    if hasattr(window, "problems"):
-        _list_data_problems(window, controller)
+    problems = getattr(window, "problems", None)
+    if isinstance(problems, ProblemsPanel):
+        _list_data_problems(problems, window.document, controller)
 
     actions = {
         "train": _action(
@@ -196,25 +218,27 @@ def install_training_ui(window: QMainWindow) -> TrainingUI:
     actions["health"].toggled.connect(controller.overlay.set_visible)
     actions["load_weights"].triggered.connect(lambda: load_weights_into_model(controller))
     actions["attention"].triggered.connect(lambda: controller.show_attention())
-    scene_signal = getattr(window.scene, "attention_requested", None)
-    if scene_signal is not None:
-        scene_signal.connect(lambda location: controller.show_attention(tuple(location)))
+    window.scene.attention_requested.connect(
+        lambda location: controller.show_attention(tuple(location))
+    )
     controller.monitor_wanted.connect(monitor_dock.show)
     controller.monitor_wanted.connect(monitor_dock.raise_)
     # A data check that F5 waited for trains through Run > Train, so the curves come forward.
     controller.train_requested.connect(actions["train"].trigger)
     exports = getattr(window, "exports", None)
-    if exports is not None:  # Export > ONNX, Python and Weights offer the trained weights
-        exports.trained_weights = lambda graph: trained_weights_for(controller, graph)
+    if isinstance(exports, ExportActions):  # Export > ONNX, Python and Weights offer them
+        exports.offer_trained_weights(lambda graph: trained_weights_for(controller, graph))
 
-    menus = getattr(getattr(window, "action_registry", None), "menus", {})
-    file_menu = menus.get("file") if isinstance(menus, dict) else None
-    if isinstance(file_menu, QMenu):
-        quit_action = window.action_registry.by_name.get("quit")
+    registry = getattr(window, "action_registry", None)
+    if not isinstance(registry, WindowActions):
+        registry = None  # a bare window: its own Run menu and toolbar
+    file_menu = registry.menus.get("file") if registry is not None else None
+    quit_action = registry.by_name.get("quit") if registry is not None else None
+    if isinstance(file_menu, QMenu) and quit_action is not None:
         file_menu.insertAction(quit_action, actions["load_weights"])
         file_menu.insertSeparator(quit_action)
     menu = _run_menu(window)
-    if not isinstance(file_menu, QMenu):
+    if not isinstance(file_menu, QMenu) or quit_action is None:
         menu.addAction(actions["load_weights"])
     menu.addActions([actions["train"], actions["pause"], actions["resume"], actions["stop"]])
     tune = install_tune_ui(window, controller, menu)
@@ -224,8 +248,8 @@ def install_training_ui(window: QMainWindow) -> TrainingUI:
     )
     toolbar = getattr(window, "main_toolbar", None)
     run_actions = [actions["train"], actions["pause"], actions["stop"]]
-    if isinstance(toolbar, QToolBar) and hasattr(window.action_registry, "add_toolbar_group"):
-        window.action_registry.add_toolbar_group(toolbar, 10, run_actions)  # the last to go
+    if isinstance(toolbar, QToolBar) and registry is not None:
+        registry.add_toolbar_group(toolbar, 10, run_actions)  # the last to go
     else:
         if not isinstance(toolbar, QToolBar):
             toolbar = window.addToolBar("Training")
