@@ -9,6 +9,7 @@ weights the import wrote (the frozen encoder must keep them) and onnxruntime."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -127,6 +128,10 @@ def test_bert_story_in_the_window(window, qtbot, tmp_path, monkeypatch):  # noqa
     assert record is not None and record.status == "completed", (record, messages)
     epochs = [e for e in events if type(e).__name__ == "EpochEvent"]
     assert len(epochs) == 5 and epochs[-1].val["accuracy"] >= 0.9, epochs[-1].val
+    # ... and the Training Monitor's log, where the user reads it, says so.
+    log = training.monitor.log.toPlainText()
+    shown = re.search(r"Epoch 5: .*val accuracy ([\d.]+)", log)
+    assert shown is not None and float(shown.group(1)) >= 0.9, log
     trained = training.trained[record.run_id]
     state = trained.state_dict()
     frozen = [k for k in state if k.startswith("bert.")]
