@@ -9,6 +9,7 @@ weights the import wrote (the frozen encoder must keep them) and onnxruntime."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -32,20 +33,26 @@ def _hf_fixtures():
 
 
 def _fill_import_dialog(source: str, seen: dict) -> None:
-    """Type into the modal Import Model dialog as a user does, then press OK."""
+    """Type into the modal Import Model dialog as a user does, then press OK (Cancel, with the
+    failure in ``seen["error"]``, when the dialog is not as expected: the test must not hang)."""
     from dlstudio.gui.dialogs.import_model import ImportModelDialog
 
     dialog = QApplication.activeModalWidget()
-    assert isinstance(dialog, ImportModelDialog), dialog
-    seen["head shown before hf:"] = dialog.task_combo.isVisibleTo(dialog)
-    dialog.source_edit.setFocus()
-    QTest.keyClicks(dialog.source_edit, source)
-    seen["head shown"] = dialog.task_combo.isVisibleTo(dialog)
-    seen["labels shown for base"] = dialog.labels_spin.isVisibleTo(dialog)
-    dialog.task_combo.setCurrentIndex(dialog.task_combo.findData("sequence-classification"))
-    seen["labels shown"] = dialog.labels_spin.isVisibleTo(dialog)
-    dialog.labels_spin.setValue(2)
-    QTest.keyClick(dialog, Qt.Key.Key_Return)  # OK is the default button
+    try:
+        assert isinstance(dialog, ImportModelDialog), dialog
+        seen["head shown before hf:"] = dialog.task_combo.isVisibleTo(dialog)
+        dialog.source_edit.setFocus()
+        QTest.keyClicks(dialog.source_edit, source)
+        seen["head shown"] = dialog.task_combo.isVisibleTo(dialog)
+        seen["labels shown for base"] = dialog.labels_spin.isVisibleTo(dialog)
+        dialog.task_combo.setCurrentIndex(dialog.task_combo.findData("sequence-classification"))
+        seen["labels shown"] = dialog.labels_spin.isVisibleTo(dialog)
+        dialog.labels_spin.setValue(2)
+        QTest.keyClick(dialog, Qt.Key.Key_Return)  # OK is the default button
+    except BaseException as exc:  # reported by the test
+        seen["error"] = exc
+        if dialog is not None:
+            dialog.reject()
 
 
 def test_bert_story_in_the_window(window, qtbot, tmp_path, monkeypatch):  # noqa: F811
@@ -65,15 +72,18 @@ def test_bert_story_in_the_window(window, qtbot, tmp_path, monkeypatch):  # noqa
     seen: dict = {}
     torch.manual_seed(0)
     QTimer.singleShot(0, lambda: _fill_import_dialog(f"hf:{hub}", seen))
-    with qtbot.waitSignal(window.model_importer.imported, timeout=120_000) as done:
-        window.actions.import_model.trigger()
+    imports: list = []
+    window.model_importer.imported.connect(imports.append)
+    window.actions.import_model.trigger()
+    assert "error" not in seen, seen
+    qtbot.waitUntil(lambda: bool(imports), timeout=120_000)
     assert seen == {
         "head shown before hf:": False,
         "head shown": True,
         "labels shown for base": False,
         "labels shown": True,
     }
-    result = done.args[0]
+    result = imports[0]
     graph = window.document.graph
     assert [n.name for n in graph if n.type_id == "input"] == [
         "input_ids",
@@ -118,6 +128,10 @@ def test_bert_story_in_the_window(window, qtbot, tmp_path, monkeypatch):  # noqa
     assert record is not None and record.status == "completed", (record, messages)
     epochs = [e for e in events if type(e).__name__ == "EpochEvent"]
     assert len(epochs) == 5 and epochs[-1].val["accuracy"] >= 0.9, epochs[-1].val
+    # ... and the Training Monitor's log, where the user reads it, says so.
+    log = training.monitor.log.toPlainText()
+    shown = re.search(r"Epoch 5: .*val accuracy ([\d.]+)", log)
+    assert shown is not None and float(shown.group(1)) >= 0.9, log
     trained = training.trained[record.run_id]
     state = trained.state_dict()
     frozen = [k for k in state if k.startswith("bert.")]

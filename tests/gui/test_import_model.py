@@ -254,3 +254,21 @@ def test_import_dialog_offers_the_head_and_labels_for_hugging_face_sources(
     assert (dialog.task(), dialog.num_labels()) == ("causal-lm", 0)
     dialog.source_edit.setText("net.onnx")  # the choice applies to hf: sources only
     assert shown() == (False, False) and dialog.task() == "base"
+
+
+def test_the_dialogs_head_and_labels_reach_the_import(window, qtbot, monkeypatch):  # noqa: F811
+    """What the dialog says is what the import gets (2 labels is transformers' default, so the
+    course story alone would not notice the labels going astray)."""
+    from dlstudio.gui.dialogs.import_model import ImportModelDialog
+
+    def fill_and_accept(dialog):
+        dialog.source_edit.setText("hf:some-folder")
+        dialog.task_combo.setCurrentIndex(dialog.task_combo.findData("sequence-classification"))
+        dialog.labels_spin.setValue(5)
+        return ImportModelDialog.DialogCode.Accepted
+
+    started = []
+    monkeypatch.setattr(ImportModelDialog, "exec", fill_and_accept)
+    monkeypatch.setattr(window.model_importer, "start", lambda *args: started.append(args))
+    window.actions.import_model.trigger()
+    assert started == [("hf:some-folder", "", "sequence-classification", 5)]

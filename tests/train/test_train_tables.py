@@ -257,3 +257,29 @@ def test_hub_names_in_a_project_are_never_paths(tmp_path: Path) -> None:
     training = {"dataset": "hf:imdb"}
     assert resolve_training_paths(training, tmp_path)["dataset"] == "hf:imdb"
     assert relative_training_paths(training, tmp_path, tmp_path / "x")["dataset"] == "hf:imdb"
+
+
+def test_an_unsaved_project_reads_texts_with_the_tokenizer_it_names(
+    tokenizer_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model just imported in the window is unsaved: its tokenizer is named by an absolute path
+    and tokenizes its text data with no project folder (a relative name needs one)."""
+    from dlstudio.train.session import resolve_project_run
+
+    csv = write_sentences_csv(tmp_path / "reviews.csv", 20, seed=3)
+    training = {"dataset": str(csv)}
+    metadata = {"tokenizer": str(tokenizer_dir), "training": training}
+    _config, data = resolve_project_run(metadata, None)
+    assert data.input_names == ["input_ids", "attention_mask", "token_type_ids"]
+    reference = _reference(tokenizer_dir)
+    ids = data.data.inputs[0]
+    for row, (text, _label) in enumerate(labelled_sentences(20, seed=3)):
+        expected = reference(text)["input_ids"]
+        assert ids[row, : len(expected)].tolist() == expected
+    # A relative name without a project folder is not looked for in the working directory.
+    (tmp_path / "elsewhere.tokenizer").symlink_to(tokenizer_dir)
+    monkeypatch.chdir(tmp_path)
+    _config, plain = resolve_project_run(
+        {"tokenizer": "elsewhere.tokenizer", "training": training}, None
+    )
+    assert plain.input_names != data.input_names
