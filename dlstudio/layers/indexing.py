@@ -1,5 +1,6 @@
 """Positions and running totals: ArgMax (where the largest or smallest value is), Triangle (the
-upper or lower triangle of the last two dimensions) and CumSum (running sums)."""
+upper or lower triangle of the last two dimensions), CumSum (running sums) and GatherElements
+(values picked by an index tensor)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dlstudio.layers.registry import register
 from dlstudio.layers.spec import (
     LayerType,
     ParamSpec,
+    PortSpec,
     ShapeContext,
     ShapeResult,
     StatContext,
@@ -131,6 +133,41 @@ register(
             ParamSpec("reverse", "bool", False, "Sum from the end."),
         ),
         name_prefix="cumsum",
+        key_params=("dim",),
+    )
+)
+
+
+def _gather_shape(ctx: ShapeContext) -> ShapeResult:
+    x, index = ctx.input("in"), ctx.input("index")
+    if index.dtype != "int64":
+        raise ctx.fail(f"needs int64 indices, but index is {index.dtype} {shape_text(index)}")
+    if index.rank != x.rank:
+        raise ctx.fail(
+            f"needs index {shape_text(index)} of the same rank as in {shape_text(x)}",
+            port="index",
+        )
+    _dim(ctx, x)
+    return ShapeResult({"out": TensorSpec(index.shape, x.dtype)})
+
+
+register(
+    LayerType(
+        id="gather_elements",
+        label="GatherElements",
+        category="Reshape",
+        summary="Picks values of in at the positions index gives along a dimension.",
+        explanation=(
+            "For every position of index, takes the value of in at the same position except "
+            "along `dim`, where index says which one (torch.gather): the probability of each "
+            "example's target class is gather_elements(probabilities, dim=1, index=targets). "
+            "The result has index's shape."
+        ),
+        formula="y[i][j] = x[i][index[i][j]]  (dim 1)",
+        infer=_gather_shape,
+        inputs=(PortSpec("in", "The values."), PortSpec("index", "Positions along dim (int64).")),
+        params=(_DIM,),
+        name_prefix="gather",
         key_params=("dim",),
     )
 )

@@ -287,6 +287,10 @@ CASES: dict[str, list[Case]] = {
         _one((3, 4), exclusive=True, reverse=True),
         Case({"in": (("T",), I64)}, {"exclusive": True}),
     ],
+    "gather_elements": [  # example ids stay below 10, so the gathered size is at least 10
+        Case({"in": ((12, "T"), F), "index": ((2, "T"), I64)}, {"dim": 1}),
+        Case({"in": ((3, 12), F), "index": ((3, 4), I64)}),
+    ],
     "where": [
         Case({"condition": ((1, "T"), "bool"), "in1": ((3, "T"), F), "in2": ((3, 1), F)}),
     ],

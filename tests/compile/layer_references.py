@@ -212,6 +212,7 @@ def _cumsum(xs: Tensors, p: dict[str, Any], w: dict[str, torch.Tensor]) -> torch
 
 
 REFERENCES["cumsum"] = _cumsum
+REFERENCES["gather_elements"] = lambda xs, p, w: torch.gather(xs[0], p["dim"], xs[1])
 REFERENCES["elu"] = lambda xs, p, w: torch.nn.ELU(p["alpha"])(xs[0])
 REFERENCES["celu"] = lambda xs, p, w: torch.nn.CELU(p["alpha"])(xs[0])
 REFERENCES["selu"] = lambda xs, p, w: (

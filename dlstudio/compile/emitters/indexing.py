@@ -36,4 +36,14 @@ def cumsum(ctx: EmitContext) -> Emission:
     return Emission(text)
 
 
-EMITTERS = {"argmax": argmax, "triangle": triangle, "cumsum": cumsum}
+def gather_elements(ctx: EmitContext) -> Emission:
+    """``torch.gather(x, 1, index)``."""
+    return Emission(call("torch.gather", ctx.arg(), lit(ctx["dim"]), ctx.arg("index")))
+
+
+EMITTERS = {
+    "argmax": argmax,
+    "triangle": triangle,
+    "cumsum": cumsum,
+    "gather_elements": gather_elements,
+}

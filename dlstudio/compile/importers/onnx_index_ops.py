@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlstudio.compile.importers.onnx_arith import operands
 from dlstudio.compile.importers.values import Unmapped
 
 
@@ -61,5 +62,26 @@ def cumsum(w, node, inputs, attrs):
     return w.layer(node, "cumsum", params, w._ref(inputs[0]))
 
 
-OPS = {"ArgMax": argmax, "ArgMin": argmax, "Trilu": trilu, "CumSum": cumsum}
+def gather_elements(w, node, inputs, attrs):
+    """GatherElements with indices that are not negative (torch.gather has no negative ones)."""
+    index = inputs[1]
+    if isinstance(index, np.ndarray) and (index < 0).any():
+        raise Unmapped("negative indices (torch.gather takes none)")
+    rank = len(w.shape(node.input[0]))
+    dim = _not_batch(w, attrs.get("axis", 0), rank, "gathers")
+    kind = index.dtype if isinstance(index, np.ndarray) else w.values[node.input[1]].dtype
+    if kind != np.int64:
+        raise Unmapped(f"{kind} indices (torch.gather takes int64)")
+    data, positions = operands(w, node, inputs[:2])
+    params = {"dim": dim}
+    return w.layer(node, "gather_elements", params, ("in", data), ("index", positions))
+
+
+OPS = {
+    "ArgMax": argmax,
+    "ArgMin": argmax,
+    "Trilu": trilu,
+    "CumSum": cumsum,
+    "GatherElements": gather_elements,
+}
 """Mappers by ONNX ``op_type``."""
