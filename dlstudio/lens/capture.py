@@ -2,10 +2,13 @@
 
 The generated ``forward()`` writes one line per node (``x = self.conv1(x)``, ``x = F.relu(x)``,
 ``add = x + shortcut``), and :class:`~dlstudio.compile.codegen.GeneratedCode` knows which node
-each line belongs to. A line tracer on that one frame reads the variables a line assigned as soon
-as it has run, so layers written as function calls (which no forward hook can see) are captured
-as exactly as submodules, by the very code that trains and exports. Nothing is recomputed: the
-values are the module's own intermediate tensors.
+each line belongs to. The lens compiles that ``forward()`` once more from its own source with a
+record call after each node's statement (:func:`recording_forward`) and runs it on the module, so
+layers written as function calls (which no forward hook can see) are captured as exactly as
+submodules, by the very statements that train and export. Where the source cannot be matched to
+the function, a line tracer on the ``forward()`` frame reads the same variables (slower: Python
+calls it for every line and call). Nothing is recomputed: the values are the module's own
+intermediate tensors.
 """
 
 from __future__ import annotations

@@ -62,6 +62,9 @@ class LensRefresh:
     """The instance path the views belong to (empty: the model itself)."""
     copies: int = 1
     """How many copies the opened instance has (a repeated block)."""
+    embeddings: tuple[EmbeddingMap, ...] = ()
+    """Every Embedding layer's table and map, in definition order (the first is
+    :attr:`embedding`)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,19 @@ class EmbeddingMap:
     table: EmbeddingTable
     coords: np.ndarray
     """(V, 2), PCA."""
+
+
+def _embedding_maps(module: Any, vocab: list[str] | None) -> tuple[EmbeddingMap, ...]:
+    """Every Embedding layer's table on its PCA map. Rows are labelled with the vocabulary's
+    words for the first layer and for any other with exactly one row per word; another table
+    (positions, segments) keeps its row numbers, which words would mislabel."""
+    maps = []
+    for index, layer in enumerate(embedding_layers(module)):
+        rows = module.get_submodule(layer).num_embeddings
+        words = vocab if index == 0 or (vocab is not None and rows == len(vocab)) else None
+        table = embedding_table(module, layer, words, {})
+        maps.append(EmbeddingMap(table, project(table.vectors[:MAP_WORDS], "pca")))
+    return tuple(maps)
 
 
 class LensSession:
@@ -157,14 +173,18 @@ class LensSession:
             )
         module = compiled.module
         filters = filters_picture(module)
-        embedding = None
-        if embedding_layers(module):
-            node_attrs = {graph.node(n).name: a for n, a in compiled.node_attrs.items()}
-            vocab = getattr(self._last_dataset, "vocab", None)
-            table = embedding_table(module, None, vocab, node_attrs)
-            embedding = EmbeddingMap(table, project(table.vectors[:MAP_WORDS], "pca"))
+        embeddings = _embedding_maps(module, getattr(self._last_dataset, "vocab", None))
+        first = embeddings[0] if embeddings else None
         return LensRefresh(
-            generation, tuple(results), "", filters, embedding, scope, tuple(path), copies
+            generation,
+            tuple(results),
+            "",
+            filters,
+            first,
+            scope,
+            tuple(path),
+            copies,
+            embeddings,
         )
 
     def _pin(

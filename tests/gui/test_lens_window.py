@@ -218,6 +218,28 @@ def test_the_embeddings_map_offers_tsne_computed_on_a_worker(qtbot, window) -> N
     assert np.array_equal(page.coords, pca) and "(PCA)" in page.title.text()
 
 
+def test_the_embeddings_tab_maps_any_embedding_layer(qtbot, window) -> None:  # noqa: F811
+    from dlstudio.compile import compile_graph
+    from dlstudio.train.reproducible import seeded_build
+
+    window.document.open(REPO_ROOT / "templates" / "transformer.json")
+    window.lens.dock.show()
+    refresh = _refresh(qtbot, window)
+    page = window.lens.panel.embeddings
+    layers = [page.layer.itemText(i) for i in range(page.layer.count())]
+    assert layers == ["src_embed", "tgt_embed"] and page.layer.isEnabled()
+    assert page.map.table.layer == "src_embed"
+    page.layer.setCurrentIndex(1)
+    assert page.map is refresh.embeddings[1] and "tgt_embed" in page.title.text()
+    # the table is the module's own: the seeded weights a run starts from
+    graph = window.document.graph.copy()
+    module = seeded_build(lambda: compile_graph(graph), 0).module
+    np.testing.assert_allclose(page.map.table.vectors, module.tgt_embed.weight.detach().double())
+    # a refresh keeps the layer chosen
+    refresh = _refresh(qtbot, window)
+    assert page.map.table.layer == "tgt_embed"
+
+
 def test_a_sample_or_a_confusion_cell_opens_its_explanation(qtbot, window) -> None:  # noqa: F811
     from graph_builders import ChainBuilder
     from torch.nn import Conv2d

@@ -121,7 +121,7 @@ class LensController(QObject):
         self.panel.status.setText(status)
         self.panel.show_copies(refresh.copies if refresh.path else 1)
         self.panel.show_filters(refresh.filters)
-        self.panel.embeddings.set_map(refresh.embedding)
+        self.panel.embeddings.set_maps(refresh.embeddings)
         self._show_selected()
         if self.panel.thumbnails.isChecked():
             self._draw_thumbnails()

@@ -61,6 +61,10 @@ class EmbeddingPage(QWidget):
         """Counts projection requests: a worker's answer for an older one is dropped."""
         self.task: TaskHandle | None = None
         """The projection being computed on a worker, if one is."""
+        self.maps: tuple[EmbeddingMap, ...] = ()
+        """Every Embedding layer's map; :attr:`map` is the one the Layer box picks."""
+        self.layer = QComboBox()
+        self.layer.setToolTip("Which Embedding layer's table is mapped")
         self.method = QComboBox()
         for method in available_projections():
             self.method.addItem(PROJECTION_NAMES[method], method)
@@ -83,6 +87,7 @@ class EmbeddingPage(QWidget):
         self.answer.setWordWrap(True)
         self.answer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
+        form.addRow("Layer", self.layer)
         form.addRow("Map", self.method)
         form.addRow("Neighbours of", self.word)
         form.addRow("Analogy", self.analogy)
@@ -95,6 +100,8 @@ class EmbeddingPage(QWidget):
         self.analogy.returnPressed.connect(self._on_analogy_return_pressed)
         self.picture.clicked.connect(self._on_picture_clicked)
         self.method.currentIndexChanged.connect(self._on_method_current_index_changed)
+        self.layer.currentIndexChanged.connect(self._on_layer_current_index_changed)
+        self.layer.setEnabled(False)
 
     @property
     def coords(self) -> np.ndarray | None:
@@ -107,6 +114,25 @@ class EmbeddingPage(QWidget):
     def chosen_method(self) -> str:
         """``pca``, ``tsne`` or ``umap``: the projection the Map box asks for."""
         return str(self.method.currentData() or "pca")
+
+    def set_maps(self, maps: tuple[EmbeddingMap, ...]) -> None:
+        """Offer every Embedding layer's map in the Layer box, keeping the layer chosen
+        before where the model still has it (the first otherwise)."""
+        chosen = self.layer.currentText()
+        self.maps = tuple(maps)
+        layers = [m.table.layer for m in self.maps]
+        self.layer.blockSignals(True)
+        self.layer.clear()
+        self.layer.addItems(layers)
+        index = layers.index(chosen) if chosen in layers else 0
+        self.layer.setCurrentIndex(index)
+        self.layer.blockSignals(False)
+        self.layer.setEnabled(len(layers) > 1)
+        self.set_map(self.maps[index] if self.maps else None)
+
+    def _on_layer_current_index_changed(self, index: int) -> None:
+        if 0 <= index < len(self.maps):
+            self.set_map(self.maps[index])
 
     def set_map(self, embedding_map, highlight: tuple[int, ...] = ()) -> None:
         """Show ``embedding_map`` (None: say there is none); a projection other than PCA is
@@ -215,7 +241,7 @@ class EmbeddingPage(QWidget):
             self.answer.setText("An analogy takes three words: a, b, c (for a - b + c)")
             return
         try:
-            found = analogy(self.map.table, *parts, k=5)
+            found = analogy(self.map.table, parts[0], parts[1], parts[2], k=5)
         except DLStudioError as exc:
             self.answer.setText(str(exc))
             return

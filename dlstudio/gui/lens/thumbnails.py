@@ -27,7 +27,9 @@ def thumbnail_place(
         if scene is None:
             return place, []
         area = item.mapRectToScene(QRectF(place, size))
-        covered = [o for o in scene.items(area) if isinstance(o, NodeItem) and o is not item]
+        covered: list[QGraphicsItem] = [
+            o for o in scene.items(area) if isinstance(o, NodeItem) and o is not item
+        ]
         if not covered:
             return place, []
         if index == 0:
