@@ -216,18 +216,18 @@ class LensController(QObject):
         # A child is drawn with its node: where a thumbnail must cover a neighbour (both sides
         # taken), its node goes above the nodes it covers (they may be raised themselves).
         for _ in range(3):
-            for node_id, (item, covered) in crowded.items():
-                self._raised.setdefault(node_id, item.zValue())
+            for node_id, (raised, covered) in crowded.items():
+                self._raised.setdefault(node_id, raised.zValue())
                 wanted = max(other.zValue() for other in covered) + RAISE
-                if item.zValue() < wanted:
-                    item.setZValue(wanted)
+                if raised.zValue() < wanted:
+                    raised.setZValue(wanted)
         for node_id in [n for n in self._thumbnails if n not in result.views]:
             self._remove_thumbnail(node_id)
 
     def _remove_thumbnail(self, node_id: str) -> None:
         z = self._raised.pop(node_id, None)
         item = self.window.scene.node_item(node_id) if z is not None else None
-        if item is not None:
+        if item is not None and z is not None:
             item.setZValue(z)
         thumb = self._thumbnails.pop(node_id, None)
         if thumb is not None and thumb.scene() is not None:
