@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_import_zoo.py > zoo.txt
     .venv/bin/python benchmarks/bench_import_zoo.py --only torchvision:resnet18
+    .venv/bin/python benchmarks/bench_import_zoo.py --family timm --only torchvision:maxvit_t
 
 Every model is built with random weights (seeded; nothing is downloaded) and imported in a child
 process of its own (a time limit each, and a crash stays contained). A model is

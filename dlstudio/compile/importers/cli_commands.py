@@ -108,12 +108,14 @@ def run_import(args: argparse.Namespace) -> int:
     print(f"imported {args.source}: {len(result.graph)} nodes{blocks}, {count:,} values -> {out}")
     if weights is not None:
         print(f"weights: {weights}")
-    if result.renamed:
-        pairs = ", ".join(f"{a} -> {b}" for a, b in list(result.renamed.items())[:3])
-        more = ", ..." if len(result.renamed) > 3 else ""
+    renamed = result.renamed_paths or result.renamed
+    if renamed:
+        pairs = ", ".join(f"{a} -> {b}" for a, b in list(renamed.items())[:3])
+        more = ", ..." if len(renamed) > 3 else ""
         print(
-            f"note: {len(result.renamed)} module name(s) are not Python names and were renamed "
-            f"({pairs}{more}); their state_dict keys differ from the source's accordingly"
+            f"note: {len(renamed)} module name(s) are not Python names, or are numbers beside "
+            f"function calls, and were renamed ({pairs}{more}); their state_dict keys differ "
+            "from the source's accordingly"
         )
     for path, values in result.unused.items():
         print(

@@ -50,7 +50,13 @@ from dlstudio.compile.importers.fx_export_values import (
 from dlstudio.compile.importers.padding_masks import find_padding_masks
 from dlstudio.compile.importers.torch_helpers import helper_name
 from dlstudio.compile.importers.torch_modules import CONTAINERS, module_mapper
-from dlstudio.compile.importers.torch_subclasses import base_call, base_class, stand_in
+from dlstudio.compile.importers.torch_subclasses import (
+    base_call,
+    base_class,
+    leaf_target,
+    outside_subclasses,
+    stand_in,
+)
 
 aten = torch.ops.aten
 
@@ -373,11 +379,17 @@ class _Rewrite:
     def _function(self, node: fx.Node) -> Any:
         stack = node.meta.get("nn_module_stack") or {}
         path = next(reversed(stack.values()))[0] if stack else ""
-        if path in self.standins and base_call(node, path, self.standins[path], self.owners):
+        source = node.args[0] if node.args else None
+        if (
+            path in self.standins
+            and isinstance(source, fx.Node)
+            and base_call(node, path, self.standins[path], self.owners)
+        ):
             # a subclass's call of its base class's function: the base class, whole
-            module = self.standins[path]
-            self.leaves[path] = stand_in(module, base_class(module))  # type: ignore[arg-type]
-            new = self.graph.call_module(path, (self.lookup(node.args[0]),), {})
+            module, base = self.standins[path], base_class(self.standins[path])
+            assert base is not None  # self.standins holds only modules with a base class
+            self.leaves[path] = stand_in(module, base)
+            new = self.graph.call_module(path, (self.lookup(source),), {})
             new.meta["nn_module_stack"] = self._stack(stack)
             return new
         args = map_args(node.args, self.lookup)
@@ -393,25 +405,11 @@ class _Rewrite:
         new.meta["nn_module_stack"] = self._stack(stack)
         return new
 
-    # ------------------------------------------------ subclasses (torch_subclasses)
     def _stack(self, stack: dict) -> dict:
-        """The module stack without the subclasses imported as their base class and what
-        is inside them: those are one layer now, and what their forward adds is their
-        parent's (see :mod:`.torch_subclasses`)."""
-        kept = {}
-        for key, (path, cls) in stack.items():
-            if any(path == p or path.startswith(p + ".") for p in self.standins):
-                break
-            kept[key] = (path, cls)
-        return module_stack(kept)
+        return module_stack(outside_subclasses(stack, self.standins))
 
     def _target(self, path: str) -> str:
-        """A leaf module's call target: its path, but a child of a subclass imported as
-        its base class is its parent's (``layer1.0.bn1.act`` -> ``layer1.0.bn1_act``)."""
-        for outer in self.standins:
-            if path.startswith(outer + "."):
-                return outer + "_" + path[len(outer) + 1 :].replace(".", "_")
-        return path
+        return leaf_target(path, self.standins)
 
 
 def _is_tensor(node: fx.Node) -> bool:

@@ -46,6 +46,8 @@ class _State:
     renamed: dict[str, str] = field(default_factory=dict)
     """Module names that are not Python names -> the names they got (``block1-0`` ->
     ``block1_0``): the generated code names its submodules with identifiers."""
+    renamed_paths: dict[str, str] = field(default_factory=dict)
+    """The same by the source's module path (``trunk_output.block1.block1-0``)."""
     chains: dict[str, list[LayerNode]] = field(default_factory=dict)
     """Flat node id -> the instance nodes from the root down, then its own node: their names
     joined are its module path (``layer1.0.conv1``), read once every rename is done."""
@@ -73,6 +75,7 @@ def regroup(builder: GraphBuilder, result: ImportResult) -> ImportResult:
     root.blocks = state.blocks
     regrouped = ImportResult(root, issues=result.issues, source=result.source)
     regrouped.renamed = dict(state.renamed)
+    regrouped.renamed_paths = dict(state.renamed_paths)
     paths = {n: ".".join(node.name for node in chain) for n, chain in state.chains.items()}
     regrouped.keyed_weights = {
         # a Parameter node's tensor (key "") is the attribute itself
@@ -119,7 +122,7 @@ def _fill(
         if node_scope == scope:
             node = state.flat.nodes[node_id]
             new_id = graph.new_node_id("n")
-            name = unique(_python_name(state, local, node_id in state.weighted))
+            name = unique(_python_name(state, local, node_id in state.weighted, scope))
             graph.insert_node(LayerNode(new_id, node.type_id, name, dict(node.params)))
             node_at[node_id] = new_id
             state.chains[node_id] = [graph.nodes[new_id]]
@@ -131,7 +134,7 @@ def _fill(
             continue
         built = _build(state, child, members)
         new_id = graph.new_node_id("n")
-        name = unique(_python_name(state, child[-1], True))
+        name = unique(_python_name(state, child[-1], True, scope))
         graph.insert_node(LayerNode(new_id, BLOCK_TYPE, name, {"block": built.definition}))
         instance_of[child] = (new_id, built)
         for member in members[child]:
@@ -179,7 +182,7 @@ def _fill(
     return inputs, outputs
 
 
-def _python_name(state: _State, name: str, keyed: bool) -> str:
+def _python_name(state: _State, name: str, keyed: bool, scope: Scope = ()) -> str:
     """``name`` as the generated code will name its submodule: digits stay (an
     ``nn.Sequential`` index), anything else not an identifier is made one."""
     from dlstudio.compile.codegen.names import ATTRIBUTE_ONLY, RESERVED, identifier_base
@@ -191,13 +194,14 @@ def _python_name(state: _State, name: str, keyed: bool) -> str:
         new = f"{new}_"
     if keyed:  # a module with weights under it: its keys change
         state.renamed[name] = new
+        state.renamed_paths[".".join((*scope, name))] = new
     return new
 
 
 def _build(state: _State, scope: Scope, members: dict[Scope, set[str]]) -> _Built:
     graph = LayerGraph(scope[-1])
     inputs, outputs = _fill(state, scope, graph, members)
-    _rename_numbers(state, graph)
+    _rename_numbers(state, graph, scope)
     signature = _signature(graph)
     for name, existing in state.signatures.items():
         if existing == signature:
@@ -238,7 +242,7 @@ MODULELESS = frozenset(
 """Layers the generated code writes as a function call (``F.relu(x)``), not a submodule."""
 
 
-def _rename_numbers(state: _State, graph: LayerGraph) -> None:
+def _rename_numbers(state: _State, graph: LayerGraph, scope: Scope) -> None:
     """Layers named 0, 1, ... are only allowed as submodules in order, an ``nn.Sequential``
     chain or an ``nn.ModuleList`` (docs/blocks.md). torchvision's ``features`` mixes in ReLUs, which we write as functions:
     there the numbers get their type in front (``conv0``, ``relu1``), so it still compiles."""
@@ -260,6 +264,7 @@ def _rename_numbers(state: _State, graph: LayerGraph) -> None:
             prefix = "block" if node.type_id == BLOCK_TYPE else get_layer_type(node.type_id).prefix
             renamed[node.name] = f"{prefix}{node.name}"
             state.renamed[node.name] = renamed[node.name]
+            state.renamed_paths[".".join((*scope, node.name))] = renamed[node.name]
             node.name = renamed[node.name]
 
 

@@ -125,6 +125,26 @@ def base_call(node: fx.Node, path: str, module: nn.Module, owner: dict[str, str]
     return False
 
 
+def outside_subclasses(stack: dict, subclasses: dict[str, nn.Module]) -> dict:
+    """A module stack without the ``subclasses`` imported as their base class and what is
+    inside them: each is one layer now, and what its forward adds is its parent's."""
+    kept = {}
+    for key, (path, cls) in stack.items():
+        if any(path == p or path.startswith(p + ".") for p in subclasses):
+            break
+        kept[key] = (path, cls)
+    return kept
+
+
+def leaf_target(path: str, subclasses: dict[str, nn.Module]) -> str:
+    """A leaf module's call target: its path, but a child of one of the ``subclasses`` is
+    its parent's (``layer1.0.bn1.act`` -> ``layer1.0.bn1_act``)."""
+    for outer in subclasses:
+        if path.startswith(outer + "."):
+            return outer + "_" + path[len(outer) + 1 :].replace(".", "_")
+    return path
+
+
 def _tuple(value: Any, rank: int) -> tuple[int, ...]:
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     return items * rank if len(items) == 1 else items

@@ -88,11 +88,15 @@ def unused_modules(source: nn.Module, result: ImportResult) -> dict[str, int]:
     from dlstudio.compile.importers.project import state_dict_of
 
     imported = set(state_dict_of(result))
+    # a class token or position table keeps its key with the tensor's name added
+    # (``class_token`` -> ``class_token.token``)
+    imported |= {key.rsplit(".", 1)[0] for key in imported if "." in key}
     missing: dict[str, int] = {}
     present: set[str] = set()
     for key, tensor in source.state_dict().items():
         parts = key.split(".")
-        mapped = ".".join(result.renamed.get(p, p) for p in parts)
+        renamed = result.renamed_paths
+        mapped = ".".join(renamed.get(".".join(parts[: i + 1]), p) for i, p in enumerate(parts))
         owners = [".".join(parts[:i]) for i in range(1, len(parts))]
         if mapped in imported:
             present.update(owners)

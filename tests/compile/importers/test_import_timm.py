@@ -12,7 +12,7 @@ from torch import nn
 from torchvision_shim import import_torchvision_models
 
 from dlstudio.compile.importers import InputSpec, compile_import, import_module
-from dlstudio.compile.importers.verify_torch import verify_import
+from dlstudio.compile.importers.verify_torch import unused_modules, verify_import
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +40,7 @@ def _check(model: nn.Module, shape: tuple[int, ...], renamed: dict[str, str] | N
     for old, new in (renamed or {}).items():
         keys = sorted(k.replace(old, new) for k in keys)
     assert sorted(compiled.module.state_dict()) == keys
+    assert unused_modules(model, result) == {}  # every source weight found, renames mapped
     check = verify_import(model, result, specs)
     assert check.ok, (check.error, [o.line() for o in check.outputs])
     x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(3))
