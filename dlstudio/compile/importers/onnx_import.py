@@ -110,7 +110,7 @@ class _OnnxWalker:
         """Dense nodes made from a MatMul, awaiting a bias from the Add that follows."""
         for init in model.graph.initializer:
             self.env[init.name] = numpy_helper.to_array(init)
-        self.blocks = onnx_torch_mha.find_blocks(model, values) if batch else {}
+        self.blocks = onnx_torch_mha.find_blocks(model, values, self.env) if batch else {}
         """torch's own MultiheadAttention blocks by their first node (see
         :mod:`.onnx_torch_mha`); their other nodes are skipped."""
         self.in_block = {name for block in self.blocks.values() for name in block.nodes}

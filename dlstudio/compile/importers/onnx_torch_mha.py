@@ -22,6 +22,7 @@ import onnx
 from onnx import numpy_helper
 
 _TIME_MAJOR = (1, 0, 2)
+_SCOPES = "pkg.torch.onnx.name_scopes"
 
 
 @dataclass
@@ -43,15 +44,16 @@ class Block:
     """The block's name: the module path the exporter wrote, else the last node's."""
 
 
-def find_blocks(model: onnx.ModelProto, values: dict) -> dict[str, Block]:
-    """The blocks in ``model`` by their first node's name; ``values`` is the example run."""
+def find_blocks(model: onnx.ModelProto, values: dict, stored: dict) -> dict[str, Block]:
+    """The blocks in ``model`` by their first node's name; ``values`` is the example run,
+    ``stored`` the initializers' arrays by name."""
     graph = model.graph
     names = [n.name or n.output[0] for n in graph.node]
     consumers: dict[str, list[int]] = {}
     for i, node in enumerate(graph.node):
         for name in node.input:
             consumers.setdefault(name, []).append(i)
-    constants = _constants(model, values)
+    constants = _constants(model, values, stored)
     blocks = {}
     for i, node in enumerate(graph.node):
         if node.op_type != "Transpose" or _perm(node) != _TIME_MAJOR:
@@ -111,9 +113,23 @@ def _block_from(model, first, names, consumers, constants, values) -> Block | No
         return None
     if not np.allclose(attention(x, block), expected, rtol=1e-3, atol=1e-4):
         return None
-    scope = [n.rsplit("/", 1)[0] for n in (names[first], names[end]) if "/" in n]
-    block.where = scope[0] if len(scope) == 2 and scope[0] == scope[1] else names[end]
+    block.where = _scope(start, nodes[end]) or names[end]
     return block
+
+
+def _scope(first, last) -> str:
+    """The module both ends belong to: TorchScript's node names are module paths
+    (``/encoder/layers/encoder_layer_0/self_attention/Transpose``), the dynamo exporter's
+    ``pkg.torch.onnx.name_scopes`` lists them; empty when neither says."""
+    scopes = []
+    for node in (first, last):
+        listed = next((p.value for p in node.metadata_props if p.key == _SCOPES), "")
+        if listed:
+            parts = [s.strip(" '\"") for s in listed.strip("[]").split(",")]
+            scopes.append(parts[-2] if len(parts) > 1 else "")
+        else:
+            scopes.append(node.name.rsplit("/", 1)[0] if "/" in node.name else "")
+    return scopes[0] if scopes[0] == scopes[1] else ""
 
 
 def _weights(block: Block, region: list, constants: dict, width: int) -> bool:
@@ -195,11 +211,11 @@ def attention(x: np.ndarray, block: Block) -> np.ndarray:
     return context @ w["out_proj.weight"].T.astype(np.float64) + w["out_proj.bias"]
 
 
-def _constants(model: onnx.ModelProto, run: dict) -> dict[str, np.ndarray | None]:
+def _constants(model: onnx.ModelProto, run: dict, stored: dict) -> dict[str, np.ndarray | None]:
     """Initializers and Constant nodes' values, and everything computed from them alone or
     from shapes (what the walker holds as numbers, not tensors), with its value from the
     example run ``run`` (None where the run did not keep it)."""
-    values = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    values = {i.name: stored[i.name] for i in model.graph.initializer}
     known = set(values)
     for node in model.graph.node:
         if node.op_type == "Constant":
