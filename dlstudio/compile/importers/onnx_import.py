@@ -151,10 +151,8 @@ class _OnnxWalker:
 
     # ------------------------------------------------------------------ nodes
     def _node(self, node) -> None:
-        name = node.name or node.output[0]
-        if name in self.in_block:
-            if name in self.blocks:
-                self._attention_block(self.blocks[name])
+        key = onnx_torch_mha.key(node)
+        if key in self.in_block and (key not in self.blocks or self._attention_block(key)):
             return
         inputs = [self.env.get(name) if name else None for name in node.input]
         dynamic = any(isinstance(v, (TensorRef, Deferred, _Missing)) for v in inputs)
@@ -177,20 +175,26 @@ class _OnnxWalker:
             if name:
                 self.env[name] = outputs[i] if i < len(outputs) else _Missing(node, i)
 
-    def _attention_block(self, block: onnx_torch_mha.Block) -> None:
-        """One MultiheadAttention layer for a whole ``nn.MultiheadAttention`` block."""
-        source = self._ref(self.env[block.source])
+    def _attention_block(self, key: str) -> bool:
+        """One MultiheadAttention layer for a whole ``nn.MultiheadAttention`` block; False
+        when the layer cannot stand for it (its nodes are then imported one by one)."""
+        block = self.blocks[key]
         weights = {k: torch.from_numpy(v.copy()) for k, v in block.weights.items()}
-        node_id = self.builder.add(
-            "multihead_attention",
-            _local(block.where),
-            {"num_heads": block.heads},
-            [("query", source)],
-            weights,
-            local=_local(block.where),
-        )
+        try:
+            node_id = self.builder.add(
+                "multihead_attention",
+                _local(block.where),
+                {"num_heads": block.heads},
+                [("query", self._ref(self.env.get(block.source)))],
+                weights,
+                local=_local(block.where),
+            )
+        except (Unmapped, DLStudioError, ParamError):
+            self.in_block -= block.nodes
+            return False
         self.builder.result.source_names[node_id] = block.result
         self.env[block.result] = TensorRef(node_id)
+        return True
 
     def _stand_in(self, node, inputs, detail: str) -> list[Any]:
         """A placeholder for a node with no layer: it stands for every output of the node."""

@@ -30,13 +30,13 @@ class Block:
     """One recognised ``nn.MultiheadAttention``: where it starts and ends, and its layer."""
 
     start: str
-    """The first Transpose's name (the walker adds the layer there)."""
+    """The first Transpose's :func:`key` (the walker adds the layer there)."""
     source: str
     """The batch-first input's value name."""
     result: str
     """The last Transpose's output: the layer's output stands for it."""
     nodes: set[str] = field(default_factory=set)
-    """Every node of the block (skipped by the walker)."""
+    """Every node of the block by :func:`key` (skipped by the walker)."""
     heads: int = 1
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     """PyTorch's names: in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias."""
@@ -44,23 +44,29 @@ class Block:
     """The block's name: the module path the exporter wrote, else the last node's."""
 
 
+def key(node) -> str:
+    """How a node is known here: its first output (unique, where node names need not be)."""
+    return node.output[0] if node.output else node.name
+
+
 def find_blocks(model: onnx.ModelProto, values: dict, stored: dict) -> dict[str, Block]:
-    """The blocks in ``model`` by their first node's name; ``values`` is the example run,
+    """The blocks in ``model`` by their first node's :func:`key`; ``values`` is the example run,
     ``stored`` the initializers' arrays by name."""
     graph = model.graph
-    names = [n.name or n.output[0] for n in graph.node]
+    names = [key(n) for n in graph.node]
     consumers: dict[str, list[int]] = {}
     for i, node in enumerate(graph.node):
         for name in node.input:
             consumers.setdefault(name, []).append(i)
     constants = _constants(model, values, stored)
-    blocks = {}
+    blocks, taken = {}, set()
     for i, node in enumerate(graph.node):
-        if node.op_type != "Transpose" or _perm(node) != _TIME_MAJOR:
-            continue
+        if node.op_type != "Transpose" or _perm(node) != _TIME_MAJOR or names[i] in taken:
+            continue  # (the head transposes inside a block are (1, 0, 2) too)
         block = _block_from(model, i, names, consumers, constants, values)
         if block is not None:
             blocks[block.start] = block
+            taken |= block.nodes
     return blocks
 
 
@@ -71,6 +77,8 @@ def _block_from(model, first, names, consumers, constants, values) -> Block | No
     x = values.get(source)
     if not isinstance(x, np.ndarray) or x.ndim != 3 or x.dtype != np.float32:
         return None
+    if source in constants:
+        return None  # a constant, not a tensor the model computes
     # forward from the first Transpose, stopping at a Transpose (1, 0, 2) back to x's shape
     region, end, todo = {first}, None, [first]
     while todo:
@@ -113,7 +121,7 @@ def _block_from(model, first, names, consumers, constants, values) -> Block | No
         return None
     if not np.allclose(attention(x, block), expected, rtol=1e-3, atol=1e-4):
         return None
-    block.where = _scope(start, nodes[end]) or names[end]
+    block.where = _scope(start, nodes[end]) or nodes[end].name or names[end]
     return block
 
 
