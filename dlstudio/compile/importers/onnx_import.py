@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import onnx
+import torch
 from onnx import numpy_helper
 
-from dlstudio.compile.importers import onnx_batch_heads
+from dlstudio.compile.importers import onnx_batch_heads, onnx_torch_mha
 from dlstudio.compile.importers.builder import GraphBuilder, TensorRef
 from dlstudio.compile.importers.errors import ImportFailed
 from dlstudio.compile.importers.onnx_ops import OPS, PLAIN
@@ -109,6 +110,10 @@ class _OnnxWalker:
         """Dense nodes made from a MatMul, awaiting a bias from the Add that follows."""
         for init in model.graph.initializer:
             self.env[init.name] = numpy_helper.to_array(init)
+        self.blocks = onnx_torch_mha.find_blocks(model, values, self.env) if batch else {}
+        """torch's own MultiheadAttention blocks by their first node (see
+        :mod:`.onnx_torch_mha`); their other nodes are skipped."""
+        self.in_block = {name for block in self.blocks.values() for name in block.nodes}
 
     def run(self) -> ImportResult:
         for value in self.model.graph.input:
@@ -146,6 +151,9 @@ class _OnnxWalker:
 
     # ------------------------------------------------------------------ nodes
     def _node(self, node) -> None:
+        key = onnx_torch_mha.key(node)
+        if key in self.in_block and (key not in self.blocks or self._attention_block(key)):
+            return
         inputs = [self.env.get(name) if name else None for name in node.input]
         dynamic = any(isinstance(v, (TensorRef, Deferred, _Missing)) for v in inputs)
         if node.op_type == "Constant" or node.op_type == "Shape" or not dynamic:
@@ -166,6 +174,27 @@ class _OnnxWalker:
         for i, name in enumerate(node.output):
             if name:
                 self.env[name] = outputs[i] if i < len(outputs) else _Missing(node, i)
+
+    def _attention_block(self, key: str) -> bool:
+        """One MultiheadAttention layer for a whole ``nn.MultiheadAttention`` block; False
+        when the layer cannot stand for it (its nodes are then imported one by one)."""
+        block = self.blocks[key]
+        weights = {k: torch.from_numpy(v.copy()) for k, v in block.weights.items()}
+        try:
+            node_id = self.builder.add(
+                "multihead_attention",
+                _local(block.where),
+                {"num_heads": block.heads},
+                [("query", self._ref(self.env.get(block.source)))],
+                weights,
+                local=_local(block.where),
+            )
+        except (Unmapped, DLStudioError, ParamError):
+            self.in_block -= block.nodes
+            return False
+        self.builder.result.source_names[node_id] = block.result
+        self.env[block.result] = TensorRef(node_id)
+        return True
 
     def _stand_in(self, node, inputs, detail: str) -> list[Any]:
         """A placeholder for a node with no layer: it stands for every output of the node."""
