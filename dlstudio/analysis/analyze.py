@@ -6,6 +6,7 @@ Shape inference, statistics, code generation and export all follow the order com
 from __future__ import annotations
 
 from math import prod
+from typing import cast
 
 from dlstudio.analysis.blocks import (
     BlockContext,
@@ -221,9 +222,9 @@ def _concrete(spec: TensorSpec, bindings: dict[str, int]) -> tuple[int, ...] | N
     if shape and shape[0] == "N":  # the common case: only the batch is symbolic
         rest = shape[1:]
         if all(type(d) is int for d in rest):
-            return (1, *rest)
+            return (1, *cast(tuple[int, ...], rest))
     elif all(type(d) is int for d in shape):
-        return tuple(shape)
+        return tuple(cast(tuple[int, ...], shape))
     # Symbols anywhere, the batch folded into another dimension (Flatten from dim 0) ...
     dims = [bind_dim(d, bindings) for d in shape]
     return tuple(d for d in dims if d is not None) if None not in dims else None
