@@ -13,10 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel
 from tests.gui import fixtures_window
 from tests.gui.fixtures_window import REPO_ROOT, TEMPLATES
 
-# One window for the module: these tests change the document, the view and the docks of a
-# window, and none needs a window that was never used (each starts on a new empty document).
-module_window = fixtures_window.module_window
-window = fixtures_window.shared_window
+window = fixtures_window.window
 data_dir = fixtures_window.data_dir
 LENET = next(p for p in TEMPLATES if p.stem == "lenet5")
 
