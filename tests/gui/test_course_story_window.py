@@ -74,7 +74,7 @@ def test_bert_story_in_the_window(window, qtbot, tmp_path, monkeypatch):  # noqa
     QTimer.singleShot(0, lambda: _fill_import_dialog(f"hf:{hub}", seen))
     imports: list = []
     window.model_importer.imported.connect(imports.append)
-    window.actions.import_model.trigger()
+    window.action_registry.import_model.trigger()
     assert "error" not in seen, seen
     qtbot.waitUntil(lambda: bool(imports), timeout=120_000)
     assert seen == {

@@ -4,10 +4,12 @@ unsaved-changes prompt, dropping a file, autosave and crash recovery."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
@@ -150,6 +152,23 @@ def _crash_after_autosave(data_dir: Path) -> Path:
     return Path(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture(scope="module")
+def crashed_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data folder a crashed session left (its recovery copy, origin and lock): one crash
+    for the module, as starting the program in a child process takes seconds."""
+    folder = tmp_path_factory.mktemp("crashed") / "data"
+    assert _crash_after_autosave(folder).parent == folder / "recovery"
+    return folder
+
+
+def _left_by_crash(crashed: Path, data_dir: Path) -> Path:
+    """Put the crashed session's files into this test's data folder (each test takes its own
+    copy, as it recovers or deletes it); the copy's path there."""
+    shutil.copytree(crashed / "recovery", data_dir / "recovery")
+    (copy,) = (data_dir / "recovery").glob("session-*.json")
+    return copy
+
+
 def test_autosave_writes_recovery_file(window, qtbot, data_dir):
     window.files.load_template(LENET, ask=False)
     with qtbot.waitSignal(window.autosaver.saved, timeout=5000) as saved:
@@ -163,8 +182,8 @@ def test_autosave_writes_recovery_file(window, qtbot, data_dir):
     other.deleteLater()
 
 
-def test_next_start_after_a_crash_offers_recovery(qtbot, monkeypatch, data_dir):
-    recovery = _crash_after_autosave(data_dir)
+def test_next_start_after_a_crash_offers_recovery(qtbot, monkeypatch, data_dir, crashed_session):
+    recovery = _left_by_crash(crashed_session, data_dir)
     assert recovery.exists()
     seen = answer_message_boxes(monkeypatch, Button.Yes)
     second = MainWindow(autosave_delay_ms=50)
@@ -178,8 +197,8 @@ def test_next_start_after_a_crash_offers_recovery(qtbot, monkeypatch, data_dir):
     second.document.undo_stack.set_clean()
 
 
-def test_declining_recovery_deletes_the_copy(qtbot, monkeypatch, data_dir):
-    recovery = _crash_after_autosave(data_dir)
+def test_declining_recovery_deletes_the_copy(qtbot, monkeypatch, data_dir, crashed_session):
+    recovery = _left_by_crash(crashed_session, data_dir)
     answer_message_boxes(monkeypatch, Button.No)
     second = MainWindow()
     qtbot.addWidget(second)

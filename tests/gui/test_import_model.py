@@ -270,5 +270,5 @@ def test_the_dialogs_head_and_labels_reach_the_import(window, qtbot, monkeypatch
     started = []
     monkeypatch.setattr(ImportModelDialog, "exec", fill_and_accept)
     monkeypatch.setattr(window.model_importer, "start", lambda *args: started.append(args))
-    window.actions.import_model.trigger()
+    window.action_registry.import_model.trigger()
     assert started == [("hf:some-folder", "", "sequence-classification", 5)]
