@@ -55,7 +55,7 @@ def test_training_settings_and_node_parameters_parse_to_typed_dimensions(graph) 
         ("fc9.units=8:64", "the model has no layer named 'fc9' (its layers: "),
         (
             "fc1.width=8:64",
-            "fc1 (Dense) has no parameter 'width' (its parameters: units, bias, tie_weight)",
+            "fc1 (Dense) has no parameter 'width' (its parameters: units, bias, tie_weight, any_rank)",
         ),
         ("fc1.units=0:64", "fc1: units must be at least 1, got 0"),
         ("fc1.units=8:64.5", "units takes whole numbers"),
