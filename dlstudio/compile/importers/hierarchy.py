@@ -184,10 +184,18 @@ def _fill(
 
 def _python_name(state: _State, name: str, keyed: bool, scope: Scope = ()) -> str:
     """``name`` as the generated code will name its submodule: digits stay (an
-    ``nn.Sequential`` index), anything else not an identifier is made one."""
-    from dlstudio.compile.codegen.names import ATTRIBUTE_ONLY, RESERVED, identifier_base
+    ``nn.Sequential`` index), and so do names with hyphens (``add_module("block1-0", ...)``);
+    anything else not an identifier is made one."""
+    from dlstudio.compile.codegen.names import (
+        ATTRIBUTE_ONLY,
+        RESERVED,
+        identifier_base,
+        is_key_name,
+    )
 
     if name.isdigit() or (name.isidentifier() and name not in RESERVED) or name in ATTRIBUTE_ONLY:
+        return name
+    if is_key_name(name):  # regnet's block1-0: registered under its own name, keys unchanged
         return name
     new = identifier_base(name, "layer")
     if new in RESERVED:
