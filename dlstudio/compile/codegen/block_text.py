@@ -9,7 +9,6 @@ from dlstudio.compile.codegen.format import INDENT, statement_lines, wrap_call
 from dlstudio.compile.codegen.names import assignment_lines, comment_text, module_ref
 from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan
 from dlstudio.compile.emitters import lit
-from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BlockDefinition
 from dlstudio.core.graph import LayerGraph
 
@@ -59,7 +58,6 @@ def class_text(
             if not graph.node(step.node_id).trainable:
                 lines.append(f"{INDENT * 2}self[{index}].requires_grad_(False)  # frozen")
     else:
-        _check_no_numbers(definition, plan)
         lines = [f"class {name}(nn.Module):", *doc, ""]
         lines += [*init, f"{INDENT * 2}super().__init__()"]
     for step in plan.steps if not numbered else ():
@@ -158,19 +156,3 @@ def is_numbered_list(graph: LayerGraph, plan: ForwardPlan) -> bool:
         if not forward.startswith(call) or forward.count(module_ref(step.attr)) != 1:
             return False
     return True
-
-
-def _check_no_numbers(definition: BlockDefinition, plan: ForwardPlan) -> None:
-    numbered = [n.name for n in definition.graph if n.name.isdigit()]
-    if numbered:
-        raise CompileError(
-            definition.name,
-            [
-                (
-                    numbered[0],
-                    f"block {definition.name}: layers named with numbers ({', '.join(numbered)}) "
-                    "are for a plain chain 0, 1, 2, ... of layers with weights (an "
-                    "nn.Sequential); rename them or make the block such a chain",
-                )
-            ],
-        )

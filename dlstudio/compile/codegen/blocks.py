@@ -298,7 +298,13 @@ class BlockClasses:
         allocator = NameAllocator(set())
         attrs = {}
         for node in graph:
-            if node.name.isdigit():
+            if node.name.isdigit() and node.type_id not in ("input", "output"):
+                # A numbered layer keeps its number, so its keys are the source's (``0.weight``):
+                # an nn.Sequential or nn.ModuleList item, or else a submodule registered with
+                # add_module("0", ...) (vgg's features, whose ReLUs are function calls).
+                attrs[node.id] = node.name
+                allocator.reserve(node.name)
+            elif node.name.isdigit():
                 attrs[node.id] = allocator.allocate(f"layer_{node.name}", "layer")
             elif node.type_id == "input" and node.name == "x":
                 # "x" is the chain's variable; an input that is needed again later (a skip

@@ -164,10 +164,9 @@ def module_ref(attr: str) -> str:
 
 
 def child_ref(name: str) -> str:
-    """The text that reads submodule ``name`` from a module expression: ``[0]`` for a
-    container's item, ``.conv1``, or ``.get_submodule("block1-0")``."""
-    if name.isdigit():
-        return f"[{name}]"
+    """The text that reads submodule ``name`` from a module expression: ``.conv1``, or
+    ``.get_submodule("0")`` for a name that is not an identifier (a numbered layer may be an
+    ``nn.Sequential`` item or a submodule registered with ``add_module``: this reads both)."""
     return f".{name}" if name.isidentifier() else f".get_submodule({json.dumps(name)})"
 
 
@@ -181,9 +180,12 @@ def assignment_lines(indent: str, attr: str, module: str) -> list[str]:
 
 def variable_for(attr: str, allocator: NameAllocator) -> str:
     """The forward() variable holding a layer's output: its attribute name, unless that is one
-    of :data:`ATTRIBUTE_ONLY` or not an identifier (``block1-0`` -> ``block1_0``)."""
+    of :data:`ATTRIBUTE_ONLY` or not an identifier (``block1-0`` -> ``block1_0``, ``0`` ->
+    ``layer_0``)."""
     if attr in ATTRIBUTE_ONLY:
         return allocator.allocate(f"{attr}_out", "out")
+    if attr.isdigit():  # a numbered layer of a block: layer_0
+        return allocator.allocate(f"layer_{attr}", "layer")
     return attr if attr.isidentifier() else allocator.allocate(attr, "out")
 
 

@@ -21,8 +21,8 @@ def tied_weight_lines(
             continue
         path = tied_path(graph, info.params.get("tie_weight") or "")
         if path is not None:
-            # Inside a block instance the submodules keep the node names (a number is an
-            # nn.Sequential or nn.ModuleList item).
+            # Inside a block instance the submodules keep the node names (numbers and
+            # hyphenated names read with get_submodule).
             inner = "".join(child_ref(n.name) for n in path[1:])
             tied, table = module_ref(attrs[node.id]), module_ref(attrs[path[0].id])
             lines.append(

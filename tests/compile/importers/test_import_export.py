@@ -79,6 +79,32 @@ def test_module_names_with_hyphens_keep_the_sources_keys() -> None:
     assert list(compile_import(again).module.state_dict()) == list(model.state_dict())
 
 
+class _NumberedBesideCalls(nn.Module):
+    """vgg's features: numbered layers whose ReLUs the project writes as function calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU()
+        )
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(self.features(x).mean((2, 3)))
+
+
+def test_numbered_layers_beside_function_calls_keep_the_sources_keys() -> None:
+    torch.manual_seed(0)
+    model = _NumberedBesideCalls()
+    result, _ = _exact(model, [InputSpec((3, 6, 6))])
+    assert result.renamed == {}
+    compiled = compile_import(result)
+    assert list(compiled.module.state_dict()) == list(model.state_dict())
+    assert 'self.add_module("0", ' in compiled.source
+    again = import_module(compiled.module.eval(), [InputSpec((3, 6, 6))])
+    assert list(compile_import(again).module.state_dict()) == list(model.state_dict())
+
+
 def test_nn_transformer_imports_exactly() -> None:
     torch.manual_seed(0)
     model = nn.Transformer(16, 2, 1, 1, 32, dropout=0.0, batch_first=True)
