@@ -157,6 +157,10 @@ def is_key_name(text: str) -> bool:
     return type(text) is str and len(text) <= MAX_IDENTIFIER and bool(_KEY_NAME.fullmatch(text))
 
 
+def _is_number(text: str) -> bool:
+    return type(text) is str and len(text) <= MAX_IDENTIFIER and text.isascii() and text.isdigit()
+
+
 def module_ref(attr: str) -> str:
     """How generated code reads the submodule ``attr``: ``self.conv1``, or
     ``getattr(self, "block1-0")`` for a name that is not an identifier."""
@@ -200,8 +204,9 @@ class NameAllocator:
 
         With ``attribute`` (a submodule's name, never a variable) the names of
         :data:`ATTRIBUTE_ONLY` are kept (Hugging Face's ``attention.self``), and so are names
-        that only their hyphens keep from being identifiers (regnet's ``block1-0``)."""
-        if attribute and is_key_name(text) and text not in self._used:
+        that only their hyphens keep from being identifiers (regnet's ``block1-0``), and
+        numbers (an ``nn.Sequential`` model's ``0``): the source's keys."""
+        if attribute and (is_key_name(text) or _is_number(text)) and text not in self._used:
             self._used.add(text)
             return text
         base = identifier_base(text, identifier_base(fallback, "layer"))

@@ -105,6 +105,13 @@ def test_numbered_layers_beside_function_calls_keep_the_sources_keys() -> None:
     assert list(compile_import(again).module.state_dict()) == list(model.state_dict())
 
 
+def test_a_sequential_model_with_function_calls_keeps_its_numbered_keys() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
+    result, _ = _exact(model, [InputSpec((3, 8, 8))])
+    assert list(compile_import(result).module.state_dict()) == list(model.state_dict())
+
+
 def test_nn_transformer_imports_exactly() -> None:
     torch.manual_seed(0)
     model = nn.Transformer(16, 2, 1, 1, 32, dropout=0.0, batch_first=True)
