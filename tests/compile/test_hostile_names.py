@@ -43,6 +43,8 @@ HOSTILE = [
     "",
     "   ",
     "1x1",
+    "block1-0",
+    "-a",
     "名前",
     "ｆｃ１",
     "Ω≈ç√",
@@ -126,6 +128,21 @@ def test_hostile_values_are_rejected_or_written_as_literals(value, param) -> Non
         return
     ast.parse(source)
     assert compile_graph(b.graph).module(torch.randn(1, 4)).shape[0] == 1
+
+
+def test_hyphenated_names_keep_their_keys(tmp_path) -> None:
+    """regnet's ``block1-0``: the submodule keeps its name (``add_module``), so do its keys;
+    a second layer of that name gets an identifier, and the file is valid Python."""
+    graph = _graph(["x", "fc-1", "r", "block1-0", "block1-0", "head"], "m")
+    compiled = compile_graph(graph)
+    keys = list(compiled.module.state_dict())
+    assert {k.split(".")[0] for k in keys} == {"fc-1", "block1-0", "block1_0", "head"}
+    assert len(keys) == len(set(keys))
+    assert 'self.add_module("block1-0", ' in compiled.source
+    namespace: dict = {}
+    exec(compile(compiled.source, "generated.py", "exec"), namespace)  # runs as exported
+    assert list(namespace[compiled.code.class_name]().state_dict()) == keys
+    assert compiled.module.eval()(torch.randn(2, 5, 4)).shape == (2, 2)
 
 
 @settings(max_examples=300, deadline=None)

@@ -6,10 +6,9 @@ import re
 import textwrap
 
 from dlstudio.compile.codegen.format import INDENT, statement_lines, wrap_call
-from dlstudio.compile.codegen.names import comment_text
+from dlstudio.compile.codegen.names import assignment_lines, comment_text, module_ref
 from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan
 from dlstudio.compile.emitters import lit
-from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BlockDefinition
 from dlstudio.core.graph import LayerGraph
 
@@ -59,15 +58,14 @@ def class_text(
             if not graph.node(step.node_id).trainable:
                 lines.append(f"{INDENT * 2}self[{index}].requires_grad_(False)  # frozen")
     else:
-        _check_no_numbers(definition, plan)
         lines = [f"class {name}(nn.Module):", *doc, ""]
         lines += [*init, f"{INDENT * 2}super().__init__()"]
     for step in plan.steps if not numbered else ():
         if step.emission.module is None:
             continue
-        lines += wrap_call(f"{INDENT * 2}self.{step.attr} = ", step.emission.module)
+        lines += assignment_lines(INDENT * 2, step.attr, step.emission.module)
         if not graph.node(step.node_id).trainable:
-            lines.append(f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen")
+            lines.append(f"{INDENT * 2}{module_ref(step.attr)}.requires_grad_(False)  # frozen")
     args = "".join(f", {a}: torch.Tensor" for a in plan.args)
     returns = "torch.Tensor"
     if len(plan.returns) > 1:
@@ -77,7 +75,7 @@ def class_text(
     for index, (step, comment) in enumerate(zip(plan.steps, comments, strict=True)):
         forward = step.emission.forward
         if numbered:  # the submodule is the list's item
-            forward = forward.replace(f"self.{step.attr}(", f"self[{index}](", 1)
+            forward = forward.replace(f"{module_ref(step.attr)}(", f"self[{index}](", 1)
         code = f"{', '.join(step.targets)} = {forward}"
         written = statement_lines(INDENT * 2, code, comment_text(comment), _LINE)
         # The statement's first line (a shape comment above a long one comes before it).
@@ -134,7 +132,7 @@ def is_numbered_chain(graph: LayerGraph, plan: ForwardPlan) -> bool:
         emission = step.emission
         if step.node_id != node.id or emission.module is None:
             return False
-        if emission.forward != f"self.{step.attr}({variable})" or len(step.targets) != 1:
+        if emission.forward != f"{module_ref(step.attr)}({variable})" or len(step.targets) != 1:
             return False
         variable = step.targets[0]
     return plan.returns == [variable]
@@ -151,26 +149,10 @@ def is_numbered_list(graph: LayerGraph, plan: ForwardPlan) -> bool:
     if len(plan.steps) != len(inner) or is_numbered_chain(graph, plan):
         return False
     for step, node in zip(plan.steps, inner, strict=True):
-        call = f"self.{step.attr}("
+        call = f"{module_ref(step.attr)}("
         forward = step.emission.forward
         if step.node_id != node.id or step.emission.module is None or not step.enabled:
             return False
-        if not forward.startswith(call) or forward.count(f"self.{step.attr}") != 1:
+        if not forward.startswith(call) or forward.count(module_ref(step.attr)) != 1:
             return False
     return True
-
-
-def _check_no_numbers(definition: BlockDefinition, plan: ForwardPlan) -> None:
-    numbered = [n.name for n in definition.graph if n.name.isdigit()]
-    if numbered:
-        raise CompileError(
-            definition.name,
-            [
-                (
-                    numbered[0],
-                    f"block {definition.name}: layers named with numbers ({', '.join(numbered)}) "
-                    "are for a plain chain 0, 1, 2, ... of layers with weights (an "
-                    "nn.Sequential); rename them or make the block such a chain",
-                )
-            ],
-        )

@@ -23,7 +23,7 @@ from dlstudio.compile.codegen.block_values import (
     dim_name,
     inferred_sources,
 )
-from dlstudio.compile.codegen.names import NameAllocator, class_name
+from dlstudio.compile.codegen.names import NameAllocator, class_name, module_ref
 from dlstudio.compile.codegen.plan import ForwardPlan, plan_forward
 from dlstudio.compile.emitters import Emission, lit
 from dlstudio.core.blocks import BLOCK_TYPE, RESERVED_KEYS, BlockDefinition, definition_order
@@ -158,7 +158,7 @@ class BlockClasses:
         if len(uses) == 1 and uses[0].class_name in getattr(self, "_inline", ()):
             module, helpers = self._inline_chain(uses[0], node.params)
             ins = [args[p] for p in definition.input_ports() if p in args]
-            return Emission(f"self.{attr}({', '.join(ins)})", module, ("out",), helpers)
+            return Emission(f"{module_ref(attr)}({', '.join(ins)})", module, ("out",), helpers)
         top = self.root.nodes.get(node.id) is node
         wired = self._config_params.get(node.id, {}) if top else {}
         calls = [self._constructor(use, node.params, wired) for use in uses]
@@ -172,7 +172,8 @@ class BlockClasses:
         else:
             module = f"nn.Sequential({', '.join(calls)})"
         ins = [args[p] for p in definition.input_ports() if p in args]
-        return Emission(f"self.{attr}({', '.join(ins)})", module, tuple(definition.output_ports()))
+        call = f"{module_ref(attr)}({', '.join(ins)})"
+        return Emission(call, module, tuple(definition.output_ports()))
 
     # --------------------------------------------------------------- classes
     def _assign(self, use: _Use) -> None:
@@ -297,7 +298,13 @@ class BlockClasses:
         allocator = NameAllocator(set())
         attrs = {}
         for node in graph:
-            if node.name.isdigit():
+            if node.name.isdigit() and node.type_id not in ("input", "output"):
+                # A numbered layer keeps its number, so its keys are the source's (``0.weight``):
+                # an nn.Sequential or nn.ModuleList item, or else a submodule registered with
+                # add_module("0", ...) (vgg's features, whose ReLUs are function calls).
+                attrs[node.id] = node.name
+                allocator.reserve(node.name)
+            elif node.name.isdigit():
                 attrs[node.id] = allocator.allocate(f"layer_{node.name}", "layer")
             elif node.type_id == "input" and node.name == "x":
                 # "x" is the chain's variable; an input that is needed again later (a skip

@@ -8,9 +8,12 @@ module itself uses, or an attribute ``nn.Module`` already has (``forward``, ``tr
 from __future__ import annotations
 
 import builtins
+import json
 import keyword
 import re
 import unicodedata
+
+from dlstudio.compile.codegen.format import wrap_call
 
 MAX_IDENTIFIER = 40
 
@@ -144,10 +147,50 @@ ATTRIBUTE_ONLY = frozenset({"self"})
 otherwise (:func:`variable_for`)."""
 
 
+_KEY_NAME = re.compile(r"[A-Za-z_][0-9A-Za-z_]*(?:-[0-9A-Za-z_]+)+")
+"""A module name that is not a Python identifier only for its hyphens (torchvision regnet's
+``block1-0``): a submodule keeps it, so its ``state_dict`` keys are the source's."""
+
+
+def is_key_name(text: str) -> bool:
+    """True for a submodule name kept although not an identifier (see :data:`_KEY_NAME`)."""
+    return type(text) is str and len(text) <= MAX_IDENTIFIER and bool(_KEY_NAME.fullmatch(text))
+
+
+def _is_number(text: str) -> bool:
+    return type(text) is str and len(text) <= MAX_IDENTIFIER and text.isascii() and text.isdigit()
+
+
+def module_ref(attr: str) -> str:
+    """How generated code reads the submodule ``attr``: ``self.conv1``, or
+    ``getattr(self, "block1-0")`` for a name that is not an identifier."""
+    return f"self.{attr}" if attr.isidentifier() else f"getattr(self, {json.dumps(attr)})"
+
+
+def child_ref(name: str) -> str:
+    """The text that reads submodule ``name`` from a module expression: ``.conv1``, or
+    ``.get_submodule("0")`` for a name that is not an identifier (a numbered layer may be an
+    ``nn.Sequential`` item or a submodule registered with ``add_module``: this reads both)."""
+    return f".{name}" if name.isidentifier() else f".get_submodule({json.dumps(name)})"
+
+
+def assignment_lines(indent: str, attr: str, module: str) -> list[str]:
+    """``self.<attr> = <module>``, wrapped, or ``self.add_module("block1-0", <module>)`` for a
+    name that is not an identifier."""
+    if attr.isidentifier():
+        return wrap_call(f"{indent}self.{attr} = ", module)
+    return wrap_call(indent, f"self.add_module({json.dumps(attr)}, {module})")
+
+
 def variable_for(attr: str, allocator: NameAllocator) -> str:
     """The forward() variable holding a layer's output: its attribute name, unless that is one
-    of :data:`ATTRIBUTE_ONLY`."""
-    return allocator.allocate(f"{attr}_out", "out") if attr in ATTRIBUTE_ONLY else attr
+    of :data:`ATTRIBUTE_ONLY` or not an identifier (``block1-0`` -> ``block1_0``, ``0`` ->
+    ``layer_0``)."""
+    if attr in ATTRIBUTE_ONLY:
+        return allocator.allocate(f"{attr}_out", "out")
+    if attr.isdigit():  # a numbered layer of a block: layer_0
+        return allocator.allocate(f"layer_{attr}", "layer")
+    return attr if attr.isidentifier() else allocator.allocate(attr, "out")
 
 
 class NameAllocator:
@@ -160,7 +203,12 @@ class NameAllocator:
         """A fresh identifier close to ``text``: ``relu``, then ``relu_2``; ``input`` -> ``input_``.
 
         With ``attribute`` (a submodule's name, never a variable) the names of
-        :data:`ATTRIBUTE_ONLY` are kept: Hugging Face's ``attention.self``."""
+        :data:`ATTRIBUTE_ONLY` are kept (Hugging Face's ``attention.self``), and so are names
+        that only their hyphens keep from being identifiers (regnet's ``block1-0``), and
+        numbers (an ``nn.Sequential`` model's ``0``): the source's keys."""
+        if attribute and (is_key_name(text) or _is_number(text)) and text not in self._used:
+            self._used.add(text)
+            return text
         base = identifier_base(text, identifier_base(fallback, "layer"))
         if attribute and base in ATTRIBUTE_ONLY and base not in self._used:
             self._used.add(base)

@@ -14,7 +14,7 @@ from typing import Any
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.compile.codegen.masks import mask_comment, mask_emission, padding_masks
-from dlstudio.compile.codegen.names import NameAllocator, variable_for
+from dlstudio.compile.codegen.names import NameAllocator, module_ref, variable_for
 from dlstudio.compile.emitters import EMITTERS, Emission, EmitContext, EmitError
 from dlstudio.compile.errors import CompileError
 from dlstudio.core.blocks import BLOCK_TYPE
@@ -169,7 +169,7 @@ def _conditional(
     source = next(iter(args.values()))
     if emission.module is not None:
         module = f"{emission.module} if {when} else None"
-        forward = f"{emission.forward} if self.{attr} is not None else {source}"
+        forward = f"{emission.forward} if {module_ref(attr)} is not None else {source}"
         return Emission(forward, module, emission.outputs, emission.helpers), attr
     flag = allocator.allocate(f"{attr}_on", attr)
     forward = f"{emission.forward} if self.{flag} else {source}"

@@ -14,14 +14,16 @@ from dataclasses import dataclass, field, replace
 from dlstudio.analysis import AnalysisResult, analyze
 from dlstudio.compile.codegen.blocks import BlockClasses, BlockCode
 from dlstudio.compile.codegen.config import config_class, hyper_parameters
-from dlstudio.compile.codegen.format import INDENT, signature_lines, statement_lines, wrap_call
+from dlstudio.compile.codegen.format import INDENT, signature_lines, statement_lines
 from dlstudio.compile.codegen.init import init_lines
 from dlstudio.compile.codegen.inputs import InputDescription, describe_inputs
 from dlstudio.compile.codegen.names import (
     NameAllocator,
+    assignment_lines,
     class_name,
     comment_text,
     identifier_base,
+    module_ref,
 )
 from dlstudio.compile.codegen.plan import STRUCTURAL, ForwardPlan, plan_forward
 from dlstudio.compile.codegen.tying import tied_weight_lines
@@ -326,10 +328,10 @@ def _model_class(
     for step in plan.steps:
         if step.emission.module is None:
             continue
-        lines += wrap_call(f"{INDENT * 2}self.{step.attr} = ", step.emission.module)
+        lines += assignment_lines(INDENT * 2, step.attr, step.emission.module)
         if not graph.node(step.node_id).trainable:
             lines.append(
-                f"{INDENT * 2}self.{step.attr}.requires_grad_(False)  # frozen in the drawing"
+                f"{INDENT * 2}{module_ref(step.attr)}.requires_grad_(False)  # frozen in the drawing"
             )
     lines += tied_weight_lines(graph, analysis, {s.node_id: s.attr for s in plan.steps}, INDENT * 2)
     lines += init_lines(graph, INDENT * 2)

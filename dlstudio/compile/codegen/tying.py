@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dlstudio.analysis import AnalysisResult
 from dlstudio.analysis.tying import tied_path
+from dlstudio.compile.codegen.names import child_ref, module_ref
 from dlstudio.core.graph import LayerGraph
 
 
@@ -20,11 +21,11 @@ def tied_weight_lines(
             continue
         path = tied_path(graph, info.params.get("tie_weight") or "")
         if path is not None:
-            # Inside a block instance the submodules keep the node names (a number is an
-            # nn.Sequential or nn.ModuleList item).
-            inner = "".join(f"[{n.name}]" if n.name.isdigit() else f".{n.name}" for n in path[1:])
+            # Inside a block instance the submodules keep the node names (numbers and
+            # hyphenated names read with get_submodule).
+            inner = "".join(child_ref(n.name) for n in path[1:])
+            tied, table = module_ref(attrs[node.id]), module_ref(attrs[path[0].id])
             lines.append(
-                f"{indent}self.{attrs[node.id]}.weight = self.{attrs[path[0].id]}{inner}.weight"
-                "  # tied: the embedding table"
+                f"{indent}{tied}.weight = {table}{inner}.weight  # tied: the embedding table"
             )
     return lines

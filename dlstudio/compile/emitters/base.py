@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dlstudio.compile.codegen.names import module_ref
 from dlstudio.core.tensor_spec import TensorSpec
 
 
@@ -41,7 +42,7 @@ class EmitContext:
     @property
     def module(self) -> str:
         """``self.<attr>``: how forward refers to the node's submodule."""
-        return f"self.{self.attr}"
+        return module_ref(self.attr)
 
     def arg(self, port: str = "in") -> str:
         """The variable holding the tensor on ``port``."""

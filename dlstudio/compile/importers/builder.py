@@ -35,6 +35,9 @@ class GraphBuilder:
         """Node id -> (module scope such as ``("layer1", "0")``, local name such as ``conv1``)."""
         self.scope_classes: dict[str, str] = {}
         """Module path -> class name (``layer1.0`` -> ``BasicBlock``), for block names."""
+        self.keep_numbers = False
+        """Whether a top-level module named by a number keeps it (an ``nn.Sequential`` model's
+        ``0``), so its ``state_dict`` keys are the source's; the PyTorch import sets it."""
 
     def add(
         self,
@@ -60,7 +63,7 @@ class GraphBuilder:
                 stored[key] = list(value) if isinstance(value, tuple) else value
         node_id = self.graph.new_node_id("n")
         self.graph.insert_node(
-            LayerNode(node_id, type_id, self._unique(name, layer.prefix), stored)
+            LayerNode(node_id, type_id, self._name(name, layer.prefix, scope, weights), stored)
         )
         for port, ref in inputs:
             self.graph.insert_edge(Edge(PortRef(ref.node_id, ref.port), PortRef(node_id, port)))
@@ -100,6 +103,15 @@ class GraphBuilder:
         for node_id, point in auto_layout(self.graph).items():
             self.graph.nodes[node_id].position = (float(point[0]), float(point[1]))
         return self.result
+
+    def _name(self, name: str, fallback: str, scope: tuple[str, ...], weights: Any) -> str:
+        """``name`` made a unique identifier, but for a top-level numbered module with weights
+        where :attr:`keep_numbers` holds (the generated code registers it with add_module)."""
+        number = not scope and bool(weights) and name.isascii() and name.isdigit()
+        if self.keep_numbers and number and len(name) < 10 and name not in self._names:
+            self._names.add(name)
+            return name
+        return self._unique(name, fallback)
 
     def _unique(self, name: str, fallback: str) -> str:
         base = identifier_base(name, fallback)

@@ -113,8 +113,8 @@ def run_import(args: argparse.Namespace) -> int:
         pairs = ", ".join(f"{a} -> {b}" for a, b in list(renamed.items())[:3])
         more = ", ..." if len(renamed) > 3 else ""
         print(
-            f"note: {len(renamed)} module name(s) are not Python names, or are numbers beside "
-            f"function calls, and were renamed ({pairs}{more}); their state_dict keys differ "
+            f"note: {len(renamed)} module name(s) are not Python names, or are reserved in the "
+            f"generated code, and were renamed ({pairs}{more}); their state_dict keys differ "
             "from the source's accordingly"
         )
     for path, values in result.unused.items():

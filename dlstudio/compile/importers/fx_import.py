@@ -101,6 +101,7 @@ class _Walker:
         self.values = values
         self.inputs = inputs
         self.builder = GraphBuilder(name, source)
+        self.builder.keep_numbers = True  # an nn.Sequential model's 0.weight
         # a symbolic length: attention heads are matched as a pattern (torch_heads.py)
         self.builder.symbolic = any(isinstance(d, str) for spec in inputs for d in spec.shape)
         self.env: dict[fx.Node, Any] = {}

@@ -44,8 +44,8 @@ class _State:
     weighted: set[str] = field(default_factory=set)
     """Flat nodes with weights."""
     renamed: dict[str, str] = field(default_factory=dict)
-    """Module names that are not Python names -> the names they got (``block1-0`` ->
-    ``block1_0``): the generated code names its submodules with identifiers."""
+    """Module names the generated code cannot use -> the names they got (``forward`` ->
+    ``forward_``); hyphenated names and numbers are kept (registered with ``add_module``)."""
     renamed_paths: dict[str, str] = field(default_factory=dict)
     """The same by the source's module path (``trunk_output.block1.block1-0``)."""
     chains: dict[str, list[LayerNode]] = field(default_factory=dict)
@@ -184,10 +184,18 @@ def _fill(
 
 def _python_name(state: _State, name: str, keyed: bool, scope: Scope = ()) -> str:
     """``name`` as the generated code will name its submodule: digits stay (an
-    ``nn.Sequential`` index), anything else not an identifier is made one."""
-    from dlstudio.compile.codegen.names import ATTRIBUTE_ONLY, RESERVED, identifier_base
+    ``nn.Sequential`` index), and so do names with hyphens (``add_module("block1-0", ...)``);
+    anything else not an identifier is made one."""
+    from dlstudio.compile.codegen.names import (
+        ATTRIBUTE_ONLY,
+        RESERVED,
+        identifier_base,
+        is_key_name,
+    )
 
     if name.isdigit() or (name.isidentifier() and name not in RESERVED) or name in ATTRIBUTE_ONLY:
+        return name
+    if is_key_name(name):  # regnet's block1-0: registered under its own name, keys unchanged
         return name
     new = identifier_base(name, "layer")
     if new in RESERVED:
@@ -201,7 +209,6 @@ def _python_name(state: _State, name: str, keyed: bool, scope: Scope = ()) -> st
 def _build(state: _State, scope: Scope, members: dict[Scope, set[str]]) -> _Built:
     graph = LayerGraph(scope[-1])
     inputs, outputs = _fill(state, scope, graph, members)
-    _rename_numbers(state, graph, scope)
     signature = _signature(graph)
     for name, existing in state.signatures.items():
         if existing == signature:
@@ -240,32 +247,6 @@ MODULELESS = frozenset(
     }
 )
 """Layers the generated code writes as a function call (``F.relu(x)``), not a submodule."""
-
-
-def _rename_numbers(state: _State, graph: LayerGraph, scope: Scope) -> None:
-    """Layers named 0, 1, ... are only allowed as submodules in order, an ``nn.Sequential``
-    chain or an ``nn.ModuleList`` (docs/blocks.md). torchvision's ``features`` mixes in ReLUs, which we write as functions:
-    there the numbers get their type in front (``conv0``, ``relu1``), so it still compiles."""
-    inner = [n for n in graph if n.type_id not in ("input", "output")]
-    if not any(n.name.isdigit() for n in inner):
-        return
-    # One tensor passed along is an nn.Sequential; layers that take the block's other inputs
-    # too (a decoder layer's memory, BERT's attention mask) an nn.ModuleList with a forward().
-    chain = [n.name for n in inner] == [str(i) for i in range(len(inner))] and all(
-        n.type_id not in MODULELESS for n in inner
-    )
-    if chain:
-        return
-    from dlstudio.layers import get_layer_type
-
-    renamed = {}
-    for node in inner:
-        if node.name.isdigit():
-            prefix = "block" if node.type_id == BLOCK_TYPE else get_layer_type(node.type_id).prefix
-            renamed[node.name] = f"{prefix}{node.name}"
-            state.renamed[node.name] = renamed[node.name]
-            state.renamed_paths[".".join((*scope, node.name))] = renamed[node.name]
-            node.name = renamed[node.name]
 
 
 def _definition_name(state: _State, scope: Scope) -> str:

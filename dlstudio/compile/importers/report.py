@@ -52,10 +52,11 @@ class ImportResult:
     source: str = ""
     """What was imported (``torchvision.models:resnet18``, a file name)."""
     renamed: dict[str, str] = field(default_factory=dict)
-    """Module names that are not Python names -> the names they got in the project."""
+    """Module names the generated code cannot use (not Python names, other than hyphenated
+    ones and numbers, or reserved: ``forward``) -> the names they got in the project."""
     renamed_paths: dict[str, str] = field(default_factory=dict)
     """The same by module path: the source's path of each renamed module -> its new name
-    (``stem.0`` -> ``conv0``; another ``0`` elsewhere may keep its name)."""
+    (``encoder.forward`` -> ``forward_``; another ``forward`` elsewhere may keep its name)."""
     unused: dict[str, int] = field(default_factory=dict)
     """Submodules of the source whose weights the import never met (not called in eval mode,
     such as inception_v3's auxiliary head) -> their number of values."""

@@ -59,7 +59,12 @@ def _attributes(graph: LayerGraph) -> dict[str, str]:
     if model in HELPERS or f"{model}Config" in HELPERS:
         model = f"{model}Model"
     allocator = NameAllocator({model, f"{model}Config", *HELPERS})
-    return {node.id: allocator.allocate(node.name, _prefix(node)) for node in graph}
+    return {
+        node.id: allocator.allocate(
+            node.name, _prefix(node), node.type_id not in ("input", "output")
+        )
+        for node in graph
+    }
 
 
 def _prefix(node: LayerNode) -> str:

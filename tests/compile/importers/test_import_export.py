@@ -66,14 +66,50 @@ class _Hyphens(nn.Module):
         return self.head(self.trunk(x).mean((2, 3)))
 
 
-def test_module_names_that_are_not_python_names_still_load_and_match() -> None:
+def test_module_names_with_hyphens_keep_the_sources_keys() -> None:
     torch.manual_seed(0)
     model = _Hyphens()
     result, _ = _exact(model, [InputSpec((4, 6, 6))])
-    assert result.renamed == {"block1-0": "block1_0", "block1-1": "block1_1"}
-    keys = set(compile_import(result).module.state_dict())
-    want = {k.replace("block1-", "block1_") for k in model.state_dict()}
-    assert keys == want
+    assert result.renamed == {}
+    compiled = compile_import(result)
+    assert list(compiled.module.state_dict()) == list(model.state_dict())
+    assert 'self.add_module("block1-0", ' in compiled.source
+    # the generated code imports back with the same keys
+    again = import_module(compiled.module.eval(), [InputSpec((4, 6, 6))])
+    assert list(compile_import(again).module.state_dict()) == list(model.state_dict())
+
+
+class _NumberedBesideCalls(nn.Module):
+    """vgg's features: numbered layers whose ReLUs the project writes as function calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU()
+        )
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(self.features(x).mean((2, 3)))
+
+
+def test_numbered_layers_beside_function_calls_keep_the_sources_keys() -> None:
+    torch.manual_seed(0)
+    model = _NumberedBesideCalls()
+    result, _ = _exact(model, [InputSpec((3, 6, 6))])
+    assert result.renamed == {}
+    compiled = compile_import(result)
+    assert list(compiled.module.state_dict()) == list(model.state_dict())
+    assert 'self.add_module("0", ' in compiled.source
+    again = import_module(compiled.module.eval(), [InputSpec((3, 6, 6))])
+    assert list(compile_import(again).module.state_dict()) == list(model.state_dict())
+
+
+def test_a_sequential_model_with_function_calls_keeps_its_numbered_keys() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
+    result, _ = _exact(model, [InputSpec((3, 8, 8))])
+    assert list(compile_import(result).module.state_dict()) == list(model.state_dict())
 
 
 def test_nn_transformer_imports_exactly() -> None:
