@@ -7,6 +7,7 @@ compiled module itself with hooks on its own submodules, so the numbers are the 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -279,7 +280,20 @@ def attention_rollout(
 def explain(
     project, example, method: str, target: int | None = None, layer: str | None = None
 ) -> Explanation:
-    """Run ``method`` on a pinned example of an opened project (see ``lens.project``)."""
+    """Run ``method`` on a pinned example of an opened project (see ``lens.project``).
+
+    One explanation at a time: each method hooks the model's modules and back-propagates
+    through its parameters, so two at once on one model (a dialog's earlier method still
+    running on a worker while the next dialog starts) would read each other's hooks and
+    gradients."""
+    with _ONE_AT_A_TIME:
+        return _explain(project, example, method, target, layer)
+
+
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def _explain(project, example, method: str, target: int | None, layer: str | None) -> Explanation:
     compiled, inputs = project.compiled, example.inputs
     tokens = not inputs[0].is_floating_point()
     if tokens and method == "gradcam":

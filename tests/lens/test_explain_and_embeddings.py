@@ -197,3 +197,18 @@ def test_embeddings_command_writes_the_map_and_answers_questions(
     assert capsys.readouterr().out.startswith("nearest to cat: ")
     assert main(["embeddings", str(word2vec_run), "--out", str(out), "--neighbours", "zebra"]) == 2
     assert "'zebra' is not in the vocabulary" in capsys.readouterr().err
+
+
+def test_explanations_started_together_give_what_each_gives_alone(digits_run: Path) -> None:
+    """The window starts each method on a worker; one still running when the next starts must
+    not read the other's hooks and gradients (both back-propagate through the same model)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    project = open_run(digits_run)
+    example = dataset_example(project.dataset, 0)
+    methods = ["gradcam", "saliency", "ig", "gradcam", "saliency", "ig"]
+    alone = {m: explain(project, example, m).heat for m in set(methods)}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(lambda m: explain(project, example, m), methods))
+    for method, result in zip(methods, together, strict=True):
+        np.testing.assert_allclose(result.heat, alone[method], atol=1e-6)
