@@ -22,6 +22,8 @@ from dlstudio.compile.importers.verify_torch import unused_modules, verify_impor
 from dlstudio.compile.project_weights import load_attached_weights
 from dlstudio.core import load_project
 from dlstudio.lens.capture import capture
+from dlstudio.lens.engine import LensEngine
+from dlstudio.lens.examples import Example
 
 NET = '''
 import torch
@@ -76,10 +78,22 @@ def test_torchvision_vit_keeps_class_token_and_pos_embedding_keys() -> None:
         image_size=32, patch_size=8, num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32
     )
     nn.init.normal_(model.heads.head.weight)  # torchvision starts the head at zero
-    _, compiled = _keys_and_numbers(model, (3, 32, 32))
+    result, compiled = _keys_and_numbers(model, (3, 32, 32))
     state = compiled.module.state_dict()
     assert torch.equal(state["class_token"], model.class_token.detach())
     assert torch.equal(state["encoder.pos_embedding"], model.encoder.pos_embedding.detach())
+    # the lens, opened on the encoder block, shows the table added as the source adds it
+    encoder = next(n.id for n in result.graph if n.name == "encoder")
+    lens = LensEngine(result.graph, compiled, path=(encoder,))
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    values, _ = lens.capture(Example((x,), "noise"))
+    table = next(n.id for n in lens.graph if n.name == "pos_embedding")
+    seen: dict[str, torch.Tensor] = {}
+    hook = model.encoder.dropout.register_forward_pre_hook(lambda _m, a: seen.setdefault("x", a[0]))
+    with torch.no_grad():
+        model(x)
+    hook.remove()
+    assert torch.allclose(values[table][0], seen["x"], atol=1e-6)
 
 
 def test_hugging_face_vit_keeps_cls_token_and_position_embeddings_keys() -> None:
