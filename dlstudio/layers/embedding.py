@@ -111,6 +111,13 @@ def _positional_shape(ctx: ShapeContext) -> ShapeResult:
             f"{steps}: set max_len to {steps} or more",
             Fix.set_param(f"set max_len to {steps}", "max_len", steps),
         )
+    if ctx["bare"] and ctx["mode"] == "learned" and isinstance(steps, int) and steps != max_len:
+        raise ctx.fail(
+            f"adds its whole bare (1, {max_len}, {d_model}) table, as the model it was imported "
+            f"from does, but the sequence {shape_text(x)} has {steps} steps: give it "
+            f"{max_len} steps, or set max_len to {steps} (the table's stored weights no longer fit)",
+            Fix.set_param(f"set max_len to {steps}", "max_len", steps),
+        )
     example = bind_dim(steps, dict(ctx.bindings)) if not isinstance(steps, int) else None
     if example is not None and example > max_len:  # the run would fail on its first batch
         sizes = ", ".join(f"{k} = {v}" for k, v in sorted(ctx.bindings.items()) if k != "N")
@@ -121,6 +128,20 @@ def _positional_shape(ctx: ShapeContext) -> ShapeResult:
             Fix.set_param(f"set max_len to {example}", "max_len", example),
         )
     return ShapeResult({"out": x}, {"d_model": d_model})
+
+
+BARE_PARAM = ParamSpec(
+    "bare",
+    "bool",
+    False,
+    "Keep the learned tensor as the attribute itself, so its state_dict key is the node's name "
+    "(torchvision's class_token, timm's pos_embed) rather than name.token / name.weight. Imports "
+    "set it so the keys are the source's; a bare position table is added whole, so the sequence "
+    "must have exactly max_len steps.",
+    label="bare parameter",
+)
+"""The option, shared by PositionalEncoding and ClassToken, that writes the tensor as a bare
+``nn.Parameter`` under the node's name instead of a submodule holding it."""
 
 
 def _positional_params(ctx: StatContext) -> int:
@@ -182,6 +203,7 @@ POSITIONAL_ENCODING = register(
                 minimum=0.0,
                 maximum=0.99,
             ),
+            BARE_PARAM,
         ),
         name_prefix="pos",
         key_params=("mode", "max_len"),
@@ -217,6 +239,7 @@ CLS_TOKEN = register(
         formula="y = cat([c, x], dim=1),  c: learned (1, 1, E) expanded to (N, 1, E)",
         infer=_cls_shape,
         count_params=_cls_params,
+        params=(BARE_PARAM,),
         name_prefix="cls",
         inferred=("embed_dim",),
     )

@@ -339,8 +339,9 @@ CASES: dict[str, list[Case]] = {
     "positional_encoding": [
         _one(("T", 8), max_len=64),
         _one(("T", 6), mode="learned", max_len=40, dropout=0.0),
+        _one((5, 6), mode="learned", max_len=5, dropout=0.0, bare=True),  # ViT's pos_embedding
     ],
-    "cls_token": [_one(_SEQ)],
+    "cls_token": [_one(_SEQ), _one(_SEQ, bare=True)],
     "select_step": [_one(_SEQ), _one(_SEQ, which="first"), _one(_SEQ, which="index", index=1)],
     "mean_over_time": [_one(_SEQ)],
     "multihead_attention": [

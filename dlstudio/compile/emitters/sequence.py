@@ -84,7 +84,15 @@ def embedding(ctx: EmitContext) -> Emission:
 
 
 def positional_encoding(ctx: EmitContext) -> Emission:
-    """A helper module for the sinusoidal or the learned code."""
+    """A helper module for the sinusoidal or the learned code; a bare learned table is an
+    ``nn.Parameter`` of shape (1, max_len, d) added whole, its key the node's name (ViT's
+    ``pos_embedding``)."""
+    if ctx["bare"] and ctx["mode"] == "learned":
+        shape = lit((1, ctx["max_len"], ctx["d_model"]))
+        added = f"{ctx.arg()} + {ctx.module}"
+        if ctx["dropout"]:
+            added = f"F.dropout({added}, p={lit(ctx['dropout'])}, training=self.training)"
+        return Emission(added, f"nn.Parameter(torch.randn({shape}) * 0.02)")
     cls = (
         "LearnedPositionalEncoding" if ctx["mode"] == "learned" else "SinusoidalPositionalEncoding"
     )
@@ -94,7 +102,12 @@ def positional_encoding(ctx: EmitContext) -> Emission:
 
 
 def cls_token(ctx: EmitContext) -> Emission:
-    """The ``ClassToken`` helper."""
+    """The ``ClassToken`` helper; a bare token is an ``nn.Parameter`` (1, 1, E) under the
+    node's name (torchvision's ``class_token``), expanded to the batch where it is read."""
+    if ctx["bare"]:
+        x, token = ctx.arg(), ctx.module
+        read = f"torch.cat([{token}.expand({x}.size(0), -1, -1), {x}], dim=1)"
+        return Emission(read, f"nn.Parameter(torch.zeros({lit((1, 1, ctx['embed_dim']))}))")
     module = call("ClassToken", lit(ctx["embed_dim"]))
     return Emission(f"{ctx.module}({ctx.arg()})", module, helpers=("ClassToken",))
 

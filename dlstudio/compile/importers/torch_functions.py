@@ -144,10 +144,10 @@ def _positions(c: Call, x: Any, param: Param) -> TensorRef:
     shape = c.out_shape
     if table.dim() != 3 or table.shape[0] != 1 or tuple(table.shape[1:]) != shape[1:]:
         raise Unmapped(f"adds the parameter {param.path} of shape {tuple(table.shape)}")
-    params = {"mode": "learned", "max_len": table.shape[1], "dropout": 0.0}
-    weights = {"weight": table.detach()[0]}
+    params = {"mode": "learned", "max_len": table.shape[1], "dropout": 0.0, "bare": True}
     c.name = c.local = param.path.split(".")[-1]  # named after the table: pos_embedding
-    return c.layer("positional_encoding", params, c.as_ref(x), weights=weights)
+    # bare: the tensor is the attribute itself (key ""), so its key is the source's
+    return c.layer("positional_encoding", params, c.as_ref(x), weights={"": table.detach()})
 
 
 def _rows(c: Call) -> Rows:
@@ -183,7 +183,9 @@ def _cat(c: Call) -> TensorRef:
         token = items[0].param.tensor
         if token.dim() == 3 and tuple(token.shape[:2]) == (1, 1):
             c.name = c.local = items[0].param.path.split(".")[-1]  # class_token
-            return c.layer("cls_token", {}, c.as_ref(items[1]), weights={"token": token.detach()})
+            # bare: the tensor is the attribute itself (key ""), so its key is the source's
+            params = {"bare": True}
+            return c.layer("cls_token", params, c.as_ref(items[1]), weights={"": token.detach()})
     c.dim(dim, rank)
     refs = [c.as_ref(i) for i in items]
     if len(refs) == 1:

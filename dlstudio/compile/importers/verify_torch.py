@@ -88,9 +88,6 @@ def unused_modules(source: nn.Module, result: ImportResult) -> dict[str, int]:
     from dlstudio.compile.importers.project import state_dict_of
 
     imported = set(state_dict_of(result))
-    # a class token or position table keeps its key with the tensor's name added
-    # (``class_token`` -> ``class_token.token``)
-    imported |= {key.rsplit(".", 1)[0] for key in imported if "." in key}
     missing: dict[str, int] = {}
     present: set[str] = set()
     for key, tensor in source.state_dict().items():

@@ -28,18 +28,14 @@ def _timm_layers():
     return pytest.importorskip("timm.layers")
 
 
-def _check(model: nn.Module, shape: tuple[int, ...], renamed: dict[str, str] | None = None):
-    """Import ``model``: no placeholder, the source's keys (but for the ``renamed`` parts of
-    them), the source's numbers."""
+def _check(model: nn.Module, shape: tuple[int, ...]):
+    """Import ``model``: no placeholder, the source's keys, the source's numbers."""
     model.eval()
     specs = [InputSpec(shape)]
     result = import_module(model, specs)
     assert result.ok, result.report_lines()
     compiled = compile_import(result)
-    keys = sorted(model.state_dict())
-    for old, new in (renamed or {}).items():
-        keys = sorted(k.replace(old, new) for k in keys)
-    assert sorted(compiled.module.state_dict()) == keys
+    assert sorted(compiled.module.state_dict()) == sorted(model.state_dict())
     assert unused_modules(model, result) == {}  # every source weight found, renames mapped
     check = verify_import(model, result, specs)
     assert check.ok, (check.error, [o.line() for o in check.outputs])
@@ -165,10 +161,8 @@ def test_small_timm_models_import_with_their_keys_and_numbers(family: str) -> No
     _randomise_statistics(model)
     # ConvNeXt's stem and downsampling nn.Sequential(Conv2d, LayerNorm2d) hold the
     # LayerNorm2d's permutes too (function calls), yet keep their keys (stem.0.weight)
-    renamed = None
-    if family == "vit":  # as torchvision's ViT (docs/import.md): the tensor's name is added
-        renamed = {"cls_token": "cls_token.token", "pos_embed": "pos_embed.weight"}
-    _check(model, shape, renamed)
+    # ViT's cls_token and pos_embed are bare parameters, kept under their own keys
+    _check(model, shape)
 
 
 def test_einsum_of_upper_case_letters_and_swapaxes_become_layers() -> None:
