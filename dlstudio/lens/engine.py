@@ -71,8 +71,10 @@ class LensEngine:
             for edge in self.graph.edges
             if self.graph.node(edge.dst.node).type_id == "output"
         }
-        self._labels: dict[str, tuple[str, str, str]] = {}
-        """node id -> (name, layer type, output port), read once: every run needs them."""
+        self._described: dict[
+            str, tuple[torch.Size, torch.dtype, str, str, tuple[int, ...], str, str]
+        ] = {}
+        """node id -> what its view says besides its numbers (see _describe)."""
         self._lines = step_lines(compiled, graph) if self.scope is None else None
         compiled.module.eval()
 
@@ -113,22 +115,29 @@ class LensEngine:
         example: Example,
         thumbnails: bool,
     ) -> NodeView:
-        labels = self._labels.get(node_id)
-        if labels is None:
-            node = self.graph.node(node_id)
-            info = self._analysis.nodes.get(node_id) if self._analysis else None
-            port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
-            labels = self._labels[node_id] = (node.name, node.type_id, port)
-        name, layer, port = labels
-        shape = tuple(tensor.shape[1:])
-        dtype = _dtype_name(tensor.dtype)
-        kind = view_kind(shape, dtype, layer, node_id in self._outputs_fed)
+        described = self._described.get(node_id)
+        if described is None or described[0] != tensor.shape or described[1] is not tensor.dtype:
+            described = self._described[node_id] = self._describe(node_id, tensor)
+        _, _, name, port, shape, dtype, kind = described
         low, high, mean, std = summary
         thumb = None
         if thumbnails:
             sample = tensor[0] if tensor.dim() > 0 else tensor
             thumb = draw(sample, kind, example.tokens, self.class_names, THUMBNAIL)
         return NodeView(node_id, name, port, shape, dtype, low, high, mean, std, kind, thumb)
+
+    def _describe(
+        self, node_id: str, tensor: torch.Tensor
+    ) -> tuple[torch.Size, torch.dtype, str, str, tuple[int, ...], str, str]:
+        """What a node's view says besides its numbers, kept per node while the value's shape
+        and dtype stay (a refresh re-reads them for every node: microseconds each)."""
+        node = self.graph.node(node_id)
+        info = self._analysis.nodes.get(node_id) if self._analysis else None
+        port = next(iter(info.outputs), "out") if info is not None and info.outputs else "out"
+        shape = tuple(tensor.shape[1:])
+        dtype = _dtype_name(tensor.dtype)
+        kind = view_kind(shape, dtype, node.type_id, node_id in self._outputs_fed)
+        return tensor.shape, tensor.dtype, node.name, port, shape, dtype, kind
 
 
 @functools.cache

@@ -113,6 +113,19 @@ def test_engine_views_carry_statistics_and_a_kind_per_node() -> None:
     assert max(conv1.thumbnail.shape[:2]) <= 96
 
 
+def test_views_follow_the_example_when_its_length_changes() -> None:
+    """An engine keeps what each view says besides its numbers from run to run; a sentence of
+    another length must still show its own shapes."""
+    graph, compiled, _ = _compiled("transformer-classifier")
+    engine = LensEngine(graph, compiled)
+    for length in (5, 9, 5):
+        inputs = make_inputs(compiled.code.inputs, 1, {**compiled.analysis.bindings, "T": length})
+        result = engine.run(Example(inputs, "noise"), thumbnails=False)
+        for node_id, view in result.views.items():
+            assert view.shape == tuple(result.value(node_id).shape), view.name
+        assert any(length in view.shape for view in result.views.values())
+
+
 def test_a_cancelled_run_stops_and_leaves_no_tracer_behind() -> None:
     import sys
 
