@@ -7,7 +7,8 @@ from dlstudio.layers.rules import is_float
 from dlstudio.layers.spec import LayerType, ParamSpec, ShapeContext, ShapeResult
 
 
-def _same_shape(ctx: ShapeContext) -> ShapeResult:
+def same_shape(ctx: ShapeContext) -> ShapeResult:
+    """An element-wise activation's rule: the input's shape, a float input required."""
     return ShapeResult({"out": is_float(ctx)})
 
 
@@ -130,20 +131,29 @@ _ACTIVATIONS = (
     ),
 )
 
-for _id, _label, _summary, _explanation, _formula, _params in _ACTIVATIONS:
-    register(
-        LayerType(
-            id=_id,
-            label=_label,
-            category="Activation",
-            summary=_summary,
-            explanation=_explanation,
-            formula=_formula,
-            infer=_same_shape,
-            params=_params,
-            name_prefix=_id,
+
+def register_activations(
+    table: tuple[tuple[str, str, str, str, str, tuple[ParamSpec, ...]], ...],
+) -> None:
+    """Register element-wise activations given as (id, label, summary, explanation, formula,
+    parameters): each keeps its input's shape and needs a float input."""
+    for layer_id, label, summary, explanation, formula, params in table:
+        register(
+            LayerType(
+                id=layer_id,
+                label=label,
+                category="Activation",
+                summary=summary,
+                explanation=explanation,
+                formula=formula,
+                infer=same_shape,
+                params=params,
+                name_prefix=layer_id,
+            )
         )
-    )
+
+
+register_activations(_ACTIVATIONS)
 
 register(
     LayerType(

@@ -3,17 +3,12 @@ and a hard sigmoid with its own slope and offset (the forms ONNX files name)."""
 
 from __future__ import annotations
 
-from dlstudio.layers.registry import register
-from dlstudio.layers.rules import is_float
-from dlstudio.layers.spec import LayerType, ParamSpec, ShapeContext, ShapeResult
+from dlstudio.layers.activations import register_activations
+from dlstudio.layers.spec import ParamSpec
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 """torch's SELU constants (the self-normalising values of Klambauer et al.)."""
-
-
-def _same_shape(ctx: ShapeContext) -> ShapeResult:
-    return ShapeResult({"out": is_float(ctx)})
 
 
 def _float(name: str, default: float, help_text: str) -> ParamSpec:
@@ -102,17 +97,4 @@ _ACTIVATIONS = (
     ),
 )
 
-for _id, _label, _summary, _explanation, _formula, _params in _ACTIVATIONS:
-    register(
-        LayerType(
-            id=_id,
-            label=_label,
-            category="Activation",
-            summary=_summary,
-            explanation=_explanation,
-            formula=_formula,
-            infer=_same_shape,
-            params=_params,
-            name_prefix=_id,
-        )
-    )
+register_activations(_ACTIVATIONS)

@@ -66,19 +66,6 @@ class _Hyphens(nn.Module):
         return self.head(self.trunk(x).mean((2, 3)))
 
 
-def test_module_names_with_hyphens_keep_the_sources_keys() -> None:
-    torch.manual_seed(0)
-    model = _Hyphens()
-    result, _ = _exact(model, [InputSpec((4, 6, 6))])
-    assert result.renamed == {}
-    compiled = compile_import(result)
-    assert list(compiled.module.state_dict()) == list(model.state_dict())
-    assert 'self.add_module("block1-0", ' in compiled.source
-    # the generated code imports back with the same keys
-    again = import_module(compiled.module.eval(), [InputSpec((4, 6, 6))])
-    assert list(compile_import(again).module.state_dict()) == list(model.state_dict())
-
-
 class _NumberedBesideCalls(nn.Module):
     """vgg's features: numbered layers whose ReLUs the project writes as function calls."""
 
@@ -93,16 +80,26 @@ class _NumberedBesideCalls(nn.Module):
         return self.head(self.features(x).mean((2, 3)))
 
 
-def test_numbered_layers_beside_function_calls_keep_the_sources_keys() -> None:
+@pytest.mark.parametrize(
+    ("model", "shape", "registered"),
+    [
+        (_Hyphens, (4, 6, 6), "block1-0"),  # regnet's trunk_output.block1.block1-0
+        (_NumberedBesideCalls, (3, 6, 6), "0"),  # vgg's features.0
+    ],
+)
+def test_module_names_that_are_not_identifiers_keep_the_sources_keys(
+    model, shape, registered
+) -> None:
     torch.manual_seed(0)
-    model = _NumberedBesideCalls()
-    result, _ = _exact(model, [InputSpec((3, 6, 6))])
+    source = model()
+    result, _ = _exact(source, [InputSpec(shape)])
     assert result.renamed == {}
     compiled = compile_import(result)
-    assert list(compiled.module.state_dict()) == list(model.state_dict())
-    assert 'self.add_module("0", ' in compiled.source
-    again = import_module(compiled.module.eval(), [InputSpec((3, 6, 6))])
-    assert list(compile_import(again).module.state_dict()) == list(model.state_dict())
+    assert list(compiled.module.state_dict()) == list(source.state_dict())
+    assert f'self.add_module("{registered}", ' in compiled.source
+    # the generated code imports back with the same keys
+    again = import_module(compiled.module.eval(), [InputSpec(shape)])
+    assert list(compile_import(again).module.state_dict()) == list(source.state_dict())
 
 
 def test_a_sequential_model_with_function_calls_keeps_its_numbered_keys() -> None:
