@@ -16,8 +16,9 @@ from torch.nn import functional as F
 
 from dlstudio.compile.importers import torch_arith as arith
 from dlstudio.compile.importers import torch_heads as heads
+from dlstudio.compile.importers import torch_views as views
 from dlstudio.compile.importers.builder import TensorRef
-from dlstudio.compile.importers.call import Call, flatten_span
+from dlstudio.compile.importers.call import Call
 from dlstudio.compile.importers.fx_export_values import position_rows
 from dlstudio.compile.importers.padding_masks import padded_positions, padding_mask
 from dlstudio.compile.importers.values import (
@@ -25,7 +26,6 @@ from dlstudio.compile.importers.values import (
     PaddingMask,
     Param,
     Rows,
-    Tup,
     Unmapped,
     Unsqueezed,
 )
@@ -64,61 +64,6 @@ def _softmax(type_id: str) -> Mapper:
 
 def _dropout(c: Call) -> TensorRef:
     return c.layer("dropout", {"p": c.get(1, "p", 0.5)}, c.tensor())
-
-
-def _flatten(c: Call) -> TensorRef:
-    rank = len(c.in_shape())
-    start, end = c.get(1, "start_dim", 0), c.get(2, "end_dim", -1)
-    c.dim(start, rank)
-    return c.layer("flatten", {"start_dim": start, "end_dim": end}, c.tensor())
-
-
-def _reshape(c: Call) -> Any:
-    pattern = heads.reshape(c)
-    if pattern is not None:
-        return pattern
-    before, after = c.in_shape(), c.out_shape
-    if tuple(after) == tuple(before):
-        return c.tensor()  # a view to the same shape (GPT-2's input_ids.view(-1, T))
-    if not after or after[0] != before[0]:
-        raise Unmapped("changes the batch dimension")
-    span = flatten_span(before, after)
-    if span is not None:
-        start, end = span
-        end = -1 if end == len(before) - 1 else end
-        return c.layer("flatten", {"start_dim": start, "end_dim": end}, c.tensor())
-    if len(after) < 2:
-        raise Unmapped("leaves only the batch dimension")
-    return c.layer("reshape", {"shape": after[1:]}, c.tensor())
-
-
-def _dims_args(c: Call) -> tuple[int, ...]:
-    rest = c.args[1:]
-    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
-        rest = tuple(rest[0])
-    return tuple(rest) or tuple(c.kwargs.get("dims", ()))
-
-
-def _permute(c: Call) -> Any:
-    rank = len(c.in_shape())
-    dims = tuple(d % rank for d in _dims_args(c))
-    pattern = heads.swap(c, dims)
-    if pattern is not None:
-        return pattern
-    if not dims or dims[0] != 0:
-        raise Unmapped("moves the batch dimension")
-    return c.layer("permute", {"dims": dims}, c.tensor())
-
-
-def _transpose(c: Call) -> Any:
-    rank = len(c.in_shape())
-    a, b = c.dim(c.get(1, "dim0"), rank), c.dim(c.get(2, "dim1"), rank)
-    dims = list(range(rank))
-    dims[a], dims[b] = dims[b], dims[a]
-    pattern = heads.swap(c, tuple(dims))
-    if pattern is not None:
-        return pattern
-    return c.layer("permute", {"dims": tuple(dims)}, c.tensor())
 
 
 def _add(c: Call) -> TensorRef:
@@ -194,35 +139,6 @@ def _cat(c: Call) -> TensorRef:
     return c.layer("concat", {"inputs": len(refs), "axis": dim}, *wires)
 
 
-def _expand(c: Call) -> Any:
-    base = c.args[0]
-    if isinstance(base, Param):
-        return Expanded(base)
-    raise Unmapped("expands a tensor (broadcasting has no layer of its own)")
-
-
-def _getitem(c: Call) -> Any:
-    base, index = c.args[0], c.args[1]
-    if isinstance(base, Tup):
-        return base.items[index]
-    ref = c.as_ref(base)
-    rank = len(c.in_shape())
-    if (
-        isinstance(index, tuple)
-        and len(index) == 2
-        and index[0] == slice(None)
-        and isinstance(index[1], int)
-        and rank == 3
-    ):
-        step = index[1]
-        which = {0: "first", -1: "last"}.get(step, "index")
-        params = {"which": which} if which != "index" else {"which": "index", "index": step}
-        if which == "index" and step < 0:
-            raise Unmapped(f"selects step {step} from the end")
-        return c.layer("select_step", params, ref)
-    raise Unmapped(f"indexes a tensor with {index!r}")
-
-
 def _mean(c: Call) -> TensorRef:
     rank = len(c.in_shape())
     dim = c.get(1, "dim")
@@ -281,21 +197,6 @@ def _pad(c: Call) -> TensorRef:
     return c.layer("pad", params, c.tensor())
 
 
-def _unsqueeze(c: Call) -> Unsqueezed:
-    rank = len(c.out_shape)
-    dim = c.get(1, "dim") % rank
-    return Unsqueezed(c.tensor(), dim, c.out_shape)
-
-
-def _repeat(c: Call) -> TensorRef:
-    base = c.args[0]
-    sizes = _dims_args(c)
-    vector = isinstance(base, Unsqueezed) and base.dim == 1 and len(base.shape) == 3
-    if vector and len(sizes) == 3 and sizes[0] == 1 and sizes[2] == 1:
-        return c.layer("repeat_vector", {"times": sizes[1]}, base.ref)
-    raise Unmapped("repeats a tensor other than RepeatVector's x.unsqueeze(1).repeat(1, n, 1)")
-
-
 _ACTIVATIONS = {
     "relu": (F.relu, torch.relu),
     "relu6": (F.relu6,),
@@ -346,10 +247,10 @@ FUNCTIONS: dict[Any, Mapper] = {
     torch.log_softmax: _softmax("log_softmax"),
     F.dropout: _dropout,
     torch.dropout: _dropout,
-    torch.flatten: _flatten,
-    torch.reshape: _reshape,
-    torch.permute: _permute,
-    torch.transpose: _transpose,
+    torch.flatten: views.flatten,
+    torch.reshape: views.reshape,
+    torch.permute: views.permute,
+    torch.transpose: views.transpose,
     operator.add: _add,
     operator.iadd: _add,
     torch.add: _add,
@@ -357,7 +258,7 @@ FUNCTIONS: dict[Any, Mapper] = {
     torch.mul: _mul,
     torch.cat: _cat,
     torch.concat: _cat,
-    operator.getitem: _getitem,
+    operator.getitem: views.getitem,
     torch.mean: _mean,
     F.adaptive_avg_pool2d: _adaptive_avg_pool2d,
     F.max_pool2d: _pool("maxpool2d"),
@@ -369,7 +270,7 @@ FUNCTIONS: dict[Any, Mapper] = {
     F.avg_pool2d: _pool("avgpool2d"),
     F.max_pool1d: _pool("maxpool1d"),
     F.avg_pool1d: _pool("avgpool1d"),
-    torch.unsqueeze: _unsqueeze,
+    torch.unsqueeze: views.unsqueeze,
     F.pad: _pad,
 }
 for _type_id, _functions in _ACTIVATIONS.items():
@@ -383,20 +284,20 @@ METHODS: dict[str, Mapper] = {
     "sigmoid": _unary("sigmoid"),
     "softmax": _softmax("softmax"),
     "log_softmax": _softmax("log_softmax"),
-    "flatten": _flatten,
-    "view": _reshape,
-    "reshape": _reshape,
-    "permute": _permute,
-    "transpose": _transpose,
+    "flatten": views.flatten,
+    "view": views.reshape,
+    "reshape": views.reshape,
+    "permute": views.permute,
+    "transpose": views.transpose,
     "contiguous": _passthrough,
     "split": heads.split,
     "add": _add,
     "add_": _add,
     "mul": _mul,
-    "expand": _expand,
+    "expand": views.expand,
     "mean": _mean,
-    "unsqueeze": _unsqueeze,
-    "repeat": _repeat,
+    "unsqueeze": views.unsqueeze,
+    "repeat": views.repeat,
 }
 """Tensor methods by name (``x.flatten(1)`` is recorded as the method ``flatten``)."""
 
@@ -406,10 +307,10 @@ for _key in (operator.add, operator.iadd, torch.add):
     FUNCTIONS[_key] = arith.binary("add", _add)
 for _key in (operator.mul, torch.mul):
     FUNCTIONS[_key] = arith.binary("multiply", _mul)
-FUNCTIONS[operator.getitem] = arith.getitem(_getitem)
-FUNCTIONS[torch.permute] = arith.permute(_permute)
-FUNCTIONS[torch.reshape] = arith.reshape(_reshape)
-FUNCTIONS[torch.flatten] = arith.flatten(_flatten)
+FUNCTIONS[operator.getitem] = arith.getitem(views.getitem)
+FUNCTIONS[torch.permute] = arith.permute(views.permute)
+FUNCTIONS[torch.reshape] = arith.reshape(views.reshape)
+FUNCTIONS[torch.flatten] = arith.flatten(views.flatten)
 METHODS.update(
     {
         "add": FUNCTIONS[operator.add],
